@@ -1,0 +1,47 @@
+//! `audit_event` table. Generated from the same column list as the migration; never a GraphQL type.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "audit_event")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub seq: i64,
+    #[sea_orm(unique)]
+    pub id: String,
+    pub at: DateTimeUtc,
+    #[sea_orm(column_type = "Text")]
+    pub account_id: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub agency_id: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub roles: String,
+    #[sea_orm(column_type = "Text")]
+    pub action: String,
+    #[sea_orm(column_type = "Text")]
+    pub operation: String,
+    #[sea_orm(column_type = "Text")]
+    pub record_type: String,
+    #[sea_orm(column_type = "Text")]
+    pub record_id: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub subject_person_id: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub shown: String,
+    #[sea_orm(column_type = "Text")]
+    pub withheld: String,
+    #[sea_orm(column_type = "Text")]
+    pub bases: String,
+    #[sea_orm(column_type = "Text")]
+    pub detail: String,
+    pub policy_version: i32,
+    #[sea_orm(column_type = "Text")]
+    pub prev_hash: String,
+    #[sea_orm(column_type = "Text")]
+    pub hash: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,19 @@
+//! `consent_recipient` table. Generated from the same column list as the migration; never a GraphQL type.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "consent_recipient")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub consent_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub recipient_type: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub recipient_value: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
