@@ -1,1 +1,15 @@
+//! Tsunagi (つなぎ): the data-exchange hub of a city's 包括的な支援体制.
+//!
+//! HTTP → [`auth`] → [`graphql`] → [`store`] → database; every personal field is decided by
+//! [`policy`] and every read and write is written to the [`audit`] ledger.
 
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod kana;
+pub mod policy;
+pub mod store;

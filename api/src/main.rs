@@ -1,1 +1,187 @@
-fn main() {}
+//! `tsunagi`: serve, migrate, schema, token, audit verify.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tsunagi_api::{audit, auth, config::Config, demo, graphql, http, policy::Role, store};
+
+#[derive(Parser)]
+#[command(
+    name = "tsunagi",
+    version,
+    about = "Tsunagi (つなぎ): 包括的な支援体制のデータ連携ハブ / data-exchange hub"
+)]
+struct Cli {
+    /// Database URL (overrides DATABASE_URL)
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// サーバを起動 (マイグレーションも実行) / run the server (migrates first)
+    Serve {
+        /// Listen address (overrides TSUNAGI_LISTEN)
+        #[arg(long)]
+        listen: Option<String>,
+        /// デモデータを投入 (初回のみ) / load the demo data set (once)
+        #[arg(long)]
+        demo: bool,
+    },
+    /// マイグレーションのみ実行 / run migrations and exit
+    Migrate,
+    /// GraphQL SDL を出力 / print the GraphQL schema (SDL)
+    Schema,
+    /// 開発用トークンを発行 / mint a token for an existing account
+    Token {
+        /// Account login name or id
+        #[arg(long)]
+        account: String,
+        /// Lifetime in seconds
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        /// Narrow the roles (comma-separated), e.g. caseworker
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+    },
+    /// 監査ログ / ledger tools
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// ハッシュチェーンを検証 / verify the hash chain; exit 1 if broken
+    Verify,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let command = cli.command.unwrap_or(Command::Serve {
+        listen: None,
+        demo: false,
+    });
+    if let Command::Schema = command {
+        print!("{}", graphql::sdl());
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    let mut config = Config::from_env()?;
+    if let Some(url) = cli.database_url {
+        config.database_url = url;
+    }
+    let db = store::connect(&config.database_url).await?;
+    match command {
+        // Printed above, before any configuration is read.
+        Command::Schema => {}
+        Command::Migrate => {
+            store::migrate(&db).await?;
+            eprintln!("migrated {}", redact(&config.database_url));
+        }
+        Command::Serve {
+            listen,
+            demo: load_demo,
+        } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            store::migrate(&db).await?;
+            if load_demo {
+                demo::load(&db).await?;
+                demo::print_accounts(&db).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+            tracing::info!(listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
+            let state = http::AppState {
+                schema: graphql::schema(Some(db.clone())),
+                db,
+                config: Arc::new(config),
+            };
+            axum::serve(listener, http::router(state))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+        Command::Token {
+            account,
+            ttl,
+            roles,
+        } => {
+            store::migrate(&db).await?;
+            let found = match store::registry::account_by_login(&db, &account).await? {
+                Some(a) => Some(a),
+                None => store::registry::account(&db, &account).await?,
+            };
+            let Some(found) = found else {
+                anyhow::bail!("no account with login or id {account:?}");
+            };
+            if !found.active {
+                anyhow::bail!("account {account:?} is deactivated");
+            }
+            let narrow: Option<BTreeSet<Role>> = if roles.is_empty() {
+                None
+            } else {
+                Some(
+                    roles
+                        .iter()
+                        .map(|r| {
+                            Role::parse(r.trim())
+                                .ok_or_else(|| anyhow::anyhow!("unknown role {r:?}"))
+                        })
+                        .collect::<anyhow::Result<_>>()?,
+                )
+            };
+            println!(
+                "{}",
+                auth::mint(&config.jwt, &found.id, ttl, narrow.as_ref())?
+            );
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let report = audit::verify(&db).await?;
+            match report.first_broken_seq {
+                None => println!("ok: {} rows verified", report.checked),
+                Some(seq) => {
+                    println!(
+                        "BROKEN at seq {seq}: {} ({} rows verified before it)",
+                        report.problem.unwrap_or_default(),
+                        report.checked
+                    );
+                    return Ok(std::process::ExitCode::FAILURE);
+                }
+            }
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Hide a password in a database URL for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}

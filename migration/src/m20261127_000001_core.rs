@@ -225,7 +225,12 @@ impl MigrationTrait for Migration {
                     .col(text("consent_id"))
                     .col(text("recipient_type"))
                     .col(text("recipient_value"))
-                    .primary_key(Index::create().col("consent_id").col("recipient_type").col("recipient_value"))
+                    .primary_key(
+                        Index::create()
+                            .col("consent_id")
+                            .col("recipient_type")
+                            .col("recipient_value"),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -414,7 +419,22 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["audit_event", "consent_recipient", "consent_category", "consent", "referral", "consultation_issue", "consultation_subject", "consultation", "issue_category", "household_member", "household", "person", "account", "agency"] {
+        for table in [
+            "audit_event",
+            "consent_recipient",
+            "consent_category",
+            "consent",
+            "referral",
+            "consultation_issue",
+            "consultation_subject",
+            "consultation",
+            "issue_category",
+            "household_member",
+            "household",
+            "person",
+            "account",
+            "agency",
+        ] {
             manager
                 .drop_table(Table::drop().table(table).if_exists().to_owned())
                 .await?;

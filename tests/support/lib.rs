@@ -1,1 +1,441 @@
+//! The end-to-end test harness: a real `tsunagi` server (the same router as production) on
+//! a fresh database per test, SQLite always and PostgreSQL when available, driven over HTTP.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection};
+use serde_json::{json, Value};
+use tsunagi_api::auth::KeySource;
+use tsunagi_api::config::{Config, JwtConfig};
+use tsunagi_api::{graphql, http, store};
+
+pub use serde_json;
+
+pub const ISSUER: &str = "tsunagi-test";
+pub const AUDIENCE: &str = "tsunagi-api";
+pub const SECRET: &[u8] = b"test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+/// Which database a test runs on.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    /// A PostgreSQL server URL (without database name semantics: tests create their own).
+    Postgres {
+        admin_url: String,
+        source: String,
+    },
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+/// A running server on its own database.
+pub struct Server {
+    pub base: String,
+    pub db: DatabaseConnection,
+    pub jwt: JwtConfig,
+    pub backend: Backend,
+    pub admin_token: String,
+    pub city_agency: String,
+    client: reqwest::Client,
+    cleanup: Option<(String, String)>,
+    _dir: Option<TempDir>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The HTTP answer to a GraphQL request.
+#[derive(Debug, Clone)]
+pub struct Gql {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Gql {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+    pub fn errors(&self) -> Vec<Value> {
+        self.body["errors"].as_array().cloned().unwrap_or_default()
+    }
+    /// Panics unless the response has data and no errors.
+    pub fn ok(&self) -> &Value {
+        assert_eq!(self.status, 200, "HTTP status, body: {}", self.body);
+        assert!(self.errors().is_empty(), "unexpected errors: {}", self.body);
+        self.data()
+    }
+    /// The codes of all errors, in order.
+    pub fn codes(&self) -> Vec<String> {
+        self.errors()
+            .iter()
+            .map(|e| {
+                e["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("<none>")
+                    .to_owned()
+            })
+            .collect()
+    }
+    /// The single error's extensions, asserting its code.
+    pub fn only_error(&self, code: &str) -> Value {
+        let errors = self.errors();
+        assert_eq!(errors.len(), 1, "expected one error, got {}", self.body);
+        assert_eq!(errors[0]["extensions"]["code"], code, "body: {}", self.body);
+        errors[0].clone()
+    }
+    /// Errors whose path ends in `field`.
+    pub fn errors_at(&self, field: &str) -> Vec<Value> {
+        self.errors()
+            .into_iter()
+            .filter(|e| {
+                e["path"]
+                    .as_array()
+                    .and_then(|p| p.last())
+                    .is_some_and(|l| l == field)
+            })
+            .collect()
+    }
+}
+
+fn unique() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+impl Server {
+    pub async fn start(backend: &Backend) -> Server {
+        let (url, cleanup, dir) = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("tsunagi-test-{}", unique()));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+                (url, None, Some(TempDir(dir)))
+            }
+            Backend::Postgres { admin_url, .. } => {
+                let name = format!("tsunagi_t_{}", unique());
+                let admin = sea_orm::Database::connect(admin_url.as_str())
+                    .await
+                    .expect("connect to PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                (
+                    with_database(admin_url, &name),
+                    Some((admin_url.clone(), name)),
+                    None,
+                )
+            }
+        };
+        let db = store::connect(&url).await.expect("connect");
+        store::migrate(&db).await.expect("migrate");
+        let jwt = JwtConfig {
+            key: KeySource::hs256(SECRET.to_vec()).expect("key"),
+            issuer: ISSUER.to_owned(),
+            audience: AUDIENCE.to_owned(),
+            leeway_secs: 30,
+        };
+        let config = Config {
+            database_url: url,
+            listen: "127.0.0.1:0".to_owned(),
+            jwt: jwt.clone(),
+            body_limit: 256 * 1024,
+        };
+        // Bootstrap, as an operator would: the city office and its first admin.
+        let now = tsunagi_api::audit::now_micros();
+        let city = entity::agency::Model {
+            id: store::new_id(),
+            code: "city".to_owned(),
+            name: "市 福祉政策課".to_owned(),
+            kind: "CITY_OFFICE".to_owned(),
+            legal_regime: "PUBLIC_BODY".to_owned(),
+            active: true,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let admin = entity::account::Model {
+            id: store::new_id(),
+            login: "admin".to_owned(),
+            display_name: "管理者".to_owned(),
+            agency_id: city.id.clone(),
+            kind: "STAFF".to_owned(),
+            roles: "admin,auditor".to_owned(),
+            active: true,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        entity::agency::ActiveModel::from(city.clone())
+            .insert(&db)
+            .await
+            .expect("bootstrap agency");
+        entity::account::ActiveModel::from(admin.clone())
+            .insert(&db)
+            .await
+            .expect("bootstrap admin");
+        let state = http::AppState {
+            db: db.clone(),
+            schema: graphql::schema(Some(db.clone())),
+            config: Arc::new(config),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, http::router(state)).await;
+        });
+        let admin_token = tsunagi_api::auth::mint(&jwt, &admin.id, 3600, None).expect("mint");
+        Server {
+            base: format!("http://{addr}"),
+            db,
+            jwt,
+            backend: backend.clone(),
+            admin_token,
+            city_agency: city.id,
+            client: reqwest::Client::new(),
+            cleanup,
+            _dir: dir,
+            task,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.task.abort();
+        self.db.close().await.ok();
+        if let Some((admin_url, name)) = &self.cleanup {
+            if let Ok(admin) = sea_orm::Database::connect(admin_url.as_str()).await {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+                admin.close().await.ok();
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POST /graphql with an optional raw Authorization header value.
+    pub async fn raw(&self, authorization: Option<&str>, body: Value) -> Gql {
+        let mut req = self.client.post(self.url("/graphql")).json(&body);
+        if let Some(a) = authorization {
+            req = req.header("Authorization", a);
+        }
+        let resp = req.send().await.expect("HTTP request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
+        Gql { status, body }
+    }
+
+    /// A GraphQL request as the bearer of `token`.
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Gql {
+        self.raw(
+            Some(&format!("Bearer {token}")),
+            json!({ "query": query, "variables": variables }),
+        )
+        .await
+    }
+
+    pub fn token(&self, account_id: &str) -> String {
+        tsunagi_api::auth::mint(&self.jwt, account_id, 3600, None).expect("mint")
+    }
+
+    /// Create an agency through the admin API; returns its id.
+    pub async fn agency(&self, code: &str, kind: &str) -> String {
+        let r = self
+            .gql(
+                &self.admin_token,
+                "mutation($i: CreateAgencyInput!) { createAgency(input: $i) { id } }",
+                json!({ "i": { "code": code, "name": format!("{code} 機関"), "kind": kind, "legalRegime": "PRIVATE_OPERATOR" } }),
+            )
+            .await;
+        r.ok()["createAgency"]["id"]
+            .as_str()
+            .expect("agency id")
+            .to_owned()
+    }
+
+    /// Create an account through the admin API; returns (account id, token).
+    pub async fn account(&self, login: &str, agency_id: &str, roles: &[&str]) -> (String, String) {
+        let r = self
+            .gql(
+                &self.admin_token,
+                "mutation($i: CreateAccountInput!) { createAccount(input: $i) { id } }",
+                json!({ "i": { "login": login, "displayName": login, "agencyId": agency_id, "kind": "STAFF", "roles": roles } }),
+            )
+            .await;
+        let id = r.ok()["createAccount"]["id"]
+            .as_str()
+            .expect("account id")
+            .to_owned();
+        let token = self.token(&id);
+        (id, token)
+    }
+
+    /// Register a person through the API as `token`; returns the id.
+    pub async fn person(&self, token: &str, input: Value) -> String {
+        let r = self
+            .gql(
+                token,
+                "mutation($i: CreatePersonInput!) { createPerson(input: $i) { id } }",
+                json!({ "i": input }),
+            )
+            .await;
+        r.ok()["createPerson"]["id"]
+            .as_str()
+            .expect("person id")
+            .to_owned()
+    }
+
+    /// Record a consent as `token`; returns (id, version).
+    pub async fn consent(&self, token: &str, input: Value) -> (String, i64) {
+        let r = self
+            .gql(
+                token,
+                "mutation($i: RecordConsentInput!) { recordConsent(input: $i) { id version } }",
+                json!({ "i": input }),
+            )
+            .await;
+        let c = &r.ok()["recordConsent"];
+        (
+            c["id"].as_str().expect("consent id").to_owned(),
+            c["version"].as_i64().expect("version"),
+        )
+    }
+
+    /// Ledger rows, oldest first, straight from the database.
+    pub async fn ledger(&self) -> Vec<entity::audit_event::Model> {
+        use sea_orm::{EntityTrait, QueryOrder};
+        entity::audit_event::Entity::find()
+            .order_by_asc(entity::audit_event::Column::Seq)
+            .all(&self.db)
+            .await
+            .expect("ledger")
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    // postgres://user@host:port/db?params → replace the path.
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{}", &base[..host_end], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A default person input with distinct names.
+pub fn person_input(family: &str, given: &str, kana_family: &str, kana_given: &str) -> Value {
+    json!({
+        "familyName": family, "givenName": given,
+        "familyNameKana": kana_family, "givenNameKana": kana_given,
+        "birthDate": "1950-04-01", "sex": "FEMALE",
+        "address": "鶴岡市本町一丁目 1-1", "phone": "0235-00-0000", "district": "中央圏域",
+        "careLevel": "要介護2", "disabilityCertificate": null, "publicAssistance": true
+    })
+}
+
+/// A consent input: self-given, purpose SUPPORT, valid from an hour ago.
+pub fn consent_input(
+    person: &str,
+    categories: &[&str],
+    agencies: &[&str],
+    kinds: &[&str],
+) -> Value {
+    let from = chrono::Utc::now() - chrono::Duration::hours(1);
+    json!({
+        "personId": person, "givenBy": "SELF", "categories": categories,
+        "recipientAgencyIds": agencies, "recipientAgencyKinds": kinds,
+        "purpose": "SUPPORT", "validFrom": from.to_rfc3339(), "method": "WRITTEN",
+        "evidenceRef": "同意書 001"
+    })
+}
+
+pub type TestFn = fn(Server) -> Pin<Box<dyn Future<Output = Server> + Send>>;
+
+/// Declare a test as an async fn taking `srv: &Server`.
+#[macro_export]
+macro_rules! tests {
+    ($($name:ident),+ $(,)?) => {
+        pub fn all() -> Vec<(&'static str, $crate::TestFn)> {
+            vec![$((concat!(module_path!(), "::", stringify!($name)), |srv| Box::pin(async move { $name(&srv).await; srv }))),+]
+        }
+    };
+}
+
+/// The backends to run on: SQLite always; PostgreSQL from TEST_DATABASE_URL, else through
+/// testcontainers when a Docker engine answers. The second value says why PostgreSQL is
+/// missing, when it is.
+pub async fn backends() -> (Vec<Backend>, Option<String>, Option<ContainerGuard>) {
+    let mut out = vec![Backend::Sqlite];
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+        if !url.trim().is_empty() {
+            match sea_orm::Database::connect(url.as_str()).await {
+                Ok(db) => {
+                    db.close().await.ok();
+                    out.push(Backend::Postgres {
+                        admin_url: url,
+                        source: "TEST_DATABASE_URL".to_owned(),
+                    });
+                    return (out, None, None);
+                }
+                Err(e) => {
+                    eprintln!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}");
+                    std::process::exit(2);
+                }
+            }
+        }
+    }
+    use testcontainers_modules::postgres::Postgres;
+    use testcontainers_modules::testcontainers::runners::AsyncRunner;
+    match Postgres::default().start().await {
+        Ok(container) => {
+            let port = match container.get_host_port_ipv4(5432).await {
+                Ok(p) => p,
+                Err(e) => return (out, Some(format!("testcontainers: {e}")), None),
+            };
+            let url = format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres");
+            out.push(Backend::Postgres {
+                admin_url: url,
+                source: "testcontainers".to_owned(),
+            });
+            (out, None, Some(ContainerGuard(Box::new(container))))
+        }
+        Err(e) => (
+            out,
+            Some(format!("no TEST_DATABASE_URL and no Docker engine ({e})")),
+            None,
+        ),
+    }
+}
+
+/// Keeps a testcontainers PostgreSQL alive for the run.
+pub struct ContainerGuard(#[allow(dead_code)] Box<dyn std::any::Any + Send>);

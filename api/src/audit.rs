@@ -1,0 +1,310 @@
+//! 監査ログ (ledger): an append-only, hash-chained record of every read of personal fields
+//! and every write. Each row's hash covers its content and the previous row's hash, so an
+//! edited, deleted or reordered row breaks the chain at that row.
+//!
+//! Appends are serialised: on PostgreSQL with a transaction-scoped advisory lock, on SQLite
+//! by its single writer. Writes append inside the same transaction as the change.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
+};
+use sha2::{Digest, Sha256};
+
+use crate::auth::format_roles;
+use crate::policy::{Category, Decision, Principal, POLICY_VERSION};
+use entity::audit_event;
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+const PG_LEDGER_LOCK: i64 = 0x7473_756e_6167_69; // "tsunagi"
+
+/// One ledger row before it is chained.
+#[derive(Clone, Debug, Default)]
+pub struct Entry {
+    pub account_id: Option<String>,
+    pub agency_id: Option<String>,
+    pub roles: String,
+    /// READ or WRITE.
+    pub action: &'static str,
+    pub operation: String,
+    pub record_type: String,
+    pub record_id: Option<String>,
+    pub subject_person_id: Option<String>,
+    pub shown: Vec<String>,
+    pub withheld: Vec<String>,
+    pub bases: serde_json::Value,
+    pub detail: serde_json::Value,
+}
+
+impl Entry {
+    /// A write by `principal`: which record, which fields changed (names, never values).
+    pub fn write(
+        principal: &Principal,
+        operation: &str,
+        record_type: &str,
+        record_id: &str,
+        subject_person_id: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Self {
+        Entry {
+            account_id: Some(principal.account_id.clone()),
+            agency_id: Some(principal.agency_id.clone()),
+            roles: format_roles(&principal.roles),
+            action: "WRITE",
+            operation: operation.to_owned(),
+            record_type: record_type.to_owned(),
+            record_id: Some(record_id.to_owned()),
+            subject_person_id: subject_person_id.map(str::to_owned),
+            bases: serde_json::json!({}),
+            detail,
+            ..Entry::default()
+        }
+    }
+}
+
+/// Timestamps in the ledger are kept to the microsecond, which both databases store exactly.
+pub fn now_micros() -> DateTime<Utc> {
+    let now = Utc::now();
+    let micros = now.timestamp_micros();
+    DateTime::from_timestamp_micros(micros).unwrap_or(now)
+}
+
+fn canonical(row: &audit_event::Model) -> String {
+    serde_json::json!([
+        row.seq,
+        row.id,
+        row.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        row.account_id,
+        row.agency_id,
+        row.roles,
+        row.action,
+        row.operation,
+        row.record_type,
+        row.record_id,
+        row.subject_person_id,
+        row.shown,
+        row.withheld,
+        row.bases,
+        row.detail,
+        row.policy_version,
+        row.prev_hash,
+    ])
+    .to_string()
+}
+
+fn hash_of(row: &audit_event::Model) -> String {
+    hex::encode(Sha256::digest(canonical(row).as_bytes()))
+}
+
+/// Append entries to the chain inside `txn`.
+pub async fn append(txn: &DatabaseTransaction, entries: Vec<Entry>) -> Result<(), DbErr> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            format!("SELECT pg_advisory_xact_lock({PG_LEDGER_LOCK})"),
+        ))
+        .await?;
+    }
+    let last = audit_event::Entity::find()
+        .order_by_desc(audit_event::Column::Seq)
+        .one(txn)
+        .await?;
+    let (mut seq, mut prev) = match last {
+        Some(row) => (row.seq, row.hash),
+        None => (0, GENESIS_HASH.to_owned()),
+    };
+    let at = now_micros();
+    for e in entries {
+        seq += 1;
+        let mut row = audit_event::Model {
+            seq,
+            id: uuid::Uuid::now_v7().to_string(),
+            at,
+            account_id: e.account_id,
+            agency_id: e.agency_id,
+            roles: e.roles,
+            action: e.action.to_owned(),
+            operation: e.operation,
+            record_type: e.record_type,
+            record_id: e.record_id,
+            subject_person_id: e.subject_person_id,
+            shown: serde_json::to_string(&e.shown).unwrap_or_default(),
+            withheld: serde_json::to_string(&e.withheld).unwrap_or_default(),
+            bases: e.bases.to_string(),
+            detail: e.detail.to_string(),
+            policy_version: POLICY_VERSION,
+            prev_hash: prev.clone(),
+            hash: String::new(),
+        };
+        row.hash = hash_of(&row);
+        prev = row.hash.clone();
+        audit_event::ActiveModel::from(row).insert(txn).await?;
+    }
+    Ok(())
+}
+
+/// Result of walking the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainReport {
+    pub checked: i64,
+    /// The first row that does not verify (its seq, or the seq that was expected there).
+    pub first_broken_seq: Option<i64>,
+    pub problem: Option<String>,
+}
+
+/// Walk the whole chain in order and report the first broken row.
+pub async fn verify<C: ConnectionTrait>(db: &C) -> Result<ChainReport, DbErr> {
+    let mut expected_seq = 1i64;
+    let mut prev = GENESIS_HASH.to_owned();
+    let mut after = 0i64;
+    let mut checked = 0i64;
+    loop {
+        let page = audit_event::Entity::find()
+            .filter(sea_orm::ColumnTrait::gt(&audit_event::Column::Seq, after))
+            .order_by_asc(audit_event::Column::Seq)
+            .limit(1000)
+            .all(db)
+            .await?;
+        if page.is_empty() {
+            return Ok(ChainReport {
+                checked,
+                first_broken_seq: None,
+                problem: None,
+            });
+        }
+        for row in page {
+            let problem = if row.seq != expected_seq {
+                Some(format!(
+                    "row {expected_seq} is missing (next is {})",
+                    row.seq
+                ))
+            } else if row.prev_hash != prev {
+                Some("prev_hash does not match the previous row".to_owned())
+            } else if hash_of(&row) != row.hash {
+                Some("hash does not match the row's content".to_owned())
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Ok(ChainReport {
+                    checked,
+                    first_broken_seq: Some(expected_seq.min(row.seq)),
+                    problem: Some(problem),
+                });
+            }
+            checked += 1;
+            expected_seq += 1;
+            after = row.seq;
+            prev = row.hash;
+        }
+    }
+}
+
+/// What one request read, gathered while the response is resolved and written to the ledger
+/// before the response leaves (one row per subject person).
+#[derive(Default)]
+pub struct AccessRecorder {
+    reads: Mutex<Vec<Read>>,
+    notes: Mutex<Vec<Entry>>,
+}
+
+struct Read {
+    subject: String,
+    record_type: &'static str,
+    record_id: String,
+    category: Category,
+    decision: Decision,
+}
+
+impl AccessRecorder {
+    pub fn record(
+        &self,
+        subject: &str,
+        record_type: &'static str,
+        record_id: &str,
+        category: Category,
+        decision: &Decision,
+    ) {
+        if let Ok(mut reads) = self.reads.lock() {
+            reads.push(Read {
+                subject: subject.to_owned(),
+                record_type,
+                record_id: record_id.to_owned(),
+                category,
+                decision: decision.clone(),
+            });
+        }
+    }
+
+    /// A ledger entry that is not a field read (e.g. a read of the ledger itself).
+    pub fn note(&self, entry: Entry) {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.push(entry);
+        }
+    }
+
+    /// Ledger entries for everything recorded: reads grouped by subject, then notes. None if
+    /// the recorder's lock was poisoned (a panic mid-request): the caller must then fail the
+    /// request rather than answer unledgered.
+    pub fn entries(&self, principal: &Principal, operation: &str) -> Option<Vec<Entry>> {
+        let reads = std::mem::take(&mut *self.reads.lock().ok()?);
+        let notes = std::mem::take(&mut *self.notes.lock().ok()?);
+        #[derive(Default)]
+        struct Group {
+            shown: BTreeSet<&'static str>,
+            withheld: BTreeSet<&'static str>,
+            bases: BTreeMap<&'static str, BTreeSet<String>>,
+            denials: BTreeMap<&'static str, BTreeSet<&'static str>>,
+            records: BTreeSet<(&'static str, String)>,
+        }
+        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+        for r in reads {
+            let g = groups.entry(r.subject).or_default();
+            let cat = r.category.as_str();
+            g.records.insert((r.record_type, r.record_id));
+            match &r.decision {
+                Ok(basis) => {
+                    g.shown.insert(cat);
+                    let text = match basis.reference() {
+                        Some(reference) => format!("{}:{reference}", basis.kind()),
+                        None => basis.kind().to_owned(),
+                    };
+                    g.bases.entry(cat).or_default().insert(text);
+                }
+                Err(denial) => {
+                    g.withheld.insert(cat);
+                    g.denials.entry(cat).or_default().insert(denial.kind());
+                }
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(subject, g)| Entry {
+                account_id: Some(principal.account_id.clone()),
+                agency_id: Some(principal.agency_id.clone()),
+                roles: format_roles(&principal.roles),
+                action: "READ",
+                operation: operation.to_owned(),
+                record_type: "person".to_owned(),
+                record_id: Some(subject.clone()),
+                subject_person_id: Some(subject),
+                shown: g.shown.iter().map(|s| s.to_string()).collect(),
+                withheld: g.withheld.iter().map(|s| s.to_string()).collect(),
+                bases: serde_json::json!(g.bases),
+                detail: serde_json::json!({
+                    "denials": g.denials,
+                    "records": g.records.iter().map(|(t, id)| serde_json::json!({"type": t, "id": id})).collect::<Vec<_>>(),
+                }),
+            })
+            .chain(notes)
+            .collect::<Vec<_>>()
+            .into()
+    }
+}

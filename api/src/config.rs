@@ -1,0 +1,79 @@
+//! Configuration from environment variables (TSUNAGI_*, DATABASE_URL); command-line flags
+//! override them in `main.rs`.
+
+use std::path::PathBuf;
+
+use crate::auth::KeySource;
+
+/// The default database: an SQLite file in the working directory, created on first use.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tsunagi.db?mode=rwc";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_ISSUER: &str = "tsunagi";
+pub const DEFAULT_AUDIENCE: &str = "tsunagi-api";
+/// Where the development signing secret lives when TSUNAGI_JWT_SECRET is not set.
+pub const DEV_SECRET_FILE: &str = "tsunagi-dev-secret";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: String,
+    pub jwt: JwtConfig,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct JwtConfig {
+    pub key: KeySource,
+    pub issuer: String,
+    pub audience: String,
+    /// Clock skew tolerated on exp and nbf, in seconds.
+    pub leeway_secs: u64,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Config {
+    /// Read the environment. Without TSUNAGI_JWT_SECRET a random development secret is
+    /// created once in `tsunagi-dev-secret` (and reused by `tsunagi token`), so a fresh
+    /// machine works without set-up and no well-known secret ever signs tokens.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let key = match env("TSUNAGI_JWT_SECRET") {
+            Some(secret) => KeySource::hs256(secret.into_bytes())?,
+            None => KeySource::hs256(dev_secret(&PathBuf::from(DEV_SECRET_FILE))?)?,
+        };
+        Ok(Config {
+            database_url: env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            listen: env("TSUNAGI_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+            jwt: JwtConfig {
+                key,
+                issuer: env("TSUNAGI_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
+                audience: env("TSUNAGI_JWT_AUDIENCE")
+                    .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+                leeway_secs: 30,
+            },
+            body_limit: env("TSUNAGI_BODY_LIMIT")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(256 * 1024),
+        })
+    }
+}
+
+fn dev_secret(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    std::fs::write(path, &secret)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    tracing::warn!(
+        file = %path.display(),
+        "TSUNAGI_JWT_SECRET is not set: created a development signing secret; set TSUNAGI_JWT_SECRET in production"
+    );
+    Ok(secret.into_bytes())
+}

@@ -1,0 +1,149 @@
+//! Client-visible errors. Every error a client sees carries `extensions.code` from the closed
+//! set in [`Code`]. Internal errors are logged where they arise and reach the client only as
+//! `INTERNAL` with a fixed message: no SQL, no stack, no detail.
+//!
+//! `ApiError` deliberately does not implement `Display`, so async-graphql's blanket
+//! `From<impl Display>` can never turn one into an error without a code; resolvers return
+//! `Result<T, ApiError>` and `?` on a database error goes through `From<DbErr>` (→ INTERNAL).
+
+use async_graphql::ErrorExtensions;
+
+use crate::policy::Category;
+
+/// The closed set of error codes (extensions.code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    Unauthenticated,
+    Forbidden,
+    ConsentRequired,
+    BadUserInput,
+    NotFound,
+    Conflict,
+    RateLimited,
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::Forbidden => "FORBIDDEN",
+            Code::ConsentRequired => "CONSENT_REQUIRED",
+            Code::BadUserInput => "BAD_USER_INPUT",
+            Code::NotFound => "NOT_FOUND",
+            Code::Conflict => "CONFLICT",
+            Code::RateLimited => "RATE_LIMITED",
+            Code::Internal => "INTERNAL",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// The caller's roles do not allow this operation.
+    Forbidden { message: String },
+    /// A personal field withheld: no basis (consent) for this category of this person.
+    ConsentRequired {
+        category: Category,
+        subject_id: String,
+        reason: &'static str,
+    },
+    /// Input that cannot be accepted; `field` is the argument path (e.g. `input.familyNameKana`).
+    BadInput { field: String, message: String },
+    /// No such record, or none the caller has a basis to know exists: indistinguishable.
+    NotFound { field: String },
+    /// The record changed since the caller read it (stale version), or a state conflict.
+    Conflict { message: String },
+    /// Something failed inside the hub. Already logged; the client sees only the code.
+    Internal,
+}
+
+impl ApiError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::BadInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(field: impl Into<String>) -> Self {
+        ApiError::NotFound {
+            field: field.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            message: message.into(),
+        }
+    }
+
+    /// Log an internal failure and return the censored error.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(%context, error = %err, "internal error");
+        ApiError::Internal
+    }
+
+    pub fn code(&self) -> Code {
+        match self {
+            ApiError::Forbidden { .. } => Code::Forbidden,
+            ApiError::ConsentRequired { .. } => Code::ConsentRequired,
+            ApiError::BadInput { .. } => Code::BadUserInput,
+            ApiError::NotFound { .. } => Code::NotFound,
+            ApiError::Conflict { .. } => Code::Conflict,
+            ApiError::Internal => Code::Internal,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Forbidden { message } => format!("権限がありません / forbidden: {message}"),
+            ApiError::ConsentRequired { category, .. } => {
+                format!("同意が必要です / consent required to see {category} of this person")
+            }
+            ApiError::BadInput { field, message } => format!("{field}: {message}"),
+            ApiError::NotFound { field } => {
+                format!("見つかりません / not found: {field}")
+            }
+            ApiError::Conflict { message } => format!("競合 / conflict: {message}"),
+            ApiError::Internal => "内部エラー / internal error".to_owned(),
+        }
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", err.code().as_str());
+            match &err {
+                ApiError::ConsentRequired {
+                    category,
+                    subject_id,
+                    reason,
+                } => {
+                    ext.set("category", category.as_str());
+                    ext.set("subjectId", subject_id.as_str());
+                    ext.set("reason", *reason);
+                }
+                ApiError::BadInput { field, .. } | ApiError::NotFound { field } => {
+                    ext.set("field", field.as_str());
+                }
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError::internal("database", err)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,505 @@
+//! Consultations (相談受付). A consultation is NARRATIVE data of each subject, held by the
+//! receiving agency; its issues are governed by each issue category's policy category.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+use super::context::{admit, db, known_facts, load_persons, req, reveal_all, RecordRef};
+use super::enums::{Category as GqlCategory, Channel, ConsultationStatus, Sensitivity, Urgency};
+use super::household;
+use super::person::Person;
+use super::registry::{agency_by_id, Agency};
+use crate::audit::{self, Entry};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{self, Action, Category, Item, SubjectFacts};
+use crate::store::{self, consultations::ConsultationFilter, Page};
+use entity::{consultation, consultation_issue, consultation_subject, issue_category};
+
+const NARRATIVE: Item = Item::of(Category::Narrative);
+
+/// 相談 / a consultation. Built only when the caller may know it exists.
+pub struct Consultation {
+    model: consultation::Model,
+    subjects: Vec<Arc<SubjectFacts>>,
+    subject_ids: Vec<String>,
+}
+
+/// Build the visible consultations among `models`: those for which the caller may see
+/// NARRATIVE of at least one subject (OWN for the receiving agency, or a consent).
+async fn visible(
+    ctx: &Context<'_>,
+    models: Vec<consultation::Model>,
+) -> ApiResult<Vec<Consultation>> {
+    let r = req(ctx)?;
+    let subjects =
+        store::consultations::subjects_of(db(ctx)?, models.iter().map(|m| m.id.clone()).collect())
+            .await?;
+    let mut by_consultation: HashMap<String, Vec<String>> = HashMap::new();
+    for s in subjects {
+        by_consultation
+            .entry(s.consultation_id)
+            .or_default()
+            .push(s.person_id);
+    }
+    let all_ids: Vec<String> = by_consultation.values().flatten().cloned().collect();
+    let loaded = load_persons(ctx, &all_ids).await?;
+    let facts: HashMap<String, Arc<SubjectFacts>> = loaded
+        .into_iter()
+        .map(|l| (l.model.id.clone(), l.facts))
+        .collect();
+    let mut out = Vec::new();
+    for m in models {
+        let ids = by_consultation.remove(&m.id).unwrap_or_default();
+        let subjects: Vec<Arc<SubjectFacts>> =
+            ids.iter().filter_map(|id| facts.get(id).cloned()).collect();
+        if subjects
+            .iter()
+            .any(|s| r.decide(s, &m.receiving_agency_id, NARRATIVE).is_ok())
+        {
+            out.push(Consultation {
+                model: m,
+                subjects,
+                subject_ids: ids,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Consultation> {
+    let Some(m) = store::consultations::get(db(ctx)?, id).await? else {
+        return Err(ApiError::not_found(field));
+    };
+    visible(ctx, vec![m])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found(field))
+}
+
+/// Consultations about a person that the caller may see.
+pub async fn about_person(ctx: &Context<'_>, person_id: &str) -> ApiResult<Vec<Consultation>> {
+    let db = db(ctx)?;
+    let ids = store::consultations::ids_about(db, person_id).await?;
+    let models = store::consultations::by_ids(db, ids).await?;
+    visible(ctx, models).await
+}
+
+impl Consultation {
+    fn record(&self) -> RecordRef<'_> {
+        RecordRef {
+            kind: "consultation",
+            id: &self.model.id,
+            owner: &self.model.receiving_agency_id,
+        }
+    }
+}
+
+/// 課題分類 / an issue category (data; a city can adjust it)
+#[derive(SimpleObject)]
+pub struct IssueCategory {
+    pub code: String,
+    pub parent_code: Option<String>,
+    pub name_ja: String,
+    pub name_en: String,
+    pub sensitivity: Sensitivity,
+    /// この課題を見るのに必要な情報区分 / the category that governs who may see it
+    pub policy_category: GqlCategory,
+}
+
+fn issue_category(m: issue_category::Model) -> ApiResult<IssueCategory> {
+    let cat = Category::parse(&m.policy_category)
+        .ok_or_else(|| ApiError::internal("issue_category", &m.policy_category))?;
+    Ok(IssueCategory {
+        sensitivity: Sensitivity::from_db(&m.sensitivity)?,
+        policy_category: cat.into(),
+        code: m.code,
+        parent_code: m.parent_code,
+        name_ja: m.name_ja,
+        name_en: m.name_en,
+    })
+}
+
+/// 相談の課題 / an issue of a consultation
+#[derive(SimpleObject)]
+pub struct ConsultationIssue {
+    pub category: IssueCategory,
+    /// 主課題 (◎) / the main issue
+    pub main: bool,
+}
+
+#[Object]
+impl Consultation {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+    /// 受付機関 / receiving agency
+    async fn receiving_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
+        agency_by_id(ctx, &self.model.receiving_agency_id).await
+    }
+    /// 受付日時 / received at
+    async fn received_at(&self) -> DateTime<Utc> {
+        self.model.received_at
+    }
+    async fn channel(&self) -> ApiResult<Channel> {
+        Channel::from_db(&self.model.channel)
+    }
+    async fn urgency(&self) -> ApiResult<Urgency> {
+        Urgency::from_db(&self.model.urgency)
+    }
+    async fn status(&self) -> ApiResult<ConsultationStatus> {
+        ConsultationStatus::from_db(&self.model.status)
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    /// 相談内容の要約 (NARRATIVE; 全ての対象者について根拠が必要) / summary
+    async fn summary(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        reveal_all(ctx, &self.subjects, self.record(), NARRATIVE, || {
+            Some(self.model.summary.clone())
+        })
+    }
+    /// 対象者 (根拠のある人のみ) / subject persons the caller may know
+    async fn subjects(&self, ctx: &Context<'_>) -> ApiResult<Vec<Person>> {
+        Person::visible(ctx, &self.subject_ids).await
+    }
+    /// 課題 (各課題の情報区分について全対象者の根拠がある課題のみ) / issues the caller may see
+    async fn issues(&self, ctx: &Context<'_>) -> ApiResult<Vec<ConsultationIssue>> {
+        let db = db(ctx)?;
+        let rows = store::consultations::issues_of(db, vec![self.model.id.clone()]).await?;
+        let cats: HashMap<String, issue_category::Model> =
+            store::consultations::issue_categories(db)
+                .await?
+                .into_iter()
+                .map(|c| (c.code.clone(), c))
+                .collect();
+        let mut out = Vec::new();
+        for row in rows {
+            let Some(cat) = cats.get(&row.issue_code) else {
+                continue;
+            };
+            let Some(pc) = Category::parse(&cat.policy_category) else {
+                continue;
+            };
+            let mut ok = !self.subjects.is_empty();
+            for s in &self.subjects {
+                ok &= admit(ctx, s, self.record(), Item::of(pc))?;
+            }
+            if ok {
+                out.push(ConsultationIssue {
+                    category: issue_category(cat.clone())?,
+                    main: row.is_main,
+                });
+            }
+        }
+        Ok(out)
+    }
+    /// 世帯 (根拠がある場合) / the household, if the caller may know it
+    async fn household(&self, ctx: &Context<'_>) -> ApiResult<Option<household::Household>> {
+        match &self.model.household_id {
+            None => Ok(None),
+            Some(h) => match household::find(ctx, "household", h).await {
+                Ok(h) => Ok(Some(h)),
+                Err(ApiError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ConsultationQuery;
+
+#[Object]
+impl ConsultationQuery {
+    /// 相談 / a consultation by id
+    async fn consultation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Consultation> {
+        let id = store::parse_id("id", &id)?;
+        find(ctx, "id", &id).await
+    }
+
+    /// 相談一覧 (新しい順) / consultations the caller may know exist, newest first
+    #[allow(clippy::too_many_arguments)]
+    async fn consultations(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ConsultationStatus>,
+        receiving_agency_id: Option<ID>,
+        issue: Option<String>,
+        person_id: Option<ID>,
+        received_from: Option<DateTime<Utc>>,
+        received_until: Option<DateTime<Utc>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, Consultation>> {
+        let r = req(ctx)?;
+        let page = Page::parse(first, after)?;
+        if let (Some(f), Some(u)) = (received_from, received_until) {
+            if u <= f {
+                return Err(ApiError::bad_input(
+                    "receivedUntil",
+                    "receivedFrom より後にしてください / must be after receivedFrom",
+                ));
+            }
+        }
+        let filter = ConsultationFilter {
+            status: status.map(|s| s.as_str().to_owned()),
+            receiving_agency_id: receiving_agency_id
+                .map(|a| store::parse_id("receivingAgencyId", &a))
+                .transpose()?,
+            issue_code: issue,
+            person_id: person_id
+                .map(|p| store::parse_id("personId", &p))
+                .transpose()?,
+            received_from,
+            received_until,
+        };
+        let Some(scope) =
+            policy::visible_scope(&r.principal, Category::Narrative, r.purpose, r.now)
+        else {
+            return Ok(Connection::new(false, false));
+        };
+        let rows = store::consultations::list(db(ctx)?, &scope, &filter, &page)
+            .await?
+            .ok_or_else(|| ApiError::bad_input("after", "不正なカーソルです / invalid cursor"))?;
+        let has_next = rows.len() as u64 > page.first;
+        let rows: Vec<_> = rows.into_iter().take(page.first as usize).collect();
+        let mut conn = Connection::new(page.after.is_some(), has_next);
+        for c in visible(ctx, rows).await? {
+            // An issue filter must not reveal an issue the caller may not see.
+            if let Some(code) = &filter.issue_code {
+                let cats = store::consultations::issue_categories(db(ctx)?).await?;
+                let pc = cats
+                    .iter()
+                    .find(|k| &k.code == code)
+                    .and_then(|k| Category::parse(&k.policy_category));
+                let Some(pc) = pc else { continue };
+                if !c.subjects.iter().all(|s| {
+                    r.decide(s, &c.model.receiving_agency_id, Item::of(pc))
+                        .is_ok()
+                }) {
+                    continue;
+                }
+            }
+            conn.edges.push(Edge::new(
+                store::encode_cursor(&store::consultations::cursor_key(&c.model)),
+                c,
+            ));
+        }
+        Ok(conn)
+    }
+
+    /// 課題分類 / issue categories
+    async fn issue_categories(&self, ctx: &Context<'_>) -> ApiResult<Vec<IssueCategory>> {
+        store::consultations::issue_categories(db(ctx)?)
+            .await?
+            .into_iter()
+            .map(issue_category)
+            .collect()
+    }
+}
+
+#[derive(InputObject)]
+pub struct IssueInput {
+    /// 課題分類コード / issue category code
+    pub code: String,
+    /// 主課題 (◎) / main issue
+    #[graphql(default)]
+    pub main: bool,
+}
+
+#[derive(InputObject)]
+pub struct RecordConsultationInput {
+    pub received_at: DateTime<Utc>,
+    pub channel: Channel,
+    pub subject_person_ids: Vec<ID>,
+    pub household_id: Option<ID>,
+    pub issues: Vec<IssueInput>,
+    pub summary: String,
+    pub urgency: Urgency,
+}
+
+#[derive(Default)]
+pub struct ConsultationMutation;
+
+#[Object]
+impl ConsultationMutation {
+    /// 相談を受け付ける (自機関が受付機関) / record a consultation received by the caller's agency
+    async fn record_consultation(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordConsultationInput,
+    ) -> ApiResult<Consultation> {
+        let r = req(ctx)?;
+        r.require(Action::RecordConsultation, "recordConsultation")?;
+        if input.subject_person_ids.is_empty() {
+            return Err(ApiError::bad_input(
+                "input.subjectPersonIds",
+                "1 人以上必要です / at least one person",
+            ));
+        }
+        let mut subjects = Vec::new();
+        for (i, id) in input.subject_person_ids.iter().enumerate() {
+            let field = format!("input.subjectPersonIds.{i}");
+            let id = store::parse_id(&field, id)?;
+            if subjects.contains(&id) {
+                return Err(ApiError::bad_input(
+                    field,
+                    "同じ人が重複しています / the same person twice",
+                ));
+            }
+            if known_facts(ctx, std::slice::from_ref(&id))
+                .await?
+                .is_empty()
+            {
+                return Err(ApiError::not_found(field));
+            }
+            subjects.push(id);
+        }
+        let household_id = match &input.household_id {
+            None => None,
+            Some(h) => {
+                let h = store::parse_id("input.householdId", h)?;
+                household::find(ctx, "input.householdId", &h).await?;
+                Some(h)
+            }
+        };
+        if input.received_at > r.now + chrono::Duration::minutes(5) {
+            return Err(ApiError::bad_input(
+                "input.receivedAt",
+                "未来の日時です / in the future",
+            ));
+        }
+        let summary = input.summary.trim();
+        if summary.is_empty() || summary.chars().count() > 10_000 {
+            return Err(ApiError::bad_input(
+                "input.summary",
+                "1〜10000 文字 / 1 to 10000 characters",
+            ));
+        }
+        let db = db(ctx)?;
+        let known: HashSet<String> = store::consultations::issue_categories(db)
+            .await?
+            .into_iter()
+            .map(|c| c.code)
+            .collect();
+        let mut codes = HashSet::new();
+        for (i, issue) in input.issues.iter().enumerate() {
+            if !known.contains(&issue.code) {
+                return Err(ApiError::bad_input(
+                    format!("input.issues.{i}.code"),
+                    format!(
+                        "不明な課題分類です / unknown issue category {:?}",
+                        issue.code
+                    ),
+                ));
+            }
+            if !codes.insert(issue.code.clone()) {
+                return Err(ApiError::bad_input(
+                    format!("input.issues.{i}.code"),
+                    "重複しています / duplicate",
+                ));
+            }
+        }
+        if !input.issues.is_empty() && input.issues.iter().filter(|i| i.main).count() != 1 {
+            return Err(ApiError::bad_input(
+                "input.issues",
+                "主課題 (main) はちょうど 1 つ / exactly one main issue",
+            ));
+        }
+        let id = store::new_id();
+        let model = consultation::Model {
+            id: id.clone(),
+            receiving_agency_id: r.principal.agency_id.clone(),
+            received_at: input.received_at,
+            channel: input.channel.as_str().to_owned(),
+            household_id,
+            summary: summary.to_owned(),
+            urgency: input.urgency.as_str().to_owned(),
+            status: ConsultationStatus::Open.as_str().to_owned(),
+            version: 1,
+            created_by: r.principal.account_id.clone(),
+            created_at: r.now,
+            updated_at: r.now,
+        };
+        let txn = db.begin().await?;
+        consultation::ActiveModel::from(model).insert(&txn).await?;
+        let mut entries = Vec::new();
+        for p in &subjects {
+            consultation_subject::ActiveModel::from(consultation_subject::Model {
+                consultation_id: id.clone(),
+                person_id: p.clone(),
+            })
+            .insert(&txn)
+            .await?;
+            entries.push(Entry::write(&r.principal, "recordConsultation", "consultation", &id, Some(p), serde_json::json!({"issues": input.issues.iter().map(|i| &i.code).collect::<Vec<_>>()})));
+        }
+        for issue in &input.issues {
+            consultation_issue::ActiveModel::from(consultation_issue::Model {
+                consultation_id: id.clone(),
+                issue_code: issue.code.clone(),
+                is_main: issue.main,
+            })
+            .insert(&txn)
+            .await?;
+        }
+        audit::append(&txn, entries).await?;
+        txn.commit().await?;
+        find(ctx, "id", &id).await
+    }
+
+    /// 相談の状態を変更 (受付機関のみ) / change a consultation's status (receiving agency)
+    async fn set_consultation_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+        status: ConsultationStatus,
+    ) -> ApiResult<Consultation> {
+        let r = req(ctx)?;
+        r.require(Action::RecordConsultation, "setConsultationStatus")?;
+        let id = store::parse_id("id", &id)?;
+        let current = find(ctx, "id", &id).await?;
+        if current.model.receiving_agency_id != r.principal.agency_id {
+            return Err(ApiError::forbidden(
+                "受付機関のみ変更できます / only the receiving agency may change it",
+            ));
+        }
+        let mut am: consultation::ActiveModel = current.model.clone().into();
+        am.status = sea_orm::ActiveValue::Set(status.as_str().to_owned());
+        am.version = sea_orm::ActiveValue::Set(version + 1);
+        am.updated_at = sea_orm::ActiveValue::Set(r.now);
+        let db = db(ctx)?;
+        let txn = db.begin().await?;
+        let res = consultation::Entity::update_many()
+            .set(am)
+            .filter(consultation::Column::Id.eq(id.as_str()))
+            .filter(consultation::Column::Version.eq(version))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(super::stale(current.model.version));
+        }
+        let entries = current
+            .subject_ids
+            .iter()
+            .map(|p| {
+                Entry::write(
+                    &r.principal,
+                    "setConsultationStatus",
+                    "consultation",
+                    &id,
+                    Some(p),
+                    serde_json::json!({"status": status.as_str()}),
+                )
+            })
+            .collect();
+        audit::append(&txn, entries).await?;
+        txn.commit().await?;
+        find(ctx, "id", &id).await
+    }
+}

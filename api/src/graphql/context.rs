@@ -1,0 +1,223 @@
+//! What every resolver gets: the request's principal and clock, the ledger recorder, a
+//! per-request cache of persons and their policy facts, and the one gate through which
+//! personal fields are revealed ([`reveal`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::Context;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+
+use crate::audit::{AccessRecorder, Entry};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{self, Action, Category, Decision, Item, Principal, Purpose, SubjectFacts};
+use crate::store;
+use entity::person;
+
+/// Request-scoped data, inserted by the HTTP layer after authentication.
+pub struct RequestCtx {
+    pub principal: Principal,
+    pub now: DateTime<Utc>,
+    pub purpose: Purpose,
+    pub recorder: AccessRecorder,
+    persons: Mutex<HashMap<String, Loaded>>,
+}
+
+/// A person row with its policy facts, shared within one request.
+#[derive(Clone)]
+pub struct Loaded {
+    pub model: Arc<person::Model>,
+    pub facts: Arc<SubjectFacts>,
+}
+
+impl RequestCtx {
+    pub fn new(principal: Principal, now: DateTime<Utc>) -> Self {
+        RequestCtx {
+            principal,
+            now,
+            purpose: Purpose::Support,
+            recorder: AccessRecorder::default(),
+            persons: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The policy decision for one item of one subject, held in a record owned by `owner`.
+    pub fn decide(&self, facts: &SubjectFacts, owner: &str, item: Item) -> Decision {
+        policy::decide(&self.principal, facts, owner, item, self.purpose, self.now)
+    }
+
+    /// Whether the caller may know this person exists (IDENTITY of the person record).
+    pub fn knows_person(&self, facts: &SubjectFacts) -> bool {
+        self.decide(facts, &facts.owner_agency_id, Item::of(Category::Identity))
+            .is_ok()
+    }
+
+    pub fn require(&self, action: Action, what: &str) -> ApiResult<()> {
+        if policy::may(&self.principal, action) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(what))
+        }
+    }
+
+    /// A ledger entry to write with this request's reads (e.g. a read of the ledger itself).
+    pub fn note(&self, entry: Entry) {
+        self.recorder.note(entry);
+    }
+}
+
+pub fn req<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a RequestCtx> {
+    ctx.data::<Arc<RequestCtx>>()
+        .map(|r| r.as_ref())
+        .map_err(|e| ApiError::internal("request context", e.message))
+}
+
+pub fn db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+        .map_err(|e| ApiError::internal("database handle", e.message))
+}
+
+/// Load persons (and their facts) by id, in one batch for those not yet cached. Returns
+/// every person found, visible or not: callers decide visibility.
+pub async fn load_persons(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Loaded>> {
+    let r = req(ctx)?;
+    let missing: Vec<String> = {
+        let cache = r
+            .persons
+            .lock()
+            .map_err(|_| ApiError::internal("cache", "poisoned"))?;
+        let mut m: Vec<String> = ids
+            .iter()
+            .filter(|id| !cache.contains_key(*id))
+            .cloned()
+            .collect();
+        m.sort();
+        m.dedup();
+        m
+    };
+    if !missing.is_empty() {
+        let db = db(ctx)?;
+        let models = store::persons::by_ids(db, missing).await?;
+        let refs: Vec<&person::Model> = models.iter().collect();
+        let mut facts = store::facts::for_persons(db, &refs).await?;
+        let mut cache = r
+            .persons
+            .lock()
+            .map_err(|_| ApiError::internal("cache", "poisoned"))?;
+        for m in models {
+            if let Some(f) = facts.remove(&m.id) {
+                cache.insert(
+                    m.id.clone(),
+                    Loaded {
+                        model: Arc::new(m),
+                        facts: Arc::new(f),
+                    },
+                );
+            }
+        }
+    }
+    let cache = r
+        .persons
+        .lock()
+        .map_err(|_| ApiError::internal("cache", "poisoned"))?;
+    Ok(ids.iter().filter_map(|id| cache.get(id).cloned()).collect())
+}
+
+/// Forget cached persons (after a write in this request changed them).
+pub fn forget_person(ctx: &Context<'_>, id: &str) -> ApiResult<()> {
+    let r = req(ctx)?;
+    r.persons
+        .lock()
+        .map_err(|_| ApiError::internal("cache", "poisoned"))?
+        .remove(id);
+    Ok(())
+}
+
+/// Facts for the persons the caller may know exist, keyed by id.
+pub async fn known_facts(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, Arc<SubjectFacts>>> {
+    let r = req(ctx)?;
+    Ok(load_persons(ctx, ids)
+        .await?
+        .into_iter()
+        .filter(|l| r.knows_person(&l.facts))
+        .map(|l| (l.model.id.clone(), l.facts))
+        .collect())
+}
+
+/// Which record a revealed field belongs to, for the ledger.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordRef<'a> {
+    pub kind: &'static str,
+    pub id: &'a str,
+    /// The agency that recorded it (the OWN basis).
+    pub owner: &'a str,
+}
+
+/// The gate: decide, ledger the decision, and hand out the value only when allowed. A denied
+/// field becomes null with a CONSENT_REQUIRED error at its path.
+pub fn reveal<T>(
+    ctx: &Context<'_>,
+    facts: &SubjectFacts,
+    record: RecordRef<'_>,
+    item: Item,
+    value: impl FnOnce() -> T,
+) -> ApiResult<T> {
+    let r = req(ctx)?;
+    let decision = r.decide(facts, record.owner, item);
+    r.recorder.record(
+        &facts.person_id,
+        record.kind,
+        record.id,
+        item.category,
+        &decision,
+    );
+    match decision {
+        Ok(_) => Ok(value()),
+        Err(denial) => Err(ApiError::ConsentRequired {
+            category: item.category,
+            subject_id: facts.person_id.clone(),
+            reason: denial.kind(),
+        }),
+    }
+}
+
+/// Like [`reveal`] for every subject of a shared record (a consultation about two people):
+/// allowed only if allowed for each; the first denial is the error.
+pub fn reveal_all<T>(
+    ctx: &Context<'_>,
+    subjects: &[Arc<SubjectFacts>],
+    record: RecordRef<'_>,
+    item: Item,
+    value: impl FnOnce() -> T,
+) -> ApiResult<T> {
+    let mut first_err = None;
+    for s in subjects {
+        if let Err(e) = reveal(ctx, s, record, item, || ()) {
+            first_err.get_or_insert(e);
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None if subjects.is_empty() => Err(ApiError::not_found("subjects")),
+        None => Ok(value()),
+    }
+}
+
+/// Ledgered filter for list entries: true when the item may be shown; a withheld entry is
+/// recorded as withheld and left out of the list.
+pub fn admit(
+    ctx: &Context<'_>,
+    facts: &SubjectFacts,
+    record: RecordRef<'_>,
+    item: Item,
+) -> ApiResult<bool> {
+    match reveal(ctx, facts, record, item, || ()) {
+        Ok(()) => Ok(true),
+        Err(ApiError::ConsentRequired { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,429 @@
+//! Households (世帯) and memberships (続柄, 世帯主, 加入・離脱). Membership is HOUSEHOLD data
+//! of the member, held in the household's owning agency's record.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, InputObject, Object, ID};
+use chrono::NaiveDate;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+
+use super::context::{admit, db, known_facts, req, RecordRef};
+use super::person::{self, Person};
+use super::registry::{agency_by_id, Agency};
+use crate::audit::{self, Entry};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{Action, Category, Item};
+use crate::store::{self, Page};
+use entity::{household, household_member};
+
+const HOUSEHOLD: Item = Item::of(Category::Household);
+
+/// 世帯 / a household
+pub struct Household(household::Model);
+
+/// 世帯構成員 / a household membership
+pub struct HouseholdMember {
+    model: household_member::Model,
+}
+
+/// Memberships of these households that the caller may see (ledgered either way).
+async fn visible_members(
+    ctx: &Context<'_>,
+    households: &[household::Model],
+) -> ApiResult<Vec<household_member::Model>> {
+    let owners: HashMap<&str, &str> = households
+        .iter()
+        .map(|h| (h.id.as_str(), h.owner_agency_id.as_str()))
+        .collect();
+    let members =
+        store::households::members_of(db(ctx)?, households.iter().map(|h| h.id.clone()).collect())
+            .await?;
+    let ids: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
+    let facts = super::context::load_persons(ctx, &ids).await?;
+    let facts: HashMap<&str, _> = facts
+        .iter()
+        .map(|l| (l.model.id.as_str(), &l.facts))
+        .collect();
+    let mut out = Vec::new();
+    for m in members {
+        let (Some(f), Some(owner)) = (
+            facts.get(m.person_id.as_str()),
+            owners.get(m.household_id.as_str()),
+        ) else {
+            continue;
+        };
+        let record = RecordRef {
+            kind: "household",
+            id: &m.household_id,
+            owner,
+        };
+        if admit(ctx, f, record, HOUSEHOLD)? {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the caller may know this household exists: its agency owns it, or it may see the
+/// membership of at least one member. Not ledgered (no personal field is shown by it).
+async fn household_visible(ctx: &Context<'_>, h: &household::Model) -> ApiResult<bool> {
+    let r = req(ctx)?;
+    if !crate::policy::ceiling::ceiling_allows(&r.principal, Category::Household) {
+        return Ok(false);
+    }
+    if h.owner_agency_id == r.principal.agency_id {
+        return Ok(true);
+    }
+    let members = store::households::members_of(db(ctx)?, vec![h.id.clone()]).await?;
+    let ids: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
+    let loaded = super::context::load_persons(ctx, &ids).await?;
+    Ok(loaded
+        .iter()
+        .any(|l| r.decide(&l.facts, &h.owner_agency_id, HOUSEHOLD).is_ok()))
+}
+
+pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Household> {
+    match store::households::get(db(ctx)?, id).await? {
+        Some(h) if household_visible(ctx, &h).await? => Ok(Household(h)),
+        _ => Err(ApiError::not_found(field)),
+    }
+}
+
+/// The person's memberships the caller may see.
+pub async fn memberships_of_person(
+    ctx: &Context<'_>,
+    p: &Person,
+) -> ApiResult<Vec<HouseholdMember>> {
+    let db = db(ctx)?;
+    let memberships = store::households::memberships_of(db, vec![p.person_id().to_owned()]).await?;
+    let households = store::households::by_ids(
+        db,
+        memberships.iter().map(|m| m.household_id.clone()).collect(),
+    )
+    .await?;
+    let owners: HashMap<&str, &str> = households
+        .iter()
+        .map(|h| (h.id.as_str(), h.owner_agency_id.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for m in memberships {
+        let Some(owner) = owners.get(m.household_id.as_str()) else {
+            continue;
+        };
+        let record = RecordRef {
+            kind: "household",
+            id: &m.household_id,
+            owner,
+        };
+        if admit(ctx, p.facts(), record, HOUSEHOLD)? {
+            out.push(HouseholdMember { model: m });
+        }
+    }
+    Ok(out)
+}
+
+#[Object]
+impl Household {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// 登録機関 / owning agency
+    async fn owner_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
+        agency_by_id(ctx, &self.0.owner_agency_id).await
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// 構成員 (HOUSEHOLD; 根拠のある構成員のみ) / members the caller may see
+    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<HouseholdMember>> {
+        Ok(visible_members(ctx, std::slice::from_ref(&self.0))
+            .await?
+            .into_iter()
+            .map(|model| HouseholdMember { model })
+            .collect())
+    }
+}
+
+#[Object]
+impl HouseholdMember {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+    async fn household_id(&self) -> ID {
+        ID(self.model.household_id.clone())
+    }
+    /// 続柄 / relationship to the head
+    async fn relationship(&self) -> &str {
+        &self.model.relationship
+    }
+    /// 世帯主 / head of household
+    async fn is_head(&self) -> bool {
+        self.model.is_head
+    }
+    async fn joined_on(&self) -> Option<NaiveDate> {
+        self.model.joined_on
+    }
+    async fn left_on(&self) -> Option<NaiveDate> {
+        self.model.left_on
+    }
+    /// 本人 (IDENTITY の根拠がなければ null) / the member, if the caller may know them
+    async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
+        Person::referenced(ctx, &self.model.person_id).await
+    }
+}
+
+#[derive(Default)]
+pub struct HouseholdQuery;
+
+#[Object]
+impl HouseholdQuery {
+    /// 世帯 / a household by id
+    async fn household(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Household> {
+        let id = store::parse_id("id", &id)?;
+        find(ctx, "id", &id).await
+    }
+
+    /// 世帯一覧 / households the caller may know exist
+    async fn households(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, Household>> {
+        let r = req(ctx)?;
+        let page = Page::parse(first, after)?;
+        let Some(scope) =
+            crate::policy::visible_scope(&r.principal, Category::Household, r.purpose, r.now)
+        else {
+            return Ok(Connection::new(false, false));
+        };
+        let rows = store::households::list(db(ctx)?, &scope, &page).await?;
+        let has_next = rows.len() as u64 > page.first;
+        let mut conn = Connection::new(page.after.is_some(), has_next);
+        for h in rows.into_iter().take(page.first as usize) {
+            if household_visible(ctx, &h).await? {
+                conn.edges
+                    .push(Edge::new(store::encode_cursor(&h.id), Household(h)));
+            }
+        }
+        Ok(conn)
+    }
+}
+
+#[derive(InputObject)]
+pub struct MemberInput {
+    pub person_id: ID,
+    /// 続柄 (本人, 妻, 長男 …)
+    pub relationship: String,
+    #[graphql(default)]
+    pub is_head: bool,
+    pub joined_on: Option<NaiveDate>,
+}
+
+#[derive(Default)]
+pub struct HouseholdMutation;
+
+/// Check a member input: a valid id of a person the caller may know.
+async fn member_row(
+    ctx: &Context<'_>,
+    field: &str,
+    household_id: &str,
+    m: &MemberInput,
+) -> ApiResult<household_member::Model> {
+    let person_id = store::parse_id(&format!("{field}.personId"), &m.person_id)?;
+    if known_facts(ctx, std::slice::from_ref(&person_id))
+        .await?
+        .is_empty()
+    {
+        return Err(ApiError::not_found(format!("{field}.personId")));
+    }
+    Ok(household_member::Model {
+        id: store::new_id(),
+        household_id: household_id.to_owned(),
+        person_id,
+        relationship: person::name(&format!("{field}.relationship"), &m.relationship)?,
+        is_head: m.is_head,
+        joined_on: m.joined_on,
+        left_on: None,
+        created_at: req(ctx)?.now,
+    })
+}
+
+#[Object]
+impl HouseholdMutation {
+    /// 世帯を登録 / create a household with its members
+    async fn create_household(
+        &self,
+        ctx: &Context<'_>,
+        members: Vec<MemberInput>,
+    ) -> ApiResult<Household> {
+        let r = req(ctx)?;
+        r.require(Action::RecordPerson, "createHousehold")?;
+        if members.is_empty() {
+            return Err(ApiError::bad_input(
+                "members",
+                "1 人以上必要です / at least one member",
+            ));
+        }
+        let id = store::new_id();
+        let mut rows = Vec::new();
+        for (i, m) in members.iter().enumerate() {
+            let row = member_row(ctx, &format!("members.{i}"), &id, m).await?;
+            if rows
+                .iter()
+                .any(|x: &household_member::Model| x.person_id == row.person_id)
+            {
+                return Err(ApiError::bad_input(
+                    format!("members.{i}.personId"),
+                    "同じ人が重複しています / the same person twice",
+                ));
+            }
+            rows.push(row);
+        }
+        if rows.iter().filter(|m| m.is_head).count() > 1 {
+            return Err(ApiError::bad_input(
+                "members",
+                "世帯主は 1 人まで / at most one head",
+            ));
+        }
+        let model = household::Model {
+            id: id.clone(),
+            owner_agency_id: r.principal.agency_id.clone(),
+            version: 1,
+            created_by: r.principal.account_id.clone(),
+            created_at: r.now,
+            updated_at: r.now,
+        };
+        let txn = db(ctx)?.begin().await?;
+        household::ActiveModel::from(model).insert(&txn).await?;
+        let mut entries = vec![Entry::write(
+            &r.principal,
+            "createHousehold",
+            "household",
+            &id,
+            None,
+            serde_json::json!({"members": rows.len()}),
+        )];
+        for m in rows {
+            entries.push(Entry::write(
+                &r.principal,
+                "createHousehold",
+                "household_member",
+                &m.id,
+                Some(&m.person_id),
+                serde_json::json!({"householdId": id}),
+            ));
+            household_member::ActiveModel::from(m).insert(&txn).await?;
+        }
+        audit::append(&txn, entries).await?;
+        txn.commit().await?;
+        find(ctx, "id", &id).await
+    }
+
+    /// 構成員を追加 (登録機関のみ) / add a member (owning agency only)
+    async fn add_household_member(
+        &self,
+        ctx: &Context<'_>,
+        household_id: ID,
+        member: MemberInput,
+    ) -> ApiResult<HouseholdMember> {
+        let r = req(ctx)?;
+        r.require(Action::RecordPerson, "addHouseholdMember")?;
+        let hid = store::parse_id("householdId", &household_id)?;
+        let h = find(ctx, "householdId", &hid).await?;
+        if h.0.owner_agency_id != r.principal.agency_id {
+            return Err(ApiError::forbidden(
+                "登録機関のみ変更できます / only the owning agency may change it",
+            ));
+        }
+        let row = member_row(ctx, "member", &hid, &member).await?;
+        let db = db(ctx)?;
+        let existing = store::households::members_of(db, vec![hid.clone()]).await?;
+        if existing
+            .iter()
+            .any(|m| m.person_id == row.person_id && m.left_on.is_none())
+        {
+            return Err(ApiError::bad_input(
+                "member.personId",
+                "既にこの世帯の構成員です / already a member of this household",
+            ));
+        }
+        if row.is_head && existing.iter().any(|m| m.is_head && m.left_on.is_none()) {
+            return Err(ApiError::bad_input(
+                "member.isHead",
+                "世帯主は既にいます / the household already has a head",
+            ));
+        }
+        let txn = db.begin().await?;
+        let saved = household_member::ActiveModel::from(row)
+            .insert(&txn)
+            .await?;
+        audit::append(
+            &txn,
+            vec![Entry::write(
+                &r.principal,
+                "addHouseholdMember",
+                "household_member",
+                &saved.id,
+                Some(&saved.person_id),
+                serde_json::json!({"householdId": hid}),
+            )],
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(HouseholdMember { model: saved })
+    }
+
+    /// 構成員の離脱 / end a membership (owning agency only)
+    async fn end_household_membership(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        left_on: NaiveDate,
+    ) -> ApiResult<HouseholdMember> {
+        let r = req(ctx)?;
+        r.require(Action::RecordPerson, "endHouseholdMembership")?;
+        let mid = store::parse_id("memberId", &member_id)?;
+        let db = db(ctx)?;
+        let Some(m) = store::households::member(db, &mid).await? else {
+            return Err(ApiError::not_found("memberId"));
+        };
+        let h = find(ctx, "memberId", &m.household_id).await?;
+        if h.0.owner_agency_id != r.principal.agency_id {
+            return Err(ApiError::forbidden(
+                "登録機関のみ変更できます / only the owning agency may change it",
+            ));
+        }
+        if m.left_on.is_some() {
+            return Err(ApiError::bad_input(
+                "memberId",
+                "既に離脱しています / already left",
+            ));
+        }
+        if m.joined_on.is_some_and(|j| left_on < j) {
+            return Err(ApiError::bad_input(
+                "leftOn",
+                "加入日より前です / before the join date",
+            ));
+        }
+        let mut am: household_member::ActiveModel = m.into();
+        am.left_on = Set(Some(left_on));
+        let txn = db.begin().await?;
+        let saved = am.update(&txn).await?;
+        audit::append(
+            &txn,
+            vec![Entry::write(
+                &r.principal,
+                "endHouseholdMembership",
+                "household_member",
+                &saved.id,
+                Some(&saved.person_id),
+                serde_json::json!({"fields": ["leftOn"]}),
+            )],
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(HouseholdMember { model: saved })
+    }
+}

@@ -1,0 +1,540 @@
+//! Persons: every personal field goes through [`reveal`] with its category.
+
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, InputObject, Object, ID};
+use chrono::NaiveDate;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+
+use super::consultation::{self, Consultation};
+use super::context::{db, forget_person, load_persons, req, reveal, Loaded, RecordRef};
+use super::enums::Sex;
+use super::household::{self, HouseholdMember};
+use super::registry::{agency_by_id, Agency};
+use crate::audit::{self, Entry};
+use crate::error::{ApiError, ApiResult};
+use crate::kana;
+use crate::policy::{Action, Category, Item};
+use crate::store::{self, persons::PersonFilter, Page};
+use entity::person;
+
+/// 個人 / a person. Only built for persons the caller may know exist.
+pub struct Person {
+    model: Arc<person::Model>,
+    facts: Arc<crate::policy::SubjectFacts>,
+}
+
+impl Person {
+    /// Persons by id that the caller may know exist, in the given order.
+    pub async fn visible(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Person>> {
+        let r = req(ctx)?;
+        Ok(load_persons(ctx, ids)
+            .await?
+            .into_iter()
+            .filter(|l| r.knows_person(&l.facts))
+            .map(|Loaded { model, facts }| Person { model, facts })
+            .collect())
+    }
+
+    /// One person, or NOT_FOUND (for a missing id and an invisible one alike).
+    pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Person> {
+        Person::visible(ctx, &[id.to_owned()])
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::not_found(field))
+    }
+
+    /// A person referenced from another record (a referral, a membership): the person if
+    /// the caller may know them, else null with CONSENT_REQUIRED for IDENTITY, ledgered as
+    /// withheld.
+    pub async fn referenced(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Person>> {
+        let r = req(ctx)?;
+        let Some(Loaded { model, facts }) = load_persons(ctx, &[id.to_owned()]).await?.pop() else {
+            return Err(ApiError::internal("person reference", "dangling person id"));
+        };
+        let record = RecordRef {
+            kind: "person",
+            id: &model.id,
+            owner: &model.owner_agency_id,
+        };
+        if r.knows_person(&facts) {
+            return Ok(Some(Person { model, facts }));
+        }
+        reveal(ctx, &facts, record, IDENTITY, || None)
+    }
+
+    pub fn person_id(&self) -> &str {
+        &self.model.id
+    }
+
+    pub fn owner_agency_id(&self) -> &str {
+        &self.model.owner_agency_id
+    }
+
+    pub fn facts(&self) -> &Arc<crate::policy::SubjectFacts> {
+        &self.facts
+    }
+
+    fn show<T>(
+        &self,
+        ctx: &Context<'_>,
+        item: Item,
+        value: impl FnOnce(&person::Model) -> T,
+    ) -> ApiResult<T> {
+        let record = RecordRef {
+            kind: "person",
+            id: &self.model.id,
+            owner: &self.model.owner_agency_id,
+        };
+        reveal(ctx, &self.facts, record, item, || value(&self.model))
+    }
+}
+
+const IDENTITY: Item = Item::of(Category::Identity);
+
+#[Object]
+impl Person {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+    /// 登録機関 / the agency that registered the person
+    async fn owner_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
+        agency_by_id(ctx, &self.model.owner_agency_id).await
+    }
+    /// 氏 (IDENTITY)
+    async fn family_name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.show(ctx, IDENTITY, |m| Some(m.family_name.clone()))
+    }
+    /// 名 (IDENTITY)
+    async fn given_name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.show(ctx, IDENTITY, |m| Some(m.given_name.clone()))
+    }
+    /// 氏 (カナ) (IDENTITY)
+    async fn family_name_kana(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.show(ctx, IDENTITY, |m| Some(m.family_name_kana.clone()))
+    }
+    /// 名 (カナ) (IDENTITY)
+    async fn given_name_kana(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.show(ctx, IDENTITY, |m| Some(m.given_name_kana.clone()))
+    }
+    /// 生年月日 (IDENTITY)
+    async fn birth_date(&self, ctx: &Context<'_>) -> ApiResult<Option<NaiveDate>> {
+        self.show(ctx, IDENTITY, |m| m.birth_date)
+    }
+    /// 性別 (IDENTITY)
+    async fn sex(&self, ctx: &Context<'_>) -> ApiResult<Option<Sex>> {
+        self.show(ctx, IDENTITY, |m| Sex::from_db(&m.sex))?
+            .map(Some)
+    }
+    /// 住所 (CONTACT; 支援措置対象者は登録機関か本機関を名指しした同意のみ)
+    async fn address(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.show(ctx, Item::location(), |m| m.address.clone())
+    }
+    /// 日常生活圏域 (CONTACT; 住所と同じ扱い) / district
+    async fn district(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.show(ctx, Item::location(), |m| m.district.clone())
+    }
+    /// 電話番号 (CONTACT)
+    async fn phone(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.show(ctx, Item::of(Category::Contact), |m| m.phone.clone())
+    }
+    /// DV等支援措置の対象か (CHILD_PROTECTION) / address suppressed under a support measure
+    async fn address_confidential(&self, ctx: &Context<'_>) -> ApiResult<Option<bool>> {
+        self.show(ctx, Item::of(Category::ChildProtection), |m| {
+            Some(m.address_confidential)
+        })
+    }
+    /// 要介護度 (HEALTH, 要配慮) / care level
+    async fn care_level(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.show(ctx, Item::of(Category::Health), |m| m.care_level.clone())
+    }
+    /// 障害者手帳 (HEALTH, 要配慮) / disability certificate
+    async fn disability_certificate(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.show(ctx, Item::of(Category::Health), |m| {
+            m.disability_certificate.clone()
+        })
+    }
+    /// 生活保護受給 (LIVELIHOOD) / receives public assistance
+    async fn public_assistance(&self, ctx: &Context<'_>) -> ApiResult<Option<bool>> {
+        self.show(ctx, Item::of(Category::Livelihood), |m| m.public_assistance)
+    }
+    /// 版 / version for optimistic concurrency
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    /// 世帯の所属 (HOUSEHOLD; 根拠のない所属は含まれない) / household memberships the caller may see
+    async fn households(&self, ctx: &Context<'_>) -> ApiResult<Vec<HouseholdMember>> {
+        household::memberships_of_person(ctx, self).await
+    }
+    /// この人の相談 (NARRATIVE; 根拠のある相談のみ) / consultations the caller may see
+    async fn consultations(&self, ctx: &Context<'_>) -> ApiResult<Vec<Consultation>> {
+        consultation::about_person(ctx, &self.model.id).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreatePersonInput {
+    pub family_name: String,
+    pub given_name: String,
+    /// カナ (ひらがな・半角カナも可、全角カタカナに正規化) / kana, normalised to katakana
+    pub family_name_kana: String,
+    pub given_name_kana: String,
+    pub birth_date: Option<NaiveDate>,
+    pub sex: Sex,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub district: Option<String>,
+    #[graphql(default)]
+    pub address_confidential: bool,
+    pub care_level: Option<String>,
+    pub disability_certificate: Option<String>,
+    pub public_assistance: Option<bool>,
+}
+
+/// Omitted fields are left unchanged.
+#[derive(InputObject)]
+pub struct UpdatePersonInput {
+    pub family_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name_kana: Option<String>,
+    pub given_name_kana: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub sex: Option<Sex>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub district: Option<String>,
+    pub address_confidential: Option<bool>,
+    pub care_level: Option<String>,
+    pub disability_certificate: Option<String>,
+    pub public_assistance: Option<bool>,
+}
+
+pub fn name(field: &str, value: &str) -> ApiResult<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::bad_input(field, "必須です / required"));
+    }
+    if v.chars().count() > 100 {
+        return Err(ApiError::bad_input(
+            field,
+            "100 文字以内 / at most 100 characters",
+        ));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(ApiError::bad_input(
+            field,
+            "制御文字は使えません / control characters are not allowed",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn kana_field(field: &str, value: &str) -> ApiResult<String> {
+    kana::normalize_kana(value).map_err(|e| ApiError::bad_input(field, e.to_string()))
+}
+
+fn optional(field: &str, value: Option<&String>, max: usize) -> ApiResult<Option<String>> {
+    match value.map(|v| v.trim()) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > max => Err(ApiError::bad_input(
+            field,
+            format!("{max} 文字以内 / at most {max} characters"),
+        )),
+        Some(v) if v.chars().any(char::is_control) => Err(ApiError::bad_input(
+            field,
+            "制御文字は使えません / control characters are not allowed",
+        )),
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
+fn phone(field: &str, value: Option<&String>) -> ApiResult<Option<String>> {
+    let v = optional(field, value, 20)?;
+    if let Some(p) = &v {
+        if !p
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == '+')
+        {
+            return Err(ApiError::bad_input(
+                field,
+                "数字と - のみ / digits and - only",
+            ));
+        }
+    }
+    Ok(v)
+}
+
+fn birth_date(
+    field: &str,
+    date: Option<NaiveDate>,
+    today: NaiveDate,
+) -> ApiResult<Option<NaiveDate>> {
+    match date {
+        Some(d) if d > today => Err(ApiError::bad_input(field, "未来の日付です / in the future")),
+        Some(d) if d < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(NaiveDate::MIN) => {
+            Err(ApiError::bad_input(field, "日付が古すぎます / too early"))
+        }
+        other => Ok(other),
+    }
+}
+
+#[derive(Default)]
+pub struct PersonQuery;
+
+#[Object]
+impl PersonQuery {
+    /// 個人 (根拠のない ID は NOT_FOUND) / a person by id
+    async fn person(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Person> {
+        let id = store::parse_id("id", &id)?;
+        Person::find(ctx, "id", &id).await
+    }
+
+    /// 個人一覧 (自機関の登録者と同意のある人のみ) / persons the caller may know exist
+    async fn persons(
+        &self,
+        ctx: &Context<'_>,
+        district: Option<String>,
+        #[graphql(desc = "カナ前方一致 (名寄せキー) / kana prefix")] kana: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, Person>> {
+        let r = req(ctx)?;
+        let page = Page::parse(first, after)?;
+        let filter = PersonFilter {
+            district: district.clone(),
+            kana_key_prefix: kana
+                .map(|k| {
+                    kana::match_key(&k).map_err(|e| ApiError::bad_input("kana", e.to_string()))
+                })
+                .transpose()?,
+        };
+        let Some(scope) =
+            crate::policy::visible_scope(&r.principal, Category::Identity, r.purpose, r.now)
+        else {
+            return Ok(Connection::new(false, false));
+        };
+        let rows = store::persons::list(db(ctx)?, &scope, &filter, &page).await?;
+        let has_next = rows.len() as u64 > page.first;
+        let ids: Vec<String> = rows
+            .iter()
+            .take(page.first as usize)
+            .map(|p| p.id.clone())
+            .collect();
+        let mut conn = Connection::new(page.after.is_some(), has_next);
+        for p in Person::visible(ctx, &ids).await? {
+            // A district filter must not reveal the district of someone whose location the
+            // caller may not see.
+            if district.is_some()
+                && r.decide(&p.facts, p.owner_agency_id(), Item::location())
+                    .is_err()
+            {
+                continue;
+            }
+            conn.edges
+                .push(Edge::new(store::encode_cursor(p.person_id()), p));
+        }
+        Ok(conn)
+    }
+}
+
+#[derive(Default)]
+pub struct PersonMutation;
+
+#[Object]
+impl PersonMutation {
+    /// 個人を登録 (自機関が登録機関になる) / register a person; the caller's agency owns the record
+    async fn create_person(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePersonInput,
+    ) -> ApiResult<Person> {
+        let r = req(ctx)?;
+        r.require(Action::RecordPerson, "createPerson")?;
+        let today = r.now.date_naive();
+        let family_name_kana = kana_field("input.familyNameKana", &input.family_name_kana)?;
+        let given_name_kana = kana_field("input.givenNameKana", &input.given_name_kana)?;
+        let kana_key = kana::match_key(&format!("{family_name_kana}{given_name_kana}"))
+            .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?;
+        let model = person::Model {
+            id: store::new_id(),
+            owner_agency_id: r.principal.agency_id.clone(),
+            family_name: name("input.familyName", &input.family_name)?,
+            given_name: name("input.givenName", &input.given_name)?,
+            family_name_kana,
+            given_name_kana,
+            kana_key,
+            birth_date: birth_date("input.birthDate", input.birth_date, today)?,
+            sex: input.sex.as_str().to_owned(),
+            address: optional("input.address", input.address.as_ref(), 300)?,
+            phone: phone("input.phone", input.phone.as_ref())?,
+            district: optional("input.district", input.district.as_ref(), 100)?,
+            address_confidential: input.address_confidential,
+            care_level: optional("input.careLevel", input.care_level.as_ref(), 50)?,
+            disability_certificate: optional(
+                "input.disabilityCertificate",
+                input.disability_certificate.as_ref(),
+                100,
+            )?,
+            public_assistance: input.public_assistance,
+            version: 1,
+            created_by: r.principal.account_id.clone(),
+            created_at: r.now,
+            updated_at: r.now,
+        };
+        let id = model.id.clone();
+        let txn = db(ctx)?.begin().await?;
+        person::ActiveModel::from(model).insert(&txn).await?;
+        audit::append(
+            &txn,
+            vec![Entry::write(&r.principal, "createPerson", "person", &id, Some(&id), serde_json::json!({"categories": ["IDENTITY", "CONTACT", "HEALTH", "LIVELIHOOD", "CHILD_PROTECTION"]}))],
+        )
+        .await?;
+        txn.commit().await?;
+        Person::find(ctx, "id", &id).await
+    }
+
+    /// 個人を更新 (登録機関のみ、version が一致すること) / update a person (owning agency; current version)
+    async fn update_person(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+        input: UpdatePersonInput,
+    ) -> ApiResult<Person> {
+        let r = req(ctx)?;
+        r.require(Action::RecordPerson, "updatePerson")?;
+        let id = store::parse_id("id", &id)?;
+        let current = Person::find(ctx, "id", &id).await?;
+        if current.owner_agency_id() != r.principal.agency_id {
+            return Err(ApiError::forbidden(
+                "登録機関のみ更新できます / only the owning agency may update",
+            ));
+        }
+        let today = r.now.date_naive();
+        let mut am: person::ActiveModel = (*current.model).clone().into();
+        let mut fields: Vec<&str> = Vec::new();
+        macro_rules! set {
+            ($col:ident, $name:literal, $value:expr) => {{
+                am.$col = Set($value);
+                fields.push($name);
+            }};
+        }
+        if let Some(v) = &input.family_name {
+            set!(family_name, "familyName", name("input.familyName", v)?);
+        }
+        if let Some(v) = &input.given_name {
+            set!(given_name, "givenName", name("input.givenName", v)?);
+        }
+        let fk = input
+            .family_name_kana
+            .as_ref()
+            .map(|v| kana_field("input.familyNameKana", v))
+            .transpose()?;
+        let gk = input
+            .given_name_kana
+            .as_ref()
+            .map(|v| kana_field("input.givenNameKana", v))
+            .transpose()?;
+        if fk.is_some() || gk.is_some() {
+            let f = fk
+                .clone()
+                .unwrap_or_else(|| current.model.family_name_kana.clone());
+            let g = gk
+                .clone()
+                .unwrap_or_else(|| current.model.given_name_kana.clone());
+            am.kana_key = Set(kana::match_key(&format!("{f}{g}"))
+                .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?);
+        }
+        if let Some(v) = fk {
+            set!(family_name_kana, "familyNameKana", v);
+        }
+        if let Some(v) = gk {
+            set!(given_name_kana, "givenNameKana", v);
+        }
+        if input.birth_date.is_some() {
+            set!(
+                birth_date,
+                "birthDate",
+                birth_date("input.birthDate", input.birth_date, today)?
+            );
+        }
+        if let Some(v) = input.sex {
+            set!(sex, "sex", v.as_str().to_owned());
+        }
+        if input.address.is_some() {
+            set!(
+                address,
+                "address",
+                optional("input.address", input.address.as_ref(), 300)?
+            );
+        }
+        if input.phone.is_some() {
+            set!(phone, "phone", phone("input.phone", input.phone.as_ref())?);
+        }
+        if input.district.is_some() {
+            set!(
+                district,
+                "district",
+                optional("input.district", input.district.as_ref(), 100)?
+            );
+        }
+        if let Some(v) = input.address_confidential {
+            set!(address_confidential, "addressConfidential", v);
+        }
+        if input.care_level.is_some() {
+            set!(
+                care_level,
+                "careLevel",
+                optional("input.careLevel", input.care_level.as_ref(), 50)?
+            );
+        }
+        if input.disability_certificate.is_some() {
+            set!(
+                disability_certificate,
+                "disabilityCertificate",
+                optional(
+                    "input.disabilityCertificate",
+                    input.disability_certificate.as_ref(),
+                    100
+                )?
+            );
+        }
+        if input.public_assistance.is_some() {
+            set!(
+                public_assistance,
+                "publicAssistance",
+                input.public_assistance
+            );
+        }
+        am.version = Set(version + 1);
+        am.updated_at = Set(r.now);
+        let txn = db(ctx)?.begin().await?;
+        let res = person::Entity::update_many()
+            .set(am)
+            .filter(person::Column::Id.eq(id.as_str()))
+            .filter(person::Column::Version.eq(version))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(super::stale(current.model.version));
+        }
+        audit::append(
+            &txn,
+            vec![Entry::write(
+                &r.principal,
+                "updatePerson",
+                "person",
+                &id,
+                Some(&id),
+                serde_json::json!({ "fields": fields }),
+            )],
+        )
+        .await?;
+        txn.commit().await?;
+        forget_person(ctx, &id)?;
+        Person::find(ctx, "id", &id).await
+    }
+}

@@ -1,0 +1,170 @@
+//! The HTTP edge: POST /graphql (authenticated), GraphiQL on GET /graphql, /healthz, /readyz.
+//!
+//! A request is authenticated before its body is read; a failure is HTTP 401 with a GraphQL
+//! error (code UNAUTHENTICATED, reason). After execution, every read the response contains
+//! is written to the ledger; if that fails the response is withheld (HTTP 500, INTERNAL):
+//! nothing leaves unledgered.
+
+use std::sync::Arc;
+
+use async_graphql::http::GraphiQLSource;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde_json::{json, Value};
+
+use crate::audit;
+use crate::auth::{self, AuthFailure};
+use crate::config::Config;
+use crate::error::Code;
+use crate::graphql::{context::RequestCtx, TsunagiSchema};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: TsunagiSchema,
+    pub config: Arc<Config>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+fn error_body(code: Code, message: &str, extra: Value) -> Value {
+    let mut ext = json!({ "code": code.as_str() });
+    if let (Some(e), Value::Object(more)) = (ext.as_object_mut(), extra) {
+        e.extend(more);
+    }
+    json!({ "data": null, "errors": [{ "message": message, "extensions": ext }] })
+}
+
+fn unauthenticated(f: AuthFailure) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        Json(error_body(
+            Code::Unauthenticated,
+            f.message(),
+            json!({ "reason": f.reason() }),
+        )),
+    )
+        .into_response()
+}
+
+fn internal() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(error_body(
+            Code::Internal,
+            "内部エラー / internal error",
+            json!({}),
+        )),
+    )
+        .into_response()
+}
+
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let principal = match auth::authenticate(&state.db, &state.config.jwt, authorization).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(f)) => return unauthenticated(f),
+        Err(e) => {
+            tracing::error!(error = %e, "authentication lookup failed");
+            return internal();
+        }
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(error_body(
+                    Code::BadUserInput,
+                    &format!("リクエストが GraphQL の JSON ではありません / the body is not a GraphQL JSON request (line {}, column {})", e.line(), e.column()),
+                    json!({ "field": "body" }),
+                )),
+            )
+                .into_response()
+        }
+    };
+    let operation = request
+        .operation_name
+        .clone()
+        .unwrap_or_else(|| "anonymous".to_owned());
+    let ctx = Arc::new(RequestCtx::new(principal.clone(), audit::now_micros()));
+    let response = state.schema.execute(request.data(ctx.clone())).await;
+    let Some(entries) = ctx.recorder.entries(&principal, &operation) else {
+        return internal();
+    };
+    if !entries.is_empty() {
+        let written = async {
+            let txn = state.db.begin().await?;
+            audit::append(&txn, entries).await?;
+            txn.commit().await
+        }
+        .await;
+        if let Err(e) = written {
+            tracing::error!(error = %e, "ledger write failed; response withheld");
+            return internal();
+        }
+    }
+    let mut body = match serde_json::to_value(&response) {
+        Ok(v) => v,
+        Err(_) => return internal(),
+    };
+    tag_uncoded_errors(&mut body);
+    Json(body).into_response()
+}
+
+/// Errors raised by async-graphql itself (parse, validation, variable coercion: unknown enum
+/// values, malformed dates, wrong types) carry no code; they are all bad input. Our own
+/// errors always carry one.
+fn tag_uncoded_errors(body: &mut Value) {
+    let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for e in errors {
+        let Some(obj) = e.as_object_mut() else {
+            continue;
+        };
+        let ext = obj.entry("extensions").or_insert_with(|| json!({}));
+        if let Some(ext) = ext.as_object_mut() {
+            ext.entry("code")
+                .or_insert_with(|| json!(Code::BadUserInput.as_str()));
+        }
+    }
+}
+
+async fn graphiql() -> impl IntoResponse {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not reachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "database unreachable" })),
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The versioned role tables: which categories each role may ever see (the ceiling), and
+//! which operations each role may perform. Changing either is a new [`POLICY_VERSION`];
+//! every ledger row records the version that decided it.
+
+use super::types::{Category, Principal, Role};
+
+/// Version of the tables below. Bump it with any change to them.
+pub const POLICY_VERSION: i32 = 1;
+
+use Category::*;
+
+/// Role ceilings, version 1. A category missing from a role's row is denied to it whatever
+/// the basis: analysts and auditors see no person-level data, admins manage the hub, not
+/// people's records, 生活支援コーディネーター see no 要配慮 categories.
+const CEILING: &[(Role, &[Category])] = &[
+    (Role::Admin, &[]),
+    (
+        Role::Coordinator,
+        &[
+            Identity,
+            Contact,
+            Household,
+            Health,
+            Livelihood,
+            ChildProtection,
+            Narrative,
+            Plan,
+        ],
+    ),
+    (
+        Role::Caseworker,
+        &[
+            Identity,
+            Contact,
+            Household,
+            Health,
+            Livelihood,
+            ChildProtection,
+            Narrative,
+            Plan,
+        ],
+    ),
+    (
+        Role::LifeSupportCoordinator,
+        &[Identity, Contact, Household, Livelihood, Narrative, Plan],
+    ),
+    (Role::Analyst, &[]),
+    (Role::Auditor, &[]),
+    (
+        Role::Integration,
+        &[
+            Identity,
+            Contact,
+            Household,
+            Health,
+            Livelihood,
+            ChildProtection,
+            Narrative,
+            Plan,
+        ],
+    ),
+];
+
+/// Whether any of the principal's roles may see `category` at all.
+pub fn ceiling_allows(principal: &Principal, category: Category) -> bool {
+    CEILING
+        .iter()
+        .any(|(role, cats)| principal.has_role(*role) && cats.contains(&category))
+}
+
+/// Operations that are not field reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Create and update agencies and accounts, assign roles, deactivate.
+    ManageRegistry,
+    /// Read the ledger, verify the chain, explain access on behalf of another account.
+    Oversee,
+    /// Register persons and households and record their details.
+    RecordPerson,
+    /// Record consultations (相談受付).
+    RecordConsultation,
+    /// Propose, accept, decline and complete referrals (つなぎ).
+    Refer,
+    /// Record and withdraw consents.
+    RecordConsent,
+}
+
+const ACTIONS: &[(Action, &[Role])] = &[
+    (Action::ManageRegistry, &[Role::Admin]),
+    (Action::Oversee, &[Role::Admin, Role::Auditor]),
+    (
+        Action::RecordPerson,
+        &[Role::Coordinator, Role::Caseworker, Role::Integration],
+    ),
+    (
+        Action::RecordConsultation,
+        &[
+            Role::Coordinator,
+            Role::Caseworker,
+            Role::LifeSupportCoordinator,
+            Role::Integration,
+        ],
+    ),
+    (
+        Action::Refer,
+        &[Role::Coordinator, Role::Caseworker, Role::Integration],
+    ),
+    (
+        Action::RecordConsent,
+        &[Role::Coordinator, Role::Caseworker, Role::Integration],
+    ),
+];
+
+/// Whether the principal may perform `action`.
+pub fn may(principal: &Principal, action: Action) -> bool {
+    ACTIONS
+        .iter()
+        .any(|(a, roles)| *a == action && roles.iter().any(|r| principal.has_role(*r)))
+}

@@ -1,0 +1,167 @@
+//! The decision function and what is derived from it (list scopes, explanations).
+
+use chrono::{DateTime, Utc};
+
+use super::ceiling::ceiling_allows;
+use super::types::*;
+
+/// Decide whether `principal` may read `item` of the person described by `subject`, held in
+/// a record owned by `record_owner`, for `purpose`, at `now`.
+///
+/// Order: the role ceiling (deny wins), OWN, then for an address_confidential location only
+/// a consent naming the caller's agency, otherwise CONSENT, SUPPORT_MEETING, EMERGENCY.
+pub fn decide(
+    principal: &Principal,
+    subject: &SubjectFacts,
+    record_owner: &str,
+    item: Item,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Decision {
+    if !ceiling_allows(principal, item.category) {
+        return Err(Denial::RoleCeiling);
+    }
+    if record_owner == principal.agency_id {
+        return Ok(Basis::Own);
+    }
+    let covering = |c: &&ConsentFacts| c.covers(item.category, purpose, now);
+    if item.location && subject.address_confidential {
+        // 支援措置: only a consent that names this very agency opens the address.
+        return subject
+            .consents
+            .iter()
+            .filter(covering)
+            .find(|c| c.names_agency(&principal.agency_id))
+            .map(|c| Basis::Consent {
+                consent_id: c.id.clone(),
+            })
+            .ok_or(Denial::AddressConfidential);
+    }
+    if let Some(c) = subject
+        .consents
+        .iter()
+        .filter(covering)
+        .find(|c| c.names_recipient(principal))
+    {
+        return Ok(Basis::Consent {
+            consent_id: c.id.clone(),
+        });
+    }
+    if let Some(m) = subject.meetings.iter().find(|m| {
+        m.from <= now
+            && now < m.until
+            && m.member_agencies.contains(&principal.agency_id)
+            && m.categories.contains(&item.category)
+    }) {
+        return Ok(Basis::SupportMeeting {
+            meeting_id: m.id.clone(),
+        });
+    }
+    if let Some(g) = subject
+        .emergencies
+        .iter()
+        .find(|g| g.account_id == principal.account_id && g.from <= now && now < g.until)
+    {
+        return Ok(Basis::Emergency {
+            grant_id: g.id.clone(),
+        });
+    }
+    Err(Denial::NoBasis)
+}
+
+/// What a referral (つなぎ) needs: the receiving agency must be able to learn who the person
+/// is and how to reach them, by the person's consent.
+pub const REFERRAL_CATEGORIES: [Category; 2] = [Category::Identity, Category::Contact];
+
+/// The categories of [`REFERRAL_CATEGORIES`] that no active consent of the subject covers
+/// for the receiving agency (named, or by kind). Empty when the referral may be made.
+pub fn referral_missing(
+    subject: &SubjectFacts,
+    to_agency_id: &str,
+    to_kind: AgencyKind,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Vec<Category> {
+    REFERRAL_CATEGORIES
+        .into_iter()
+        .filter(|&cat| {
+            !subject.consents.iter().any(|c| {
+                c.covers(cat, purpose, now)
+                    && (c.names_agency(to_agency_id) || c.names_kind(to_kind))
+            })
+        })
+        .collect()
+}
+
+/// What the store needs to restrict a list to the records the caller may know exist through
+/// `category`: its own agency's records, or subjects with a consent naming the agency or its
+/// kind for that category and purpose. None when the role ceiling denies the category, in
+/// which case the list is empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListScope {
+    pub agency_id: String,
+    pub agency_kind: AgencyKind,
+    pub category: Category,
+    pub purpose: Purpose,
+    pub now: DateTime<Utc>,
+}
+
+pub fn visible_scope(
+    principal: &Principal,
+    category: Category,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Option<ListScope> {
+    ceiling_allows(principal, category).then(|| ListScope {
+        agency_id: principal.agency_id.clone(),
+        agency_kind: principal.agency_kind,
+        category,
+        purpose,
+        now,
+    })
+}
+
+/// The answer to "may this caller see this, and if not, what is missing".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    pub item: Item,
+    pub decision: Decision,
+    /// Consents that would cover this item for this caller but have lapsed.
+    pub lapsed: Vec<(String, Lapse)>,
+    /// Consents that cover the category and purpose but name other recipients only.
+    pub other_recipients: Vec<String>,
+}
+
+/// Explain one item, from the same [`decide`].
+pub fn explain(
+    principal: &Principal,
+    subject: &SubjectFacts,
+    record_owner: &str,
+    item: Item,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Explanation {
+    let decision = decide(principal, subject, record_owner, item, purpose, now);
+    let relevant = subject
+        .consents
+        .iter()
+        .filter(|c| c.purpose == purpose && c.categories.contains(&item.category));
+    let lapsed = relevant
+        .clone()
+        .filter(|c| c.names_recipient(principal))
+        .filter_map(|c| c.lapse(now).map(|l| (c.id.clone(), l)))
+        .collect();
+    let other_recipients = relevant
+        .filter(|c| c.lapse(now).is_none() && !c.names_recipient(principal))
+        .map(|c| c.id.clone())
+        .collect();
+    Explanation {
+        item,
+        decision,
+        lapsed,
+        other_recipients,
+    }
+}
+
+#[cfg(test)]
+mod tests;

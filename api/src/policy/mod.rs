@@ -1,0 +1,20 @@
+//! 誰が何を見られるか — who may see what. The one place where access is decided.
+//!
+//! Pure: no I/O, no clock, no database. Callers pass in the facts (the principal, what is
+//! known about the subject person, the record's owning agency, the field, the purpose and
+//! the time) and get back a [`Decision`]: allowed with the first [`Basis`] that holds, or
+//! denied with a [`Denial`]. Deny wins: a role ceiling always, an address_confidential
+//! address unless OWN or a consent that names the recipient agency.
+//!
+//! Role ceilings and role permissions are data ([`ceiling`]), versioned so every ledger row
+//! records which table decided it.
+
+pub mod ceiling;
+mod decide;
+mod types;
+
+pub use ceiling::{may, Action, POLICY_VERSION};
+pub use decide::{
+    decide, explain, referral_missing, visible_scope, Explanation, ListScope, REFERRAL_CATEGORIES,
+};
+pub use types::*;

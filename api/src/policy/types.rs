@@ -1,0 +1,277 @@
+//! The vocabulary of the policy: categories, roles, agency kinds, purposes, facts, decisions.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable text form used in the database, tokens and the ledger.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// 情報区分: every personal field belongs to exactly one.
+    Category {
+        Identity = "IDENTITY",
+        Contact = "CONTACT",
+        Household = "HOUSEHOLD",
+        Health = "HEALTH",
+        Livelihood = "LIVELIHOOD",
+        ChildProtection = "CHILD_PROTECTION",
+        Narrative = "NARRATIVE",
+        Plan = "PLAN",
+    }
+}
+
+impl Category {
+    /// 要配慮個人情報 (個人情報保護法 Art. 2 §3): each must be opted into separately.
+    pub fn requires_special_care(self) -> bool {
+        matches!(self, Category::Health | Category::ChildProtection)
+    }
+}
+
+string_enum! {
+    /// ロール. An account's roles come from the hub's registry; a token may only narrow them.
+    Role {
+        Admin = "admin",
+        Coordinator = "coordinator",
+        Caseworker = "caseworker",
+        LifeSupportCoordinator = "life_support_coordinator",
+        Analyst = "analyst",
+        Auditor = "auditor",
+        Integration = "integration",
+    }
+}
+
+string_enum! {
+    /// 機関種別: the functions of Art. 106-4 §2 as the seed city runs them, plus third parties.
+    AgencyKind {
+        ComprehensiveCare = "COMPREHENSIVE_CARE",
+        Disability = "DISABILITY",
+        ChildFamily = "CHILD_FAMILY",
+        SelfReliance = "SELF_RELIANCE",
+        ParticipationSupport = "PARTICIPATION_SUPPORT",
+        CommunityBuilding = "COMMUNITY_BUILDING",
+        Outreach = "OUTREACH",
+        MultiAgency = "MULTI_AGENCY",
+        CityOffice = "CITY_OFFICE",
+        ThirdParty = "THIRD_PARTY",
+    }
+}
+
+string_enum! {
+    /// 利用目的: a consent covers one purpose; every read states one.
+    Purpose {
+        /// 包括的な支援のための情報共有 (support and its coordination)
+        Support = "SUPPORT",
+        /// 事業評価・統計 (programme evaluation; person-level data never leaves for it)
+        Evaluation = "EVALUATION",
+    }
+}
+
+/// The caller, as the hub's registry and the token agree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub account_id: String,
+    pub agency_id: String,
+    pub agency_kind: AgencyKind,
+    pub roles: BTreeSet<Role>,
+}
+
+impl Principal {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// What is being read: a field's category, and whether it is a location (address, district)
+/// that an address_confidential flag (DV等支援措置) suppresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub category: Category,
+    pub location: bool,
+}
+
+impl Item {
+    pub const fn of(category: Category) -> Self {
+        Item {
+            category,
+            location: false,
+        }
+    }
+
+    pub const fn location() -> Self {
+        Item {
+            category: Category::Contact,
+            location: true,
+        }
+    }
+}
+
+/// A consent as the policy needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentFacts {
+    pub id: String,
+    pub categories: BTreeSet<Category>,
+    pub recipient_agencies: BTreeSet<String>,
+    pub recipient_kinds: BTreeSet<AgencyKind>,
+    pub purpose: Purpose,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// Given by a proxy (親権者, 成年後見人 …) rather than the person: same effect, recorded.
+    pub by_proxy: bool,
+}
+
+impl ConsentFacts {
+    /// Why this consent does not hold at `now`, or None when it does.
+    pub fn lapse(&self, now: DateTime<Utc>) -> Option<Lapse> {
+        if self.withdrawn_at.is_some_and(|w| w <= now) {
+            Some(Lapse::Withdrawn)
+        } else if self.valid_from > now {
+            Some(Lapse::NotYetValid)
+        } else if self.valid_until.is_some_and(|u| u <= now) {
+            Some(Lapse::Expired)
+        } else {
+            None
+        }
+    }
+
+    /// Active at `now` for this category and purpose (recipients not considered).
+    pub fn covers(&self, category: Category, purpose: Purpose, now: DateTime<Utc>) -> bool {
+        self.lapse(now).is_none() && self.purpose == purpose && self.categories.contains(&category)
+    }
+
+    pub fn names_kind(&self, kind: AgencyKind) -> bool {
+        self.recipient_kinds.contains(&kind)
+    }
+
+    pub fn names_agency(&self, agency_id: &str) -> bool {
+        self.recipient_agencies.contains(agency_id)
+    }
+
+    pub fn names_recipient(&self, principal: &Principal) -> bool {
+        self.names_agency(&principal.agency_id) || self.names_kind(principal.agency_kind)
+    }
+}
+
+/// Why a consent no longer (or not yet) holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lapse {
+    Withdrawn,
+    Expired,
+    NotYetValid,
+}
+
+/// A 支援会議 (Art. 106-6) constituted for a household: members share without consent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeetingFacts {
+    pub id: String,
+    pub member_agencies: BTreeSet<String>,
+    pub categories: BTreeSet<Category>,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// A break-glass grant (生命・身体の保護) for one account and one person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmergencyFacts {
+    pub id: String,
+    pub account_id: String,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// Everything the policy knows about one person.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SubjectFacts {
+    pub person_id: String,
+    /// The agency that registered the person's record.
+    pub owner_agency_id: String,
+    pub address_confidential: bool,
+    pub consents: Vec<ConsentFacts>,
+    pub meetings: Vec<MeetingFacts>,
+    pub emergencies: Vec<EmergencyFacts>,
+}
+
+/// 根拠: why a field was shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Basis {
+    /// The caller's agency recorded the record.
+    Own,
+    Consent {
+        consent_id: String,
+    },
+    SupportMeeting {
+        meeting_id: String,
+    },
+    Emergency {
+        grant_id: String,
+    },
+}
+
+impl Basis {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Basis::Own => "OWN",
+            Basis::Consent { .. } => "CONSENT",
+            Basis::SupportMeeting { .. } => "SUPPORT_MEETING",
+            Basis::Emergency { .. } => "EMERGENCY",
+        }
+    }
+
+    pub fn reference(&self) -> Option<&str> {
+        match self {
+            Basis::Own => None,
+            Basis::Consent { consent_id } => Some(consent_id),
+            Basis::SupportMeeting { meeting_id } => Some(meeting_id),
+            Basis::Emergency { grant_id } => Some(grant_id),
+        }
+    }
+}
+
+/// Why a field was withheld.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// None of the caller's roles may see this category at all.
+    RoleCeiling,
+    /// The address of an address_confidential person, without OWN or a consent naming the
+    /// caller's agency.
+    AddressConfidential,
+    /// No basis holds.
+    NoBasis,
+}
+
+impl Denial {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Denial::RoleCeiling => "ROLE_CEILING",
+            Denial::AddressConfidential => "ADDRESS_CONFIDENTIAL",
+            Denial::NoBasis => "NO_BASIS",
+        }
+    }
+}
+
+pub type Decision = Result<Basis, Denial>;

@@ -1,0 +1,176 @@
+//! Consultations (相談受付) with their subjects and issues.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::{consenting_subjects, Page};
+use crate::policy::ListScope;
+use entity::{consultation, consultation_issue, consultation_subject, issue_category};
+
+#[derive(Clone, Debug, Default)]
+pub struct ConsultationFilter {
+    pub status: Option<String>,
+    pub receiving_agency_id: Option<String>,
+    pub issue_code: Option<String>,
+    pub person_id: Option<String>,
+    pub received_from: Option<DateTime<Utc>>,
+    pub received_until: Option<DateTime<Utc>>,
+}
+
+/// Cursor key: received_at and id, newest first.
+pub fn cursor_key(c: &consultation::Model) -> String {
+    format!("{}|{}", c.received_at.timestamp_micros(), c.id)
+}
+
+fn parse_key(key: &str) -> Option<(DateTime<Utc>, String)> {
+    let (micros, id) = key.split_once('|')?;
+    Some((
+        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        id.to_owned(),
+    ))
+}
+
+/// Consultations the scope may know exist: received by its agency, or about a subject whose
+/// consent covers NARRATIVE for the scope.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    scope: &ListScope,
+    filter: &ConsultationFilter,
+    page: &Page,
+) -> Result<Option<Vec<consultation::Model>>, DbErr> {
+    let consenting = Query::select()
+        .column(consultation_subject::Column::ConsultationId)
+        .from(consultation_subject::Entity)
+        .and_where(consultation_subject::Column::PersonId.in_subquery(consenting_subjects(scope)))
+        .to_owned();
+    let mut q = consultation::Entity::find().filter(
+        Condition::any()
+            .add(consultation::Column::ReceivingAgencyId.eq(scope.agency_id.as_str()))
+            .add(consultation::Column::Id.in_subquery(consenting)),
+    );
+    if let Some(s) = &filter.status {
+        q = q.filter(consultation::Column::Status.eq(s.as_str()));
+    }
+    if let Some(a) = &filter.receiving_agency_id {
+        q = q.filter(consultation::Column::ReceivingAgencyId.eq(a.as_str()));
+    }
+    if let Some(code) = &filter.issue_code {
+        let with_issue = Query::select()
+            .column(consultation_issue::Column::ConsultationId)
+            .from(consultation_issue::Entity)
+            .and_where(consultation_issue::Column::IssueCode.eq(code.as_str()))
+            .to_owned();
+        q = q.filter(consultation::Column::Id.in_subquery(with_issue));
+    }
+    if let Some(p) = &filter.person_id {
+        let about = Query::select()
+            .column(consultation_subject::Column::ConsultationId)
+            .from(consultation_subject::Entity)
+            .and_where(consultation_subject::Column::PersonId.eq(p.as_str()))
+            .to_owned();
+        q = q.filter(consultation::Column::Id.in_subquery(about));
+    }
+    if let Some(from) = filter.received_from {
+        q = q.filter(consultation::Column::ReceivedAt.gte(from));
+    }
+    if let Some(until) = filter.received_until {
+        q = q.filter(consultation::Column::ReceivedAt.lt(until));
+    }
+    if let Some(after) = &page.after {
+        let Some((at, id)) = parse_key(after) else {
+            return Ok(None);
+        };
+        q = q.filter(
+            Condition::any()
+                .add(consultation::Column::ReceivedAt.lt(at))
+                .add(
+                    Condition::all()
+                        .add(consultation::Column::ReceivedAt.eq(at))
+                        .add(consultation::Column::Id.lt(id)),
+                ),
+        );
+    }
+    q.order_by_desc(consultation::Column::ReceivedAt)
+        .order_by_desc(consultation::Column::Id)
+        .limit(page.first + 1)
+        .all(db)
+        .await
+        .map(Some)
+}
+
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<consultation::Model>, DbErr> {
+    consultation::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
+}
+
+pub async fn subjects_of<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<Vec<consultation_subject::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    consultation_subject::Entity::find()
+        .filter(consultation_subject::Column::ConsultationId.is_in(ids))
+        .order_by_asc(consultation_subject::Column::PersonId)
+        .all(db)
+        .await
+}
+
+pub async fn issues_of<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<Vec<consultation_issue::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    consultation_issue::Entity::find()
+        .filter(consultation_issue::Column::ConsultationId.is_in(ids))
+        .order_by_desc(consultation_issue::Column::IsMain)
+        .order_by_asc(consultation_issue::Column::IssueCode)
+        .all(db)
+        .await
+}
+
+/// Consultation ids about the given person.
+pub async fn ids_about<C: ConnectionTrait>(db: &C, person_id: &str) -> Result<Vec<String>, DbErr> {
+    Ok(consultation_subject::Entity::find()
+        .filter(consultation_subject::Column::PersonId.eq(person_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.consultation_id)
+        .collect())
+}
+
+pub async fn by_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<Vec<consultation::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    consultation::Entity::find()
+        .filter(consultation::Column::Id.is_in(ids))
+        .order_by_desc(consultation::Column::ReceivedAt)
+        .order_by_desc(consultation::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn issue_categories<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<issue_category::Model>, DbErr> {
+    issue_category::Entity::find()
+        .order_by_asc(issue_category::Column::SortOrder)
+        .all(db)
+        .await
+}

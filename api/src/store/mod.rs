@@ -1,0 +1,144 @@
+//! Data access: sea-orm queries, no GraphQL. Lists are scoped here, in SQL, to the records
+//! the caller may know exist (the caller's agency's own records, or subjects whose consent
+//! names the caller's agency or kind), from a [`ListScope`] the policy hands out.
+
+pub mod consents;
+pub mod consultations;
+pub mod facts;
+pub mod households;
+pub mod ledger;
+pub mod persons;
+pub mod referrals;
+pub mod registry;
+
+use std::time::Duration;
+
+use base64::Engine;
+use migration::MigratorTrait;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+use crate::error::{ApiError, ApiResult};
+use crate::policy::ListScope;
+
+/// Connect. SQLite gets one connection (it has one writer; a second connection inside a
+/// transaction would deadlock or fail with SQLITE_BUSY) and WAL.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        opts.max_connections(1).min_connections(1);
+    } else {
+        opts.max_connections(16).min_connections(1);
+    }
+    let db = Database::connect(opts).await?;
+    if url.starts_with("sqlite:") && !url.contains(":memory:") {
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+            .await?;
+    }
+    Ok(db)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    migration::Migrator::up(db, None).await
+}
+
+/// A new record id: UUID v7, so ids sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Parse a client-supplied id.
+pub fn parse_id(field: &str, id: &str) -> ApiResult<String> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::bad_input(field, "不正なIDです / not a valid id"))
+}
+
+/// `SELECT subject_person_id FROM consent …`: the persons whose active consent covers the
+/// scope's category and purpose for the scope's agency or agency kind.
+pub fn consenting_subjects(scope: &ListScope) -> SelectStatement {
+    Query::select()
+        .column(("c", "subject_person_id"))
+        .from_as("consent", "c")
+        .inner_join(
+            "consent_category",
+            Expr::col(("consent_category", "consent_id")).equals(("c", "id")),
+        )
+        .inner_join(
+            "consent_recipient",
+            Expr::col(("consent_recipient", "consent_id")).equals(("c", "id")),
+        )
+        .and_where(Expr::col(("consent_category", "category")).eq(scope.category.as_str()))
+        .and_where(
+            Expr::col(("consent_recipient", "recipient_type"))
+                .eq("AGENCY")
+                .and(
+                    Expr::col(("consent_recipient", "recipient_value"))
+                        .eq(scope.agency_id.as_str()),
+                )
+                .or(Expr::col(("consent_recipient", "recipient_type"))
+                    .eq("AGENCY_KIND")
+                    .and(
+                        Expr::col(("consent_recipient", "recipient_value"))
+                            .eq(scope.agency_kind.as_str()),
+                    )),
+        )
+        .and_where(Expr::col(("c", "purpose")).eq(scope.purpose.as_str()))
+        .and_where(Expr::col(("c", "withdrawn_at")).is_null())
+        .and_where(Expr::col(("c", "valid_from")).lte(scope.now))
+        .and_where(
+            Expr::col(("c", "valid_until"))
+                .is_null()
+                .or(Expr::col(("c", "valid_until")).gt(scope.now)),
+        )
+        .to_owned()
+}
+
+/// Page size and opaque cursor.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub first: u64,
+    pub after: Option<String>,
+}
+
+pub const MAX_PAGE: i32 = 100;
+
+impl Page {
+    pub fn parse(first: Option<i32>, after: Option<String>) -> ApiResult<Self> {
+        let first = first.unwrap_or(20);
+        if !(1..=MAX_PAGE).contains(&first) {
+            return Err(ApiError::bad_input(
+                "first",
+                format!(
+                    "1 以上 {MAX_PAGE} 以下で指定してください / must be between 1 and {MAX_PAGE}"
+                ),
+            ));
+        }
+        let after = after
+            .map(|c| {
+                decode_cursor(&c).ok_or_else(|| {
+                    ApiError::bad_input("after", "不正なカーソルです / invalid cursor")
+                })
+            })
+            .transpose()?;
+        Ok(Page {
+            first: first as u64,
+            after,
+        })
+    }
+}
+
+pub fn encode_cursor(key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+fn decode_cursor(cursor: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}

@@ -1,0 +1,59 @@
+//! Persons: scoped lists and lookups.
+
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::{consenting_subjects, Page};
+use crate::policy::ListScope;
+use entity::person;
+
+#[derive(Clone, Debug, Default)]
+pub struct PersonFilter {
+    pub district: Option<String>,
+    /// A normalised kana match key prefix (名寄せ key).
+    pub kana_key_prefix: Option<String>,
+}
+
+/// Persons the scope may know exist (own agency's or consenting for IDENTITY), in id order,
+/// one more than the page so the caller knows whether there is a next page.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    scope: &ListScope,
+    filter: &PersonFilter,
+    page: &Page,
+) -> Result<Vec<person::Model>, DbErr> {
+    let mut q = person::Entity::find().filter(
+        Condition::any()
+            .add(person::Column::OwnerAgencyId.eq(scope.agency_id.as_str()))
+            .add(person::Column::Id.in_subquery(consenting_subjects(scope))),
+    );
+    if let Some(d) = &filter.district {
+        q = q.filter(person::Column::District.eq(d.as_str()));
+    }
+    if let Some(k) = &filter.kana_key_prefix {
+        q = q.filter(person::Column::KanaKey.starts_with(k.as_str()));
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(person::Column::Id.gt(after.as_str()));
+    }
+    q.order_by_asc(person::Column::Id)
+        .limit(page.first + 1)
+        .all(db)
+        .await
+}
+
+pub async fn by_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<Vec<person::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    person::Entity::find()
+        .filter(person::Column::Id.is_in(ids))
+        .order_by_asc(person::Column::Id)
+        .all(db)
+        .await
+}

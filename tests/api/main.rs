@@ -1,0 +1,110 @@
+//! End-to-end tests through the HTTP API. Each test runs on a fresh database on every
+//! available backend: SQLite always, PostgreSQL when TEST_DATABASE_URL is set or a Docker
+//! engine is there for testcontainers. The output names the backends that ran.
+//!
+//! `cargo test --test api -- <filter>` runs only tests whose name contains the filter.
+
+mod auth;
+mod bola;
+mod inputs;
+mod ledger;
+mod scenario;
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use tsunagi_tests::{backends, Backend, Server, TestFn};
+
+const PARALLEL: usize = 4;
+
+fn main() -> std::process::ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run())
+}
+
+async fn run() -> std::process::ExitCode {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let mut tests: Vec<(&'static str, TestFn)> = Vec::new();
+    tests.extend(scenario::all());
+    tests.extend(auth::all());
+    tests.extend(bola::all());
+    tests.extend(inputs::all());
+    tests.extend(ledger::all());
+    tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
+
+    let (backends, pg_missing, _container) = backends().await;
+    println!();
+    println!("backends: {}", backends.iter().map(|b| match b {
+        Backend::Sqlite => "sqlite".to_owned(),
+        Backend::Postgres { source, .. } => format!("postgres (via {source})"),
+    }).collect::<Vec<_>>().join(", "));
+    if let Some(why) = &pg_missing {
+        println!("WARNING: PostgreSQL NOT TESTED: {why}. Set TEST_DATABASE_URL to test it.");
+    }
+    println!("running {} tests on {} backend(s)", tests.len(), backends.len());
+
+    let sem = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
+    let mut handles = Vec::new();
+    for backend in &backends {
+        for (name, test) in &tests {
+            let (name, test, backend, sem) = (*name, *test, backend.clone(), sem.clone());
+            handles.push(tokio::spawn(async move {
+                let _permit = sem.acquire_owned().await.expect("semaphore");
+                let label = format!("{}::{}", backend.name(), name.trim_start_matches("api::"));
+                let server = Server::start(&backend).await;
+                let outcome = tokio::spawn(async move { test(server).await }).await;
+                match outcome {
+                    Ok(server) => {
+                        server.stop().await;
+                        (label, None)
+                    }
+                    Err(e) => {
+                        let msg = match e.try_into_panic() {
+                            Ok(p) => p
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_else(|| "panic".to_owned()),
+                            Err(e) => e.to_string(),
+                        };
+                        (label, Some(msg))
+                    }
+                }
+            }.boxed()));
+        }
+    }
+    let mut passed = 0;
+    let mut failed = Vec::new();
+    for h in handles {
+        let (label, failure) = h.await.expect("test task");
+        match failure {
+            None => {
+                println!("test {label} ... ok");
+                passed += 1;
+            }
+            Some(msg) => {
+                println!("test {label} ... FAILED");
+                failed.push((label, msg));
+            }
+        }
+    }
+    if !failed.is_empty() {
+        println!("\nfailures:");
+        for (label, msg) in &failed {
+            println!("---- {label} ----\n{msg}\n");
+        }
+    }
+    println!();
+    if let Some(why) = &pg_missing {
+        println!("WARNING: PostgreSQL NOT TESTED: {why}.");
+    }
+    println!("api: {} passed, {} failed", passed, failed.len());
+    if failed.is_empty() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
