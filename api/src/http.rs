@@ -99,10 +99,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
                 .into_response()
         }
     };
-    let operation = request
-        .operation_name
-        .clone()
-        .unwrap_or_else(|| "anonymous".to_owned());
+    let operation = operation_name(&request);
     let ctx = Arc::new(RequestCtx::new(principal.clone(), audit::now_micros()));
     let response = state.schema.execute(request.data(ctx.clone())).await;
     let Some(entries) = ctx.recorder.entries(&principal, &operation) else {
@@ -126,6 +123,20 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     };
     tag_uncoded_errors(&mut body);
     Json(body).into_response()
+}
+
+/// The operation's name for the ledger: the one requested, else the document's only named
+/// operation, else "anonymous".
+fn operation_name(request: &async_graphql::Request) -> String {
+    if let Some(name) = &request.operation_name {
+        return name.clone();
+    }
+    match async_graphql::parser::parse_query(&request.query).map(|d| d.operations) {
+        Ok(async_graphql::parser::types::DocumentOperations::Multiple(ops)) if ops.len() == 1 => {
+            ops.keys().next().map(|k| k.to_string()).unwrap_or_default()
+        }
+        _ => "anonymous".to_owned(),
+    }
 }
 
 /// Errors raised by async-graphql itself (parse, validation, variable coercion: unknown enum

@@ -280,7 +280,8 @@ impl Server {
             .gql(
                 &self.admin_token,
                 "mutation($i: CreateAccountInput!) { createAccount(input: $i) { id } }",
-                json!({ "i": { "login": login, "displayName": login, "agencyId": agency_id, "kind": "STAFF", "roles": roles } }),
+                json!({ "i": { "login": login, "displayName": login, "agencyId": agency_id, "kind": "STAFF",
+                    "roles": roles.iter().map(|r| r.to_uppercase()).collect::<Vec<_>>() } }),
             )
             .await;
         let id = r.ok()["createAccount"]["id"]
