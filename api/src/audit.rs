@@ -303,7 +303,12 @@ impl AccessRecorder {
                     "records": g.records.iter().map(|(t, id)| serde_json::json!({"type": t, "id": id})).collect::<Vec<_>>(),
                 }),
             })
-            .chain(notes)
+            .chain(notes.into_iter().map(|mut n| {
+                if n.operation.is_empty() {
+                    n.operation = operation.to_owned();
+                }
+                n
+            }))
             .collect::<Vec<_>>()
             .into()
     }

@@ -128,11 +128,10 @@ async fn events(
         agency_id: Some(r.principal.agency_id.clone()),
         roles: format_roles(&r.principal.roles),
         action: "READ",
-        operation: operation.to_owned(),
         record_type: "ledger".to_owned(),
         subject_person_id: filter.subject_person_id.clone(),
         bases: serde_json::json!({}),
-        detail: serde_json::json!({"accountId": filter.account_id, "action": filter.action, "rows": rows.len().min(page.first as usize)}),
+        detail: serde_json::json!({"field": operation, "accountId": filter.account_id, "action": filter.action, "rows": rows.len().min(page.first as usize)}),
         ..Entry::default()
     });
     let has_next = rows.len() as u64 > page.first;
