@@ -20,7 +20,7 @@ use crate::policy::{Category, Decision, Principal, POLICY_VERSION};
 use entity::audit_event;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-const PG_LEDGER_LOCK: i64 = 0x7473_756e_6167_69; // "tsunagi"
+const PG_LEDGER_LOCK: i64 = 0x0074_7375_6e61_6769; // "tsunagi"
 
 /// One ledger row before it is chained.
 #[derive(Clone, Debug, Default)]

@@ -34,7 +34,8 @@ fn schema_graphql_is_generated_from_the_code() {
     let out = tsunagi(&workspace_root(), &["schema"]);
     assert!(out.status.success());
     let generated = String::from_utf8(out.stdout).expect("utf-8");
-    let checked_in = std::fs::read_to_string(workspace_root().join("schema.graphql")).expect("schema.graphql");
+    let checked_in =
+        std::fs::read_to_string(workspace_root().join("schema.graphql")).expect("schema.graphql");
     assert!(
         generated == checked_in,
         "schema.graphql is stale: regenerate with `cargo run -q -p tsunagi-api -- schema > schema.graphql`"
@@ -51,7 +52,10 @@ fn token_for_an_unknown_account_is_refused() {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -112,14 +116,28 @@ async fn demo_server_token_query_and_audit_verify() {
     let _ = server.wait();
     let (body, page) = outcome.expect("demo server session");
     assert_eq!(body["data"]["viewer"]["account"]["login"], "nikokoro-cw");
-    let persons = body["data"]["persons"]["edges"].as_array().expect("edges").clone();
-    assert_eq!(persons.len(), 1, "the disability centre sees only the son it has consent for: {body}");
+    let persons = body["data"]["persons"]["edges"]
+        .as_array()
+        .expect("edges")
+        .clone();
+    assert_eq!(
+        persons.len(),
+        1,
+        "the disability centre sees only the son it has consent for: {body}"
+    );
     assert_eq!(persons[0]["node"]["givenName"], "健一");
     assert!(persons[0]["node"]["careLevel"].is_null());
     assert_eq!(body["errors"][0]["extensions"]["code"], "CONSENT_REQUIRED");
-    assert!(page.contains("graphiql"), "GraphiQL is served on GET /graphql");
+    assert!(
+        page.contains("graphiql"),
+        "GraphiQL is served on GET /graphql"
+    );
     let verify = tsunagi(&dir, &["audit", "verify"]);
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
     assert!(String::from_utf8_lossy(&verify.stdout).starts_with("ok: "));
     let _ = std::fs::remove_dir_all(dir);
 }

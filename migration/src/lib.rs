@@ -17,7 +17,16 @@ impl MigratorTrait for Migrator {
 /// 課題分類 (issue categories): two levels, each tagged with its sensitivity and the policy
 /// category that governs who may see it. Data, so a city can adjust it.
 /// (code, parent, 名称, English, sensitivity, policy category)
-const ISSUE_CATEGORIES: &[(&str, Option<&str>, &str, &str, &str, &str)] = &[
+type IssueRow = (
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const ISSUE_CATEGORIES: &[IssueRow] = &[
     (
         "LIVELIHOOD",
         None,

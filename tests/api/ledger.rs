@@ -21,8 +21,16 @@ async fn some_history(srv: &Server) -> usize {
     let a = srv.agency("ledger-a", "SELF_RELIANCE").await;
     let (_, tok) = srv.account("ledger-cw", &a, &["caseworker"]).await;
     for (f, g) in [("田中", "花子"), ("伊藤", "次郎"), ("渡辺", "三郎")] {
-        let p = srv.person(&tok, person_input(f, g, "タナカ", "ハナコ")).await;
-        srv.gql(&tok, "query($p: ID!) { person(id: $p) { familyName } }", json!({ "p": p })).await.ok();
+        let p = srv
+            .person(&tok, person_input(f, g, "タナカ", "ハナコ"))
+            .await;
+        srv.gql(
+            &tok,
+            "query($p: ID!) { person(id: $p) { familyName } }",
+            json!({ "p": p }),
+        )
+        .await
+        .ok();
     }
     let v = srv.gql(&srv.admin_token, VERIFY, json!({})).await;
     assert_eq!(v.ok()["verifyAuditChain"]["ok"], true, "{:?}", v.body);
@@ -41,24 +49,45 @@ async fn broken_at(srv: &Server) -> (i64, String) {
     let v = srv.gql(&srv.admin_token, VERIFY, json!({})).await;
     let r = &v.ok()["verifyAuditChain"];
     assert_eq!(r["ok"], false, "tampering must be detected: {r}");
-    (r["firstBrokenSeq"].as_i64().expect("seq"), r["problem"].as_str().unwrap_or("").to_owned())
+    (
+        r["firstBrokenSeq"].as_i64().expect("seq"),
+        r["problem"].as_str().unwrap_or("").to_owned(),
+    )
 }
 
 async fn writes_are_ledgered_without_values(srv: &Server) {
     let a = srv.agency("w-a", "SELF_RELIANCE").await;
     let (cw, tok) = srv.account("w-cw", &a, &["caseworker"]).await;
     let before = srv.ledger().await.len();
-    let p = srv.person(&tok, person_input("秘密", "太郎", "ヒミツ", "タロウ")).await;
+    let p = srv
+        .person(&tok, person_input("秘密", "太郎", "ヒミツ", "タロウ"))
+        .await;
     let rows = srv.ledger().await;
-    assert_eq!(rows.len(), before + 1, "one WRITE; the payload asked for no personal field, so no READ");
-    let write = rows.iter().find(|r| r.action == "WRITE" && r.record_id.as_deref() == Some(p.as_str())).expect("write row");
+    assert_eq!(
+        rows.len(),
+        before + 1,
+        "one WRITE; the payload asked for no personal field, so no READ"
+    );
+    let write = rows
+        .iter()
+        .find(|r| r.action == "WRITE" && r.record_id.as_deref() == Some(p.as_str()))
+        .expect("write row");
     assert_eq!(write.operation, "createPerson");
     assert_eq!(write.account_id.as_deref(), Some(cw.as_str()));
     assert_eq!(write.agency_id.as_deref(), Some(a.as_str()));
     assert_eq!(write.subject_person_id.as_deref(), Some(p.as_str()));
     assert_eq!(write.roles, "caseworker");
-    let all = serde_json::to_string(&rows.iter().map(|r| (&r.detail, &r.bases, &r.operation)).collect::<Vec<_>>()).unwrap();
-    assert!(!all.contains("秘密") && !all.contains("ヒミツ"), "the ledger holds no field values");
+    let all = serde_json::to_string(
+        &rows
+            .iter()
+            .map(|r| (&r.detail, &r.bases, &r.operation))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(
+        !all.contains("秘密") && !all.contains("ヒミツ"),
+        "the ledger holds no field values"
+    );
     // Every row links to the one before it.
     for pair in rows.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash);
@@ -69,32 +98,55 @@ async fn writes_are_ledgered_without_values(srv: &Server) {
 async fn ledger_is_for_overseers_only(srv: &Server) {
     let a = srv.agency("o-a", "SELF_RELIANCE").await;
     let (_, cw) = srv.account("o-cw", &a, &["caseworker"]).await;
-    let (_, aud) = srv.account("o-auditor", &srv.city_agency, &["auditor"]).await;
-    let (_, an) = srv.account("o-analyst", &srv.city_agency, &["analyst"]).await;
-    let p = srv.person(&cw, person_input("木村", "一", "キムラ", "ハジメ")).await;
+    let (_, aud) = srv
+        .account("o-auditor", &srv.city_agency, &["auditor"])
+        .await;
+    let (_, an) = srv
+        .account("o-analyst", &srv.city_agency, &["analyst"])
+        .await;
+    let p = srv
+        .person(&cw, person_input("木村", "一", "キムラ", "ハジメ"))
+        .await;
     for tok in [&cw, &an] {
         for q in [VERIFY, "{ auditEvents { edges { node { seq } } } }"] {
             srv.gql(tok, q, json!({})).await.only_error("FORBIDDEN");
         }
-        srv.gql(tok, "query($p: ID!) { accessLog(personId: $p) { edges { node { seq } } } }", json!({ "p": p }))
-            .await
-            .only_error("FORBIDDEN");
+        srv.gql(
+            tok,
+            "query($p: ID!) { accessLog(personId: $p) { edges { node { seq } } } }",
+            json!({ "p": p }),
+        )
+        .await
+        .only_error("FORBIDDEN");
     }
     let before = srv.ledger().await.len();
     let log = srv.gql(&aud, "query LedgerCheck($p: ID!) { auditEvents(personId: $p) { edges { node { action operation recordId } } } }", json!({ "p": p })).await;
     let edges = log.ok()["auditEvents"]["edges"].as_array().unwrap().clone();
-    assert!(edges.iter().any(|e| e["node"]["action"] == "WRITE" && e["node"]["operation"] == "createPerson"));
+    assert!(edges
+        .iter()
+        .any(|e| e["node"]["action"] == "WRITE" && e["node"]["operation"] == "createPerson"));
     let rows = srv.ledger().await;
     assert_eq!(rows.len(), before + 1, "reading the ledger is ledgered");
     let last = rows.last().unwrap();
-    assert_eq!((last.action.as_str(), last.record_type.as_str(), last.operation.as_str()), ("READ", "ledger", "LedgerCheck"));
+    assert_eq!(
+        (
+            last.action.as_str(),
+            last.record_type.as_str(),
+            last.operation.as_str()
+        ),
+        ("READ", "ledger", "LedgerCheck")
+    );
     assert_eq!(last.subject_person_id.as_deref(), Some(p.as_str()));
 }
 
 async fn edited_row_is_detected(srv: &Server) {
     let n = some_history(srv).await;
     assert!(n >= 5);
-    exec(srv, "UPDATE audit_event SET withheld = '[]', shown = '[\"HEALTH\"]' WHERE seq = 4").await;
+    exec(
+        srv,
+        "UPDATE audit_event SET withheld = '[]', shown = '[\"HEALTH\"]' WHERE seq = 4",
+    )
+    .await;
     let (seq, problem) = broken_at(srv).await;
     assert_eq!(seq, 4);
     assert!(problem.contains("hash"), "{problem}");

@@ -4,6 +4,9 @@
 //!
 //! `cargo test --test api -- <filter>` runs only tests whose name contains the filter.
 
+// A test fails by panicking; unwrapping is how it says "this must be there".
+#![allow(clippy::unwrap_used)]
+
 mod auth;
 mod bola;
 mod inputs;
@@ -31,7 +34,10 @@ async fn run() -> std::process::ExitCode {
         let location = info.location().map(|l| l.to_string()).unwrap_or_default();
         eprintln!("panicked at {location}");
     }));
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let mut tests: Vec<(&'static str, TestFn)> = Vec::new();
     tests.extend(scenario::all());
     tests.extend(auth::all());
@@ -42,43 +48,57 @@ async fn run() -> std::process::ExitCode {
 
     let (backends, pg_missing, _container) = backends().await;
     println!();
-    println!("backends: {}", backends.iter().map(|b| match b {
-        Backend::Sqlite => "sqlite".to_owned(),
-        Backend::Postgres { source, .. } => format!("postgres (via {source})"),
-    }).collect::<Vec<_>>().join(", "));
+    println!(
+        "backends: {}",
+        backends
+            .iter()
+            .map(|b| match b {
+                Backend::Sqlite => "sqlite".to_owned(),
+                Backend::Postgres { source, .. } => format!("postgres (via {source})"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if let Some(why) = &pg_missing {
         println!("WARNING: PostgreSQL NOT TESTED: {why}. Set TEST_DATABASE_URL to test it.");
     }
-    println!("running {} tests on {} backend(s)", tests.len(), backends.len());
+    println!(
+        "running {} tests on {} backend(s)",
+        tests.len(),
+        backends.len()
+    );
 
     let sem = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
     let mut handles = Vec::new();
     for backend in &backends {
         for (name, test) in &tests {
             let (name, test, backend, sem) = (*name, *test, backend.clone(), sem.clone());
-            handles.push(tokio::spawn(async move {
-                let _permit = sem.acquire_owned().await.expect("semaphore");
-                let label = format!("{}::{}", backend.name(), name.trim_start_matches("api::"));
-                let server = Server::start(&backend).await;
-                let outcome = tokio::spawn(async move { test(server).await }).await;
-                match outcome {
-                    Ok(server) => {
-                        server.stop().await;
-                        (label, None)
-                    }
-                    Err(e) => {
-                        let msg = match e.try_into_panic() {
-                            Ok(p) => p
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                                .unwrap_or_else(|| "panic".to_owned()),
-                            Err(e) => e.to_string(),
-                        };
-                        (label, Some(msg))
+            handles.push(tokio::spawn(
+                async move {
+                    let _permit = sem.acquire_owned().await.expect("semaphore");
+                    let label = format!("{}::{}", backend.name(), name.trim_start_matches("api::"));
+                    let server = Server::start(&backend).await;
+                    let outcome = tokio::spawn(async move { test(server).await }).await;
+                    match outcome {
+                        Ok(server) => {
+                            server.stop().await;
+                            (label, None)
+                        }
+                        Err(e) => {
+                            let msg = match e.try_into_panic() {
+                                Ok(p) => p
+                                    .downcast_ref::<String>()
+                                    .cloned()
+                                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                                    .unwrap_or_else(|| "panic".to_owned()),
+                                Err(e) => e.to_string(),
+                            };
+                            (label, Some(msg))
+                        }
                     }
                 }
-            }.boxed()));
+                .boxed(),
+            ));
         }
     }
     let mut passed = 0;

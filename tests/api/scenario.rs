@@ -24,7 +24,12 @@ fn error_categories(r: &tsunagi_tests::Gql) -> Vec<(String, String, String)> {
             (
                 ext["code"].as_str().unwrap_or("").to_owned(),
                 ext["category"].as_str().unwrap_or("").to_owned(),
-                e["path"].as_array().and_then(|p| p.last()).and_then(Value::as_str).unwrap_or("").to_owned(),
+                e["path"]
+                    .as_array()
+                    .and_then(|p| p.last())
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
             )
         })
         .collect();
@@ -39,7 +44,9 @@ async fn referral_under_consent(srv: &Server) {
     let (b_cw, b_tok) = srv.account("b-cw", &b, &["caseworker"]).await;
 
     // A records the person, a consultation (narrative) and the consent for B.
-    let p = srv.person(&a_tok, person_input("山田", "健一", "やまだ", "けんいち")).await;
+    let p = srv
+        .person(&a_tok, person_input("山田", "健一", "やまだ", "けんいち"))
+        .await;
     let c = srv
         .gql(
             &a_tok,
@@ -48,8 +55,16 @@ async fn referral_under_consent(srv: &Server) {
                 "issues": [{ "code": "HIKIKOMORI", "main": true }], "summary": "20年以上ひきこもり。母の年金で生活。", "urgency": "HIGH" } }),
         )
         .await;
-    let consultation = c.ok()["recordConsultation"]["id"].as_str().unwrap().to_owned();
-    let (idc, idc_v) = srv.consent(&a_tok, consent_input(&p, &["IDENTITY", "CONTACT"], &[&b], &[])).await;
+    let consultation = c.ok()["recordConsultation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (idc, idc_v) = srv
+        .consent(
+            &a_tok,
+            consent_input(&p, &["IDENTITY", "CONTACT"], &[&b], &[]),
+        )
+        .await;
     let r = srv
         .gql(
             &a_tok,
@@ -61,15 +76,28 @@ async fn referral_under_consent(srv: &Server) {
     assert_eq!(r.ok()["proposeReferral"]["status"], "PROPOSED");
 
     // A, the owner, sees everything.
-    let own = srv.gql(&a_tok, B_VIEW, json!({ "p": p, "r": referral })).await;
+    let own = srv
+        .gql(&a_tok, B_VIEW, json!({ "p": p, "r": referral }))
+        .await;
     let own = own.ok();
     assert_eq!(own["person"]["careLevel"], "要介護2");
-    assert_eq!(own["person"]["familyNameKana"], "ヤマダ", "hiragana input is stored as katakana");
-    assert_eq!(own["person"]["consultations"][0]["summary"], "20年以上ひきこもり。母の年金で生活。");
-    assert_eq!(own["referral"]["reason"], "障害の可能性についてアセスメントを依頼");
+    assert_eq!(
+        own["person"]["familyNameKana"], "ヤマダ",
+        "hiragana input is stored as katakana"
+    );
+    assert_eq!(
+        own["person"]["consultations"][0]["summary"],
+        "20年以上ひきこもり。母の年金で生活。"
+    );
+    assert_eq!(
+        own["referral"]["reason"],
+        "障害の可能性についてアセスメントを依頼"
+    );
 
     // B: identity and contact shown; health, livelihood and narrative withheld.
-    let first = srv.gql(&b_tok, B_VIEW, json!({ "p": p, "r": referral })).await;
+    let first = srv
+        .gql(&b_tok, B_VIEW, json!({ "p": p, "r": referral }))
+        .await;
     assert_eq!(first.status, 200);
     let d = first.data();
     assert_eq!(d["person"]["familyName"], "山田");
@@ -77,34 +105,68 @@ async fn referral_under_consent(srv: &Server) {
     assert_eq!(d["person"]["phone"], "0235-00-0000");
     assert_eq!(d["person"]["careLevel"], Value::Null);
     assert_eq!(d["person"]["publicAssistance"], Value::Null);
-    assert_eq!(d["person"]["consultations"], json!([]), "A's consultation is not listed for B");
+    assert_eq!(
+        d["person"]["consultations"],
+        json!([]),
+        "A's consultation is not listed for B"
+    );
     assert_eq!(d["referral"]["reason"], Value::Null);
     assert_eq!(d["referral"]["person"]["familyName"], "山田");
     assert_eq!(
         error_categories(&first),
         vec![
-            ("CONSENT_REQUIRED".into(), "HEALTH".into(), "careLevel".into()),
-            ("CONSENT_REQUIRED".into(), "LIVELIHOOD".into(), "publicAssistance".into()),
-            ("CONSENT_REQUIRED".into(), "NARRATIVE".into(), "reason".into()),
+            (
+                "CONSENT_REQUIRED".into(),
+                "HEALTH".into(),
+                "careLevel".into()
+            ),
+            (
+                "CONSENT_REQUIRED".into(),
+                "LIVELIHOOD".into(),
+                "publicAssistance".into()
+            ),
+            (
+                "CONSENT_REQUIRED".into(),
+                "NARRATIVE".into(),
+                "reason".into()
+            ),
         ]
     );
     for e in first.errors() {
         assert_eq!(e["extensions"]["subjectId"], p.as_str());
     }
     // The consultation itself is not B's to know about.
-    let hidden = srv.gql(&b_tok, "query($id: ID!) { consultation(id: $id) { id } }", json!({ "id": consultation })).await;
+    let hidden = srv
+        .gql(
+            &b_tok,
+            "query($id: ID!) { consultation(id: $id) { id } }",
+            json!({ "id": consultation }),
+        )
+        .await;
     hidden.only_error("NOT_FOUND");
 
     // A records a HEALTH consent for B: health opens, narrative stays closed.
-    let (hc, hc_v) = srv.consent(&a_tok, consent_input(&p, &["HEALTH"], &[&b], &[])).await;
-    let second = srv.gql(&b_tok, B_VIEW, json!({ "p": p, "r": referral })).await;
+    let (hc, hc_v) = srv
+        .consent(&a_tok, consent_input(&p, &["HEALTH"], &[&b], &[]))
+        .await;
+    let second = srv
+        .gql(&b_tok, B_VIEW, json!({ "p": p, "r": referral }))
+        .await;
     assert_eq!(second.data()["person"]["careLevel"], "要介護2");
     assert_eq!(second.data()["referral"]["reason"], Value::Null);
     assert_eq!(
         error_categories(&second),
         vec![
-            ("CONSENT_REQUIRED".into(), "LIVELIHOOD".into(), "publicAssistance".into()),
-            ("CONSENT_REQUIRED".into(), "NARRATIVE".into(), "reason".into()),
+            (
+                "CONSENT_REQUIRED".into(),
+                "LIVELIHOOD".into(),
+                "publicAssistance".into()
+            ),
+            (
+                "CONSENT_REQUIRED".into(),
+                "NARRATIVE".into(),
+                "reason".into()
+            ),
         ]
     );
 
@@ -115,39 +177,86 @@ async fn referral_under_consent(srv: &Server) {
             .await;
         assert_eq!(w.ok()["withdrawConsent"]["state"], "WITHDRAWN");
     }
-    let gone = srv.gql(&b_tok, "query($p: ID!) { person(id: $p) { id familyName } }", json!({ "p": p })).await;
+    let gone = srv
+        .gql(
+            &b_tok,
+            "query($p: ID!) { person(id: $p) { id familyName } }",
+            json!({ "p": p }),
+        )
+        .await;
     let e = gone.only_error("NOT_FOUND");
     assert_eq!(gone.data(), &Value::Null);
     assert!(!gone.body.to_string().contains("山田"));
     assert_eq!(e["extensions"]["field"], "id");
-    let list = srv.gql(&b_tok, "{ persons { edges { node { id } } } }", json!({})).await;
+    let list = srv
+        .gql(&b_tok, "{ persons { edges { node { id } } } }", json!({}))
+        .await;
     assert_eq!(list.ok()["persons"]["edges"], json!([]));
-    let third = srv.gql(&b_tok, "query($r: ID!) { referral(id: $r) { status person { familyName } } }", json!({ "r": referral })).await;
-    assert_eq!(third.data()["referral"]["status"], "PROPOSED", "B still sees its own referral record");
+    let third = srv
+        .gql(
+            &b_tok,
+            "query($r: ID!) { referral(id: $r) { status person { familyName } } }",
+            json!({ "r": referral }),
+        )
+        .await;
+    assert_eq!(
+        third.data()["referral"]["status"],
+        "PROPOSED",
+        "B still sees its own referral record"
+    );
     assert_eq!(third.data()["referral"]["person"], Value::Null);
-    assert_eq!(error_categories(&third), vec![("CONSENT_REQUIRED".into(), "IDENTITY".into(), "person".into())]);
+    assert_eq!(
+        error_categories(&third),
+        vec![(
+            "CONSENT_REQUIRED".into(),
+            "IDENTITY".into(),
+            "person".into()
+        )]
+    );
     // The consents stay on record, with their history.
-    let history = srv.gql(&a_tok, "query($p: ID!) { consents(personId: $p) { id state categories withdrawnAt } }", json!({ "p": p })).await;
+    let history = srv
+        .gql(
+            &a_tok,
+            "query($p: ID!) { consents(personId: $p) { id state categories withdrawnAt } }",
+            json!({ "p": p }),
+        )
+        .await;
     let history = history.ok()["consents"].as_array().unwrap().clone();
     assert_eq!(history.len(), 2);
-    assert!(history.iter().all(|c| c["state"] == "WITHDRAWN" && !c["withdrawnAt"].is_null()));
+    assert!(history
+        .iter()
+        .all(|c| c["state"] == "WITHDRAWN" && !c["withdrawnAt"].is_null()));
 
     // The ledger: B's reads, in order, with shown / withheld categories and bases.
     let rows: Vec<_> = srv
         .ledger()
         .await
         .into_iter()
-        .filter(|r| r.account_id.as_deref() == Some(b_cw.as_str()) && r.action == "READ" && r.subject_person_id.as_deref() == Some(p.as_str()))
+        .filter(|r| {
+            r.account_id.as_deref() == Some(b_cw.as_str())
+                && r.action == "READ"
+                && r.subject_person_id.as_deref() == Some(p.as_str())
+        })
         .collect();
-    assert_eq!(rows.len(), 3, "one ledger row per B request that touched the person: {rows:#?}");
+    assert_eq!(
+        rows.len(),
+        3,
+        "one ledger row per B request that touched the person: {rows:#?}"
+    );
     let list_of = |s: &str| -> Vec<String> { serde_json::from_str(s).unwrap() };
     assert_eq!(rows[0].operation, "BView");
     assert_eq!(list_of(&rows[0].shown), vec!["CONTACT", "IDENTITY"]);
-    assert_eq!(list_of(&rows[0].withheld), vec!["HEALTH", "LIVELIHOOD", "NARRATIVE"]);
+    assert_eq!(
+        list_of(&rows[0].withheld),
+        vec!["HEALTH", "LIVELIHOOD", "NARRATIVE"]
+    );
     let bases: Value = serde_json::from_str(&rows[0].bases).unwrap();
     assert_eq!(bases["IDENTITY"], json!([format!("CONSENT:{idc}")]));
     assert_eq!(bases["CONTACT"], json!([format!("CONSENT:{idc}")]));
-    assert_eq!(list_of(&rows[1].shown), vec!["CONTACT", "HEALTH", "IDENTITY"]);
+    assert_eq!(
+        list_of(&rows[1].shown),
+        vec!["CONTACT", "HEALTH", "IDENTITY"]
+    );
     assert_eq!(list_of(&rows[1].withheld), vec!["LIVELIHOOD", "NARRATIVE"]);
     let bases: Value = serde_json::from_str(&rows[1].bases).unwrap();
     assert_eq!(bases["HEALTH"], json!([format!("CONSENT:{hc}")]));
@@ -166,8 +275,18 @@ async fn referral_under_consent(srv: &Server) {
         .filter(|n| n["accountId"] == b_cw.as_str())
         .collect();
     assert_eq!(by_b.len(), 3);
-    assert_eq!(by_b[2]["withheld"], json!(["HEALTH", "LIVELIHOOD", "NARRATIVE"]), "newest first");
-    let verify = srv.gql(&srv.admin_token, "{ verifyAuditChain { ok checked firstBrokenSeq } }", json!({})).await;
+    assert_eq!(
+        by_b[2]["withheld"],
+        json!(["HEALTH", "LIVELIHOOD", "NARRATIVE"]),
+        "newest first"
+    );
+    let verify = srv
+        .gql(
+            &srv.admin_token,
+            "{ verifyAuditChain { ok checked firstBrokenSeq } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(verify.ok()["verifyAuditChain"]["ok"], true);
 }
 
@@ -175,27 +294,59 @@ async fn analyst_sees_no_person(srv: &Server) {
     let a = srv.agency("agency-a", "SELF_RELIANCE").await;
     let (_, a_tok) = srv.account("a-cw", &a, &["caseworker"]).await;
     let (an_id, an_tok) = srv.account("a-analyst", &a, &["analyst"]).await;
-    let p = srv.person(&a_tok, person_input("鈴木", "一郎", "スズキ", "イチロウ")).await;
+    let p = srv
+        .person(&a_tok, person_input("鈴木", "一郎", "スズキ", "イチロウ"))
+        .await;
     // Even a consent naming the analyst's own agency opens nothing for the analyst role.
-    srv.consent(&a_tok, consent_input(&p, &["IDENTITY", "CONTACT", "HEALTH"], &[&a], &[])).await;
+    srv.consent(
+        &a_tok,
+        consent_input(&p, &["IDENTITY", "CONTACT", "HEALTH"], &[&a], &[]),
+    )
+    .await;
     let list = srv.gql(&an_tok, "{ persons { edges { node { id } } } consultations { edges { node { id } } } households { edges { node { id } } } referrals { edges { node { id } } } }", json!({})).await;
     let d = list.ok();
     for k in ["persons", "consultations", "households", "referrals"] {
         assert_eq!(d[k]["edges"], json!([]), "{k} must be empty for an analyst");
     }
-    let one = srv.gql(&an_tok, "query($p: ID!) { person(id: $p) { id familyName } }", json!({ "p": p })).await;
+    let one = srv
+        .gql(
+            &an_tok,
+            "query($p: ID!) { person(id: $p) { id familyName } }",
+            json!({ "p": p }),
+        )
+        .await;
     one.only_error("NOT_FOUND");
     // The caseworker of the same agency, on the same data, sees the person.
-    let cw = srv.gql(&a_tok, "query($p: ID!) { person(id: $p) { familyName careLevel } }", json!({ "p": p })).await;
+    let cw = srv
+        .gql(
+            &a_tok,
+            "query($p: ID!) { person(id: $p) { familyName careLevel } }",
+            json!({ "p": p }),
+        )
+        .await;
     assert_eq!(cw.ok()["person"]["familyName"], "鈴木");
     // explainAccess: the analyst may not even ask (it may not know the person exists); an
     // admin asking on the analyst's behalf sees every category denied by the role ceiling.
-    let own = srv.gql(&an_tok, "query($p: ID!) { explainAccess(personId: $p) { items { allowed } } }", json!({ "p": p })).await;
+    let own = srv
+        .gql(
+            &an_tok,
+            "query($p: ID!) { explainAccess(personId: $p) { items { allowed } } }",
+            json!({ "p": p }),
+        )
+        .await;
     own.only_error("NOT_FOUND");
     let why = srv
         .gql(&srv.admin_token, "query($p: ID!, $a: ID) { explainAccess(personId: $p, accountId: $a) { items { category location allowed denial } } }", json!({ "p": p, "a": an_id }))
         .await;
-    let items = why.ok()["explainAccess"]["items"].as_array().unwrap().clone();
+    let items = why.ok()["explainAccess"]["items"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(items.len(), 9, "eight categories and the location item");
-    assert!(items.iter().all(|i| i["allowed"] == false && i["denial"] == "ROLE_CEILING"), "{items:?}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["allowed"] == false && i["denial"] == "ROLE_CEILING"),
+        "{items:?}"
+    );
 }
