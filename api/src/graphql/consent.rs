@@ -132,15 +132,8 @@ impl Consent {
     /// 現時点の状態 / state now
     async fn state(&self, ctx: &Context<'_>) -> ApiResult<ConsentState> {
         let now = req(ctx)?.now;
-        let lapse = if self.model.withdrawn_at.is_some_and(|w| w <= now) {
-            Some(Lapse::Withdrawn)
-        } else if self.model.valid_from > now {
-            Some(Lapse::NotYetValid)
-        } else if self.model.valid_until.is_some_and(|u| u <= now) {
-            Some(Lapse::Expired)
-        } else {
-            None
-        };
+        let m = &self.model;
+        let lapse = Lapse::at(m.withdrawn_at, m.valid_from, m.valid_until, now);
         Ok(match lapse {
             None => ConsentState::Active,
             Some(Lapse::Withdrawn) => ConsentState::Withdrawn,

@@ -148,15 +148,7 @@ pub struct ConsentFacts {
 impl ConsentFacts {
     /// Why this consent does not hold at `now`, or None when it does.
     pub fn lapse(&self, now: DateTime<Utc>) -> Option<Lapse> {
-        if self.withdrawn_at.is_some_and(|w| w <= now) {
-            Some(Lapse::Withdrawn)
-        } else if self.valid_from > now {
-            Some(Lapse::NotYetValid)
-        } else if self.valid_until.is_some_and(|u| u <= now) {
-            Some(Lapse::Expired)
-        } else {
-            None
-        }
+        Lapse::at(self.withdrawn_at, self.valid_from, self.valid_until, now)
     }
 
     /// Active at `now` for this category and purpose (recipients not considered).
@@ -183,6 +175,26 @@ pub enum Lapse {
     Withdrawn,
     Expired,
     NotYetValid,
+}
+
+impl Lapse {
+    /// A consent's state at `now` from its dates: withdrawal first, then validity.
+    pub fn at(
+        withdrawn_at: Option<DateTime<Utc>>,
+        valid_from: DateTime<Utc>,
+        valid_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<Lapse> {
+        if withdrawn_at.is_some_and(|w| w <= now) {
+            Some(Lapse::Withdrawn)
+        } else if valid_from > now {
+            Some(Lapse::NotYetValid)
+        } else if valid_until.is_some_and(|u| u <= now) {
+            Some(Lapse::Expired)
+        } else {
+            None
+        }
+    }
 }
 
 /// A 支援会議 (Art. 106-6) constituted for a household: members share without consent.
