@@ -12,6 +12,7 @@ mod bola;
 mod inputs;
 mod ledger;
 mod scenario;
+mod surface;
 
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(bola::all());
     tests.extend(inputs::all());
     tests.extend(ledger::all());
+    tests.extend(surface::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let (backends, pg_missing, _container) = backends().await;
