@@ -211,6 +211,12 @@ impl ConsentQuery {
             return Err(ApiError::not_found("personId"));
         }
         let models = store::consents::of_person(db(ctx)?, &person_id).await?;
+        let r = req(ctx)?;
+        r.note_read(
+            "consent",
+            Some(&person_id),
+            serde_json::json!({ "field": "consents", "consents": models.len() }),
+        );
         with_details(ctx, models).await
     }
 

@@ -61,9 +61,20 @@ impl RequestCtx {
         }
     }
 
-    /// A ledger entry to write with this request's reads (e.g. a read of the ledger itself).
-    pub fn note(&self, entry: Entry) {
-        self.recorder.note(entry);
+    /// Ledger a read that is not a personal field (the ledger itself, a person's consents,
+    /// an access explanation), written with this request's other reads.
+    pub fn note_read(&self, record_type: &str, subject: Option<&str>, detail: serde_json::Value) {
+        self.recorder.note(Entry {
+            account_id: Some(self.principal.account_id.clone()),
+            agency_id: Some(self.principal.agency_id.clone()),
+            roles: crate::auth::format_roles(&self.principal.roles),
+            action: "READ",
+            record_type: record_type.to_owned(),
+            subject_person_id: subject.map(str::to_owned),
+            bases: serde_json::json!({}),
+            detail,
+            ..Entry::default()
+        });
     }
 }
 

@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::context::{db, req};
 use super::enums::AuditAction;
-use crate::audit::{self, Entry};
-use crate::auth::format_roles;
+use crate::audit;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
 use crate::store::{self, ledger::LedgerFilter, Page};
@@ -123,17 +122,11 @@ async fn events(
         })
         .transpose()?;
     let rows = store::ledger::list(db(ctx)?, &filter, before, page.first + 1).await?;
-    r.note(Entry {
-        account_id: Some(r.principal.account_id.clone()),
-        agency_id: Some(r.principal.agency_id.clone()),
-        roles: format_roles(&r.principal.roles),
-        action: "READ",
-        record_type: "ledger".to_owned(),
-        subject_person_id: filter.subject_person_id.clone(),
-        bases: serde_json::json!({}),
-        detail: serde_json::json!({"field": operation, "accountId": filter.account_id, "action": filter.action, "rows": rows.len().min(page.first as usize)}),
-        ..Entry::default()
-    });
+    r.note_read(
+        "ledger",
+        filter.subject_person_id.as_deref(),
+        serde_json::json!({"field": operation, "accountId": filter.account_id, "action": filter.action, "rows": rows.len().min(page.first as usize)}),
+    );
     let has_next = rows.len() as u64 > page.first;
     let mut conn = Connection::new(page.after.is_some(), has_next);
     for e in rows.into_iter().take(page.first as usize) {
