@@ -70,7 +70,8 @@ pub struct Claims {
     pub aud: String,
     pub exp: u64,
     pub nbf: u64,
-    pub iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
 }
@@ -186,21 +187,25 @@ pub fn verify(cfg: &JwtConfig, authorization: Option<&str>) -> Result<Claims, Au
         return Err(AuthFailure::TooLarge);
     }
     check_header(token, cfg.key.algorithm())?;
-    jsonwebtoken::decode::<Claims>(token, &cfg.key.decoding_key(), &validation(cfg))
-        .map(|data| data.claims)
-        .map_err(|e| match e.kind() {
-            ErrorKind::InvalidSignature => AuthFailure::BadSignature,
-            ErrorKind::ExpiredSignature => AuthFailure::Expired,
-            ErrorKind::ImmatureSignature => AuthFailure::NotYetValid,
-            ErrorKind::InvalidIssuer => AuthFailure::WrongIssuer,
-            ErrorKind::InvalidAudience => AuthFailure::WrongAudience,
-            ErrorKind::MissingRequiredClaim(_) => AuthFailure::MissingClaim,
-            ErrorKind::InvalidAlgorithm
-            | ErrorKind::MissingAlgorithm
-            | ErrorKind::InvalidAlgorithmName
-            | ErrorKind::UnsupportedAlgorithm => AuthFailure::AlgorithmNotAllowed,
-            _ => AuthFailure::Malformed,
-        })
+    // Decode to a JSON map first, so the library checks required claims (and reports which
+    // is missing) before our typed view is built.
+    let claims =
+        jsonwebtoken::decode::<serde_json::Value>(token, &cfg.key.decoding_key(), &validation(cfg))
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidSignature => AuthFailure::BadSignature,
+                ErrorKind::ExpiredSignature => AuthFailure::Expired,
+                ErrorKind::ImmatureSignature => AuthFailure::NotYetValid,
+                ErrorKind::InvalidIssuer => AuthFailure::WrongIssuer,
+                ErrorKind::InvalidAudience => AuthFailure::WrongAudience,
+                ErrorKind::MissingRequiredClaim(_) => AuthFailure::MissingClaim,
+                ErrorKind::InvalidAlgorithm
+                | ErrorKind::MissingAlgorithm
+                | ErrorKind::InvalidAlgorithmName
+                | ErrorKind::UnsupportedAlgorithm => AuthFailure::AlgorithmNotAllowed,
+                _ => AuthFailure::Malformed,
+            })?;
+    serde_json::from_value(claims).map_err(|_| AuthFailure::Malformed)
 }
 
 /// Verify the token and resolve the principal from the registry.
@@ -276,7 +281,7 @@ pub fn mint(
         aud: cfg.audience.clone(),
         exp: now + ttl_secs,
         nbf: now,
-        iat: now,
+        iat: Some(now),
         roles: roles.map(|r| r.iter().map(|r| r.as_str().to_owned()).collect()),
     };
     let header = Header::new(cfg.key.algorithm());

@@ -434,8 +434,9 @@ pub async fn load(db: &DatabaseConnection) -> Result<(), DbErr> {
             proxy_name: None,
             proxy_relationship: None,
             purpose: "SUPPORT".to_owned(),
-            valid_from: day(1),
-            valid_until: Some(day(365)),
+            // Relative to the load, so the demo keeps working: from yesterday for a year.
+            valid_from: now - Duration::days(1),
+            valid_until: Some(now + Duration::days(365)),
             method: "WRITTEN".to_owned(),
             evidence_ref: Some("同意書 R8-001".to_owned()),
             explanation_version: Some("v1".to_owned()),
@@ -535,7 +536,7 @@ pub async fn print_accounts(db: &DatabaseConnection) -> Result<(), DbErr> {
             .is_some()
         {
             eprintln!(
-                "  cargo run -q -- token --account {login:<16} # {display} ({code}, {roles})"
+                "  cargo run -q -p tsunagi-api -- token --account {login:<16} # {display} ({code}, {roles})"
             );
         }
     }

@@ -45,7 +45,8 @@ pub enum ApiError {
     /// A personal field withheld: no basis (consent) for this category of this person.
     ConsentRequired {
         category: Category,
-        subject_id: String,
+        /// The person, when the caller may know they exist (omitted otherwise).
+        subject_id: Option<String>,
         reason: &'static str,
     },
     /// Input that cannot be accepted; `field` is the argument path (e.g. `input.familyNameKana`).
@@ -128,7 +129,9 @@ impl From<ApiError> for async_graphql::Error {
                     reason,
                 } => {
                     ext.set("category", category.as_str());
-                    ext.set("subjectId", subject_id.as_str());
+                    if let Some(s) = subject_id {
+                        ext.set("subjectId", s.as_str());
+                    }
                     ext.set("reason", *reason);
                 }
                 ApiError::BadInput { field, .. } | ApiError::NotFound { field } => {

@@ -40,14 +40,24 @@ async fn mutations_need_their_role(srv: &Server) {
     let a = srv.agency("surface-a", "SELF_RELIANCE").await;
     let (_, cw) = srv.account("surface-cw", &a, &["caseworker"]).await;
     let (_, analyst) = srv.account("surface-analyst", &a, &["analyst"]).await;
-    let (_, auditor) = srv.account("surface-auditor", &srv.city_agency, &["auditor"]).await;
-    let person = srv.person(&cw, person_input("表面", "太郎", "ヒョウメン", "タロウ")).await;
+    let (_, auditor) = srv
+        .account("surface-auditor", &srv.city_agency, &["auditor"])
+        .await;
+    let person = srv
+        .person(&cw, person_input("表面", "太郎", "ヒョウメン", "タロウ"))
+        .await;
     let uuid = "01890000-0000-7000-8000-000000000000";
     let before_ledger = srv.ledger().await.len();
     let before_persons = entity::person::Entity::find().count(&srv.db).await.unwrap();
     let all = mutations(&a, &person, uuid);
     // The list covers every mutation the schema has (asked by introspection).
-    let schema = srv.gql(&cw, "{ __type(name: \"Mutation\") { fields { name } } }", json!({})).await;
+    let schema = srv
+        .gql(
+            &cw,
+            "{ __type(name: \"Mutation\") { fields { name } } }",
+            json!({}),
+        )
+        .await;
     let mut in_schema: Vec<String> = schema.ok()["__type"]["fields"]
         .as_array()
         .unwrap()
@@ -58,7 +68,11 @@ async fn mutations_need_their_role(srv: &Server) {
         .iter()
         .map(|(m, _)| {
             let body = &m[m.find(") {").unwrap() + 3..];
-            body.trim_start().split(|c: char| !c.is_alphanumeric()).next().unwrap().to_owned()
+            body.trim_start()
+                .split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap()
+                .to_owned()
         })
         .collect();
     in_schema.sort();
@@ -76,11 +90,22 @@ async fn mutations_need_their_role(srv: &Server) {
             srv.gql(&cw, m, vars.clone()).await.only_error("FORBIDDEN");
         }
     }
-    assert_eq!(srv.ledger().await.len(), before_ledger, "nothing was written, not even to the ledger");
-    assert_eq!(entity::person::Entity::find().count(&srv.db).await.unwrap(), before_persons);
-    let agencies = srv.gql(&srv.admin_token, "{ agencies { code name } }", json!({})).await;
+    assert_eq!(
+        srv.ledger().await.len(),
+        before_ledger,
+        "nothing was written, not even to the ledger"
+    );
+    assert_eq!(
+        entity::person::Entity::find().count(&srv.db).await.unwrap(),
+        before_persons
+    );
+    let agencies = srv
+        .gql(&srv.admin_token, "{ agencies { code name } }", json!({}))
+        .await;
     let agencies = agencies.ok()["agencies"].as_array().unwrap().clone();
-    assert!(agencies.iter().all(|a| a["code"] != "x-agency" && a["name"] != "Y"));
+    assert!(agencies
+        .iter()
+        .all(|a| a["code"] != "x-agency" && a["name"] != "Y"));
 }
 
 async fn http_endpoints_and_body_limit(srv: &Server) {
@@ -96,13 +121,21 @@ async fn http_endpoints_and_body_limit(srv: &Server) {
         .post(srv.url("/graphql"))
         .bearer_auth(&srv.admin_token)
         .header("content-type", "application/json")
-        .body(json!({ "query": format!("{{ viewer {{ account {{ login }} }} }} # {huge}") }).to_string())
+        .body(
+            json!({ "query": format!("{{ viewer {{ account {{ login }} }} }} # {huge}") })
+                .to_string(),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(big.status(), 413);
     // Unauthenticated requests are refused before the body is even looked at.
-    let anon = srv.raw(None, json!({ "query": "{ agencies { code } }" })).await;
+    let anon = srv
+        .raw(None, json!({ "query": "{ agencies { code } }" }))
+        .await;
     assert_eq!(anon.status, 401);
-    assert_eq!(anon.only_error("UNAUTHENTICATED")["extensions"]["reason"], "missing_token");
+    assert_eq!(
+        anon.only_error("UNAUTHENTICATED")["extensions"]["reason"],
+        "missing_token"
+    );
 }

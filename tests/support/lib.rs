@@ -98,6 +98,41 @@ impl Gql {
         assert_eq!(errors[0]["extensions"]["code"], code, "body: {}", self.body);
         errors[0].clone()
     }
+    /// Asserts the field at `path` (below `data`) is present and null, and that an error
+    /// with code CONSENT_REQUIRED and the given category stands at exactly that path.
+    pub fn assert_withheld(&self, path: &[Value], category: &str) {
+        let (last, parents) = path.split_last().expect("a path");
+        let mut node = self.data();
+        for p in parents {
+            node = match p {
+                Value::String(k) => &node[k.as_str()],
+                Value::Number(i) => &node[i.as_u64().expect("index") as usize],
+                _ => panic!("bad path"),
+            };
+        }
+        let key = last.as_str().expect("field name");
+        let obj = node
+            .as_object()
+            .unwrap_or_else(|| panic!("no object above {key}: {}", self.body));
+        assert!(
+            obj.contains_key(key),
+            "{key} must be present (as null), not dropped: {}",
+            self.body
+        );
+        assert_eq!(obj[key], Value::Null, "{key} must be null: {}", self.body);
+        let wanted: Vec<Value> = path.to_vec();
+        let found = self.errors().into_iter().any(|e| {
+            e["path"].as_array() == Some(&wanted)
+                && e["extensions"]["code"] == "CONSENT_REQUIRED"
+                && e["extensions"]["category"] == category
+        });
+        assert!(
+            found,
+            "no CONSENT_REQUIRED {category} error at {wanted:?}: {}",
+            self.body
+        );
+    }
+
     /// Errors whose path ends in `field`.
     pub fn errors_at(&self, field: &str) -> Vec<Value> {
         self.errors()

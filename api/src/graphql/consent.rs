@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use super::scalars::DateTime;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
@@ -91,11 +91,11 @@ impl Consent {
             .map(Into::into)
             .ok_or_else(|| ApiError::internal("consent.purpose", &self.model.purpose))
     }
-    async fn valid_from(&self) -> DateTime<Utc> {
-        self.model.valid_from
+    async fn valid_from(&self) -> DateTime {
+        self.model.valid_from.into()
     }
-    async fn valid_until(&self) -> Option<DateTime<Utc>> {
-        self.model.valid_until
+    async fn valid_until(&self) -> Option<DateTime> {
+        self.model.valid_until.map(Into::into)
     }
     async fn method(&self) -> ApiResult<ConsentMethod> {
         ConsentMethod::from_db(&self.model.method)
@@ -114,11 +114,11 @@ impl Consent {
     async fn recorded_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
         agency_by_id(ctx, &self.model.recorded_agency_id).await
     }
-    async fn recorded_at(&self) -> DateTime<Utc> {
-        self.model.recorded_at
+    async fn recorded_at(&self) -> DateTime {
+        self.model.recorded_at.into()
     }
-    async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
-        self.model.withdrawn_at
+    async fn withdrawn_at(&self) -> Option<DateTime> {
+        self.model.withdrawn_at.map(Into::into)
     }
     async fn withdrawn_by(&self) -> Option<ID> {
         self.model.withdrawn_by.clone().map(ID)
@@ -340,9 +340,9 @@ pub struct RecordConsentInput {
     #[graphql(default)]
     pub recipient_agency_kinds: Vec<AgencyKind>,
     pub purpose: GqlPurpose,
-    pub valid_from: DateTime<Utc>,
+    pub valid_from: DateTime,
     /// 省略時は撤回まで (終結まで等は運用で) / open-ended when omitted
-    pub valid_until: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime>,
     pub method: ConsentMethod,
     pub evidence_ref: Option<String>,
     pub explanation_version: Option<String>,
@@ -409,8 +409,14 @@ impl ConsentMutation {
             .iter()
             .map(|k| (*k).into())
             .collect();
-        if let Some(until) = input.valid_until {
-            if until <= input.valid_from {
+        let valid_from = input.valid_from.get("input.validFrom")?;
+        let valid_until = input
+            .valid_until
+            .as_ref()
+            .map(|u| u.get("input.validUntil"))
+            .transpose()?;
+        if let Some(until) = valid_until {
+            if until <= valid_from {
                 return Err(ApiError::bad_input(
                     "input.validUntil",
                     "validFrom より後にしてください / must be after validFrom",
@@ -454,8 +460,8 @@ impl ConsentMutation {
             proxy_name,
             proxy_relationship,
             purpose: policy::Purpose::from(input.purpose).as_str().to_owned(),
-            valid_from: input.valid_from,
-            valid_until: input.valid_until,
+            valid_from,
+            valid_until,
             method: input.method.as_str().to_owned(),
             evidence_ref: short("input.evidenceRef", input.evidence_ref.as_ref(), 200)?,
             explanation_version: short(

@@ -4,12 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use super::scalars::DateTime;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-use super::context::{admit, db, known_facts, load_persons, req, reveal_all, RecordRef};
+use super::context::{admit, db, known_facts, load_persons, nullable, req, reveal_all, RecordRef};
 use super::enums::{Category as GqlCategory, Channel, ConsultationStatus, Sensitivity, Urgency};
 use super::household;
 use super::person::Person;
@@ -142,8 +142,8 @@ impl Consultation {
         agency_by_id(ctx, &self.model.receiving_agency_id).await
     }
     /// 受付日時 / received at
-    async fn received_at(&self) -> DateTime<Utc> {
-        self.model.received_at
+    async fn received_at(&self) -> DateTime {
+        self.model.received_at.into()
     }
     async fn channel(&self) -> ApiResult<Channel> {
         Channel::from_db(&self.model.channel)
@@ -159,9 +159,12 @@ impl Consultation {
     }
     /// 相談内容の要約 (NARRATIVE; 全ての対象者について根拠が必要) / summary
     async fn summary(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        reveal_all(ctx, &self.subjects, self.record(), NARRATIVE, || {
-            Some(self.model.summary.clone())
-        })
+        nullable(
+            ctx,
+            reveal_all(ctx, &self.subjects, self.record(), NARRATIVE, || {
+                Some(self.model.summary.clone())
+            }),
+        )
     }
     /// 対象者 (根拠のある人のみ) / subject persons the caller may know
     async fn subjects(&self, ctx: &Context<'_>) -> ApiResult<Vec<Person>> {
@@ -231,13 +234,15 @@ impl ConsultationQuery {
         receiving_agency_id: Option<ID>,
         issue: Option<String>,
         person_id: Option<ID>,
-        received_from: Option<DateTime<Utc>>,
-        received_until: Option<DateTime<Utc>>,
+        received_from: Option<DateTime>,
+        received_until: Option<DateTime>,
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Connection<String, Consultation>> {
         let r = req(ctx)?;
-        let page = Page::parse(first, after)?;
+        let page = Page::parse(first, after, store::CursorKind::TimeAndId)?;
+        let received_from = received_from.map(|f| f.get("receivedFrom")).transpose()?;
+        let received_until = received_until.map(|u| u.get("receivedUntil")).transpose()?;
         if let (Some(f), Some(u)) = (received_from, received_until) {
             if u <= f {
                 return Err(ApiError::bad_input(
@@ -251,10 +256,26 @@ impl ConsultationQuery {
             receiving_agency_id: receiving_agency_id
                 .map(|a| store::parse_id("receivingAgencyId", &a))
                 .transpose()?,
+            issue_scope: match &issue {
+                None => None,
+                Some(code) => store::consultations::issue_categories(db(ctx)?)
+                    .await?
+                    .into_iter()
+                    .find(|k| &k.code == code)
+                    .and_then(|k| Category::parse(&k.policy_category))
+                    .and_then(|pc| policy::visible_scope(&r.principal, pc, r.purpose, r.now)),
+            },
             issue_code: issue,
-            person_id: person_id
+            person_id: match person_id
                 .map(|p| store::parse_id("personId", &p))
-                .transpose()?,
+                .transpose()?
+            {
+                // Filtering on a person the caller may not know must answer as for an unknown id.
+                Some(p) if known_facts(ctx, std::slice::from_ref(&p)).await?.is_empty() => {
+                    return Ok(Connection::new(false, false));
+                }
+                other => other,
+            },
             received_from,
             received_until,
         };
@@ -314,7 +335,7 @@ pub struct IssueInput {
 
 #[derive(InputObject)]
 pub struct RecordConsultationInput {
-    pub received_at: DateTime<Utc>,
+    pub received_at: DateTime,
     pub channel: Channel,
     pub subject_person_ids: Vec<ID>,
     pub household_id: Option<ID>,
@@ -368,7 +389,8 @@ impl ConsultationMutation {
                 Some(h)
             }
         };
-        if input.received_at > r.now + chrono::Duration::minutes(5) {
+        let received_at = input.received_at.get("input.receivedAt")?;
+        if received_at > r.now + chrono::Duration::minutes(5) {
             return Err(ApiError::bad_input(
                 "input.receivedAt",
                 "未来の日時です / in the future",
@@ -415,7 +437,7 @@ impl ConsultationMutation {
         let model = consultation::Model {
             id: id.clone(),
             receiving_agency_id: r.principal.agency_id.clone(),
-            received_at: input.received_at,
+            received_at,
             channel: input.channel.as_str().to_owned(),
             household_id,
             summary: summary.to_owned(),

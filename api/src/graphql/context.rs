@@ -190,9 +190,23 @@ pub fn reveal<T>(
         Ok(_) => Ok(value()),
         Err(denial) => Err(ApiError::ConsentRequired {
             category: item.category,
-            subject_id: facts.person_id.clone(),
+            subject_id: Some(facts.person_id.clone()),
             reason: denial.kind(),
         }),
+    }
+}
+
+/// For a nullable field: a withheld value becomes `null` at its path with its
+/// CONSENT_REQUIRED error beside it. (Returning the error would make async-graphql drop the
+/// key altogether, which clients cannot tell from a field they did not ask for.)
+pub fn nullable<T>(ctx: &Context<'_>, result: ApiResult<Option<T>>) -> ApiResult<Option<T>> {
+    match result {
+        Err(e @ ApiError::ConsentRequired { .. }) => {
+            let err: async_graphql::Error = e.into();
+            ctx.add_error(ctx.set_error_path(err.into_server_error(ctx.item.pos)));
+            Ok(None)
+        }
+        other => other,
     }
 }
 
@@ -205,9 +219,16 @@ pub fn reveal_all<T>(
     item: Item,
     value: impl FnOnce() -> T,
 ) -> ApiResult<T> {
+    let r = req(ctx)?;
     let mut first_err = None;
     for s in subjects {
-        if let Err(e) = reveal(ctx, s, record, item, || ()) {
+        if let Err(mut e) = reveal(ctx, s, record, item, || ()) {
+            // Never name a co-subject the caller may not know exists.
+            if let ApiError::ConsentRequired { subject_id, .. } = &mut e {
+                if !r.knows_person(s) {
+                    *subject_id = None;
+                }
+            }
             first_err.get_or_insert(e);
         }
     }

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use super::scalars::Date;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, ID};
-use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::context::{admit, db, known_facts, req, RecordRef};
@@ -161,11 +161,11 @@ impl HouseholdMember {
     async fn is_head(&self) -> bool {
         self.model.is_head
     }
-    async fn joined_on(&self) -> Option<NaiveDate> {
-        self.model.joined_on
+    async fn joined_on(&self) -> Option<Date> {
+        self.model.joined_on.map(Into::into)
     }
-    async fn left_on(&self) -> Option<NaiveDate> {
-        self.model.left_on
+    async fn left_on(&self) -> Option<Date> {
+        self.model.left_on.map(Into::into)
     }
     /// 本人 (IDENTITY の根拠がなければ null) / the member, if the caller may know them
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
@@ -192,7 +192,7 @@ impl HouseholdQuery {
         after: Option<String>,
     ) -> ApiResult<Connection<String, Household>> {
         let r = req(ctx)?;
-        let page = Page::parse(first, after)?;
+        let page = Page::parse(first, after, store::CursorKind::Id)?;
         let Some(scope) =
             crate::policy::visible_scope(&r.principal, Category::Household, r.purpose, r.now)
         else {
@@ -218,7 +218,7 @@ pub struct MemberInput {
     pub relationship: String,
     #[graphql(default)]
     pub is_head: bool,
-    pub joined_on: Option<NaiveDate>,
+    pub joined_on: Option<Date>,
 }
 
 #[derive(Default)]
@@ -244,7 +244,11 @@ async fn member_row(
         person_id,
         relationship: person::name(&format!("{field}.relationship"), &m.relationship)?,
         is_head: m.is_head,
-        joined_on: m.joined_on,
+        joined_on: m
+            .joined_on
+            .as_ref()
+            .map(|d| d.get(&format!("{field}.joinedOn")))
+            .transpose()?,
         left_on: None,
         created_at: req(ctx)?.now,
     })
@@ -380,11 +384,12 @@ impl HouseholdMutation {
         &self,
         ctx: &Context<'_>,
         member_id: ID,
-        left_on: NaiveDate,
+        left_on: Date,
     ) -> ApiResult<HouseholdMember> {
         let r = req(ctx)?;
         r.require(Action::RecordPerson, "endHouseholdMembership")?;
         let mid = store::parse_id("memberId", &member_id)?;
+        let left_on = left_on.get("leftOn")?;
         let db = db(ctx)?;
         let Some(m) = store::households::member(db, &mid).await? else {
             return Err(ApiError::not_found("memberId"));

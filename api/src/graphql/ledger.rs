@@ -1,9 +1,9 @@
 //! The ledger for admins and auditors: events, a person's access log, chain verification.
 //! Reading the ledger is itself ledgered.
 
+use super::scalars::DateTime;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, SimpleObject, ID};
-use chrono::{DateTime, Utc};
 
 use super::context::{db, req};
 use super::enums::AuditAction;
@@ -29,8 +29,8 @@ impl AuditEvent {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    async fn at(&self) -> DateTime {
+        self.0.at.into()
     }
     async fn account_id(&self) -> Option<ID> {
         self.0.account_id.clone().map(ID)
@@ -112,7 +112,7 @@ async fn events(
 ) -> ApiResult<Connection<String, AuditEvent>> {
     let r = req(ctx)?;
     r.require(Action::Oversee, operation)?;
-    let page = Page::parse(first, after)?;
+    let page = Page::parse(first, after, store::CursorKind::Seq)?;
     let before = page
         .after
         .as_deref()

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod person;
 pub mod referral;
 pub mod registry;
+pub mod scalars;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;

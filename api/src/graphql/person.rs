@@ -5,12 +5,14 @@ use std::sync::Arc;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, ID};
 use chrono::NaiveDate;
+
+use super::scalars::Date;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
 
 use super::consultation::{self, Consultation};
-use super::context::{db, forget_person, load_persons, req, reveal, Loaded, RecordRef};
+use super::context::{db, forget_person, load_persons, nullable, req, reveal, Loaded, RecordRef};
 use super::enums::Sex;
 use super::household::{self, HouseholdMember};
 use super::registry::{agency_by_id, Agency};
@@ -63,7 +65,10 @@ impl Person {
         if r.knows_person(&facts) {
             return Ok(Some(Person { model, facts }));
         }
-        reveal(ctx, &facts, record, IDENTITY, || None)
+        nullable(
+            ctx,
+            nullable(ctx, reveal(ctx, &facts, record, IDENTITY, || None)),
+        )
     }
 
     pub fn person_id(&self) -> &str {
@@ -78,18 +83,22 @@ impl Person {
         &self.facts
     }
 
+    /// The one way a person's field leaves: decided, ledgered, null with an error if denied.
     fn show<T>(
         &self,
         ctx: &Context<'_>,
         item: Item,
-        value: impl FnOnce(&person::Model) -> T,
-    ) -> ApiResult<T> {
+        value: impl FnOnce(&person::Model) -> Option<T>,
+    ) -> ApiResult<Option<T>> {
         let record = RecordRef {
             kind: "person",
             id: &self.model.id,
             owner: &self.model.owner_agency_id,
         };
-        reveal(ctx, &self.facts, record, item, || value(&self.model))
+        nullable(
+            ctx,
+            reveal(ctx, &self.facts, record, item, || value(&self.model)),
+        )
     }
 }
 
@@ -121,13 +130,14 @@ impl Person {
         self.show(ctx, IDENTITY, |m| Some(m.given_name_kana.clone()))
     }
     /// 生年月日 (IDENTITY)
-    async fn birth_date(&self, ctx: &Context<'_>) -> ApiResult<Option<NaiveDate>> {
-        self.show(ctx, IDENTITY, |m| m.birth_date)
+    async fn birth_date(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
+        self.show(ctx, IDENTITY, |m| m.birth_date.map(Into::into))
     }
     /// 性別 (IDENTITY)
     async fn sex(&self, ctx: &Context<'_>) -> ApiResult<Option<Sex>> {
-        self.show(ctx, IDENTITY, |m| Sex::from_db(&m.sex))?
-            .map(Some)
+        self.show(ctx, IDENTITY, |m| Some(m.sex.clone()))?
+            .map(|s| Sex::from_db(&s))
+            .transpose()
     }
     /// 住所 (CONTACT; 支援措置対象者は登録機関か本機関を名指しした同意のみ)
     async fn address(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
@@ -182,7 +192,7 @@ pub struct CreatePersonInput {
     /// カナ (ひらがな・半角カナも可、全角カタカナに正規化) / kana, normalised to katakana
     pub family_name_kana: String,
     pub given_name_kana: String,
-    pub birth_date: Option<NaiveDate>,
+    pub birth_date: Option<Date>,
     pub sex: Sex,
     pub address: Option<String>,
     pub phone: Option<String>,
@@ -201,7 +211,7 @@ pub struct UpdatePersonInput {
     pub given_name: Option<String>,
     pub family_name_kana: Option<String>,
     pub given_name_kana: Option<String>,
-    pub birth_date: Option<NaiveDate>,
+    pub birth_date: Option<Date>,
     pub sex: Option<Sex>,
     pub address: Option<String>,
     pub phone: Option<String>,
@@ -267,18 +277,18 @@ fn phone(field: &str, value: Option<&String>) -> ApiResult<Option<String>> {
     Ok(v)
 }
 
-fn birth_date(
-    field: &str,
-    date: Option<NaiveDate>,
-    today: NaiveDate,
-) -> ApiResult<Option<NaiveDate>> {
-    match date {
-        Some(d) if d > today => Err(ApiError::bad_input(field, "未来の日付です / in the future")),
-        Some(d) if d < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(NaiveDate::MIN) => {
-            Err(ApiError::bad_input(field, "日付が古すぎます / too early"))
-        }
-        other => Ok(other),
+fn birth_date(field: &str, date: Option<&Date>, today: NaiveDate) -> ApiResult<Option<NaiveDate>> {
+    let Some(date) = date else {
+        return Ok(None);
+    };
+    let d = date.get(field)?;
+    if d > today {
+        return Err(ApiError::bad_input(field, "未来の日付です / in the future"));
     }
+    if d < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(NaiveDate::MIN) {
+        return Err(ApiError::bad_input(field, "日付が古すぎます / too early"));
+    }
+    Ok(Some(d))
 }
 
 #[derive(Default)]
@@ -302,9 +312,15 @@ impl PersonQuery {
         after: Option<String>,
     ) -> ApiResult<Connection<String, Person>> {
         let r = req(ctx)?;
-        let page = Page::parse(first, after)?;
+        let page = Page::parse(first, after, store::CursorKind::Id)?;
         let filter = PersonFilter {
             district: district.clone(),
+            location: crate::policy::visible_scope(
+                &r.principal,
+                Category::Contact,
+                r.purpose,
+                r.now,
+            ),
             kana_key_prefix: kana
                 .map(|k| {
                     kana::match_key(&k).map_err(|e| ApiError::bad_input("kana", e.to_string()))
@@ -366,7 +382,7 @@ impl PersonMutation {
             family_name_kana,
             given_name_kana,
             kana_key,
-            birth_date: birth_date("input.birthDate", input.birth_date, today)?,
+            birth_date: birth_date("input.birthDate", input.birth_date.as_ref(), today)?,
             sex: input.sex.as_str().to_owned(),
             address: optional("input.address", input.address.as_ref(), 300)?,
             phone: phone("input.phone", input.phone.as_ref())?,
@@ -458,7 +474,7 @@ impl PersonMutation {
             set!(
                 birth_date,
                 "birthDate",
-                birth_date("input.birthDate", input.birth_date, today)?
+                birth_date("input.birthDate", input.birth_date.as_ref(), today)?
             );
         }
         if let Some(v) = input.sex {

@@ -1,15 +1,15 @@
 //! Referrals (つなぎ): PROPOSED → ACCEPTED or DECLINED; ACCEPTED → COMPLETED. Visible to the
 //! two agencies party to them. The reason is NARRATIVE of the person, held by the sender.
 
+use super::scalars::DateTime;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, ID};
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
 
 use super::consultation::{self, Consultation};
-use super::context::{db, load_persons, req, reveal, RecordRef};
+use super::context::{db, load_persons, nullable, req, reveal, RecordRef};
 use super::enums::ReferralStatus;
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
@@ -54,12 +54,15 @@ impl Referral {
             id: &self.0.id,
             owner,
         };
-        reveal(
+        nullable(
             ctx,
-            &subject.facts,
-            record,
-            Item::of(Category::Narrative),
-            || value,
+            reveal(
+                ctx,
+                &subject.facts,
+                record,
+                Item::of(Category::Narrative),
+                || value,
+            ),
         )
     }
 }
@@ -83,14 +86,14 @@ impl Referral {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
-    async fn decided_at(&self) -> Option<DateTime<Utc>> {
-        self.0.decided_at
+    async fn decided_at(&self) -> Option<DateTime> {
+        self.0.decided_at.map(Into::into)
     }
-    async fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.completed_at
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.0.completed_at.map(Into::into)
     }
     /// 本人 (IDENTITY の根拠がなければ null) / the person, if the caller may know them
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
@@ -142,7 +145,7 @@ impl ReferralQuery {
         after: Option<String>,
     ) -> ApiResult<Connection<String, Referral>> {
         let r = req(ctx)?;
-        let page = Page::parse(first, after)?;
+        let page = Page::parse(first, after, store::CursorKind::Id)?;
         if policy::visible_scope(&r.principal, Category::Identity, r.purpose, r.now).is_none() {
             return Ok(Connection::new(false, false));
         }
@@ -220,7 +223,7 @@ impl ReferralMutation {
         {
             return Err(ApiError::ConsentRequired {
                 category: *missing,
-                subject_id: person_id,
+                subject_id: Some(person_id),
                 reason: "REFERRAL_NEEDS_CONSENT",
             });
         }

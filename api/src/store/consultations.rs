@@ -1,7 +1,7 @@
 //! Consultations (相談受付) with their subjects and issues.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -16,6 +16,8 @@ pub struct ConsultationFilter {
     pub status: Option<String>,
     pub receiving_agency_id: Option<String>,
     pub issue_code: Option<String>,
+    /// The caller's scope for the issue's policy category (None: its roles may not see it).
+    pub issue_scope: Option<ListScope>,
     pub person_id: Option<String>,
     pub received_from: Option<DateTime<Utc>>,
     pub received_until: Option<DateTime<Utc>>,
@@ -65,6 +67,31 @@ pub async fn list<C: ConnectionTrait>(
             .and_where(consultation_issue::Column::IssueCode.eq(code.as_str()))
             .to_owned();
         q = q.filter(consultation::Column::Id.in_subquery(with_issue));
+        // Filtering on an issue must not reveal an issue the caller may not see: its category
+        // must be allowed for every subject (own agency's, or consent for each subject).
+        let Some(issue_scope) = &filter.issue_scope else {
+            return Ok(Some(Vec::new()));
+        };
+        let uncovered = Query::select()
+            .expr(Expr::val(1))
+            .from(consultation_subject::Entity)
+            .and_where(
+                Expr::col((
+                    consultation_subject::Entity,
+                    consultation_subject::Column::ConsultationId,
+                ))
+                .equals((consultation::Entity, consultation::Column::Id)),
+            )
+            .and_where(
+                consultation_subject::Column::PersonId
+                    .not_in_subquery(consenting_subjects(issue_scope)),
+            )
+            .to_owned();
+        q = q.filter(
+            Condition::any()
+                .add(consultation::Column::ReceivingAgencyId.eq(scope.agency_id.as_str()))
+                .add(Expr::exists(uncovered).not()),
+        );
     }
     if let Some(p) = &filter.person_id {
         let about = Query::select()

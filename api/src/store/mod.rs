@@ -61,6 +61,28 @@ pub fn parse_id(field: &str, id: &str) -> ApiResult<String> {
 /// `SELECT subject_person_id FROM consent …`: the persons whose active consent covers the
 /// scope's category and purpose for the scope's agency or agency kind.
 pub fn consenting_subjects(scope: &ListScope) -> SelectStatement {
+    consenting(scope, true)
+}
+
+/// Like [`consenting_subjects`], but only consents that name the agency itself (what an
+/// address_confidential address needs).
+pub fn consenting_subjects_naming_agency(scope: &ListScope) -> SelectStatement {
+    consenting(scope, false)
+}
+
+fn consenting(scope: &ListScope, by_kind: bool) -> SelectStatement {
+    let named = Expr::col(("consent_recipient", "recipient_type"))
+        .eq("AGENCY")
+        .and(Expr::col(("consent_recipient", "recipient_value")).eq(scope.agency_id.as_str()));
+    let recipient = if by_kind {
+        named.or(Expr::col(("consent_recipient", "recipient_type"))
+            .eq("AGENCY_KIND")
+            .and(
+                Expr::col(("consent_recipient", "recipient_value")).eq(scope.agency_kind.as_str()),
+            ))
+    } else {
+        named
+    };
     Query::select()
         .column(("c", "subject_person_id"))
         .from_as("consent", "c")
@@ -73,20 +95,7 @@ pub fn consenting_subjects(scope: &ListScope) -> SelectStatement {
             Expr::col(("consent_recipient", "consent_id")).equals(("c", "id")),
         )
         .and_where(Expr::col(("consent_category", "category")).eq(scope.category.as_str()))
-        .and_where(
-            Expr::col(("consent_recipient", "recipient_type"))
-                .eq("AGENCY")
-                .and(
-                    Expr::col(("consent_recipient", "recipient_value"))
-                        .eq(scope.agency_id.as_str()),
-                )
-                .or(Expr::col(("consent_recipient", "recipient_type"))
-                    .eq("AGENCY_KIND")
-                    .and(
-                        Expr::col(("consent_recipient", "recipient_value"))
-                            .eq(scope.agency_kind.as_str()),
-                    )),
-        )
+        .and_where(recipient)
         .and_where(Expr::col(("c", "purpose")).eq(scope.purpose.as_str()))
         .and_where(Expr::col(("c", "withdrawn_at")).is_null())
         .and_where(Expr::col(("c", "valid_from")).lte(scope.now))
@@ -107,8 +116,34 @@ pub struct Page {
 
 pub const MAX_PAGE: i32 = 100;
 
+/// What a list's cursor holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CursorKind {
+    /// A record id (UUID).
+    Id,
+    /// `<micros>|<uuid>`: a timestamp and an id, for newest-first lists.
+    TimeAndId,
+    /// A ledger sequence number.
+    Seq,
+}
+
+impl CursorKind {
+    fn accepts(self, key: &str) -> bool {
+        let uuid = |s: &str| uuid::Uuid::parse_str(s).is_ok();
+        match self {
+            CursorKind::Id => uuid(key),
+            CursorKind::TimeAndId => key
+                .split_once('|')
+                .is_some_and(|(t, id)| t.parse::<i64>().is_ok() && uuid(id)),
+            CursorKind::Seq => key.parse::<i64>().is_ok_and(|n| n > 0),
+        }
+    }
+}
+
 impl Page {
-    pub fn parse(first: Option<i32>, after: Option<String>) -> ApiResult<Self> {
+    /// Validate `first` (1..=100, default 20) and decode `after`, which must be a cursor this
+    /// list handed out.
+    pub fn parse(first: Option<i32>, after: Option<String>, kind: CursorKind) -> ApiResult<Self> {
         let first = first.unwrap_or(20);
         if !(1..=MAX_PAGE).contains(&first) {
             return Err(ApiError::bad_input(
@@ -120,9 +155,11 @@ impl Page {
         }
         let after = after
             .map(|c| {
-                decode_cursor(&c).ok_or_else(|| {
-                    ApiError::bad_input("after", "不正なカーソルです / invalid cursor")
-                })
+                decode_cursor(&c)
+                    .filter(|key| kind.accepts(key))
+                    .ok_or_else(|| {
+                        ApiError::bad_input("after", "不正なカーソルです / invalid cursor")
+                    })
             })
             .transpose()?;
         Ok(Page {

@@ -5,13 +5,16 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{consenting_subjects, Page};
+use super::{consenting_subjects, consenting_subjects_naming_agency, Page};
 use crate::policy::ListScope;
 use entity::person;
 
 #[derive(Clone, Debug, Default)]
 pub struct PersonFilter {
+    /// Filter by district, among persons whose location the `location` scope may see.
     pub district: Option<String>,
+    /// The caller's CONTACT scope (None when its roles may not see CONTACT at all).
+    pub location: Option<ListScope>,
     /// A normalised kana match key prefix (名寄せ key).
     pub kana_key_prefix: Option<String>,
 }
@@ -30,7 +33,22 @@ pub async fn list<C: ConnectionTrait>(
             .add(person::Column::Id.in_subquery(consenting_subjects(scope))),
     );
     if let Some(d) = &filter.district {
-        q = q.filter(person::Column::District.eq(d.as_str()));
+        // Filtering on a location must not reveal a location the caller may not see: the same
+        // rule as the policy's (OWN; a consent to CONTACT; for an address_confidential person
+        // only a consent naming the agency itself).
+        let Some(loc) = &filter.location else {
+            return Ok(Vec::new());
+        };
+        q = q.filter(person::Column::District.eq(d.as_str())).filter(
+            Condition::any()
+                .add(person::Column::OwnerAgencyId.eq(loc.agency_id.as_str()))
+                .add(
+                    Condition::all()
+                        .add(person::Column::AddressConfidential.eq(false))
+                        .add(person::Column::Id.in_subquery(consenting_subjects(loc))),
+                )
+                .add(person::Column::Id.in_subquery(consenting_subjects_naming_agency(loc))),
+        );
     }
     if let Some(k) = &filter.kana_key_prefix {
         q = q.filter(person::Column::KanaKey.starts_with(k.as_str()));
