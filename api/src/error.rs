@@ -79,6 +79,13 @@ impl ApiError {
         }
     }
 
+    /// The CONFLICT for a stale version.
+    pub fn stale(current: i32) -> Self {
+        ApiError::conflict(format!(
+            "他の更新と競合しました (現在の version は {current}) / the record changed since it was read (current version {current})"
+        ))
+    }
+
     pub fn conflict(message: impl Into<String>) -> Self {
         ApiError::Conflict {
             message: message.into(),

@@ -562,7 +562,7 @@ async fn consent_must_end_after_it_starts(srv: &Server) {
     input["givenBy"] = json!("PROXY");
     let r = writes_nothing!(srv, srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })));
     bad_field(&r, "input.proxyName");
-    // A consent to nobody cannot open anything: B still does not see the person.
+    // None of the refused consents was stored.
     let consents = entity::consent::Entity::find()
         .count(&srv.db)
         .await

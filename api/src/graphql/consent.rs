@@ -6,9 +6,7 @@ use std::collections::BTreeSet;
 
 use super::scalars::DateTime;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::context::{db, load_persons, req};
 use super::enums::{
@@ -559,18 +557,14 @@ impl ConsentMutation {
         am.withdrawn_by = Set(Some(r.principal.account_id.clone()));
         am.withdrawal_reason = Set(short("reason", reason.as_ref(), 500)?);
         am.version = Set(version + 1);
-        let txn = db.begin().await?;
-        let res = consent::Entity::update_many()
-            .set(am)
-            .filter(consent::Column::Id.eq(id.as_str()))
-            .filter(consent::Column::Version.eq(version))
-            .exec(&txn)
-            .await?;
-        if res.rows_affected == 0 {
-            return Err(super::stale(current.version));
-        }
-        audit::append(
-            &txn,
+        store::versioned_update::<consent::Entity>(
+            db,
+            am,
+            consent::Column::Id,
+            consent::Column::Version,
+            &id,
+            version,
+            current.version,
             vec![Entry::write(
                 &r.principal,
                 "withdrawConsent",
@@ -581,7 +575,6 @@ impl ConsentMutation {
             )],
         )
         .await?;
-        txn.commit().await?;
         let saved = store::consents::get(db, &id)
             .await?
             .ok_or_else(|| ApiError::internal("withdrawConsent", "vanished"))?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::scalars::DateTime;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, TransactionTrait};
 
 use super::context::{admit, db, known_facts, load_persons, nullable, req, reveal_all, RecordRef};
 use super::enums::{Category as GqlCategory, Channel, ConsultationStatus, Sensitivity, Urgency};
@@ -496,16 +496,6 @@ impl ConsultationMutation {
         am.version = sea_orm::ActiveValue::Set(version + 1);
         am.updated_at = sea_orm::ActiveValue::Set(r.now);
         let db = db(ctx)?;
-        let txn = db.begin().await?;
-        let res = consultation::Entity::update_many()
-            .set(am)
-            .filter(consultation::Column::Id.eq(id.as_str()))
-            .filter(consultation::Column::Version.eq(version))
-            .exec(&txn)
-            .await?;
-        if res.rows_affected == 0 {
-            return Err(super::stale(current.model.version));
-        }
         let entries = current
             .subject_ids
             .iter()
@@ -520,8 +510,17 @@ impl ConsultationMutation {
                 )
             })
             .collect();
-        audit::append(&txn, entries).await?;
-        txn.commit().await?;
+        store::versioned_update::<consultation::Entity>(
+            db,
+            am,
+            consultation::Column::Id,
+            consultation::Column::Version,
+            &id,
+            version,
+            current.model.version,
+            entries,
+        )
+        .await?;
         find(ctx, "id", &id).await
     }
 }

@@ -16,8 +16,6 @@ pub mod scalars;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
-use crate::error::ApiError;
-
 #[derive(MergedObject, Default)]
 pub struct Query(
     registry::RegistryQuery,
@@ -56,11 +54,4 @@ pub fn schema(db: Option<DatabaseConnection>) -> TsunagiSchema {
 /// The SDL of the schema, as checked in as `schema.graphql`.
 pub fn sdl() -> String {
     schema(None).sdl()
-}
-
-/// The CONFLICT for a stale version.
-pub(crate) fn stale(current: i32) -> ApiError {
-    ApiError::conflict(format!(
-        "他の更新と競合しました (現在の version は {current}) / the record changed since it was read (current version {current})"
-    ))
 }

@@ -7,9 +7,7 @@ use async_graphql::{Context, InputObject, Object, ID};
 use chrono::NaiveDate;
 
 use super::scalars::Date;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::consultation::{self, Consultation};
 use super::context::{db, forget_person, load_persons, nullable, req, reveal, Loaded, RecordRef};
@@ -527,18 +525,14 @@ impl PersonMutation {
         }
         am.version = Set(version + 1);
         am.updated_at = Set(r.now);
-        let txn = db(ctx)?.begin().await?;
-        let res = person::Entity::update_many()
-            .set(am)
-            .filter(person::Column::Id.eq(id.as_str()))
-            .filter(person::Column::Version.eq(version))
-            .exec(&txn)
-            .await?;
-        if res.rows_affected == 0 {
-            return Err(super::stale(current.model.version));
-        }
-        audit::append(
-            &txn,
+        store::versioned_update::<person::Entity>(
+            db(ctx)?,
+            am,
+            person::Column::Id,
+            person::Column::Version,
+            &id,
+            version,
+            current.model.version,
             vec![Entry::write(
                 &r.principal,
                 "updatePerson",
@@ -549,7 +543,6 @@ impl PersonMutation {
             )],
         )
         .await?;
-        txn.commit().await?;
         forget_person(ctx, &id)?;
         Person::find(ctx, "id", &id).await
     }

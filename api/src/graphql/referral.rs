@@ -4,9 +4,7 @@
 use super::scalars::DateTime;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, ID};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::consultation::{self, Consultation};
 use super::context::{db, load_persons, nullable, req, reveal, RecordRef};
@@ -349,7 +347,7 @@ async fn transition(
             | (ReferralStatus::Accepted, ReferralStatus::Completed)
     );
     if current.version != version {
-        return Err(super::stale(current.version));
+        return Err(ApiError::stale(current.version));
     }
     if !legal {
         return Err(ApiError::bad_input(
@@ -374,18 +372,14 @@ async fn transition(
     if decline_reason.is_some() {
         am.decline_reason = Set(decline_reason);
     }
-    let txn = db(ctx)?.begin().await?;
-    let res = referral::Entity::update_many()
-        .set(am)
-        .filter(referral::Column::Id.eq(id.as_str()))
-        .filter(referral::Column::Version.eq(version))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(super::stale(current.version));
-    }
-    audit::append(
-        &txn,
+    store::versioned_update::<referral::Entity>(
+        db(ctx)?,
+        am,
+        referral::Column::Id,
+        referral::Column::Version,
+        &id,
+        version,
+        current.version,
         vec![Entry::write(
             &r.principal,
             operation,
@@ -396,6 +390,5 @@ async fn transition(
         )],
     )
     .await?;
-    txn.commit().await?;
     find(ctx, "id", &id).await
 }

@@ -3,9 +3,7 @@
 use std::collections::BTreeSet;
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::context::{db, req};
 use super::enums::{AccountKind, AgencyKind, LegalRegime, Role};
@@ -293,18 +291,14 @@ impl RegistryMutation {
         }
         am.version = Set(version + 1);
         am.updated_at = Set(r.now);
-        let txn = db.begin().await?;
-        let res = agency::Entity::update_many()
-            .set(am)
-            .filter(agency::Column::Id.eq(id.as_str()))
-            .filter(agency::Column::Version.eq(version))
-            .exec(&txn)
-            .await?;
-        if res.rows_affected == 0 {
-            return Err(super::stale(current.version));
-        }
-        audit::append(
-            &txn,
+        store::versioned_update::<agency::Entity>(
+            db,
+            am,
+            agency::Column::Id,
+            agency::Column::Version,
+            &id,
+            version,
+            current.version,
             vec![Entry::write(
                 &r.principal,
                 "updateAgency",
@@ -315,7 +309,6 @@ impl RegistryMutation {
             )],
         )
         .await?;
-        txn.commit().await?;
         agency_by_id(ctx, &id).await
     }
 
@@ -459,18 +452,14 @@ async fn change_account(
     let detail = change(&mut am);
     am.version = Set(version + 1);
     am.updated_at = Set(r.now);
-    let txn = db.begin().await?;
-    let res = account::Entity::update_many()
-        .set(am)
-        .filter(account::Column::Id.eq(id.as_str()))
-        .filter(account::Column::Version.eq(version))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(super::stale(current.version));
-    }
-    audit::append(
-        &txn,
+    store::versioned_update::<account::Entity>(
+        db,
+        am,
+        account::Column::Id,
+        account::Column::Version,
+        &id,
+        version,
+        current.version,
         vec![Entry::write(
             &r.principal,
             operation,
@@ -481,7 +470,6 @@ async fn change_account(
         )],
     )
     .await?;
-    txn.commit().await?;
     store::registry::account(db, &id)
         .await?
         .map(Account)
