@@ -25,7 +25,8 @@ tests!(
     consultation_person_filter_reveals_no_unknown_subject,
     withheld_summary_does_not_name_an_unknown_subject,
     consent_for_a_kind_opens_only_that_kind,
-    expired_consent_opens_nothing
+    expired_consent_opens_nothing,
+    other_agencies_consents_are_not_listed
 );
 
 const PERSON: &str = "query($id: ID!) { person(id: $id) { id familyName } }";
@@ -1274,5 +1275,74 @@ async fn withheld_summary_does_not_name_an_unknown_subject(srv: &Server) {
         !r.body.to_string().contains(&mother),
         "the answer names a person B may not know exists: {}",
         r.body
+    );
+}
+
+/// Which other agencies a person consented to is itself sensitive: B sees only the consents
+/// naming B (or B's kind); the registering agency and overseers see them all.
+async fn other_agencies_consents_are_not_listed(srv: &Server) {
+    let a = srv.agency("cl-a", "SELF_RELIANCE").await;
+    let b = srv.agency("cl-b", "DISABILITY").await;
+    let k = srv.agency("cl-k", "CHILD_FAMILY").await;
+    let (_, a_tok) = srv.account("cl-a-cw", &a, &["caseworker"]).await;
+    let (_, b_tok) = srv.account("cl-b-cw", &b, &["caseworker"]).await;
+    let p = srv
+        .person(&a_tok, person_input("相馬", "結衣", "ソウマ", "ユイ"))
+        .await;
+    let (for_b, _) = srv
+        .consent(&a_tok, consent_input(&p, &["IDENTITY"], &[&b], &[]))
+        .await;
+    let (for_k, _) = srv
+        .consent(
+            &a_tok,
+            consent_input(&p, &["IDENTITY", "CHILD_PROTECTION"], &[&k], &[]),
+        )
+        .await;
+    let (for_kind, _) = srv
+        .consent(
+            &a_tok,
+            consent_input(&p, &["IDENTITY"], &[], &["DISABILITY"]),
+        )
+        .await;
+    let ids = |r: &Gql| -> Vec<String> {
+        let mut v: Vec<String> = r.ok()["consents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let mut b_expected = vec![for_b.clone(), for_kind.clone()];
+    b_expected.sort();
+    assert_eq!(
+        ids(&srv.gql(&b_tok, CONSENTS, json!({ "id": p })).await),
+        b_expected
+    );
+    let mut all = vec![for_b, for_k.clone(), for_kind];
+    all.sort();
+    assert_eq!(
+        ids(&srv.gql(&a_tok, CONSENTS, json!({ "id": p })).await),
+        all
+    );
+    assert_eq!(
+        ids(&srv
+            .gql(&srv.admin_token, CONSENTS, json!({ "id": p }))
+            .await),
+        all
+    );
+    // explainAccess does not point B at the consent for the child-family centre either.
+    let why = srv
+        .gql(&b_tok, "query($id: ID!) { explainAccess(personId: $id) { items { category otherRecipientConsentIds } } }", json!({ "id": p }))
+        .await;
+    assert!(!why.body.to_string().contains(&for_k), "{}", why.body);
+    let own = srv
+        .gql(&a_tok, "query($id: ID!) { explainAccess(personId: $id) { items { category otherRecipientConsentIds } } }", json!({ "id": p }))
+        .await;
+    assert!(
+        own.body.to_string().contains(&for_k),
+        "the registering agency is told: {}",
+        own.body
     );
 }

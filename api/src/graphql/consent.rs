@@ -168,6 +168,32 @@ async fn may_see_consents(ctx: &Context<'_>, person_id: &str) -> ApiResult<bool>
         .is_empty())
 }
 
+/// Whether the caller sees every consent of the person (its agency registered the person, or
+/// it oversees the hub), rather than only those naming it.
+async fn sees_all_consents(ctx: &Context<'_>, person_id: &str) -> ApiResult<bool> {
+    let r = req(ctx)?;
+    if policy::may(&r.principal, Action::Oversee) {
+        return Ok(true);
+    }
+    let loaded = load_persons(ctx, &[person_id.to_owned()]).await?;
+    Ok(loaded
+        .first()
+        .is_some_and(|l| l.model.owner_agency_id == r.principal.agency_id))
+}
+
+impl Consent {
+    /// Whether this consent names the principal's agency or its kind.
+    fn names(&self, p: &Principal) -> bool {
+        self.recipients
+            .iter()
+            .any(|rec| match rec.recipient_type.as_str() {
+                "AGENCY" => rec.recipient_value == p.agency_id,
+                "AGENCY_KIND" => rec.recipient_value == p.agency_kind.as_str(),
+                _ => false,
+            })
+    }
+}
+
 /// 区分ごとのアクセス可否 / access to one category, explained
 #[derive(SimpleObject)]
 pub struct AccessExplanation {
@@ -210,12 +236,19 @@ impl ConsentQuery {
         }
         let models = store::consents::of_person(db(ctx)?, &person_id).await?;
         let r = req(ctx)?;
+        let all = sees_all_consents(ctx, &person_id).await?;
+        let mut consents = with_details(ctx, models).await?;
+        if !all {
+            // Another agency sees only the consents that name it: which other agencies a
+            // person consented to is itself sensitive (a こども家庭センター, say).
+            consents.retain(|c| c.names(&r.principal));
+        }
         r.note_read(
             "consent",
             Some(&person_id),
-            serde_json::json!({ "field": "consents", "consents": models.len() }),
+            serde_json::json!({ "field": "consents", "consents": consents.len(), "all": all }),
         );
-        with_details(ctx, models).await
+        Ok(consents)
     }
 
     /// 区分ごとに見られるか・根拠・不足を説明 (管理者・監査担当は他アカウントについても可)
@@ -268,6 +301,8 @@ impl ConsentQuery {
         let subject = loaded
             .first()
             .ok_or_else(|| ApiError::not_found("personId"))?;
+        // Consents naming other agencies are listed only to those who see every consent.
+        let sees_all = sees_all_consents(ctx, &person_id).await?;
         let mut items = Vec::new();
         let all: Vec<Item> = Category::ALL
             .iter()
@@ -315,7 +350,11 @@ impl ConsentQuery {
                 denial,
                 missing,
                 lapsed_consent_ids: e.lapsed.into_iter().map(|(id, _)| ID(id)).collect(),
-                other_recipient_consent_ids: e.other_recipients.into_iter().map(ID).collect(),
+                other_recipient_consent_ids: if sees_all {
+                    e.other_recipients.into_iter().map(ID).collect()
+                } else {
+                    Vec::new()
+                },
             });
         }
         Ok(AccessReport {
