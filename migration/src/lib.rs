@@ -4,13 +4,17 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_core;
+mod m20261127_000002_workflow;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_core::Migration)]
+        vec![
+            Box::new(m20261127_000001_core::Migration),
+            Box::new(m20261127_000002_workflow::Migration),
+        ]
     }
 }
 

@@ -12,8 +12,9 @@ use super::context::{db, load_persons, req};
 use super::enums::{
     AgencyKind, Category as GqlCategory, ConsentMethod, GivenBy, Purpose as GqlPurpose,
 };
-use super::person::{self, Person};
+use super::person::Person;
 use super::registry::{agency_by_id, Account, Agency};
+use super::validate;
 use crate::audit::{self, Entry};
 use crate::auth::parse_roles;
 use crate::error::{ApiError, ApiResult};
@@ -385,17 +386,6 @@ pub struct RecordConsentInput {
     pub explanation_version: Option<String>,
 }
 
-fn short(field: &str, v: Option<&String>, max: usize) -> ApiResult<Option<String>> {
-    match v.map(|s| s.trim()) {
-        None | Some("") => Ok(None),
-        Some(s) if s.chars().count() > max => Err(ApiError::bad_input(
-            field,
-            format!("{max} 文字以内 / at most {max} characters"),
-        )),
-        Some(s) => Ok(Some(s.to_owned())),
-    }
-}
-
 #[derive(Default)]
 pub struct ConsentMutation;
 
@@ -462,14 +452,14 @@ impl ConsentMutation {
         }
         let (proxy_name, proxy_relationship) = match input.given_by {
             GivenBy::Proxy => {
-                let n =
-                    short("input.proxyName", input.proxy_name.as_ref(), 100)?.ok_or_else(|| {
+                let n = validate::optional("input.proxyName", input.proxy_name.as_ref(), 100)?
+                    .ok_or_else(|| {
                         ApiError::bad_input(
                             "input.proxyName",
                             "代理人の場合は必須 / required for a proxy",
                         )
                     })?;
-                let rel = short(
+                let rel = validate::optional(
                     "input.proxyRelationship",
                     input.proxy_relationship.as_ref(),
                     100,
@@ -480,7 +470,10 @@ impl ConsentMutation {
                         "代理人の場合は必須 / required for a proxy",
                     )
                 })?;
-                (Some(person::name("input.proxyName", &n)?), Some(rel))
+                (
+                    Some(validate::required("input.proxyName", &n, 100)?),
+                    Some(rel),
+                )
             }
             GivenBy::SelfGiven => {
                 if input.proxy_name.is_some() || input.proxy_relationship.is_some() {
@@ -500,8 +493,12 @@ impl ConsentMutation {
             valid_from,
             valid_until,
             method: input.method.as_str().to_owned(),
-            evidence_ref: short("input.evidenceRef", input.evidence_ref.as_ref(), 200)?,
-            explanation_version: short(
+            evidence_ref: validate::optional(
+                "input.evidenceRef",
+                input.evidence_ref.as_ref(),
+                200,
+            )?,
+            explanation_version: validate::optional(
                 "input.explanationVersion",
                 input.explanation_version.as_ref(),
                 50,
@@ -594,7 +591,7 @@ impl ConsentMutation {
         let mut am: consent::ActiveModel = current.clone().into();
         am.withdrawn_at = Set(Some(r.now));
         am.withdrawn_by = Set(Some(r.principal.account_id.clone()));
-        am.withdrawal_reason = Set(short("reason", reason.as_ref(), 500)?);
+        am.withdrawal_reason = Set(validate::optional("reason", reason.as_ref(), 500)?);
         am.version = Set(version + 1);
         store::versioned_update::<consent::Entity>(
             db,

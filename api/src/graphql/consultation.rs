@@ -14,6 +14,7 @@ use super::enums::{Category as GqlCategory, Channel, ConsultationStatus, Sensiti
 use super::household;
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
+use super::validate;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{self, Action, Category, Item, SubjectFacts};
@@ -396,13 +397,7 @@ impl ConsultationMutation {
                 "未来の日時です / in the future",
             ));
         }
-        let summary = input.summary.trim();
-        if summary.is_empty() || summary.chars().count() > 10_000 {
-            return Err(ApiError::bad_input(
-                "input.summary",
-                "1〜10000 文字 / 1 to 10000 characters",
-            ));
-        }
+        let summary = validate::required("input.summary", &input.summary, 10_000)?;
         let db = db(ctx)?;
         let known: HashSet<String> = store::consultations::issue_categories(db)
             .await?
@@ -440,7 +435,7 @@ impl ConsultationMutation {
             received_at,
             channel: input.channel.as_str().to_owned(),
             household_id,
-            summary: summary.to_owned(),
+            summary,
             urgency: input.urgency.as_str().to_owned(),
             status: ConsultationStatus::Open.as_str().to_owned(),
             version: 1,

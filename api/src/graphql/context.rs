@@ -253,3 +253,23 @@ pub fn admit(
         Err(e) => Err(e),
     }
 }
+
+/// Facts for the current members of a household: the subjects of records about the household
+/// as a whole (support cases, plans, meetings). Use with [`reveal_all`] so a field is shown
+/// only if allowed for every member.
+pub async fn household_subjects(
+    ctx: &Context<'_>,
+    household_id: &str,
+) -> ApiResult<Vec<Arc<SubjectFacts>>> {
+    let members = store::households::members_of(db(ctx)?, vec![household_id.to_owned()]).await?;
+    let ids: Vec<String> = members
+        .into_iter()
+        .filter(|m| m.left_on.is_none())
+        .map(|m| m.person_id)
+        .collect();
+    Ok(load_persons(ctx, &ids)
+        .await?
+        .into_iter()
+        .map(|l| l.facts)
+        .collect())
+}

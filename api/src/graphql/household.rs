@@ -9,8 +9,9 @@ use async_graphql::{Context, InputObject, Object, ID};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::context::{admit, db, known_facts, req, RecordRef};
-use super::person::{self, Person};
+use super::person::Person;
 use super::registry::{agency_by_id, Agency};
+use super::validate;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Action, Category, Item};
@@ -242,7 +243,7 @@ async fn member_row(
         id: store::new_id(),
         household_id: household_id.to_owned(),
         person_id,
-        relationship: person::name(&format!("{field}.relationship"), &m.relationship)?,
+        relationship: validate::required(&format!("{field}.relationship"), &m.relationship, 50)?,
         is_head: m.is_head,
         joined_on: m
             .joined_on

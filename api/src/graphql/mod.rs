@@ -12,6 +12,7 @@ pub mod person;
 pub mod referral;
 pub mod registry;
 pub mod scalars;
+pub mod validate;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;

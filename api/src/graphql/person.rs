@@ -7,6 +7,7 @@ use async_graphql::{Context, InputObject, Object, ID};
 use chrono::NaiveDate;
 
 use super::scalars::Date;
+use super::validate;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::consultation::{self, Consultation};
@@ -220,47 +221,12 @@ pub struct UpdatePersonInput {
     pub public_assistance: Option<bool>,
 }
 
-pub fn name(field: &str, value: &str) -> ApiResult<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(ApiError::bad_input(field, "必須です / required"));
-    }
-    if v.chars().count() > 100 {
-        return Err(ApiError::bad_input(
-            field,
-            "100 文字以内 / at most 100 characters",
-        ));
-    }
-    if v.chars().any(char::is_control) {
-        return Err(ApiError::bad_input(
-            field,
-            "制御文字は使えません / control characters are not allowed",
-        ));
-    }
-    Ok(v.to_owned())
-}
-
 fn kana_field(field: &str, value: &str) -> ApiResult<String> {
     kana::normalize_kana(value).map_err(|e| ApiError::bad_input(field, e.to_string()))
 }
 
-fn optional(field: &str, value: Option<&String>, max: usize) -> ApiResult<Option<String>> {
-    match value.map(|v| v.trim()) {
-        None | Some("") => Ok(None),
-        Some(v) if v.chars().count() > max => Err(ApiError::bad_input(
-            field,
-            format!("{max} 文字以内 / at most {max} characters"),
-        )),
-        Some(v) if v.chars().any(char::is_control) => Err(ApiError::bad_input(
-            field,
-            "制御文字は使えません / control characters are not allowed",
-        )),
-        Some(v) => Ok(Some(v.to_owned())),
-    }
-}
-
 fn phone(field: &str, value: Option<&String>) -> ApiResult<Option<String>> {
-    let v = optional(field, value, 20)?;
+    let v = validate::optional(field, value, 20)?;
     if let Some(p) = &v {
         if !p
             .chars()
@@ -375,19 +341,19 @@ impl PersonMutation {
         let model = person::Model {
             id: store::new_id(),
             owner_agency_id: r.principal.agency_id.clone(),
-            family_name: name("input.familyName", &input.family_name)?,
-            given_name: name("input.givenName", &input.given_name)?,
+            family_name: validate::required("input.familyName", &input.family_name, 100)?,
+            given_name: validate::required("input.givenName", &input.given_name, 100)?,
             family_name_kana,
             given_name_kana,
             kana_key,
             birth_date: birth_date("input.birthDate", input.birth_date.as_ref(), today)?,
             sex: input.sex.as_str().to_owned(),
-            address: optional("input.address", input.address.as_ref(), 300)?,
+            address: validate::optional("input.address", input.address.as_ref(), 300)?,
             phone: phone("input.phone", input.phone.as_ref())?,
-            district: optional("input.district", input.district.as_ref(), 100)?,
+            district: validate::optional("input.district", input.district.as_ref(), 100)?,
             address_confidential: input.address_confidential,
-            care_level: optional("input.careLevel", input.care_level.as_ref(), 50)?,
-            disability_certificate: optional(
+            care_level: validate::optional("input.careLevel", input.care_level.as_ref(), 50)?,
+            disability_certificate: validate::optional(
                 "input.disabilityCertificate",
                 input.disability_certificate.as_ref(),
                 100,
@@ -437,10 +403,18 @@ impl PersonMutation {
             }};
         }
         if let Some(v) = &input.family_name {
-            set!(family_name, "familyName", name("input.familyName", v)?);
+            set!(
+                family_name,
+                "familyName",
+                validate::required("input.familyName", v, 100)?
+            );
         }
         if let Some(v) = &input.given_name {
-            set!(given_name, "givenName", name("input.givenName", v)?);
+            set!(
+                given_name,
+                "givenName",
+                validate::required("input.givenName", v, 100)?
+            );
         }
         let fk = input
             .family_name_kana
@@ -482,7 +456,7 @@ impl PersonMutation {
             set!(
                 address,
                 "address",
-                optional("input.address", input.address.as_ref(), 300)?
+                validate::optional("input.address", input.address.as_ref(), 300)?
             );
         }
         if input.phone.is_some() {
@@ -492,7 +466,7 @@ impl PersonMutation {
             set!(
                 district,
                 "district",
-                optional("input.district", input.district.as_ref(), 100)?
+                validate::optional("input.district", input.district.as_ref(), 100)?
             );
         }
         if let Some(v) = input.address_confidential {
@@ -502,14 +476,14 @@ impl PersonMutation {
             set!(
                 care_level,
                 "careLevel",
-                optional("input.careLevel", input.care_level.as_ref(), 50)?
+                validate::optional("input.careLevel", input.care_level.as_ref(), 50)?
             );
         }
         if input.disability_certificate.is_some() {
             set!(
                 disability_certificate,
                 "disabilityCertificate",
-                optional(
+                validate::optional(
                     "input.disabilityCertificate",
                     input.disability_certificate.as_ref(),
                     100

@@ -11,6 +11,7 @@ use super::context::{db, load_persons, nullable, req, reveal, RecordRef};
 use super::enums::ReferralStatus;
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
+use super::validate;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{self, Action, Category, Item};
@@ -209,13 +210,7 @@ impl ReferralMutation {
                 Some(c)
             }
         };
-        let reason = input.reason.trim();
-        if reason.is_empty() || reason.chars().count() > 4000 {
-            return Err(ApiError::bad_input(
-                "input.reason",
-                "1〜4000 文字 / 1 to 4000 characters",
-            ));
-        }
+        let reason = validate::required("input.reason", &input.reason, 4000)?;
         if let Some(missing) =
             policy::referral_missing(person.facts(), &to, to_kind, r.purpose, r.now).first()
         {
@@ -231,7 +226,7 @@ impl ReferralMutation {
             to_agency_id: to,
             person_id: person_id.clone(),
             consultation_id,
-            reason: reason.to_owned(),
+            reason,
             status: ReferralStatus::Proposed.as_str().to_owned(),
             decline_reason: None,
             version: 1,
@@ -285,20 +280,14 @@ impl ReferralMutation {
         version: i32,
         reason: String,
     ) -> ApiResult<Referral> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 4000 {
-            return Err(ApiError::bad_input(
-                "reason",
-                "1〜4000 文字 / 1 to 4000 characters",
-            ));
-        }
+        let reason = validate::required("reason", &reason, 4000)?;
         transition(
             ctx,
             "declineReferral",
             id,
             version,
             ReferralStatus::Declined,
-            Some(reason.to_owned()),
+            Some(reason),
         )
         .await
     }

@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::context::{db, req};
 use super::enums::{AccountKind, AgencyKind, LegalRegime, Role};
+use super::validate;
 use crate::audit::{self, Entry};
 use crate::auth::{format_roles, parse_roles};
 use crate::error::{ApiError, ApiResult};
@@ -172,22 +173,8 @@ pub struct UpdateAccountInput {
     pub agency_id: Option<ID>,
 }
 
-fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(ApiError::bad_input(field, "必須です / required"));
-    }
-    if v.chars().count() > max {
-        return Err(ApiError::bad_input(
-            field,
-            format!("{max} 文字以内 / at most {max} characters"),
-        ));
-    }
-    Ok(v.to_owned())
-}
-
 fn login_name(field: &str, value: &str) -> ApiResult<String> {
-    let v = text(field, value, 64)?;
+    let v = validate::required(field, value, 64)?;
     if !v
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -219,7 +206,7 @@ impl RegistryMutation {
         let r = req(ctx)?;
         r.require(Action::ManageRegistry, "createAgency")?;
         let code = login_name("input.code", &input.code)?;
-        let name = text("input.name", &input.name, 200)?;
+        let name = validate::required("input.name", &input.name, 200)?;
         let db = db(ctx)?;
         if store::registry::agency_by_code(db, &code).await?.is_some() {
             return Err(ApiError::bad_input(
@@ -274,7 +261,7 @@ impl RegistryMutation {
         let mut am: agency::ActiveModel = current.clone().into();
         let mut fields = Vec::new();
         if let Some(name) = &input.name {
-            am.name = Set(text("input.name", name, 200)?);
+            am.name = Set(validate::required("input.name", name, 200)?);
             fields.push("name");
         }
         if let Some(kind) = input.kind {
@@ -321,7 +308,7 @@ impl RegistryMutation {
         let r = req(ctx)?;
         r.require(Action::ManageRegistry, "createAccount")?;
         let login = login_name("input.login", &input.login)?;
-        let display_name = text("input.displayName", &input.display_name, 100)?;
+        let display_name = validate::required("input.displayName", &input.display_name, 100)?;
         let agency_id = store::parse_id("input.agencyId", &input.agency_id)?;
         let db = db(ctx)?;
         if store::registry::agency(db, &agency_id).await?.is_none() {
@@ -377,7 +364,7 @@ impl RegistryMutation {
         let mut fields = Vec::new();
         let display_name = input
             .display_name
-            .map(|d| text("input.displayName", &d, 100))
+            .map(|d| validate::required("input.displayName", &d, 100))
             .transpose()?;
         let agency_id = input
             .agency_id

@@ -83,6 +83,14 @@ pub enum Action {
     Refer,
     /// Record and withdraw consents.
     RecordConsent,
+    /// Open and run support cases (多機関協働): decisions, involvements, plans, meetings.
+    CoordinateCases,
+    /// Record activities (outreach visits, participation, monitoring) and placements.
+    RecordActivity,
+    /// Maintain the directory of community resources (社会資源).
+    ManageResources,
+    /// Request break-glass access to one person (生命・身体の保護).
+    BreakGlass,
 }
 
 const ACTIONS: &[(Action, &[Role])] = &[
@@ -109,6 +117,21 @@ const ACTIONS: &[(Action, &[Role])] = &[
         Action::RecordConsent,
         &[Role::Coordinator, Role::Caseworker, Role::Integration],
     ),
+    (Action::CoordinateCases, &[Role::Coordinator]),
+    (
+        Action::RecordActivity,
+        &[
+            Role::Coordinator,
+            Role::Caseworker,
+            Role::LifeSupportCoordinator,
+            Role::Integration,
+        ],
+    ),
+    (
+        Action::ManageResources,
+        &[Role::LifeSupportCoordinator, Role::Coordinator],
+    ),
+    (Action::BreakGlass, &[Role::Coordinator, Role::Caseworker]),
 ];
 
 /// Whether the principal may perform `action`.

@@ -94,11 +94,12 @@ pub fn referral_missing(
 }
 
 /// What the store needs to restrict a list to the records the caller may know exist through
-/// `category`: its own agency's records, or subjects with a consent naming the agency or its
-/// kind for that category and purpose. None when the role ceiling denies the category, in
+/// `category`: its own agency's records, or subjects for whom another basis holds (a consent
+/// naming the agency or its kind, a 支援会議 membership, the account's emergency grant). None when the role ceiling denies the category, in
 /// which case the list is empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListScope {
+    pub account_id: String,
     pub agency_id: String,
     pub agency_kind: AgencyKind,
     pub category: Category,
@@ -113,6 +114,7 @@ pub fn visible_scope(
     now: DateTime<Utc>,
 ) -> Option<ListScope> {
     ceiling_allows(principal, category).then(|| ListScope {
+        account_id: principal.account_id.clone(),
         agency_id: principal.agency_id.clone(),
         agency_kind: principal.agency_kind,
         category,

@@ -7,7 +7,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{consenting_subjects, Page};
+use super::{basis_subjects, Page};
 use crate::policy::ListScope;
 use entity::{consultation, consultation_issue, consultation_subject, issue_category};
 
@@ -47,7 +47,7 @@ pub async fn list<C: ConnectionTrait>(
     let consenting = Query::select()
         .column(consultation_subject::Column::ConsultationId)
         .from(consultation_subject::Entity)
-        .and_where(consultation_subject::Column::PersonId.in_subquery(consenting_subjects(scope)))
+        .and_where(consultation_subject::Column::PersonId.in_subquery(basis_subjects(scope)))
         .to_owned();
     let mut q = consultation::Entity::find().filter(
         Condition::any()
@@ -83,8 +83,7 @@ pub async fn list<C: ConnectionTrait>(
                 .equals((consultation::Entity, consultation::Column::Id)),
             )
             .and_where(
-                consultation_subject::Column::PersonId
-                    .not_in_subquery(consenting_subjects(issue_scope)),
+                consultation_subject::Column::PersonId.not_in_subquery(basis_subjects(issue_scope)),
             )
             .to_owned();
         q = q.filter(

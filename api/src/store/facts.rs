@@ -1,11 +1,17 @@
-//! Loading what the policy needs about persons, for all subjects of a response at once.
+//! Loading what the policy needs about persons (consents, 支援会議 covering their household,
+//! open emergency grants), for all subjects of a response at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
-use crate::policy::{AgencyKind, Category, ConsentFacts, Purpose, SubjectFacts};
-use entity::{consent, consent_category, consent_recipient, person};
+use crate::policy::{
+    AgencyKind, Category, ConsentFacts, EmergencyFacts, MeetingFacts, Purpose, SubjectFacts,
+};
+use entity::{
+    consent, consent_category, consent_recipient, emergency_grant, household_member, meeting,
+    meeting_category, meeting_member, person,
+};
 
 /// Policy facts for the given persons (consents with their categories and recipients):
 /// three queries, whatever the number of persons.
@@ -45,8 +51,102 @@ pub async fn for_persons<C: ConnectionTrait>(
             facts.consents.push(f);
         }
     }
+    for (person_id, m) in support_meetings(db, &out).await? {
+        if let Some(facts) = out.get_mut(&person_id) {
+            facts.meetings.push(m);
+        }
+    }
+    let ids: Vec<String> = out.keys().cloned().collect();
+    if !ids.is_empty() {
+        for g in emergency_grant::Entity::find()
+            .filter(emergency_grant::Column::PersonId.is_in(ids))
+            .filter(emergency_grant::Column::ClosedAt.is_null())
+            .all(db)
+            .await?
+        {
+            if let Some(facts) = out.get_mut(&g.person_id) {
+                facts.emergencies.push(EmergencyFacts {
+                    id: g.id,
+                    account_id: g.account_id,
+                    from: g.granted_at,
+                    until: g.expires_at,
+                });
+            }
+        }
+    }
     Ok(out)
 }
+
+/// 支援会議 (Art. 106-6) constituted for the households the persons currently belong to:
+/// (person id, meeting facts) pairs, in four queries.
+async fn support_meetings<C: ConnectionTrait>(
+    db: &C,
+    persons: &HashMap<String, SubjectFacts>,
+) -> Result<Vec<(String, MeetingFacts)>, DbErr> {
+    let ids: Vec<String> = persons.keys().cloned().collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let memberships = household_member::Entity::find()
+        .filter(household_member::Column::PersonId.is_in(ids))
+        .filter(household_member::Column::LeftOn.is_null())
+        .all(db)
+        .await?;
+    let households: Vec<String> = memberships.iter().map(|m| m.household_id.clone()).collect();
+    if households.is_empty() {
+        return Ok(Vec::new());
+    }
+    let meetings = meeting::Entity::find()
+        .filter(meeting::Column::HouseholdId.is_in(households))
+        .filter(meeting::Column::Kind.eq(SUPPORT_MEETING_KIND))
+        .all(db)
+        .await?;
+    let meeting_ids: Vec<String> = meetings.iter().map(|m| m.id.clone()).collect();
+    if meeting_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut members: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for m in meeting_member::Entity::find()
+        .filter(meeting_member::Column::MeetingId.is_in(meeting_ids.clone()))
+        .all(db)
+        .await?
+    {
+        members.entry(m.meeting_id).or_default().insert(m.agency_id);
+    }
+    let mut categories: HashMap<String, BTreeSet<Category>> = HashMap::new();
+    for c in meeting_category::Entity::find()
+        .filter(meeting_category::Column::MeetingId.is_in(meeting_ids))
+        .all(db)
+        .await?
+    {
+        if let Some(cat) = Category::parse(&c.category) {
+            categories.entry(c.meeting_id).or_default().insert(cat);
+        }
+    }
+    let mut out = Vec::new();
+    for m in &meetings {
+        let (Some(from), Some(until)) = (m.period_from, m.period_until) else {
+            continue;
+        };
+        let facts = MeetingFacts {
+            id: m.id.clone(),
+            member_agencies: members.get(&m.id).cloned().unwrap_or_default(),
+            categories: categories.get(&m.id).cloned().unwrap_or_default(),
+            from,
+            until,
+        };
+        for hm in memberships
+            .iter()
+            .filter(|hm| hm.household_id == m.household_id)
+        {
+            out.push((hm.person_id.clone(), facts.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// The stored kind of a 支援会議 under Art. 106-6 (the only meeting that is a basis).
+pub const SUPPORT_MEETING_KIND: &str = "SUPPORT_MEETING";
 
 /// Categories and recipients of the given consents, keyed by consent id.
 pub async fn consent_details<C: ConnectionTrait>(

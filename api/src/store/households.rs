@@ -6,7 +6,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{consenting_subjects, Page};
+use super::{basis_subjects, Page};
 use crate::policy::ListScope;
 use entity::{household, household_member};
 
@@ -20,7 +20,7 @@ pub async fn list<C: ConnectionTrait>(
     let consenting_members = Query::select()
         .column(household_member::Column::HouseholdId)
         .from(household_member::Entity)
-        .and_where(household_member::Column::PersonId.in_subquery(consenting_subjects(scope)))
+        .and_where(household_member::Column::PersonId.in_subquery(basis_subjects(scope)))
         .to_owned();
     let mut q = household::Entity::find().filter(
         Condition::any()

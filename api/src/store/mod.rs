@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use migration::MigratorTrait;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query, SelectStatement, UnionType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbErr,
     EntityTrait, QueryFilter, TransactionTrait,
@@ -94,10 +94,57 @@ pub fn parse_id(field: &str, id: &str) -> ApiResult<String> {
         .map_err(|_| ApiError::bad_input(field, "不正なIDです / not a valid id"))
 }
 
-/// `SELECT subject_person_id FROM consent …`: the persons whose active consent covers the
-/// scope's category and purpose for the scope's agency or agency kind.
-pub fn consenting_subjects(scope: &ListScope) -> SelectStatement {
-    consenting(scope, true)
+/// The persons for whom the scope has a basis other than OWN for its category, now: an
+/// active consent naming the agency or its kind, a 支援会議 the agency is a member of that
+/// covers the person's household and declared the category, or an open emergency grant to
+/// the account. The SQL twin of `policy::decide` for lists; rows are re-checked by it.
+pub fn basis_subjects(scope: &ListScope) -> SelectStatement {
+    let mut q = consenting(scope, true);
+    q.union(UnionType::Distinct, meeting_subjects(scope))
+        .union(UnionType::Distinct, emergency_subjects(scope));
+    q
+}
+
+fn meeting_subjects(scope: &ListScope) -> SelectStatement {
+    Query::select()
+        .column(("hm", "person_id"))
+        .from_as("household_member", "hm")
+        .join_as(
+            JoinType::InnerJoin,
+            "meeting",
+            "m",
+            Expr::col(("m", "household_id")).equals(("hm", "household_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "meeting_member",
+            "mm",
+            Expr::col(("mm", "meeting_id")).equals(("m", "id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "meeting_category",
+            "mc",
+            Expr::col(("mc", "meeting_id")).equals(("m", "id")),
+        )
+        .and_where(Expr::col(("hm", "left_on")).is_null())
+        .and_where(Expr::col(("m", "kind")).eq(facts::SUPPORT_MEETING_KIND))
+        .and_where(Expr::col(("mm", "agency_id")).eq(scope.agency_id.as_str()))
+        .and_where(Expr::col(("mc", "category")).eq(scope.category.as_str()))
+        .and_where(Expr::col(("m", "period_from")).lte(scope.now))
+        .and_where(Expr::col(("m", "period_until")).gt(scope.now))
+        .to_owned()
+}
+
+fn emergency_subjects(scope: &ListScope) -> SelectStatement {
+    Query::select()
+        .column(("g", "person_id"))
+        .from_as("emergency_grant", "g")
+        .and_where(Expr::col(("g", "account_id")).eq(scope.account_id.as_str()))
+        .and_where(Expr::col(("g", "closed_at")).is_null())
+        .and_where(Expr::col(("g", "granted_at")).lte(scope.now))
+        .and_where(Expr::col(("g", "expires_at")).gt(scope.now))
+        .to_owned()
 }
 
 /// Like [`consenting_subjects`], but only consents that name the agency itself (what an

@@ -5,7 +5,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{consenting_subjects, consenting_subjects_naming_agency, Page};
+use super::{basis_subjects, consenting_subjects_naming_agency, Page};
 use crate::policy::ListScope;
 use entity::person;
 
@@ -30,11 +30,11 @@ pub async fn list<C: ConnectionTrait>(
     let mut q = person::Entity::find().filter(
         Condition::any()
             .add(person::Column::OwnerAgencyId.eq(scope.agency_id.as_str()))
-            .add(person::Column::Id.in_subquery(consenting_subjects(scope))),
+            .add(person::Column::Id.in_subquery(basis_subjects(scope))),
     );
     if let Some(d) = &filter.district {
         // Filtering on a location must not reveal a location the caller may not see: the same
-        // rule as the policy's (OWN; a consent to CONTACT; for an address_confidential person
+        // rule as the policy's (OWN; any basis for CONTACT; for an address_confidential person
         // only a consent naming the agency itself).
         let Some(loc) = &filter.location else {
             return Ok(Vec::new());
@@ -45,7 +45,7 @@ pub async fn list<C: ConnectionTrait>(
                 .add(
                     Condition::all()
                         .add(person::Column::AddressConfidential.eq(false))
-                        .add(person::Column::Id.in_subquery(consenting_subjects(loc))),
+                        .add(person::Column::Id.in_subquery(basis_subjects(loc))),
                 )
                 .add(person::Column::Id.in_subquery(consenting_subjects_naming_agency(loc))),
         );
