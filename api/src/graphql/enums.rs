@@ -83,6 +83,9 @@ pub enum Purpose {
     Evaluation,
 }
 
+/// A GraphQL enum stored as text: `as_str` for the database, `from_db` back (an unknown
+/// stored value is an internal error). Usable from any graphql module:
+/// `use super::enums::text_enum;`.
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -104,6 +107,8 @@ macro_rules! text_enum {
         }
     };
 }
+
+pub(crate) use text_enum;
 
 text_enum! {
     /// 性別 / sex

@@ -84,13 +84,24 @@ pub fn referral_missing(
 ) -> Vec<Category> {
     REFERRAL_CATEGORIES
         .into_iter()
-        .filter(|&cat| {
-            !subject.consents.iter().any(|c| {
-                c.covers(cat, purpose, now)
-                    && (c.names_agency(to_agency_id) || c.names_kind(to_kind))
-            })
-        })
+        .filter(|&cat| !consent_covers(subject, to_agency_id, to_kind, cat, purpose, now))
         .collect()
+}
+
+/// Whether an active consent of the subject covers `category` for `purpose`, naming the
+/// agency or its kind: what a 重層的支援会議 needs before a participant may see the category
+/// (its consent gaps are where this is false).
+pub fn consent_covers(
+    subject: &SubjectFacts,
+    agency_id: &str,
+    kind: AgencyKind,
+    category: Category,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> bool {
+    subject.consents.iter().any(|c| {
+        c.covers(category, purpose, now) && (c.names_agency(agency_id) || c.names_kind(kind))
+    })
 }
 
 /// What the store needs to restrict a list to the records the caller may know exist through

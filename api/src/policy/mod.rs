@@ -15,6 +15,7 @@ mod types;
 
 pub use ceiling::{may, Action, POLICY_VERSION};
 pub use decide::{
-    decide, explain, referral_missing, visible_scope, Explanation, ListScope, REFERRAL_CATEGORIES,
+    consent_covers, decide, explain, referral_missing, visible_scope, Explanation, ListScope,
+    REFERRAL_CATEGORIES,
 };
 pub use types::*;
