@@ -12,6 +12,8 @@ pub const DEFAULT_ISSUER: &str = "tsunagi";
 pub const DEFAULT_AUDIENCE: &str = "tsunagi-api";
 /// Where the development signing secret lives when TSUNAGI_JWT_SECRET is not set.
 pub const DEV_SECRET_FILE: &str = "tsunagi-dev-secret";
+/// The longest a break-glass grant may last (生命・身体の保護: hours, not days).
+pub const MAX_EMERGENCY_HOURS: u32 = 24;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -20,6 +22,8 @@ pub struct Config {
     pub jwt: JwtConfig,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// How long a break-glass grant lasts by default, in hours (at most [`MAX_EMERGENCY_HOURS`]).
+    pub emergency_hours: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -57,6 +61,10 @@ impl Config {
             body_limit: env("TSUNAGI_BODY_LIMIT")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(256 * 1024),
+            emergency_hours: env("TSUNAGI_EMERGENCY_HOURS")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(4)
+                .clamp(1, MAX_EMERGENCY_HOURS),
         })
     }
 }

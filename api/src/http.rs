@@ -106,7 +106,11 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         }
     };
     let operation = operation_name(&request);
-    let ctx = Arc::new(RequestCtx::new(principal.clone(), audit::now_micros()));
+    let ctx = Arc::new(RequestCtx::new(
+        principal.clone(),
+        audit::now_micros(),
+        state.config.emergency_hours,
+    ));
     let response = state.schema.execute(request.data(ctx.clone())).await;
     let Some(entries) = ctx.recorder.entries(&principal, &operation) else {
         return internal();

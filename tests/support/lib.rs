@@ -190,6 +190,7 @@ impl Server {
             listen: "127.0.0.1:0".to_owned(),
             jwt: jwt.clone(),
             body_limit: 256 * 1024,
+            emergency_hours: 4,
         };
         // Bootstrap, as an operator would: the city office and its first admin.
         let now = tsunagi_api::audit::now_micros();

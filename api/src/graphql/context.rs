@@ -21,6 +21,8 @@ pub struct RequestCtx {
     pub now: DateTime<Utc>,
     pub purpose: Purpose,
     pub recorder: AccessRecorder,
+    /// Default length of a break-glass grant, in hours.
+    pub emergency_hours: u32,
     persons: Mutex<HashMap<String, Loaded>>,
 }
 
@@ -32,12 +34,13 @@ pub struct Loaded {
 }
 
 impl RequestCtx {
-    pub fn new(principal: Principal, now: DateTime<Utc>) -> Self {
+    pub fn new(principal: Principal, now: DateTime<Utc>, emergency_hours: u32) -> Self {
         RequestCtx {
             principal,
             now,
             purpose: Purpose::Support,
             recorder: AccessRecorder::default(),
+            emergency_hours,
             persons: Mutex::new(HashMap::new()),
         }
     }

@@ -89,7 +89,7 @@ pub enum Purpose {
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+        #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Debug)]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {

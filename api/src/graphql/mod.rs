@@ -5,12 +5,14 @@
 pub mod consent;
 pub mod consultation;
 pub mod context;
+pub mod emergency;
 pub mod enums;
 pub mod household;
 pub mod ledger;
 pub mod person;
 pub mod referral;
 pub mod registry;
+pub mod resource;
 pub mod scalars;
 pub mod validate;
 
@@ -26,6 +28,8 @@ pub struct Query(
     referral::ReferralQuery,
     consent::ConsentQuery,
     ledger::LedgerQuery,
+    emergency::EmergencyQuery,
+    resource::ResourceQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -36,6 +40,8 @@ pub struct Mutation(
     consultation::ConsultationMutation,
     referral::ReferralMutation,
     consent::ConsentMutation,
+    emergency::EmergencyMutation,
+    resource::ResourceMutation,
 );
 
 pub type TsunagiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -4,11 +4,13 @@
 
 pub mod consents;
 pub mod consultations;
+pub mod emergency;
 pub mod facts;
 pub mod households;
 pub mod ledger;
 pub mod persons;
 pub mod referrals;
+pub mod resources;
 pub mod registry;
 
 use std::time::Duration;

@@ -1,0 +1,404 @@
+//! 社会資源 (community resources: 通いの場, サロン, 子ども食堂, 就労体験先, 居場所 …) and
+//! participation placements (参加支援). Resources hold no personal data and every role may
+//! read them; 生活支援コーディネーター (and coordinators) maintain them. A placement links a
+//! person to a resource: PLAN data of the person, held by the agency that recorded it.
+
+use async_graphql::{Context, InputObject, Object, ID};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+
+use super::context::{admit, db, load_persons, req, RecordRef};
+use super::enums::text_enum;
+use super::person::Person;
+use super::registry::{agency_by_id, Agency};
+use super::scalars::Date;
+use super::validate;
+use crate::audit::{self, Entry};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{Action, Category, Item};
+use crate::store;
+use entity::{community_resource, participation_placement};
+
+const PLAN: Item = Item::of(Category::Plan);
+
+text_enum! {
+    /// 社会資源の種類 / kind of community resource
+    ResourceKind {
+        /// 通いの場 / community gathering place
+        GatheringPlace = "GATHERING_PLACE",
+        /// サロン / salon
+        Salon = "SALON",
+        /// 子ども食堂 / children's cafeteria
+        ChildrensCafeteria = "CHILDRENS_CAFETERIA",
+        /// 就労体験先 / work-experience placement
+        WorkExperience = "WORK_EXPERIENCE",
+        /// 居場所 / a place to be
+        Ibasho = "IBASHO",
+        /// ボランティア団体 / volunteer group
+        VolunteerGroup = "VOLUNTEER_GROUP",
+        Other = "OTHER",
+    }
+}
+
+text_enum! {
+    /// 参加支援の状態 / placement status
+    PlacementStatus { Active = "ACTIVE", Paused = "PAUSED", Ended = "ENDED" }
+}
+
+/// 社会資源 / a community resource
+pub struct CommunityResource(community_resource::Model);
+
+#[Object]
+impl CommunityResource {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn kind(&self) -> ApiResult<ResourceKind> {
+        ResourceKind::from_db(&self.0.kind)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// 日常生活圏域 / district
+    async fn district(&self) -> Option<&str> {
+        self.0.district.as_deref()
+    }
+    /// 開催日時 / schedule
+    async fn schedule(&self) -> Option<&str> {
+        self.0.schedule.as_deref()
+    }
+    /// 対象 / who it is for
+    async fn target_groups(&self) -> Option<&str> {
+        self.0.target_groups.as_deref()
+    }
+    /// 定員 / capacity
+    async fn capacity(&self) -> Option<i32> {
+        self.0.capacity
+    }
+    /// 連絡先 (団体の) / the organisation's contact
+    async fn contact(&self) -> Option<&str> {
+        self.0.contact.as_deref()
+    }
+    /// 登録機関 / maintaining agency
+    async fn agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
+        agency_by_id(ctx, &self.0.agency_id).await
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// 参加支援 (社会資源へのつなぎ) / a participation placement
+pub struct Placement {
+    model: participation_placement::Model,
+}
+
+#[Object]
+impl Placement {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+    async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
+        Person::referenced(ctx, &self.model.person_id).await
+    }
+    async fn resource(&self, ctx: &Context<'_>) -> ApiResult<CommunityResource> {
+        store::resources::get(db(ctx)?, &self.model.resource_id)
+            .await?
+            .map(CommunityResource)
+            .ok_or_else(|| ApiError::internal("placement", "resource vanished"))
+    }
+    /// 記録機関 / recording agency
+    async fn agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
+        agency_by_id(ctx, &self.model.agency_id).await
+    }
+    async fn started_on(&self) -> Date {
+        self.model.started_on.into()
+    }
+    async fn ended_on(&self) -> Option<Date> {
+        self.model.ended_on.map(Into::into)
+    }
+    async fn status(&self) -> ApiResult<PlacementStatus> {
+        PlacementStatus::from_db(&self.model.status)
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+}
+
+/// The placements of a person the caller may see (PLAN, per recording agency), ledgered.
+async fn visible_placements(ctx: &Context<'_>, person_id: &str) -> ApiResult<Vec<Placement>> {
+    let loaded = load_persons(ctx, &[person_id.to_owned()]).await?;
+    let Some(subject) = loaded.first() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for model in store::resources::placements_of(db(ctx)?, person_id).await? {
+        let record = RecordRef { kind: "placement", id: &model.id, owner: &model.agency_id };
+        if admit(ctx, &subject.facts, record, PLAN)? {
+            out.push(Placement { model });
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Default)]
+pub struct ResourceQuery;
+
+#[Object]
+impl ResourceQuery {
+    /// 社会資源一覧 (全ロール可) / community resources (every role)
+    async fn community_resources(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<ResourceKind>,
+        district: Option<String>,
+        #[graphql(default = true)] active_only: bool,
+    ) -> ApiResult<Vec<CommunityResource>> {
+        Ok(store::resources::list(
+            db(ctx)?,
+            kind.map(|k| k.as_str()),
+            district.as_deref(),
+            active_only,
+        )
+        .await?
+        .into_iter()
+        .map(CommunityResource)
+        .collect())
+    }
+
+    async fn community_resource(&self, ctx: &Context<'_>, id: ID) -> ApiResult<CommunityResource> {
+        let id = store::parse_id("id", &id)?;
+        store::resources::get(db(ctx)?, &id)
+            .await?
+            .map(CommunityResource)
+            .ok_or_else(|| ApiError::not_found("id"))
+    }
+
+    /// この人の参加支援 (PLAN; 根拠のあるもののみ) / a person's placements the caller may see
+    async fn placements(&self, ctx: &Context<'_>, person_id: ID) -> ApiResult<Vec<Placement>> {
+        let person_id = store::parse_id("personId", &person_id)?;
+        Person::find(ctx, "personId", &person_id).await?;
+        visible_placements(ctx, &person_id).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct ResourceInput {
+    pub kind: ResourceKind,
+    pub name: String,
+    pub district: Option<String>,
+    pub schedule: Option<String>,
+    pub target_groups: Option<String>,
+    pub capacity: Option<i32>,
+    pub contact: Option<String>,
+}
+
+fn capacity(c: Option<i32>) -> ApiResult<Option<i32>> {
+    match c {
+        Some(n) if !(0..=100_000).contains(&n) => Err(ApiError::bad_input(
+            "input.capacity",
+            "0〜100000 / between 0 and 100000",
+        )),
+        other => Ok(other),
+    }
+}
+
+#[derive(Default)]
+pub struct ResourceMutation;
+
+#[Object]
+impl ResourceMutation {
+    /// 社会資源を登録 (生活支援コーディネーター等) / register a community resource
+    async fn create_community_resource(
+        &self,
+        ctx: &Context<'_>,
+        input: ResourceInput,
+    ) -> ApiResult<CommunityResource> {
+        let r = req(ctx)?;
+        r.require(Action::ManageResources, "createCommunityResource")?;
+        let model = community_resource::Model {
+            id: store::new_id(),
+            kind: input.kind.as_str().to_owned(),
+            name: validate::required("input.name", &input.name, 200)?,
+            district: validate::optional("input.district", input.district.as_ref(), 100)?,
+            schedule: validate::optional("input.schedule", input.schedule.as_ref(), 500)?,
+            target_groups: validate::optional("input.targetGroups", input.target_groups.as_ref(), 500)?,
+            capacity: capacity(input.capacity)?,
+            contact: validate::optional("input.contact", input.contact.as_ref(), 300)?,
+            agency_id: r.principal.agency_id.clone(),
+            active: true,
+            version: 1,
+            created_at: r.now,
+            updated_at: r.now,
+        };
+        let txn = db(ctx)?.begin().await?;
+        let saved = community_resource::ActiveModel::from(model).insert(&txn).await?;
+        audit::append(
+            &txn,
+            vec![Entry::write(&r.principal, "createCommunityResource", "community_resource", &saved.id, None, serde_json::json!({}))],
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(CommunityResource(saved))
+    }
+
+    /// 社会資源を更新 (登録機関のみ) / update a resource (maintaining agency)
+    async fn update_community_resource(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+        input: ResourceInput,
+        active: Option<bool>,
+    ) -> ApiResult<CommunityResource> {
+        let r = req(ctx)?;
+        r.require(Action::ManageResources, "updateCommunityResource")?;
+        let id = store::parse_id("id", &id)?;
+        let db = db(ctx)?;
+        let current = store::resources::get(db, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("id"))?;
+        if current.agency_id != r.principal.agency_id {
+            return Err(ApiError::forbidden("登録機関のみ更新できます / only the maintaining agency may update"));
+        }
+        let mut am: community_resource::ActiveModel = current.clone().into();
+        am.kind = Set(input.kind.as_str().to_owned());
+        am.name = Set(validate::required("input.name", &input.name, 200)?);
+        am.district = Set(validate::optional("input.district", input.district.as_ref(), 100)?);
+        am.schedule = Set(validate::optional("input.schedule", input.schedule.as_ref(), 500)?);
+        am.target_groups = Set(validate::optional("input.targetGroups", input.target_groups.as_ref(), 500)?);
+        am.capacity = Set(capacity(input.capacity)?);
+        am.contact = Set(validate::optional("input.contact", input.contact.as_ref(), 300)?);
+        if let Some(a) = active {
+            am.active = Set(a);
+        }
+        am.version = Set(version + 1);
+        am.updated_at = Set(r.now);
+        let entry = Entry::write(&r.principal, "updateCommunityResource", "community_resource", &id, None, serde_json::json!({}));
+        store::versioned_update::<community_resource::Entity>(
+            db,
+            am,
+            community_resource::Column::Id,
+            community_resource::Column::Version,
+            &id,
+            version,
+            current.version,
+            vec![entry],
+        )
+        .await?;
+        store::resources::get(db, &id)
+            .await?
+            .map(CommunityResource)
+            .ok_or_else(|| ApiError::internal("updateCommunityResource", "vanished"))
+    }
+
+    /// 参加支援を開始 (社会資源につなぐ) / place a person with a resource
+    async fn start_placement(
+        &self,
+        ctx: &Context<'_>,
+        person_id: ID,
+        resource_id: ID,
+        started_on: Date,
+    ) -> ApiResult<Placement> {
+        let r = req(ctx)?;
+        r.require(Action::RecordActivity, "startPlacement")?;
+        let person_id = store::parse_id("personId", &person_id)?;
+        let resource_id = store::parse_id("resourceId", &resource_id)?;
+        let started_on = started_on.get("startedOn")?;
+        Person::find(ctx, "personId", &person_id).await?;
+        let db = db(ctx)?;
+        match store::resources::get(db, &resource_id).await? {
+            Some(res) if res.active => {}
+            _ => return Err(ApiError::not_found("resourceId")),
+        }
+        // The caller records PLAN data of the person: its roles must allow PLAN.
+        if crate::policy::visible_scope(&r.principal, Category::Plan, r.purpose, r.now).is_none() {
+            return Err(ApiError::forbidden("startPlacement"));
+        }
+        let model = participation_placement::Model {
+            id: store::new_id(),
+            person_id: person_id.clone(),
+            resource_id,
+            agency_id: r.principal.agency_id.clone(),
+            started_on,
+            ended_on: None,
+            status: PlacementStatus::Active.as_str().to_owned(),
+            version: 1,
+            created_by: r.principal.account_id.clone(),
+            created_at: r.now,
+            updated_at: r.now,
+        };
+        let txn = db.begin().await?;
+        let saved = participation_placement::ActiveModel::from(model).insert(&txn).await?;
+        audit::append(
+            &txn,
+            vec![Entry::write(&r.principal, "startPlacement", "placement", &saved.id, Some(&person_id), serde_json::json!({"resourceId": saved.resource_id}))],
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(Placement { model: saved })
+    }
+
+    /// 参加支援の状態を変更 (記録機関のみ) / change a placement's status (recording agency)
+    async fn set_placement_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+        status: PlacementStatus,
+        ended_on: Option<Date>,
+    ) -> ApiResult<Placement> {
+        let r = req(ctx)?;
+        r.require(Action::RecordActivity, "setPlacementStatus")?;
+        let id = store::parse_id("id", &id)?;
+        let db = db(ctx)?;
+        let Some(current) = store::resources::placement(db, &id).await? else {
+            return Err(ApiError::not_found("id"));
+        };
+        if current.agency_id != r.principal.agency_id {
+            // Another agency's placement: it exists for the caller only if it may see it.
+            let visible = visible_placements(ctx, &current.person_id).await?;
+            return Err(if visible.iter().any(|p| p.model.id == id) {
+                ApiError::forbidden("記録機関のみ変更できます / only the recording agency may change it")
+            } else {
+                ApiError::not_found("id")
+            });
+        }
+        let ended_on = ended_on.map(|d| d.get("endedOn")).transpose()?;
+        match (status, ended_on) {
+            (PlacementStatus::Ended, None) => {
+                return Err(ApiError::bad_input("endedOn", "終了日が必要です / required when ENDED"))
+            }
+            (PlacementStatus::Ended, Some(e)) if e < current.started_on => {
+                return Err(ApiError::bad_input("endedOn", "開始日より前です / before the start"))
+            }
+            (PlacementStatus::Active | PlacementStatus::Paused, Some(_)) => {
+                return Err(ApiError::bad_input("endedOn", "終了時のみ / only when ENDED"))
+            }
+            _ => {}
+        }
+        let mut am: participation_placement::ActiveModel = current.clone().into();
+        am.status = Set(status.as_str().to_owned());
+        am.ended_on = Set(ended_on);
+        am.version = Set(version + 1);
+        am.updated_at = Set(r.now);
+        let entry = Entry::write(&r.principal, "setPlacementStatus", "placement", &id, Some(&current.person_id), serde_json::json!({"status": status.as_str()}));
+        store::versioned_update::<participation_placement::Entity>(
+            db,
+            am,
+            participation_placement::Column::Id,
+            participation_placement::Column::Version,
+            &id,
+            version,
+            current.version,
+            vec![entry],
+        )
+        .await?;
+        let model = store::resources::placement(db, &id)
+            .await?
+            .ok_or_else(|| ApiError::internal("setPlacementStatus", "vanished"))?;
+        Ok(Placement { model })
+    }
+}
