@@ -9,8 +9,10 @@
 
 mod auth;
 mod bola;
+mod emergency;
 mod inputs;
 mod ledger;
+mod resources;
 mod scenario;
 mod surface;
 
@@ -46,6 +48,8 @@ async fn run() -> std::process::ExitCode {
     tests.extend(inputs::all());
     tests.extend(ledger::all());
     tests.extend(surface::all());
+    tests.extend(emergency::all());
+    tests.extend(resources::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let (backends, pg_missing, _container) = backends().await;

@@ -31,6 +31,12 @@ fn mutations(agency: &str, person: &str, uuid: &str) -> Vec<(&'static str, Value
         ("mutation($id: ID!) { completeReferral(id: $id, version: 1) { id } }", json!({ "id": uuid })),
         ("mutation($i: RecordConsentInput!) { recordConsent(input: $i) { id } }", json!({ "i": consent_input(person, &["IDENTITY"], &[agency], &[]) })),
         ("mutation($id: ID!) { withdrawConsent(id: $id, version: 1) { id } }", json!({ "id": uuid })),
+        ("mutation($p: ID!) { requestEmergencyAccess(personId: $p, reason: \"十分に長い緊急の理由です\") { id } }", json!({ "p": person })),
+        ("mutation($id: ID!) { closeEmergencyGrant(id: $id, note: \"n\") { id } }", json!({ "id": uuid })),
+        ("mutation { createCommunityResource(input: { kind: SALON, name: \"s\" }) { id } }", json!({})),
+        ("mutation($id: ID!) { updateCommunityResource(id: $id, version: 1, input: { kind: SALON, name: \"s\" }) { id } }", json!({ "id": uuid })),
+        ("mutation($p: ID!, $r: ID!) { startPlacement(personId: $p, resourceId: $r, startedOn: \"2026-11-01\") { id } }", json!({ "p": person, "r": uuid })),
+        ("mutation($id: ID!) { setPlacementStatus(id: $id, version: 1, status: PAUSED) { id } }", json!({ "id": uuid })),
     ]
 }
 
@@ -67,7 +73,10 @@ async fn mutations_need_their_role(srv: &Server) {
     let mut listed: Vec<String> = all
         .iter()
         .map(|(m, _)| {
-            let body = &m[m.find(") {").unwrap() + 3..];
+            let body = match m.find(") {") {
+                Some(i) if m.starts_with("mutation(") => &m[i + 3..],
+                _ => &m["mutation {".len()..],
+            };
             body.trim_start()
                 .split(|c: char| !c.is_alphanumeric())
                 .next()

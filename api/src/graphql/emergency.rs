@@ -92,11 +92,13 @@ impl EmergencyQuery {
     /// 自分の緊急時アクセス / the caller's own grants
     async fn my_emergency_grants(&self, ctx: &Context<'_>) -> ApiResult<Vec<EmergencyGrant>> {
         let r = req(ctx)?;
-        Ok(store::emergency::list(db(ctx)?, false, Some(&r.principal.account_id))
-            .await?
-            .into_iter()
-            .map(EmergencyGrant)
-            .collect())
+        Ok(
+            store::emergency::list(db(ctx)?, false, Some(&r.principal.account_id))
+                .await?
+                .into_iter()
+                .map(EmergencyGrant)
+                .collect(),
+        )
     }
 }
 
@@ -112,7 +114,9 @@ impl EmergencyMutation {
         ctx: &Context<'_>,
         person_id: ID,
         reason: String,
-        #[graphql(desc = "時間 (既定は設定値、最大 24) / hours (default from configuration, at most 24)")]
+        #[graphql(
+            desc = "時間 (既定は設定値、最大 24) / hours (default from configuration, at most 24)"
+        )]
         hours: Option<i32>,
     ) -> ApiResult<EmergencyGrant> {
         let r = req(ctx)?;
@@ -152,7 +156,9 @@ impl EmergencyMutation {
             review_note: None,
         };
         let txn = db(ctx)?.begin().await?;
-        let saved = emergency_grant::ActiveModel::from(grant).insert(&txn).await?;
+        let saved = emergency_grant::ActiveModel::from(grant)
+            .insert(&txn)
+            .await?;
         audit::append(
             &txn,
             vec![Entry::write(

@@ -135,7 +135,11 @@ async fn visible_placements(ctx: &Context<'_>, person_id: &str) -> ApiResult<Vec
     };
     let mut out = Vec::new();
     for model in store::resources::placements_of(db(ctx)?, person_id).await? {
-        let record = RecordRef { kind: "placement", id: &model.id, owner: &model.agency_id };
+        let record = RecordRef {
+            kind: "placement",
+            id: &model.id,
+            owner: &model.agency_id,
+        };
         if admit(ctx, &subject.facts, record, PLAN)? {
             out.push(Placement { model });
         }
@@ -224,7 +228,11 @@ impl ResourceMutation {
             name: validate::required("input.name", &input.name, 200)?,
             district: validate::optional("input.district", input.district.as_ref(), 100)?,
             schedule: validate::optional("input.schedule", input.schedule.as_ref(), 500)?,
-            target_groups: validate::optional("input.targetGroups", input.target_groups.as_ref(), 500)?,
+            target_groups: validate::optional(
+                "input.targetGroups",
+                input.target_groups.as_ref(),
+                500,
+            )?,
             capacity: capacity(input.capacity)?,
             contact: validate::optional("input.contact", input.contact.as_ref(), 300)?,
             agency_id: r.principal.agency_id.clone(),
@@ -234,10 +242,19 @@ impl ResourceMutation {
             updated_at: r.now,
         };
         let txn = db(ctx)?.begin().await?;
-        let saved = community_resource::ActiveModel::from(model).insert(&txn).await?;
+        let saved = community_resource::ActiveModel::from(model)
+            .insert(&txn)
+            .await?;
         audit::append(
             &txn,
-            vec![Entry::write(&r.principal, "createCommunityResource", "community_resource", &saved.id, None, serde_json::json!({}))],
+            vec![Entry::write(
+                &r.principal,
+                "createCommunityResource",
+                "community_resource",
+                &saved.id,
+                None,
+                serde_json::json!({}),
+            )],
         )
         .await?;
         txn.commit().await?;
@@ -261,22 +278,47 @@ impl ResourceMutation {
             .await?
             .ok_or_else(|| ApiError::not_found("id"))?;
         if current.agency_id != r.principal.agency_id {
-            return Err(ApiError::forbidden("登録機関のみ更新できます / only the maintaining agency may update"));
+            return Err(ApiError::forbidden(
+                "登録機関のみ更新できます / only the maintaining agency may update",
+            ));
         }
         let mut am: community_resource::ActiveModel = current.clone().into();
         am.kind = Set(input.kind.as_str().to_owned());
         am.name = Set(validate::required("input.name", &input.name, 200)?);
-        am.district = Set(validate::optional("input.district", input.district.as_ref(), 100)?);
-        am.schedule = Set(validate::optional("input.schedule", input.schedule.as_ref(), 500)?);
-        am.target_groups = Set(validate::optional("input.targetGroups", input.target_groups.as_ref(), 500)?);
+        am.district = Set(validate::optional(
+            "input.district",
+            input.district.as_ref(),
+            100,
+        )?);
+        am.schedule = Set(validate::optional(
+            "input.schedule",
+            input.schedule.as_ref(),
+            500,
+        )?);
+        am.target_groups = Set(validate::optional(
+            "input.targetGroups",
+            input.target_groups.as_ref(),
+            500,
+        )?);
         am.capacity = Set(capacity(input.capacity)?);
-        am.contact = Set(validate::optional("input.contact", input.contact.as_ref(), 300)?);
+        am.contact = Set(validate::optional(
+            "input.contact",
+            input.contact.as_ref(),
+            300,
+        )?);
         if let Some(a) = active {
             am.active = Set(a);
         }
         am.version = Set(version + 1);
         am.updated_at = Set(r.now);
-        let entry = Entry::write(&r.principal, "updateCommunityResource", "community_resource", &id, None, serde_json::json!({}));
+        let entry = Entry::write(
+            &r.principal,
+            "updateCommunityResource",
+            "community_resource",
+            &id,
+            None,
+            serde_json::json!({}),
+        );
         store::versioned_update::<community_resource::Entity>(
             db,
             am,
@@ -331,10 +373,19 @@ impl ResourceMutation {
             updated_at: r.now,
         };
         let txn = db.begin().await?;
-        let saved = participation_placement::ActiveModel::from(model).insert(&txn).await?;
+        let saved = participation_placement::ActiveModel::from(model)
+            .insert(&txn)
+            .await?;
         audit::append(
             &txn,
-            vec![Entry::write(&r.principal, "startPlacement", "placement", &saved.id, Some(&person_id), serde_json::json!({"resourceId": saved.resource_id}))],
+            vec![Entry::write(
+                &r.principal,
+                "startPlacement",
+                "placement",
+                &saved.id,
+                Some(&person_id),
+                serde_json::json!({"resourceId": saved.resource_id}),
+            )],
         )
         .await?;
         txn.commit().await?;
@@ -361,7 +412,9 @@ impl ResourceMutation {
             // Another agency's placement: it exists for the caller only if it may see it.
             let visible = visible_placements(ctx, &current.person_id).await?;
             return Err(if visible.iter().any(|p| p.model.id == id) {
-                ApiError::forbidden("記録機関のみ変更できます / only the recording agency may change it")
+                ApiError::forbidden(
+                    "記録機関のみ変更できます / only the recording agency may change it",
+                )
             } else {
                 ApiError::not_found("id")
             });
@@ -369,13 +422,22 @@ impl ResourceMutation {
         let ended_on = ended_on.map(|d| d.get("endedOn")).transpose()?;
         match (status, ended_on) {
             (PlacementStatus::Ended, None) => {
-                return Err(ApiError::bad_input("endedOn", "終了日が必要です / required when ENDED"))
+                return Err(ApiError::bad_input(
+                    "endedOn",
+                    "終了日が必要です / required when ENDED",
+                ))
             }
             (PlacementStatus::Ended, Some(e)) if e < current.started_on => {
-                return Err(ApiError::bad_input("endedOn", "開始日より前です / before the start"))
+                return Err(ApiError::bad_input(
+                    "endedOn",
+                    "開始日より前です / before the start",
+                ))
             }
             (PlacementStatus::Active | PlacementStatus::Paused, Some(_)) => {
-                return Err(ApiError::bad_input("endedOn", "終了時のみ / only when ENDED"))
+                return Err(ApiError::bad_input(
+                    "endedOn",
+                    "終了時のみ / only when ENDED",
+                ))
             }
             _ => {}
         }
@@ -384,7 +446,14 @@ impl ResourceMutation {
         am.ended_on = Set(ended_on);
         am.version = Set(version + 1);
         am.updated_at = Set(r.now);
-        let entry = Entry::write(&r.principal, "setPlacementStatus", "placement", &id, Some(&current.person_id), serde_json::json!({"status": status.as_str()}));
+        let entry = Entry::write(
+            &r.principal,
+            "setPlacementStatus",
+            "placement",
+            &id,
+            Some(&current.person_id),
+            serde_json::json!({"status": status.as_str()}),
+        );
         store::versioned_update::<participation_placement::Entity>(
             db,
             am,

@@ -27,5 +27,7 @@ pub async fn get<C: ConnectionTrait>(
     db: &C,
     id: &str,
 ) -> Result<Option<emergency_grant::Model>, DbErr> {
-    emergency_grant::Entity::find_by_id(id.to_owned()).one(db).await
+    emergency_grant::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
 }

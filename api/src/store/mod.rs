@@ -10,8 +10,8 @@ pub mod households;
 pub mod ledger;
 pub mod persons;
 pub mod referrals;
-pub mod resources;
 pub mod registry;
+pub mod resources;
 
 use std::time::Duration;
 

@@ -30,7 +30,9 @@ pub async fn get<C: ConnectionTrait>(
     db: &C,
     id: &str,
 ) -> Result<Option<community_resource::Model>, DbErr> {
-    community_resource::Entity::find_by_id(id.to_owned()).one(db).await
+    community_resource::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
 }
 
 pub async fn placements_of<C: ConnectionTrait>(
