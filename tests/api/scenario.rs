@@ -136,6 +136,12 @@ async fn referral_under_consent(srv: &Server) {
     for e in first.errors() {
         assert_eq!(e["extensions"]["subjectId"], p.as_str());
     }
+    // Which agency registered the person is itself NARRATIVE: withheld from B, shown to A.
+    let owner_q = "query OwnerCheck($p: ID!) { person(id: $p) { ownerAgency { code } } }";
+    let owner = srv.gql(&b_tok, owner_q, json!({ "p": p })).await;
+    owner.assert_withheld(&[json!("person"), json!("ownerAgency")], "NARRATIVE");
+    let owner = srv.gql(&a_tok, owner_q, json!({ "p": p })).await;
+    assert_eq!(owner.ok()["person"]["ownerAgency"]["code"], "houkatsu-a");
     // The consultation itself is not B's to know about.
     let hidden = srv
         .gql(
@@ -237,6 +243,7 @@ async fn referral_under_consent(srv: &Server) {
             r.account_id.as_deref() == Some(b_cw.as_str())
                 && r.action == "READ"
                 && r.subject_person_id.as_deref() == Some(p.as_str())
+                && r.operation != "OwnerCheck"
         })
         .collect();
     assert_eq!(
@@ -273,7 +280,7 @@ async fn referral_under_consent(srv: &Server) {
         .unwrap()
         .iter()
         .map(|e| e["node"].clone())
-        .filter(|n| n["accountId"] == b_cw.as_str())
+        .filter(|n| n["accountId"] == b_cw.as_str() && n["operation"] != "OwnerCheck")
         .collect();
     assert_eq!(by_b.len(), 3);
     assert_eq!(

@@ -8,7 +8,9 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, ID};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
-use super::context::{admit, db, known_facts, req, RecordRef};
+use super::context::{
+    admit, db, household_subjects, known_facts, nullable, req, reveal_all, RecordRef,
+};
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
 use super::validate;
@@ -129,9 +131,26 @@ impl Household {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
-    /// 登録機関 / owning agency
-    async fn owner_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
-        agency_by_id(ctx, &self.0.owner_agency_id).await
+    /// 登録機関 (NARRATIVE: 全構成員について根拠が必要) / owning agency — which agency
+    /// holds the household is NARRATIVE of every current member
+    async fn owner_agency(&self, ctx: &Context<'_>) -> ApiResult<Option<Agency>> {
+        let subjects = household_subjects(ctx, &self.0.id).await?;
+        let record = RecordRef {
+            kind: "household",
+            id: &self.0.id,
+            owner: &self.0.owner_agency_id,
+        };
+        let owner = reveal_all(
+            ctx,
+            &subjects,
+            record,
+            Item::of(Category::Narrative),
+            || Some(self.0.owner_agency_id.clone()),
+        );
+        match nullable(ctx, owner)? {
+            Some(id) => Ok(Some(agency_by_id(ctx, &id).await?)),
+            None => Ok(None),
+        }
     }
     async fn version(&self) -> i32 {
         self.0.version

@@ -108,9 +108,16 @@ impl Person {
     async fn id(&self) -> ID {
         ID(self.model.id.clone())
     }
-    /// 登録機関 / the agency that registered the person
-    async fn owner_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
-        agency_by_id(ctx, &self.model.owner_agency_id).await
+    /// 登録機関 (NARRATIVE: どの機関が記録を持つか自体が機微情報) / the agency that registered
+    /// the person — which agency holds a record is itself sensitive (a child-family centre,
+    /// say), so it is NARRATIVE
+    async fn owner_agency(&self, ctx: &Context<'_>) -> ApiResult<Option<Agency>> {
+        match self.show(ctx, Item::of(Category::Narrative), |m| {
+            Some(m.owner_agency_id.clone())
+        })? {
+            Some(id) => Ok(Some(agency_by_id(ctx, &id).await?)),
+            None => Ok(None),
+        }
     }
     /// 氏 (IDENTITY)
     async fn family_name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
