@@ -509,6 +509,7 @@ pub async fn load(db: &DatabaseConnection) -> Result<(), DbErr> {
         .insert(&txn)
         .await?;
     }
+    load_workflow(&txn, &ids, &household_ids[0], &son, now).await?;
     audit::append(
         &txn,
         vec![Entry {
@@ -524,6 +525,256 @@ pub async fn load(db: &DatabaseConnection) -> Result<(), DbErr> {
     .await?;
     txn.commit().await?;
     tracing::info!("demo data loaded");
+    Ok(())
+}
+
+/// The 多機関協働 part of the demo: the 山田 household's support case (支援決定, a plan agreed
+/// by the mother, the centres' involvements), a 支援会議 in session with にこころ and
+/// 包括 as members, the son's outreach visits, and the district's community resources with a
+/// placement.
+async fn load_workflow(
+    txn: &sea_orm::DatabaseTransaction,
+    ids: &Ids,
+    household_id: &str,
+    son: &person::Model,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use entity::{
+        activity, case_decision, case_involvement, community_resource, meeting, meeting_category,
+        meeting_member, participation_placement, plan_assignment, support_case, support_plan,
+    };
+    let takikan = ids.agency("city-takikan");
+    let houkatsu = ids.agency("houkatsu-chuo");
+    let nikokoro = ids.agency("nikokoro");
+    let shakyo = ids.agency("shakyo-seikatsu");
+    let coord = ids.account("takikan-coord");
+    let today = now.date_naive();
+    let date = |days: i64| today - Duration::days(days);
+    let case = support_case::Model {
+        id: store::new_id(),
+        household_id: household_id.to_owned(),
+        owner_agency_id: takikan.clone(),
+        lead_account_id: coord.clone(),
+        status: "ACTIVE".to_owned(),
+        status_before_suspension: None,
+        opened_on: date(50),
+        closed_on: None,
+        version: 1,
+        created_by: coord.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    support_case::ActiveModel::from(case.clone())
+        .insert(txn)
+        .await?;
+    let meeting = meeting::Model {
+        id: store::new_id(),
+        kind: store::facts::SUPPORT_MEETING_KIND.to_owned(),
+        household_id: household_id.to_owned(),
+        case_id: Some(case.id.clone()),
+        owner_agency_id: takikan.clone(),
+        held_at: now - Duration::days(40),
+        minutes: Some("長男の状況共有。本人の同意が得られるまで支援会議で情報を共有し、にこころがアウトリーチを担う。".to_owned()),
+        period_from: Some(now - Duration::days(40)),
+        period_until: Some(now + Duration::days(140)),
+        version: 1,
+        created_by: coord.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    meeting::ActiveModel::from(meeting.clone())
+        .insert(txn)
+        .await?;
+    for agency in [&takikan, &houkatsu, &nikokoro] {
+        meeting_member::ActiveModel::from(meeting_member::Model {
+            meeting_id: meeting.id.clone(),
+            agency_id: agency.clone(),
+        })
+        .insert(txn)
+        .await?;
+    }
+    for cat in ["IDENTITY", "CONTACT", "HOUSEHOLD", "HEALTH", "PLAN"] {
+        meeting_category::ActiveModel::from(meeting_category::Model {
+            meeting_id: meeting.id.clone(),
+            category: cat.to_owned(),
+        })
+        .insert(txn)
+        .await?;
+    }
+    case_decision::ActiveModel::from(case_decision::Model {
+        id: store::new_id(),
+        case_id: case.id.clone(),
+        kind: "SUPPORT_DECISION".to_owned(),
+        decided_on: date(45),
+        decider: "福祉相談課長".to_owned(),
+        basis: Some("重層的支援体制整備事業実施要綱 第5条".to_owned()),
+        reason: None,
+        note: None,
+        meeting_id: Some(meeting.id.clone()),
+        plan_id: None,
+        recorded_by: coord.clone(),
+        created_at: now,
+    })
+    .insert(txn)
+    .await?;
+    for (agency, role) in [
+        (&houkatsu, "LEAD"),
+        (&nikokoro, "SUPPORTING"),
+        (&takikan, "SUPPORTING"),
+    ] {
+        case_involvement::ActiveModel::from(case_involvement::Model {
+            id: store::new_id(),
+            case_id: case.id.clone(),
+            agency_id: agency.clone(),
+            role: role.to_owned(),
+            started_on: date(45),
+            ended_on: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .insert(txn)
+        .await?;
+    }
+    let plan = support_plan::Model {
+        id: store::new_id(),
+        case_id: case.id.clone(),
+        plan_version: 1,
+        wishes: "母: 自宅で息子と暮らし続けたい。".to_owned(),
+        long_term_goal: "母の在宅生活の継続と、長男の社会とのつながりの回復".to_owned(),
+        short_term_goals: "母の介護サービス利用の安定 / 長男との面会の実現".to_owned(),
+        next_review_on: Some(date(-30)),
+        agreed_on: Some(date(35)),
+        agreement_method: Some("母の署名 (プラン兼利用申込書)".to_owned()),
+        created_by: coord.clone(),
+        created_at: now,
+    };
+    support_plan::ActiveModel::from(plan.clone())
+        .insert(txn)
+        .await?;
+    for (i, (agency, role, task, freq)) in [
+        (
+            &houkatsu,
+            "主担当",
+            "母のケアマネジメントと家族全体の状況把握",
+            "月 1 回訪問",
+        ),
+        (
+            &nikokoro,
+            "支援",
+            "長男へのアウトリーチ (訪問・手紙)",
+            "隔週",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        plan_assignment::ActiveModel::from(plan_assignment::Model {
+            id: store::new_id(),
+            plan_id: plan.id.clone(),
+            agency_id: agency.clone(),
+            role: role.to_owned(),
+            task: task.to_owned(),
+            contact_frequency: Some(freq.to_owned()),
+            due_on: None,
+            placement_id: None,
+            sort_order: i as i32,
+        })
+        .insert(txn)
+        .await?;
+    }
+    for (days, result, stage, note) in [
+        (30, "NOT_MET", "PRE_CONTACT", "不在。手紙を投函。"),
+        (16, "MET", "CONTACT", "玄関先で 5 分ほど話せた。"),
+        (
+            2,
+            "MET",
+            "RELATIONSHIP",
+            "自室で面談。ゲームの話題で会話が続いた。",
+        ),
+    ] {
+        activity::ActiveModel::from(activity::Model {
+            id: store::new_id(),
+            kind: "OUTREACH_VISIT".to_owned(),
+            person_id: son.id.clone(),
+            case_id: Some(case.id.clone()),
+            placement_id: None,
+            agency_id: nikokoro.clone(),
+            account_id: ids.account("nikokoro-cw"),
+            occurred_on: date(days),
+            result: Some(result.to_owned()),
+            stage: Some(stage.to_owned()),
+            next_planned_on: Some(date(days - 14)),
+            note: note.to_owned(),
+            created_at: now,
+        })
+        .insert(txn)
+        .await?;
+    }
+    let mut resources = Vec::new();
+    for (kind, name, district, schedule, target) in [
+        (
+            "SALON",
+            "本町ふれあいサロン",
+            "中央圏域",
+            "毎週水曜 10:00-12:00",
+            "高齢者",
+        ),
+        (
+            "CHILDRENS_CAFETERIA",
+            "みんなの食堂 西部",
+            "西部圏域",
+            "第 2・第 4 土曜 17:00-19:00",
+            "子どもと保護者",
+        ),
+        (
+            "WORK_EXPERIENCE",
+            "農園しごと体験 (大山)",
+            "大山圏域",
+            "平日 9:00-12:00、要予約",
+            "就労経験の少ない方、ひきこもりの方",
+        ),
+        (
+            "IBASHO",
+            "まちなか居場所 つなぐ",
+            "中央圏域",
+            "火・金 13:00-17:00",
+            "どなたでも",
+        ),
+    ] {
+        let r = community_resource::Model {
+            id: store::new_id(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            district: Some(district.to_owned()),
+            schedule: Some(schedule.to_owned()),
+            target_groups: Some(target.to_owned()),
+            capacity: Some(15),
+            contact: Some("社会福祉協議会 地域福祉係".to_owned()),
+            agency_id: shakyo.clone(),
+            active: true,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        resources.push(r.id.clone());
+        community_resource::ActiveModel::from(r).insert(txn).await?;
+    }
+    participation_placement::ActiveModel::from(participation_placement::Model {
+        id: store::new_id(),
+        person_id: son.id.clone(),
+        resource_id: resources[3].clone(),
+        agency_id: nikokoro.clone(),
+        started_on: date(1),
+        ended_on: None,
+        status: "ACTIVE".to_owned(),
+        version: 1,
+        created_by: ids.account("nikokoro-cw"),
+        created_at: now,
+        updated_at: now,
+    })
+    .insert(txn)
+    .await?;
     Ok(())
 }
 

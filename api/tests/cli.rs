@@ -100,7 +100,7 @@ async fn demo_server_token_query_and_audit_verify() {
         let body: serde_json::Value = client
             .post(format!("{base}/graphql"))
             .bearer_auth(&token)
-            .json(&serde_json::json!({ "query": "{ viewer { account { login } } persons { edges { node { familyName givenName careLevel } } } }" }))
+            .json(&serde_json::json!({ "query": "{ viewer { account { login } } persons { edges { node { familyName givenName careLevel publicAssistance } } } }" }))
             .send()
             .await
             .map_err(|e| e.to_string())?
@@ -120,14 +120,28 @@ async fn demo_server_token_query_and_audit_verify() {
         .as_array()
         .expect("edges")
         .clone();
+    let mut names: Vec<&str> = persons
+        .iter()
+        .filter_map(|p| p["node"]["givenName"].as_str())
+        .collect();
+    names.sort();
+    // The son by his consent; his mother through the 支援会議 that covers their household.
+    assert_eq!(names, ["トメ", "健一"], "{body}");
+    let mother = persons
+        .iter()
+        .find(|p| p["node"]["givenName"] == "トメ")
+        .expect("mother");
     assert_eq!(
-        persons.len(),
-        1,
-        "the disability centre sees only the son it has consent for: {body}"
+        mother["node"]["careLevel"], "要介護2",
+        "HEALTH is declared by the meeting"
     );
-    assert_eq!(persons[0]["node"]["givenName"], "健一");
-    assert!(persons[0]["node"]["careLevel"].is_null());
-    assert_eq!(body["errors"][0]["extensions"]["code"], "CONSENT_REQUIRED");
+    // LIVELIHOOD is covered by neither: withheld, with its error.
+    let errors = body["errors"].as_array().expect("errors").clone();
+    assert_eq!(errors.len(), 2, "{body}");
+    assert!(errors
+        .iter()
+        .all(|e| e["extensions"]["code"] == "CONSENT_REQUIRED"
+            && e["extensions"]["category"] == "LIVELIHOOD"));
     assert!(
         page.contains("graphiql"),
         "GraphiQL is served on GET /graphql"
