@@ -595,3 +595,99 @@ fn own_read_allowed_iff_the_role_ceiling_lists_the_category() {
     }
     assert_eq!(seen.len(), Role::ALL.len(), "every role has a row");
 }
+
+// ---- referrals and consent gaps --------------------------------------------------------
+
+#[test]
+fn referral_needs_identity_and_contact_for_the_receiver() {
+    let both = subject(vec![consent("c1", &[Identity, Contact], &[OTHER], &[])]);
+    assert!(referral_missing(&both, OTHER, Disability, Purpose::Support, now()).is_empty());
+    let identity_only = subject(vec![consent("c1", &[Identity], &[OTHER], &[])]);
+    assert_eq!(
+        referral_missing(&identity_only, OTHER, Disability, Purpose::Support, now()),
+        vec![Contact]
+    );
+    // Named for another agency: nothing covers this receiver.
+    let elsewhere = subject(vec![consent("c1", &[Identity, Contact], &[MINE], &[])]);
+    assert_eq!(
+        referral_missing(&elsewhere, OTHER, Disability, Purpose::Support, now()),
+        vec![Identity, Contact]
+    );
+    // By kind it counts; withdrawn it does not.
+    let by_kind = subject(vec![consent(
+        "c1",
+        &[Identity, Contact],
+        &[],
+        &[Disability],
+    )]);
+    assert!(referral_missing(&by_kind, OTHER, Disability, Purpose::Support, now()).is_empty());
+    let mut withdrawn = consent("c1", &[Identity, Contact], &[OTHER], &[]);
+    withdrawn.withdrawn_at = Some(now() - days(1));
+    assert_eq!(
+        referral_missing(
+            &subject(vec![withdrawn]),
+            OTHER,
+            Disability,
+            Purpose::Support,
+            now()
+        )
+        .len(),
+        2
+    );
+}
+
+#[test]
+fn consent_covers_is_per_category_recipient_and_purpose() {
+    let s = subject(vec![consent("c1", &[Health], &[OTHER], &[SelfReliance])]);
+    assert!(consent_covers(
+        &s,
+        OTHER,
+        ChildFamily,
+        Health,
+        Purpose::Support,
+        now()
+    ));
+    assert!(consent_covers(
+        &s,
+        MINE,
+        SelfReliance,
+        Health,
+        Purpose::Support,
+        now()
+    ));
+    assert!(!consent_covers(
+        &s,
+        MINE,
+        ChildFamily,
+        Health,
+        Purpose::Support,
+        now()
+    ));
+    assert!(!consent_covers(
+        &s,
+        OTHER,
+        ChildFamily,
+        Narrative,
+        Purpose::Support,
+        now()
+    ));
+    assert!(!consent_covers(
+        &s,
+        OTHER,
+        ChildFamily,
+        Health,
+        Purpose::Evaluation,
+        now()
+    ));
+    // A 支援会議 is never consent.
+    let mut m = subject(vec![]);
+    m.meetings.push(meeting("m1", &[OTHER], &[Health]));
+    assert!(!consent_covers(
+        &m,
+        OTHER,
+        ChildFamily,
+        Health,
+        Purpose::Support,
+        now()
+    ));
+}
