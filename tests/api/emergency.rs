@@ -85,6 +85,26 @@ async fn break_glass_opens_one_person_for_one_account(srv: &Server) {
         .await
         .only_error("FORBIDDEN");
 
+    // The alert feed carries it, newest first.
+    let feed = srv
+        .gql(
+            &srv.admin_token,
+            "{ alertFeed { edges { node { operation subjectPersonId detail } } } }",
+            json!({}),
+        )
+        .await;
+    let feed = feed.ok()["alertFeed"]["edges"].as_array().unwrap().clone();
+    assert_eq!(feed.len(), 1);
+    assert_eq!(feed[0]["node"]["operation"], "requestEmergencyAccess");
+    assert_eq!(feed[0]["node"]["subjectPersonId"], p.as_str());
+    srv.gql(
+        &c_tok,
+        "{ alertFeed { edges { node { seq } } } }",
+        json!({}),
+    )
+    .await
+    .only_error("FORBIDDEN");
+
     // An admin closes it: access ends on the next request.
     let closed = srv
         .gql(&srv.admin_token, "mutation($id: ID!) { closeEmergencyGrant(id: $id, note: \"搬送完了を確認\") { active closedAt reviewNote } }", json!({ "id": grant_id }))

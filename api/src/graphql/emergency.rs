@@ -209,7 +209,7 @@ impl EmergencyMutation {
                 "emergency_grant",
                 &id,
                 Some(&person_id),
-                serde_json::json!({ "fields": ["closedAt", "reviewNote"] }),
+                serde_json::json!({ "fields": ["closedAt", "reviewNote"], "alert": "EMERGENCY_ACCESS_CLOSED" }),
             )],
         )
         .await?;

@@ -158,8 +158,24 @@ impl LedgerQuery {
                 .map(|a| store::parse_id("accountId", &a))
                 .transpose()?,
             action: action.map(|a| a.as_str().to_owned()),
+            alerts_only: false,
         };
         events(ctx, "auditEvents", filter, first, after).await
+    }
+
+    /// 管理者への通知 (緊急時アクセスの開始・終了など、新しい順) / the admins' alert feed: ledger
+    /// rows that need attention (emergency access opened or closed), newest first
+    async fn alert_feed(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, AuditEvent>> {
+        let filter = LedgerFilter {
+            alerts_only: true,
+            ..LedgerFilter::default()
+        };
+        events(ctx, "alertFeed", filter, first, after).await
     }
 
     /// この人の情報を誰が・いつ・何を・どの根拠で見たか / who saw what of this person, when, on what basis
@@ -174,6 +190,7 @@ impl LedgerQuery {
             subject_person_id: Some(store::parse_id("personId", &person_id)?),
             account_id: None,
             action: Some("READ".to_owned()),
+            alerts_only: false,
         };
         events(ctx, "accessLog", filter, first, after).await
     }

@@ -11,6 +11,8 @@ pub struct LedgerFilter {
     pub subject_person_id: Option<String>,
     pub account_id: Option<String>,
     pub action: Option<String>,
+    /// Only rows that carry an alert for admins (`"alert"` in their detail).
+    pub alerts_only: bool,
 }
 
 /// Newest first; `before` is a seq to continue from.
@@ -29,6 +31,9 @@ pub async fn list<C: ConnectionTrait>(
     }
     if let Some(a) = &filter.action {
         q = q.filter(audit_event::Column::Action.eq(a.as_str()));
+    }
+    if filter.alerts_only {
+        q = q.filter(audit_event::Column::Detail.contains("\"alert\":"));
     }
     if let Some(b) = before {
         q = q.filter(audit_event::Column::Seq.lt(b));
