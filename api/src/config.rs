@@ -2,6 +2,7 @@
 //! override them in `main.rs`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::auth::KeySource;
 
@@ -24,6 +25,75 @@ pub struct Config {
     pub body_limit: usize,
     /// How long a break-glass grant lasts by default, in hours (at most [`MAX_EMERGENCY_HOURS`]).
     pub emergency_hours: u32,
+    pub limits: Limits,
+}
+
+/// What one request may ask for. Checked before execution where possible.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Schema introspection (`__schema`, `__type`). Off by default in production.
+    pub introspection: bool,
+    /// The GraphiQL page on GET /graphql. Off by default in production.
+    pub graphiql: bool,
+    /// Most field aliases in one document (alias bombs).
+    pub max_aliases: usize,
+    /// Deepest selection nesting.
+    pub max_depth: usize,
+    /// Highest complexity (each field 1; list fields multiply by their page size).
+    pub max_complexity: usize,
+    /// Longest a request may run before it is abandoned.
+    pub request_timeout: Duration,
+    /// Requests per minute per account; 0 turns the limit off.
+    pub rate_per_minute: u32,
+}
+
+impl Default for Limits {
+    /// Development defaults: introspection and GraphiQL on.
+    fn default() -> Self {
+        Limits {
+            introspection: true,
+            graphiql: true,
+            max_aliases: 30,
+            max_depth: 12,
+            max_complexity: 5_000,
+            request_timeout: Duration::from_secs(15),
+            rate_per_minute: 600,
+        }
+    }
+}
+
+fn flag(name: &str, default: bool) -> bool {
+    match env(name).as_deref() {
+        Some("1" | "true" | "on" | "yes") => true,
+        Some("0" | "false" | "off" | "no") => false,
+        _ => default,
+    }
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    env(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+impl Limits {
+    /// From TSUNAGI_ENV (production turns introspection and GraphiQL off unless set),
+    /// TSUNAGI_INTROSPECTION, TSUNAGI_GRAPHIQL, TSUNAGI_MAX_ALIASES, TSUNAGI_MAX_DEPTH,
+    /// TSUNAGI_MAX_COMPLEXITY, TSUNAGI_REQUEST_TIMEOUT_MS, TSUNAGI_RATE_LIMIT_PER_MINUTE.
+    pub fn from_env() -> Self {
+        let d = Limits::default();
+        let production = env("TSUNAGI_ENV").is_some_and(|e| e == "production");
+        Limits {
+            introspection: flag("TSUNAGI_INTROSPECTION", !production),
+            graphiql: flag("TSUNAGI_GRAPHIQL", !production),
+            max_aliases: number("TSUNAGI_MAX_ALIASES", d.max_aliases),
+            max_depth: number("TSUNAGI_MAX_DEPTH", d.max_depth),
+            max_complexity: number("TSUNAGI_MAX_COMPLEXITY", d.max_complexity),
+            request_timeout: Duration::from_millis(number(
+                "TSUNAGI_REQUEST_TIMEOUT_MS",
+                d.request_timeout.as_millis() as u64,
+            )),
+            rate_per_minute: number("TSUNAGI_RATE_LIMIT_PER_MINUTE", d.rate_per_minute),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +135,7 @@ impl Config {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(4)
                 .clamp(1, MAX_EMERGENCY_HOURS),
+            limits: Limits::from_env(),
         })
     }
 }

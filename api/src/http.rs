@@ -22,12 +22,25 @@ use crate::auth::{self, AuthFailure};
 use crate::config::Config;
 use crate::error::Code;
 use crate::graphql::{context::RequestCtx, TsunagiSchema};
+use crate::limits::{self, RateLimiter};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: TsunagiSchema,
     pub config: Arc<Config>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config) -> Self {
+        AppState {
+            schema: crate::graphql::schema(Some(db.clone()), &config.limits),
+            limiter: Arc::new(RateLimiter::new(config.limits.rate_per_minute)),
+            db,
+            config: Arc::new(config),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -105,13 +118,53 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
                 .into_response()
         }
     };
-    let operation = operation_name(&request);
+    if let Err(wait) = state.limiter.check(&principal.account_id) {
+        let secs = wait.as_secs().max(1);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, secs.to_string())],
+            Json(error_body(
+                Code::RateLimited,
+                "リクエストが多すぎます / too many requests",
+                json!({ "retryAfter": secs }),
+            )),
+        )
+            .into_response();
+    }
+    let facts = limits::inspect(&request.query, request.operation_name.as_deref());
+    if facts.aliases > state.config.limits.max_aliases {
+        let max = state.config.limits.max_aliases;
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(error_body(
+                Code::BadUserInput,
+                &format!("エイリアスが多すぎます (上限 {max}) / too many aliases (at most {max})"),
+                json!({ "field": "query" }),
+            )),
+        )
+            .into_response();
+    }
+    let operation = facts.operation;
     let ctx = Arc::new(RequestCtx::new(
         principal.clone(),
         audit::now_micros(),
         state.config.emergency_hours,
     ));
-    let response = state.schema.execute(request.data(ctx.clone())).await;
+    let execution = state.schema.execute(request.data(ctx.clone()));
+    let Ok(response) = tokio::time::timeout(state.config.limits.request_timeout, execution).await
+    else {
+        // Abandoned: nothing is returned, so nothing was read.
+        tracing::warn!(operation = %operation, "request timed out");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(error_body(
+                Code::Internal,
+                "時間切れ / the request took too long",
+                json!({ "reason": "timeout" }),
+            )),
+        )
+            .into_response();
+    };
     let Some(entries) = ctx.recorder.entries(&principal, &operation) else {
         return internal();
     };
@@ -135,20 +188,6 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     Json(body).into_response()
 }
 
-/// The operation's name for the ledger: the one requested, else the document's only named
-/// operation, else "anonymous".
-fn operation_name(request: &async_graphql::Request) -> String {
-    if let Some(name) = &request.operation_name {
-        return name.clone();
-    }
-    match async_graphql::parser::parse_query(&request.query).map(|d| d.operations) {
-        Ok(async_graphql::parser::types::DocumentOperations::Multiple(ops)) if ops.len() == 1 => {
-            ops.keys().next().map(|k| k.to_string()).unwrap_or_default()
-        }
-        _ => "anonymous".to_owned(),
-    }
-}
-
 /// Errors raised by async-graphql itself (parse, validation, variable coercion: unknown enum
 /// values, malformed dates, wrong types) carry no code; they are all bad input. Our own
 /// errors always carry one.
@@ -168,8 +207,11 @@ fn tag_uncoded_errors(body: &mut Value) {
     }
 }
 
-async fn graphiql() -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+async fn graphiql(State(state): State<AppState>) -> Response {
+    if !state.config.limits.graphiql {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
 }
 
 async fn healthz() -> impl IntoResponse {

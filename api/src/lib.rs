@@ -11,5 +11,6 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod kana;
+pub mod limits;
 pub mod policy;
 pub mod store;

@@ -1,7 +1,6 @@
 //! `tsunagi`: serve, migrate, schema, token, audit verify.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tsunagi_api::{audit, auth, config::Config, demo, graphql, http, policy::Role, store};
@@ -113,11 +112,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             let listener = tokio::net::TcpListener::bind(&config.listen).await?;
             tracing::info!(listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
-            let state = http::AppState {
-                schema: graphql::schema(Some(db.clone())),
-                db,
-                config: Arc::new(config),
-            };
+            let state = http::AppState::new(db, config);
             axum::serve(listener, http::router(state))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;

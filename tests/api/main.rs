@@ -12,6 +12,7 @@ mod bola;
 mod emergency;
 mod inputs;
 mod ledger;
+mod limits;
 mod resources;
 mod scenario;
 mod surface;
@@ -50,6 +51,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(surface::all());
     tests.extend(emergency::all());
     tests.extend(resources::all());
+    tests.extend(limits::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let (backends, pg_missing, _container) = backends().await;

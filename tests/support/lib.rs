@@ -3,13 +3,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection};
 use serde_json::{json, Value};
 use tsunagi_api::auth::KeySource;
 use tsunagi_api::config::{Config, JwtConfig};
-use tsunagi_api::{graphql, http, store};
+use tsunagi_api::{http, store};
 
 pub use serde_json;
 
@@ -153,6 +152,11 @@ fn unique() -> String {
 
 impl Server {
     pub async fn start(backend: &Backend) -> Server {
+        Server::start_with(backend, |_| {}).await
+    }
+
+    /// Start with a changed configuration (limits, say).
+    pub async fn start_with(backend: &Backend, tweak: impl FnOnce(&mut Config)) -> Server {
         let (url, cleanup, dir) = match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("tsunagi-test-{}", unique()));
@@ -185,13 +189,15 @@ impl Server {
             audience: AUDIENCE.to_owned(),
             leeway_secs: 30,
         };
-        let config = Config {
+        let mut config = Config {
             database_url: url,
             listen: "127.0.0.1:0".to_owned(),
             jwt: jwt.clone(),
             body_limit: 256 * 1024,
             emergency_hours: 4,
+            limits: tsunagi_api::config::Limits::default(),
         };
+        tweak(&mut config);
         // Bootstrap, as an operator would: the city office and its first admin.
         let now = tsunagi_api::audit::now_micros();
         let city = entity::agency::Model {
@@ -225,11 +231,7 @@ impl Server {
             .insert(&db)
             .await
             .expect("bootstrap admin");
-        let state = http::AppState {
-            db: db.clone(),
-            schema: graphql::schema(Some(db.clone())),
-            config: Arc::new(config),
-        };
+        let state = http::AppState::new(db.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -228,6 +228,7 @@ impl ConsultationQuery {
 
     /// 相談一覧 (新しい順) / consultations the caller may know exist, newest first
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn consultations(
         &self,
         ctx: &Context<'_>,

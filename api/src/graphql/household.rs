@@ -205,6 +205,7 @@ impl HouseholdQuery {
     }
 
     /// 世帯一覧 / households the caller may know exist
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn households(
         &self,
         ctx: &Context<'_>,

@@ -141,6 +141,7 @@ async fn events(
 #[Object]
 impl LedgerQuery {
     /// 監査ログ (管理者・監査担当、新しい順) / ledger events (admin, auditor), newest first
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
@@ -165,6 +166,7 @@ impl LedgerQuery {
 
     /// 管理者への通知 (緊急時アクセスの開始・終了など、新しい順) / the admins' alert feed: ledger
     /// rows that need attention (emergency access opened or closed), newest first
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn alert_feed(
         &self,
         ctx: &Context<'_>,
@@ -179,6 +181,7 @@ impl LedgerQuery {
     }
 
     /// この人の情報を誰が・いつ・何を・どの根拠で見たか / who saw what of this person, when, on what basis
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn access_log(
         &self,
         ctx: &Context<'_>,

@@ -19,6 +19,8 @@ pub mod validate;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
+use crate::config::Limits;
+
 #[derive(MergedObject, Default)]
 pub struct Query(
     registry::RegistryQuery,
@@ -48,10 +50,15 @@ pub type TsunagiSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Build the schema (no I/O). The database handle is schema data; the principal and the
 /// ledger recorder are per-request data added by the HTTP layer.
-pub fn schema(db: Option<DatabaseConnection>) -> TsunagiSchema {
+pub fn schema(db: Option<DatabaseConnection>, limits: &Limits) -> TsunagiSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(12)
-        .limit_complexity(5_000);
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(10);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
     if let Some(db) = db {
         builder = builder.data(db);
     }
@@ -60,5 +67,5 @@ pub fn schema(db: Option<DatabaseConnection>) -> TsunagiSchema {
 
 /// The SDL of the schema, as checked in as `schema.graphql`.
 pub fn sdl() -> String {
-    schema(None).sdl()
+    schema(None, &Limits::default()).sdl()
 }

@@ -274,6 +274,7 @@ impl PersonQuery {
     }
 
     /// 個人一覧 (自機関の登録者と同意のある人のみ) / persons the caller may know exist
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn persons(
         &self,
         ctx: &Context<'_>,

@@ -133,6 +133,7 @@ impl ReferralQuery {
     }
 
     /// つなぎ一覧 / referrals sent or received by the caller's agency
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn referrals(
         &self,
         ctx: &Context<'_>,
