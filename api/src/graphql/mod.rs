@@ -2,6 +2,8 @@
 //! no access decisions (those are in `policy`; personal fields go through
 //! [`context::reveal`]).
 
+pub mod case;
+pub mod case_write;
 pub mod consent;
 pub mod consultation;
 pub mod context;
@@ -9,6 +11,7 @@ pub mod enums;
 pub mod household;
 pub mod ledger;
 pub mod person;
+pub mod plan;
 pub mod referral;
 pub mod registry;
 pub mod scalars;
@@ -26,6 +29,7 @@ pub struct Query(
     referral::ReferralQuery,
     consent::ConsentQuery,
     ledger::LedgerQuery,
+    case::CaseQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -36,6 +40,8 @@ pub struct Mutation(
     consultation::ConsultationMutation,
     referral::ReferralMutation,
     consent::ConsentMutation,
+    case_write::CaseMutation,
+    plan::PlanMutation,
 );
 
 pub type TsunagiSchema = Schema<Query, Mutation, EmptySubscription>;
