@@ -9,6 +9,7 @@
 
 mod auth;
 mod bola;
+mod cases;
 mod inputs;
 mod ledger;
 mod scenario;
@@ -46,6 +47,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(inputs::all());
     tests.extend(ledger::all());
     tests.extend(surface::all());
+    tests.extend(cases::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let (backends, pg_missing, _container) = backends().await;
