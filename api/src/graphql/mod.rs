@@ -9,6 +9,7 @@ pub mod consultation;
 pub mod context;
 pub mod enums;
 pub mod household;
+pub mod involvement;
 pub mod ledger;
 pub mod person;
 pub mod plan;
@@ -41,6 +42,7 @@ pub struct Mutation(
     referral::ReferralMutation,
     consent::ConsentMutation,
     case_write::CaseMutation,
+    involvement::InvolvementMutation,
     plan::PlanMutation,
 );
 
