@@ -9,6 +9,7 @@
 
 mod auth;
 mod bola;
+mod cases;
 mod emergency;
 mod inputs;
 mod ledger;
@@ -52,6 +53,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(emergency::all());
     tests.extend(resources::all());
     tests.extend(limits::all());
+    tests.extend(cases::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let (backends, pg_missing, _container) = backends().await;

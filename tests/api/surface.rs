@@ -37,6 +37,16 @@ fn mutations(agency: &str, person: &str, uuid: &str) -> Vec<(&'static str, Value
         ("mutation($id: ID!) { updateCommunityResource(id: $id, version: 1, input: { kind: SALON, name: \"s\" }) { id } }", json!({ "id": uuid })),
         ("mutation($p: ID!, $r: ID!) { startPlacement(personId: $p, resourceId: $r, startedOn: \"2026-11-01\") { id } }", json!({ "p": person, "r": uuid })),
         ("mutation($id: ID!) { setPlacementStatus(id: $id, version: 1, status: PAUSED) { id } }", json!({ "id": uuid })),
+        ("mutation($h: ID!) { openCase(input: { householdId: $h, openedOn: \"2026-10-01\" }) { id } }", json!({ "h": uuid })),
+        ("mutation($id: ID!) { advanceCase(id: $id, version: 1, to: PLANNING) { id } }", json!({ "id": uuid })),
+        ("mutation($id: ID!) { suspendCase(id: $id, version: 1, decision: { decidedOn: \"2026-10-02\", decider: \"課長\", reason: REFUSED }) { id } }", json!({ "id": uuid })),
+        ("mutation($id: ID!) { resumeCase(id: $id, version: 1, decision: { decidedOn: \"2026-10-02\", decider: \"課長\", reason: OTHER }) { id } }", json!({ "id": uuid })),
+        ("mutation($id: ID!) { closeCase(id: $id, version: 1, decision: { decidedOn: \"2026-10-02\", decider: \"課長\", reason: GOAL_ACHIEVED }) { id } }", json!({ "id": uuid })),
+        ("mutation($id: ID!) { recordSupportDecision(caseId: $id, input: { decidedOn: \"2026-10-02\", decider: \"課長\", basis: \"要綱\" }) { id } }", json!({ "id": uuid })),
+        ("mutation($id: ID!, $a: ID!) { addInvolvement(caseId: $id, input: { agencyId: $a, role: LEAD, startedOn: \"2026-10-02\" }) { id } }", json!({ "id": uuid, "a": agency })),
+        ("mutation($id: ID!) { endInvolvement(id: $id, version: 1, endedOn: \"2026-10-02\") { id } }", json!({ "id": uuid })),
+        ("mutation($id: ID!) { createPlanVersion(caseId: $id, input: { wishes: \"w\", longTermGoal: \"g\", shortTermGoals: [], nextReviewOn: \"2027-01-01\", assignments: [] }) { id } }", json!({ "id": uuid })),
+        ("mutation($id: ID!) { recordPlanAgreement(planId: $id, agreedOn: \"2026-10-02\", method: SIGNED) { id } }", json!({ "id": uuid })),
     ]
 }
 

@@ -2,14 +2,18 @@
 //! no access decisions (those are in `policy`; personal fields go through
 //! [`context::reveal`]).
 
+pub mod case;
+pub mod case_write;
 pub mod consent;
 pub mod consultation;
 pub mod context;
 pub mod emergency;
 pub mod enums;
 pub mod household;
+pub mod involvement;
 pub mod ledger;
 pub mod person;
+pub mod plan;
 pub mod referral;
 pub mod registry;
 pub mod resource;
@@ -32,6 +36,7 @@ pub struct Query(
     ledger::LedgerQuery,
     emergency::EmergencyQuery,
     resource::ResourceQuery,
+    case::CaseQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -44,6 +49,9 @@ pub struct Mutation(
     consent::ConsentMutation,
     emergency::EmergencyMutation,
     resource::ResourceMutation,
+    case_write::CaseMutation,
+    involvement::InvolvementMutation,
+    plan::PlanMutation,
 );
 
 pub type TsunagiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -2,6 +2,7 @@
 //! the caller may know exist (the caller's agency's own records, or subjects whose consent
 //! names the caller's agency or kind), from a [`ListScope`] the policy hands out.
 
+pub mod cases;
 pub mod consents;
 pub mod consultations;
 pub mod emergency;

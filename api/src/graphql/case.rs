@@ -1,0 +1,496 @@
+//! Support cases (多機関協働): a household's case with its decisions (支援決定, 中断, 再開,
+//! 終結), each agency's involvement (関与) and the versioned support plans (see `plan`).
+//!
+//! Access: a case, its plans, decisions and involvements are PLAN data of every current
+//! member of the household, held by the case's owner agency. A case exists for the caller
+//! when the policy allows PLAN of at least one current member; otherwise it is NOT_FOUND,
+//! exactly like a random id, and lists leave it out. Status, dates, versions and agency ids
+//! are then shown as metadata; content (plan text, decision reasons) only where PLAN is
+//! allowed for every member, decision notes where NARRATIVE is; a withheld field is null with
+//! CONSENT_REQUIRED. Writes are in `case_write` and `plan`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Object, ID};
+use chrono::{FixedOffset, NaiveDate};
+
+use super::context::{db, load_persons, nullable, req, reveal_all, RecordRef};
+use super::enums::text_enum;
+use super::plan::SupportPlan;
+use super::registry::{agency_by_id, Agency};
+use super::scalars::{Date, DateTime};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{Action, Category, Item, SubjectFacts};
+use crate::store::{self, cases::View, Page};
+use entity::{case_decision, case_involvement, support_case};
+
+pub(super) const PLAN: Item = Item::of(Category::Plan);
+pub(super) const NARRATIVE: Item = Item::of(Category::Narrative);
+
+text_enum! {
+    /// ケースの状態 / case status
+    CaseStatus {
+        /// アセスメント / assessment
+        Assessment = "ASSESSMENT",
+        /// プラン作成 / planning
+        Planning = "PLANNING",
+        /// 支援実施 / support under way
+        Active = "ACTIVE",
+        /// モニタリング / monitoring
+        Monitoring = "MONITORING",
+        /// 中断 / suspended
+        Suspended = "SUSPENDED",
+        /// 終結 / closed
+        Closed = "CLOSED",
+    }
+}
+
+text_enum! {
+    /// ケースの決定の種別 / kind of case decision
+    CaseDecisionKind {
+        /// 支援決定 / the city's decision to support
+        SupportDecision = "SUPPORT_DECISION",
+        /// 中断 / suspension
+        Suspension = "SUSPENSION",
+        /// 再開 / resumption
+        Resumption = "RESUMPTION",
+        /// 終結 / closure
+        Closure = "CLOSURE",
+    }
+}
+
+text_enum! {
+    /// 終結・中断・再開の理由 / reason for a closure, suspension or resumption
+    CaseReason {
+        /// 目標達成 / goals achieved
+        GoalAchieved = "GOAL_ACHIEVED",
+        /// 主担当へ移行 / handed over to the lead agency
+        HandedToLead = "HANDED_TO_LEAD",
+        /// 転出 / moved out of the city
+        MovedOut = "MOVED_OUT",
+        /// 死亡 / died
+        Died = "DIED",
+        /// 連絡途絶 / contact lost
+        LostContact = "LOST_CONTACT",
+        /// 本人拒否 / refused by the person
+        Refused = "REFUSED",
+        /// その他 / other
+        Other = "OTHER",
+    }
+}
+
+text_enum! {
+    /// 関与・担当の役割 / role of an agency in a case or plan
+    InvolvementRole {
+        /// 主担当 / lead agency
+        Lead = "LEAD",
+        /// 支援機関 / supporting agency
+        Supporting = "SUPPORTING",
+    }
+}
+
+impl CaseStatus {
+    pub fn is_open(self) -> bool {
+        self != CaseStatus::Closed
+    }
+}
+
+/// Who a case's content belongs to and who holds it: shared by the case and everything in it.
+#[derive(Clone)]
+pub struct Scope {
+    pub owner_agency_id: String,
+    /// Facts of the household's current members.
+    pub subjects: Arc<Vec<Arc<SubjectFacts>>>,
+}
+
+impl Scope {
+    /// A content field of a record of the case: shown only if `item` is allowed for every
+    /// member (ledgered per member), else null with CONSENT_REQUIRED.
+    pub fn reveal<T>(
+        &self,
+        ctx: &Context<'_>,
+        kind: &'static str,
+        id: &str,
+        item: Item,
+        value: impl FnOnce() -> Option<T>,
+    ) -> ApiResult<Option<T>> {
+        let record = RecordRef {
+            kind,
+            id,
+            owner: &self.owner_agency_id,
+        };
+        nullable(ctx, reveal_all(ctx, &self.subjects, record, item, value))
+    }
+
+    pub fn member_ids(&self) -> Vec<String> {
+        self.subjects.iter().map(|s| s.person_id.clone()).collect()
+    }
+}
+
+/// 支援ケース / a support case. Built only when the caller may know it exists.
+pub struct SupportCase {
+    pub model: support_case::Model,
+    pub scope: Scope,
+}
+
+impl SupportCase {
+    pub fn current_status(&self) -> ApiResult<CaseStatus> {
+        CaseStatus::from_db(&self.model.status)
+    }
+}
+
+/// The visible cases among `models` (order kept).
+pub async fn visible(
+    ctx: &Context<'_>,
+    models: Vec<support_case::Model>,
+) -> ApiResult<Vec<SupportCase>> {
+    let r = req(ctx)?;
+    let mut households: Vec<String> = models.iter().map(|m| m.household_id.clone()).collect();
+    households.sort();
+    households.dedup();
+    let members = store::households::members_of(db(ctx)?, households).await?;
+    let mut current: HashMap<String, Vec<String>> = HashMap::new();
+    for m in members.into_iter().filter(|m| m.left_on.is_none()) {
+        current.entry(m.household_id).or_default().push(m.person_id);
+    }
+    let ids: Vec<String> = current.values().flatten().cloned().collect();
+    let facts: HashMap<String, Arc<SubjectFacts>> = load_persons(ctx, &ids)
+        .await?
+        .into_iter()
+        .map(|l| (l.model.id.clone(), l.facts))
+        .collect();
+    let mut out = Vec::new();
+    for m in models {
+        let subjects: Vec<Arc<SubjectFacts>> = current
+            .get(&m.household_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| facts.get(id).cloned())
+            .collect();
+        if subjects
+            .iter()
+            .any(|s| r.decide(s, &m.owner_agency_id, PLAN).is_ok())
+        {
+            let scope = Scope {
+                owner_agency_id: m.owner_agency_id.clone(),
+                subjects: Arc::new(subjects),
+            };
+            out.push(SupportCase { model: m, scope });
+        }
+    }
+    Ok(out)
+}
+
+/// A case the caller may know exists, else NOT_FOUND naming `field`.
+pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<SupportCase> {
+    let Some(m) = store::cases::get(db(ctx)?, id).await? else {
+        return Err(ApiError::not_found(field));
+    };
+    visible(ctx, vec![m])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found(field))
+}
+
+/// Today in the city's calendar (JST, no daylight saving).
+pub fn today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    match FixedOffset::east_opt(9 * 3600) {
+        Some(jst) => now.with_timezone(&jst).date_naive(),
+        None => now.date_naive(),
+    }
+}
+
+#[Object]
+impl SupportCase {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+    /// 世帯 / the household
+    async fn household_id(&self) -> ID {
+        ID(self.model.household_id.clone())
+    }
+    /// 担当機関 (多機関協働) / owning (coordinating) agency
+    async fn owner_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
+        agency_by_id(ctx, &self.model.owner_agency_id).await
+    }
+    /// 担当コーディネーター / lead coordinator's account
+    async fn lead_account_id(&self) -> ID {
+        ID(self.model.lead_account_id.clone())
+    }
+    async fn status(&self) -> ApiResult<CaseStatus> {
+        self.current_status()
+    }
+    /// 中断前の状態 (中断中のみ) / status before the suspension, while suspended
+    async fn status_before_suspension(&self) -> ApiResult<Option<CaseStatus>> {
+        self.model
+            .status_before_suspension
+            .as_deref()
+            .map(CaseStatus::from_db)
+            .transpose()
+    }
+    /// 開始日 / opened on
+    async fn opened_on(&self) -> Date {
+        self.model.opened_on.into()
+    }
+    /// 終結日 / closed on
+    async fn closed_on(&self) -> Option<Date> {
+        self.model.closed_on.map(Into::into)
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime {
+        self.model.created_at.into()
+    }
+    async fn updated_at(&self) -> DateTime {
+        self.model.updated_at.into()
+    }
+    /// 決定 (支援決定・中断・再開・終結、記録順) / decisions, in the order recorded
+    async fn decisions(&self, ctx: &Context<'_>) -> ApiResult<Vec<CaseDecision>> {
+        Ok(store::cases::decisions_of(db(ctx)?, &self.model.id)
+            .await?
+            .into_iter()
+            .map(|model| CaseDecision {
+                model,
+                scope: self.scope.clone(),
+            })
+            .collect())
+    }
+    /// 支援決定 (未決定なら null) / the 支援決定, if recorded
+    async fn support_decision(&self, ctx: &Context<'_>) -> ApiResult<Option<CaseDecision>> {
+        Ok(store::cases::decisions_of(db(ctx)?, &self.model.id)
+            .await?
+            .into_iter()
+            .find(|d| d.kind == store::cases::SUPPORT_DECISION)
+            .map(|model| CaseDecision {
+                model,
+                scope: self.scope.clone(),
+            }))
+    }
+    /// 各機関の関与 / each agency's involvement
+    async fn involvements(&self, ctx: &Context<'_>) -> ApiResult<Vec<CaseInvolvement>> {
+        Ok(store::cases::involvements_of(db(ctx)?, &self.model.id)
+            .await?
+            .into_iter()
+            .map(CaseInvolvement)
+            .collect())
+    }
+    /// 支援プランの全版 (新しい順) / every plan version, newest first
+    async fn plans(&self, ctx: &Context<'_>) -> ApiResult<Vec<SupportPlan>> {
+        Ok(store::cases::plans_of(db(ctx)?, &self.model.id)
+            .await?
+            .into_iter()
+            .map(|model| SupportPlan {
+                model,
+                scope: self.scope.clone(),
+            })
+            .collect())
+    }
+    /// 現行の支援プラン (最新版) / the current (latest) plan version
+    async fn current_plan(&self, ctx: &Context<'_>) -> ApiResult<Option<SupportPlan>> {
+        Ok(store::cases::current_plan(db(ctx)?, &self.model.id)
+            .await?
+            .map(|model| SupportPlan {
+                model,
+                scope: self.scope.clone(),
+            }))
+    }
+}
+
+/// ケースの決定 / a decision on a case (支援決定, 中断, 再開, 終結)
+pub struct CaseDecision {
+    model: case_decision::Model,
+    scope: Scope,
+}
+
+#[Object]
+impl CaseDecision {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+    async fn kind(&self) -> ApiResult<CaseDecisionKind> {
+        CaseDecisionKind::from_db(&self.model.kind)
+    }
+    /// 決定日 / decided on
+    async fn decided_on(&self) -> Date {
+        self.model.decided_on.into()
+    }
+    /// 決定者 / who decided (e.g. 福祉課長)
+    async fn decider(&self) -> &str {
+        &self.model.decider
+    }
+    /// 支援決定の根拠 (PLAN) / basis of a 支援決定
+    async fn basis(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        let value = self.model.basis.clone();
+        self.scope
+            .reveal(ctx, "case_decision", &self.model.id, PLAN, || value)
+    }
+    /// 理由 (PLAN) / reason of a suspension, resumption or closure
+    async fn reason(&self, ctx: &Context<'_>) -> ApiResult<Option<CaseReason>> {
+        let value = self
+            .model
+            .reason
+            .as_deref()
+            .map(CaseReason::from_db)
+            .transpose()?;
+        self.scope
+            .reveal(ctx, "case_decision", &self.model.id, PLAN, || value)
+    }
+    /// 備考 (NARRATIVE) / note
+    async fn note(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        let value = self.model.note.clone();
+        self.scope
+            .reveal(ctx, "case_decision", &self.model.id, NARRATIVE, || value)
+    }
+    /// 決定した会議 / the meeting that took the decision
+    async fn meeting_id(&self) -> Option<ID> {
+        self.model.meeting_id.clone().map(ID)
+    }
+    async fn created_at(&self) -> DateTime {
+        self.model.created_at.into()
+    }
+}
+
+/// 関与 / an agency's involvement in a case, with its own role, start and end
+pub struct CaseInvolvement(pub case_involvement::Model);
+
+#[Object]
+impl CaseInvolvement {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn case_id(&self) -> ID {
+        ID(self.0.case_id.clone())
+    }
+    /// 機関 / the agency
+    async fn agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
+        agency_by_id(ctx, &self.0.agency_id).await
+    }
+    async fn role(&self) -> ApiResult<InvolvementRole> {
+        InvolvementRole::from_db(&self.0.role)
+    }
+    /// 開始日 / started on
+    async fn started_on(&self) -> Date {
+        self.0.started_on.into()
+    }
+    /// 終了日 / ended on
+    async fn ended_on(&self) -> Option<Date> {
+        self.0.ended_on.map(Into::into)
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+#[derive(Default)]
+pub struct CaseQuery;
+
+/// A coordinator view: the caller's agency's cases in `view`, paged by id.
+async fn coordinator_view(
+    ctx: &Context<'_>,
+    operation: &str,
+    view: View,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ApiResult<Connection<String, SupportCase>> {
+    let r = req(ctx)?;
+    r.require(Action::CoordinateCases, operation)?;
+    let page = Page::parse(first, after, store::CursorKind::Id)?;
+    let rows = store::cases::view(db(ctx)?, &r.principal.agency_id, &view, &page).await?;
+    let has_next = rows.len() as u64 > page.first;
+    let rows: Vec<_> = rows.into_iter().take(page.first as usize).collect();
+    let mut conn = Connection::new(page.after.is_some(), has_next);
+    for c in visible(ctx, rows).await? {
+        conn.edges
+            .push(Edge::new(store::encode_cursor(&c.model.id), c));
+    }
+    Ok(conn)
+}
+
+#[Object]
+impl CaseQuery {
+    /// 支援ケース / a support case by id
+    async fn support_case(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SupportCase> {
+        let id = store::parse_id("id", &id)?;
+        find(ctx, "id", &id).await
+    }
+
+    /// 世帯の支援ケース (新しい順、見られるもののみ) / a household's cases the caller may see
+    async fn support_cases(
+        &self,
+        ctx: &Context<'_>,
+        household_id: ID,
+    ) -> ApiResult<Vec<SupportCase>> {
+        let id = store::parse_id("householdId", &household_id)?;
+        let models = store::cases::of_household(db(ctx)?, &id).await?;
+        visible(ctx, models).await
+    }
+
+    /// 担当ケース (自分が担当の進行中ケース) / open cases the caller leads
+    async fn my_cases(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, SupportCase>> {
+        let me = req(ctx)?.principal.account_id.clone();
+        coordinator_view(ctx, "myCases", View::LedBy(me), first, after).await
+    }
+
+    /// 見直し期限切れ (自機関の進行中ケースで現行プランの次回見直し日が今日より前) /
+    /// open cases of the caller's agency whose current plan's review date has passed
+    async fn overdue_reviews(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, SupportCase>> {
+        let today = today(req(ctx)?.now);
+        coordinator_view(
+            ctx,
+            "overdueReviews",
+            View::ReviewOverdue(today),
+            first,
+            after,
+        )
+        .await
+    }
+
+    /// 本人同意のないプラン (自機関の進行中ケースで現行プランが未同意) /
+    /// open cases of the caller's agency whose current plan lacks the person's agreement
+    async fn plans_without_agreement(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, SupportCase>> {
+        coordinator_view(
+            ctx,
+            "plansWithoutAgreement",
+            View::PlanNotAgreed,
+            first,
+            after,
+        )
+        .await
+    }
+
+    /// 終結後も終了していない関与 (自機関の終結ケース) /
+    /// closed cases of the caller's agency with an involvement that has no end
+    async fn open_involvements_after_closure(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, SupportCase>> {
+        coordinator_view(
+            ctx,
+            "openInvolvementsAfterClosure",
+            View::OpenInvolvementAfterClosure,
+            first,
+            after,
+        )
+        .await
+    }
+}

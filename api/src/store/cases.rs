@@ -1,0 +1,304 @@
+//! Support cases (多機関協働) with their decisions, involvements and versioned support plans.
+//! No GraphQL and no access decisions: callers pass the caller's agency for the coordinator
+//! views (scoped here, in SQL) and check visibility of single records through the policy.
+//!
+//! Every write that concerns a case goes through [`write_guarded`]: the case row's version
+//! is bumped under an optimistic guard in the same transaction as the rows it adds and the
+//! ledger entries, so two concurrent writers (two 支援決定, two open LEADs, two plan versions
+//! with the same number) cannot both succeed.
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+
+use super::Page;
+use crate::audit::{self, Entry};
+use crate::error::{ApiError, ApiResult};
+use entity::{
+    case_decision, case_involvement, meeting, plan_assignment, support_case, support_plan,
+};
+
+/// The status of a closed case; every other status is open.
+pub const CLOSED: &str = "CLOSED";
+/// The decision kind of a 支援決定.
+pub const SUPPORT_DECISION: &str = "SUPPORT_DECISION";
+
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<support_case::Model>, DbErr> {
+    support_case::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
+}
+
+/// All cases of a household, newest first.
+pub async fn of_household<C: ConnectionTrait>(
+    db: &C,
+    household_id: &str,
+) -> Result<Vec<support_case::Model>, DbErr> {
+    support_case::Entity::find()
+        .filter(support_case::Column::HouseholdId.eq(household_id))
+        .order_by_desc(support_case::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Whether `agency_id` already runs an open case for the household.
+pub async fn has_open_case<C: ConnectionTrait>(
+    db: &C,
+    household_id: &str,
+    agency_id: &str,
+) -> Result<bool, DbErr> {
+    Ok(support_case::Entity::find()
+        .filter(support_case::Column::HouseholdId.eq(household_id))
+        .filter(support_case::Column::OwnerAgencyId.eq(agency_id))
+        .filter(support_case::Column::Status.ne(CLOSED))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Decisions of a case in the order they were recorded.
+pub async fn decisions_of<C: ConnectionTrait>(
+    db: &C,
+    case_id: &str,
+) -> Result<Vec<case_decision::Model>, DbErr> {
+    case_decision::Entity::find()
+        .filter(case_decision::Column::CaseId.eq(case_id))
+        .order_by_asc(case_decision::Column::CreatedAt)
+        .order_by_asc(case_decision::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn involvements_of<C: ConnectionTrait>(
+    db: &C,
+    case_id: &str,
+) -> Result<Vec<case_involvement::Model>, DbErr> {
+    case_involvement::Entity::find()
+        .filter(case_involvement::Column::CaseId.eq(case_id))
+        .order_by_asc(case_involvement::Column::StartedOn)
+        .order_by_asc(case_involvement::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn involvement<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<case_involvement::Model>, DbErr> {
+    case_involvement::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
+}
+
+/// All plan versions of a case, newest first.
+pub async fn plans_of<C: ConnectionTrait>(
+    db: &C,
+    case_id: &str,
+) -> Result<Vec<support_plan::Model>, DbErr> {
+    support_plan::Entity::find()
+        .filter(support_plan::Column::CaseId.eq(case_id))
+        .order_by_desc(support_plan::Column::PlanVersion)
+        .all(db)
+        .await
+}
+
+/// The latest plan version of a case.
+pub async fn current_plan<C: ConnectionTrait>(
+    db: &C,
+    case_id: &str,
+) -> Result<Option<support_plan::Model>, DbErr> {
+    support_plan::Entity::find()
+        .filter(support_plan::Column::CaseId.eq(case_id))
+        .order_by_desc(support_plan::Column::PlanVersion)
+        .one(db)
+        .await
+}
+
+pub async fn plan<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<support_plan::Model>, DbErr> {
+    support_plan::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
+}
+
+pub async fn assignments_of<C: ConnectionTrait>(
+    db: &C,
+    plan_id: &str,
+) -> Result<Vec<plan_assignment::Model>, DbErr> {
+    plan_assignment::Entity::find()
+        .filter(plan_assignment::Column::PlanId.eq(plan_id))
+        .order_by_asc(plan_assignment::Column::SortOrder)
+        .all(db)
+        .await
+}
+
+pub async fn meeting<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<meeting::Model>, DbErr> {
+    meeting::Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+/// A coordinator view over the cases of one agency.
+#[derive(Clone, Debug)]
+pub enum View {
+    /// Open cases led by the account.
+    LedBy(String),
+    /// Open cases whose current plan's next review date is before this day.
+    ReviewOverdue(NaiveDate),
+    /// Open cases whose current plan has no agreement of the person.
+    PlanNotAgreed,
+    /// Closed cases with an involvement that has no end.
+    OpenInvolvementAfterClosure,
+}
+
+/// Plans that are their case's latest version (correlated on `p`).
+fn current_plans() -> sea_orm::sea_query::SelectStatement {
+    let latest = Query::select()
+        .expr(Expr::col(("p2", "plan_version")).max())
+        .from_as("support_plan", "p2")
+        .and_where(Expr::col(("p2", "case_id")).equals(("p", "case_id")))
+        .to_owned();
+    Query::select()
+        .column(("p", "case_id"))
+        .from_as("support_plan", "p")
+        .and_where(Expr::col(("p", "plan_version")).in_subquery(latest))
+        .to_owned()
+}
+
+/// The cases of `agency_id` in a view, ordered by id, one more than the page to tell
+/// whether there is a next page.
+pub async fn view<C: ConnectionTrait>(
+    db: &C,
+    agency_id: &str,
+    view: &View,
+    page: &Page,
+) -> Result<Vec<support_case::Model>, DbErr> {
+    let mut q =
+        support_case::Entity::find().filter(support_case::Column::OwnerAgencyId.eq(agency_id));
+    q = match view {
+        View::LedBy(account) => q
+            .filter(support_case::Column::LeadAccountId.eq(account.as_str()))
+            .filter(support_case::Column::Status.ne(CLOSED)),
+        View::ReviewOverdue(today) => q.filter(support_case::Column::Status.ne(CLOSED)).filter(
+            support_case::Column::Id.in_subquery(
+                current_plans()
+                    .and_where(Expr::col(("p", "next_review_on")).lt(*today))
+                    .to_owned(),
+            ),
+        ),
+        View::PlanNotAgreed => q.filter(support_case::Column::Status.ne(CLOSED)).filter(
+            support_case::Column::Id.in_subquery(
+                current_plans()
+                    .and_where(Expr::col(("p", "agreed_on")).is_null())
+                    .to_owned(),
+            ),
+        ),
+        View::OpenInvolvementAfterClosure => {
+            q.filter(support_case::Column::Status.eq(CLOSED)).filter(
+                support_case::Column::Id.in_subquery(
+                    Query::select()
+                        .column(case_involvement::Column::CaseId)
+                        .from(case_involvement::Entity)
+                        .and_where(case_involvement::Column::EndedOn.is_null())
+                        .to_owned(),
+                ),
+            )
+        }
+    };
+    if let Some(after) = &page.after {
+        q = q.filter(support_case::Column::Id.gt(after.as_str()));
+    }
+    q.order_by_asc(support_case::Column::Id)
+        .limit(page.first + 1)
+        .all(db)
+        .await
+}
+
+/// A row written together with a guarded case update.
+pub enum Row {
+    Case(support_case::Model),
+    Decision(case_decision::Model),
+    Involvement(case_involvement::Model),
+    Plan(support_plan::Model),
+    Assignment(plan_assignment::Model),
+    /// The person's agreement to a plan version that has none yet.
+    PlanAgreed {
+        plan_id: String,
+        agreed_on: NaiveDate,
+        method: String,
+    },
+}
+
+/// In one transaction: update the case only if its version is still `version` (the change
+/// must set the next version), insert or change `rows`, append `entries`. A stale version
+/// (or a plan agreed meanwhile) is CONFLICT and nothing is written. With `change` None the
+/// case is new and is among `rows`.
+pub async fn write_guarded(
+    db: &DatabaseConnection,
+    change: Option<(support_case::ActiveModel, &str, i32)>,
+    rows: Vec<Row>,
+    entries: Vec<Entry>,
+) -> ApiResult<()> {
+    let txn = db.begin().await?;
+    if let Some((change, id, version)) = change {
+        let res = support_case::Entity::update_many()
+            .set(change)
+            .filter(support_case::Column::Id.eq(id))
+            .filter(support_case::Column::Version.eq(version))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 0 {
+            let current = get(&txn, id).await?.map(|c| c.version).unwrap_or(version);
+            return Err(ApiError::stale(current));
+        }
+    }
+    for row in rows {
+        match row {
+            Row::Case(m) => {
+                support_case::ActiveModel::from(m).insert(&txn).await?;
+            }
+            Row::Decision(m) => {
+                case_decision::ActiveModel::from(m).insert(&txn).await?;
+            }
+            Row::Involvement(m) => {
+                case_involvement::ActiveModel::from(m).insert(&txn).await?;
+            }
+            Row::Plan(m) => {
+                support_plan::ActiveModel::from(m).insert(&txn).await?;
+            }
+            Row::Assignment(m) => {
+                plan_assignment::ActiveModel::from(m).insert(&txn).await?;
+            }
+            Row::PlanAgreed {
+                plan_id,
+                agreed_on,
+                method,
+            } => {
+                let res = support_plan::Entity::update_many()
+                    .col_expr(support_plan::Column::AgreedOn, Expr::value(agreed_on))
+                    .col_expr(support_plan::Column::AgreementMethod, Expr::value(method))
+                    .filter(support_plan::Column::Id.eq(plan_id.as_str()))
+                    .filter(support_plan::Column::AgreedOn.is_null())
+                    .exec(&txn)
+                    .await?;
+                if res.rows_affected == 0 {
+                    return Err(ApiError::conflict(
+                        "このプランは既に同意済みです / the plan was agreed meanwhile",
+                    ));
+                }
+            }
+        }
+    }
+    audit::append(&txn, entries).await?;
+    txn.commit().await?;
+    Ok(())
+}
