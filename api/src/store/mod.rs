@@ -22,7 +22,7 @@ use sea_orm::{
 };
 
 use crate::error::{ApiError, ApiResult};
-use crate::policy::ListScope;
+use crate::policy::{ListScope, Purpose};
 
 /// Connect. SQLite gets one connection (it has one writer; a second connection inside a
 /// transaction would deadlock or fail with SQLITE_BUSY) and WAL.
@@ -106,8 +106,12 @@ pub fn basis_subjects(scope: &ListScope) -> SelectStatement {
 }
 
 fn meeting_subjects(scope: &ListScope) -> SelectStatement {
-    Query::select()
-        .column(("hm", "person_id"))
+    let mut q = Query::select();
+    if scope.purpose != Purpose::Support {
+        // Like the policy: a 支援会議 is a basis for the SUPPORT purpose only.
+        q.and_where(Expr::val(1).eq(0));
+    }
+    q.column(("hm", "person_id"))
         .from_as("household_member", "hm")
         .join_as(
             JoinType::InnerJoin,
