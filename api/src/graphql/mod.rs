@@ -2,12 +2,14 @@
 //! no access decisions (those are in `policy`; personal fields go through
 //! [`context::reveal`]).
 
+pub mod activity;
 pub mod consent;
 pub mod consultation;
 pub mod context;
 pub mod enums;
 pub mod household;
 pub mod ledger;
+pub mod meeting;
 pub mod person;
 pub mod referral;
 pub mod registry;
@@ -26,6 +28,8 @@ pub struct Query(
     referral::ReferralQuery,
     consent::ConsentQuery,
     ledger::LedgerQuery,
+    meeting::MeetingQuery,
+    activity::ActivityQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -36,6 +40,8 @@ pub struct Mutation(
     consultation::ConsultationMutation,
     referral::ReferralMutation,
     consent::ConsentMutation,
+    meeting::MeetingMutation,
+    activity::ActivityMutation,
 );
 
 pub type TsunagiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -2,11 +2,13 @@
 //! the caller may know exist (the caller's agency's own records, or subjects whose consent
 //! names the caller's agency or kind), from a [`ListScope`] the policy hands out.
 
+pub mod activities;
 pub mod consents;
 pub mod consultations;
 pub mod facts;
 pub mod households;
 pub mod ledger;
+pub mod meetings;
 pub mod persons;
 pub mod referrals;
 pub mod registry;
