@@ -7,10 +7,12 @@
 // A test fails by panicking; unwrapping is how it says "this must be there".
 #![allow(clippy::unwrap_used)]
 
+mod activities;
 mod auth;
 mod bola;
 mod inputs;
 mod ledger;
+mod meetings;
 mod scenario;
 mod surface;
 
@@ -46,6 +48,8 @@ async fn run() -> std::process::ExitCode {
     tests.extend(inputs::all());
     tests.extend(ledger::all());
     tests.extend(surface::all());
+    tests.extend(meetings::all());
+    tests.extend(activities::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let (backends, pg_missing, _container) = backends().await;
