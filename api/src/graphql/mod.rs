@@ -10,6 +10,7 @@ pub mod enums;
 pub mod household;
 pub mod ledger;
 pub mod meeting;
+pub mod meeting_mutation;
 pub mod person;
 pub mod referral;
 pub mod registry;
@@ -40,7 +41,7 @@ pub struct Mutation(
     consultation::ConsultationMutation,
     referral::ReferralMutation,
     consent::ConsentMutation,
-    meeting::MeetingMutation,
+    meeting_mutation::MeetingMutation,
     activity::ActivityMutation,
 );
 
