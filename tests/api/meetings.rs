@@ -460,14 +460,16 @@ async fn consent_gaps_list_exactly_what_is_missing(srv: &Server) {
     let want: Vec<_> = expected.iter().filter(|k| !closed(k)).cloned().collect();
     assert_eq!(after, want);
 
-    // Only the convener asks: participants are FORBIDDEN, a caseworker of M too, an
-    // outsider (X) NOT_FOUND; other kinds of meeting are BAD_USER_INPUT.
-    for tok in [&w.b_tok, &w.c_tok, &w.m_cw_tok] {
+    // Only the convener asks: caseworkers (of M too) and a participant's coordinator are
+    // FORBIDDEN, an outsider coordinator (X) NOT_FOUND; other kinds are BAD_USER_INPUT.
+    let (_, b_coord) = srv.account("b-coord", &w.b, &["coordinator"]).await;
+    let (_, x_coord) = srv.account("x-coord", &x, &["coordinator"]).await;
+    for tok in [&w.b_tok, &w.c_tok, &w.m_cw_tok, &x_tok, &b_coord] {
         srv.gql(tok, GAPS, json!({ "id": meeting }))
             .await
             .only_error("FORBIDDEN");
     }
-    srv.gql(&x_tok, GAPS, json!({ "id": meeting }))
+    srv.gql(&x_coord, GAPS, json!({ "id": meeting }))
         .await
         .only_error("NOT_FOUND");
     let sm = create(
@@ -539,7 +541,17 @@ async fn minutes_need_narrative_basis_and_the_current_version(srv: &Server) {
         b.ok()["meeting"]["minutes"],
         "長男の就労について話し合った。"
     );
-    // Only the convener writes them; an outsider gets NOT_FOUND.
+    // Only the convener writes them: a caseworker is FORBIDDEN, so is a participant's
+    // coordinator; an outsider coordinator gets NOT_FOUND.
+    let (_, b_coord) = srv.account("b-coord", &w.b, &["coordinator"]).await;
+    let (_, c_coord) = srv.account("c-coord", &w.c, &["coordinator"]).await;
+    srv.gql(
+        &b_coord,
+        UPDATE,
+        json!({ "id": meeting, "v": 2, "m": "B の追記" }),
+    )
+    .await
+    .only_error("FORBIDDEN");
     srv.gql(
         &w.b_tok,
         UPDATE,
@@ -548,7 +560,7 @@ async fn minutes_need_narrative_basis_and_the_current_version(srv: &Server) {
     .await
     .only_error("FORBIDDEN");
     srv.gql(
-        &w.c_tok,
+        &c_coord,
         UPDATE,
         json!({ "id": meeting, "v": 2, "m": "C の追記" }),
     )

@@ -31,6 +31,9 @@ fn mutations(agency: &str, person: &str, uuid: &str) -> Vec<(&'static str, Value
         ("mutation($id: ID!) { completeReferral(id: $id, version: 1) { id } }", json!({ "id": uuid })),
         ("mutation($i: RecordConsentInput!) { recordConsent(input: $i) { id } }", json!({ "i": consent_input(person, &["IDENTITY"], &[agency], &[]) })),
         ("mutation($id: ID!) { withdrawConsent(id: $id, version: 1) { id } }", json!({ "id": uuid })),
+        ("mutation($a: ID!) { createMeeting(input: { kind: CASE_CONFERENCE, householdId: $a, heldAt: \"2026-10-01T00:00:00Z\", participantAgencyIds: [$a], categories: [] }) { id } }", json!({ "a": agency })),
+        ("mutation($id: ID!) { updateMeetingMinutes(id: $id, version: 1, minutes: \"m\") { id } }", json!({ "id": uuid })),
+        ("mutation($p: ID!) { recordActivity(input: { kind: MONITORING, personId: $p, occurredOn: \"2026-01-01\", note: \"n\" }) { id } }", json!({ "p": person })),
     ]
 }
 

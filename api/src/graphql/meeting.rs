@@ -250,9 +250,9 @@ impl MeetingQuery {
     /// where no active consent covers it
     async fn consent_gaps(&self, ctx: &Context<'_>, meeting_id: ID) -> ApiResult<ConsentGaps> {
         let r = req(ctx)?;
+        r.require(Action::CoordinateCases, "consentGaps")?;
         let id = store::parse_id("meetingId", &meeting_id)?;
         let m = find(ctx, "meetingId", &id).await?;
-        r.require(Action::CoordinateCases, "consentGaps")?;
         if m.0.model.owner_agency_id != r.principal.agency_id {
             return Err(ApiError::forbidden(
                 "招集機関のみ確認できます / only the convening agency may ask",

@@ -220,9 +220,9 @@ impl MeetingMutation {
         minutes: String,
     ) -> ApiResult<Meeting> {
         let r = req(ctx)?;
+        r.require(Action::CoordinateCases, "updateMeetingMinutes")?;
         let id = store::parse_id("id", &id)?;
         let current = find(ctx, "id", &id).await?;
-        r.require(Action::CoordinateCases, "updateMeetingMinutes")?;
         if current.0.model.owner_agency_id != r.principal.agency_id {
             return Err(ApiError::forbidden(
                 "招集機関のみ更新できます / only the convening agency may update",
