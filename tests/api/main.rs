@@ -7,6 +7,7 @@
 // A test fails by panicking; unwrapping is how it says "this must be there".
 #![allow(clippy::unwrap_used)]
 
+mod activities;
 mod auth;
 mod bola;
 mod cases;
@@ -14,6 +15,7 @@ mod emergency;
 mod inputs;
 mod ledger;
 mod limits;
+mod meetings;
 mod resources;
 mod scenario;
 mod surface;
@@ -54,6 +56,8 @@ async fn run() -> std::process::ExitCode {
     tests.extend(resources::all());
     tests.extend(limits::all());
     tests.extend(cases::all());
+    tests.extend(meetings::all());
+    tests.extend(activities::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let (backends, pg_missing, _container) = backends().await;

@@ -47,6 +47,9 @@ fn mutations(agency: &str, person: &str, uuid: &str) -> Vec<(&'static str, Value
         ("mutation($id: ID!) { endInvolvement(id: $id, version: 1, endedOn: \"2026-10-02\") { id } }", json!({ "id": uuid })),
         ("mutation($id: ID!) { createPlanVersion(caseId: $id, input: { wishes: \"w\", longTermGoal: \"g\", shortTermGoals: [], nextReviewOn: \"2027-01-01\", assignments: [] }) { id } }", json!({ "id": uuid })),
         ("mutation($id: ID!) { recordPlanAgreement(planId: $id, agreedOn: \"2026-10-02\", method: SIGNED) { id } }", json!({ "id": uuid })),
+        ("mutation($a: ID!) { createMeeting(input: { kind: CASE_CONFERENCE, householdId: $a, heldAt: \"2026-10-01T00:00:00Z\", participantAgencyIds: [$a], categories: [] }) { id } }", json!({ "a": agency })),
+        ("mutation($id: ID!) { updateMeetingMinutes(id: $id, version: 1, minutes: \"m\") { id } }", json!({ "id": uuid })),
+        ("mutation($p: ID!) { recordActivity(input: { kind: MONITORING, personId: $p, occurredOn: \"2026-01-01\", note: \"n\" }) { id } }", json!({ "p": person })),
     ]
 }
 

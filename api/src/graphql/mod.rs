@@ -2,6 +2,7 @@
 //! no access decisions (those are in `policy`; personal fields go through
 //! [`context::reveal`]).
 
+pub mod activity;
 pub mod case;
 pub mod case_write;
 pub mod consent;
@@ -12,6 +13,8 @@ pub mod enums;
 pub mod household;
 pub mod involvement;
 pub mod ledger;
+pub mod meeting;
+pub mod meeting_mutation;
 pub mod person;
 pub mod plan;
 pub mod referral;
@@ -37,6 +40,8 @@ pub struct Query(
     emergency::EmergencyQuery,
     resource::ResourceQuery,
     case::CaseQuery,
+    meeting::MeetingQuery,
+    activity::ActivityQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -52,6 +57,8 @@ pub struct Mutation(
     case_write::CaseMutation,
     involvement::InvolvementMutation,
     plan::PlanMutation,
+    meeting_mutation::MeetingMutation,
+    activity::ActivityMutation,
 );
 
 pub type TsunagiSchema = Schema<Query, Mutation, EmptySubscription>;

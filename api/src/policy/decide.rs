@@ -47,8 +47,11 @@ pub fn decide(
             consent_id: c.id.clone(),
         });
     }
+    // A 支援会議 shares for the support it was constituted for (Art. 106-6), never for
+    // evaluation: what is seen there must not flow into analysts' data.
     if let Some(m) = subject.meetings.iter().find(|m| {
-        m.from <= now
+        purpose == Purpose::Support
+            && m.from <= now
             && now < m.until
             && m.member_agencies.contains(&principal.agency_id)
             && m.categories.contains(&item.category)

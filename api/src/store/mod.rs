@@ -2,6 +2,7 @@
 //! the caller may know exist (the caller's agency's own records, or subjects whose consent
 //! names the caller's agency or kind), from a [`ListScope`] the policy hands out.
 
+pub mod activities;
 pub mod cases;
 pub mod consents;
 pub mod consultations;
@@ -9,6 +10,7 @@ pub mod emergency;
 pub mod facts;
 pub mod households;
 pub mod ledger;
+pub mod meetings;
 pub mod persons;
 pub mod referrals;
 pub mod registry;
@@ -25,7 +27,7 @@ use sea_orm::{
 };
 
 use crate::error::{ApiError, ApiResult};
-use crate::policy::ListScope;
+use crate::policy::{ListScope, Purpose};
 
 /// Connect. SQLite gets one connection (it has one writer; a second connection inside a
 /// transaction would deadlock or fail with SQLITE_BUSY) and WAL.
@@ -109,8 +111,12 @@ pub fn basis_subjects(scope: &ListScope) -> SelectStatement {
 }
 
 fn meeting_subjects(scope: &ListScope) -> SelectStatement {
-    Query::select()
-        .column(("hm", "person_id"))
+    let mut q = Query::select();
+    if scope.purpose != Purpose::Support {
+        // Like the policy: a 支援会議 is a basis for the SUPPORT purpose only.
+        q.and_where(Expr::val(1).eq(0));
+    }
+    q.column(("hm", "person_id"))
         .from_as("household_member", "hm")
         .join_as(
             JoinType::InnerJoin,

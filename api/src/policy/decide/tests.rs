@@ -404,6 +404,20 @@ fn meeting_undeclared_category_denied() {
 }
 
 #[test]
+fn meeting_is_no_basis_for_evaluation() {
+    let s = with_meeting(meeting("m1", &[MINE], &[Identity]));
+    let d = decide(
+        &caseworker(),
+        &s,
+        OWNER,
+        Item::of(Identity),
+        Purpose::Evaluation,
+        now(),
+    );
+    assert_eq!(d, NO_BASIS);
+}
+
+#[test]
 fn consent_preferred_over_support_meeting() {
     let mut s = sole(consent("c1", &[Identity], &[MINE], &[]));
     s.meetings.push(meeting("m1", &[MINE], &[Identity]));

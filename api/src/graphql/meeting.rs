@@ -1,0 +1,340 @@
+//! Meetings: 重層的支援会議 (sharing needs the person's consent), 支援会議 under Art. 106-6
+//! (its member agencies share the declared categories without consent within its period,
+//! through the policy's SUPPORT_MEETING basis) and case conferences.
+//!
+//! A meeting exists for the agencies that convened it or take part in it (with roles that
+//! handle person-level data); for anyone else it is NOT_FOUND. Its minutes are NARRATIVE of
+//! every current household member, held by the convener.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+
+use super::context::{db, household_subjects, known_facts, nullable, req, reveal_all, RecordRef};
+use super::enums::{text_enum, Category as GqlCategory};
+use super::household::{self, Household};
+use super::registry::{agency_by_id, Agency};
+use super::scalars::{Date, DateTime};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{self, Action, AgencyKind, Category, Item, SubjectFacts};
+use crate::store::{self, meetings::MeetingRow};
+
+text_enum! {
+    /// 会議の種別 / kind of meeting
+    MeetingKind {
+        /// 重層的支援会議 (共有には本人の同意が必要) / multi-agency meeting; sharing needs consent
+        MultiAgencyMeeting = "MULTI_AGENCY_MEETING",
+        /// 支援会議 (社会福祉法 第106条の6; 構成員は期間中、宣言された区分を同意なく共有) /
+        /// support meeting under Art. 106-6; members share the declared categories without
+        /// consent during its period
+        SupportMeeting = "SUPPORT_MEETING",
+        /// ケース会議 / case conference
+        CaseConference = "CASE_CONFERENCE",
+    }
+}
+
+/// The longest period a 支援会議 may be constituted for: a basis without consent must end.
+pub(super) const MAX_SUPPORT_MEETING_DAYS: i64 = 366;
+
+const NARRATIVE: Item = Item::of(Category::Narrative);
+
+/// 会議 / a meeting. Built only for its convener and its participants.
+pub struct Meeting(pub(super) MeetingRow);
+
+/// The meeting, if the caller's agency convened it or takes part in it and its roles may see
+/// person-level data; NOT_FOUND otherwise (for a missing id alike).
+pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Meeting> {
+    let r = req(ctx)?;
+    match store::meetings::get(db(ctx)?, id).await? {
+        Some(row) if party(r, &row) => Ok(Meeting(row)),
+        _ => Err(ApiError::not_found(field)),
+    }
+}
+
+fn party(r: &super::context::RequestCtx, row: &MeetingRow) -> bool {
+    let agency = &r.principal.agency_id;
+    (&row.model.owner_agency_id == agency || row.members.contains(agency))
+        && policy::visible_scope(&r.principal, Category::Identity, r.purpose, r.now).is_some()
+}
+
+impl Meeting {
+    fn record(&self) -> RecordRef<'_> {
+        RecordRef {
+            kind: "meeting",
+            id: &self.0.model.id,
+            owner: &self.0.model.owner_agency_id,
+        }
+    }
+
+    /// NARRATIVE of the meeting (minutes, decision reasons): shown only if allowed for every
+    /// current household member. With no current member, only the convener sees it.
+    async fn narrative(
+        &self,
+        ctx: &Context<'_>,
+        value: Option<String>,
+    ) -> ApiResult<Option<String>> {
+        let subjects = household_subjects(ctx, &self.0.model.household_id).await?;
+        if subjects.is_empty() {
+            let own = self.0.model.owner_agency_id == req(ctx)?.principal.agency_id;
+            return Ok(value.filter(|_| own));
+        }
+        nullable(
+            ctx,
+            reveal_all(ctx, &subjects, self.record(), NARRATIVE, || value),
+        )
+    }
+}
+
+/// 会議での決定 (支援決定・終結・中断等; 記録はケース側) / a case decision taken at the meeting
+pub struct MeetingDecision {
+    model: entity::case_decision::Model,
+    meeting: Arc<Meeting>,
+}
+
+#[Object]
+impl MeetingDecision {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+    /// 決定の種別 / kind of decision
+    async fn kind(&self) -> &str {
+        &self.model.kind
+    }
+    /// 決定日 / decided on
+    async fn decided_on(&self) -> Date {
+        self.model.decided_on.into()
+    }
+    /// 理由 (会議録と同じ扱い: 全構成員の NARRATIVE) / reason, shown like the minutes
+    async fn reason(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.meeting.narrative(ctx, self.model.reason.clone()).await
+    }
+}
+
+#[Object]
+impl Meeting {
+    async fn id(&self) -> ID {
+        ID(self.0.model.id.clone())
+    }
+    async fn kind(&self) -> ApiResult<MeetingKind> {
+        MeetingKind::from_db(&self.0.model.kind)
+    }
+    /// 開催日時 / held at
+    async fn held_at(&self) -> DateTime {
+        self.0.model.held_at.into()
+    }
+    /// 招集機関 / convening agency
+    async fn convener(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
+        agency_by_id(ctx, &self.0.model.owner_agency_id).await
+    }
+    /// 参加機関 (支援会議では構成員; 招集機関を含む) / participating agencies (members), convener included
+    async fn participants(&self, ctx: &Context<'_>) -> ApiResult<Vec<Agency>> {
+        let mut out = Vec::new();
+        for a in &self.0.members {
+            out.push(agency_by_id(ctx, a).await?);
+        }
+        Ok(out)
+    }
+    /// 区分 (支援会議: 共有できる区分; 重層的支援会議: 共有予定の区分) / categories: shared under
+    /// a 支援会議, to be shared (with consent) at a 重層的支援会議
+    async fn categories(&self) -> ApiResult<Vec<GqlCategory>> {
+        self.0
+            .categories
+            .iter()
+            .map(|c| {
+                Category::parse(c)
+                    .map(Into::into)
+                    .ok_or_else(|| ApiError::internal("meeting_category", c))
+            })
+            .collect()
+    }
+    /// 支援会議の期間 (開始) / start of a 支援会議's period
+    async fn period_from(&self) -> Option<DateTime> {
+        self.0.model.period_from.map(Into::into)
+    }
+    /// 支援会議の期間 (終了; この時点で終わる) / end of the period (exclusive)
+    async fn period_until(&self) -> Option<DateTime> {
+        self.0.model.period_until.map(Into::into)
+    }
+    /// 支援会議が現在有効か / whether a 支援会議 is in its period now
+    async fn in_effect(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        let now = req(ctx)?.now;
+        let m = &self.0.model;
+        Ok(m.kind == store::facts::SUPPORT_MEETING_KIND
+            && m.period_from.is_some_and(|f| f <= now)
+            && m.period_until.is_some_and(|u| now < u))
+    }
+    /// 会議録 (NARRATIVE; 世帯の全構成員について根拠が必要) / minutes
+    async fn minutes(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.narrative(ctx, self.0.model.minutes.clone()).await
+    }
+    /// この会議での決定 / decisions taken at this meeting
+    async fn decisions(&self, ctx: &Context<'_>) -> ApiResult<Vec<MeetingDecision>> {
+        let meeting = Arc::new(Meeting(self.0.clone()));
+        Ok(store::meetings::decisions_of(db(ctx)?, &self.0.model.id)
+            .await?
+            .into_iter()
+            .map(|model| MeetingDecision {
+                model,
+                meeting: meeting.clone(),
+            })
+            .collect())
+    }
+    /// 支援ケース ID / the support case, if any
+    async fn case_id(&self) -> Option<ID> {
+        self.0.model.case_id.clone().map(ID)
+    }
+    /// 世帯 (根拠がある場合) / the household, if the caller may know it
+    async fn household(&self, ctx: &Context<'_>) -> ApiResult<Option<Household>> {
+        match household::find(ctx, "household", &self.0.model.household_id).await {
+            Ok(h) => Ok(Some(h)),
+            Err(ApiError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+    async fn version(&self) -> i32 {
+        self.0.model.version
+    }
+}
+
+/// 同意の不足 / a participant agency without consent for a category of a member
+#[derive(SimpleObject)]
+pub struct ConsentGap {
+    pub agency: Agency,
+    pub person_id: ID,
+    pub category: GqlCategory,
+}
+
+/// 重層的支援会議の前に確認する同意の不足 / consent gaps before a 重層的支援会議
+#[derive(SimpleObject)]
+pub struct ConsentGaps {
+    /// (機関, 構成員, 区分) の順 / sorted by agency, person, category
+    pub gaps: Vec<ConsentGap>,
+    /// 根拠がなく確認できない構成員の数 (氏名・ID は示さない) / members the caller may not
+    /// know, counted, never named
+    pub unknown_members: i32,
+}
+
+#[derive(Default)]
+pub struct MeetingQuery;
+
+#[Object]
+impl MeetingQuery {
+    /// 会議 (招集機関・参加機関のみ) / a meeting by id (convener and participants only)
+    async fn meeting(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Meeting> {
+        let id = store::parse_id("id", &id)?;
+        find(ctx, "id", &id).await
+    }
+
+    /// 世帯の会議 (自機関が招集・参加したもの、新しい順) / meetings about a household that the
+    /// caller's agency convened or takes part in, newest first
+    async fn meetings(&self, ctx: &Context<'_>, household_id: ID) -> ApiResult<Vec<Meeting>> {
+        let r = req(ctx)?;
+        let household_id = store::parse_id("householdId", &household_id)?;
+        let rows = store::meetings::of_household_for_agency(
+            db(ctx)?,
+            &household_id,
+            &r.principal.agency_id,
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| party(r, row))
+            .map(Meeting)
+            .collect())
+    }
+
+    /// 重層的支援会議の同意の不足 (招集機関のみ): 招集機関以外の参加機関 × 構成員 × 区分で、
+    /// 有効な同意がないもの / consent gaps of a 重層的支援会議 (convener only): for each
+    /// participant other than the convener, each current member and each declared category,
+    /// where no active consent covers it
+    async fn consent_gaps(&self, ctx: &Context<'_>, meeting_id: ID) -> ApiResult<ConsentGaps> {
+        let r = req(ctx)?;
+        r.require(Action::CoordinateCases, "consentGaps")?;
+        let id = store::parse_id("meetingId", &meeting_id)?;
+        let m = find(ctx, "meetingId", &id).await?;
+        if m.0.model.owner_agency_id != r.principal.agency_id {
+            return Err(ApiError::forbidden(
+                "招集機関のみ確認できます / only the convening agency may ask",
+            ));
+        }
+        if m.0.model.kind != MeetingKind::MultiAgencyMeeting.as_str() {
+            return Err(ApiError::bad_input(
+                "meetingId",
+                "重層的支援会議のみ / only for a MULTI_AGENCY_MEETING",
+            ));
+        }
+        let db = db(ctx)?;
+        let members: Vec<String> =
+            store::households::members_of(db, vec![m.0.model.household_id.clone()])
+                .await?
+                .into_iter()
+                .filter(|hm| hm.left_on.is_none())
+                .map(|hm| hm.person_id)
+                .collect();
+        let known = known_facts(ctx, &members).await?;
+        let unknown = members.iter().filter(|p| !known.contains_key(*p)).count();
+        let mut agencies = Vec::new();
+        for a in
+            m.0.members
+                .iter()
+                .filter(|a| **a != m.0.model.owner_agency_id)
+        {
+            let model = store::registry::agency(db, a)
+                .await?
+                .ok_or_else(|| ApiError::internal("consentGaps", "agency vanished"))?;
+            let kind = AgencyKind::parse(&model.kind)
+                .ok_or_else(|| ApiError::internal("agency.kind", &model.kind))?;
+            agencies.push((a.clone(), kind));
+        }
+        let categories: BTreeSet<Category> =
+            m.0.categories
+                .iter()
+                .filter_map(|c| Category::parse(c))
+                .collect();
+        let mut keys = Vec::new();
+        for (agency, kind) in &agencies {
+            for person in members.iter().filter(|p| known.contains_key(*p)) {
+                let facts: &SubjectFacts = &known[person];
+                for &cat in &categories {
+                    if !policy::consent_covers(facts, agency, *kind, cat, r.purpose, r.now) {
+                        keys.push((agency.clone(), person.clone(), cat));
+                    }
+                }
+            }
+        }
+        keys.sort();
+        for person in members.iter().filter(|p| known.contains_key(*p)) {
+            r.note_read(
+                "consent",
+                Some(person),
+                serde_json::json!({ "field": "consentGaps", "meetingId": id }),
+            );
+        }
+        let mut gaps = Vec::new();
+        for (agency, person, cat) in keys {
+            gaps.push(ConsentGap {
+                agency: agency_by_id(ctx, &agency).await?,
+                person_id: ID(person),
+                category: cat.into(),
+            });
+        }
+        Ok(ConsentGaps {
+            gaps,
+            unknown_members: i32::try_from(unknown).unwrap_or(i32::MAX),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MeetingKind;
+
+    #[test]
+    fn support_meeting_is_stored_as_the_kind_the_policy_loads() {
+        assert_eq!(
+            MeetingKind::SupportMeeting.as_str(),
+            crate::store::facts::SUPPORT_MEETING_KIND
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! Meeting writes: convening a meeting (the convener is the caller's agency and always a
+//! member) and its minutes. Each write is ledgered once per current household member.
+
+use std::collections::BTreeSet;
+
+use async_graphql::{Context, InputObject, Object, ID};
+
+use super::context::{db, load_persons, req};
+use super::enums::Category as GqlCategory;
+use super::household;
+use super::meeting::{find, Meeting, MeetingKind, MAX_SUPPORT_MEETING_DAYS};
+use super::scalars::DateTime;
+use super::validate;
+use crate::audit::Entry;
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{Action, AgencyKind, Category};
+use crate::store::{self, meetings::MeetingRow};
+use entity::meeting;
+
+#[derive(InputObject)]
+pub struct CreateMeetingInput {
+    pub kind: MeetingKind,
+    pub household_id: ID,
+    pub case_id: Option<ID>,
+    /// 開催日時 / held at
+    pub held_at: DateTime,
+    /// 参加機関 (招集機関は自動的に含まれる) / participating agencies (the convener is added)
+    pub participant_agency_ids: Vec<ID>,
+    /// 支援会議: 構成員が見られる区分; 重層的支援会議: 共有予定の区分 / categories
+    pub categories: Vec<GqlCategory>,
+    /// 支援会議のみ必須 / required for a SUPPORT_MEETING only
+    pub period_from: Option<DateTime>,
+    /// 支援会議のみ必須 (開始より後, 366 日以内) / required for a SUPPORT_MEETING; after periodFrom
+    pub period_until: Option<DateTime>,
+}
+
+#[derive(Default)]
+pub struct MeetingMutation;
+
+/// The validated participants: active agencies, no duplicates; none a third party for a
+/// 支援会議 (a basis without consent is for the 関係機関 the city constitutes it with).
+async fn participants(
+    ctx: &Context<'_>,
+    input: &CreateMeetingInput,
+) -> ApiResult<BTreeSet<String>> {
+    let db = db(ctx)?;
+    let mut out = BTreeSet::new();
+    out.insert(req(ctx)?.principal.agency_id.clone());
+    if input.participant_agency_ids.is_empty() {
+        return Err(ApiError::bad_input(
+            "input.participantAgencyIds",
+            "1 機関以上必要です / at least one agency",
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, a) in input.participant_agency_ids.iter().enumerate() {
+        let field = format!("input.participantAgencyIds.{i}");
+        let id = store::parse_id(&field, a)?;
+        let agency = match store::registry::agency(db, &id).await? {
+            Some(a) if a.active => a,
+            _ => return Err(ApiError::not_found(field)),
+        };
+        if !seen.insert(id.clone()) {
+            return Err(ApiError::bad_input(field, "重複しています / duplicate"));
+        }
+        if input.kind == MeetingKind::SupportMeeting
+            && agency.kind == AgencyKind::ThirdParty.as_str()
+        {
+            return Err(ApiError::bad_input(
+                field,
+                "第三者は支援会議の構成員になれません / a third party cannot be a member",
+            ));
+        }
+        out.insert(id);
+    }
+    Ok(out)
+}
+
+#[Object]
+impl MeetingMutation {
+    /// 会議を登録 (自機関が招集機関) / create a meeting convened by the caller's agency
+    async fn create_meeting(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateMeetingInput,
+    ) -> ApiResult<Meeting> {
+        let r = req(ctx)?;
+        r.require(Action::CoordinateCases, "createMeeting")?;
+        let household_id = store::parse_id("input.householdId", &input.household_id)?;
+        household::find(ctx, "input.householdId", &household_id).await?;
+        let db = db(ctx)?;
+        let case_id = match &input.case_id {
+            None => None,
+            Some(c) => {
+                let c = store::parse_id("input.caseId", c)?;
+                match store::meetings::case(db, &c).await? {
+                    Some(sc) if sc.household_id == household_id => Some(c),
+                    _ => return Err(ApiError::not_found("input.caseId")),
+                }
+            }
+        };
+        let held_at = input.held_at.get("input.heldAt")?;
+        let members = participants(ctx, &input).await?;
+        let mut categories = BTreeSet::new();
+        for (i, c) in input.categories.iter().enumerate() {
+            if !categories.insert(Category::from(*c)) {
+                return Err(ApiError::bad_input(
+                    format!("input.categories.{i}"),
+                    "重複しています / duplicate",
+                ));
+            }
+        }
+        let from = input
+            .period_from
+            .as_ref()
+            .map(|d| d.get("input.periodFrom"))
+            .transpose()?;
+        let until = input
+            .period_until
+            .as_ref()
+            .map(|d| d.get("input.periodUntil"))
+            .transpose()?;
+        if input.kind == MeetingKind::SupportMeeting {
+            let Some(from) = from else {
+                return Err(ApiError::bad_input(
+                    "input.periodFrom",
+                    "支援会議には期間が必要です / required for a SUPPORT_MEETING",
+                ));
+            };
+            let Some(until) = until else {
+                return Err(ApiError::bad_input(
+                    "input.periodUntil",
+                    "支援会議には期間が必要です / required for a SUPPORT_MEETING",
+                ));
+            };
+            if until <= from {
+                return Err(ApiError::bad_input(
+                    "input.periodUntil",
+                    "periodFrom より後にしてください / must be after periodFrom",
+                ));
+            }
+            if until - from > chrono::Duration::days(MAX_SUPPORT_MEETING_DAYS) {
+                return Err(ApiError::bad_input(
+                    "input.periodUntil",
+                    format!("期間は {MAX_SUPPORT_MEETING_DAYS} 日以内 / at most {MAX_SUPPORT_MEETING_DAYS} days"),
+                ));
+            }
+            if categories.is_empty() {
+                return Err(ApiError::bad_input(
+                    "input.categories",
+                    "1 区分以上必要です / at least one category",
+                ));
+            }
+        } else if from.is_some() || until.is_some() {
+            let field = if from.is_some() {
+                "input.periodFrom"
+            } else {
+                "input.periodUntil"
+            };
+            return Err(ApiError::bad_input(
+                field,
+                "期間は支援会議のみ / a period is for a SUPPORT_MEETING only",
+            ));
+        }
+        let id = store::new_id();
+        let subjects = current_members(ctx, &household_id).await?;
+        let cats: Vec<String> = categories.iter().map(|c| c.as_str().to_owned()).collect();
+        let entries = subjects
+            .iter()
+            .map(|p| {
+                Entry::write(
+                    &r.principal,
+                    "createMeeting",
+                    "meeting",
+                    &id,
+                    Some(p),
+                    serde_json::json!({
+                        "kind": input.kind.as_str(),
+                        "householdId": household_id,
+                        "members": members.iter().collect::<Vec<_>>(),
+                        "categories": cats,
+                        "fields": ["heldAt", "participants", "categories", "period"],
+                    }),
+                )
+            })
+            .collect();
+        let row = MeetingRow {
+            model: meeting::Model {
+                id: id.clone(),
+                kind: input.kind.as_str().to_owned(),
+                household_id,
+                case_id,
+                owner_agency_id: r.principal.agency_id.clone(),
+                held_at,
+                minutes: None,
+                period_from: from,
+                period_until: until,
+                version: 1,
+                created_by: r.principal.account_id.clone(),
+                created_at: r.now,
+                updated_at: r.now,
+            },
+            members: members.into_iter().collect(),
+            categories: cats,
+        };
+        store::meetings::create(db, row, entries).await?;
+        // The household's facts changed (a new 支援会議 may be a basis): reload them.
+        for p in &subjects {
+            super::context::forget_person(ctx, p)?;
+        }
+        find(ctx, "id", &id).await
+    }
+
+    /// 会議録を更新 (招集機関のみ、version が一致すること) / update the minutes (convener; current version)
+    async fn update_meeting_minutes(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+        minutes: String,
+    ) -> ApiResult<Meeting> {
+        let r = req(ctx)?;
+        r.require(Action::CoordinateCases, "updateMeetingMinutes")?;
+        let id = store::parse_id("id", &id)?;
+        let current = find(ctx, "id", &id).await?;
+        if current.0.model.owner_agency_id != r.principal.agency_id {
+            return Err(ApiError::forbidden(
+                "招集機関のみ更新できます / only the convening agency may update",
+            ));
+        }
+        let minutes = validate::required("minutes", &minutes, 20_000)?;
+        let mut am: meeting::ActiveModel = current.0.model.clone().into();
+        am.minutes = sea_orm::ActiveValue::Set(Some(minutes));
+        am.version = sea_orm::ActiveValue::Set(version + 1);
+        am.updated_at = sea_orm::ActiveValue::Set(r.now);
+        let entries = current_members(ctx, &current.0.model.household_id)
+            .await?
+            .iter()
+            .map(|p| {
+                Entry::write(
+                    &r.principal,
+                    "updateMeetingMinutes",
+                    "meeting",
+                    &id,
+                    Some(p),
+                    serde_json::json!({ "fields": ["minutes"] }),
+                )
+            })
+            .collect();
+        store::versioned_update::<meeting::Entity>(
+            db(ctx)?,
+            am,
+            meeting::Column::Id,
+            meeting::Column::Version,
+            &id,
+            version,
+            current.0.model.version,
+            entries,
+        )
+        .await?;
+        find(ctx, "id", &id).await
+    }
+}
+
+/// Ids of the household's current members (the subjects of a meeting's ledger rows).
+async fn current_members(ctx: &Context<'_>, household_id: &str) -> ApiResult<Vec<String>> {
+    let members = store::households::members_of(db(ctx)?, vec![household_id.to_owned()]).await?;
+    let ids: Vec<String> = members
+        .into_iter()
+        .filter(|m| m.left_on.is_none())
+        .map(|m| m.person_id)
+        .collect();
+    // Warm the cache for the resolvers that follow.
+    load_persons(ctx, &ids).await?;
+    Ok(ids)
+}

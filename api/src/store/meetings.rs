@@ -1,0 +1,139 @@
+//! Meetings (重層的支援会議, 支援会議, case conferences) with their member agencies, declared
+//! categories and the case decisions taken at them.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+
+use crate::audit::{self, Entry};
+use entity::{case_decision, meeting, meeting_category, meeting_member, support_case};
+
+/// A meeting with its member agencies (the convener included) and declared categories.
+#[derive(Clone, Debug)]
+pub struct MeetingRow {
+    pub model: meeting::Model,
+    pub members: Vec<String>,
+    pub categories: Vec<String>,
+}
+
+/// Insert a meeting, its members and categories, and the ledger entries, in one transaction.
+pub async fn create(
+    db: &DatabaseConnection,
+    row: MeetingRow,
+    entries: Vec<Entry>,
+) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    let id = row.model.id.clone();
+    meeting::ActiveModel::from(row.model).insert(&txn).await?;
+    for agency_id in row.members {
+        meeting_member::ActiveModel::from(meeting_member::Model {
+            meeting_id: id.clone(),
+            agency_id,
+        })
+        .insert(&txn)
+        .await?;
+    }
+    for category in row.categories {
+        meeting_category::ActiveModel::from(meeting_category::Model {
+            meeting_id: id.clone(),
+            category,
+        })
+        .insert(&txn)
+        .await?;
+    }
+    audit::append(&txn, entries).await?;
+    txn.commit().await
+}
+
+/// One meeting with its members and categories.
+pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<MeetingRow>, DbErr> {
+    let Some(model) = meeting::Entity::find_by_id(id.to_owned()).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(with_details(db, vec![model]).await?.pop())
+}
+
+/// The meetings about a household that `agency_id` convened or is a member of, newest first.
+pub async fn of_household_for_agency<C: ConnectionTrait>(
+    db: &C,
+    household_id: &str,
+    agency_id: &str,
+) -> Result<Vec<MeetingRow>, DbErr> {
+    let member_of = sea_orm::sea_query::Query::select()
+        .column(meeting_member::Column::MeetingId)
+        .from(meeting_member::Entity)
+        .and_where(meeting_member::Column::AgencyId.eq(agency_id))
+        .to_owned();
+    let models = meeting::Entity::find()
+        .filter(meeting::Column::HouseholdId.eq(household_id))
+        .filter(
+            Condition::any()
+                .add(meeting::Column::OwnerAgencyId.eq(agency_id))
+                .add(meeting::Column::Id.in_subquery(member_of)),
+        )
+        .order_by_desc(meeting::Column::HeldAt)
+        .order_by_desc(meeting::Column::Id)
+        .all(db)
+        .await?;
+    with_details(db, models).await
+}
+
+async fn with_details<C: ConnectionTrait>(
+    db: &C,
+    models: Vec<meeting::Model>,
+) -> Result<Vec<MeetingRow>, DbErr> {
+    let ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let members = meeting_member::Entity::find()
+        .filter(meeting_member::Column::MeetingId.is_in(ids.clone()))
+        .order_by_asc(meeting_member::Column::AgencyId)
+        .all(db)
+        .await?;
+    let categories = meeting_category::Entity::find()
+        .filter(meeting_category::Column::MeetingId.is_in(ids))
+        .order_by_asc(meeting_category::Column::Category)
+        .all(db)
+        .await?;
+    Ok(models
+        .into_iter()
+        .map(|model| MeetingRow {
+            members: members
+                .iter()
+                .filter(|m| m.meeting_id == model.id)
+                .map(|m| m.agency_id.clone())
+                .collect(),
+            categories: categories
+                .iter()
+                .filter(|c| c.meeting_id == model.id)
+                .map(|c| c.category.clone())
+                .collect(),
+            model,
+        })
+        .collect())
+}
+
+/// Case decisions taken at a meeting, oldest first.
+pub async fn decisions_of<C: ConnectionTrait>(
+    db: &C,
+    meeting_id: &str,
+) -> Result<Vec<case_decision::Model>, DbErr> {
+    case_decision::Entity::find()
+        .filter(case_decision::Column::MeetingId.eq(meeting_id))
+        .order_by_asc(case_decision::Column::DecidedOn)
+        .order_by_asc(case_decision::Column::Id)
+        .all(db)
+        .await
+}
+
+/// A support case, to check that a meeting's case belongs to its household.
+pub async fn case<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<support_case::Model>, DbErr> {
+    support_case::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
+}
