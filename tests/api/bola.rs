@@ -856,7 +856,7 @@ async fn confidential_address_needs_a_consent_naming_the_agency(srv: &Server) {
         for f in ["address", "district"] {
             assert_eq!(
                 withheld(&r, f),
-                ("CONTACT".to_owned(), "ADDRESS_CONFIDENTIAL".to_owned()),
+                ("CONTACT".to_owned(), "NO_BASIS".to_owned()),
                 "{f}"
             );
         }
@@ -887,7 +887,7 @@ async fn confidential_address_needs_a_consent_naming_the_agency(srv: &Server) {
         .cloned()
         .unwrap_or_default();
     assert_eq!(node["district"], Value::Null, "{}", r.body);
-    assert_eq!(withheld(&r, "district").1, "ADDRESS_CONFIDENTIAL");
+    assert_eq!(withheld(&r, "district").1, "NO_BASIS");
 
     // A consent naming B itself for CONTACT opens the address for B only.
     srv.consent(&a_tok, consent_input(&p, &["CONTACT"], &[&b], &[]))
@@ -904,7 +904,7 @@ async fn confidential_address_needs_a_consent_naming_the_agency(srv: &Server) {
     // D, of the same kind, still does not.
     let r = srv.gql(&d_tok, PERSON_VIEW, by_id(&p)).await;
     assert_eq!(r.data()["person"]["address"], Value::Null);
-    assert_eq!(withheld(&r, "address").1, "ADDRESS_CONFIDENTIAL");
+    assert_eq!(withheld(&r, "address").1, "NO_BASIS");
     let r = srv.gql(&d_tok, district, json!({ "d": "西部圏域" })).await;
     assert_eq!(ids(&r), vec![n.clone()], "{}", r.body);
 }

@@ -15,7 +15,8 @@ tests!(
     multi_agency_meeting_gives_only_what_consent_allows,
     consent_gaps_list_exactly_what_is_missing,
     minutes_need_narrative_basis_and_the_current_version,
-    create_meeting_is_for_coordinators_with_valid_input
+    create_meeting_is_for_coordinators_with_valid_input,
+    only_the_city_constitutes_a_support_meeting_on_its_own_knowledge
 );
 
 const CREATE: &str = "mutation($i: CreateMeetingInput!) { createMeeting(input: $i) { id kind version inEffect categories participants { id } convener { id } } }";
@@ -246,7 +247,8 @@ async fn support_meeting_member_sees_declared_categories_without_consent(srv: &S
         .into_iter()
         .find(|e| e["path"] == json!(["person", "address"]))
         .unwrap();
-    assert_eq!(reason["extensions"]["reason"], "ADDRESS_CONFIDENTIAL");
+    assert_eq!(reason["extensions"]["reason"], "NO_BASIS");
+    assert!(!hidden.body.to_string().contains("ADDRESS_CONFIDENTIAL"));
     assert!(!hidden.body.to_string().contains("避難先住所"));
 
     // Lists: B's persons include both members; C's include nobody.
@@ -703,4 +705,85 @@ async fn create_meeting_is_for_coordinators_with_valid_input(srv: &Server) {
             .ok()["meetings"],
         json!([])
     );
+}
+
+/// A 支援会議 opens data without consent, so it must not be a way for one basis to breed
+/// another: only the city's coordinators constitute one, only for a household they know by
+/// their own record or a member's consent (not by a break-glass grant), and admins are
+/// alerted.
+async fn only_the_city_constitutes_a_support_meeting_on_its_own_knowledge(srv: &Server) {
+    let w = world(srv).await;
+    // A coordinator of a (non-city) agency that knows the household by consent: FORBIDDEN.
+    let (_, b_coord) = srv.account("b-coord", &w.b, &["coordinator"]).await;
+    for p in [&w.p1, &w.p2] {
+        srv.consent(
+            &w.m_tok,
+            consent_input(p, &["IDENTITY", "HOUSEHOLD"], &[&w.b], &[]),
+        )
+        .await;
+    }
+    let input = support_meeting(
+        &w,
+        &[&w.b],
+        &["HEALTH"],
+        -Duration::hours(1),
+        Duration::days(30),
+    );
+    let before = srv.ledger().await.len();
+    srv.gql(&b_coord, CREATE, json!({ "i": input }))
+        .await
+        .only_error("FORBIDDEN");
+    // A second city office whose coordinator knows the person only by a break-glass grant.
+    let city2 = srv.agency("city-2", "MULTI_AGENCY").await;
+    let (_, c2_coord) = srv
+        .account("c2-coord", &city2, &["coordinator", "caseworker"])
+        .await;
+    let g = srv
+        .gql(&c2_coord, "mutation($p: ID!) { requestEmergencyAccess(personId: $p, reason: \"安否確認のため緊急に必要です\", hours: 1) { id } }", json!({ "p": w.p1 }))
+        .await;
+    g.ok();
+    let mut via_grant = support_meeting(
+        &w,
+        &[&city2],
+        &["HEALTH", "CHILD_PROTECTION"],
+        -Duration::hours(1),
+        Duration::days(300),
+    );
+    via_grant["participantAgencyIds"] = json!([city2]);
+    let r = srv.gql(&c2_coord, CREATE, json!({ "i": via_grant })).await;
+    // It may not even see the household (households need HOUSEHOLD, which the grant opens
+    // for p1 only) — either way no meeting is constituted.
+    assert!(
+        matches!(r.codes().as_slice(), [c] if c == "FORBIDDEN" || c == "NOT_FOUND"),
+        "{}",
+        r.body
+    );
+    // No meeting rows were written by the refused attempts (only the grant itself).
+    let rows = srv.ledger().await;
+    assert!(rows[before..]
+        .iter()
+        .all(|r| r.operation != "createMeeting"));
+    // The city office that registered the household may, and admins are alerted.
+    let ok = srv.gql(&w.m_tok, CREATE, json!({ "i": support_meeting(&w, &[&w.b], &["HEALTH"], -Duration::hours(1), Duration::days(30)) })).await;
+    ok.ok();
+    let feed = srv
+        .gql(
+            &srv.admin_token,
+            "{ alertFeed { edges { node { operation detail } } } }",
+            json!({}),
+        )
+        .await;
+    let ops: Vec<String> = feed.ok()["alertFeed"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["operation"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(ops.contains(&"createMeeting".to_owned()), "{ops:?}");
+    assert!(
+        ops.contains(&"requestEmergencyAccess".to_owned()),
+        "{ops:?}"
+    );
+    // The ledger keeps the grant's reason out (it may describe the person's situation).
+    assert!(rows.iter().all(|r| !r.detail.contains("安否確認")));
 }

@@ -395,7 +395,7 @@ impl ActivityMutation {
             "activity",
             &model.id,
             Some(&person_id),
-            serde_json::json!({ "kind": model.kind, "fields": fields }),
+            serde_json::json!({ "fields": fields }),
         );
         let model = store::activities::create(db, model, vec![entry]).await?;
         Ok(Activity { model, facts })

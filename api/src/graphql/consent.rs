@@ -319,6 +319,26 @@ impl ConsentQuery {
                 r.purpose,
                 r.now,
             );
+            // Saying "ADDRESS_CONFIDENTIAL" would tell the caller the person is under a
+            // support measure (CHILD_PROTECTION): only those who may see that are told.
+            let sees_protection = policy::decide(
+                &principal,
+                &subject.facts,
+                &subject.facts.owner_agency_id,
+                Item::of(Category::ChildProtection),
+                r.purpose,
+                r.now,
+            )
+            .is_ok();
+            let e = match e.decision {
+                Err(policy::Denial::AddressConfidential) if !sees_protection => {
+                    policy::Explanation {
+                        decision: Err(policy::Denial::NoBasis),
+                        ..e
+                    }
+                }
+                _ => e,
+            };
             let (basis, basis_reference, denial) = match &e.decision {
                 Ok(b) => (
                     Some(b.kind().to_owned()),
@@ -336,6 +356,10 @@ impl ConsentQuery {
                 Err(policy::Denial::AddressConfidential) => Some(format!(
                     "支援措置対象者の住所: 本人 (または代理人) が機関 {0} を名指しした CONTACT の同意が必要 / the person's (or proxy's) consent to CONTACT naming agency {0} itself",
                     principal.agency_id
+                )),
+                Err(policy::Denial::NoBasis) if item.location => Some(format!(
+                    "本人 (または代理人) の同意: 区分 {0}、提供先 機関 {1} (機関自体の名指しが必要な場合があります)、目的 {2} / the person's (or proxy's) consent to {0} naming agency {1} (some records need the agency itself to be named), purpose {2}",
+                    item.category, principal.agency_id, r.purpose
                 )),
                 Err(policy::Denial::NoBasis) => Some(format!(
                     "本人 (または代理人) の同意: 区分 {0}、提供先 機関 {1} または種別 {2}、目的 {3} / the person's (or proxy's) consent to {0} naming agency {1} or kind {2}, purpose {3}",

@@ -454,7 +454,7 @@ impl ConsultationMutation {
             })
             .insert(&txn)
             .await?;
-            entries.push(Entry::write(&r.principal, "recordConsultation", "consultation", &id, Some(p), serde_json::json!({"issues": input.issues.iter().map(|i| &i.code).collect::<Vec<_>>()})));
+            entries.push(Entry::write(&r.principal, "recordConsultation", "consultation", &id, Some(p), serde_json::json!({"fields": ["receivedAt", "channel", "summary", "issues", "urgency"]})));
         }
         for issue in &input.issues {
             consultation_issue::ActiveModel::from(consultation_issue::Model {

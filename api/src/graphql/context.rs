@@ -194,7 +194,7 @@ pub fn reveal<T>(
         Err(denial) => Err(ApiError::ConsentRequired {
             category: item.category,
             subject_id: Some(facts.person_id.clone()),
-            reason: denial.kind(),
+            reason: denial.client_kind(),
         }),
     }
 }

@@ -143,6 +143,17 @@ impl EmergencyMutation {
         {
             return Err(ApiError::not_found("personId"));
         }
+        // No chaining: while a grant is open the same account cannot renew it by itself (an
+        // admin closes it first, after review).
+        let open = store::emergency::list(db(ctx)?, true, Some(&r.principal.account_id)).await?;
+        if open
+            .iter()
+            .any(|g| g.person_id == person_id && r.now < g.expires_at)
+        {
+            return Err(ApiError::conflict(
+                "この人への緊急時アクセスは既に有効です / an emergency grant for this person is already open",
+            ));
+        }
         let grant = emergency_grant::Model {
             id: store::new_id(),
             account_id: r.principal.account_id.clone(),
@@ -167,7 +178,7 @@ impl EmergencyMutation {
                 "emergency_grant",
                 &saved.id,
                 Some(&person_id),
-                serde_json::json!({ "hours": hours, "reason": saved.reason, "alert": "EMERGENCY_ACCESS" }),
+                serde_json::json!({ "hours": hours, "fields": ["reason"], "alert": "EMERGENCY_ACCESS" }),
             )],
         )
         .await?;

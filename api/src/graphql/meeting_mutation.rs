@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use async_graphql::{Context, InputObject, Object, ID};
 
-use super::context::{db, load_persons, req};
+use super::context::{db, household_subjects, load_persons, req};
 use super::enums::Category as GqlCategory;
 use super::household;
 use super::meeting::{find, Meeting, MeetingKind, MAX_SUPPORT_MEETING_DAYS};
@@ -89,6 +89,23 @@ impl MeetingMutation {
         let household_id = store::parse_id("input.householdId", &input.household_id)?;
         household::find(ctx, "input.householdId", &household_id).await?;
         let db = db(ctx)?;
+        if input.kind == MeetingKind::SupportMeeting {
+            let owner = store::households::get(db, &household_id)
+                .await?
+                .map(|h| h.owner_agency_id)
+                .ok_or_else(|| ApiError::not_found("input.householdId"))?;
+            let members = household_subjects(ctx, &household_id).await?;
+            let members: Vec<&crate::policy::SubjectFacts> =
+                members.iter().map(|m| m.as_ref()).collect();
+            crate::policy::may_convene_support_meeting(
+                &r.principal,
+                &owner,
+                &members,
+                r.purpose,
+                r.now,
+            )
+            .map_err(ApiError::forbidden)?;
+        }
         let case_id = match &input.case_id {
             None => None,
             Some(c) => {
@@ -165,6 +182,9 @@ impl MeetingMutation {
         let id = store::new_id();
         let subjects = current_members(ctx, &household_id).await?;
         let cats: Vec<String> = categories.iter().map(|c| c.as_str().to_owned()).collect();
+        // A 支援会議 opens data without consent: admins are alerted, as for break-glass.
+        let alert =
+            (input.kind == MeetingKind::SupportMeeting).then_some("SUPPORT_MEETING_CONSTITUTED");
         let entries = subjects
             .iter()
             .map(|p| {
@@ -175,11 +195,9 @@ impl MeetingMutation {
                     &id,
                     Some(p),
                     serde_json::json!({
-                        "kind": input.kind.as_str(),
                         "householdId": household_id,
-                        "members": members.iter().collect::<Vec<_>>(),
-                        "categories": cats,
-                        "fields": ["heldAt", "participants", "categories", "period"],
+                        "fields": ["kind", "heldAt", "participants", "categories", "period"],
+                        "alert": alert,
                     }),
                 )
             })

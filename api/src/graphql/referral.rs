@@ -247,7 +247,7 @@ impl ReferralMutation {
                 "referral",
                 &saved.id,
                 Some(&person_id),
-                serde_json::json!({"toAgencyId": saved.to_agency_id}),
+                serde_json::json!({"fields": ["toAgencyId", "reason", "consultationId"]}),
             )],
         )
         .await?;

@@ -384,7 +384,7 @@ impl ResourceMutation {
                 "placement",
                 &saved.id,
                 Some(&person_id),
-                serde_json::json!({"resourceId": saved.resource_id}),
+                serde_json::json!({"fields": ["resourceId", "startedOn"]}),
             )],
         )
         .await?;
@@ -452,7 +452,7 @@ impl ResourceMutation {
             "placement",
             &id,
             Some(&current.person_id),
-            serde_json::json!({"status": status.as_str()}),
+            serde_json::json!({"fields": ["status", "endedOn"]}),
         );
         store::versioned_update::<participation_placement::Entity>(
             db,

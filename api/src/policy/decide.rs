@@ -107,6 +107,46 @@ pub fn consent_covers(
     })
 }
 
+/// Whether `principal` may constitute a 支援会議 (Art. 106-6) for a household: it is the
+/// city's to set up (a 多機関協働 or city-office agency, with a coordinator), and the city
+/// must know the household by its own record or a current member's consent — never through
+/// another 支援会議 or a break-glass grant, which would let one basis breed another.
+/// `members` are the household's current members; `household_owner` its registering agency.
+pub fn may_convene_support_meeting(
+    principal: &Principal,
+    household_owner: &str,
+    members: &[&SubjectFacts],
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<(), &'static str> {
+    if !super::ceiling::may(principal, super::ceiling::Action::CoordinateCases)
+        || !matches!(
+            principal.agency_kind,
+            AgencyKind::MultiAgency | AgencyKind::CityOffice
+        )
+    {
+        return Err("支援会議を設置できるのは市の多機関協働担当です / only the city's coordinators constitute a 支援会議");
+    }
+    let known = members.iter().any(|m| {
+        matches!(
+            decide(
+                principal,
+                m,
+                household_owner,
+                Item::of(Category::Household),
+                purpose,
+                now
+            ),
+            Ok(Basis::Own | Basis::Consent { .. })
+        )
+    });
+    if known {
+        Ok(())
+    } else {
+        Err("世帯を自機関の記録か同意で把握している必要があります / the household must be known by the city's own record or a member's consent")
+    }
+}
+
 /// What the store needs to restrict a list to the records the caller may know exist through
 /// `category`: its own agency's records, or subjects for whom another basis holds (a consent
 /// naming the agency or its kind, a 支援会議 membership, the account's emergency grant). None when the role ceiling denies the category, in

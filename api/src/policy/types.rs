@@ -277,6 +277,16 @@ pub enum Denial {
 }
 
 impl Denial {
+    /// What the client is told. ADDRESS_CONFIDENTIAL would itself say that the person is
+    /// under a DV等支援措置 (CHILD_PROTECTION data), so clients see NO_BASIS; the ledger
+    /// keeps the true [`Denial::kind`].
+    pub fn client_kind(&self) -> &'static str {
+        match self {
+            Denial::AddressConfidential => Denial::NoBasis.kind(),
+            other => other.kind(),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Denial::RoleCeiling => "ROLE_CEILING",

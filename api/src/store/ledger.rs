@@ -33,7 +33,7 @@ pub async fn list<C: ConnectionTrait>(
         q = q.filter(audit_event::Column::Action.eq(a.as_str()));
     }
     if filter.alerts_only {
-        q = q.filter(audit_event::Column::Detail.contains("\"alert\":"));
+        q = q.filter(audit_event::Column::Detail.contains("\"alert\":\""));
     }
     if let Some(b) = before {
         q = q.filter(audit_event::Column::Seq.lt(b));

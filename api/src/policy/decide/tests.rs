@@ -705,3 +705,49 @@ fn consent_covers_is_per_category_recipient_and_purpose() {
         now()
     ));
 }
+
+#[test]
+fn only_the_city_convenes_a_support_meeting_on_own_or_consented_knowledge() {
+    use AgencyKind::MultiAgency;
+    let city = principal(MINE, MultiAgency, &[Role::Coordinator]);
+    let knows_by_consent = subject(vec![consent("c1", &[Household], &[MINE], &[])]);
+    let stranger = subject(vec![]);
+    // By consent of a current member: yes; owning the household: yes.
+    assert!(may_convene_support_meeting(
+        &city,
+        OWNER,
+        &[&knows_by_consent],
+        Purpose::Support,
+        now()
+    )
+    .is_ok());
+    assert!(
+        may_convene_support_meeting(&city, MINE, &[&stranger], Purpose::Support, now()).is_ok()
+    );
+    // Known only through another meeting or a break-glass grant: no.
+    let mut via_meeting = subject(vec![]);
+    via_meeting
+        .meetings
+        .push(meeting("m1", &[MINE], &[Household]));
+    let mut via_grant = subject(vec![]);
+    via_grant.emergencies.push(grant("g1", &city.account_id));
+    assert!(
+        may_convene_support_meeting(&city, OWNER, &[&via_meeting], Purpose::Support, now())
+            .is_err()
+    );
+    assert!(may_convene_support_meeting(
+        &city,
+        OWNER,
+        &[&via_grant, &stranger],
+        Purpose::Support,
+        now()
+    )
+    .is_err());
+    // Not a city agency, or not a coordinator: no.
+    let agency = principal(MINE, ChildFamily, &[Role::Coordinator]);
+    assert!(
+        may_convene_support_meeting(&agency, MINE, &[&stranger], Purpose::Support, now()).is_err()
+    );
+    let cw = principal(MINE, MultiAgency, &[Role::Caseworker]);
+    assert!(may_convene_support_meeting(&cw, MINE, &[&stranger], Purpose::Support, now()).is_err());
+}
