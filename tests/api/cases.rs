@@ -957,15 +957,28 @@ async fn access_follows_the_plan_basis(srv: &Server) {
     let r = srv
         .gql(
             &w.d_coord,
-            "query($id: ID!) { supportCase(id: $id) { status currentPlan { planVersion wishes } } }",
+            "query($id: ID!) { supportCase(id: $id) { status involvements { agency { kind } role } currentPlan { planVersion wishes agreementMethod assignments { agency { kind } role } } } }",
             json!({ "id": id }),
         )
         .await;
     assert_eq!(r.data()["supportCase"]["currentPlan"]["planVersion"], 1);
-    r.assert_withheld(
-        &[json!("supportCase"), json!("currentPlan"), json!("wishes")],
-        "PLAN",
-    );
+    // Which agencies are involved, in which role, and how the person agreed are PLAN too.
+    for path in [
+        vec![json!("supportCase"), json!("currentPlan"), json!("wishes")],
+        vec![json!("supportCase"), json!("involvements")],
+        vec![
+            json!("supportCase"),
+            json!("currentPlan"),
+            json!("assignments"),
+        ],
+        vec![
+            json!("supportCase"),
+            json!("currentPlan"),
+            json!("agreementMethod"),
+        ],
+    ] {
+        r.assert_withheld(&path, "PLAN");
+    }
     assert!(!r.body.to_string().contains("母と"));
     // C (IDENTITY only) cannot tell the case from a random id, and does not list it.
     let random = uuid::Uuid::new_v4().to_string();

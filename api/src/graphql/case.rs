@@ -269,13 +269,23 @@ impl SupportCase {
                 scope: self.scope.clone(),
             }))
     }
-    /// 各機関の関与 / each agency's involvement
-    async fn involvements(&self, ctx: &Context<'_>) -> ApiResult<Vec<CaseInvolvement>> {
-        Ok(store::cases::involvements_of(db(ctx)?, &self.model.id)
-            .await?
-            .into_iter()
-            .map(CaseInvolvement)
-            .collect())
+    /// 各機関の関与 (PLAN: どの機関が関わっているか自体が機微情報) / each agency's
+    /// involvement — which agencies work with a household is itself sensitive, so PLAN
+    async fn involvements(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<CaseInvolvement>>> {
+        if self
+            .scope
+            .reveal(ctx, "support_case", &self.model.id, PLAN, || Some(()))?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        Ok(Some(
+            store::cases::involvements_of(db(ctx)?, &self.model.id)
+                .await?
+                .into_iter()
+                .map(CaseInvolvement)
+                .collect(),
+        ))
     }
     /// 支援プランの全版 (新しい順) / every plan version, newest first
     async fn plans(&self, ctx: &Context<'_>) -> ApiResult<Vec<SupportPlan>> {

@@ -83,10 +83,11 @@ impl SupportPlan {
     async fn agreed_on(&self) -> Option<Date> {
         self.model.agreed_on.map(Into::into)
     }
-    /// 同意の方法 / how the person agreed
-    async fn agreement_method(&self) -> ApiResult<Option<AgreementMethod>> {
-        self.model
-            .agreement_method
+    /// 同意の方法 (PLAN: 代理人による同意かどうかを含む) / how the person agreed (PLAN: it
+    /// tells whether a guardian acted)
+    async fn agreement_method(&self, ctx: &Context<'_>) -> ApiResult<Option<AgreementMethod>> {
+        let v = self.model.agreement_method.clone();
+        self.reveal(ctx, || v)?
             .as_deref()
             .map(AgreementMethod::from_db)
             .transpose()
@@ -94,9 +95,12 @@ impl SupportPlan {
     async fn created_at(&self) -> DateTime {
         self.model.created_at.into()
     }
-    /// 各機関の役割分担 / each agency's assignment
-    async fn assignments(&self, ctx: &Context<'_>) -> ApiResult<Vec<PlanAssignment>> {
-        Ok(
+    /// 各機関の役割分担 (PLAN) / each agency's assignment
+    async fn assignments(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<PlanAssignment>>> {
+        if self.reveal(ctx, || Some(()))?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
             store::cases::assignments_of(super::context::db(ctx)?, &self.model.id)
                 .await?
                 .into_iter()
@@ -105,7 +109,7 @@ impl SupportPlan {
                     scope: self.scope.clone(),
                 })
                 .collect(),
-        )
+        ))
     }
 }
 
