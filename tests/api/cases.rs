@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tsunagi_tests::{consent_input, person_input, tests, Gql, Server};
 
 tests!(
+    meeting_links_need_part_and_kind,
     legal_transitions_record_decisions,
     illegal_transitions_change_nothing,
     stale_versions_conflict,
@@ -1016,4 +1017,46 @@ async fn access_follows_the_plan_basis(srv: &Server) {
     assert!(opens
         .iter()
         .all(|e| e.record_id.as_deref() == Some(id.as_str())));
+}
+
+/// A decision may cite only a meeting the caller's agency took part in; a 支援決定 is never
+/// taken at a 支援会議; a meeting lists only decisions on cases the caller may see.
+async fn meeting_links_need_part_and_kind(srv: &Server) {
+    let w = world(srv).await;
+    let tok = &w.a_coord.1;
+    let hh = household(srv, &w.a_cw, &[&w.p1]).await;
+    let (id, _) = open(srv, tok, &hh).await;
+    // A meeting about the same household convened by B, without A: not citable by A.
+    let foreign = insert_meeting(srv, &hh, &w.b).await;
+    let mut d = json!({ "decidedOn": "2026-10-10", "decider": "課長", "basis": "要綱第5条" });
+    d["meetingId"] = json!(foreign);
+    let r = srv.gql(tok, DECIDE, json!({ "id": id, "i": d })).await;
+    assert_eq!(field_of(&r, "NOT_FOUND"), "input.meetingId");
+    // A's own 支援会議 about the household: not a place for a 支援決定.
+    let support = insert_meeting(srv, &hh, &w.a).await;
+    {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+        let m = entity::meeting::Entity::find_by_id(support.clone())
+            .one(&srv.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut am: entity::meeting::ActiveModel = m.into();
+        am.kind = Set("SUPPORT_MEETING".into());
+        am.update(&srv.db).await.unwrap();
+    }
+    d["meetingId"] = json!(support);
+    let r = srv.gql(tok, DECIDE, json!({ "id": id, "i": d })).await;
+    assert_eq!(field_of(&r, "BAD_USER_INPUT"), "input.meetingId");
+    assert_eq!(decision_count(srv).await, 0);
+    // At A's own case conference it is fine, and the meeting lists it for A …
+    let conf = insert_meeting(srv, &hh, &w.a).await;
+    d["meetingId"] = json!(conf);
+    srv.gql(tok, DECIDE, json!({ "id": id, "i": d })).await.ok();
+    let q = "query($m: ID!) { meeting(id: $m) { decisions { kind reason } } }";
+    let mine = srv.gql(tok, q, json!({ "m": conf })).await;
+    assert_eq!(
+        mine.ok()["meeting"]["decisions"][0]["kind"],
+        "SUPPORT_DECISION"
+    );
 }

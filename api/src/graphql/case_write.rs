@@ -155,7 +155,16 @@ async fn decision_base(
             let f = format!("{field}.meetingId");
             let m = store::parse_id(&f, m)?;
             let r = req(ctx)?;
+            // The caller's agency must have taken part in the meeting (convener or member).
+            let took_part = match store::meetings::get(db(ctx)?, &m).await? {
+                Some(row) => {
+                    row.model.owner_agency_id == r.principal.agency_id
+                        || row.members.contains(&r.principal.agency_id)
+                }
+                None => false,
+            };
             match store::cases::meeting(db(ctx)?, &m).await? {
+                Some(_) if !took_part => return Err(ApiError::not_found(f)),
                 Some(mt) if mt.household_id == c.model.household_id => Some(m),
                 // A meeting of the caller's own agency about another household.
                 Some(mt) if mt.owner_agency_id == r.principal.agency_id => {
@@ -474,6 +483,18 @@ impl CaseMutation {
             input.meeting_id.as_ref(),
         )
         .await?;
+        // A 支援決定 opens the consent-based 重層的支援会議 track: it is not taken at a 支援会議,
+        // whose no-consent sharing must not flow into consent-scoped records.
+        if let Some(m) = &base.meeting_id {
+            if let Some(row) = store::meetings::get(db(ctx)?, m).await? {
+                if row.model.kind == store::facts::SUPPORT_MEETING_KIND {
+                    return Err(ApiError::bad_input(
+                        "input.meetingId",
+                        "支援決定は支援会議ではなく重層的支援会議等で行います / a 支援決定 is not taken at a 支援会議",
+                    ));
+                }
+            }
+        }
         let mut row = decision_row(r, &c.model.id, CaseDecisionKind::SupportDecision, base);
         row.basis = Some(validate::required("input.basis", &input.basis, 2000)?);
         let detail = serde_json::json!({

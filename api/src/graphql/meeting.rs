@@ -7,7 +7,6 @@
 //! every current household member, held by the convener.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject, ID};
 
@@ -86,10 +85,11 @@ impl Meeting {
     }
 }
 
-/// 会議での決定 (支援決定・終結・中断等; 記録はケース側) / a case decision taken at the meeting
+/// 会議での決定 (支援決定・終結・中断等; 記録はケース側) / a case decision taken at the
+/// meeting. Listed only for cases the caller may see; its reason is PLAN of the case.
 pub struct MeetingDecision {
     model: entity::case_decision::Model,
-    meeting: Arc<Meeting>,
+    scope: super::case::Scope,
 }
 
 #[Object]
@@ -105,9 +105,16 @@ impl MeetingDecision {
     async fn decided_on(&self) -> Date {
         self.model.decided_on.into()
     }
-    /// 理由 (会議録と同じ扱い: 全構成員の NARRATIVE) / reason, shown like the minutes
+    /// 理由 (ケースの PLAN) / reason, PLAN of the case
     async fn reason(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        self.meeting.narrative(ctx, self.model.reason.clone()).await
+        let v = self.model.reason.clone();
+        self.scope.reveal(
+            ctx,
+            "case_decision",
+            &self.model.id,
+            Item::of(Category::Plan),
+            || v,
+        )
     }
 }
 
@@ -168,17 +175,21 @@ impl Meeting {
     async fn minutes(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
         self.narrative(ctx, self.0.model.minutes.clone()).await
     }
-    /// この会議での決定 / decisions taken at this meeting
+    /// この会議での決定 (見られるケースのもののみ) / decisions taken at this meeting, on
+    /// cases the caller may see
     async fn decisions(&self, ctx: &Context<'_>) -> ApiResult<Vec<MeetingDecision>> {
-        let meeting = Arc::new(Meeting(self.0.clone()));
-        Ok(store::meetings::decisions_of(db(ctx)?, &self.0.model.id)
-            .await?
-            .into_iter()
-            .map(|model| MeetingDecision {
-                model,
-                meeting: meeting.clone(),
-            })
-            .collect())
+        let mut out = Vec::new();
+        for model in store::meetings::decisions_of(db(ctx)?, &self.0.model.id).await? {
+            match super::case::find(ctx, "case", &model.case_id).await {
+                Ok(case) => out.push(MeetingDecision {
+                    model,
+                    scope: case.scope,
+                }),
+                Err(ApiError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
     /// 支援ケース ID / the support case, if any
     async fn case_id(&self) -> Option<ID> {
