@@ -340,6 +340,14 @@ impl ActivityMutation {
             None => None,
             Some(c) => {
                 let c = store::parse_id("input.caseId", c)?;
+                // Only a case the caller may see, of a household the person belongs to now.
+                match super::case::find(ctx, "input.caseId", &c).await {
+                    Ok(_) => {}
+                    Err(ApiError::NotFound { .. }) => {
+                        return Err(ApiError::not_found("input.caseId"))
+                    }
+                    Err(e) => return Err(e),
+                }
                 match store::activities::case(db, &c).await? {
                     Some(sc)
                         if store::activities::is_member(db, &sc.household_id, &person_id)
@@ -355,8 +363,10 @@ impl ActivityMutation {
             None => None,
             Some(p) => {
                 let p = store::parse_id("input.placementId", p)?;
+                // Only a placement the caller may see (PLAN), of this person.
+                let visible = super::resource::visible_placement_ids(ctx, &person_id).await?;
                 match store::activities::placement(db, &p).await? {
-                    Some(pl) if pl.person_id == person_id => Some(p),
+                    Some(pl) if pl.person_id == person_id && visible.contains(&p) => Some(p),
                     _ => return Err(ApiError::not_found("input.placementId")),
                 }
             }

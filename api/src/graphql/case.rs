@@ -169,9 +169,15 @@ pub async fn visible(
             .flatten()
             .filter_map(|id| facts.get(id).cloned())
             .collect();
-        if subjects
-            .iter()
-            .any(|s| r.decide(s, &m.owner_agency_id, PLAN).is_ok())
+        // The owning agency keeps its case even when no one is left in the household (so it
+        // can still close it): OWN, decided on an empty subject.
+        let own = r
+            .decide(&SubjectFacts::default(), &m.owner_agency_id, PLAN)
+            .is_ok();
+        if own
+            || subjects
+                .iter()
+                .any(|s| r.decide(s, &m.owner_agency_id, PLAN).is_ok())
         {
             let scope = Scope {
                 owner_agency_id: m.owner_agency_id.clone(),

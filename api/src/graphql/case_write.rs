@@ -346,11 +346,18 @@ impl CaseMutation {
             Some(a) => {
                 let a = store::parse_id("input.leadAccountId", a)?;
                 match store::registry::account(db, &a).await? {
-                    Some(acc) if acc.active && acc.agency_id == r.principal.agency_id => a,
+                    Some(acc)
+                        if acc.active
+                            && acc.agency_id == r.principal.agency_id
+                            && crate::auth::parse_roles(&acc.roles)
+                                .contains(&crate::policy::Role::Coordinator) =>
+                    {
+                        a
+                    }
                     _ => {
                         return Err(ApiError::bad_input(
                             "input.leadAccountId",
-                            "自機関の有効なアカウントを指定してください / must be an active account of your agency",
+                            "自機関の有効なコーディネーターを指定してください / must be an active coordinator of your agency",
                         ))
                     }
                 }

@@ -147,6 +147,15 @@ async fn visible_placements(ctx: &Context<'_>, person_id: &str) -> ApiResult<Vec
     Ok(out)
 }
 
+/// Ids of the person's placements the caller may see.
+pub async fn visible_placement_ids(ctx: &Context<'_>, person_id: &str) -> ApiResult<Vec<String>> {
+    Ok(visible_placements(ctx, person_id)
+        .await?
+        .into_iter()
+        .map(|p| p.model.id)
+        .collect())
+}
+
 #[derive(Default)]
 pub struct ResourceQuery;
 

@@ -112,6 +112,7 @@ pub async fn is_member<C: ConnectionTrait>(
     Ok(household_member::Entity::find()
         .filter(household_member::Column::HouseholdId.eq(household_id))
         .filter(household_member::Column::PersonId.eq(person_id))
+        .filter(household_member::Column::LeftOn.is_null())
         .one(db)
         .await?
         .is_some())
