@@ -348,7 +348,7 @@ impl ActivityMutation {
                     }
                     Err(e) => return Err(e),
                 }
-                match store::activities::case(db, &c).await? {
+                match store::cases::get(db, &c).await? {
                     Some(sc)
                         if store::activities::is_member(db, &sc.household_id, &person_id)
                             .await? =>
@@ -365,7 +365,7 @@ impl ActivityMutation {
                 let p = store::parse_id("input.placementId", p)?;
                 // Only a placement the caller may see (PLAN), of this person.
                 let visible = super::resource::visible_placement_ids(ctx, &person_id).await?;
-                match store::activities::placement(db, &p).await? {
+                match store::resources::placement(db, &p).await? {
                     Some(pl) if pl.person_id == person_id && visible.contains(&p) => Some(p),
                     _ => return Err(ApiError::not_found("input.placementId")),
                 }

@@ -163,7 +163,10 @@ async fn decision_base(
                 }
                 None => false,
             };
-            match store::cases::meeting(db(ctx)?, &m).await? {
+            match store::meetings::get(db(ctx)?, &m)
+                .await?
+                .map(|row| row.model)
+            {
                 Some(_) if !took_part => return Err(ApiError::not_found(f)),
                 Some(mt) if mt.household_id == c.model.household_id => Some(m),
                 // A meeting of the caller's own agency about another household.

@@ -110,7 +110,7 @@ impl MeetingMutation {
             None => None,
             Some(c) => {
                 let c = store::parse_id("input.caseId", c)?;
-                match store::meetings::case(db, &c).await? {
+                match store::cases::get(db, &c).await? {
                     Some(sc) if sc.household_id == household_id => Some(c),
                     _ => return Err(ApiError::not_found("input.caseId")),
                 }

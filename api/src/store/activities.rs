@@ -12,7 +12,7 @@ use sea_orm::{
 use super::{basis_subjects, Page};
 use crate::audit::{self, Entry};
 use crate::policy::ListScope;
-use entity::{activity, household_member, participation_placement, support_case};
+use entity::{activity, household_member, support_case};
 
 /// The stored kind of an outreach visit, and the stage that ends outreach (つなぎ完了).
 pub const OUTREACH_VISIT: &str = "OUTREACH_VISIT";
@@ -85,25 +85,7 @@ pub async fn of_person<C: ConnectionTrait>(
         .map(Some)
 }
 
-pub async fn placement<C: ConnectionTrait>(
-    db: &C,
-    id: &str,
-) -> Result<Option<participation_placement::Model>, DbErr> {
-    participation_placement::Entity::find_by_id(id.to_owned())
-        .one(db)
-        .await
-}
-
-pub async fn case<C: ConnectionTrait>(
-    db: &C,
-    id: &str,
-) -> Result<Option<support_case::Model>, DbErr> {
-    support_case::Entity::find_by_id(id.to_owned())
-        .one(db)
-        .await
-}
-
-/// Whether the person is (or was) a member of the household.
+/// Whether the person is a current member of the household.
 pub async fn is_member<C: ConnectionTrait>(
     db: &C,
     household_id: &str,

@@ -17,9 +17,7 @@ use sea_orm::{
 use super::Page;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
-use entity::{
-    case_decision, case_involvement, meeting, plan_assignment, support_case, support_plan,
-};
+use entity::{case_decision, case_involvement, plan_assignment, support_case, support_plan};
 
 /// The status of a closed case; every other status is open.
 pub const CLOSED: &str = "CLOSED";
@@ -138,13 +136,6 @@ pub async fn assignments_of<C: ConnectionTrait>(
         .order_by_asc(plan_assignment::Column::SortOrder)
         .all(db)
         .await
-}
-
-pub async fn meeting<C: ConnectionTrait>(
-    db: &C,
-    id: &str,
-) -> Result<Option<meeting::Model>, DbErr> {
-    meeting::Entity::find_by_id(id.to_owned()).one(db).await
 }
 
 /// A coordinator view over the cases of one agency.

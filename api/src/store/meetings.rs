@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use crate::audit::{self, Entry};
-use entity::{case_decision, meeting, meeting_category, meeting_member, support_case};
+use entity::{case_decision, meeting, meeting_category, meeting_member};
 
 /// A meeting with its member agencies (the convener included) and declared categories.
 #[derive(Clone, Debug)]
@@ -125,15 +125,5 @@ pub async fn decisions_of<C: ConnectionTrait>(
         .order_by_asc(case_decision::Column::DecidedOn)
         .order_by_asc(case_decision::Column::Id)
         .all(db)
-        .await
-}
-
-/// A support case, to check that a meeting's case belongs to its household.
-pub async fn case<C: ConnectionTrait>(
-    db: &C,
-    id: &str,
-) -> Result<Option<support_case::Model>, DbErr> {
-    support_case::Entity::find_by_id(id.to_owned())
-        .one(db)
         .await
 }
