@@ -151,7 +151,18 @@ impl From<ApiError> for async_graphql::Error {
 }
 
 impl From<sea_orm::DbErr> for ApiError {
+    /// A unique-constraint violation is a concurrent write that created the same record
+    /// first (CONFLICT, nothing written); anything else is internal.
     fn from(err: sea_orm::DbErr) -> Self {
+        if matches!(
+            err.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ) {
+            tracing::info!(error = %err, "unique constraint: concurrent write");
+            return ApiError::conflict(
+                "同時に同じ記録が作成されました / a concurrent write created the same record",
+            );
+        }
         ApiError::internal("database", err)
     }
 }

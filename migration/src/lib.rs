@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_core;
 mod m20261127_000002_workflow;
+mod m20261127_000003_one_open_case;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_core::Migration),
             Box::new(m20261127_000002_workflow::Migration),
+            Box::new(m20261127_000003_one_open_case::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tsunagi_tests::{consent_input, person_input, tests, Gql, Server};
 
 tests!(
+    concurrent_open_case_one_wins,
     meeting_links_need_part_and_kind,
     legal_transitions_record_decisions,
     illegal_transitions_change_nothing,
@@ -1058,5 +1059,39 @@ async fn meeting_links_need_part_and_kind(srv: &Server) {
     assert_eq!(
         mine.ok()["meeting"]["decisions"][0]["kind"],
         "SUPPORT_DECISION"
+    );
+}
+
+/// Two openCase calls at once for the same household: the database lets exactly one win; the
+/// other is refused (CONFLICT, or BAD_USER_INPUT if it saw the first), and one case exists.
+async fn concurrent_open_case_one_wins(srv: &Server) {
+    let w = world(srv).await;
+    let tok = &w.a_coord.1;
+    let hh = household(srv, &w.a_cw, &[&w.p1]).await;
+    for _ in 0..3 {
+        let vars = json!({ "i": { "householdId": hh, "openedOn": "2026-10-01" } });
+        let (x, y) = futures::join!(
+            srv.gql(tok, OPEN, vars.clone()),
+            srv.gql(tok, OPEN, vars.clone())
+        );
+        let oks = [&x, &y].iter().filter(|r| r.errors().is_empty()).count();
+        assert!(oks <= 1, "both won: {} {}", x.body, y.body);
+        for r in [&x, &y] {
+            if !r.errors().is_empty() {
+                assert!(
+                    matches!(r.codes()[0].as_str(), "CONFLICT" | "BAD_USER_INPUT"),
+                    "{}",
+                    r.body
+                );
+            }
+        }
+    }
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(
+        entity::support_case::Entity::find()
+            .count(&srv.db)
+            .await
+            .unwrap(),
+        1
     );
 }
