@@ -1060,6 +1060,44 @@ async fn meeting_links_need_part_and_kind(srv: &Server) {
         mine.ok()["meeting"]["decisions"][0]["kind"],
         "SUPPORT_DECISION"
     );
+    // … but a meeting B convened with A as a member lists A's decision only to those who
+    // may see A's case: not to B, which has no PLAN basis for the household.
+    let b_meeting = insert_meeting(srv, &hh, &w.b).await;
+    {
+        use sea_orm::ActiveModelTrait;
+        entity::meeting_member::ActiveModel::from(entity::meeting_member::Model {
+            meeting_id: b_meeting.clone(),
+            agency_id: w.a.clone(),
+        })
+        .insert(&srv.db)
+        .await
+        .unwrap();
+    }
+    let c = srv
+        .gql(
+            tok,
+            "query($id: ID!) { supportCase(id: $id) { version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let v = c.ok()["supportCase"]["version"].as_i64().unwrap();
+    let mut close = decision("LOST_CONTACT");
+    close["meetingId"] = json!(b_meeting);
+    srv.gql(tok, CLOSE, json!({ "id": id, "v": v, "d": close }))
+        .await
+        .ok();
+    let for_a = srv.gql(tok, q, json!({ "m": b_meeting })).await;
+    assert_eq!(
+        for_a.ok()["meeting"]["decisions"][0]["reason"],
+        "LOST_CONTACT"
+    );
+    let for_b = srv.gql(&w.b_coord, q, json!({ "m": b_meeting })).await;
+    assert_eq!(
+        for_b.ok()["meeting"]["decisions"],
+        json!([]),
+        "{}",
+        for_b.body
+    );
 }
 
 /// Two openCase calls at once for the same household: the database lets exactly one win; the
