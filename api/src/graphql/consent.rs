@@ -382,6 +382,11 @@ impl ConsentQuery {
                 },
             });
         }
+        r.note_read(
+            "access_explanation",
+            Some(&person_id),
+            serde_json::json!({ "field": "explainAccess", "forAccount": account.id }),
+        );
         Ok(AccessReport {
             account: Account(account),
             person_id: ID(person_id),

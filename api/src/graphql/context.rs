@@ -237,7 +237,12 @@ pub fn reveal_all<T>(
     }
     match first_err {
         Some(e) => Err(e),
-        None if subjects.is_empty() => Err(ApiError::not_found("subjects")),
+        // Nobody to ask for: nothing is shown.
+        None if subjects.is_empty() => Err(ApiError::ConsentRequired {
+            category: item.category,
+            subject_id: None,
+            reason: "NO_BASIS",
+        }),
         None => Ok(value()),
     }
 }

@@ -253,11 +253,23 @@ async fn member_row(
     m: &MemberInput,
 ) -> ApiResult<household_member::Model> {
     let person_id = store::parse_id(&format!("{field}.personId"), &m.person_id)?;
-    if known_facts(ctx, std::slice::from_ref(&person_id))
-        .await?
-        .is_empty()
-    {
+    let r = req(ctx)?;
+    let known = known_facts(ctx, std::slice::from_ref(&person_id)).await?;
+    let Some(facts) = known.get(&person_id) else {
         return Err(ApiError::not_found(format!("{field}.personId")));
+    };
+    // Only a person known by own record or consent may be put into a household: a grant or
+    // a 支援会議 must not become a household membership (and so a basis for more).
+    if !crate::policy::knows_by_own_or_consent(
+        &r.principal,
+        facts,
+        Category::Identity,
+        r.purpose,
+        r.now,
+    ) {
+        return Err(ApiError::forbidden(
+            "自機関の記録か同意で把握している人のみ / only a person known by own record or consent",
+        ));
     }
     Ok(household_member::Model {
         id: store::new_id(),

@@ -90,21 +90,11 @@ impl MeetingMutation {
         household::find(ctx, "input.householdId", &household_id).await?;
         let db = db(ctx)?;
         if input.kind == MeetingKind::SupportMeeting {
-            let owner = store::households::get(db, &household_id)
-                .await?
-                .map(|h| h.owner_agency_id)
-                .ok_or_else(|| ApiError::not_found("input.householdId"))?;
             let members = household_subjects(ctx, &household_id).await?;
             let members: Vec<&crate::policy::SubjectFacts> =
                 members.iter().map(|m| m.as_ref()).collect();
-            crate::policy::may_convene_support_meeting(
-                &r.principal,
-                &owner,
-                &members,
-                r.purpose,
-                r.now,
-            )
-            .map_err(ApiError::forbidden)?;
+            crate::policy::may_convene_support_meeting(&r.principal, &members, r.purpose, r.now)
+                .map_err(ApiError::forbidden)?;
         }
         let case_id = match &input.case_id {
             None => None,

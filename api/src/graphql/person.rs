@@ -64,10 +64,18 @@ impl Person {
         if r.knows_person(&facts) {
             return Ok(Some(Person { model, facts }));
         }
-        nullable(
-            ctx,
-            nullable(ctx, reveal(ctx, &facts, record, IDENTITY, || None)),
-        )
+        // Withheld, and without naming the person: the caller may not know them.
+        let withheld = match reveal(ctx, &facts, record, IDENTITY, || None) {
+            Err(ApiError::ConsentRequired {
+                category, reason, ..
+            }) => Err(ApiError::ConsentRequired {
+                category,
+                subject_id: None,
+                reason,
+            }),
+            other => other,
+        };
+        nullable(ctx, withheld)
     }
 
     pub fn person_id(&self) -> &str {

@@ -351,6 +351,28 @@ async fn transition(
             ),
         ));
     }
+    // Accepting needs the consent still to hold: a withdrawal since the proposal ends it.
+    if to == ReferralStatus::Accepted {
+        let loaded = load_persons(ctx, std::slice::from_ref(&current.person_id)).await?;
+        let subject = loaded
+            .first()
+            .ok_or_else(|| ApiError::internal("referral", "person vanished"))?;
+        if let Some(missing) = policy::referral_missing(
+            &subject.facts,
+            &r.principal.agency_id,
+            r.principal.agency_kind,
+            r.purpose,
+            r.now,
+        )
+        .first()
+        {
+            return Err(ApiError::ConsentRequired {
+                category: *missing,
+                subject_id: Some(current.person_id.clone()),
+                reason: "REFERRAL_NEEDS_CONSENT",
+            });
+        }
+    }
     let mut am: referral::ActiveModel = current.clone().into();
     am.status = Set(to.as_str().to_owned());
     am.version = Set(version + 1);

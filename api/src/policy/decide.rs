@@ -114,7 +114,6 @@ pub fn consent_covers(
 /// `members` are the household's current members; `household_owner` its registering agency.
 pub fn may_convene_support_meeting(
     principal: &Principal,
-    household_owner: &str,
     members: &[&SubjectFacts],
     purpose: Purpose,
     now: DateTime<Utc>,
@@ -127,24 +126,39 @@ pub fn may_convene_support_meeting(
     {
         return Err("支援会議を設置できるのは市の多機関協働担当です / only the city's coordinators constitute a 支援会議");
     }
-    let known = members.iter().any(|m| {
-        matches!(
-            decide(
-                principal,
-                m,
-                household_owner,
-                Item::of(Category::Household),
-                purpose,
-                now
-            ),
-            Ok(Basis::Own | Basis::Consent { .. })
-        )
-    });
+    // Judged against each person's own record, not the household's: a household the city
+    // made itself must not launder a person known only by a grant or a meeting.
+    let known = members
+        .iter()
+        .any(|m| knows_by_own_or_consent(principal, m, Category::Household, purpose, now));
     if known {
         Ok(())
     } else {
         Err("世帯を自機関の記録か同意で把握している必要があります / the household must be known by the city's own record or a member's consent")
     }
+}
+
+/// Whether the caller knows this person, for `category`, by its own record or by consent —
+/// the bases that may found new records about the person (a household membership, a
+/// 支援会議); a 支援会議 or a break-glass grant may not breed another basis.
+pub fn knows_by_own_or_consent(
+    principal: &Principal,
+    subject: &SubjectFacts,
+    category: Category,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> bool {
+    matches!(
+        decide(
+            principal,
+            subject,
+            &subject.owner_agency_id,
+            Item::of(category),
+            purpose,
+            now
+        ),
+        Ok(Basis::Own | Basis::Consent { .. })
+    )
 }
 
 /// What the store needs to restrict a list to the records the caller may know exist through

@@ -711,43 +711,43 @@ fn only_the_city_convenes_a_support_meeting_on_own_or_consented_knowledge() {
     use AgencyKind::MultiAgency;
     let city = principal(MINE, MultiAgency, &[Role::Coordinator]);
     let knows_by_consent = subject(vec![consent("c1", &[Household], &[MINE], &[])]);
+    let mut own_record = subject(vec![]);
+    own_record.owner_agency_id = MINE.to_owned();
     let stranger = subject(vec![]);
-    // By consent of a current member: yes; owning the household: yes.
-    assert!(may_convene_support_meeting(
-        &city,
-        OWNER,
-        &[&knows_by_consent],
-        Purpose::Support,
-        now()
-    )
-    .is_ok());
-    assert!(
-        may_convene_support_meeting(&city, MINE, &[&stranger], Purpose::Support, now()).is_ok()
-    );
-    // Known only through another meeting or a break-glass grant: no.
+    let conv = |p: &Principal, members: &[&SubjectFacts]| {
+        may_convene_support_meeting(p, members, Purpose::Support, now())
+    };
+    // By consent of a current member, or the city's own record of the person: yes.
+    assert!(conv(&city, &[&knows_by_consent]).is_ok());
+    assert!(conv(&city, &[&own_record, &stranger]).is_ok());
+    // Known only through another meeting or a break-glass grant — or not at all: no (a
+    // household the city made itself does not count; persons are judged by their own record).
     let mut via_meeting = subject(vec![]);
     via_meeting
         .meetings
         .push(meeting("m1", &[MINE], &[Household]));
     let mut via_grant = subject(vec![]);
     via_grant.emergencies.push(grant("g1", &city.account_id));
-    assert!(
-        may_convene_support_meeting(&city, OWNER, &[&via_meeting], Purpose::Support, now())
-            .is_err()
-    );
-    assert!(may_convene_support_meeting(
-        &city,
-        OWNER,
-        &[&via_grant, &stranger],
-        Purpose::Support,
-        now()
-    )
-    .is_err());
+    assert!(conv(&city, &[&via_meeting]).is_err());
+    assert!(conv(&city, &[&via_grant, &stranger]).is_err());
     // Not a city agency, or not a coordinator: no.
     let agency = principal(MINE, ChildFamily, &[Role::Coordinator]);
-    assert!(
-        may_convene_support_meeting(&agency, MINE, &[&stranger], Purpose::Support, now()).is_err()
-    );
+    assert!(conv(&agency, &[&own_record]).is_err());
     let cw = principal(MINE, MultiAgency, &[Role::Caseworker]);
-    assert!(may_convene_support_meeting(&cw, MINE, &[&stranger], Purpose::Support, now()).is_err());
+    assert!(conv(&cw, &[&own_record]).is_err());
+    // The same rule founds household memberships.
+    assert!(knows_by_own_or_consent(
+        &city,
+        &own_record,
+        Identity,
+        Purpose::Support,
+        now()
+    ));
+    assert!(!knows_by_own_or_consent(
+        &city,
+        &via_grant,
+        Identity,
+        Purpose::Support,
+        now()
+    ));
 }
