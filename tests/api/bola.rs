@@ -1345,4 +1345,17 @@ async fn other_agencies_consents_are_not_listed(srv: &Server) {
         "the registering agency is told: {}",
         own.body
     );
+    // Of those, B sees itself among the recipients, never the other agencies named (here a
+    // consent naming both B and the child-family centre K).
+    srv.consent(&a_tok, consent_input(&p, &["IDENTITY"], &[&b, &k], &[]))
+        .await;
+    let rec = srv
+        .gql(
+            &b_tok,
+            "query($id: ID!) { consents(personId: $id) { recipientAgencies { id } recipientAgencyKinds } }",
+            json!({ "id": p }),
+        )
+        .await;
+    assert!(!rec.body.to_string().contains(&k), "{}", rec.body);
+    assert!(rec.body.to_string().contains(&b), "{}", rec.body);
 }

@@ -243,6 +243,15 @@ impl ConsentQuery {
             // Another agency sees only the consents that name it: which other agencies a
             // person consented to is itself sensitive (a こども家庭センター, say).
             consents.retain(|c| c.names(&r.principal));
+            // … and of those, only its own agency and kind among the recipients.
+            for c in &mut consents {
+                c.recipients
+                    .retain(|rec| match rec.recipient_type.as_str() {
+                        "AGENCY" => rec.recipient_value == r.principal.agency_id,
+                        "AGENCY_KIND" => rec.recipient_value == r.principal.agency_kind.as_str(),
+                        _ => false,
+                    });
+            }
         }
         r.note_read(
             "consent",

@@ -87,10 +87,27 @@ pub async fn about_person(ctx: &Context<'_>, person_id: &str) -> ApiResult<Vec<C
     let db = db(ctx)?;
     let ids = store::consultations::ids_about(db, person_id).await?;
     let models = store::consultations::by_ids(db, ids).await?;
-    visible(ctx, models).await
+    // That this person was a subject is NARRATIVE of this person, not of a co-subject.
+    let r = req(ctx)?;
+    Ok(visible(ctx, models)
+        .await?
+        .into_iter()
+        .filter(|c| c.narrative_open_for(r, person_id))
+        .collect())
 }
 
 impl Consultation {
+    /// Whether the caller may see that `person_id` is a subject of this consultation.
+    fn narrative_open_for(&self, r: &super::context::RequestCtx, person_id: &str) -> bool {
+        self.subjects
+            .iter()
+            .find(|s| s.person_id == person_id)
+            .is_some_and(|s| {
+                r.decide(s, &self.model.receiving_agency_id, NARRATIVE)
+                    .is_ok()
+            })
+    }
+
     fn record(&self) -> RecordRef<'_> {
         RecordRef {
             kind: "consultation",
@@ -169,7 +186,15 @@ impl Consultation {
     }
     /// 対象者 (根拠のある人のみ) / subject persons the caller may know
     async fn subjects(&self, ctx: &Context<'_>) -> ApiResult<Vec<Person>> {
-        Person::visible(ctx, &self.subject_ids).await
+        // Known persons, and only those whose part in this consultation the caller may see.
+        let r = req(ctx)?;
+        let ids: Vec<String> = self
+            .subject_ids
+            .iter()
+            .filter(|id| self.narrative_open_for(r, id))
+            .cloned()
+            .collect();
+        Person::visible(ctx, &ids).await
     }
     /// 課題 (各課題の情報区分について全対象者の根拠がある課題のみ) / issues the caller may see
     async fn issues(&self, ctx: &Context<'_>) -> ApiResult<Vec<ConsultationIssue>> {
@@ -253,6 +278,23 @@ impl ConsultationQuery {
                 ));
             }
         }
+        // A person filter: a person the caller may not know answers as for an unknown id; and
+        // it matches only consultations whose link to that person the caller may see (its
+        // own, or any when it has a NARRATIVE basis for the person — "" owns nothing).
+        let person_filter = match person_id
+            .map(|p| store::parse_id("personId", &p))
+            .transpose()?
+        {
+            None => None,
+            Some(p) => {
+                let facts = known_facts(ctx, std::slice::from_ref(&p)).await?;
+                let Some(f) = facts.get(&p) else {
+                    return Ok(Connection::new(false, false));
+                };
+                let open = r.decide(f, "", NARRATIVE).is_ok();
+                Some((p, open))
+            }
+        };
         let filter = ConsultationFilter {
             status: status.map(|s| s.as_str().to_owned()),
             receiving_agency_id: receiving_agency_id
@@ -268,16 +310,8 @@ impl ConsultationQuery {
                     .and_then(|pc| policy::visible_scope(&r.principal, pc, r.purpose, r.now)),
             },
             issue_code: issue,
-            person_id: match person_id
-                .map(|p| store::parse_id("personId", &p))
-                .transpose()?
-            {
-                // Filtering on a person the caller may not know must answer as for an unknown id.
-                Some(p) if known_facts(ctx, std::slice::from_ref(&p)).await?.is_empty() => {
-                    return Ok(Connection::new(false, false));
-                }
-                other => other,
-            },
+            person_open: person_filter.as_ref().is_none_or(|(_, open)| *open),
+            person_id: person_filter.map(|(p, _)| p),
             received_from,
             received_until,
         };

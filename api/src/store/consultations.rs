@@ -19,6 +19,8 @@ pub struct ConsultationFilter {
     /// The caller's scope for the issue's policy category (None: its roles may not see it).
     pub issue_scope: Option<ListScope>,
     pub person_id: Option<String>,
+    /// With a person filter: false when only the caller's own consultations may match.
+    pub person_open: bool,
     pub received_from: Option<DateTime<Utc>>,
     pub received_until: Option<DateTime<Utc>>,
 }
@@ -99,6 +101,9 @@ pub async fn list<C: ConnectionTrait>(
             .and_where(consultation_subject::Column::PersonId.eq(p.as_str()))
             .to_owned();
         q = q.filter(consultation::Column::Id.in_subquery(about));
+        if !filter.person_open {
+            q = q.filter(consultation::Column::ReceivingAgencyId.eq(scope.agency_id.as_str()));
+        }
     }
     if let Some(from) = filter.received_from {
         q = q.filter(consultation::Column::ReceivedAt.gte(from));
