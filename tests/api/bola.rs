@@ -26,7 +26,8 @@ tests!(
     withheld_summary_does_not_name_an_unknown_subject,
     consent_for_a_kind_opens_only_that_kind,
     expired_consent_opens_nothing,
-    other_agencies_consents_are_not_listed
+    other_agencies_consents_are_not_listed,
+    co_subjects_consent_does_not_reveal_a_persons_consultations
 );
 
 const PERSON: &str = "query($id: ID!) { person(id: $id) { id familyName } }";
@@ -1358,4 +1359,77 @@ async fn other_agencies_consents_are_not_listed(srv: &Server) {
         .await;
     assert!(!rec.body.to_string().contains(&k), "{}", rec.body);
     assert!(rec.body.to_string().contains(&b), "{}", rec.body);
+}
+
+/// A consultation about P1 and P2, opened for B by P1's NARRATIVE consent: B knows P2 (by an
+/// IDENTITY consent) but may not learn that P2 was a subject of it.
+async fn co_subjects_consent_does_not_reveal_a_persons_consultations(srv: &Server) {
+    let a = srv.agency("co-a", "CHILD_FAMILY").await;
+    let b = srv.agency("co-b", "SELF_RELIANCE").await;
+    let (_, a_tok) = srv.account("co-a-cw", &a, &["caseworker"]).await;
+    let (_, b_tok) = srv.account("co-b-cw", &b, &["caseworker"]).await;
+    let p1 = srv
+        .person(&a_tok, person_input("母", "一", "ハハ", "ハジメ"))
+        .await;
+    let p2 = srv
+        .person(&a_tok, person_input("子", "二", "コ", "ツギ"))
+        .await;
+    srv.consent(
+        &a_tok,
+        consent_input(&p1, &["IDENTITY", "NARRATIVE"], &[&b], &[]),
+    )
+    .await;
+    srv.consent(&a_tok, consent_input(&p2, &["IDENTITY"], &[&b], &[]))
+        .await;
+    let c = srv
+        .gql(
+            &a_tok,
+            "mutation($i: RecordConsultationInput!) { recordConsultation(input: $i) { id } }",
+            json!({ "i": { "receivedAt": "2026-10-01T09:00:00Z", "channel": "VISIT", "subjectPersonIds": [p1, p2],
+                "issues": [], "summary": "親子の相談", "urgency": "NORMAL" } }),
+        )
+        .await;
+    let cid = c.ok()["recordConsultation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // B sees the consultation through P1 …
+    let seen = srv
+        .gql(
+            &b_tok,
+            "query($id: ID!) { consultation(id: $id) { subjects { id } } }",
+            json!({ "id": cid }),
+        )
+        .await;
+    assert_eq!(
+        seen.ok()["consultation"]["subjects"],
+        json!([{ "id": p1 }]),
+        "P2's part is hidden"
+    );
+    // … but nothing ties P2 to it.
+    let p2_view = srv
+        .gql(
+            &b_tok,
+            "query($id: ID!) { person(id: $id) { consultations { id } } }",
+            json!({ "id": p2 }),
+        )
+        .await;
+    assert_eq!(p2_view.ok()["person"]["consultations"], json!([]));
+    let filtered = srv.gql(&b_tok, "query($id: ID!) { consultations(personId: $id) { edges { node { id } } pageInfo { hasNextPage } } }", json!({ "id": p2 })).await;
+    assert_eq!(filtered.ok()["consultations"]["edges"], json!([]));
+    assert_eq!(
+        filtered.ok()["consultations"]["pageInfo"]["hasNextPage"],
+        false
+    );
+    let p1_filtered = srv
+        .gql(
+            &b_tok,
+            "query($id: ID!) { consultations(personId: $id) { edges { node { id } } } }",
+            json!({ "id": p1 }),
+        )
+        .await;
+    assert_eq!(
+        p1_filtered.ok()["consultations"]["edges"][0]["node"]["id"],
+        cid.as_str()
+    );
 }
