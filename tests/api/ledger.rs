@@ -11,7 +11,8 @@ tests!(
     ledger_is_for_overseers_only,
     edited_row_is_detected,
     deleted_row_is_detected,
-    reordered_rows_are_detected
+    reordered_rows_are_detected,
+    filters_are_ledgered_as_reads
 );
 
 const VERIFY: &str = "{ verifyAuditChain { ok checked firstBrokenSeq problem } }";
@@ -167,4 +168,32 @@ async fn reordered_rows_are_detected(srv: &Server) {
     exec(srv, "UPDATE audit_event SET seq = 3 WHERE seq = -1").await;
     let (seq, _) = broken_at(srv).await;
     assert_eq!(seq, 2);
+}
+
+/// A filter reads what it matches: `persons(kana:)` returning only ids still ledgers an
+/// IDENTITY read of each person returned (else names could be rebuilt prefix by prefix
+/// without a trace).
+async fn filters_are_ledgered_as_reads(srv: &Server) {
+    let a = srv.agency("f-a", "SELF_RELIANCE").await;
+    let (cw, tok) = srv.account("f-cw", &a, &["caseworker"]).await;
+    let p = srv
+        .person(&tok, person_input("山田", "太郎", "ヤマダ", "タロウ"))
+        .await;
+    let before = srv.ledger().await.len();
+    let r = srv
+        .gql(
+            &tok,
+            "query KanaProbe { persons(kana: \"ヤマ\") { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.ok()["persons"]["edges"][0]["node"]["id"], p.as_str());
+    let rows = srv.ledger().await;
+    let row = rows[before..]
+        .iter()
+        .find(|r| r.operation == "KanaProbe")
+        .expect("a READ row for the filtered person");
+    assert_eq!(row.account_id.as_deref(), Some(cw.as_str()));
+    assert_eq!(row.subject_person_id.as_deref(), Some(p.as_str()));
+    assert!(row.shown.contains("IDENTITY"), "{}", row.shown);
 }

@@ -335,10 +335,12 @@ impl ConsultationQuery {
                     .find(|k| &k.code == code)
                     .and_then(|k| Category::parse(&k.policy_category));
                 let Some(pc) = pc else { continue };
-                if !c.subjects.iter().all(|s| {
-                    r.decide(s, &c.model.receiving_agency_id, Item::of(pc))
-                        .is_ok()
-                }) {
+                // Ledgered per subject, like any other read of the issue.
+                let mut all = !c.subjects.is_empty();
+                for s in &c.subjects {
+                    all &= admit(ctx, s, c.record(), Item::of(pc))?;
+                }
+                if !all {
                     continue;
                 }
             }

@@ -11,7 +11,9 @@ use super::validate;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::consultation::{self, Consultation};
-use super::context::{db, forget_person, load_persons, nullable, req, reveal, Loaded, RecordRef};
+use super::context::{
+    admit, db, forget_person, load_persons, nullable, req, reveal, Loaded, RecordRef,
+};
 use super::enums::Sex;
 use super::household::{self, HouseholdMember};
 use super::registry::{agency_by_id, Agency};
@@ -321,12 +323,17 @@ impl PersonQuery {
             .collect();
         let mut conn = Connection::new(page.after.is_some(), has_next);
         for p in Person::visible(ctx, &ids).await? {
-            // A district filter must not reveal the district of someone whose location the
-            // caller may not see.
-            if district.is_some()
-                && r.decide(&p.facts, p.owner_agency_id(), Item::location())
-                    .is_err()
-            {
+            // A filter reads what it matches: ledger it, and never match what the caller may
+            // not see (a district of a person whose location is hidden).
+            let record = RecordRef {
+                kind: "person",
+                id: &p.model.id,
+                owner: &p.model.owner_agency_id,
+            };
+            if district.is_some() && !admit(ctx, &p.facts, record, Item::location())? {
+                continue;
+            }
+            if filter.kana_key_prefix.is_some() && !admit(ctx, &p.facts, record, IDENTITY)? {
                 continue;
             }
             conn.edges
