@@ -200,15 +200,12 @@ impl Consultation {
     async fn issues(&self, ctx: &Context<'_>) -> ApiResult<Vec<ConsultationIssue>> {
         let db = db(ctx)?;
         let rows = store::consultations::issues_of(db, vec![self.model.id.clone()]).await?;
-        let cats: HashMap<String, issue_category::Model> =
-            store::consultations::issue_categories(db)
-                .await?
-                .into_iter()
-                .map(|c| (c.code.clone(), c))
-                .collect();
+        let all = super::context::issue_categories(ctx).await?;
+        let cats: HashMap<&str, &issue_category::Model> =
+            all.iter().map(|c| (c.code.as_str(), c)).collect();
         let mut out = Vec::new();
         for row in rows {
-            let Some(cat) = cats.get(&row.issue_code) else {
+            let Some(cat) = cats.get(row.issue_code.as_str()) else {
                 continue;
             };
             let Some(pc) = Category::parse(&cat.policy_category) else {
@@ -220,7 +217,7 @@ impl Consultation {
             }
             if ok {
                 out.push(ConsultationIssue {
-                    category: issue_category(cat.clone())?,
+                    category: issue_category((*cat).clone())?,
                     main: row.is_main,
                 });
             }
@@ -302,9 +299,9 @@ impl ConsultationQuery {
                 .transpose()?,
             issue_scope: match &issue {
                 None => None,
-                Some(code) => store::consultations::issue_categories(db(ctx)?)
+                Some(code) => super::context::issue_categories(ctx)
                     .await?
-                    .into_iter()
+                    .iter()
                     .find(|k| &k.code == code)
                     .and_then(|k| Category::parse(&k.policy_category))
                     .and_then(|pc| policy::visible_scope(&r.principal, pc, r.purpose, r.now)),
@@ -329,7 +326,7 @@ impl ConsultationQuery {
         for c in visible(ctx, rows).await? {
             // An issue filter must not reveal an issue the caller may not see.
             if let Some(code) = &filter.issue_code {
-                let cats = store::consultations::issue_categories(db(ctx)?).await?;
+                let cats = super::context::issue_categories(ctx).await?;
                 let pc = cats
                     .iter()
                     .find(|k| &k.code == code)

@@ -24,6 +24,10 @@ pub struct RequestCtx {
     /// Default length of a break-glass grant, in hours.
     pub emergency_hours: u32,
     persons: Mutex<HashMap<String, Loaded>>,
+    /// Agencies and issue categories looked up in this request (public registry data; each
+    /// is read once per request, not once per field).
+    agencies: Mutex<HashMap<String, entity::agency::Model>>,
+    issue_categories: Mutex<Option<Arc<Vec<entity::issue_category::Model>>>>,
 }
 
 /// A person row with its policy facts, shared within one request.
@@ -42,6 +46,8 @@ impl RequestCtx {
             recorder: AccessRecorder::default(),
             emergency_hours,
             persons: Mutex::new(HashMap::new()),
+            agencies: Mutex::new(HashMap::new()),
+            issue_categories: Mutex::new(None),
         }
     }
 
@@ -79,6 +85,34 @@ impl RequestCtx {
             ..Entry::default()
         });
     }
+}
+
+/// An agency by id, read once per request.
+pub async fn agency(ctx: &Context<'_>, id: &str) -> ApiResult<Option<entity::agency::Model>> {
+    let r = req(ctx)?;
+    if let Some(a) = r.agencies.lock().ok().and_then(|m| m.get(id).cloned()) {
+        return Ok(Some(a));
+    }
+    let found = store::registry::agency(db(ctx)?, id).await?;
+    if let (Some(a), Ok(mut m)) = (&found, r.agencies.lock()) {
+        m.insert(id.to_owned(), a.clone());
+    }
+    Ok(found)
+}
+
+/// The issue-category table, read once per request.
+pub async fn issue_categories(
+    ctx: &Context<'_>,
+) -> ApiResult<Arc<Vec<entity::issue_category::Model>>> {
+    let r = req(ctx)?;
+    if let Some(c) = r.issue_categories.lock().ok().and_then(|c| c.clone()) {
+        return Ok(c);
+    }
+    let all = Arc::new(store::consultations::issue_categories(db(ctx)?).await?);
+    if let Ok(mut c) = r.issue_categories.lock() {
+        *c = Some(all.clone());
+    }
+    Ok(all)
 }
 
 pub fn req<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a RequestCtx> {

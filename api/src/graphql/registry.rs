@@ -85,7 +85,7 @@ impl Account {
 }
 
 pub async fn agency_by_id(ctx: &Context<'_>, id: &str) -> ApiResult<Agency> {
-    store::registry::agency(db(ctx)?, id)
+    super::context::agency(ctx, id)
         .await?
         .map(Agency)
         .ok_or_else(|| ApiError::internal("agency lookup", format!("missing agency {id}")))
