@@ -296,7 +296,11 @@ impl RegistryMutation {
             )],
         )
         .await?;
-        agency_by_id(ctx, &id).await
+        // Read afresh: the request's agency cache may hold the version before this update.
+        store::registry::agency(db, &id)
+            .await?
+            .map(Agency)
+            .ok_or_else(|| ApiError::internal("updateAgency", "vanished"))
     }
 
     /// アカウントを作成 (管理者) / create an account (admin)
