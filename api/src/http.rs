@@ -1,6 +1,7 @@
 //! The HTTP edge: POST /graphql (authenticated), GraphiQL on GET /graphql, /healthz, /readyz.
 //!
-//! A request is authenticated before its body is read; a failure is HTTP 401 with a GraphQL
+//! A request is authenticated before its body is parsed (the body is only buffered, within the
+//! size limit); a failure is HTTP 401 with a GraphQL
 //! error (code UNAUTHENTICATED, reason). After execution, every read the response contains
 //! is written to the ledger; if that fails the response is withheld (HTTP 500, INTERNAL):
 //! nothing leaves unledgered.

@@ -151,7 +151,7 @@ async fn http_endpoints_and_body_limit(srv: &Server) {
         .await
         .unwrap();
     assert_eq!(big.status(), 413);
-    // Unauthenticated requests are refused before the body is even looked at.
+    // Unauthenticated requests are refused before the body is parsed.
     let anon = srv
         .raw(None, json!({ "query": "{ agencies { code } }" }))
         .await;
