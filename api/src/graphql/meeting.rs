@@ -52,9 +52,9 @@ pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Meeting
 }
 
 fn party(r: &super::context::RequestCtx, row: &MeetingRow) -> bool {
-    let agency = &r.principal.agency_id;
-    (&row.model.owner_agency_id == agency || row.members.contains(agency))
-        && policy::visible_scope(&r.principal, Category::Identity, r.purpose, r.now).is_some()
+    let parties = std::iter::once(row.model.owner_agency_id.as_str())
+        .chain(row.members.iter().map(String::as_str));
+    policy::is_party(&r.principal, parties)
 }
 
 impl Meeting {

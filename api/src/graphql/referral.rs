@@ -31,8 +31,10 @@ async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Referral> {
 }
 
 fn party(r: &super::context::RequestCtx, m: &referral::Model) -> bool {
-    (m.from_agency_id == r.principal.agency_id || m.to_agency_id == r.principal.agency_id)
-        && policy::visible_scope(&r.principal, Category::Identity, r.purpose, r.now).is_some()
+    policy::is_party(
+        &r.principal,
+        [m.from_agency_id.as_str(), m.to_agency_id.as_str()],
+    )
 }
 
 impl Referral {

@@ -161,6 +161,21 @@ pub fn knows_by_own_or_consent(
     )
 }
 
+/// Whether the caller may know a record exchanged between agencies (a referral, a meeting):
+/// its agency is one of the parties, and its roles may see person-level data at all.
+pub fn is_party<'a>(principal: &Principal, parties: impl IntoIterator<Item = &'a str>) -> bool {
+    ceiling_allows(principal, Category::Identity)
+        && parties.into_iter().any(|a| a == principal.agency_id)
+}
+
+/// Whether the caller sees every consent of a person (its agency registered the person, or
+/// it oversees the hub) rather than only those naming it: which other agencies a person
+/// consented to is itself sensitive.
+pub fn sees_all_consents(principal: &Principal, person_owner: &str) -> bool {
+    super::ceiling::may(principal, super::ceiling::Action::Oversee)
+        || principal.agency_id == person_owner
+}
+
 /// What the store needs to restrict a list to the records the caller may know exist through
 /// `category`: its own agency's records, or subjects for whom another basis holds (a consent
 /// naming the agency or its kind, a 支援会議 membership, the account's emergency grant). None when the role ceiling denies the category, in

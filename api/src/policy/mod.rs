@@ -15,7 +15,8 @@ mod types;
 
 pub use ceiling::{may, Action, POLICY_VERSION};
 pub use decide::{
-    consent_covers, decide, explain, knows_by_own_or_consent, may_convene_support_meeting,
-    referral_missing, visible_scope, Explanation, ListScope, REFERRAL_CATEGORIES,
+    consent_covers, decide, explain, is_party, knows_by_own_or_consent,
+    may_convene_support_meeting, referral_missing, sees_all_consents, visible_scope, Explanation,
+    ListScope, REFERRAL_CATEGORIES,
 };
 pub use types::*;

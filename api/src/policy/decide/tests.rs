@@ -751,3 +751,20 @@ fn only_the_city_convenes_a_support_meeting_on_own_or_consented_knowledge() {
         now()
     ));
 }
+
+#[test]
+fn parties_with_a_person_level_role_know_exchanged_records() {
+    assert!(is_party(&caseworker(), [OTHER, MINE]));
+    assert!(!is_party(&caseworker(), [OTHER, OWNER]));
+    // Party, but a role that sees no person-level data: no.
+    assert!(!is_party(&only(Role::Analyst), [MINE]));
+    assert!(!is_party(&only(Role::Auditor), [MINE]));
+}
+
+#[test]
+fn all_consents_only_for_the_registering_agency_and_overseers() {
+    assert!(sees_all_consents(&caseworker(), MINE));
+    assert!(!sees_all_consents(&caseworker(), OWNER));
+    assert!(sees_all_consents(&only(Role::Auditor), OWNER));
+    assert!(sees_all_consents(&only(Role::Admin), OWNER));
+}
