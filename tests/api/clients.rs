@@ -200,10 +200,7 @@ async fn client_token_calls_graphql_with_narrowed_roles(srv: &Server) {
     assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 600);
     let v = srv.gql(&token, VIEWER, json!({})).await;
     assert_eq!(v.ok()["viewer"]["account"]["id"], account.as_str());
-    assert_eq!(
-        roles(v.ok()),
-        ["INTEGRATION", "LIFE_SUPPORT_COORDINATOR"]
-    );
+    assert_eq!(roles(v.ok()), ["INTEGRATION", "LIFE_SUPPORT_COORDINATOR"]);
 
     // Narrowed to life_support_coordinator: that role may not register persons...
     let lsc = token_request(
@@ -223,7 +220,10 @@ async fn client_token_calls_graphql_with_narrowed_roles(srv: &Server) {
     let input = json!({ "i": person_input("連携", "一郎", "レンケイ", "イチロウ") });
     let refused = srv.gql(&lsc, create, input.clone()).await;
     refused.only_error("FORBIDDEN");
-    assert_eq!(entity::person::Entity::find().count(&srv.db).await.unwrap(), 0);
+    assert_eq!(
+        entity::person::Entity::find().count(&srv.db).await.unwrap(),
+        0
+    );
 
     // ...integration may; the form-field method works as well as HTTP Basic.
     let integration = post_token(
@@ -258,7 +258,10 @@ async fn secret_is_shown_once_and_stored_as_argon2id(srv: &Server) {
     let issued = &r.ok()["createServiceClient"];
     let secret = issued["clientSecret"].as_str().unwrap().to_owned();
     let id = issued["client"]["id"].as_str().unwrap().to_owned();
-    assert!(secret.starts_with("tsc_") && secret.len() >= 4 + 43, "{secret}");
+    assert!(
+        secret.starts_with("tsc_") && secret.len() >= 4 + 43,
+        "{secret}"
+    );
     assert_eq!(issued["client"]["name"], "相談記録連携");
     assert_eq!(issued["client"]["scopes"], json!(["INTEGRATION"]));
     assert_eq!(issued["client"]["active"], true);
@@ -282,7 +285,9 @@ async fn secret_is_shown_once_and_stored_as_argon2id(srv: &Server) {
         .map(|f| f["name"].as_str().unwrap().to_lowercase())
         .collect();
     assert!(
-        names.iter().all(|n| !n.contains("secret") || n == "secretrotatedat"),
+        names
+            .iter()
+            .all(|n| !n.contains("secret") || n == "secretrotatedat"),
         "{names:?}"
     );
     assert!(names.iter().all(|n| !n.contains("hash")), "{names:?}");
@@ -299,10 +304,17 @@ async fn secret_is_shown_once_and_stored_as_argon2id(srv: &Server) {
     let rows = client_rows(srv).await;
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
-    assert!(row.secret_hash.starts_with("$argon2id$v=19$"), "{}", row.secret_hash);
+    assert!(
+        row.secret_hash.starts_with("$argon2id$v=19$"),
+        "{}",
+        row.secret_hash
+    );
     assert!(!format!("{row:?}").contains(body));
     assert_eq!(row.scopes, "integration");
-    assert_eq!(row.created_by, srv.ledger().await[0].account_id.clone().unwrap());
+    assert_eq!(
+        row.created_by,
+        srv.ledger().await[0].account_id.clone().unwrap()
+    );
     // And the hash is what verifies it.
     token_request(srv, &id, &secret, CC).await.token();
 }
@@ -337,18 +349,25 @@ async fn token_errors_follow_rfc6749(srv: &Server) {
 
     // Grant type missing, or another one.
     let missing = token_request(srv, &id, &secret, "scope=integration").await;
-    assert_eq!(
-        missing.error(400, "invalid_request")["field"],
-        "grant_type"
-    );
-    let password = token_request(srv, &id, &secret, "grant_type=password&username=a&password=b").await;
+    assert_eq!(missing.error(400, "invalid_request")["field"], "grant_type");
+    let password = token_request(
+        srv,
+        &id,
+        &secret,
+        "grant_type=password&username=a&password=b",
+    )
+    .await;
     assert_eq!(
         password.error(400, "unsupported_grant_type")["field"],
         "grant_type"
     );
 
     // A scope beyond the client's (the account holds it, the client does not), or no role.
-    for scope in ["life_support_coordinator", "integration+admin", "everything"] {
+    for scope in [
+        "life_support_coordinator",
+        "integration+admin",
+        "everything",
+    ] {
         let r = token_request(srv, &id, &secret, &format!("{CC}&scope={scope}")).await;
         assert_eq!(r.error(400, "invalid_scope")["field"], "scope", "{scope}");
     }
@@ -367,11 +386,17 @@ async fn token_errors_follow_rfc6749(srv: &Server) {
     assert_eq!(half.error(400, "invalid_request")["field"], "client_secret");
     // Not a form body; a repeated parameter; malformed Basic credentials.
     let as_json = token_request_json(srv, &id, &secret).await;
-    assert_eq!(as_json.error(400, "invalid_request")["field"], "Content-Type");
+    assert_eq!(
+        as_json.error(400, "invalid_request")["field"],
+        "Content-Type"
+    );
     let twice = token_request(srv, &id, &secret, &format!("{CC}&{CC}")).await;
     assert_eq!(twice.error(400, "invalid_request")["field"], "grant_type");
     let garbled = post_token(srv, Auth::Header("Basic %%%"), form, CC).await;
-    assert_eq!(garbled.error(400, "invalid_request")["field"], "Authorization");
+    assert_eq!(
+        garbled.error(400, "invalid_request")["field"],
+        "Authorization"
+    );
     // GET is not the token endpoint.
     let get = reqwest::get(srv.url("/oauth/token")).await.unwrap();
     assert_eq!(get.status(), 405);
@@ -507,7 +532,9 @@ async fn client_token_is_bound_to_its_account_and_client(srv: &Server) {
     let (id, secret) = create_client(srv, &account, &["INTEGRATION"]).await;
     let issued = claims(&token_request(srv, &id, &secret, CC).await.token());
     let generation = issued["cgen"].as_i64().unwrap();
-    let integration = [tsunagi_api::policy::Role::Integration].into_iter().collect();
+    let integration = [tsunagi_api::policy::Role::Integration]
+        .into_iter()
+        .collect();
     let mint = |sub: &str, cid: &str, generation: i64| {
         tsunagi_api::auth::mint_for_client(&srv.jwt, sub, cid, generation, &integration, 600)
             .unwrap()
@@ -601,15 +628,51 @@ async fn client_accounts_and_scopes_are_validated(srv: &Server) {
     .ok();
     let before = srv.ledger().await.len();
     let cases: Vec<(Value, &str, &str)> = vec![
-        (json!({ "accountId": staff, "name": "n", "scopes": ["INTEGRATION"] }), "BAD_USER_INPUT", "input.accountId"),
-        (json!({ "accountId": no_integration, "name": "n", "scopes": ["CASEWORKER"] }), "BAD_USER_INPUT", "input.accountId"),
-        (json!({ "accountId": deactivated, "name": "n", "scopes": ["INTEGRATION"] }), "BAD_USER_INPUT", "input.accountId"),
-        (json!({ "accountId": service, "name": "n", "scopes": ["INTEGRATION", "CASEWORKER"] }), "BAD_USER_INPUT", "input.scopes"),
-        (json!({ "accountId": service, "name": "n", "scopes": [] }), "BAD_USER_INPUT", "input.scopes"),
-        (json!({ "accountId": admin_service, "name": "n", "scopes": ["ADMIN", "INTEGRATION"] }), "BAD_USER_INPUT", "input.scopes"),
-        (json!({ "accountId": service, "name": "  ", "scopes": ["INTEGRATION"] }), "BAD_USER_INPUT", "input.name"),
-        (json!({ "accountId": "nope", "name": "n", "scopes": ["INTEGRATION"] }), "BAD_USER_INPUT", "input.accountId"),
-        (json!({ "accountId": "01890000-0000-7000-8000-000000000000", "name": "n", "scopes": ["INTEGRATION"] }), "NOT_FOUND", "input.accountId"),
+        (
+            json!({ "accountId": staff, "name": "n", "scopes": ["INTEGRATION"] }),
+            "BAD_USER_INPUT",
+            "input.accountId",
+        ),
+        (
+            json!({ "accountId": no_integration, "name": "n", "scopes": ["CASEWORKER"] }),
+            "BAD_USER_INPUT",
+            "input.accountId",
+        ),
+        (
+            json!({ "accountId": deactivated, "name": "n", "scopes": ["INTEGRATION"] }),
+            "BAD_USER_INPUT",
+            "input.accountId",
+        ),
+        (
+            json!({ "accountId": service, "name": "n", "scopes": ["INTEGRATION", "CASEWORKER"] }),
+            "BAD_USER_INPUT",
+            "input.scopes",
+        ),
+        (
+            json!({ "accountId": service, "name": "n", "scopes": [] }),
+            "BAD_USER_INPUT",
+            "input.scopes",
+        ),
+        (
+            json!({ "accountId": admin_service, "name": "n", "scopes": ["ADMIN", "INTEGRATION"] }),
+            "BAD_USER_INPUT",
+            "input.scopes",
+        ),
+        (
+            json!({ "accountId": service, "name": "  ", "scopes": ["INTEGRATION"] }),
+            "BAD_USER_INPUT",
+            "input.name",
+        ),
+        (
+            json!({ "accountId": "nope", "name": "n", "scopes": ["INTEGRATION"] }),
+            "BAD_USER_INPUT",
+            "input.accountId",
+        ),
+        (
+            json!({ "accountId": "01890000-0000-7000-8000-000000000000", "name": "n", "scopes": ["INTEGRATION"] }),
+            "NOT_FOUND",
+            "input.accountId",
+        ),
     ];
     for (input, code, field) in cases {
         let r = srv
@@ -735,8 +798,13 @@ async fn token_lifetime_and_rate_limit_are_configurable(srv: &Server) {
             .await
             .error(401, "invalid_client");
     }
-    token_request(&tuned, "01890000-0000-7000-8000-000000000009", "tsc_guess", CC)
-        .await
-        .error(429, "slow_down");
+    token_request(
+        &tuned,
+        "01890000-0000-7000-8000-000000000009",
+        "tsc_guess",
+        CC,
+    )
+    .await
+    .error(429, "slow_down");
     tuned.stop().await;
 }

@@ -171,7 +171,9 @@ impl ServiceClientMutation {
         if let Some(admin) = scopes.iter().find(|r| !grantable(**r)) {
             return Err(ApiError::bad_input(
                 "input.scopes",
-                format!("{admin} はクライアントに付与できません / {admin} cannot be given to a client"),
+                format!(
+                    "{admin} はクライアントに付与できません / {admin} cannot be given to a client"
+                ),
             ));
         }
         let beyond: Vec<&str> = scopes
@@ -202,7 +204,9 @@ impl ServiceClientMutation {
             updated_at: r.now,
         };
         let txn = db.begin().await?;
-        let saved = service_client::ActiveModel::from(model).insert(&txn).await?;
+        let saved = service_client::ActiveModel::from(model)
+            .insert(&txn)
+            .await?;
         audit::append(
             &txn,
             vec![Entry::write(

@@ -34,7 +34,9 @@ pub fn hash(secret: &str) -> Result<String, argon2::password_hash::Error> {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt)?;
-    Ok(hasher().hash_password(secret.as_bytes(), &salt)?.to_string())
+    Ok(hasher()
+        .hash_password(secret.as_bytes(), &salt)?
+        .to_string())
 }
 
 /// A hash of a secret nobody knows, with the same cost as real ones.
@@ -52,9 +54,7 @@ pub fn verify(stored: Option<&str>, secret: &str) -> bool {
         tracing::error!("a stored client secret hash is not a PHC string");
         return false;
     };
-    let matches = hasher()
-        .verify_password(secret.as_bytes(), &parsed)
-        .is_ok();
+    let matches = hasher().verify_password(secret.as_bytes(), &parsed).is_ok();
     matches && stored.is_some()
 }
 

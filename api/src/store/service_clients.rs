@@ -9,7 +9,9 @@ pub async fn by_id<C: ConnectionTrait>(
     db: &C,
     id: &str,
 ) -> Result<Option<service_client::Model>, DbErr> {
-    service_client::Entity::find_by_id(id.to_owned()).one(db).await
+    service_client::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
 }
 
 /// All clients, or one account's, oldest first.
