@@ -74,6 +74,15 @@ pub struct Claims {
     pub iat: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// Service client that obtained the token (POST /oauth/token); see [`crate::oauth`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+    /// The client's secret generation (when its current secret was set, in microseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgen: Option<i64>,
+    /// The granted scope, space-separated (informative: `roles` is what narrows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// Why a request was not authenticated.
@@ -92,6 +101,8 @@ pub enum AuthFailure {
     InvalidRoles,
     UnknownAccount,
     Deactivated,
+    /// A service-client token whose client no longer stands behind it.
+    Client(crate::oauth::ClientFailure),
 }
 
 impl AuthFailure {
@@ -110,6 +121,7 @@ impl AuthFailure {
             AuthFailure::InvalidRoles => "invalid_roles_claim",
             AuthFailure::UnknownAccount => "unknown_account",
             AuthFailure::Deactivated => "account_deactivated",
+            AuthFailure::Client(f) => f.reason(),
         }
     }
 
@@ -136,6 +148,7 @@ impl AuthFailure {
             AuthFailure::Deactivated => {
                 "アカウントは無効化されています / the account is deactivated"
             }
+            AuthFailure::Client(f) => f.message(),
         }
     }
 }
@@ -244,6 +257,12 @@ pub async fn authenticate(
     if let Some(narrow) = narrowed {
         roles.retain(|r| narrow.contains(r));
     }
+    if let Some(client_id) = &claims.cid {
+        match crate::oauth::token_client(db, client_id, &account.id, claims.cgen).await? {
+            Ok(scopes) => roles.retain(|r| scopes.contains(r)),
+            Err(f) => return Ok(Err(AuthFailure::Client(f))),
+        }
+    }
     Ok(Ok(Principal {
         account_id: account.id,
         agency_id: agency.id,
@@ -283,11 +302,46 @@ pub fn mint(
         nbf: now,
         iat: Some(now),
         roles: roles.map(|r| r.iter().map(|r| r.as_str().to_owned()).collect()),
+        cid: None,
+        cgen: None,
+        scope: None,
     };
+    sign(cfg, &claims)
+}
+
+/// Mint a token for a service client (POST /oauth/token): `sub` is the client's account,
+/// `roles` the granted scope; `cid` and `cgen` tie it to the client and its current secret,
+/// so revoking the client or rotating its secret ends the token on its next use.
+pub fn mint_for_client(
+    cfg: &JwtConfig,
+    account_id: &str,
+    client_id: &str,
+    secret_generation: i64,
+    scopes: &BTreeSet<Role>,
+    ttl_secs: u64,
+) -> anyhow::Result<String> {
+    let now = jsonwebtoken::get_current_timestamp();
+    let names: Vec<String> = scopes.iter().map(|r| r.as_str().to_owned()).collect();
+    let claims = Claims {
+        sub: account_id.to_owned(),
+        iss: cfg.issuer.clone(),
+        aud: cfg.audience.clone(),
+        exp: now + ttl_secs,
+        nbf: now,
+        iat: Some(now),
+        scope: Some(names.join(" ")),
+        roles: Some(names),
+        cid: Some(client_id.to_owned()),
+        cgen: Some(secret_generation),
+    };
+    sign(cfg, &claims)
+}
+
+fn sign(cfg: &JwtConfig, claims: &Claims) -> anyhow::Result<String> {
     let header = Header::new(cfg.key.algorithm());
     Ok(jsonwebtoken::encode(
         &header,
-        &claims,
+        claims,
         &cfg.key.encoding_key(),
     )?)
 }

@@ -15,6 +15,8 @@ pub const DEFAULT_AUDIENCE: &str = "tsunagi-api";
 pub const DEV_SECRET_FILE: &str = "tsunagi-dev-secret";
 /// The longest a break-glass grant may last (生命・身体の保護: hours, not days).
 pub const MAX_EMERGENCY_HOURS: u32 = 24;
+/// The longest a service client's access token may live, in seconds.
+pub const MAX_CLIENT_TOKEN_TTL_SECS: u64 = 3600;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -26,6 +28,41 @@ pub struct Config {
     /// How long a break-glass grant lasts by default, in hours (at most [`MAX_EMERGENCY_HOURS`]).
     pub emergency_hours: u32,
     pub limits: Limits,
+    pub oauth: OAuthConfig,
+}
+
+/// POST /oauth/token (service clients, OAuth 2.0 client credentials).
+#[derive(Clone, Debug)]
+pub struct OAuthConfig {
+    /// Lifetime of an issued access token, in seconds (60..=[`MAX_CLIENT_TOKEN_TTL_SECS`]).
+    pub token_ttl_secs: u64,
+    /// Token requests per minute per client id (all unknown ids share one bucket); 0 = off.
+    pub requests_per_minute: u32,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        OAuthConfig {
+            token_ttl_secs: 600,
+            requests_per_minute: 30,
+        }
+    }
+}
+
+impl OAuthConfig {
+    /// From TSUNAGI_CLIENT_TOKEN_TTL_SECS (clamped to 60..=3600) and
+    /// TSUNAGI_CLIENT_TOKEN_RATE_PER_MINUTE.
+    pub fn from_env() -> Self {
+        let d = OAuthConfig::default();
+        OAuthConfig {
+            token_ttl_secs: number("TSUNAGI_CLIENT_TOKEN_TTL_SECS", d.token_ttl_secs)
+                .clamp(60, MAX_CLIENT_TOKEN_TTL_SECS),
+            requests_per_minute: number(
+                "TSUNAGI_CLIENT_TOKEN_RATE_PER_MINUTE",
+                d.requests_per_minute,
+            ),
+        }
+    }
 }
 
 /// What one request may ask for. Checked before execution where possible.
@@ -136,6 +173,7 @@ impl Config {
                 .unwrap_or(4)
                 .clamp(1, MAX_EMERGENCY_HOURS),
             limits: Limits::from_env(),
+            oauth: OAuthConfig::from_env(),
         })
     }
 }

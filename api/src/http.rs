@@ -1,4 +1,5 @@
-//! The HTTP edge: POST /graphql (authenticated), GraphiQL on GET /graphql, /healthz, /readyz.
+//! The HTTP edge: POST /graphql (authenticated), GraphiQL on GET /graphql, POST /oauth/token
+//! (service clients, see [`crate::oauth`]), /healthz, /readyz.
 //!
 //! A request is authenticated before its body is parsed (the body is only buffered, within the
 //! size limit); a failure is HTTP 401 with a GraphQL
@@ -13,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde_json::{json, Value};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub schema: TsunagiSchema,
     pub config: Arc<Config>,
     pub limiter: Arc<RateLimiter>,
+    /// POST /oauth/token requests per client id.
+    pub token_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -38,6 +41,7 @@ impl AppState {
         AppState {
             schema: crate::graphql::schema(Some(db.clone()), &config.limits),
             limiter: Arc::new(RateLimiter::new(config.limits.rate_per_minute)),
+            token_limiter: Arc::new(RateLimiter::new(config.oauth.requests_per_minute)),
             db,
             config: Arc::new(config),
         }
@@ -48,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/oauth/token", post(crate::oauth::token))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(limit))

@@ -12,5 +12,6 @@ pub mod graphql;
 pub mod http;
 pub mod kana;
 pub mod limits;
+pub mod oauth;
 pub mod policy;
 pub mod store;

@@ -25,5 +25,6 @@ pub mod participation_placement;
 pub mod person;
 pub mod plan_assignment;
 pub mod referral;
+pub mod service_client;
 pub mod support_case;
 pub mod support_plan;

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_core;
 mod m20261127_000002_workflow;
 mod m20261127_000003_one_open_case;
+mod m20261127_000004_service_client;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_core::Migration),
             Box::new(m20261127_000002_workflow::Migration),
             Box::new(m20261127_000003_one_open_case::Migration),
+            Box::new(m20261127_000004_service_client::Migration),
         ]
     }
 }

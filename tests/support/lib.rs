@@ -196,6 +196,7 @@ impl Server {
             body_limit: 256 * 1024,
             emergency_hours: 4,
             limits: tsunagi_api::config::Limits::default(),
+            oauth: tsunagi_api::config::OAuthConfig::default(),
         };
         tweak(&mut config);
         // Bootstrap, as an operator would: the city office and its first admin.

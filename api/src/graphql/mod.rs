@@ -21,6 +21,7 @@ pub mod referral;
 pub mod registry;
 pub mod resource;
 pub mod scalars;
+pub mod service_client;
 pub mod validate;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -42,6 +43,7 @@ pub struct Query(
     case::CaseQuery,
     meeting::MeetingQuery,
     activity::ActivityQuery,
+    service_client::ServiceClientQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -59,6 +61,7 @@ pub struct Mutation(
     plan::PlanMutation,
     meeting_mutation::MeetingMutation,
     activity::ActivityMutation,
+    service_client::ServiceClientMutation,
 );
 
 pub type TsunagiSchema = Schema<Query, Mutation, EmptySubscription>;

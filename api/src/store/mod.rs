@@ -15,6 +15,7 @@ pub mod persons;
 pub mod referrals;
 pub mod registry;
 pub mod resources;
+pub mod service_clients;
 
 use std::time::Duration;
 

@@ -1,0 +1,325 @@
+//! Service clients (admin): OAuth 2.0 client credentials for SERVICE accounts. A secret is
+//! returned once, by `createServiceClient` or `rotateServiceClientSecret`, and is stored only
+//! as an argon2id hash; no query returns the secret or its hash, and the ledger records
+//! which fields changed, never their values. Agency software exchanges the credentials for
+//! short-lived tokens at POST /oauth/token (see [`crate::oauth`]).
+
+use std::collections::BTreeSet;
+
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+
+use super::context::{db, req};
+use super::enums::Role;
+use super::registry::Account;
+use super::scalars::DateTime;
+use super::validate;
+use crate::audit::{self, Entry};
+use crate::auth::{format_roles, parse_roles};
+use crate::error::{ApiError, ApiResult};
+use crate::oauth::{grantable, secret};
+use crate::policy::{self, Action};
+use crate::store;
+use entity::service_client;
+
+/// サービスクライアント (連携システムの認証情報) / a service client (credentials of agency
+/// software); the secret is never shown again after it is issued
+pub struct ServiceClient(pub service_client::Model);
+
+#[Object]
+impl ServiceClient {
+    /// クライアントID (POST /oauth/token の client_id) / the client_id for POST /oauth/token
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// 名称 / name
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// 付与できるスコープ (ロール) / scopes the client may be granted (roles)
+    async fn scopes(&self) -> Vec<Role> {
+        parse_roles(&self.0.scopes)
+            .into_iter()
+            .map(Into::into)
+            .collect()
+    }
+    /// 有効 (失効していない) / active (not revoked)
+    async fn active(&self) -> bool {
+        self.0.revoked_at.is_none()
+    }
+    /// 現在のシークレットの設定日時 / when the current secret was set
+    async fn secret_rotated_at(&self) -> DateTime {
+        self.0.secret_rotated_at.into()
+    }
+    /// 失効日時 / when it was revoked
+    async fn revoked_at(&self) -> Option<DateTime> {
+        self.0.revoked_at.map(Into::into)
+    }
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// 紐づくサービスアカウント / the SERVICE account it acts as
+    async fn account(&self, ctx: &Context<'_>) -> ApiResult<Account> {
+        store::registry::account(db(ctx)?, &self.0.account_id)
+            .await?
+            .map(Account)
+            .ok_or_else(|| ApiError::internal("serviceClient.account", "account vanished"))
+    }
+}
+
+/// 発行されたクライアントとシークレット (一度だけ表示) / a client with its secret, shown once
+#[derive(SimpleObject)]
+pub struct IssuedServiceClient {
+    client: ServiceClient,
+    /// クライアントシークレット。再表示できません / the client secret; it cannot be shown again
+    client_secret: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateServiceClientInput {
+    /// SERVICE 種別・有効・INTEGRATION ロールを持つアカウント / an active SERVICE account
+    /// holding the INTEGRATION role
+    pub account_id: ID,
+    pub name: String,
+    /// アカウントのロールの部分集合 (ADMIN 不可) / a subset of the account's roles (not ADMIN)
+    pub scopes: Vec<Role>,
+}
+
+#[derive(Default)]
+pub struct ServiceClientQuery;
+
+#[Object]
+impl ServiceClientQuery {
+    /// サービスクライアント一覧 (管理者); シークレットは含まない / service clients (admin);
+    /// never their secrets
+    async fn service_clients(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Option<ID>,
+    ) -> ApiResult<Vec<ServiceClient>> {
+        req(ctx)?.require(Action::ManageRegistry, "serviceClients")?;
+        let account_id = account_id
+            .map(|a| store::parse_id("accountId", &a))
+            .transpose()?;
+        Ok(
+            store::service_clients::list(db(ctx)?, account_id.as_deref())
+                .await?
+                .into_iter()
+                .map(ServiceClient)
+                .collect(),
+        )
+    }
+}
+
+/// A new secret and its hash (hashing is slow by design: off the async workers).
+async fn new_secret() -> ApiResult<(String, String)> {
+    tokio::task::spawn_blocking(|| {
+        let secret = secret::generate();
+        secret::hash(&secret).map(|h| (secret, h))
+    })
+    .await
+    .map_err(|e| ApiError::internal("secret hash", e))?
+    .map_err(|e| ApiError::internal("secret hash", e))
+}
+
+#[derive(Default)]
+pub struct ServiceClientMutation;
+
+#[Object]
+impl ServiceClientMutation {
+    /// サービスクライアントを発行 (管理者); シークレットはこの応答でのみ表示 / issue a service
+    /// client (admin); the secret is in this response only
+    async fn create_service_client(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateServiceClientInput,
+    ) -> ApiResult<IssuedServiceClient> {
+        let r = req(ctx)?;
+        r.require(Action::ManageRegistry, "createServiceClient")?;
+        let account_id = store::parse_id("input.accountId", &input.account_id)?;
+        let name = validate::required("input.name", &input.name, 100)?;
+        let db = db(ctx)?;
+        let account = store::registry::account(db, &account_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("input.accountId"))?;
+        if account.kind != "SERVICE" {
+            return Err(ApiError::bad_input(
+                "input.accountId",
+                "SERVICE 種別のアカウントではありません / not a SERVICE account",
+            ));
+        }
+        if !account.active {
+            return Err(ApiError::bad_input(
+                "input.accountId",
+                "アカウントは無効化されています / the account is deactivated",
+            ));
+        }
+        let roles = parse_roles(&account.roles);
+        if !roles.contains(&policy::Role::Integration) {
+            return Err(ApiError::bad_input(
+                "input.accountId",
+                "INTEGRATION ロールを持つアカウントが必要です / the account must hold the INTEGRATION role",
+            ));
+        }
+        let scopes: BTreeSet<policy::Role> = input.scopes.iter().copied().map(Into::into).collect();
+        if scopes.is_empty() {
+            return Err(ApiError::bad_input("input.scopes", "必須です / required"));
+        }
+        if let Some(admin) = scopes.iter().find(|r| !grantable(**r)) {
+            return Err(ApiError::bad_input(
+                "input.scopes",
+                format!(
+                    "{admin} はクライアントに付与できません / {admin} cannot be given to a client"
+                ),
+            ));
+        }
+        let beyond: Vec<&str> = scopes
+            .iter()
+            .filter(|r| !roles.contains(r))
+            .map(|r| r.as_str())
+            .collect();
+        if !beyond.is_empty() {
+            let beyond = beyond.join(", ");
+            return Err(ApiError::bad_input(
+                "input.scopes",
+                format!("アカウントのロールにありません: {beyond} / not among the account's roles: {beyond}"),
+            ));
+        }
+        let (secret, hash) = new_secret().await?;
+        let model = service_client::Model {
+            id: store::new_id(),
+            account_id,
+            name,
+            secret_hash: hash,
+            scopes: format_roles(&scopes),
+            secret_rotated_at: r.now,
+            revoked_at: None,
+            revoked_by: None,
+            version: 1,
+            created_by: r.principal.account_id.clone(),
+            created_at: r.now,
+            updated_at: r.now,
+        };
+        let txn = db.begin().await?;
+        let saved = service_client::ActiveModel::from(model)
+            .insert(&txn)
+            .await?;
+        audit::append(
+            &txn,
+            vec![Entry::write(
+                &r.principal,
+                "createServiceClient",
+                "service_client",
+                &saved.id,
+                None,
+                serde_json::json!({
+                    "accountId": saved.account_id,
+                    "scopes": saved.scopes,
+                    "fields": ["name", "scopes", "secret"],
+                }),
+            )],
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(IssuedServiceClient {
+            client: ServiceClient(saved),
+            client_secret: secret,
+        })
+    }
+
+    /// シークレットを更新 (管理者); 旧シークレットと、それで取得したトークンは直ちに無効 /
+    /// rotate the secret (admin); the old secret and the tokens obtained with it stop working
+    /// at once
+    async fn rotate_service_client_secret(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+    ) -> ApiResult<IssuedServiceClient> {
+        let r = req(ctx)?;
+        // Checked before the (deliberately slow) hashing, and again with the update.
+        r.require(Action::ManageRegistry, "rotateServiceClientSecret")?;
+        let (secret, hash) = new_secret().await?;
+        let now = r.now;
+        let client = change_client(ctx, "rotateServiceClientSecret", id, version, |am| {
+            am.secret_hash = Set(hash);
+            am.secret_rotated_at = Set(now);
+            serde_json::json!({ "fields": ["secret", "secretRotatedAt"] })
+        })
+        .await?;
+        Ok(IssuedServiceClient {
+            client,
+            client_secret: secret,
+        })
+    }
+
+    /// クライアントを失効 (管理者); 発行済みトークンも次のリクエストから拒否 / revoke a client
+    /// (admin); its tokens are refused from their next request
+    async fn revoke_service_client(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+    ) -> ApiResult<ServiceClient> {
+        let r = req(ctx)?;
+        let (now, by) = (r.now, r.principal.account_id.clone());
+        change_client(ctx, "revokeServiceClient", id, version, |am| {
+            am.revoked_at = Set(Some(now));
+            am.revoked_by = Set(Some(by));
+            serde_json::json!({ "fields": ["revokedAt"] })
+        })
+        .await
+    }
+}
+
+/// Optimistic update of one active client, ledgered in the same transaction. A revoked
+/// client cannot be changed (CONFLICT).
+async fn change_client(
+    ctx: &Context<'_>,
+    operation: &str,
+    id: ID,
+    version: i32,
+    change: impl FnOnce(&mut service_client::ActiveModel) -> serde_json::Value,
+) -> ApiResult<ServiceClient> {
+    let r = req(ctx)?;
+    r.require(Action::ManageRegistry, operation)?;
+    let id = store::parse_id("id", &id)?;
+    let db = db(ctx)?;
+    let current = store::service_clients::by_id(db, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("id"))?;
+    if current.revoked_at.is_some() {
+        return Err(ApiError::conflict(
+            "クライアントは失効済みです / the client is already revoked",
+        ));
+    }
+    let mut am: service_client::ActiveModel = current.clone().into();
+    let detail = change(&mut am);
+    am.version = Set(version + 1);
+    am.updated_at = Set(r.now);
+    store::versioned_update::<service_client::Entity>(
+        db,
+        am,
+        service_client::Column::Id,
+        service_client::Column::Version,
+        &id,
+        version,
+        current.version,
+        vec![Entry::write(
+            &r.principal,
+            operation,
+            "service_client",
+            &id,
+            None,
+            detail,
+        )],
+    )
+    .await?;
+    store::service_clients::by_id(db, &id)
+        .await?
+        .map(ServiceClient)
+        .ok_or_else(|| ApiError::internal(operation, "client vanished"))
+}
