@@ -16,6 +16,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,6 +39,9 @@ const WRITERS_PER_ACCOUNT: usize = 2;
 const BOUND: Duration = Duration::from_secs(60);
 /// The longest one write may take to be answered, even while the database is down.
 const ANSWER_BOUND: Duration = Duration::from_secs(30);
+/// The longest /readyz may take to answer, up or down: a common load-balancer health-check
+/// timeout (a check that times out is a failed check, but it also ties up the checker).
+const READYZ_BOUND: Duration = Duration::from_secs(5);
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.trim().is_empty())
@@ -992,4 +996,265 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL restart under load, on a private cluster
+
+/// A throwaway PostgreSQL cluster in a temp dir owned by `postgres`, on a free port with
+/// trust auth, so restarting it disturbs nobody. Stopped and removed when dropped.
+struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    /// Why it cannot be created here, if it cannot.
+    fn create() -> Result<Cluster, String> {
+        let uid = Command::new("id")
+            .arg("-u")
+            .output()
+            .map_err(|e| format!("cannot run `id -u`: {e}"))?;
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            return Err("not running as root (needed to run PostgreSQL as `postgres`)".to_owned());
+        }
+        let mut bins: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .map_err(|e| format!("no /usr/lib/postgresql: {e}"))?
+            .filter_map(|d| d.ok().map(|d| d.path().join("bin")))
+            .filter(|b| b.join("initdb").exists() && b.join("pg_ctl").exists())
+            .collect();
+        bins.sort_by_key(|b| {
+            b.parent()
+                .and_then(|v| v.file_name())
+                .and_then(|v| v.to_str())
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+        let bin = bins
+            .pop()
+            .ok_or("no initdb/pg_ctl under /usr/lib/postgresql/*/bin")?;
+        let dir = fresh_dir("tsunagi-pgcluster");
+        let cluster = Cluster {
+            dir,
+            bin,
+            port: common::free_port(),
+        };
+        let chown = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&cluster.dir)
+            .status()
+            .map_err(|e| format!("chown: {e}"))?;
+        if !chown.success() {
+            return Err("cannot chown the cluster directory to postgres".to_owned());
+        }
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &cluster.data(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        )?;
+        cluster.start()?;
+        Ok(cluster)
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").display().to_string()
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A PostgreSQL program as the `postgres` user.
+    fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let out = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join(program))
+            .args(args)
+            .output()
+            .map_err(|e| format!("runuser {program}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{program} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
+    fn start(&self) -> Result<(), String> {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("postgres.log").display().to_string();
+        let data = self.data();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
+            ],
+        )
+    }
+
+    /// `pg_ctl stop -m immediate` (a crash: no checkpoint, recovery on start) or `fast`.
+    fn stop(&self, mode: &str) -> Result<(), String> {
+        let data = self.data();
+        self.run(
+            "pg_ctl",
+            &["-D", &data, "-m", mode, "-w", "-t", "60", "stop"],
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.stop("immediate");
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Poll /readyz until it answers `want`; every answer must come within [`READYZ_BOUND`].
+async fn wait_readyz(client: &reqwest::Client, server: &ServerProcess, want: u16, what: &str) {
+    let start = Instant::now();
+    loop {
+        let asked = Instant::now();
+        let status = client
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        assert!(
+            asked.elapsed() < READYZ_BOUND,
+            "{what}: /readyz took {:?} to answer",
+            asked.elapsed()
+        );
+        match status {
+            Ok(s) if s == want => return,
+            Ok(200 | 503) => {}
+            other => panic!("{what}: /readyz answered {other:?}"),
+        }
+        assert!(
+            start.elapsed() < BOUND,
+            "{what}: /readyz did not answer {want} within {BOUND:?}; log:\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_restart_under_load_recovers_by_itself() {
+    let cluster = match Cluster::create() {
+        Ok(c) => c,
+        Err(why) => {
+            assert!(
+                !in_ci(),
+                "PostgreSQL restart NOT TESTED, and CI is set: {why}"
+            );
+            println!("WARNING: PostgreSQL restart NOT TESTED: {why}");
+            return;
+        }
+    };
+    let dir = fresh_dir("tsunagi-pgrestart");
+    let site = Site::new("PostgreSQL restart", &dir, cluster.url());
+    let client = reqwest::Client::builder()
+        .timeout(ANSWER_BOUND + Duration::from_secs(15))
+        .build()
+        .expect("client");
+    let server = site.serve(&client, true).await;
+    let tokens = site.tokens();
+    let (base, accounts) = {
+        let db = site.connect().await;
+        let out = (baseline(&db).await, writer_accounts(&db).await);
+        db.close().await.ok();
+        out
+    };
+    let load = Load::new(&server.base, &tokens);
+    let writers = load.start("pg", true);
+    load.wait_acks(20, "before the restart").await;
+    for mode in ["immediate", "fast"] {
+        let what = format!("pg_ctl stop -m {mode}");
+        cluster.stop(mode).expect("stop PostgreSQL");
+        let down = Instant::now();
+        wait_readyz(&client, &server, 503, &what).await;
+        let not_ready = down.elapsed();
+        // A write sent while the database is down is answered with a clean error.
+        loop {
+            let refused = load
+                .attempts()
+                .iter()
+                .any(|a| a.started >= down && matches!(a.outcome, Outcome::Failed { .. }));
+            if refused {
+                break;
+            }
+            assert!(
+                down.elapsed() < BOUND,
+                "{what}: no write was answered while down"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let refused_after = down.elapsed();
+        cluster.start().expect("start PostgreSQL");
+        let up = Instant::now();
+        wait_readyz(&client, &server, 200, &format!("{what}, started again")).await;
+        let ready_again = up.elapsed();
+        let acked = load.acks.load(Ordering::SeqCst);
+        load.wait_acks(acked + 10, &format!("{what}, started again"))
+            .await;
+        println!(
+            "{}: {what}: /readyz 503 after {not_ready:?}, a write refused after {refused_after:?}; \
+             started again: /readyz 200 after {ready_again:?}, writing again after {:?}",
+            site.label,
+            up.elapsed()
+        );
+    }
+    load.stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let attempts = load.attempts();
+    let mut refused = 0;
+    let slowest = attempts.iter().map(|a| a.took).max().unwrap_or_default();
+    for a in &attempts {
+        assert!(
+            a.took < ANSWER_BOUND,
+            "a write took {:?} to be answered: {a:?}",
+            a.took
+        );
+        match &a.outcome {
+            Outcome::Acked(_) => {}
+            Outcome::Failed { status, code } => {
+                refused += 1;
+                assert!(
+                    code == "INTERNAL" && (*status == 200 || *status >= 500),
+                    "a write failed with HTTP {status} {code}, not a clean INTERNAL error: {a:?}"
+                );
+            }
+            Outcome::Lost(why) => panic!("a write got no answer ({why}): {a:?}"),
+        }
+    }
+    let tally = site
+        .check(&attempts, &base, &accounts, "after two restarts")
+        .await;
+    println!(
+        "{}: {refused} writes refused while down (slowest answer {slowest:?}); {tally:?}",
+        site.label
+    );
+    drop(server);
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(&dir);
 }
