@@ -8,6 +8,7 @@
 //! nothing leaves unledgered.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
@@ -224,16 +225,25 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
+/// How long /readyz waits for the database before answering 503: shorter than a load
+/// balancer's health-check timeout, so "down" is an answer rather than a hang.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// 200 when a pooled connection answers a ping within [`READY_TIMEOUT`], else 503. Nothing to
+/// reset after a database restart: the pool replaces dead connections by itself, so this
+/// turns 200 again as soon as the database accepts connections.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "database not reachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "database unreachable" })),
-            )
-                .into_response()
-        }
+    let unreachable = |why: &str| {
+        tracing::warn!(error = %why, "database not reachable");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "database unreachable" })),
+        )
+            .into_response()
+    };
+    match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
+        Ok(Err(e)) => unreachable(&e.to_string()),
+        Err(_) => unreachable("no answer within the readiness timeout"),
     }
 }

@@ -1,33 +1,11 @@
 //! The `tsunagi` binary as the README uses it: `schema` matches the checked-in SDL, and
 //! `serve --demo` + `token` + a GraphQL request + `audit verify` work on a fresh directory.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tsunagi");
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn fresh_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tsunagi-cli-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// Run the binary in `dir` with no inherited database or secret settings.
-fn tsunagi(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("TSUNAGI_JWT_SECRET")
-        .env_remove("TSUNAGI_LISTEN")
-        .output()
-        .expect("run tsunagi")
-}
+use common::{fresh_dir, tsunagi, workspace_root, ServerProcess};
 
 #[test]
 fn schema_graphql_is_generated_from_the_code() {
@@ -44,46 +22,20 @@ fn schema_graphql_is_generated_from_the_code() {
 
 #[test]
 fn token_for_an_unknown_account_is_refused() {
-    let dir = fresh_dir();
+    let dir = fresh_dir("tsunagi-cli");
     let out = tsunagi(&dir, &["token", "--account", "nobody"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no account"));
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_server_token_query_and_audit_verify() {
-    let dir = fresh_dir();
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut server = Command::new(BIN)
-        .args(["serve", "--demo", "--listen", &listen])
-        .current_dir(&dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("TSUNAGI_JWT_SECRET")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start server");
+    let dir = fresh_dir("tsunagi-cli");
+    let mut server = ServerProcess::spawn(&dir, &["serve", "--demo"], &[]);
     let client = reqwest::Client::new();
-    let base = format!("http://{listen}");
-    let mut ready = false;
-    for _ in 0..100 {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-            if r.status().is_success() {
-                ready = true;
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let base = server.base.clone();
+    let ready = server.wait_ready(&client, Duration::from_secs(10)).await;
     let outcome = async {
         if !ready {
             return Err("server did not become ready".to_owned());
@@ -112,8 +64,7 @@ async fn demo_server_token_query_and_audit_verify() {
         Ok((body, page))
     }
     .await;
-    let _ = server.kill();
-    let _ = server.wait();
+    server.kill();
     let (body, page) = outcome.expect("demo server session");
     assert_eq!(body["data"]["viewer"]["account"]["login"], "nikokoro-cw");
     let persons = body["data"]["persons"]["edges"]

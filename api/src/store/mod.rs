@@ -30,25 +30,36 @@ use sea_orm::{
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{ListScope, Purpose};
 
+/// How long a request waits for a database connection before it fails (INTERNAL). While the
+/// database is down, opening a connection is retried until then (sqlx treats a refused
+/// connection as a database starting up), so this bounds how long a request hangs. A
+/// PostgreSQL restart is survived because every pooled connection is pinged before use
+/// (`test_before_acquire`) and a dead one replaced by a new connection.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Connect. SQLite gets one connection (it has one writer; a second connection inside a
-/// transaction would deadlock or fail with SQLITE_BUSY) and WAL.
+/// transaction would deadlock or fail with SQLITE_BUSY), WAL and `synchronous=FULL` on every
+/// connection the pool opens: a commit is fsynced to the WAL before it returns, so an
+/// acknowledged write survives a process kill and a power loss (NORMAL would survive only
+/// the kill). PostgreSQL keeps its own durability settings (`synchronous_commit`, `fsync`).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(10));
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(true);
     if url.starts_with("sqlite:") {
         opts.max_connections(1).min_connections(1);
+        if !url.contains(":memory:") {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            opts.map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+            });
+        }
     } else {
         opts.max_connections(16).min_connections(1);
     }
-    let db = Database::connect(opts).await?;
-    if url.starts_with("sqlite:") && !url.contains(":memory:") {
-        use sea_orm::ConnectionTrait;
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
-            .await?;
-    }
-    Ok(db)
+    Database::connect(opts).await
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
@@ -271,4 +282,37 @@ fn decode_cursor(cursor: &str) -> Option<String> {
         .decode(cursor)
         .ok()?;
     String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sqlx;
+
+    /// Durability is decided per connection: not only the first connection but every one the
+    /// pool opens later (after a dead one is dropped) is WAL with synchronous=FULL.
+    #[tokio::test]
+    async fn every_sqlite_connection_is_wal_and_synchronous_full() {
+        let dir =
+            std::env::temp_dir().join(format!("tsunagi-store-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+        let db = super::connect(&url).await.unwrap();
+        let pool = db.get_sqlite_connection_pool();
+        for _ in 0..3 {
+            let mut conn = pool.acquire().await.unwrap();
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!((synchronous, journal.as_str()), (2, "wal"), "2 is FULL");
+            // Out of the pool and closed: the next acquire opens a new connection.
+            drop(conn.detach());
+        }
+        db.close().await.unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -1,0 +1,116 @@
+//! Helpers for the tests that run the real `tsunagi` binary (cli.rs, crash.rs): a fresh
+//! working directory, the binary with a clean environment, and a server process that can be
+//! waited on and SIGKILLed.
+
+// Each test file uses a different subset.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tsunagi");
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A new, empty directory under the system temp dir.
+pub fn fresh_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// The binary in `dir` with no inherited database, secret or listen settings, plus `env`.
+pub fn command(dir: &Path, args: &[&str], env: &[(String, String)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("TSUNAGI_JWT_SECRET")
+        .env_remove("TSUNAGI_LISTEN")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    cmd
+}
+
+/// Run the binary to completion in `dir` with no inherited database or secret settings.
+pub fn tsunagi(dir: &Path, args: &[&str]) -> Output {
+    tsunagi_with(dir, args, &[])
+}
+
+pub fn tsunagi_with(dir: &Path, args: &[&str], env: &[(String, String)]) -> Output {
+    command(dir, args, env).output().expect("run tsunagi")
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+/// A running `tsunagi serve`; killed when dropped. Its stderr goes to `log`.
+pub struct ServerProcess {
+    child: Option<Child>,
+    pub base: String,
+    pub log: PathBuf,
+}
+
+impl ServerProcess {
+    /// `tsunagi <args> --listen 127.0.0.1:<free port>` in `dir`.
+    pub fn spawn(dir: &Path, args: &[&str], env: &[(String, String)]) -> ServerProcess {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--listen", &listen]);
+        let log = dir.join(format!("server-{}.log", uuid::Uuid::new_v4().simple()));
+        let stderr = std::fs::File::create(&log).expect("server log");
+        let child = command(dir, &all, env)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start server");
+        ServerProcess {
+            child: Some(child),
+            base: format!("http://{listen}"),
+            log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Poll /readyz until it answers 200, for at most `bound`.
+    pub async fn wait_ready(&self, client: &reqwest::Client, bound: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < bound {
+            if let Ok(r) = client.get(self.url("/readyz")).send().await {
+                if r.status().is_success() {
+                    return true;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// SIGKILL (no shutdown of any kind) and reap.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The server's log so far, for a failure message.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
