@@ -125,7 +125,7 @@ fn random_id() -> String {
 }
 
 /// The raw HTTP answer, status and bytes, for a byte-for-byte comparison.
-async fn raw(srv: &Server, token: &str, query: &str, variables: Value) -> (u16, String) {
+pub(crate) async fn raw(srv: &Server, token: &str, query: &str, variables: Value) -> (u16, String) {
     let resp = reqwest::Client::new()
         .post(srv.url("/graphql"))
         .header("Authorization", format!("Bearer {token}"))
@@ -139,7 +139,7 @@ async fn raw(srv: &Server, token: &str, query: &str, variables: Value) -> (u16, 
 
 /// `query` about `hidden` answers exactly as about an id that does not exist: NOT_FOUND,
 /// data null, the same bytes (message, extensions, path, everything).
-async fn assert_indistinguishable(
+pub(crate) async fn assert_indistinguishable(
     srv: &Server,
     token: &str,
     query: &str,
