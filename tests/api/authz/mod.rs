@@ -17,7 +17,7 @@ mod table;
 mod world;
 
 use serde_json::{json, Value};
-use tsunagi_tests::snapshot::{changed, snapshot};
+use tsunagi_tests::snapshot::{changed, Snapshotter};
 use tsunagi_tests::{tests, Gql, Server};
 
 use world::{Who, World};
@@ -99,6 +99,29 @@ fn is_mutation(row: &Row) -> bool {
     row.op.trim_start().starts_with("mutation")
 }
 
+/// The ledger's last sequence number (0 when empty).
+async fn last_seq(srv: &Server) -> i64 {
+    use sea_orm::{EntityTrait, QueryOrder};
+    entity::audit_event::Entity::find()
+        .order_by_desc(entity::audit_event::Column::Seq)
+        .one(&srv.db)
+        .await
+        .unwrap()
+        .map_or(0, |e| e.seq)
+}
+
+/// Ledger rows appended after `seq`, oldest first.
+async fn ledger_after(srv: &Server, seq: i64) -> Vec<entity::audit_event::Model> {
+    use entity::audit_event::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    Entity::find()
+        .filter(Column::Seq.gt(seq))
+        .order_by_asc(Column::Seq)
+        .all(&srv.db)
+        .await
+        .unwrap()
+}
+
 /// The cells to run: the row's own, anonymous aside, plus analyst and auditor for every
 /// mutation (DESIGN: analysts see aggregates only; auditors oversee, they change nothing).
 fn cells(row: &Row) -> Vec<Cell> {
@@ -139,7 +162,7 @@ fn with_probe(vars: &Value, pointer: &str, id: &str) -> Value {
 }
 
 /// Run one cell and check it, including what it wrote.
-async fn check(srv: &Server, w: &World, row: &Row, cell: Cell) {
+async fn check(srv: &Server, snap: &Snapshotter, w: &World, row: &Row, cell: Cell) {
     let Cell(col, who, out) = cell;
     let field = field_of(row.op);
     let at = format!("{field} as {who:?} ({col:?}) expecting {out:?}");
@@ -149,13 +172,13 @@ async fn check(srv: &Server, w: &World, row: &Row, cell: Cell) {
     let token = w.token(who);
     let vars = variables(srv, w, row).await;
     let target = (row.target)(w);
-    let before = snapshot(srv).await;
-    let ledger_before = srv.ledger().await.len();
+    let before = snap.take(srv).await;
+    let last = last_seq(srv).await;
     let r = srv.gql(token, row.op, vars.clone()).await;
-    let after = snapshot(srv).await;
+    let after = snap.take(srv).await;
     let diff = changed(&before, &after);
     let body = r.body.to_string();
-    let new_rows: Vec<_> = srv.ledger().await.into_iter().skip(ledger_before).collect();
+    let new_rows = ledger_after(srv, last).await;
     let caller = w.account_id(who);
     match out {
         Out::Ok | Out::Answers => {
@@ -250,7 +273,7 @@ async fn check(srv: &Server, w: &World, row: &Row, cell: Cell) {
                 )
                 .await;
                 assert!(
-                    changed(&before, &snapshot(srv).await).is_empty(),
+                    changed(&before, &snap.take(srv).await).is_empty(),
                     "{at}: probing wrote"
                 );
             }
@@ -260,15 +283,15 @@ async fn check(srv: &Server, w: &World, row: &Row, cell: Cell) {
 }
 
 /// Anonymous: 401 UNAUTHENTICATED before anything runs, nothing written.
-async fn anonymous(srv: &Server, w: &World, row: &Row) {
-    let before = snapshot(srv).await;
+async fn anonymous(srv: &Server, snap: &Snapshotter, w: &World, row: &Row) {
+    let before = snap.take(srv).await;
     let vars = variables(srv, w, row).await;
     let r: Gql = srv
         .raw(None, json!({ "query": row.op, "variables": vars }))
         .await;
     assert_eq!(r.status, 401, "{}: {}", field_of(row.op), r.body);
     r.only_error("UNAUTHENTICATED");
-    assert!(changed(&before, &snapshot(srv).await).is_empty());
+    assert!(changed(&before, &snap.take(srv).await).is_empty());
 }
 
 async fn every_operation_by_owner_non_owner_other_role_and_anonymous(srv: &Server) {
@@ -323,21 +346,27 @@ async fn every_operation_by_owner_non_owner_other_role_and_anonymous(srv: &Serve
     }
 
     let w = world::build(srv).await;
+    let snap = Snapshotter::new(srv).await;
     // First every refusal, on the untouched world; then what is allowed, in table order
     // (the mutations are ordered so that each finds its record in the state it needs).
     // Every failing cell is reported, not only the first.
     let allowed = |c: &Cell| c.2 == Out::Ok || c.2 == Out::Answers;
     let mut failures = Vec::new();
     for row in &rows {
-        failures.extend(caught(anonymous(srv, &w, row)).await);
+        failures.extend(caught(anonymous(srv, &snap, &w, row)).await);
         for cell in cells(row).into_iter().filter(|c| !allowed(c)) {
-            failures.extend(caught(check(srv, &w, row, cell)).await);
+            failures.extend(caught(check(srv, &snap, &w, row, cell)).await);
         }
     }
-    failures.extend(caught(mass::server_controlled_fields_are_refused(srv, &w, &rows)).await);
+    failures.extend(
+        caught(mass::server_controlled_fields_are_refused(
+            srv, &snap, &w, &rows,
+        ))
+        .await,
+    );
     for row in &rows {
         for cell in cells(row).into_iter().filter(allowed) {
-            failures.extend(caught(check(srv, &w, row, cell)).await);
+            failures.extend(caught(check(srv, &snap, &w, row, cell)).await);
         }
     }
     assert!(
@@ -351,7 +380,10 @@ async fn every_operation_by_owner_non_owner_other_role_and_anonymous(srv: &Serve
 /// The panic message of a failed check, if it failed.
 async fn caught(check: impl std::future::Future<Output = ()>) -> Option<String> {
     use futures::FutureExt;
-    let p = std::panic::AssertUnwindSafe(check).catch_unwind().await.err()?;
+    let p = std::panic::AssertUnwindSafe(check)
+        .catch_unwind()
+        .await
+        .err()?;
     Some(
         p.downcast_ref::<String>()
             .cloned()

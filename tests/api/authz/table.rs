@@ -34,6 +34,26 @@ fn row(
     })
 }
 
+/// A's coordinators write (多機関協働); B's cannot find the record (`field` names the id);
+/// A's caseworkers only read.
+fn coordinators(field: &'static str) -> Vec<Cell> {
+    vec![
+        Cell(Owner, ACoord, Ok),
+        Cell(NonOwner, BCoord, Unknown(field)),
+        Cell(OtherRole, ACw, FORBIDDEN),
+    ]
+}
+
+/// A's caseworkers write; B's cannot find the record (`field` names the id); A's
+/// 生活支援コーディネーター do not record persons, households or referrals.
+fn caseworkers(field: &'static str) -> Vec<Cell> {
+    vec![
+        Cell(Owner, ACw, Ok),
+        Cell(NonOwner, BCw, Unknown(field)),
+        Cell(OtherRole, ALsc, FORBIDDEN),
+    ]
+}
+
 fn na(field: &'static str, why: &'static str) -> Entry {
     Entry::Na { field, why }
 }
@@ -540,11 +560,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.p3.clone(),
             "/m/0/personId",
             None,
-            vec![
-                Cell(Owner, ACw, Ok),
-                Cell(NonOwner, BCw, Unknown("members.0.personId")),
-                Cell(OtherRole, ALsc, FORBIDDEN),
-            ],
+            caseworkers("members.0.personId"),
         ),
         row(
             "mutation($h: ID!, $m: MemberInput!) { addHouseholdMember(householdId: $h, member: $m) { id } }",
@@ -552,11 +568,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.household.clone(),
             "/h",
             None,
-            vec![
-                Cell(Owner, ACw, Ok),
-                Cell(NonOwner, BCw, Unknown("householdId")),
-                Cell(OtherRole, ALsc, FORBIDDEN),
-            ],
+            caseworkers("householdId"),
         ),
         row(
             "mutation($m: ID!) { endHouseholdMembership(memberId: $m, leftOn: \"2026-11-01\") { id } }",
@@ -564,11 +576,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.member.clone(),
             "/m",
             None,
-            vec![
-                Cell(Owner, ACw, Ok),
-                Cell(NonOwner, BCw, Unknown("memberId")),
-                Cell(OtherRole, ALsc, FORBIDDEN),
-            ],
+            caseworkers("memberId"),
         ),
         // 相談
         row(
@@ -644,11 +652,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.p1.clone(),
             "/i/personId",
             None,
-            vec![
-                Cell(Owner, ACw, Ok),
-                Cell(NonOwner, BCw, Unknown("input.personId")),
-                Cell(OtherRole, ALsc, FORBIDDEN),
-            ],
+            caseworkers("input.personId"),
         ),
         // 同意: the person's registering agency records and withdraws.
         row(
@@ -766,11 +770,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.household2.clone(),
             "/i/householdId",
             None,
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("input.householdId")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("input.householdId"),
         ),
         row(
             "mutation($c: ID!, $i: SupportDecisionInput!) { recordSupportDecision(caseId: $c, input: $i) { id } }",
@@ -778,11 +778,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.case.clone(),
             "/c",
             None,
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("caseId")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("caseId"),
         ),
         row(
             "mutation($p: ID!) { recordPlanAgreement(planId: $p, agreedOn: \"2026-10-12\", method: SIGNED) { id } }",
@@ -790,11 +786,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.plan.clone(),
             "/p",
             None,
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("planId")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("planId"),
         ),
         row(
             "mutation($c: ID!, $i: PlanInput!) { createPlanVersion(caseId: $c, input: $i) { id } }",
@@ -802,11 +794,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.case.clone(),
             "/c",
             None,
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("caseId")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("caseId"),
         ),
         row(
             "mutation($id: ID!, $v: Int!) { advanceCase(id: $id, version: $v, to: PLANNING) { id } }",
@@ -814,11 +802,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.case.clone(),
             "/id",
             Some("support_case"),
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("id")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("id"),
         ),
         row(
             "mutation($c: ID!, $i: InvolvementInput!) { addInvolvement(caseId: $c, input: $i) { id } }",
@@ -826,11 +810,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.case.clone(),
             "/c",
             None,
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("caseId")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("caseId"),
         ),
         row(
             "mutation($id: ID!, $v: Int!) { endInvolvement(id: $id, version: $v, endedOn: \"2026-10-20\") { id } }",
@@ -838,11 +818,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.involvement.clone(),
             "/id",
             Some("case_involvement"),
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("id")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("id"),
         ),
         row(
             "mutation($id: ID!, $v: Int!, $d: CaseDecisionInput!) { suspendCase(id: $id, version: $v, decision: $d) { id } }",
@@ -850,11 +826,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.case.clone(),
             "/id",
             Some("support_case"),
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("id")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("id"),
         ),
         row(
             "mutation($id: ID!, $v: Int!, $d: CaseDecisionInput!) { resumeCase(id: $id, version: $v, decision: $d) { id } }",
@@ -862,11 +834,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.case.clone(),
             "/id",
             Some("support_case"),
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("id")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("id"),
         ),
         row(
             "mutation($id: ID!, $v: Int!, $d: CaseDecisionInput!) { closeCase(id: $id, version: $v, decision: $d) { id } }",
@@ -874,11 +842,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.case.clone(),
             "/id",
             Some("support_case"),
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("id")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("id"),
         ),
         // 会議
         row(
@@ -888,11 +852,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.household.clone(),
             "/i/householdId",
             None,
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("input.householdId")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("input.householdId"),
         ),
         row(
             "mutation($id: ID!, $v: Int!) { updateMeetingMinutes(id: $id, version: $v, minutes: \"役割分担を確認\") { id } }",
@@ -900,11 +860,7 @@ fn mutations() -> Vec<Entry> {
             |w| w.meeting.clone(),
             "/id",
             Some("meeting"),
-            vec![
-                Cell(Owner, ACoord, Ok),
-                Cell(NonOwner, BCoord, Unknown("id")),
-                Cell(OtherRole, ACw, FORBIDDEN),
-            ],
+            coordinators("id"),
         ),
         // 活動
         row(

@@ -119,7 +119,12 @@ pub async fn build(srv: &Server) -> World {
         tokens.push((who, id, token));
     }
     let tok = |who: Who| tokens.iter().find(|(w, _, _)| *w == who).unwrap().2.clone();
-    let (cw, coord, lsc, r_cw) = (tok(Who::ACw), tok(Who::ACoord), tok(Who::ALsc), tok(Who::RCw));
+    let (cw, coord, lsc, r_cw) = (
+        tok(Who::ACw),
+        tok(Who::ACoord),
+        tok(Who::ALsc),
+        tok(Who::RCw),
+    );
     let (account, _) = srv.account("authz-a-target", &a, &["caseworker"]).await;
 
     let p1 = srv
@@ -174,13 +179,19 @@ pub async fn build(srv: &Server) -> World {
     )
     .await;
     let (consent, _) = srv
-        .consent(&cw, consent_input(&p1, &["IDENTITY", "CONTACT"], &[&r], &[]))
+        .consent(
+            &cw,
+            consent_input(&p1, &["IDENTITY", "CONTACT"], &[&r], &[]),
+        )
         .await;
     let (consent2, _) = srv
         .consent(&cw, consent_input(&p1, &["PLAN"], &[&r], &[]))
         .await;
-    srv.consent(&cw, consent_input(&p2, &["IDENTITY", "CONTACT"], &[&r], &[]))
-        .await;
+    srv.consent(
+        &cw,
+        consent_input(&p2, &["IDENTITY", "CONTACT"], &[&r], &[]),
+    )
+    .await;
     let propose = "mutation($i: ProposeReferralInput!) { proposeReferral(input: $i) { id } }";
     let referral = create(
         srv,
