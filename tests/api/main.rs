@@ -9,6 +9,7 @@
 
 mod activities;
 mod auth;
+mod authz;
 mod bola;
 mod cases;
 mod clients;
@@ -53,6 +54,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(inputs::all());
     tests.extend(ledger::all());
     tests.extend(surface::all());
+    tests.extend(authz::all());
     tests.extend(emergency::all());
     tests.extend(resources::all());
     tests.extend(limits::all());

@@ -12,6 +12,8 @@ use tsunagi_api::{http, store};
 
 pub use serde_json;
 
+pub mod snapshot;
+
 pub const ISSUER: &str = "tsunagi-test";
 pub const AUDIENCE: &str = "tsunagi-api";
 pub const SECRET: &[u8] = b"test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";

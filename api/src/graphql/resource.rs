@@ -419,8 +419,13 @@ impl ResourceMutation {
         };
         if current.agency_id != r.principal.agency_id {
             // Another agency's placement: it exists for the caller only if it may see it.
-            let visible = visible_placements(ctx, &current.person_id).await?;
-            return Err(if visible.iter().any(|p| p.model.id == id) {
+            // Decided without the ledger: nothing is shown, so no read may be recorded (a
+            // refused write leaves no row, and R must not appear to have read PLAN data).
+            let seen = load_persons(ctx, std::slice::from_ref(&current.person_id))
+                .await?
+                .first()
+                .is_some_and(|s| r.decide(&s.facts, &current.agency_id, PLAN).is_ok());
+            return Err(if seen {
                 ApiError::forbidden(
                     "記録機関のみ変更できます / only the recording agency may change it",
                 )
