@@ -116,9 +116,7 @@ impl AuthFailure {
                 "トークンに鍵 ID (kid) がありません / the token names no key (kid)"
             }
             AuthFailure::UnknownKid => "鍵 ID (kid) が不明です / unknown key id (kid)",
-            AuthFailure::WrongTokenType => {
-                "トークン種別 (typ) が不正です / wrong token type (typ)"
-            }
+            AuthFailure::WrongTokenType => "トークン種別 (typ) が不正です / wrong token type (typ)",
             AuthFailure::IssuedInFuture => {
                 "発行時刻 (iat) が未来です / the token is issued in the future"
             }

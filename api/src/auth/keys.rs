@@ -59,7 +59,10 @@ pub struct KeyConfig {
 impl std::fmt::Debug for KeyConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyConfig")
-            .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "<secret>"))
+            .field(
+                "hs256_secret",
+                &self.hs256_secret.as_ref().map(|_| "<secret>"),
+            )
             .field("signing_key_file", &self.signing_key_file)
             .field("signing_kid", &self.signing_kid)
             .field("jwks_file", &self.jwks_file)
@@ -155,11 +158,7 @@ impl KeySource {
     /// Re-read the key files now (SIGHUP). On failure the keys in use stay, and the error is
     /// logged and returned.
     pub fn reload(&self) -> anyhow::Result<()> {
-        let mut watch = self
-            .inner
-            .watch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut watch = self.inner.watch.lock().unwrap_or_else(|e| e.into_inner());
         self.reload_locked(&mut watch)
     }
 
@@ -396,8 +395,9 @@ struct PrivateKey {
 
 impl PrivateKey {
     fn from_pkcs8_pem(pem: &str) -> anyhow::Result<PrivateKey> {
-        let (label, doc) =
-            SecretDocument::from_pem(pem.trim()).map_err(|e| anyhow!("not a PEM key ({e})"))?;
+        let pem = pem.trim();
+        let label = pkcs8::der::pem::decode_label(pem.as_bytes())
+            .map_err(|e| anyhow!("not a PEM key ({e})"))?;
         match label {
             "PRIVATE KEY" => {}
             "ENCRYPTED PRIVATE KEY" => {
@@ -408,6 +408,7 @@ impl PrivateKey {
             ),
             other => bail!("PEM label {other:?}: expected PRIVATE KEY (PKCS#8)"),
         }
+        let (_, doc) = SecretDocument::from_pem(pem).map_err(|e| anyhow!("not a PEM key ({e})"))?;
         let der = doc.as_bytes();
         let info = PrivateKeyInfo::try_from(der).map_err(|e| anyhow!("not PKCS#8 ({e})"))?;
         let oid = info.algorithm.oid;
@@ -504,7 +505,10 @@ pub(crate) fn parse_jwks(text: &str) -> anyhow::Result<Vec<(String, VerifyKey)>>
     Ok(out)
 }
 
-fn member<'a>(obj: &'a serde_json::Map<String, Value>, name: &str) -> anyhow::Result<Option<&'a str>> {
+fn member<'a>(
+    obj: &'a serde_json::Map<String, Value>,
+    name: &str,
+) -> anyhow::Result<Option<&'a str>> {
     match obj.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -541,7 +545,9 @@ fn jwk_entry(jwk: &Value) -> anyhow::Result<Option<(String, VerifyKey)>> {
     check_kid(kid)?;
     for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
         if obj.contains_key(private) {
-            bail!("contains private key material (\"{private}\"): a JWKS file holds public keys only");
+            bail!(
+                "contains private key material (\"{private}\"): a JWKS file holds public keys only"
+            );
         }
     }
     let alg = member(obj, "alg")?;
@@ -702,30 +708,89 @@ mod tests {
         let kids: Vec<(&str, Algorithm)> = ok.iter().map(|(k, v)| (k.as_str(), v.alg)).collect();
         assert_eq!(kids, [("a", Algorithm::EdDSA), ("b", Algorithm::EdDSA)]);
         // RFC 8037 appendix A.3 thumbprint of this key.
-        assert_eq!(ok[0].1.thumbprint, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        assert_eq!(
+            ok[0].1.thumbprint,
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
 
         let cases = [
             ("{", "not JSON"),
             (r#"{"k":[]}"#, "no \"keys\" array"),
             (r#"{"keys":[]}"#, "no signature keys"),
-            (&format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}"}}]}}"#), "key #1: no \"kid\""),
-            (&format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a"}},{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a"}}]}}"#), "key #2 (kid \"a\"): duplicate kid"),
-            (&format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a","alg":"RS256"}}]}}"#), "\"alg\": \"RS256\" does not fit an Ed25519 key"),
-            (&format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a","d":"AA"}}]}}"#), "private key material"),
-            (&format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed448","x":"{ED_X}","kid":"a"}}]}}"#), "only Ed25519"),
-            (&format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a","use":"other"}}]}}"#), "expected \"sig\""),
-            (&format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a","key_ops":["sign"]}}]}}"#), "\"key_ops\" does not include \"verify\""),
-            (r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA","kid":"a"}]}"#, "must be 32 bytes"),
-            (r#"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"h"}]}"#, "private key material"),
-            (r#"{"keys":[{"kty":"oct","kid":"h"}]}"#, "symmetric (oct) keys are not accepted"),
-            (r#"{"keys":[{"kty":"RSA","kid":"r","n":"AQAB","e":"AQAB"}]}"#, "RSA key of 17 bits: at least 2048"),
-            (r#"{"keys":[{"kty":"EC","crv":"P-384","kid":"c","x":"AA","y":"AA"}]}"#, "only P-256"),
             (
-                &format!(r#"{{"keys":[{{"kty":"EC","crv":"P-256","kid":"c","x":"{}","y":"{}"}}]}}"#, B64.encode([1u8; 32]), B64.encode([2u8; 32])),
+                &format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}"}}]}}"#),
+                "key #1: no \"kid\"",
+            ),
+            (
+                &format!(
+                    r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a"}},{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a"}}]}}"#
+                ),
+                "key #2 (kid \"a\"): duplicate kid",
+            ),
+            (
+                &format!(
+                    r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a","alg":"RS256"}}]}}"#
+                ),
+                "\"alg\": \"RS256\" does not fit an Ed25519 key",
+            ),
+            (
+                &format!(
+                    r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a","d":"AA"}}]}}"#
+                ),
+                "private key material",
+            ),
+            (
+                &format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed448","x":"{ED_X}","kid":"a"}}]}}"#),
+                "only Ed25519",
+            ),
+            (
+                &format!(
+                    r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a","use":"other"}}]}}"#
+                ),
+                "expected \"sig\"",
+            ),
+            (
+                &format!(
+                    r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a","key_ops":["sign"]}}]}}"#
+                ),
+                "\"key_ops\" does not include \"verify\"",
+            ),
+            (
+                r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA","kid":"a"}]}"#,
+                "must be 32 bytes",
+            ),
+            (
+                r#"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"h"}]}"#,
+                "private key material",
+            ),
+            (
+                r#"{"keys":[{"kty":"oct","kid":"h"}]}"#,
+                "symmetric (oct) keys are not accepted",
+            ),
+            (
+                r#"{"keys":[{"kty":"RSA","kid":"r","n":"AQAB","e":"AQAB"}]}"#,
+                "RSA key of 17 bits: at least 2048",
+            ),
+            (
+                r#"{"keys":[{"kty":"EC","crv":"P-384","kid":"c","x":"AA","y":"AA"}]}"#,
+                "only P-256",
+            ),
+            (
+                &format!(
+                    r#"{{"keys":[{{"kty":"EC","crv":"P-256","kid":"c","x":"{}","y":"{}"}}]}}"#,
+                    B64.encode([1u8; 32]),
+                    B64.encode([2u8; 32])
+                ),
                 "not a point on P-256",
             ),
-            (r#"{"keys":[{"kty":"XYZ","kid":"c"}]}"#, "\"kty\": \"XYZ\" is not supported"),
-            (r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"a+b/","kid":"a"}]}"#, "not unpadded base64url"),
+            (
+                r#"{"keys":[{"kty":"XYZ","kid":"c"}]}"#,
+                "\"kty\": \"XYZ\" is not supported",
+            ),
+            (
+                r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"a+b/","kid":"a"}]}"#,
+                "not unpadded base64url",
+            ),
         ];
         for (text, want) in cases {
             let got = err(text);
@@ -739,8 +804,13 @@ mod tests {
         let key = PrivateKey::from_pkcs8_pem(&pem).unwrap();
         assert_eq!(key.public.alg, Algorithm::EdDSA);
         let sig = jsonwebtoken::crypto::sign(b"m", &key.encoding, Algorithm::EdDSA).unwrap();
-        assert!(jsonwebtoken::crypto::verify(&sig, b"m", &key.public.key, Algorithm::EdDSA).unwrap());
-        assert!(PrivateKey::from_pkcs8_pem("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n").is_err());
+        assert!(
+            jsonwebtoken::crypto::verify(&sig, b"m", &key.public.key, Algorithm::EdDSA).unwrap()
+        );
+        assert!(PrivateKey::from_pkcs8_pem(
+            "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"
+        )
+        .is_err());
         let e = PrivateKey::from_pkcs8_pem("hello").err().unwrap();
         assert!(format!("{e}").contains("not a PEM key"), "{e}");
     }
