@@ -6,62 +6,20 @@
 //! `extensions.reason` with code UNAUTHENTICATED.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use base64::Engine;
-use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{errors::ErrorKind, Algorithm, Header, Validation};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::{Deserialize, Serialize};
 
 use crate::config::JwtConfig;
 use crate::policy::{AgencyKind, Principal, Role};
 
+mod keys;
+pub use keys::{ensure_dev_signing_key, new_ed25519_pem, KeyConfig, KeySource, MIN_RSA_BITS};
+
 /// Largest token accepted, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
-
-/// Where verification keys come from. One type, so asymmetric keys (JWKS) can be added
-/// without touching callers.
-#[derive(Clone)]
-pub enum KeySource {
-    Hs256 { secret: Arc<Vec<u8>> },
-}
-
-impl std::fmt::Debug for KeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeySource::Hs256 { .. } => f.write_str("KeySource::Hs256(<secret>)"),
-        }
-    }
-}
-
-impl KeySource {
-    pub fn hs256(secret: Vec<u8>) -> anyhow::Result<Self> {
-        if secret.len() < 32 {
-            anyhow::bail!("TSUNAGI_JWT_SECRET must be at least 32 bytes");
-        }
-        Ok(KeySource::Hs256 {
-            secret: Arc::new(secret),
-        })
-    }
-
-    fn algorithm(&self) -> Algorithm {
-        match self {
-            KeySource::Hs256 { .. } => Algorithm::HS256,
-        }
-    }
-
-    fn decoding_key(&self) -> DecodingKey {
-        match self {
-            KeySource::Hs256 { secret } => DecodingKey::from_secret(secret),
-        }
-    }
-
-    fn encoding_key(&self) -> EncodingKey {
-        match self {
-            KeySource::Hs256 { secret } => EncodingKey::from_secret(secret),
-        }
-    }
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -103,6 +61,18 @@ pub enum AuthFailure {
     Deactivated,
     /// A service-client token whose client no longer stands behind it.
     Client(crate::oauth::ClientFailure),
+    /// A key set is configured and the token names no key (`kid`).
+    MissingKid,
+    /// The token names a key (`kid`) the hub does not have (or no longer has).
+    UnknownKid,
+    /// The `typ` header is missing or not "JWT" / "at+jwt".
+    WrongTokenType,
+    /// `iat` lies in the future (beyond the leeway).
+    IssuedInFuture,
+    /// `iat` lies further back than the maximum token age.
+    TooOld,
+    /// `exp - iat` is longer than the maximum token age.
+    LifetimeTooLong,
 }
 
 impl AuthFailure {
@@ -122,6 +92,12 @@ impl AuthFailure {
             AuthFailure::UnknownAccount => "unknown_account",
             AuthFailure::Deactivated => "account_deactivated",
             AuthFailure::Client(f) => f.reason(),
+            AuthFailure::MissingKid => "missing_kid",
+            AuthFailure::UnknownKid => "unknown_kid",
+            AuthFailure::WrongTokenType => "wrong_token_type",
+            AuthFailure::IssuedInFuture => "issued_in_future",
+            AuthFailure::TooOld => "token_too_old",
+            AuthFailure::LifetimeTooLong => "lifetime_too_long",
         }
     }
 
@@ -149,12 +125,24 @@ impl AuthFailure {
                 "アカウントは無効化されています / the account is deactivated"
             }
             AuthFailure::Client(f) => f.message(),
+            AuthFailure::MissingKid => {
+                "トークンに鍵 ID (kid) がありません / the token names no key (kid)"
+            }
+            AuthFailure::UnknownKid => "鍵 ID (kid) が不明です / unknown key id (kid)",
+            AuthFailure::WrongTokenType => "トークン種別 (typ) が不正です / wrong token type (typ)",
+            AuthFailure::IssuedInFuture => {
+                "発行時刻 (iat) が未来です / the token is issued in the future"
+            }
+            AuthFailure::TooOld => "トークンが古すぎます / the token is too old",
+            AuthFailure::LifetimeTooLong => {
+                "トークンの有効期間が長すぎます / the token's lifetime is too long"
+            }
         }
     }
 }
 
-fn validation(cfg: &JwtConfig) -> Validation {
-    let mut v = Validation::new(cfg.key.algorithm());
+fn validation(cfg: &JwtConfig, alg: Algorithm) -> Validation {
+    let mut v = Validation::new(alg);
     v.set_issuer(&[&cfg.issuer]);
     v.set_audience(&[&cfg.audience]);
     v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
@@ -163,9 +151,14 @@ fn validation(cfg: &JwtConfig) -> Validation {
     v
 }
 
-/// Check the header's `alg` ourselves before any library parsing, so "none" and every
-/// algorithm other than the configured one is refused with its own reason.
-fn check_header(token: &str, expected: Algorithm) -> Result<(), AuthFailure> {
+/// The protected header, read by us before any library parsing.
+struct TokenHeader {
+    alg: String,
+    typ: Option<String>,
+    kid: Option<String>,
+}
+
+fn parse_header(token: &str) -> Result<TokenHeader, AuthFailure> {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -177,18 +170,35 @@ fn check_header(token: &str, expected: Algorithm) -> Result<(), AuthFailure> {
         .map_err(|_| AuthFailure::Malformed)?;
     let json: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|_| AuthFailure::Malformed)?;
-    let alg = json
-        .get("alg")
-        .and_then(|a| a.as_str())
-        .ok_or(AuthFailure::Malformed)?;
-    let expected = format!("{expected:?}");
-    if alg != expected {
-        return Err(AuthFailure::AlgorithmNotAllowed);
+    let text = |name: &str| match json.get(name) {
+        None => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(AuthFailure::Malformed),
+    };
+    // `crit` names extensions the verifier must understand (RFC 7515 §4.1.11): we know none.
+    if json.get("crit").is_some() {
+        return Err(AuthFailure::Malformed);
     }
-    Ok(())
+    Ok(TokenHeader {
+        alg: text("alg")?.ok_or(AuthFailure::Malformed)?,
+        typ: text("typ")?,
+        kid: text("kid")?,
+    })
+}
+
+/// "JWT" or "at+jwt" (RFC 9068), case-insensitive, with or without "application/".
+fn acceptable_typ(typ: &str) -> bool {
+    let typ = typ.to_ascii_lowercase();
+    let typ = typ.strip_prefix("application/").unwrap_or(&typ);
+    typ == "jwt" || typ == "at+jwt"
 }
 
 /// Verify a raw `Authorization` header value and return the claims.
+///
+/// The order: shape and size; the header's `alg` must be one some configured key verifies
+/// ("none" never is); `typ`; the key named by `kid` (a token without `kid` can only mean the
+/// HS256 secret); the header's `alg` must equal that key's pinned algorithm; then signature,
+/// exp, nbf, iss, aud (with the leeway), and iat against the maximum token age.
 pub fn verify(cfg: &JwtConfig, authorization: Option<&str>) -> Result<Claims, AuthFailure> {
     let value = authorization.ok_or(AuthFailure::MissingToken)?;
     let token = value
@@ -199,11 +209,38 @@ pub fn verify(cfg: &JwtConfig, authorization: Option<&str>) -> Result<Claims, Au
     if token.len() > MAX_TOKEN_BYTES {
         return Err(AuthFailure::TooLarge);
     }
-    check_header(token, cfg.key.algorithm())?;
+    let header = parse_header(token)?;
+    let keys = cfg.key.current();
+    let alg: Algorithm = header
+        .alg
+        .parse()
+        .map_err(|_| AuthFailure::AlgorithmNotAllowed)?;
+    if !keys.allows(alg) {
+        return Err(AuthFailure::AlgorithmNotAllowed);
+    }
+    if !header.typ.as_deref().is_some_and(acceptable_typ) {
+        return Err(AuthFailure::WrongTokenType);
+    }
+    let (pinned, key) = match header.kid.as_deref() {
+        Some(kid) => keys
+            .keys
+            .get(kid)
+            .map(|k| (k.alg, &k.key))
+            .ok_or(AuthFailure::UnknownKid)?,
+        None => keys
+            .hs256
+            .as_ref()
+            .map(|k| (Algorithm::HS256, k))
+            .ok_or(AuthFailure::MissingKid)?,
+    };
+    if alg != pinned {
+        return Err(AuthFailure::AlgorithmNotAllowed);
+    }
     // Decode to a JSON map first, so the library checks required claims (and reports which
-    // is missing) before our typed view is built.
-    let claims =
-        jsonwebtoken::decode::<serde_json::Value>(token, &cfg.key.decoding_key(), &validation(cfg))
+    // is missing) before our typed view is built. The validation allows only the key's
+    // pinned algorithm.
+    let mut claims =
+        jsonwebtoken::decode::<serde_json::Value>(token, key, &validation(cfg, pinned))
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::InvalidSignature => AuthFailure::BadSignature,
@@ -218,7 +255,34 @@ pub fn verify(cfg: &JwtConfig, authorization: Option<&str>) -> Result<Claims, Au
                 | ErrorKind::UnsupportedAlgorithm => AuthFailure::AlgorithmNotAllowed,
                 _ => AuthFailure::Malformed,
             })?;
+    check_age(cfg, &claims)?;
+    // An IdP may send `aud` as a list; the library has checked ours is in it.
+    if claims.get("aud").is_some_and(|a| a.is_array()) {
+        claims["aud"] = serde_json::Value::String(cfg.audience.clone());
+    }
     serde_json::from_value(claims).map_err(|_| AuthFailure::Malformed)
+}
+
+/// `iat` is required; it may not lie in the future (beyond the leeway) nor further back than
+/// the maximum token age, and the token may not live longer than that age.
+fn check_age(cfg: &JwtConfig, claims: &serde_json::Value) -> Result<(), AuthFailure> {
+    let number = |name: &str| match claims.get(name) {
+        None => Err(AuthFailure::MissingClaim),
+        Some(v) => v.as_u64().ok_or(AuthFailure::Malformed),
+    };
+    let iat = number("iat")?;
+    let exp = number("exp")?;
+    let now = jsonwebtoken::get_current_timestamp();
+    if iat > now.saturating_add(cfg.leeway_secs) {
+        return Err(AuthFailure::IssuedInFuture);
+    }
+    if now.saturating_sub(iat) > cfg.max_token_age_secs.saturating_add(cfg.leeway_secs) {
+        return Err(AuthFailure::TooOld);
+    }
+    if exp.saturating_sub(iat) > cfg.max_token_age_secs {
+        return Err(AuthFailure::LifetimeTooLong);
+    }
+    Ok(())
 }
 
 /// Verify the token and resolve the principal from the registry.
@@ -286,7 +350,8 @@ pub fn format_roles(roles: &BTreeSet<Role>) -> String {
         .join(",")
 }
 
-/// Mint a token for an account, valid from now for `ttl_secs`, optionally narrowing roles.
+/// Mint a token for an account, valid from now for `ttl_secs` (at most the maximum token
+/// age), optionally narrowing roles.
 pub fn mint(
     cfg: &JwtConfig,
     account_id: &str,
@@ -337,11 +402,28 @@ pub fn mint_for_client(
     sign(cfg, &claims)
 }
 
-fn sign(cfg: &JwtConfig, claims: &Claims) -> anyhow::Result<String> {
-    let header = Header::new(cfg.key.algorithm());
-    Ok(jsonwebtoken::encode(
-        &header,
-        claims,
-        &cfg.key.encoding_key(),
-    )?)
+/// Sign `claims` with the hub's signing key (its `kid` in the header, `typ` "JWT"). Refuses
+/// claims the hub itself would refuse for their age: `iat` is required and `exp - iat` may
+/// not exceed the maximum token age.
+pub fn sign(cfg: &JwtConfig, claims: &Claims) -> anyhow::Result<String> {
+    let Some(iat) = claims.iat else {
+        anyhow::bail!("a token needs iat");
+    };
+    let lifetime = claims.exp.saturating_sub(iat);
+    if lifetime > cfg.max_token_age_secs {
+        anyhow::bail!(
+            "有効期間 {lifetime} 秒は最大 {} 秒を超えます / a lifetime of {lifetime} s exceeds the maximum token age of {} s (TSUNAGI_JWT_MAX_TOKEN_AGE_SECS)",
+            cfg.max_token_age_secs,
+            cfg.max_token_age_secs
+        );
+    }
+    let keys = cfg.key.current();
+    let Some(signer) = keys.signer.as_ref() else {
+        anyhow::bail!(
+            "このハブは署名鍵を持ちません / the hub has no signing key: set TSUNAGI_JWT_SIGNING_KEY_FILE (TSUNAGI_JWT_JWKS_FILE only verifies)"
+        );
+    };
+    let mut header = Header::new(signer.alg);
+    header.kid = signer.kid.clone();
+    Ok(jsonwebtoken::encode(&header, claims, &signer.key)?)
 }

@@ -4,15 +4,23 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::auth::KeySource;
+use crate::auth::{KeyConfig, KeySource};
 
 /// The default database: an SQLite file in the working directory, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tsunagi.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_ISSUER: &str = "tsunagi";
 pub const DEFAULT_AUDIENCE: &str = "tsunagi-api";
-/// Where the development signing secret lives when TSUNAGI_JWT_SECRET is not set.
-pub const DEV_SECRET_FILE: &str = "tsunagi-dev-secret";
+/// Where the development signing key (Ed25519) lives when no token key is configured.
+pub const DEV_SIGNING_KEY_FILE: &str = "tsunagi-dev-signing-key.pem";
+/// Clock skew tolerated on exp, nbf and iat by default, and at most (RFC 8725 asks for little).
+pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+pub const MAX_LEEWAY_SECS: u64 = 60;
+/// The oldest a token may be, and the longest it may live, by default: one working shift.
+/// A stolen token is useless by the next shift, and after a key rotation the old key can be
+/// removed from the JWKS this long after the signer switched. `tsunagi token`'s default
+/// lifetime (an hour) fits well within it.
+pub const DEFAULT_MAX_TOKEN_AGE_SECS: u64 = 8 * 3600;
 /// The longest a break-glass grant may last (生命・身体の保護: hours, not days).
 pub const MAX_EMERGENCY_HOURS: u32 = 24;
 /// The longest a service client's access token may live, in seconds.
@@ -138,8 +146,81 @@ pub struct JwtConfig {
     pub key: KeySource,
     pub issuer: String,
     pub audience: String,
-    /// Clock skew tolerated on exp and nbf, in seconds.
+    /// Clock skew tolerated on exp, nbf and iat, in seconds (at most [`MAX_LEEWAY_SECS`]).
     pub leeway_secs: u64,
+    /// The oldest a token may be (now - iat) and the longest it may live (exp - iat), in
+    /// seconds.
+    pub max_token_age_secs: u64,
+}
+
+/// A whole number of seconds from the environment; a value that is not one is an error (a
+/// typo must not silently weaken token checks).
+fn seconds(name: &str, default: u64) -> anyhow::Result<u64> {
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name} must be a whole number of seconds, not {v:?}")),
+    }
+}
+
+impl JwtConfig {
+    /// Token keys and checks from TSUNAGI_JWT_* (see [`KeyConfig`]). Without any key
+    /// configuration, a development Ed25519 signing key is created once in
+    /// [`DEV_SIGNING_KEY_FILE`] (and reused by `tsunagi token`), so a fresh machine works
+    /// without set-up, no well-known secret ever signs tokens, and HS256 is never used
+    /// implicitly. In production (TSUNAGI_ENV=production) a key configuration is required.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let production = env("TSUNAGI_ENV").is_some_and(|e| e == "production");
+        let mut keys = KeyConfig {
+            hs256_secret: env("TSUNAGI_JWT_SECRET").map(String::into_bytes),
+            signing_key_file: env("TSUNAGI_JWT_SIGNING_KEY_FILE").map(PathBuf::from),
+            signing_kid: env("TSUNAGI_JWT_SIGNING_KID"),
+            jwks_file: env("TSUNAGI_JWT_JWKS_FILE").map(PathBuf::from),
+            poll: match seconds("TSUNAGI_JWT_RELOAD_CHECK_SECS", 1)? {
+                0 => None,
+                s => Some(Duration::from_secs(s)),
+            },
+        };
+        if keys.hs256_secret.is_none()
+            && keys.signing_key_file.is_none()
+            && keys.jwks_file.is_none()
+        {
+            if production {
+                anyhow::bail!(
+                    "TSUNAGI_ENV=production: トークン鍵の設定が必要です / token keys must be configured: set TSUNAGI_JWT_JWKS_FILE (the IdP's public keys) and/or TSUNAGI_JWT_SIGNING_KEY_FILE (the hub's own key), or TSUNAGI_JWT_SECRET for HS256; no development key is created in production"
+                );
+            }
+            let path = PathBuf::from(DEV_SIGNING_KEY_FILE);
+            if crate::auth::ensure_dev_signing_key(&path)? {
+                tracing::warn!(
+                    file = %path.display(),
+                    "no token key configured: created a development Ed25519 signing key; configure TSUNAGI_JWT_SIGNING_KEY_FILE / TSUNAGI_JWT_JWKS_FILE in production"
+                );
+            }
+            keys.signing_key_file = Some(path);
+        }
+        let leeway = seconds("TSUNAGI_JWT_LEEWAY_SECS", DEFAULT_LEEWAY_SECS)?;
+        if leeway > MAX_LEEWAY_SECS {
+            tracing::warn!(
+                leeway,
+                max = MAX_LEEWAY_SECS,
+                "TSUNAGI_JWT_LEEWAY_SECS is clamped to the maximum"
+            );
+        }
+        let max_age = seconds("TSUNAGI_JWT_MAX_TOKEN_AGE_SECS", DEFAULT_MAX_TOKEN_AGE_SECS)?;
+        if max_age == 0 {
+            anyhow::bail!("TSUNAGI_JWT_MAX_TOKEN_AGE_SECS must be more than 0");
+        }
+        Ok(JwtConfig {
+            key: KeySource::load(keys)?,
+            issuer: env("TSUNAGI_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
+            audience: env("TSUNAGI_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            leeway_secs: leeway.min(MAX_LEEWAY_SECS),
+            max_token_age_secs: max_age,
+        })
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -147,24 +228,12 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Config {
-    /// Read the environment. Without TSUNAGI_JWT_SECRET a random development secret is
-    /// created once in `tsunagi-dev-secret` (and reused by `tsunagi token`), so a fresh
-    /// machine works without set-up and no well-known secret ever signs tokens.
+    /// Read the environment (token keys: [`JwtConfig::from_env`]).
     pub fn from_env() -> anyhow::Result<Self> {
-        let key = match env("TSUNAGI_JWT_SECRET") {
-            Some(secret) => KeySource::hs256(secret.into_bytes())?,
-            None => KeySource::hs256(dev_secret(&PathBuf::from(DEV_SECRET_FILE))?)?,
-        };
         Ok(Config {
             database_url: env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             listen: env("TSUNAGI_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
-            jwt: JwtConfig {
-                key,
-                issuer: env("TSUNAGI_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
-                audience: env("TSUNAGI_JWT_AUDIENCE")
-                    .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
-                leeway_secs: 30,
-            },
+            jwt: JwtConfig::from_env()?,
             body_limit: env("TSUNAGI_BODY_LIMIT")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(256 * 1024),
@@ -176,21 +245,4 @@ impl Config {
             oauth: OAuthConfig::from_env(),
         })
     }
-}
-
-fn dev_secret(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        return Ok(existing.trim().as_bytes().to_vec());
-    }
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = hex::encode(bytes);
-    std::fs::write(path, &secret)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    tracing::warn!(
-        file = %path.display(),
-        "TSUNAGI_JWT_SECRET is not set: created a development signing secret; set TSUNAGI_JWT_SECRET in production"
-    );
-    Ok(secret.into_bytes())
 }

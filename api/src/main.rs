@@ -46,6 +46,8 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
     },
+    /// ハブ署名鍵の公開鍵を JWKS で出力 / print the public half of the hub's signing key as a JWKS
+    Jwks,
     /// 監査ログ / ledger tools
     Audit {
         #[command(subcommand)]
@@ -90,10 +92,19 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     if let Some(url) = cli.database_url {
         config.database_url = url;
     }
+    if let Command::Jwks = command {
+        let Some(jwks) = config.jwt.key.public_jwks() else {
+            anyhow::bail!("no asymmetric signing key configured (TSUNAGI_JWT_SIGNING_KEY_FILE)");
+        };
+        println!("{}", serde_json::to_string_pretty(&jwks)?);
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     let db = store::connect(&config.database_url).await?;
     match command {
         // Printed above, before any configuration is read.
         Command::Schema => {}
+        // Printed above, before the database is opened.
+        Command::Jwks => {}
         Command::Migrate => {
             store::migrate(&db).await?;
             eprintln!("migrated {}", redact(&config.database_url));
@@ -111,6 +122,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 demo::print_accounts(&db).await?;
             }
             let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+            tracing::info!(keys = %config.jwt.key.describe(), "token keys");
+            #[cfg(unix)]
+            reload_keys_on_sighup(config.jwt.key.clone())?;
             tracing::info!(listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
             let state = http::AppState::new(db, config);
             axum::serve(listener, http::router(state))
@@ -171,6 +185,22 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Re-read the token key files on SIGHUP (key rotation without a restart). A failed reload
+/// keeps the keys in use; `KeySource::reload` logs either outcome.
+#[cfg(unix)]
+fn reload_keys_on_sighup(keys: auth::KeySource) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading token keys");
+            let keys = keys.clone();
+            let _ = tokio::task::spawn_blocking(move || keys.reload()).await;
+        }
+    });
+    Ok(())
 }
 
 /// Hide a password in a database URL for logs.

@@ -5,7 +5,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fresh_dir, tsunagi, workspace_root, ServerProcess};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{
+    command, free_port, fresh_dir, pairs, tsunagi, tsunagi_with, workspace_root, ServerProcess,
+};
 
 #[test]
 fn schema_graphql_is_generated_from_the_code() {
@@ -61,11 +66,37 @@ async fn demo_server_token_query_and_audit_verify() {
             .map_err(|e| e.to_string())?;
         let page = client.get(format!("{base}/graphql")).send().await.map_err(|e| e.to_string())?;
         let page = page.text().await.unwrap_or_default().to_lowercase();
-        Ok((body, page))
+        Ok((body, page, token))
     }
     .await;
     server.kill();
-    let (body, page) = outcome.expect("demo server session");
+    let (body, page, token) = outcome.expect("demo server session");
+    // Without key settings the hub made an Ed25519 development key (owner-only) and signs
+    // with it; HS256 was not used, and `tsunagi jwks` publishes that key.
+    let key_file = dir.join("tsunagi-dev-signing-key.pem");
+    assert!(key_file.exists(), "development signing key created");
+    assert!(!dir.join("tsunagi-dev-secret").exists(), "no HS256 secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file)
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let header = segment_json(&token, 0);
+    assert_eq!(header["alg"], "EdDSA", "{header}");
+    let jwks = tsunagi(&dir, &["jwks"]);
+    assert!(
+        jwks.status.success(),
+        "{}",
+        String::from_utf8_lossy(&jwks.stderr)
+    );
+    let jwks: serde_json::Value = serde_json::from_slice(&jwks.stdout).expect("jwks JSON");
+    assert_eq!(jwks["keys"][0]["kid"], header["kid"], "{jwks}");
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert!(jwks["keys"][0].get("d").is_none(), "public only: {jwks}");
     assert_eq!(body["data"]["viewer"]["account"]["login"], "nikokoro-cw");
     let persons = body["data"]["persons"]["edges"]
         .as_array()
@@ -104,5 +135,229 @@ async fn demo_server_token_query_and_audit_verify() {
         String::from_utf8_lossy(&verify.stdout)
     );
     assert!(String::from_utf8_lossy(&verify.stdout).starts_with("ok: "));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// One segment (0 header, 1 payload) of a compact JWS, as JSON.
+fn segment_json(token: &str, n: usize) -> serde_json::Value {
+    use base64::Engine;
+    let part = token.split('.').nth(n).expect("segment");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+fn fixtures() -> PathBuf {
+    workspace_root().join("tests/fixtures/jwt")
+}
+
+/// The test fixtures' public JWKs with these kids, as a JWKS.
+fn fixture_jwks(kids: &[&str]) -> String {
+    let all: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fixtures().join("public.json")).expect("public.json"),
+    )
+    .expect("JSON");
+    let keys: Vec<serde_json::Value> = kids
+        .iter()
+        .map(|kid| {
+            all["keys"]
+                .as_array()
+                .expect("keys")
+                .iter()
+                .find(|k| k["kid"] == *kid)
+                .cloned()
+                .expect("fixture kid")
+        })
+        .collect();
+    serde_json::json!({ "keys": keys }).to_string()
+}
+
+/// Start `serve` expecting it to refuse; returns its stderr. Fails if it is still running
+/// after a generous while (it would be serving).
+fn refused_start(dir: &Path, env: &[(&str, &str)]) -> String {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut child = command(dir, &["serve", "--listen", &listen], &pairs(env))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    for _ in 0..300 {
+        if child.try_wait().expect("wait").is_some() {
+            let out = child.wait_with_output().expect("output");
+            assert!(!out.status.success(), "serve must refuse to start");
+            return String::from_utf8_lossy(&out.stderr).into_owned();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("serve started although it must refuse");
+}
+
+#[test]
+fn production_refuses_to_start_without_token_keys() {
+    let dir = fresh_dir("tsunagi-cli");
+    let err = refused_start(&dir, &[("TSUNAGI_ENV", "production")]);
+    assert!(err.contains("TSUNAGI_JWT_JWKS_FILE"), "{err}");
+    assert!(err.contains("TSUNAGI_JWT_SIGNING_KEY_FILE"), "{err}");
+    assert!(
+        !dir.join("tsunagi-dev-signing-key.pem").exists(),
+        "no development key in production"
+    );
+    // With a configured key the same command line gets past configuration.
+    let key = fixtures().join("hub.pem");
+    let out = tsunagi_with(
+        &dir,
+        &["migrate"],
+        &pairs(&[
+            ("TSUNAGI_ENV", "production"),
+            ("TSUNAGI_JWT_SIGNING_KEY_FILE", key.to_str().expect("path")),
+        ]),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_bad_key_configuration_stops_the_start_naming_the_key() {
+    let dir = fresh_dir("tsunagi-cli");
+    let jwks = dir.join("jwks.json");
+    let good: serde_json::Value = serde_json::from_str(&fixture_jwks(&["ed-1"])).expect("JSON");
+    let bad = serde_json::json!({ "keys": [good["keys"][0], { "kty": "RSA", "kid": "small", "n": "AQAB", "e": "AQAB" }] });
+    std::fs::write(&jwks, bad.to_string()).expect("write");
+    let path = jwks.to_str().expect("path");
+    let err = refused_start(&dir, &[("TSUNAGI_JWT_JWKS_FILE", path)]);
+    assert!(err.contains(path), "{err}");
+    assert!(err.contains("key #2 (kid \"small\")"), "{err}");
+    assert!(err.contains("at least 2048"), "{err}");
+    // A signing key that is not PKCS#8, and a short HS256 secret.
+    let pkcs1 = dir.join("old.pem");
+    std::fs::write(
+        &pkcs1,
+        "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+    )
+    .expect("write");
+    let err = refused_start(
+        &dir,
+        &[(
+            "TSUNAGI_JWT_SIGNING_KEY_FILE",
+            pkcs1.to_str().expect("path"),
+        )],
+    );
+    assert!(err.contains("TSUNAGI_JWT_SIGNING_KEY_FILE"), "{err}");
+    assert!(err.contains("not PKCS#8"), "{err}");
+    let err = refused_start(&dir, &[("TSUNAGI_JWT_SECRET", "short")]);
+    assert!(err.contains("at least 32 bytes"), "{err}");
+    let err = refused_start(&dir, &[("TSUNAGI_JWT_MAX_TOKEN_AGE_SECS", "8h")]);
+    assert!(
+        err.contains("TSUNAGI_JWT_MAX_TOKEN_AGE_SECS must be a whole number"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Key rotation without a restart: with change polling off, a new JWKS is not used until
+/// SIGHUP, and then at once.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_the_jwks() {
+    let dir = fresh_dir("tsunagi-cli");
+    let jwks = dir.join("jwks.json");
+    std::fs::write(&jwks, fixture_jwks(&["ed-1"])).expect("write");
+    let hub = fixtures().join("hub.pem");
+    let env = [
+        ("TSUNAGI_JWT_JWKS_FILE", jwks.to_str().expect("path")),
+        ("TSUNAGI_JWT_SIGNING_KEY_FILE", hub.to_str().expect("path")),
+        ("TSUNAGI_JWT_RELOAD_CHECK_SECS", "0"),
+    ];
+    let mut server = ServerProcess::spawn(&dir, &["serve", "--demo"], &pairs(&env));
+    let base = server.base.clone();
+    let client = reqwest::Client::new();
+    let outcome = async {
+        let mut ready = false;
+        for _ in 0..100 {
+            if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+                if r.status().is_success() {
+                    ready = true;
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if !ready {
+            return Err("server did not become ready".to_owned());
+        }
+        let minted = tsunagi_with(&dir, &["token", "--account", "nikokoro-cw"], &pairs(&env));
+        if !minted.status.success() {
+            return Err(String::from_utf8_lossy(&minted.stderr).into_owned());
+        }
+        let sub = segment_json(String::from_utf8_lossy(&minted.stdout).trim(), 1)["sub"].clone();
+        let token = |kid: &str| {
+            let der = std::fs::read(fixtures().join(format!("{kid}.der"))).expect("der");
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+            header.kid = Some(kid.to_owned());
+            let now = jsonwebtoken::get_current_timestamp();
+            let claims = serde_json::json!({ "sub": sub, "iss": "tsunagi", "aud": "tsunagi-api", "iat": now, "nbf": now, "exp": now + 600 });
+            jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_ed_der(&der)).expect("sign")
+        };
+        let ask = |token: String| {
+            let client = client.clone();
+            let url = format!("{base}/graphql");
+            async move {
+                let r = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&serde_json::json!({ "query": "{ viewer { account { login } } }" }))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = r.status().as_u16();
+                let body: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+                Ok::<_, String>((status, body))
+            }
+        };
+        let mut seen = Vec::new();
+        seen.push(("ed-1 before", ask(token("ed-1")).await?));
+        seen.push(("ed-2 before", ask(token("ed-2")).await?));
+        std::fs::write(&jwks, fixture_jwks(&["ed-2"])).map_err(|e| e.to_string())?;
+        seen.push(("ed-2 after the write, before SIGHUP", ask(token("ed-2")).await?));
+        let hup = Command::new("kill")
+            .args(["-HUP", &server.id().to_string()])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !hup.success() {
+            return Err("kill -HUP failed".to_owned());
+        }
+        // The signal is handled asynchronously: wait for it to take effect.
+        let mut after = ask(token("ed-2")).await?;
+        for _ in 0..100 {
+            if after.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            after = ask(token("ed-2")).await?;
+        }
+        seen.push(("ed-2 after SIGHUP", after));
+        seen.push(("ed-1 after SIGHUP", ask(token("ed-1")).await?));
+        Ok(seen)
+    }
+    .await;
+    server.kill();
+    let seen = outcome.expect("session");
+    let reason = |b: &serde_json::Value| b["errors"][0]["extensions"]["reason"].clone();
+    let login = |b: &serde_json::Value| b["data"]["viewer"]["account"]["login"].clone();
+    assert_eq!(seen[0].1 .0, 200, "{:?}", seen[0]);
+    assert_eq!(login(&seen[0].1 .1), "nikokoro-cw");
+    for i in [1, 2, 4] {
+        assert_eq!(seen[i].1 .0, 401, "{:?}", seen[i]);
+        assert_eq!(reason(&seen[i].1 .1), "unknown_kid", "{:?}", seen[i]);
+    }
+    assert_eq!(seen[3].1 .0, 200, "{:?}", seen[3]);
+    assert_eq!(login(&seen[3].1 .1), "nikokoro-cw", "{:?}", seen[3]);
     let _ = std::fs::remove_dir_all(dir);
 }

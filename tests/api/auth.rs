@@ -4,9 +4,13 @@
 //! and may narrow the roles; the registry decides, so a deactivation or a role change takes
 //! effect on the very next request made with the same token.
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
-use tsunagi_tests::{tests, Gql, Server, AUDIENCE, ISSUER, SECRET};
+use tsunagi_api::auth::{KeyConfig, KeySource};
+use tsunagi_tests::{tests, Gql, Server, TempDir, AUDIENCE, ISSUER, SECRET};
 
 tests!(
     header_problems_are_refused,
@@ -21,6 +25,11 @@ tests!(
     roles_claim_cannot_grant_roles,
     role_change_applies_to_the_next_request,
     non_admin_cannot_create_agency,
+    asymmetric_tokens_are_checked_strictly,
+    hub_signing_keys_of_each_type_sign_and_verify,
+    jwks_rotation_without_restart,
+    idp_keys_only_verify_and_refuse_hs256,
+    hs256_beside_a_key_set_keeps_algorithms_pinned,
 );
 
 const VIEWER: &str = "{ viewer { account { login } effectiveRoles } }";
@@ -470,7 +479,7 @@ async fn forged_and_invalid_tokens_are_refused(srv: &Server) {
     );
 }
 
-/// exp, nbf, iss, aud and sub are all required (auth.rs `validation`): a correctly signed
+/// exp, nbf, iss, aud, sub and iat are all required (auth.rs `validation`, `check_age`): a correctly signed
 /// token without one of them is refused as `missing_claim`.
 async fn tokens_missing_a_required_claim_are_refused(srv: &Server) {
     let ids = two_identities(srv).await;
@@ -480,7 +489,7 @@ async fn tokens_missing_a_required_claim_are_refused(srv: &Server) {
         .collect();
     let mut table: Vec<(String, String, &str)> = Vec::new();
     for me in &ids {
-        for claim in ["exp", "nbf", "sub", "iss", "aud"] {
+        for claim in ["exp", "nbf", "sub", "iss", "aud", "iat"] {
             table.push((
                 format!("{} / missing {claim}", me.login),
                 sign(&without(claims(&me.id), claim)),
@@ -922,4 +931,791 @@ async fn non_admin_cannot_create_agency(srv: &Server) {
     // The admin can, so the refusal was about the caller, not the input.
     srv.agency("auth-rogue-0", "THIRD_PARTY").await;
     assert!(agency_codes(srv).await.contains(&"auth-rogue-0".to_owned()));
+}
+
+// ---- Asymmetric keys (RFC 8725): JWKS, the hub's signing key, rotation. ----
+
+/// The server's default maximum token age (`config::DEFAULT_MAX_TOKEN_AGE_SECS`), restated.
+const MAX_AGE: u64 = 8 * HOUR;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/jwt")
+        .join(name)
+}
+
+fn fixture_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// A test-only private key from tests/fixtures/jwt (its public JWK is in public.json under
+/// the same kid).
+struct TestKey {
+    kid: &'static str,
+    alg: Algorithm,
+    key: EncodingKey,
+}
+
+fn test_key(kid: &'static str) -> TestKey {
+    let der = fixture_bytes(&format!("{kid}.der"));
+    let (alg, key) = if kid.contains("rsa") {
+        (Algorithm::RS256, EncodingKey::from_rsa_der(&der))
+    } else if kid.contains("ec") {
+        (Algorithm::ES256, EncodingKey::from_ec_der(&der))
+    } else {
+        (Algorithm::EdDSA, EncodingKey::from_ed_der(&der))
+    };
+    TestKey { kid, alg, key }
+}
+
+fn alg_name(alg: Algorithm) -> String {
+    format!("{alg:?}")
+}
+
+/// The fixtures' public JWKs with these kids, as a JWKS.
+fn jwks(kids: &[&str]) -> Value {
+    let all: Value = serde_json::from_slice(&fixture_bytes("public.json")).expect("public.json");
+    let keys: Vec<Value> = kids
+        .iter()
+        .map(|kid| {
+            all["keys"]
+                .as_array()
+                .expect("keys")
+                .iter()
+                .find(|k| k["kid"] == *kid)
+                .cloned()
+                .unwrap_or_else(|| panic!("no public JWK {kid}"))
+        })
+        .collect();
+    json!({ "keys": keys })
+}
+
+/// Replace a file the way an operator should: write beside it, then rename over it.
+fn replace_file(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+/// A token built by hand: any header, signed over exactly these segments with `key`/`alg`.
+fn signed(header: &Value, claims: &Value, key: &EncodingKey, alg: Algorithm) -> String {
+    let message = format!("{}.{}", segment(header), segment(claims));
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).expect("sign");
+    format!("{message}.{signature}")
+}
+
+/// Signed properly by `k`: its alg, its kid, typ JWT.
+fn by(k: &TestKey, claims: &Value) -> String {
+    let header = json!({ "alg": alg_name(k.alg), "typ": "JWT", "kid": k.kid });
+    signed(&header, claims, &k.key, k.alg)
+}
+
+/// A server whose token keys are: the hub signing key `signing` (a fixture name), the
+/// fixtures' public keys `jwks_kids` in a JWKS file (checked for changes on every request),
+/// and the harness's HS256 secret when `hs256`. The JWKS file lives in the returned dir.
+async fn keyed_server(
+    srv: &Server,
+    signing: Option<&str>,
+    jwks_kids: &[&str],
+    hs256: bool,
+) -> (Server, TempDir, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("tsunagi-keys-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let jwks_file = dir.join("jwks.json");
+    if !jwks_kids.is_empty() {
+        replace_file(&jwks_file, &jwks(jwks_kids).to_string());
+    }
+    let keys = KeySource::load(KeyConfig {
+        hs256_secret: hs256.then(|| SECRET.to_vec()),
+        signing_key_file: signing.map(|s| fixture(&format!("{s}.pem"))),
+        signing_kid: None,
+        jwks_file: (!jwks_kids.is_empty()).then(|| jwks_file.clone()),
+        poll: Some(Duration::ZERO),
+    })
+    .expect("keys");
+    let keyed = Server::start_with(&srv.backend, |c| c.jwt.key = keys).await;
+    (keyed, TempDir(dir), jwks_file)
+}
+
+fn header_of(token: &str) -> Value {
+    let head = split3(token).0;
+    let bytes = b64url_decode(&head);
+    serde_json::from_slice(&bytes).expect("header JSON")
+}
+
+fn b64url_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.bytes() {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base64url") as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
+
+async fn asymmetric_tokens_are_checked_strictly(srv: &Server) {
+    let (keyed, _dir, _) = keyed_server(srv, Some("hub"), &["rsa-1", "ec-1", "ed-1"], false).await;
+    let srv = &keyed;
+    let [me, other] = two_identities(srv).await;
+    let secrets = [
+        me.login.as_str(),
+        me.id.as_str(),
+        other.login.as_str(),
+        other.id.as_str(),
+    ];
+    let (rsa, ec, ed) = (test_key("rsa-1"), test_key("ec-1"), test_key("ed-1"));
+    let base = claims(&me.id);
+    let now = now();
+    let at = |changes: &[(&str, Value)]| {
+        let mut c = base.clone();
+        for (k, v) in changes {
+            c[*k] = v.clone();
+        }
+        c
+    };
+
+    // Accepted: each algorithm with its own key, the hub's own token, the typ variants,
+    // the edges of the leeway and of the maximum age, and an IdP-style aud list.
+    let mut accepted: Vec<(String, String)> = vec![
+        ("hub-signed (srv.token)".to_owned(), me.token.clone()),
+        (
+            "typ application/jwt".to_owned(),
+            signed(
+                &json!({ "alg": "EdDSA", "typ": "application/jwt", "kid": "ed-1" }),
+                &base,
+                &ed.key,
+                ed.alg,
+            ),
+        ),
+        (
+            "typ at+jwt (RFC 9068)".to_owned(),
+            signed(
+                &json!({ "alg": "RS256", "typ": "at+jwt", "kid": "rsa-1" }),
+                &base,
+                &rsa.key,
+                rsa.alg,
+            ),
+        ),
+        (
+            "typ application/AT+JWT".to_owned(),
+            signed(
+                &json!({ "alg": "ES256", "typ": "application/AT+JWT", "kid": "ec-1" }),
+                &base,
+                &ec.key,
+                ec.alg,
+            ),
+        ),
+        (
+            "exp 10 s ago (within leeway)".to_owned(),
+            by(&rsa, &at(&[("exp", json!(now - 10))])),
+        ),
+        (
+            "nbf 10 s ahead (within leeway)".to_owned(),
+            by(&ec, &at(&[("nbf", json!(now + 10))])),
+        ),
+        (
+            "iat 10 s ahead (within leeway)".to_owned(),
+            by(&ed, &at(&[("iat", json!(now + 10))])),
+        ),
+        (
+            "lifetime exactly the maximum age".to_owned(),
+            by(&ed, &at(&[("exp", json!(now + MAX_AGE))])),
+        ),
+        (
+            "issued 7 h ago, valid 1 h more".to_owned(),
+            by(
+                &rsa,
+                &at(&[
+                    ("iat", json!(now - 7 * HOUR)),
+                    ("nbf", json!(now - 7 * HOUR)),
+                    ("exp", json!(now + HOUR)),
+                ]),
+            ),
+        ),
+        (
+            "aud as a list holding ours".to_owned(),
+            by(&ed, &at(&[("aud", json!(["another-api", AUDIENCE]))])),
+        ),
+    ];
+    for k in [&rsa, &ec, &ed] {
+        accepted.push((format!("{:?} with kid {}", k.alg, k.kid), by(k, &base)));
+    }
+    for (case, token) in &accepted {
+        assert_viewer(
+            &viewer_as(srv, token).await,
+            &me.login,
+            &["CASEWORKER"],
+            case,
+        );
+    }
+
+    let rsa_pem = fixture_bytes("rsa-1-public.pem");
+    let rsa_der = fixture_bytes("rsa-1-public.der");
+    let rsa_n = b64url_decode(jwks(&["rsa-1"])["keys"][0]["n"].as_str().expect("n"));
+    let hs = |secret: &[u8], kid: Option<&str>| {
+        let mut header = json!({ "alg": "HS256", "typ": "JWT" });
+        if let Some(kid) = kid {
+            header["kid"] = json!(kid);
+        }
+        signed(
+            &header,
+            &base,
+            &EncodingKey::from_secret(secret),
+            Algorithm::HS256,
+        )
+    };
+    let with_header = |k: &TestKey, header: Value| signed(&header, &base, &k.key, k.alg);
+    let tampered = |token: &str| {
+        let (head, _, sig) = split3(token);
+        format!("{head}.{}.{sig}", segment(&claims(&other.id)))
+    };
+    let other_rsa = test_key("hub-rsa");
+    let attacker = test_key("ed-2");
+    let attacker_jwk = jwks(&["ed-2"])["keys"][0].clone();
+    let mut table: Vec<(String, String, &str)> = vec![
+        // The algorithm: never "none", never HS256 (not configured), always the key's own.
+        (
+            "alg none, kid rsa-1".into(),
+            format!(
+                "{}.{}.",
+                segment(&json!({ "alg": "none", "typ": "JWT", "kid": "rsa-1" })),
+                segment(&base)
+            ),
+            "algorithm_not_allowed",
+        ),
+        (
+            "alg none, no kid".into(),
+            format!(
+                "{}.{}.",
+                segment(&json!({ "alg": "none", "typ": "JWT" })),
+                segment(&base)
+            ),
+            "algorithm_not_allowed",
+        ),
+        (
+            "alg None (case), RSA signature".into(),
+            with_header(&rsa, json!({ "alg": "None", "typ": "JWT", "kid": "rsa-1" })),
+            "algorithm_not_allowed",
+        ),
+        (
+            "HS256, RSA public key PEM as HMAC secret".into(),
+            hs(&rsa_pem, Some("rsa-1")),
+            "algorithm_not_allowed",
+        ),
+        (
+            "HS256, RSA public key PKCS#1 DER as HMAC secret".into(),
+            hs(&rsa_der, Some("rsa-1")),
+            "algorithm_not_allowed",
+        ),
+        (
+            "HS256, RSA modulus bytes as HMAC secret".into(),
+            hs(&rsa_n, Some("rsa-1")),
+            "algorithm_not_allowed",
+        ),
+        (
+            "HS256 with the harness secret, no kid".into(),
+            hs(SECRET, None),
+            "algorithm_not_allowed",
+        ),
+        (
+            "ES256 header naming the RSA kid".into(),
+            with_header(&ec, json!({ "alg": "ES256", "typ": "JWT", "kid": "rsa-1" })),
+            "algorithm_not_allowed",
+        ),
+        (
+            "RS256 header naming the Ed25519 kid".into(),
+            with_header(&rsa, json!({ "alg": "RS256", "typ": "JWT", "kid": "ed-1" })),
+            "algorithm_not_allowed",
+        ),
+        (
+            "EdDSA header naming the EC kid".into(),
+            with_header(&ed, json!({ "alg": "EdDSA", "typ": "JWT", "kid": "ec-1" })),
+            "algorithm_not_allowed",
+        ),
+        (
+            "PS256 with the RSA key".into(),
+            signed(
+                &json!({ "alg": "PS256", "typ": "JWT", "kid": "rsa-1" }),
+                &base,
+                &rsa.key,
+                Algorithm::PS256,
+            ),
+            "algorithm_not_allowed",
+        ),
+        // The key.
+        (
+            "unknown kid".into(),
+            with_header(&ed, json!({ "alg": "EdDSA", "typ": "JWT", "kid": "ed-9" })),
+            "unknown_kid",
+        ),
+        (
+            "kid of another case".into(),
+            with_header(&ed, json!({ "alg": "EdDSA", "typ": "JWT", "kid": "ED-1" })),
+            "unknown_kid",
+        ),
+        (
+            "no kid (RS256)".into(),
+            with_header(&rsa, json!({ "alg": "RS256", "typ": "JWT" })),
+            "missing_kid",
+        ),
+        (
+            "no kid (EdDSA)".into(),
+            with_header(&ed, json!({ "alg": "EdDSA", "typ": "JWT" })),
+            "missing_kid",
+        ),
+        (
+            "kid rsa-1, signed by another RSA key".into(),
+            with_header(
+                &other_rsa,
+                json!({ "alg": "RS256", "typ": "JWT", "kid": "rsa-1" }),
+            ),
+            "bad_signature",
+        ),
+        (
+            "embedded jwk header (attacker's key), known kid".into(),
+            with_header(
+                &attacker,
+                json!({ "alg": "EdDSA", "typ": "JWT", "kid": "ed-1", "jwk": attacker_jwk }),
+            ),
+            "bad_signature",
+        ),
+        (
+            "embedded jwk header (attacker's key), its own kid".into(),
+            with_header(
+                &attacker,
+                json!({ "alg": "EdDSA", "typ": "JWT", "kid": "ed-2", "jwk": attacker_jwk }),
+            ),
+            "unknown_kid",
+        ),
+        (
+            "crit header".into(),
+            with_header(
+                &ed,
+                json!({ "alg": "EdDSA", "typ": "JWT", "kid": "ed-1", "crit": ["exp"], "exp": 1 }),
+            ),
+            "malformed_token",
+        ),
+        // typ.
+        (
+            "no typ".into(),
+            with_header(&ed, json!({ "alg": "EdDSA", "kid": "ed-1" })),
+            "wrong_token_type",
+        ),
+        (
+            "typ JOSE".into(),
+            with_header(&ed, json!({ "alg": "EdDSA", "typ": "JOSE", "kid": "ed-1" })),
+            "wrong_token_type",
+        ),
+        (
+            "typ secevent+jwt".into(),
+            with_header(
+                &rsa,
+                json!({ "alg": "RS256", "typ": "secevent+jwt", "kid": "rsa-1" }),
+            ),
+            "wrong_token_type",
+        ),
+        (
+            "typ application/jwt+x".into(),
+            with_header(
+                &ec,
+                json!({ "alg": "ES256", "typ": "application/jwt+x", "kid": "ec-1" }),
+            ),
+            "wrong_token_type",
+        ),
+        // Time.
+        (
+            "expired 2 h ago".into(),
+            by(
+                &rsa,
+                &at(&[
+                    ("exp", json!(now - 2 * HOUR)),
+                    ("nbf", json!(now - 3 * HOUR)),
+                    ("iat", json!(now - 3 * HOUR)),
+                ]),
+            ),
+            "token_expired",
+        ),
+        (
+            "expired 45 s ago (beyond leeway)".into(),
+            by(&ec, &at(&[("exp", json!(now - 45))])),
+            "token_expired",
+        ),
+        (
+            "nbf 2 h ahead".into(),
+            by(&ed, &at(&[("nbf", json!(now + 2 * HOUR))])),
+            "token_not_yet_valid",
+        ),
+        (
+            "nbf 45 s ahead (beyond leeway)".into(),
+            by(&rsa, &at(&[("nbf", json!(now + 45))])),
+            "token_not_yet_valid",
+        ),
+        (
+            "iat 2 h ahead".into(),
+            by(&ed, &at(&[("iat", json!(now + 2 * HOUR))])),
+            "issued_in_future",
+        ),
+        (
+            "iat 45 s ahead (beyond leeway)".into(),
+            by(&ec, &at(&[("iat", json!(now + 45))])),
+            "issued_in_future",
+        ),
+        (
+            "no iat".into(),
+            by(&rsa, &without(base.clone(), "iat")),
+            "missing_claim",
+        ),
+        (
+            "issued 9 h ago, still unexpired".into(),
+            by(
+                &ed,
+                &at(&[
+                    ("iat", json!(now - 9 * HOUR)),
+                    ("nbf", json!(now - 9 * HOUR)),
+                ]),
+            ),
+            "token_too_old",
+        ),
+        (
+            "lifetime 8 h + 1 min".into(),
+            by(&rsa, &at(&[("exp", json!(now + MAX_AGE + 60))])),
+            "lifetime_too_long",
+        ),
+        (
+            "lifetime a year".into(),
+            by(&ec, &at(&[("exp", json!(now + 365 * 24 * HOUR))])),
+            "lifetime_too_long",
+        ),
+        // Claims.
+        (
+            "wrong iss".into(),
+            by(&ed, &at(&[("iss", json!("https://idp.example.org"))])),
+            "wrong_issuer",
+        ),
+        (
+            "wrong aud".into(),
+            by(&rsa, &at(&[("aud", json!("another-api"))])),
+            "wrong_audience",
+        ),
+        (
+            "aud list without ours".into(),
+            by(&ec, &at(&[("aud", json!(["another-api", "account"]))])),
+            "wrong_audience",
+        ),
+        (
+            "oversized".into(),
+            by(&rsa, &at(&[("pad", json!("x".repeat(9 * 1024)))])),
+            "token_too_large",
+        ),
+    ];
+    for k in [&rsa, &ec, &ed] {
+        table.push((
+            format!("{:?}: payload swapped to another sub", k.alg),
+            tampered(&by(k, &base)),
+            "bad_signature",
+        ));
+        table.push((
+            format!("{:?}: signature of another token", k.alg),
+            {
+                let (head, payload, _) = split3(&by(k, &base));
+                format!(
+                    "{head}.{payload}.{}",
+                    split3(&by(k, &with(base.clone(), "roles", json!([])))).2
+                )
+            },
+            "bad_signature",
+        ));
+    }
+    check_table(srv, table, &secrets).await;
+
+    // A deactivated account is refused with its RS256 token too.
+    let v = account_version(srv, &me.id).await;
+    let d = srv
+        .gql(
+            &srv.admin_token,
+            "mutation($id: ID!, $v: Int!) { deactivateAccount(id: $id, version: $v) { active } }",
+            json!({ "id": me.id, "v": v }),
+        )
+        .await;
+    assert_eq!(d.ok()["deactivateAccount"]["active"], false);
+    let r = viewer_as(srv, &by(&rsa, &base)).await;
+    assert_refused(&r, "account_deactivated", &secrets, "deactivated, RS256");
+    let r = viewer_as(srv, &by(&ed, &claims(&other.id))).await;
+    assert_viewer(
+        &r,
+        &other.login,
+        &["COORDINATOR", "CASEWORKER"],
+        "the other account, EdDSA",
+    );
+    keyed.stop().await;
+}
+
+/// The hub signs with an Ed25519, P-256 or RSA key from a PKCS#8 PEM file; its kid is the RFC
+/// 7638 thumbprint unless set, its public half verifies, and `public_jwks` publishes it.
+async fn hub_signing_keys_of_each_type_sign_and_verify(srv: &Server) {
+    for (name, alg) in [("hub", "EdDSA"), ("hub-ec", "ES256"), ("hub-rsa", "RS256")] {
+        let (keyed, _dir, _) = keyed_server(srv, Some(name), &[], false).await;
+        let public: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(jwks(&[name])["keys"][0].clone()).expect("jwk");
+        let thumbprint = public
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .expect("thumbprint");
+        let header = header_of(&keyed.admin_token);
+        assert_eq!(header["alg"], alg, "{name}: {header}");
+        assert_eq!(header["typ"], "JWT", "{name}");
+        assert_eq!(header["kid"], thumbprint.as_str(), "{name}");
+        let published = keyed.jwt.key.public_jwks().expect("public jwks");
+        assert_eq!(published["keys"][0]["kid"], thumbprint.as_str(), "{name}");
+        assert_eq!(published["keys"][0]["alg"], alg, "{name}");
+        assert!(
+            published["keys"][0].get("d").is_none(),
+            "{name}: no private part"
+        );
+        let r = viewer_as(&keyed, &keyed.admin_token).await;
+        assert_viewer(&r, "admin", &["ADMIN", "AUDITOR"], name);
+        // A token over the maximum age is not minted.
+        let e = tsunagi_api::auth::mint(&keyed.jwt, &keyed.admin_id, MAX_AGE + 1, None)
+            .expect_err("too long");
+        assert!(
+            e.to_string().contains("TSUNAGI_JWT_MAX_TOKEN_AGE_SECS"),
+            "{e}"
+        );
+        keyed.stop().await;
+    }
+    // An explicit kid.
+    let keys = KeySource::load(KeyConfig {
+        signing_key_file: Some(fixture("hub-ec.pem")),
+        signing_kid: Some("hub-2026-04".to_owned()),
+        ..KeyConfig::default()
+    })
+    .expect("keys");
+    let keyed = Server::start_with(&srv.backend, |c| c.jwt.key = keys).await;
+    assert_eq!(header_of(&keyed.admin_token)["kid"], "hub-2026-04");
+    assert_viewer(
+        &viewer_as(&keyed, &keyed.admin_token).await,
+        "admin",
+        &["ADMIN", "AUDITOR"],
+        "explicit kid",
+    );
+    keyed.stop().await;
+}
+
+/// Keys change without a restart: a new JWKS is used on the next request, a broken one is
+/// ignored (the keys in use stay), and the hub's own key keeps working throughout.
+async fn jwks_rotation_without_restart(srv: &Server) {
+    let (keyed, _dir, jwks_file) = keyed_server(srv, Some("hub"), &["ed-1"], false).await;
+    let srv = &keyed;
+    let [me, _] = two_identities(srv).await;
+    let (old, new) = (test_key("ed-1"), test_key("ed-2"));
+    let (old_token, new_token) = (by(&old, &claims(&me.id)), by(&new, &claims(&me.id)));
+    let secrets = [me.login.as_str()];
+    let ok = |r: &Gql, case: &str| assert_viewer(r, &me.login, &["CASEWORKER"], case);
+    ok(&viewer_as(srv, &old_token).await, "old key before");
+    assert_refused(
+        &viewer_as(srv, &new_token).await,
+        "unknown_kid",
+        &secrets,
+        "new key before",
+    );
+
+    // Step 1 of a rotation: publish the new key beside the old one.
+    replace_file(&jwks_file, &jwks(&["ed-1", "ed-2"]).to_string());
+    ok(&viewer_as(srv, &old_token).await, "old key, both published");
+    ok(&viewer_as(srv, &new_token).await, "new key, both published");
+    // Last step: the old key is withdrawn.
+    replace_file(&jwks_file, &jwks(&["ed-2"]).to_string());
+    assert_refused(
+        &viewer_as(srv, &old_token).await,
+        "unknown_kid",
+        &secrets,
+        "old key withdrawn",
+    );
+    ok(&viewer_as(srv, &new_token).await, "new key only");
+    ok(&viewer_as(srv, &me.token).await, "hub key throughout");
+
+    // Broken files are not applied: the keys in use stay.
+    let hub_kid = header_of(&me.token)["kid"]
+        .as_str()
+        .expect("kid")
+        .to_owned();
+    let mut kids = vec![hub_kid, "ed-2".to_owned()];
+    kids.sort();
+    for (case, text) in [
+        ("truncated JSON", r#"{"keys":[{"kty":"OKP""#.to_owned()),
+        ("empty key set", r#"{"keys":[]}"#.to_owned()),
+        ("a private key", {
+            let mut set = jwks(&["ed-1"]);
+            set["keys"][0]["d"] = json!("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A");
+            set.to_string()
+        }),
+        (
+            "an HMAC key",
+            r#"{"keys":[{"kty":"oct","kid":"h","alg":"HS256"}]}"#.to_owned(),
+        ),
+    ] {
+        replace_file(&jwks_file, &text);
+        ok(&viewer_as(srv, &new_token).await, case);
+        assert_refused(
+            &viewer_as(srv, &old_token).await,
+            "unknown_kid",
+            &secrets,
+            case,
+        );
+        assert_eq!(srv.jwt.key.kids(), kids, "{case}");
+        assert!(
+            srv.jwt.key.reload().is_err(),
+            "{case}: reload reports the error"
+        );
+    }
+    // A good file again is picked up.
+    replace_file(&jwks_file, &jwks(&["ed-1"]).to_string());
+    ok(&viewer_as(srv, &old_token).await, "old key back");
+    assert_refused(
+        &viewer_as(srv, &new_token).await,
+        "unknown_kid",
+        &secrets,
+        "new key gone",
+    );
+    keyed.stop().await;
+}
+
+/// Verification keys from the city's IdP only: the hub verifies but cannot mint, and HS256
+/// (never configured) is refused.
+async fn idp_keys_only_verify_and_refuse_hs256(srv: &Server) {
+    let (keyed, _dir, _) = keyed_server(srv, None, &["rsa-1"], false).await;
+    assert!(
+        keyed.admin_token.is_empty(),
+        "the hub has nothing to sign with"
+    );
+    let e =
+        tsunagi_api::auth::mint(&keyed.jwt, &keyed.admin_id, HOUR, None).expect_err("no signer");
+    assert!(
+        e.to_string().contains("TSUNAGI_JWT_SIGNING_KEY_FILE"),
+        "{e}"
+    );
+    let rsa = test_key("rsa-1");
+    let admin = claims(&keyed.admin_id);
+    let r = viewer_as(&keyed, &by(&rsa, &admin)).await;
+    assert_viewer(&r, "admin", &["ADMIN", "AUDITOR"], "RS256 from the IdP");
+    let table = vec![
+        (
+            "HS256, no kid".to_owned(),
+            sign(&admin),
+            "algorithm_not_allowed",
+        ),
+        (
+            "HS256, kid rsa-1".to_owned(),
+            signed(
+                &json!({ "alg": "HS256", "typ": "JWT", "kid": "rsa-1" }),
+                &admin,
+                &EncodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            ),
+            "algorithm_not_allowed",
+        ),
+        (
+            "EdDSA (no such key)".to_owned(),
+            by(&test_key("ed-1"), &admin),
+            "algorithm_not_allowed",
+        ),
+        (
+            "RS256, no kid".to_owned(),
+            signed(
+                &json!({ "alg": "RS256", "typ": "JWT" }),
+                &admin,
+                &rsa.key,
+                rsa.alg,
+            ),
+            "missing_kid",
+        ),
+    ];
+    check_table(&keyed, table, &["admin"]).await;
+    keyed.stop().await;
+}
+
+/// HS256 explicitly configured beside a JWKS: a token without kid means the secret, a kid
+/// means that key, and each key verifies only its own algorithm.
+async fn hs256_beside_a_key_set_keeps_algorithms_pinned(srv: &Server) {
+    let (keyed, _dir, _) = keyed_server(srv, None, &["rsa-1"], true).await;
+    let srv = &keyed;
+    let header = header_of(&srv.admin_token);
+    assert_eq!(header["alg"], "HS256", "the secret signs: {header}");
+    let [me, _] = two_identities(srv).await;
+    let rsa = test_key("rsa-1");
+    let base = claims(&me.id);
+    assert_viewer(
+        &viewer_as(srv, &sign(&base)).await,
+        &me.login,
+        &["CASEWORKER"],
+        "HS256, no kid",
+    );
+    assert_viewer(
+        &viewer_as(srv, &by(&rsa, &base)).await,
+        &me.login,
+        &["CASEWORKER"],
+        "RS256, kid rsa-1",
+    );
+    let rsa_pem = fixture_bytes("rsa-1-public.pem");
+    let table = vec![
+        (
+            "HS256 naming the RSA kid, public key as secret".to_owned(),
+            signed(
+                &json!({ "alg": "HS256", "typ": "JWT", "kid": "rsa-1" }),
+                &base,
+                &EncodingKey::from_secret(&rsa_pem),
+                Algorithm::HS256,
+            ),
+            "algorithm_not_allowed",
+        ),
+        (
+            "HS256 naming the RSA kid, the real secret".to_owned(),
+            signed(
+                &json!({ "alg": "HS256", "typ": "JWT", "kid": "rsa-1" }),
+                &base,
+                &EncodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            ),
+            "algorithm_not_allowed",
+        ),
+        (
+            "RS256 without kid (means the secret)".to_owned(),
+            signed(
+                &json!({ "alg": "RS256", "typ": "JWT" }),
+                &base,
+                &rsa.key,
+                rsa.alg,
+            ),
+            "algorithm_not_allowed",
+        ),
+        (
+            "HS256 with an unknown kid".to_owned(),
+            signed(
+                &json!({ "alg": "HS256", "typ": "JWT", "kid": "hs" }),
+                &base,
+                &EncodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            ),
+            "unknown_kid",
+        ),
+        (
+            "HS256 without typ".to_owned(),
+            signed(
+                &json!({ "alg": "HS256" }),
+                &base,
+                &EncodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            ),
+            "wrong_token_type",
+        ),
+    ];
+    check_table(srv, table, &[me.login.as_str()]).await;
+    keyed.stop().await;
 }

@@ -45,6 +45,7 @@ pub struct Server {
     pub jwt: JwtConfig,
     pub backend: Backend,
     pub admin_token: String,
+    pub admin_id: String,
     pub city_agency: String,
     client: reqwest::Client,
     cleanup: Option<(String, String)>,
@@ -185,22 +186,25 @@ impl Server {
         };
         let db = store::connect(&url).await.expect("connect");
         store::migrate(&db).await.expect("migrate");
-        let jwt = JwtConfig {
+        let base_jwt = JwtConfig {
             key: KeySource::hs256(SECRET.to_vec()).expect("key"),
             issuer: ISSUER.to_owned(),
             audience: AUDIENCE.to_owned(),
             leeway_secs: 30,
+            max_token_age_secs: tsunagi_api::config::DEFAULT_MAX_TOKEN_AGE_SECS,
         };
         let mut config = Config {
             database_url: url,
             listen: "127.0.0.1:0".to_owned(),
-            jwt: jwt.clone(),
+            jwt: base_jwt,
             body_limit: 256 * 1024,
             emergency_hours: 4,
             limits: tsunagi_api::config::Limits::default(),
             oauth: tsunagi_api::config::OAuthConfig::default(),
         };
         tweak(&mut config);
+        // The keys as tweaked: srv.token() signs like the server's own `tsunagi token`.
+        let jwt = config.jwt.clone();
         // Bootstrap, as an operator would: the city office and its first admin.
         let now = tsunagi_api::audit::now_micros();
         let city = entity::agency::Model {
@@ -242,13 +246,15 @@ impl Server {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, http::router(state)).await;
         });
-        let admin_token = tsunagi_api::auth::mint(&jwt, &admin.id, 3600, None).expect("mint");
+        // Empty when the hub cannot sign (JWKS only): such a test signs its own tokens.
+        let admin_token = tsunagi_api::auth::mint(&jwt, &admin.id, 3600, None).unwrap_or_default();
         Server {
             base: format!("http://{addr}"),
             db,
             jwt,
             backend: backend.clone(),
             admin_token,
+            admin_id: admin.id,
             city_agency: city.id,
             client: reqwest::Client::new(),
             cleanup,

@@ -22,15 +22,26 @@ pub fn fresh_dir(prefix: &str) -> PathBuf {
     dir
 }
 
-/// The binary in `dir` with no inherited database, secret or listen settings, plus `env`.
+/// The binary in `dir` with no inherited database, listen, environment or token key settings,
+/// plus `env`.
 pub fn command(dir: &Path, args: &[&str], env: &[(String, String)]) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("TSUNAGI_JWT_SECRET")
-        .env_remove("TSUNAGI_LISTEN")
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    cmd.args(args).current_dir(dir).current_dir(dir);
+    for name in [
+        "DATABASE_URL",
+        "TSUNAGI_ENV",
+        "TSUNAGI_LISTEN",
+        "TSUNAGI_JWT_SECRET",
+        "TSUNAGI_JWT_JWKS_FILE",
+        "TSUNAGI_JWT_SIGNING_KEY_FILE",
+        "TSUNAGI_JWT_SIGNING_KID",
+        "TSUNAGI_JWT_RELOAD_CHECK_SECS",
+        "TSUNAGI_JWT_LEEWAY_SECS",
+        "TSUNAGI_JWT_MAX_TOKEN_AGE_SECS",
+    ] {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     cmd
 }
 
@@ -41,6 +52,13 @@ pub fn tsunagi(dir: &Path, args: &[&str]) -> Output {
 
 pub fn tsunagi_with(dir: &Path, args: &[&str], env: &[(String, String)]) -> Output {
     command(dir, args, env).output().expect("run tsunagi")
+}
+
+/// Owned copies of `(name, value)` pairs, for [`command`] and friends.
+pub fn pairs(env: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 pub fn free_port() -> u16 {
@@ -75,6 +93,11 @@ impl ServerProcess {
             base: format!("http://{listen}"),
             log,
         }
+    }
+
+    /// The process id (for signals other than SIGKILL).
+    pub fn id(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }
 
     pub fn url(&self, path: &str) -> String {
