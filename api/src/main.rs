@@ -1,9 +1,11 @@
-//! `tsunagi`: serve, migrate, schema, token, audit verify.
+//! `tsunagi`: serve, migrate, schema, token, documents, audit verify.
 
 use std::collections::BTreeSet;
 
 use clap::{Parser, Subcommand};
-use tsunagi_api::{audit, auth, config::Config, demo, graphql, http, policy::Role, store};
+use tsunagi_api::{
+    audit, auth, config::Config, demo, documents, graphql, http, policy::Role, store,
+};
 
 #[derive(Parser)]
 #[command(
@@ -46,10 +48,29 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
     },
+    /// 登録済み文書 (trusted documents) / persisted-document tools
+    Documents {
+        #[command(subcommand)]
+        command: DocumentsCommand,
+    },
     /// 監査ログ / ledger tools
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DocumentsCommand {
+    /// .graphql ファイルからマニフェストを出力 / print a manifest (JSON) for TSUNAGI_TRUSTED_DOCUMENTS_FILE
+    Manifest {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// 各ファイルの documentId を出力 / print each file's documentId (sha256:<hex>)
+    Hash {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
     },
 }
 
@@ -86,14 +107,18 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         print!("{}", graphql::sdl());
         return Ok(std::process::ExitCode::SUCCESS);
     }
+    if let Command::Documents { command } = &command {
+        documents(command)?;
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     let mut config = Config::from_env()?;
     if let Some(url) = cli.database_url {
         config.database_url = url;
     }
     let db = store::connect(&config.database_url).await?;
     match command {
-        // Printed above, before any configuration is read.
-        Command::Schema => {}
+        // Done above, before any configuration is read.
+        Command::Schema | Command::Documents { .. } => {}
         Command::Migrate => {
             store::migrate(&db).await?;
             eprintln!("migrated {}", redact(&config.database_url));
@@ -111,6 +136,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 demo::print_accounts(&db).await?;
             }
             let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+            let trusted = &config.limits.documents;
+            tracing::info!(
+                mode = trusted.mode.as_str(),
+                registered = trusted.len(),
+                "trusted documents"
+            );
             tracing::info!(listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
             let state = http::AppState::new(db, config);
             axum::serve(listener, http::router(state))
@@ -171,6 +202,34 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `documents manifest|hash`: each file is one document, hashed byte for byte as read.
+fn documents(command: &DocumentsCommand) -> anyhow::Result<()> {
+    let read = |files: &[std::path::PathBuf]| {
+        files
+            .iter()
+            .map(|f| {
+                std::fs::read_to_string(f)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    match command {
+        DocumentsCommand::Manifest { files } => {
+            let texts = read(files)?;
+            let manifest = documents::manifest(texts.iter().map(String::as_str));
+            // The same checks the server makes at startup (each document parses).
+            documents::TrustedDocuments::from_manifest(documents::Mode::Off, &manifest)?;
+            println!("{manifest}");
+        }
+        DocumentsCommand::Hash { files } => {
+            for (file, text) in files.iter().zip(read(files)?) {
+                println!("sha256:{}  {}", documents::hash(&text), file.display());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Hide a password in a database URL for logs.

@@ -155,3 +155,94 @@ async fn demo_server_token_query_and_audit_verify() {
     assert!(String::from_utf8_lossy(&verify.stdout).starts_with("ok: "));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn documents_manifest_is_what_the_server_accepts() {
+    let dir = fresh_dir();
+    let read = "query ReadPerson($id: ID!) {\n  person(id: $id) { id familyName }\n}\n";
+    let me = "query Me { viewer { effectiveRoles } }";
+    std::fs::write(dir.join("read.graphql"), read).expect("write");
+    std::fs::write(dir.join("me.graphql"), me).expect("write");
+    let out = tsunagi(
+        &dir,
+        &["documents", "manifest", "read.graphql", "me.graphql"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON manifest");
+    let id = |text: &str| format!("sha256:{}", tsunagi_api::documents::hash(text));
+    assert_eq!(manifest[id(read)], read, "hashed byte for byte: {manifest}");
+    assert_eq!(manifest[id(me)], me);
+    assert_eq!(manifest.as_object().map(|m| m.len()), Some(2));
+    let out = tsunagi(&dir, &["documents", "hash", "read.graphql"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{}  read.graphql", id(read))
+    );
+    // A file that is not a GraphQL document is refused, naming it.
+    std::fs::write(dir.join("broken.graphql"), "query { viewer {").expect("write");
+    let out = tsunagi(&dir, &["documents", "manifest", "broken.graphql"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not parse"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Run `serve` with the given environment; it must exit (not serve) within 30 s.
+fn serve_must_refuse(dir: &Path, env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("TSUNAGI_JWT_SECRET")
+        .env_remove("TSUNAGI_TRUSTED_DOCUMENTS")
+        .env_remove("TSUNAGI_TRUSTED_DOCUMENTS_FILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("start server");
+    for _ in 0..300 {
+        if let Ok(Some(status)) = child.try_wait() {
+            assert!(!status.success());
+            let out = child.wait_with_output().expect("output");
+            return String::from_utf8_lossy(&out.stderr).into_owned();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the server started with {env:?}");
+}
+
+#[test]
+fn a_wrong_trusted_documents_manifest_stops_the_server() {
+    let dir = fresh_dir();
+    let me = "query Me { viewer { effectiveRoles } }";
+    let good = format!("sha256:{}", tsunagi_api::documents::hash(me));
+    let wrong = format!("sha256:{}", "ab".repeat(32));
+    let manifest =
+        serde_json::json!({ good: me, wrong.clone(): "query Other { viewer { agencyId } }" });
+    std::fs::write(dir.join("bad.json"), manifest.to_string()).expect("write");
+    let stderr = serve_must_refuse(
+        &dir,
+        &[
+            ("TSUNAGI_TRUSTED_DOCUMENTS", "integration"),
+            ("TSUNAGI_TRUSTED_DOCUMENTS_FILE", "bad.json"),
+        ],
+    );
+    assert!(stderr.contains(&wrong), "names the entry: {stderr}");
+    assert!(stderr.contains("bad.json"), "names the file: {stderr}");
+    // A mode without a manifest, and a mistyped mode, refuse too.
+    let stderr = serve_must_refuse(&dir, &[("TSUNAGI_TRUSTED_DOCUMENTS", "all")]);
+    assert!(
+        stderr.contains("TSUNAGI_TRUSTED_DOCUMENTS_FILE"),
+        "{stderr}"
+    );
+    let stderr = serve_must_refuse(&dir, &[("TSUNAGI_TRUSTED_DOCUMENTS", "intgration")]);
+    assert!(stderr.contains("intgration"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -11,6 +11,7 @@ mod activities;
 mod auth;
 mod bola;
 mod cases;
+mod documents;
 mod emergency;
 mod inputs;
 mod ledger;
@@ -58,6 +59,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(cases::all());
     tests.extend(meetings::all());
     tests.extend(activities::all());
+    tests.extend(documents::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let (backends, pg_missing, _container) = backends().await;
