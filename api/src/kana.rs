@@ -392,7 +392,11 @@ mod tests {
                             if let Some(h) = char::from_u32(v as u32 - 0x60)
                                 .filter(|h| ('\u{3041}'..='\u{3096}').contains(h))
                             {
-                                out.push((v.to_string(), h.to_string(), format!("{half}{half_mark}")));
+                                out.push((
+                                    v.to_string(),
+                                    h.to_string(),
+                                    format!("{half}{half_mark}"),
+                                ));
                             }
                         }
                     }
@@ -409,7 +413,11 @@ mod tests {
                         .collect::<Vec<_>>()
                         .join(sep)
                 };
-                (join(|t| &t.0, " "), join(|t| &t.1, "\u{3000}"), join(|t| &t.2, " \t "))
+                (
+                    join(|t| &t.0, " "),
+                    join(|t| &t.1, "\u{3000}"),
+                    join(|t| &t.2, " \t "),
+                )
             })
         }
 

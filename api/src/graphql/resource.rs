@@ -169,6 +169,8 @@ impl ResourceQuery {
         district: Option<String>,
         #[graphql(default = true)] active_only: bool,
     ) -> ApiResult<Vec<CommunityResource>> {
+        // Checked like the stored value (a NUL reached PostgreSQL as INTERNAL).
+        let district = validate::optional("district", district.as_ref(), 100)?;
         Ok(store::resources::list(
             db(ctx)?,
             kind.map(|k| k.as_str()),
