@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -98,7 +99,33 @@ fn internal() -> Response {
         .into_response()
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    // Over the size limit (HTTP 413) or cut off: still a coded GraphQL error.
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "body_too_large"
+            } else {
+                "body_unreadable"
+            };
+            let limit = state.config.body_limit;
+            return (
+                status,
+                Json(error_body(
+                    Code::BadUserInput,
+                    &format!("リクエスト本文を読めません (上限 {limit} バイト) / the request body could not be read (at most {limit} bytes)"),
+                    json!({ "field": "body", "reason": reason }),
+                )),
+            )
+                .into_response();
+        }
+    };
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("\u{0}"));

@@ -22,7 +22,8 @@ tests!(
     page_size_and_cursor_are_checked,
     forged_cursor_is_bad_input,
     non_json_body_is_bad_request,
-    filter_text_is_checked
+    filter_text_is_checked,
+    versions_at_the_int_limits_conflict
 );
 
 const CREATE_PERSON: &str =
@@ -929,4 +930,36 @@ async fn filter_text_is_checked(srv: &Server) {
         )
         .await;
     assert_eq!(r.ok()["persons"]["edges"][0]["node"]["familyName"], "区域");
+}
+
+/// A version of i32::MAX overflowed `version + 1` (a panic, answered INTERNAL, in debug
+/// builds; found by tests/api/fuzz.rs). Any version that is not the current one is CONFLICT.
+async fn versions_at_the_int_limits_conflict(srv: &Server) {
+    let (agency, token) = caseworker(srv, "ver-a", "SELF_RELIANCE").await;
+    let p = srv
+        .person(&token, person_input("版数", "花子", "ハンスウ", "ハナコ"))
+        .await;
+    let (consent, _) = srv
+        .consent(&token, consent_input(&p, &["IDENTITY"], &[&agency], &[]))
+        .await;
+    for v in [i32::MAX, i32::MIN, 0, -1] {
+        let before = snapshot(srv).await;
+        let r = srv
+            .gql(
+                &token,
+                UPDATE_PERSON,
+                json!({ "id": p, "v": v, "i": { "familyNameKana": "カワル" } }),
+            )
+            .await;
+        r.only_error("CONFLICT");
+        let r = srv
+            .gql(
+                &token,
+                "mutation($id: ID!, $v: Int!) { withdrawConsent(id: $id, version: $v) { id } }",
+                json!({ "id": consent, "v": v }),
+            )
+            .await;
+        r.only_error("CONFLICT");
+        assert_eq!(snapshot(srv).await, before, "version {v} wrote something");
+    }
 }

@@ -521,7 +521,7 @@ impl PersonMutation {
                 input.public_assistance
             );
         }
-        am.version = Set(version + 1);
+        am.version = Set(store::next_version(version));
         am.updated_at = Set(r.now);
         store::versioned_update::<person::Entity>(
             db(ctx)?,

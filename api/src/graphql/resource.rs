@@ -320,7 +320,7 @@ impl ResourceMutation {
         if let Some(a) = active {
             am.active = Set(a);
         }
-        am.version = Set(version + 1);
+        am.version = Set(store::next_version(version));
         am.updated_at = Set(r.now);
         let entry = Entry::write(
             &r.principal,
@@ -455,7 +455,7 @@ impl ResourceMutation {
         let mut am: participation_placement::ActiveModel = current.clone().into();
         am.status = Set(status.as_str().to_owned());
         am.ended_on = Set(ended_on);
-        am.version = Set(version + 1);
+        am.version = Set(store::next_version(version));
         am.updated_at = Set(r.now);
         let entry = Entry::write(
             &r.principal,
