@@ -2,9 +2,11 @@
 //! override them in `main.rs`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{KeyConfig, KeySource};
+use crate::documents::TrustedDocuments;
 
 /// The default database: an SQLite file in the working directory, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tsunagi.db?mode=rwc";
@@ -90,6 +92,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Requests per minute per account; 0 turns the limit off.
     pub rate_per_minute: u32,
+    /// Registered (persisted) documents and who must use them; see [`crate::documents`].
+    pub documents: Arc<TrustedDocuments>,
 }
 
 impl Default for Limits {
@@ -103,6 +107,7 @@ impl Default for Limits {
             max_complexity: 5_000,
             request_timeout: Duration::from_secs(15),
             rate_per_minute: 600,
+            documents: Arc::default(),
         }
     }
 }
@@ -123,6 +128,8 @@ impl Limits {
     /// From TSUNAGI_ENV (production turns introspection and GraphiQL off unless set),
     /// TSUNAGI_INTROSPECTION, TSUNAGI_GRAPHIQL, TSUNAGI_MAX_ALIASES, TSUNAGI_MAX_DEPTH,
     /// TSUNAGI_MAX_COMPLEXITY, TSUNAGI_REQUEST_TIMEOUT_MS, TSUNAGI_RATE_LIMIT_PER_MINUTE.
+    /// Trusted documents (TSUNAGI_TRUSTED_DOCUMENTS, TSUNAGI_TRUSTED_DOCUMENTS_FILE) are read
+    /// by [`Config::from_env`], since a bad manifest must stop the server.
     pub fn from_env() -> Self {
         let d = Limits::default();
         let production = env("TSUNAGI_ENV").is_some_and(|e| e == "production");
@@ -137,6 +144,8 @@ impl Limits {
                 d.request_timeout.as_millis() as u64,
             )),
             rate_per_minute: number("TSUNAGI_RATE_LIMIT_PER_MINUTE", d.rate_per_minute),
+            // Read (and verified) in Config::from_env, which can fail.
+            documents: d.documents,
         }
     }
 }
@@ -241,7 +250,10 @@ impl Config {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(4)
                 .clamp(1, MAX_EMERGENCY_HOURS),
-            limits: Limits::from_env(),
+            limits: Limits {
+                documents: Arc::new(TrustedDocuments::from_env()?),
+                ..Limits::from_env()
+            },
             oauth: OAuthConfig::from_env(),
         })
     }

@@ -3,7 +3,10 @@
 //!
 //! A request is authenticated before its body is parsed (the body is only buffered, within the
 //! size limit); a failure is HTTP 401 with a GraphQL
-//! error (code UNAUTHENTICATED, reason). After execution, every read the response contains
+//! error (code UNAUTHENTICATED, reason). Then: one JSON object per request (a batch is HTTP
+//! 400), the rate limit, the trusted-document check ([`crate::documents`]: a registered id is
+//! replaced by its text; free text refused where registration is required), the alias limit,
+//! and execution (depth and complexity are checked by the schema). After execution, every read the response contains
 //! is written to the ledger; if that fails the response is withheld (HTTP 500, INTERNAL):
 //! nothing leaves unledgered.
 
@@ -12,20 +15,23 @@ use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
 use serde_json::{json, Value};
 
 use crate::audit;
 use crate::auth::{self, AuthFailure};
 use crate::config::Config;
+use crate::documents::{self, Resolved};
 use crate::error::Code;
 use crate::graphql::{context::RequestCtx, TsunagiSchema};
 use crate::limits::{self, RateLimiter};
+use crate::policy::Principal;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -99,7 +105,33 @@ fn internal() -> Response {
         .into_response()
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    // Over the size limit (HTTP 413) or cut off: still a coded GraphQL error.
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "body_too_large"
+            } else {
+                "body_unreadable"
+            };
+            let limit = state.config.body_limit;
+            return (
+                status,
+                Json(error_body(
+                    Code::BadUserInput,
+                    &format!("リクエスト本文を読めません (上限 {limit} バイト) / the request body could not be read (at most {limit} bytes)"),
+                    json!({ "field": "body", "reason": reason }),
+                )),
+            )
+                .into_response();
+        }
+    };
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("\u{0}"));
@@ -111,19 +143,9 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             return internal();
         }
     };
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(error_body(
-                    Code::BadUserInput,
-                    &format!("リクエストが GraphQL の JSON ではありません / the body is not a GraphQL JSON request (line {}, column {})", e.line(), e.column()),
-                    json!({ "field": "body" }),
-                )),
-            )
-                .into_response()
-        }
+    let (document_id, mut request) = match parse_request(&body) {
+        Ok(parsed) => parsed,
+        Err(refused) => return refused,
     };
     if let Err(wait) = state.limiter.check(&principal.account_id) {
         let secs = wait.as_secs().max(1);
@@ -137,6 +159,9 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             )),
         )
             .into_response();
+    }
+    if let Err(refused) = trusted_document(&state, &principal, document_id, &mut request).await {
+        return refused;
     }
     let facts = limits::inspect(&request.query, request.operation_name.as_deref());
     if facts.aliases > state.config.limits.max_aliases {
@@ -193,6 +218,97 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     };
     tag_uncoded_errors(&mut body);
     Json(body).into_response()
+}
+
+fn bad_request(message: &str, extra: Value) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(error_body(Code::BadUserInput, message, extra)),
+    )
+        .into_response()
+}
+
+/// The body as one GraphQL request (a JSON object), and the registered document it names,
+/// if any. Batches (a JSON array) are not accepted: one operation per request, so every
+/// limit and every ledger row applies to exactly one operation.
+#[allow(clippy::result_large_err)]
+fn parse_request(body: &[u8]) -> Result<(DocumentId, async_graphql::Request), Response> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        bad_request(
+            &format!("リクエストが GraphQL の JSON ではありません / the body is not a GraphQL JSON request (line {}, column {})", e.line(), e.column()),
+            json!({ "field": "body" }),
+        )
+    })?;
+    let map = match value {
+        Value::Object(map) => map,
+        Value::Array(_) => {
+            return Err(bad_request(
+                "一括 (バッチ) リクエストは受け付けません。1 リクエストに 1 操作を送ってください / batched requests (a JSON array) are not accepted: send one operation per request",
+                json!({ "field": "body", "reason": "batch_not_supported" }),
+            ))
+        }
+        _ => {
+            return Err(bad_request(
+                "リクエストは JSON オブジェクトでなければなりません / the body must be a JSON object",
+                json!({ "field": "body" }),
+            ))
+        }
+    };
+    let document_id = documents::requested_id(&map);
+    let request = serde_json::from_value(Value::Object(map)).map_err(|e| {
+        bad_request(
+            &format!("リクエストの形式が不正です / the GraphQL request is malformed: {e}"),
+            json!({ "field": "body" }),
+        )
+    })?;
+    Ok((document_id, request))
+}
+
+type DocumentId = Result<Option<String>, documents::Refusal>;
+
+/// Substitute a registered document for its id, and refuse free text from a caller who must
+/// send registered documents ([`documents::Mode::requires`], decided on the account as
+/// registered, not as its token narrows it). After authentication, before execution; a
+/// registered document still passes every other limit.
+#[allow(clippy::result_large_err)]
+async fn trusted_document(
+    state: &AppState,
+    principal: &Principal,
+    document_id: DocumentId,
+    request: &mut async_graphql::Request,
+) -> Result<(), Response> {
+    let trusted = &state.config.limits.documents;
+    let resolved =
+        document_id.and_then(|id| documents::resolve(trusted, id.as_deref(), &request.query));
+    let refusal = match resolved {
+        Ok(Resolved::Registered(text)) => {
+            request.query = text;
+            return Ok(());
+        }
+        Ok(Resolved::FreeText) if trusted.mode == documents::Mode::Off => return Ok(()),
+        Ok(Resolved::FreeText) => {
+            let account = entity::account::Entity::find_by_id(principal.account_id.clone())
+                .one(&state.db)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "account lookup failed");
+                    internal()
+                })?;
+            // An account gone since authentication: fail closed.
+            let required = account
+                .is_none_or(|a| trusted.mode.requires(&a.kind, &auth::parse_roles(&a.roles)));
+            if !required {
+                return Ok(());
+            }
+            documents::Refusal::Unregistered
+        }
+        Err(refusal) => refusal,
+    };
+    tracing::warn!(account = %principal.account_id, reason = refusal.reason(), "document refused");
+    Err(bad_request(
+        refusal.message(),
+        json!({ "field": refusal.field(), "reason": refusal.reason() }),
+    ))
 }
 
 /// Errors raised by async-graphql itself (parse, validation, variable coercion: unknown enum

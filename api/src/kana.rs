@@ -346,4 +346,155 @@ mod tests {
         assert_eq!(match_key("　"), Err(KanaError::Empty));
         assert_eq!(match_key("・"), Err(KanaError::Empty));
     }
+
+    /// Property tests: PROPTEST_CASES raises the case count (default 256 here; each case
+    /// is microseconds).
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Interesting input: kana in every form, marks, separators, look-alikes and
+        /// arbitrary chars.
+        fn kanaish() -> impl Strategy<Value = String> {
+            let special: Vec<char> = "あがぱゝゞゔゕゖアガパヽヾヴヷヺヲヵヶーｰｱｶﾞﾊﾟｳﾞｦｧｯﾝﾞﾟ\u{3099}\u{309A}\u{309B}\u{309C}・･ 　\t－‐―-ヿ゠ㇰ\u{0}\n\u{200B}\u{FEFF}A1漢"
+                .chars()
+                .collect();
+            prop::collection::vec(
+                prop_oneof![
+                    4 => prop::sample::select(special),
+                    1 => any::<char>(),
+                    1 => (0x3040u32..0x3100).prop_filter_map("char", char::from_u32),
+                    1 => (0xFF60u32..0xFFA0).prop_filter_map("char", char::from_u32),
+                ],
+                0..120,
+            )
+            .prop_map(|v| v.into_iter().collect())
+        }
+
+        fn allowed_output(c: char) -> bool {
+            matches!(c, '\u{30A1}'..='\u{30FA}' | 'ヽ' | 'ヾ' | 'ー' | '・' | ' ')
+        }
+
+        /// One name written three ways: full-width katakana, hiragana, half-width katakana.
+        fn variants() -> impl Strategy<Value = (String, String, String)> {
+            // (katakana, hiragana, half-width): every triple the normaliser must unify.
+            let table: Vec<(String, String, String)> = HALF_WIDTH
+                .chars()
+                .enumerate()
+                .filter(|(_, k)| *k != 'ー')
+                .flat_map(|(i, k)| {
+                    let half = char::from_u32(0xFF66 + i as u32).unwrap_or(' ');
+                    let hira = char::from_u32(k as u32 - 0x60).unwrap_or(' ');
+                    let mut out = vec![(k.to_string(), hira.to_string(), half.to_string())];
+                    for (mark, half_mark) in [(Mark::Voiced, 'ﾞ'), (Mark::SemiVoiced, 'ﾟ')] {
+                        if let Some(v) = compose(k, mark) {
+                            // ヴ has the hiragana ゔ; ヷ ヺ have none (skip them).
+                            if let Some(h) = char::from_u32(v as u32 - 0x60)
+                                .filter(|h| ('\u{3041}'..='\u{3096}').contains(h))
+                            {
+                                out.push((
+                                    v.to_string(),
+                                    h.to_string(),
+                                    format!("{half}{half_mark}"),
+                                ));
+                            }
+                        }
+                    }
+                    out
+                })
+                .collect();
+            let syllable = prop::sample::select(table);
+            let word = prop::collection::vec(syllable, 1..8);
+            prop::collection::vec(word, 1..4).prop_map(|words| {
+                let join = |pick: fn(&(String, String, String)) -> &String, sep: &str| {
+                    words
+                        .iter()
+                        .map(|w| w.iter().map(pick).map(String::as_str).collect::<String>())
+                        .collect::<Vec<_>>()
+                        .join(sep)
+                };
+                (
+                    join(|t| &t.0, " "),
+                    join(|t| &t.1, "\u{3000}"),
+                    join(|t| &t.2, " \t "),
+                )
+            })
+        }
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn never_panics_and_output_is_clean(input in prop_oneof![any::<String>(), kanaish()]) {
+                match normalize_kana(&input) {
+                    Ok(out) => {
+                        prop_assert!(!out.is_empty());
+                        prop_assert!(out.chars().count() <= MAX_LEN, "{out:?}");
+                        prop_assert!(out.chars().all(allowed_output), "{input:?} → {out:?}");
+                        prop_assert!(!out.starts_with(' ') && !out.ends_with(' ') && !out.contains("  "));
+                        prop_assert!(!out.chars().any(|c| ('\u{FF61}'..='\u{FF9F}').contains(&c)), "half-width left: {out:?}");
+                        // Idempotent.
+                        prop_assert_eq!(normalize_kana(&out), Ok(out.clone()));
+                        // Surrounding spaces change nothing.
+                        prop_assert_eq!(normalize_kana(&format!(" \u{3000}{input}\t ")), Ok(out.clone()));
+                        // The match key of the input is the key of its normal form, and a key
+                        // is its own key.
+                        let key = match_key(&input);
+                        prop_assert_eq!(&key, &match_key(&out));
+                        if let Ok(k) = key {
+                            prop_assert!(!k.contains(' ') && !k.contains('・') && !k.contains("ーー"));
+                            prop_assert!(!k.chars().any(|c| "ァィゥェォッャュョヮヵヶヰヱヲヂヅヴ".contains(c)), "{k:?}");
+                            prop_assert_eq!(match_key(&k), Ok(k.clone()));
+                        }
+                    }
+                    Err(KanaError::NotKana { ch, index }) => {
+                        // The original char, at its 0-based char index.
+                        prop_assert_eq!(input.chars().nth(index), Some(ch));
+                        prop_assert!(match_key(&input).is_err());
+                    }
+                    Err(KanaError::TooLong { max }) => {
+                        prop_assert_eq!(max, MAX_LEN);
+                        prop_assert!(input.chars().count() > MAX_LEN);
+                    }
+                    Err(KanaError::Empty) => {
+                        prop_assert!(input.chars().all(|c| matches!(c, ' ' | '\t' | '\u{3000}')), "{:?}", input);
+                    }
+                }
+            }
+
+            #[test]
+            fn width_and_script_variants_normalise_equal((kata, hira, half) in variants()) {
+                let expected = normalize_kana(&kata);
+                prop_assert!(expected.is_ok() || expected == Err(KanaError::TooLong { max: MAX_LEN }), "{:?}", expected);
+                if let Ok(e) = &expected {
+                    prop_assert_eq!(e, &kata);
+                }
+                prop_assert_eq!(&normalize_kana(&hira), &expected, "hiragana {:?}", hira);
+                prop_assert_eq!(&normalize_kana(&half), &expected, "half-width {:?}", half);
+                // Combining marks after hiragana: が = か + U+3099, ぱ = は + U+309A.
+                let combining: String = hira
+                    .chars()
+                    .flat_map(|c| {
+                        if "がぎぐげござじずぜぞだぢづでどばびぶべぼ".contains(c) {
+                            vec![char::from_u32(c as u32 - 1).unwrap_or(c), '\u{3099}']
+                        } else if "ぱぴぷぺぽ".contains(c) {
+                            vec![char::from_u32(c as u32 - 2).unwrap_or(c), '\u{309A}']
+                        } else if c == 'ゔ' {
+                            vec!['う', '\u{3099}']
+                        } else {
+                            vec![c]
+                        }
+                    })
+                    .collect();
+                prop_assert_eq!(&normalize_kana(&combining), &expected, "combining {:?}", combining);
+            }
+        }
+    }
 }

@@ -1,9 +1,11 @@
-//! `tsunagi`: serve, migrate, schema, token, audit verify.
+//! `tsunagi`: serve, migrate, schema, token, documents, audit verify.
 
 use std::collections::BTreeSet;
 
 use clap::{Parser, Subcommand};
-use tsunagi_api::{audit, auth, config::Config, demo, graphql, http, policy::Role, store};
+use tsunagi_api::{
+    audit, auth, config::Config, demo, documents, graphql, http, policy::Role, store,
+};
 
 #[derive(Parser)]
 #[command(
@@ -48,10 +50,29 @@ enum Command {
     },
     /// ハブ署名鍵の公開鍵を JWKS で出力 / print the public half of the hub's signing key as a JWKS
     Jwks,
+    /// 登録済み文書 (trusted documents) / persisted-document tools
+    Documents {
+        #[command(subcommand)]
+        command: DocumentsCommand,
+    },
     /// 監査ログ / ledger tools
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DocumentsCommand {
+    /// .graphql ファイルからマニフェストを出力 / print a manifest (JSON) for TSUNAGI_TRUSTED_DOCUMENTS_FILE
+    Manifest {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// 各ファイルの documentId を出力 / print each file's documentId (sha256:<hex>)
+    Hash {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
     },
 }
 
@@ -88,6 +109,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         print!("{}", graphql::sdl());
         return Ok(std::process::ExitCode::SUCCESS);
     }
+    if let Command::Documents { command } = &command {
+        documents(command)?;
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     let mut config = Config::from_env()?;
     if let Some(url) = cli.database_url {
         config.database_url = url;
@@ -101,8 +126,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     }
     let db = store::connect(&config.database_url).await?;
     match command {
-        // Printed above, before any configuration is read.
-        Command::Schema => {}
+        // Done above, before any configuration is read.
+        Command::Schema | Command::Documents { .. } => {}
         // Printed above, before the database is opened.
         Command::Jwks => {}
         Command::Migrate => {
@@ -125,6 +150,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             tracing::info!(keys = %config.jwt.key.describe(), "token keys");
             #[cfg(unix)]
             reload_keys_on_sighup(config.jwt.key.clone())?;
+            let trusted = &config.limits.documents;
+            tracing::info!(
+                mode = trusted.mode.as_str(),
+                registered = trusted.len(),
+                "trusted documents"
+            );
             tracing::info!(listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
             let state = http::AppState::new(db, config);
             axum::serve(listener, http::router(state))
@@ -200,6 +231,34 @@ fn reload_keys_on_sighup(keys: auth::KeySource) -> anyhow::Result<()> {
             let _ = tokio::task::spawn_blocking(move || keys.reload()).await;
         }
     });
+    Ok(())
+}
+
+/// `documents manifest|hash`: each file is one document, hashed byte for byte as read.
+fn documents(command: &DocumentsCommand) -> anyhow::Result<()> {
+    let read = |files: &[std::path::PathBuf]| {
+        files
+            .iter()
+            .map(|f| {
+                std::fs::read_to_string(f)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    match command {
+        DocumentsCommand::Manifest { files } => {
+            let texts = read(files)?;
+            let manifest = documents::manifest(texts.iter().map(String::as_str));
+            // The same checks the server makes at startup (each document parses).
+            documents::TrustedDocuments::from_manifest(documents::Mode::Off, &manifest)?;
+            println!("{manifest}");
+        }
+        DocumentsCommand::Hash { files } => {
+            for (file, text) in files.iter().zip(read(files)?) {
+                println!("sha256:{}  {}", documents::hash(&text), file.display());
+            }
+        }
+    }
     Ok(())
 }
 

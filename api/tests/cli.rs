@@ -361,3 +361,68 @@ async fn sighup_reloads_the_jwks() {
     assert_eq!(login(&seen[3].1 .1), "nikokoro-cw", "{:?}", seen[3]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn documents_manifest_is_what_the_server_accepts() {
+    let dir = fresh_dir("tsunagi-cli");
+    let read = "query ReadPerson($id: ID!) {\n  person(id: $id) { id familyName }\n}\n";
+    let me = "query Me { viewer { effectiveRoles } }";
+    std::fs::write(dir.join("read.graphql"), read).expect("write");
+    std::fs::write(dir.join("me.graphql"), me).expect("write");
+    let out = tsunagi(
+        &dir,
+        &["documents", "manifest", "read.graphql", "me.graphql"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON manifest");
+    let id = |text: &str| format!("sha256:{}", tsunagi_api::documents::hash(text));
+    assert_eq!(manifest[id(read)], read, "hashed byte for byte: {manifest}");
+    assert_eq!(manifest[id(me)], me);
+    assert_eq!(manifest.as_object().map(|m| m.len()), Some(2));
+    let out = tsunagi(&dir, &["documents", "hash", "read.graphql"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{}  read.graphql", id(read))
+    );
+    // A file that is not a GraphQL document is refused, naming it.
+    std::fs::write(dir.join("broken.graphql"), "query { viewer {").expect("write");
+    let out = tsunagi(&dir, &["documents", "manifest", "broken.graphql"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not parse"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Run `serve` with the given environment; it must exit (not serve) within 30 s.
+
+#[test]
+fn a_wrong_trusted_documents_manifest_stops_the_server() {
+    let dir = fresh_dir("tsunagi-cli");
+    let me = "query Me { viewer { effectiveRoles } }";
+    let good = format!("sha256:{}", tsunagi_api::documents::hash(me));
+    let wrong = format!("sha256:{}", "ab".repeat(32));
+    let manifest =
+        serde_json::json!({ good: me, wrong.clone(): "query Other { viewer { agencyId } }" });
+    std::fs::write(dir.join("bad.json"), manifest.to_string()).expect("write");
+    let stderr = refused_start(
+        &dir,
+        &[
+            ("TSUNAGI_TRUSTED_DOCUMENTS", "integration"),
+            ("TSUNAGI_TRUSTED_DOCUMENTS_FILE", "bad.json"),
+        ],
+    );
+    assert!(stderr.contains(&wrong), "names the entry: {stderr}");
+    assert!(stderr.contains("bad.json"), "names the file: {stderr}");
+    // A mode without a manifest, and a mistyped mode, refuse too.
+    let stderr = refused_start(&dir, &[("TSUNAGI_TRUSTED_DOCUMENTS", "all")]);
+    assert!(
+        stderr.contains("TSUNAGI_TRUSTED_DOCUMENTS_FILE"),
+        "{stderr}"
+    );
+    let stderr = refused_start(&dir, &[("TSUNAGI_TRUSTED_DOCUMENTS", "intgration")]);
+    assert!(stderr.contains("intgration"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -13,7 +13,9 @@ mod authz;
 mod bola;
 mod cases;
 mod clients;
+mod documents;
 mod emergency;
+mod fuzz;
 mod inputs;
 mod ledger;
 mod limits;
@@ -62,6 +64,8 @@ async fn run() -> std::process::ExitCode {
     tests.extend(meetings::all());
     tests.extend(activities::all());
     tests.extend(clients::all());
+    tests.extend(documents::all());
+    tests.extend(fuzz::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let (backends, pg_missing, _container) = backends().await;

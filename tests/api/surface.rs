@@ -27,6 +27,13 @@ async fn http_endpoints_and_body_limit(srv: &Server) {
         .await
         .unwrap();
     assert_eq!(big.status(), 413);
+    // As a coded GraphQL error, like every other refusal.
+    let big: Value = big.json().await.unwrap();
+    assert_eq!(
+        big["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{big}"
+    );
+    assert_eq!(big["errors"][0]["extensions"]["reason"], "body_too_large");
     // Unauthenticated requests are refused before the body is parsed.
     let anon = srv
         .raw(None, json!({ "query": "{ agencies { code } }" }))

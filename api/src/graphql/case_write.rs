@@ -59,7 +59,7 @@ pub(super) fn require_workable(c: &SupportCase, field: &str) -> ApiResult<()> {
 /// The guarded case change every write carries: the version after `version`, now.
 pub(super) fn bump(r: &RequestCtx, version: i32) -> support_case::ActiveModel {
     support_case::ActiveModel {
-        version: Set(version + 1),
+        version: Set(store::next_version(version)),
         updated_at: Set(r.now),
         ..Default::default()
     }

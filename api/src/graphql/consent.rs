@@ -627,7 +627,7 @@ impl ConsentMutation {
         am.withdrawn_at = Set(Some(r.now));
         am.withdrawn_by = Set(Some(r.principal.account_id.clone()));
         am.withdrawal_reason = Set(validate::optional("reason", reason.as_ref(), 500)?);
-        am.version = Set(version + 1);
+        am.version = Set(store::next_version(version));
         store::versioned_update::<consent::Entity>(
             db,
             am,

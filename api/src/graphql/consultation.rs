@@ -522,7 +522,7 @@ impl ConsultationMutation {
         }
         let mut am: consultation::ActiveModel = current.model.clone().into();
         am.status = sea_orm::ActiveValue::Set(status.as_str().to_owned());
-        am.version = sea_orm::ActiveValue::Set(version + 1);
+        am.version = sea_orm::ActiveValue::Set(store::next_version(version));
         am.updated_at = sea_orm::ActiveValue::Set(r.now);
         let db = db(ctx)?;
         let entries = current

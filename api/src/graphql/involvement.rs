@@ -136,7 +136,7 @@ impl InvolvementMutation {
         }
         let mut am: case_involvement::ActiveModel = inv.clone().into();
         am.ended_on = Set(Some(ended_on));
-        am.version = Set(version + 1);
+        am.version = Set(store::next_version(version));
         am.updated_at = Set(r.now);
         let detail = serde_json::json!({ "caseId": c.model.id, "fields": ["endedOn"] });
         store::versioned_update::<case_involvement::Entity>(

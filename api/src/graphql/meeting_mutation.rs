@@ -239,7 +239,7 @@ impl MeetingMutation {
         let minutes = validate::required("minutes", &minutes, 20_000)?;
         let mut am: meeting::ActiveModel = current.0.model.clone().into();
         am.minutes = sea_orm::ActiveValue::Set(Some(minutes));
-        am.version = sea_orm::ActiveValue::Set(version + 1);
+        am.version = sea_orm::ActiveValue::Set(store::next_version(version));
         am.updated_at = sea_orm::ActiveValue::Set(r.now);
         let entries = current_members(ctx, &current.0.model.household_id)
             .await?

@@ -296,7 +296,8 @@ impl PersonQuery {
         let r = req(ctx)?;
         let page = Page::parse(first, after, store::CursorKind::Id)?;
         let filter = PersonFilter {
-            district: district.clone(),
+            // Checked like the stored value (a NUL reached PostgreSQL as INTERNAL).
+            district: validate::optional("district", district.as_ref(), 100)?,
             location: crate::policy::visible_scope(
                 &r.principal,
                 Category::Contact,
@@ -330,7 +331,7 @@ impl PersonQuery {
                 id: &p.model.id,
                 owner: &p.model.owner_agency_id,
             };
-            if district.is_some() && !admit(ctx, &p.facts, record, Item::location())? {
+            if filter.district.is_some() && !admit(ctx, &p.facts, record, Item::location())? {
                 continue;
             }
             if filter.kana_key_prefix.is_some() && !admit(ctx, &p.facts, record, IDENTITY)? {
@@ -520,7 +521,7 @@ impl PersonMutation {
                 input.public_assistance
             );
         }
-        am.version = Set(version + 1);
+        am.version = Set(store::next_version(version));
         am.updated_at = Set(r.now);
         store::versioned_update::<person::Entity>(
             db(ctx)?,

@@ -377,7 +377,7 @@ async fn transition(
     }
     let mut am: referral::ActiveModel = current.clone().into();
     am.status = Set(to.as_str().to_owned());
-    am.version = Set(version + 1);
+    am.version = Set(store::next_version(version));
     am.updated_at = Set(r.now);
     match to {
         ReferralStatus::Completed => am.completed_at = Set(Some(r.now)),

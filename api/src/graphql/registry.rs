@@ -276,7 +276,7 @@ impl RegistryMutation {
             am.active = Set(active);
             fields.push("active");
         }
-        am.version = Set(version + 1);
+        am.version = Set(store::next_version(version));
         am.updated_at = Set(r.now);
         store::versioned_update::<agency::Entity>(
             db,
@@ -441,7 +441,7 @@ async fn change_account(
         .ok_or_else(|| ApiError::not_found("id"))?;
     let mut am: account::ActiveModel = current.clone().into();
     let detail = change(&mut am);
-    am.version = Set(version + 1);
+    am.version = Set(store::next_version(version));
     am.updated_at = Set(r.now);
     store::versioned_update::<account::Entity>(
         db,

@@ -169,6 +169,8 @@ impl ResourceQuery {
         district: Option<String>,
         #[graphql(default = true)] active_only: bool,
     ) -> ApiResult<Vec<CommunityResource>> {
+        // Checked like the stored value (a NUL reached PostgreSQL as INTERNAL).
+        let district = validate::optional("district", district.as_ref(), 100)?;
         Ok(store::resources::list(
             db(ctx)?,
             kind.map(|k| k.as_str()),
@@ -318,7 +320,7 @@ impl ResourceMutation {
         if let Some(a) = active {
             am.active = Set(a);
         }
-        am.version = Set(version + 1);
+        am.version = Set(store::next_version(version));
         am.updated_at = Set(r.now);
         let entry = Entry::write(
             &r.principal,
@@ -458,7 +460,7 @@ impl ResourceMutation {
         let mut am: participation_placement::ActiveModel = current.clone().into();
         am.status = Set(status.as_str().to_owned());
         am.ended_on = Set(ended_on);
-        am.version = Set(version + 1);
+        am.version = Set(store::next_version(version));
         am.updated_at = Set(r.now);
         let entry = Entry::write(
             &r.principal,

@@ -99,6 +99,13 @@ where
     Ok(())
 }
 
+/// The version a guarded update writes after the client's `version`. Saturating: a client's
+/// i32::MAX (never a stored version) must not overflow (a panic in debug builds); the
+/// guarded update then matches no row and answers CONFLICT.
+pub fn next_version(version: i32) -> i32 {
+    version.saturating_add(1)
+}
+
 /// A new record id: UUID v7, so ids sort by creation time.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -38,6 +38,8 @@ pub fn command(dir: &Path, args: &[&str], env: &[(String, String)]) -> Command {
         "TSUNAGI_JWT_RELOAD_CHECK_SECS",
         "TSUNAGI_JWT_LEEWAY_SECS",
         "TSUNAGI_JWT_MAX_TOKEN_AGE_SECS",
+        "TSUNAGI_TRUSTED_DOCUMENTS",
+        "TSUNAGI_TRUSTED_DOCUMENTS_FILE",
     ] {
         cmd.env_remove(name);
     }
