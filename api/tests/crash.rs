@@ -109,8 +109,8 @@ impl Sent {
                 + chrono::Duration::days((n * 37 % 20_000) as i64),
             sex: ["MALE", "FEMALE", "OTHER", "UNKNOWN"][n % 4],
             district: ["中央", "北部", "南部"][n % 3],
-            care_level: (n % 2 == 0).then(|| format!("要介護{}", n % 5 + 1)),
-            disability_certificate: (n % 3 == 0).then(|| format!("身体{}級", n % 6 + 1)),
+            care_level: n.is_multiple_of(2).then(|| format!("要介護{}", n % 5 + 1)),
+            disability_certificate: n.is_multiple_of(3).then(|| format!("身体{}級", n % 6 + 1)),
             public_assistance: [Some(true), Some(false), None][n % 3],
             tag,
         }
@@ -136,7 +136,7 @@ impl Sent {
     }
 
     fn consultation(tag: String, n: usize, subjects: BTreeSet<String>) -> Sent {
-        let issues = if n % 2 == 0 {
+        let issues = if n.is_multiple_of(2) {
             [("HOUSING".to_owned(), true), ("HEALTH".to_owned(), false)].into()
         } else {
             [("OTHER".to_owned(), true)].into()
