@@ -456,6 +456,10 @@ async fn rotation_ends_the_old_secret_and_its_tokens(srv: &Server) {
     srv.gql(&srv.admin_token, ROTATE, json!({ "id": id, "v": 1 }))
         .await
         .only_error("CONFLICT");
+    // So is the largest version (it must not overflow into a panic or a wrap).
+    srv.gql(&srv.admin_token, ROTATE, json!({ "id": id, "v": i32::MAX }))
+        .await
+        .only_error("CONFLICT");
     assert_eq!(srv.ledger().await.len(), before);
     assert_eq!(client_rows(srv).await.pop().unwrap(), row);
     token_request(srv, &id, &new, CC).await.token();

@@ -298,7 +298,7 @@ async fn change_client(
     }
     let mut am: service_client::ActiveModel = current.clone().into();
     let detail = change(&mut am);
-    am.version = Set(version + 1);
+    am.version = Set(store::next_version(version));
     am.updated_at = Set(r.now);
     store::versioned_update::<service_client::Entity>(
         db,
