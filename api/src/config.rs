@@ -46,7 +46,8 @@ pub struct Config {
 pub struct OAuthConfig {
     /// Lifetime of an issued access token, in seconds (60..=[`MAX_CLIENT_TOKEN_TTL_SECS`]).
     pub token_ttl_secs: u64,
-    /// Token requests per minute per client id (all unknown ids share one bucket); 0 = off.
+    /// Tokens issued per minute per client (charged only after its secret verified, so
+    /// nobody without the secret can use up a client's allowance); 0 = off.
     pub requests_per_minute: u32,
 }
 
@@ -239,10 +240,22 @@ fn env(name: &str) -> Option<String> {
 impl Config {
     /// Read the environment (token keys: [`JwtConfig::from_env`]).
     pub fn from_env() -> anyhow::Result<Self> {
+        let jwt = JwtConfig::from_env()?;
+        let mut oauth = OAuthConfig::from_env();
+        // A client token may not outlive what the hub itself accepts: otherwise every
+        // /oauth/token request would fail at signing, after the secret was verified.
+        if oauth.token_ttl_secs > jwt.max_token_age_secs {
+            tracing::warn!(
+                ttl = oauth.token_ttl_secs,
+                max_age = jwt.max_token_age_secs,
+                "TSUNAGI_CLIENT_TOKEN_TTL_SECS exceeds TSUNAGI_JWT_MAX_TOKEN_AGE_SECS: client tokens get the maximum age"
+            );
+            oauth.token_ttl_secs = jwt.max_token_age_secs;
+        }
         Ok(Config {
             database_url: env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             listen: env("TSUNAGI_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
-            jwt: JwtConfig::from_env()?,
+            jwt,
             body_limit: env("TSUNAGI_BODY_LIMIT")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(256 * 1024),
@@ -254,7 +267,7 @@ impl Config {
                 documents: Arc::new(TrustedDocuments::from_env()?),
                 ..Limits::from_env()
             },
-            oauth: OAuthConfig::from_env(),
+            oauth,
         })
     }
 }

@@ -39,8 +39,10 @@ pub struct AppState {
     pub schema: TsunagiSchema,
     pub config: Arc<Config>,
     pub limiter: Arc<RateLimiter>,
-    /// POST /oauth/token requests per client id.
+    /// Tokens issued per client by POST /oauth/token.
     pub token_limiter: Arc<RateLimiter>,
+    /// Concurrent argon2 verifications at POST /oauth/token.
+    pub hash_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             schema: crate::graphql::schema(Some(db.clone()), &config.limits),
             limiter: Arc::new(RateLimiter::new(config.limits.rate_per_minute)),
             token_limiter: Arc::new(RateLimiter::new(config.oauth.requests_per_minute)),
+            hash_slots: Arc::new(tokio::sync::Semaphore::new(crate::oauth::HASH_SLOTS)),
             db,
             config: Arc::new(config),
         }
@@ -62,7 +65,14 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/token", post(crate::oauth::token))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        // A body must arrive in time: a client trickling bytes does not hold a connection
+        // (and its buffer) open indefinitely. Execution has its own timeout.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_READ_TIMEOUT,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 tracing::error!("a request handler panicked; answered INTERNAL, nothing returned");
@@ -70,6 +80,33 @@ pub fn router(state: AppState) -> Router {
             },
         ))
         .with_state(state)
+}
+
+/// How long a request body may take to arrive.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(error_body(
+            Code::NotFound,
+            "そのパスはありません / no such path (POST /graphql, POST /oauth/token, /healthz, /readyz)",
+            json!({ "field": "path" }),
+        )),
+    )
+        .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(error_body(
+            Code::BadUserInput,
+            "このパスではそのメソッドは使えません / method not allowed on this path",
+            json!({ "field": "method" }),
+        )),
+    )
+        .into_response()
 }
 
 fn error_body(code: Code, message: &str, extra: Value) -> Value {
@@ -332,7 +369,7 @@ fn tag_uncoded_errors(body: &mut Value) {
 
 async fn graphiql(State(state): State<AppState>) -> Response {
     if !state.config.limits.graphiql {
-        return StatusCode::NOT_FOUND.into_response();
+        return not_found().await;
     }
     Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
 }

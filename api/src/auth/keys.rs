@@ -223,6 +223,11 @@ impl KeySource {
 
     /// The public half of the hub's signing key as a JWKS (RFC 7517), to publish or to add to
     /// another JWKS file; `None` when the hub signs with HS256 or not at all.
+    /// Whether the hub can sign tokens (`tsunagi token`, /oauth/token).
+    pub fn can_sign(&self) -> bool {
+        self.current().signer.is_some()
+    }
+
     pub fn public_jwks(&self) -> Option<Value> {
         let set = self.current();
         let jwk = set.signer.as_ref()?.public_jwk.clone()?;

@@ -11,15 +11,19 @@
 //! Errors follow §5.2: JSON `{error, error_description}` (the description is ASCII, as the
 //! RFC requires; `error_description_ja` carries the Japanese and `field` the parameter at
 //! fault). Secrets are stored only as argon2id hashes ([`secret`]); an unknown client id is
-//! verified against a dummy hash, so timing does not reveal which ids exist. Token requests
-//! are rate limited per client id, and unknown ids share one bucket, so guessing secrets or
-//! burning CPU on argon2 is bounded.
+//! verified against a dummy hash, so timing does not reveal which ids exist. Issued tokens
+//! are rate limited per client, charged only after the secret verified: a client id is not a
+//! secret (it travels in every token's `cid`), so failed attempts must not use up the real
+//! client's allowance. Secrets are 256 random bits, so guessing is hopeless; what failed
+//! attempts can cost is argon2 CPU, which a fixed number of concurrent verifications bounds
+//! ([`HASH_SLOTS`]). Per-address limits belong to the reverse proxy in front.
 
 pub mod secret;
 
 use std::collections::{BTreeSet, HashMap};
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -35,8 +39,10 @@ use crate::store;
 
 /// The only grant type served.
 pub const GRANT_TYPE: &str = "client_credentials";
-/// The rate-limit bucket all unknown client ids share.
-const UNKNOWN_CLIENT_BUCKET: &str = "\u{0}unknown-client";
+/// How many argon2 verifications may run at once (each takes ~19 MiB and a core for tens of
+/// milliseconds); a request that cannot get a slot within [`HASH_WAIT`] is told to retry.
+pub const HASH_SLOTS: usize = 2;
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why a token issued to a service client is no longer accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,7 +200,26 @@ impl IntoResponse for OAuthError {
 }
 
 /// POST /oauth/token.
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            return OAuthError {
+                status,
+                ..invalid_request(
+                    "body",
+                    "the request body could not be read (too large?)",
+                    "リクエスト本文を読めません (大きすぎる可能性があります)",
+                )
+            }
+            .into_response();
+        }
+    };
     match issue(&state, &headers, &body).await {
         Ok(resp) => resp,
         Err(e) => {
@@ -331,6 +356,15 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
             ))
         }
     }
+    if !state.config.jwt.key.can_sign() {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            Some("grant_type"),
+            "this hub issues no tokens: it has no signing key (TSUNAGI_JWT_SIGNING_KEY_FILE)",
+            "このハブは署名鍵を持たないため、トークンを発行しません",
+        ));
+    }
     let (client_id, presented) = credentials(headers, &params)?;
     if presented.len() > secret::MAX_PRESENTED_LEN {
         return Err(bad_client());
@@ -342,10 +376,38 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
             .map_err(|e| server_error("client lookup", e))?,
         Err(_) => None,
     };
-    let bucket = client
-        .as_ref()
-        .map_or(UNKNOWN_CLIENT_BUCKET, |c| c.id.as_str());
-    if let Err(wait) = state.token_limiter.check(bucket) {
+    let Ok(_slot) = tokio::time::timeout(HASH_WAIT, state.hash_slots.acquire()).await else {
+        return Err(OAuthError {
+            retry_after: Some(1),
+            ..err(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                None,
+                "too many token requests at once; retry shortly",
+                "トークン要求が混み合っています。少し待ってから再試行してください",
+            )
+        });
+    };
+    let stored = client.as_ref().map(|c| c.secret_hash.clone());
+    let verified =
+        tokio::task::spawn_blocking(move || secret::verify(stored.as_deref(), &presented))
+            .await
+            .map_err(|e| server_error("secret verification", e))?;
+    let Some(client) = client.filter(|_| verified) else {
+        // The id as the caller sent it may be anything (a swapped secret, control
+        // characters): log only a canonical id.
+        let shown = uuid::Uuid::parse_str(&client_id)
+            .map_or_else(|_| "(not a client id)".to_owned(), |u| u.to_string());
+        tracing::warn!(client = %shown, "client authentication failed");
+        return Err(bad_client());
+    };
+    if client.revoked_at.is_some() {
+        return Err(invalid_client(
+            "the client has been revoked",
+            "クライアントは失効しています",
+        ));
+    }
+    if let Err(wait) = state.token_limiter.check(&client.id) {
         let secs = wait.as_secs().max(1);
         return Err(OAuthError {
             retry_after: Some(secs),
@@ -357,21 +419,6 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
                 "トークン要求が多すぎます。しばらくしてから再試行してください",
             )
         });
-    }
-    let stored = client.as_ref().map(|c| c.secret_hash.clone());
-    let verified =
-        tokio::task::spawn_blocking(move || secret::verify(stored.as_deref(), &presented))
-            .await
-            .map_err(|e| server_error("secret verification", e))?;
-    let Some(client) = client.filter(|_| verified) else {
-        tracing::warn!(client = %client_id, "client authentication failed");
-        return Err(bad_client());
-    };
-    if client.revoked_at.is_some() {
-        return Err(invalid_client(
-            "the client has been revoked",
-            "クライアントは失効しています",
-        ));
     }
     let account = store::registry::account(db, &client.account_id)
         .await
