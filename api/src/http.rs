@@ -1,9 +1,10 @@
 //! The HTTP edge: POST /graphql (authenticated), GraphiQL on GET /graphql, POST /oauth/token
 //! (service clients, see [`crate::oauth`]), /healthz, /readyz.
 //!
-//! A request is authenticated before its body is parsed (the body is only buffered, within the
-//! size limit); a failure is HTTP 401 with a GraphQL
-//! error (code UNAUTHENTICATED, reason). Then: one JSON object per request (a batch is HTTP
+//! A request is authenticated from its headers before its body is read (so an anonymous
+//! client never makes the hub buffer anything); a failure is HTTP 401 with a GraphQL error
+//! (code UNAUTHENTICATED, reason). The body is then read within the size limit and the body
+//! read timeout. Then: one JSON object per request (a batch is HTTP
 //! 400), the rate limit, the trusted-document check ([`crate::documents`]: a registered id is
 //! replaced by its text; free text refused where registration is required), the alias limit,
 //! and execution (depth and complexity are checked by the schema). After execution, every read the response contains
@@ -15,9 +16,8 @@ use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, FromRequest, State};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -142,13 +142,26 @@ fn internal() -> Response {
         .into_response()
 }
 
-async fn graphql(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn graphql(State(state): State<AppState>, incoming: axum::extract::Request) -> Response {
+    // Authenticate from the headers before reading the body: an unauthenticated client never
+    // makes the hub buffer a body.
+    let (parts, body) = incoming.into_parts();
+    let headers = &parts.headers;
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let principal = match auth::authenticate(&state.db, &state.config.jwt, authorization).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(f)) => return unauthenticated(f),
+        Err(e) => {
+            tracing::error!(error = %e, "authentication lookup failed");
+            return internal();
+        }
+    };
     // Over the size limit (HTTP 413) or cut off: still a coded GraphQL error.
-    let body = match body {
+    let body = match Bytes::from_request(axum::extract::Request::from_parts(parts, body), &state)
+        .await
+    {
         Ok(b) => b,
         Err(rejection) => {
             let status = rejection.status();
@@ -167,17 +180,6 @@ async fn graphql(
                 )),
             )
                 .into_response();
-        }
-    };
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
-    let principal = match auth::authenticate(&state.db, &state.config.jwt, authorization).await {
-        Ok(Ok(p)) => p,
-        Ok(Err(f)) => return unauthenticated(f),
-        Err(e) => {
-            tracing::error!(error = %e, "authentication lookup failed");
-            return internal();
         }
     };
     let (document_id, mut request) = match parse_request(&body) {

@@ -43,6 +43,19 @@ async fn http_endpoints_and_body_limit(srv: &Server) {
         anon.only_error("UNAUTHENTICATED")["extensions"]["reason"],
         "missing_token"
     );
+    // Authentication comes first, from the headers: an anonymous oversized body is refused
+    // as unauthenticated, without the hub reading it.
+    let anon_big = client
+        .post(srv.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(
+            json!({ "query": format!("{{ viewer {{ account {{ login }} }} }} # {huge}") })
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon_big.status(), 401);
     // Unknown paths and wrong methods are coded refusals too, never an empty body.
     let nowhere = client.get(srv.url("/admin")).send().await.unwrap();
     assert_eq!(nowhere.status(), 404);

@@ -667,26 +667,34 @@ pub fn new_ed25519_pem() -> anyhow::Result<String> {
 }
 
 /// Create the development signing key at `path` (Ed25519, mode 0600) unless it exists.
-/// Returns whether it was created.
+/// Returns whether it was created. The key is written whole to a private temporary file and
+/// then hard-linked into place, so a concurrent start never reads a half-written key and a
+/// failed write never leaves an empty one behind.
 pub fn ensure_dev_signing_key(path: &Path) -> anyhow::Result<bool> {
     if path.exists() {
         return Ok(false);
     }
     let pem = new_ed25519_pem()?;
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(pem.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(true)
-        }
-        // Another process created it first: use theirs.
+    let written = options
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(pem.as_bytes())?;
+            file.sync_all()
+        })
+        .with_context(|| format!("cannot write {}", tmp.display()));
+    let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        // Another process created it first: use theirs (complete, as it was linked whole).
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(anyhow!("cannot create {}: {e}", path.display())),
-    }
+    });
+    let _ = std::fs::remove_file(&tmp);
+    linked
 }
 
 #[cfg(test)]
