@@ -1,0 +1,238 @@
+//! The independent oracle: who may see what, written from the specification (DESIGN.md
+//! "Who may see what", README §6 and the field descriptions in schema.graphql), not from
+//! `api/src/policy`, which it neither imports nor calls.
+//!
+//! Interpretations where the specification leaves room (each one stated, so a reviewer
+//! can disagree with a sentence rather than with code):
+//! - Role ceilings (policy version 1): coordinator, caseworker and integration see all
+//!   eight categories; life_support_coordinator all but HEALTH and CHILD_PROTECTION;
+//!   admin, analyst and auditor none. A caller holding several roles gets the union.
+//! - OWN belongs to the agency that holds the record a value lives in ("その記録を持つ
+//!   機関", README §6): the person's own fields (and ownerAgency) to the agency that
+//!   registered the person; a household's membership data to the household's registering
+//!   agency; a consultation's content (summary, issues, the link to its subjects) to the
+//!   receiving agency; a referral's reason to the sender and its decline reason to the
+//!   receiver. Registering a person gives no OWN over other agencies' records about that
+//!   person: those need the person's consent. The ceiling applies to OWN as to every basis.
+//! - CONSENT: a consent of the person that is not withdrawn, whose validity window
+//!   contains now, whose purpose is SUPPORT, that lists the category, and that names the
+//!   caller's agency or its agency kind. Proxy consents count like the person's own.
+//! - Location (address, district) of a person under a support measure: OWN or an active
+//!   CONTACT consent naming the caller's agency itself (a kind does not open it).
+//! - A person may be known to exist (by id, in lists, as a subject, as a member, as an id
+//!   anywhere) exactly when the caller may see the person's IDENTITY. Admins and auditors
+//!   (ceiling: nothing) may still meet a person's id: they read every consent and the
+//!   ledger by person id, so `consents(personId)` answers them for any existing person.
+//! - Household: a member (with its relationship) is visible when the caller may see that
+//!   member's HOUSEHOLD data; the household may be known when its registering agency is the
+//!   caller's (and HOUSEHOLD is within the ceiling) or at least one member is visible; its
+//!   ownerAgency is NARRATIVE of every current member.
+//! - Consultation: the link between a consultation and a subject is that subject's
+//!   NARRATIVE; a consultation may be known when the link to at least one subject is
+//!   visible; the summary needs NARRATIVE for every subject; an issue needs its policy
+//!   category for every subject; a listed subject additionally needs IDENTITY.
+//! - Referral: known to its sender and receiver only; `person` needs IDENTITY.
+//! - consents(personId): everything to the registering agency and to admins/auditors;
+//!   to another agency that may know the person (IDENTITY) only the consents naming it or
+//!   its kind (any state); nothing about a consent is visible to anyone else.
+
+use std::collections::BTreeSet;
+
+use crate::world::{Account, ConsentState, World};
+
+pub struct Oracle<'w> {
+    pub w: &'w World,
+    pub a: &'w Account,
+}
+
+pub fn ceiling(roles: &[&str]) -> BTreeSet<&'static str> {
+    let mut out = BTreeSet::new();
+    for r in roles {
+        let cats: &[&'static str] = match *r {
+            "coordinator" | "caseworker" | "integration" => &crate::world::CATEGORIES,
+            "life_support_coordinator" => &[
+                "IDENTITY",
+                "CONTACT",
+                "HOUSEHOLD",
+                "LIVELIHOOD",
+                "NARRATIVE",
+                "PLAN",
+            ],
+            _ => &[],
+        };
+        out.extend(cats.iter().copied());
+    }
+    out
+}
+
+impl<'w> Oracle<'w> {
+    pub fn new(w: &'w World, a: &'w Account) -> Self {
+        Oracle { w, a }
+    }
+
+    fn within(&self, cat: &str) -> bool {
+        ceiling(&self.a.roles).contains(cat)
+    }
+
+    pub fn oversight(&self) -> bool {
+        self.a
+            .roles
+            .iter()
+            .any(|r| *r == "admin" || *r == "auditor")
+    }
+
+    fn consent_active(&self, c: &crate::world::Consent) -> bool {
+        c.state == ConsentState::Active && c.purpose == "SUPPORT"
+    }
+
+    /// An active consent of `person` covering `cat` names the caller's agency (or, when
+    /// `by_kind`, its kind).
+    fn consented(&self, person: usize, cat: &str, by_kind: bool) -> bool {
+        let agency = self.a.agency;
+        let kind = self.w.agencies[agency].kind;
+        self.w.consents.iter().any(|c| {
+            c.person == person
+                && self.consent_active(c)
+                && c.categories.contains(&cat)
+                && (c.agencies.contains(&agency) || (by_kind && c.kinds.contains(&kind)))
+        })
+    }
+
+    /// May the caller see category `cat` of person `p` (non-location fields)?
+    pub fn sees(&self, p: usize, cat: &str) -> bool {
+        self.within(cat)
+            && (self.w.persons[p].owner == self.a.agency || self.consented(p, cat, true))
+    }
+
+    /// Category `cat` of person `p` inside a record the caller's agency does not hold:
+    /// only the person's consent opens it.
+    pub fn consents_to(&self, p: usize, cat: &str) -> bool {
+        self.within(cat) && self.consented(p, cat, true)
+    }
+
+    /// Address and district.
+    pub fn sees_location(&self, p: usize) -> bool {
+        if !self.w.persons[p].confidential {
+            return self.sees(p, "CONTACT");
+        }
+        self.within("CONTACT")
+            && (self.w.persons[p].owner == self.a.agency || self.consented(p, "CONTACT", false))
+    }
+
+    pub fn knows_person(&self, p: usize) -> bool {
+        self.sees(p, "IDENTITY")
+    }
+
+    /// May the caller meet this person's id (not the person): whoever knows the person,
+    /// and admins and auditors, who read the ledger and every consent by person id.
+    pub fn knows_person_id(&self, p: usize) -> bool {
+        self.knows_person(p) || self.oversight()
+    }
+
+    // ---- households ----
+
+    pub fn sees_member(&self, h: usize, m: usize) -> bool {
+        let hh = &self.w.households[h];
+        let p = hh.members[m].person;
+        self.within("HOUSEHOLD") && (hh.owner == self.a.agency || self.consents_to(p, "HOUSEHOLD"))
+    }
+
+    pub fn knows_household(&self, h: usize) -> bool {
+        let hh = &self.w.households[h];
+        (hh.owner == self.a.agency && self.within("HOUSEHOLD"))
+            || (0..hh.members.len()).any(|m| self.sees_member(h, m))
+    }
+
+    pub fn sees_household_owner(&self, h: usize) -> bool {
+        let hh = &self.w.households[h];
+        if hh.owner == self.a.agency && self.within("NARRATIVE") {
+            return true;
+        }
+        let current: Vec<usize> = hh
+            .members
+            .iter()
+            .filter(|m| !m.left)
+            .map(|m| m.person)
+            .collect();
+        !current.is_empty() && current.iter().all(|p| self.consents_to(*p, "NARRATIVE"))
+    }
+
+    // ---- consultations ----
+
+    fn receives(&self, c: usize) -> bool {
+        self.w.consultations[c].receiver == self.a.agency
+    }
+
+    pub fn sees_link(&self, c: usize, p: usize) -> bool {
+        self.within("NARRATIVE") && (self.receives(c) || self.consents_to(p, "NARRATIVE"))
+    }
+
+    pub fn knows_consultation(&self, c: usize) -> bool {
+        self.w.consultations[c]
+            .subjects
+            .iter()
+            .any(|p| self.sees_link(c, *p))
+    }
+
+    pub fn sees_summary(&self, c: usize) -> bool {
+        let cc = &self.w.consultations[c];
+        self.within("NARRATIVE")
+            && (self.receives(c)
+                || cc
+                    .subjects
+                    .iter()
+                    .all(|p| self.consents_to(*p, "NARRATIVE")))
+    }
+
+    pub fn sees_subject(&self, c: usize, p: usize) -> bool {
+        self.sees_link(c, p) && self.knows_person(p)
+    }
+
+    pub fn sees_issue(&self, c: usize, code: &str) -> bool {
+        let cat = self.w.issue_category(code);
+        let cc = &self.w.consultations[c];
+        self.within(cat)
+            && (self.receives(c) || cc.subjects.iter().all(|p| self.consents_to(*p, cat)))
+    }
+
+    // ---- referrals ----
+
+    pub fn knows_referral(&self, r: usize) -> bool {
+        let rr = &self.w.referrals[r];
+        !self.within_none() && (rr.from == self.a.agency || rr.to == self.a.agency)
+    }
+
+    /// No category at all: such roles have no business with personal records.
+    pub fn within_none(&self) -> bool {
+        ceiling(&self.a.roles).is_empty()
+    }
+
+    pub fn sees_reason(&self, r: usize) -> bool {
+        let rr = &self.w.referrals[r];
+        self.within("NARRATIVE")
+            && (rr.from == self.a.agency || self.consents_to(rr.person, "NARRATIVE"))
+    }
+
+    pub fn sees_decline_reason(&self, r: usize) -> bool {
+        let rr = &self.w.referrals[r];
+        self.within("NARRATIVE")
+            && (rr.to == self.a.agency || self.consents_to(rr.person, "NARRATIVE"))
+    }
+
+    // ---- consents ----
+
+    pub fn sees_consent(&self, k: usize) -> bool {
+        let c = &self.w.consents[k];
+        let agency = self.a.agency;
+        self.oversight()
+            || self.w.persons[c.person].owner == agency
+            || (self.knows_person(c.person)
+                && (c.agencies.contains(&agency)
+                    || c.kinds.contains(&self.w.agencies[agency].kind)))
+    }
+
+    /// Whether the listing shows every recipient (else only the caller's agency / kind).
+    pub fn sees_all_recipients(&self, k: usize) -> bool {
+        self.oversight() || self.w.persons[self.w.consents[k].person].owner == self.a.agency
+    }
+}

@@ -1,0 +1,290 @@
+//! Random read queries over the schema, each with __typename and id on every object so
+//! the checker can tell what it is looking at, and the set of ids the query itself names
+//! (the caller already knows those strings).
+
+use serde_json::{json, Value};
+
+use crate::rng::Rng;
+use crate::world::{kana_prefix, World, DISTRICTS};
+
+/// Person fields the generator knows, with nothing nested.
+pub const PERSON_SCALARS: [&str; 16] = [
+    "ownerAgency { id }",
+    "familyName",
+    "givenName",
+    "familyNameKana",
+    "givenNameKana",
+    "birthDate",
+    "sex",
+    "address",
+    "district",
+    "phone",
+    "addressConfidential",
+    "careLevel",
+    "disabilityCertificate",
+    "publicAssistance",
+    "version",
+    "id",
+];
+
+/// What the query asks, so the checker knows which list the oracle must match.
+#[derive(Debug, Clone)]
+pub enum Ask {
+    Person(String),
+    Persons {
+        kana: Option<String>,
+        district: Option<String>,
+    },
+    Household(String),
+    Households,
+    Consultation(String),
+    Consultations {
+        issue: Option<String>,
+        person: Option<String>,
+        receiving: Option<String>,
+    },
+    Referral(String),
+    Referrals {
+        incoming: Option<bool>,
+    },
+    Consents(String),
+}
+
+pub struct Query {
+    pub text: String,
+    pub vars: Value,
+    pub ask: Ask,
+}
+
+fn pick<'a, T>(rng: &mut Rng, xs: &'a [T]) -> &'a T {
+    &xs[rng.below(xs.len())]
+}
+
+fn subset(rng: &mut Rng, fields: &[&str], percent: u64) -> String {
+    let chosen: Vec<&str> = fields
+        .iter()
+        .copied()
+        .filter(|_| rng.chance(percent))
+        .collect();
+    chosen.join(" ")
+}
+
+fn member_sel(rng: &mut Rng, depth: usize) -> String {
+    let person = if depth > 0 && rng.chance(70) {
+        format!("person {{ {} }}", person_sel(rng, depth - 1))
+    } else {
+        String::new()
+    };
+    format!(
+        "__typename id householdId {} {person}",
+        subset(rng, &["relationship", "isHead", "joinedOn", "leftOn"], 60)
+    )
+}
+
+pub fn person_sel(rng: &mut Rng, depth: usize) -> String {
+    let mut s = format!("__typename id {}", subset(rng, &PERSON_SCALARS, 55));
+    if depth > 0 && rng.chance(40) {
+        s.push_str(&format!(" households {{ {} }}", member_sel(rng, depth - 1)));
+    }
+    if depth > 0 && rng.chance(40) {
+        s.push_str(&format!(
+            " consultations {{ {} }}",
+            consultation_sel(rng, depth - 1)
+        ));
+    }
+    s
+}
+
+fn household_sel(rng: &mut Rng, depth: usize) -> String {
+    let mut s = format!(
+        "__typename id {}",
+        subset(rng, &["ownerAgency { id }", "version"], 60)
+    );
+    if rng.chance(80) {
+        s.push_str(&format!(" members {{ {} }}", member_sel(rng, depth)));
+    }
+    s
+}
+
+pub fn consultation_sel(rng: &mut Rng, depth: usize) -> String {
+    let mut s = format!(
+        "__typename id {}",
+        subset(
+            rng,
+            &[
+                "summary",
+                "receivingAgency { id }",
+                "receivedAt",
+                "status",
+                "issues { category { code } main }"
+            ],
+            60
+        )
+    );
+    if depth > 0 && rng.chance(60) {
+        s.push_str(&format!(" subjects {{ {} }}", person_sel(rng, depth - 1)));
+    }
+    if depth > 0 && rng.chance(40) {
+        s.push_str(&format!(
+            " household {{ {} }}",
+            household_sel(rng, depth - 1)
+        ));
+    }
+    s
+}
+
+fn referral_sel(rng: &mut Rng, depth: usize) -> String {
+    let mut s = format!(
+        "__typename id {}",
+        subset(
+            rng,
+            &[
+                "reason",
+                "declineReason",
+                "status",
+                "fromAgency { id }",
+                "toAgency { id }"
+            ],
+            65
+        )
+    );
+    if rng.chance(60) {
+        s.push_str(&format!(" person {{ {} }}", person_sel(rng, depth)));
+    }
+    if rng.chance(40) {
+        s.push_str(&format!(
+            " consultation {{ {} }}",
+            consultation_sel(rng, depth)
+        ));
+    }
+    s
+}
+
+const CONSENT_SEL: &str = "__typename id personId givenBy proxyName proxyRelationship categories \
+    recipientAgencies { id } recipientAgencyKinds purpose evidenceRef withdrawalReason state";
+
+/// An id of a random existing record, or (sometimes) one that exists nowhere.
+fn some_id(rng: &mut Rng, ids: Vec<String>) -> String {
+    if ids.is_empty() || rng.chance(8) {
+        uuid::Uuid::now_v7().to_string()
+    } else {
+        pick(rng, &ids).clone()
+    }
+}
+
+pub fn generate(rng: &mut Rng, w: &World) -> Query {
+    let depth = 1 + rng.below(2);
+    let person_ids: Vec<String> = w.persons.iter().map(|p| p.id.clone()).collect();
+    match rng.below(11) {
+        0 | 1 => {
+            let id = some_id(rng, person_ids);
+            Query {
+                text: format!(
+                    "query Q($id: ID!) {{ person(id: $id) {{ {} }} }}",
+                    person_sel(rng, depth)
+                ),
+                vars: json!({ "id": id }),
+                ask: Ask::Person(id),
+            }
+        }
+        2 | 3 => {
+            let kana = rng
+                .chance(30)
+                .then(|| kana_prefix(rng.below(w.persons.len().div_ceil(10))));
+            let district = rng.chance(30).then(|| pick(rng, &DISTRICTS).to_string());
+            Query {
+                text: format!(
+                    "query Q($k: String, $d: String) {{ persons(kana: $k, district: $d, first: 100) {{ nodes {{ {} }} }} }}",
+                    person_sel(rng, depth)
+                ),
+                vars: json!({ "k": kana, "d": district }),
+                ask: Ask::Persons { kana, district },
+            }
+        }
+        4 => {
+            let id = some_id(rng, w.households.iter().map(|h| h.id.clone()).collect());
+            Query {
+                text: format!(
+                    "query Q($id: ID!) {{ household(id: $id) {{ {} }} }}",
+                    household_sel(rng, depth)
+                ),
+                vars: json!({ "id": id }),
+                ask: Ask::Household(id),
+            }
+        }
+        5 => Query {
+            text: format!(
+                "query Q {{ households(first: 100) {{ nodes {{ {} }} }} }}",
+                household_sel(rng, depth)
+            ),
+            vars: json!({}),
+            ask: Ask::Households,
+        },
+        6 => {
+            let id = some_id(rng, w.consultations.iter().map(|c| c.id.clone()).collect());
+            Query {
+                text: format!(
+                    "query Q($id: ID!) {{ consultation(id: $id) {{ {} }} }}",
+                    consultation_sel(rng, depth)
+                ),
+                vars: json!({ "id": id }),
+                ask: Ask::Consultation(id),
+            }
+        }
+        7 => {
+            let issue = rng
+                .chance(30)
+                .then(|| pick(rng, &w.issue_categories).0.clone());
+            let person = rng.chance(25).then(|| some_id(rng, person_ids.clone()));
+            let receiving = rng.chance(20).then(|| pick(rng, &w.agencies).id.clone());
+            Query {
+                text: format!(
+                    "query Q($i: String, $p: ID, $r: ID) {{ consultations(issue: $i, personId: $p, receivingAgencyId: $r, first: 100) {{ nodes {{ {} }} }} }}",
+                    consultation_sel(rng, depth)
+                ),
+                vars: json!({ "i": issue, "p": person, "r": receiving }),
+                ask: Ask::Consultations {
+                    issue,
+                    person,
+                    receiving,
+                },
+            }
+        }
+        8 => {
+            let id = some_id(rng, w.referrals.iter().map(|r| r.id.clone()).collect());
+            Query {
+                text: format!(
+                    "query Q($id: ID!) {{ referral(id: $id) {{ {} }} }}",
+                    referral_sel(rng, depth - 1)
+                ),
+                vars: json!({ "id": id }),
+                ask: Ask::Referral(id),
+            }
+        }
+        9 => {
+            let incoming = match rng.below(3) {
+                0 => None,
+                1 => Some(true),
+                _ => Some(false),
+            };
+            Query {
+                text: format!(
+                    "query Q($in: Boolean) {{ referrals(incoming: $in, first: 100) {{ nodes {{ {} }} }} }}",
+                    referral_sel(rng, depth - 1)
+                ),
+                vars: json!({ "in": incoming }),
+                ask: Ask::Referrals { incoming },
+            }
+        }
+        _ => {
+            let id = some_id(rng, person_ids);
+            Query {
+                text: format!(
+                    "query Q($id: ID!) {{ consents(personId: $id) {{ {CONSENT_SEL} }} }}"
+                ),
+                vars: json!({ "id": id }),
+                ask: Ask::Consents(id),
+            }
+        }
+    }
+}
