@@ -85,6 +85,9 @@ async fn run() -> std::process::ExitCode {
         let mut done = 0u64;
         let mut world_no = 0u64;
         let mut build_time = std::time::Duration::ZERO;
+        // How often each basis decides a (caller, person, category) in the worlds built,
+        // so a run shows it exercised every basis.
+        let mut bases: std::collections::BTreeMap<&str, usize> = Default::default();
         // The schema check: every field of the types the oracle judges is known to it.
         {
             let srv = start(backend).await;
@@ -108,6 +111,16 @@ async fn run() -> std::process::ExitCode {
                 .map(|a| oracle::Oracle::new(&w, a))
                 .collect();
             let secrets: Vec<check::Secrets> = oracles.iter().map(check::secrets).collect();
+            for o in &oracles {
+                for p in 0..w.persons.len() {
+                    for cat in world::CATEGORIES {
+                        let b = o
+                            .basis(p, cat, Some(w.persons[p].owner))
+                            .unwrap_or("denied");
+                        *bases.entry(b).or_insert(0usize) += 1;
+                    }
+                }
+            }
             let n = per_world.min(cases - done);
             let first_case = done;
             let results: Vec<(u64, Vec<String>, String)> =
@@ -173,6 +186,10 @@ async fn run() -> std::process::ExitCode {
             secs,
             build_time.as_secs_f64(),
             done as f64 / (secs - build_time.as_secs_f64()).max(0.001)
+        );
+        println!(
+            "{}::noleak: (caller, person, category) by basis: {bases:?}",
+            backend.name()
         );
         failed_total += failed;
     }

@@ -17,8 +17,14 @@
 //! - CONSENT: a consent of the person that is not withdrawn, whose validity window
 //!   contains now, whose purpose is SUPPORT, that lists the category, and that names the
 //!   caller's agency or its agency kind. Proxy consents count like the person's own.
+//! - SUPPORT_MEETING: a 支援会議 (not a 重層的支援会議, not a case conference) in its period
+//!   whose members include the caller's agency opens its declared categories of the
+//!   household's current members (not those who left), in any record, like a consent.
+//! - EMERGENCY: an open grant (not expired, not closed) opens every category within the
+//!   ceiling of that person to the account that holds it, and to no other account.
 //! - Location (address, district) of a person under a support measure: OWN or an active
-//!   CONTACT consent naming the caller's agency itself (a kind does not open it).
+//!   CONTACT consent naming the caller's agency itself (a kind, a 支援会議 or a grant does
+//!   not open it).
 //! - A person may be known to exist (by id, in lists, as a subject, as a member, as an id
 //!   anywhere) exactly when the caller may see the person's IDENTITY. Admins and auditors
 //!   (ceiling: nothing) may still meet a person's id: they read every consent and the
@@ -98,16 +104,56 @@ impl<'w> Oracle<'w> {
         })
     }
 
-    /// May the caller see category `cat` of person `p` (non-location fields)?
+    /// A 支援会議 in its period, with the caller's agency as a member, declaring `cat`,
+    /// about a household `p` currently belongs to.
+    fn support_meeting(&self, p: usize, cat: &str) -> bool {
+        self.w.meetings.iter().any(|m| {
+            m.in_period
+                && m.members.contains(&self.a.agency)
+                && m.categories.contains(&cat)
+                && self.w.households[m.household]
+                    .members
+                    .iter()
+                    .any(|x| x.person == p && !x.left)
+        })
+    }
+
+    /// An open break-glass grant of this very account for `p`.
+    fn emergency(&self, p: usize) -> bool {
+        self.w
+            .grants
+            .iter()
+            .any(|g| g.active && g.person == p && self.w.accounts[g.account].id == self.a.id)
+    }
+
+    /// The first basis that holds for category `cat` of person `p` in a record held by
+    /// agency `holder` (non-location items), in the documented order.
+    pub fn basis(&self, p: usize, cat: &str, holder: Option<usize>) -> Option<&'static str> {
+        if !self.within(cat) {
+            return None;
+        }
+        if holder == Some(self.a.agency) {
+            Some("OWN")
+        } else if self.consented(p, cat, true) {
+            Some("CONSENT")
+        } else if self.support_meeting(p, cat) {
+            Some("SUPPORT_MEETING")
+        } else if self.emergency(p) {
+            Some("EMERGENCY")
+        } else {
+            None
+        }
+    }
+
+    /// May the caller see category `cat` of person `p` (the person's own fields)?
     pub fn sees(&self, p: usize, cat: &str) -> bool {
-        self.within(cat)
-            && (self.w.persons[p].owner == self.a.agency || self.consented(p, cat, true))
+        self.basis(p, cat, Some(self.w.persons[p].owner)).is_some()
     }
 
     /// Category `cat` of person `p` inside a record the caller's agency does not hold:
-    /// only the person's consent opens it.
+    /// consent, a 支援会議 or a grant opens it, registering the person does not.
     pub fn consents_to(&self, p: usize, cat: &str) -> bool {
-        self.within(cat) && self.consented(p, cat, true)
+        self.basis(p, cat, None).is_some()
     }
 
     /// Address and district.

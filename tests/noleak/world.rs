@@ -132,6 +132,21 @@ pub struct Referral {
     pub decline_reason: Option<String>,
 }
 
+/// A meeting about a household. Only a SUPPORT_MEETING (支援会議) in its period is a basis.
+pub struct Meeting {
+    pub household: usize,
+    pub members: Vec<usize>,
+    pub categories: Vec<&'static str>,
+    pub in_period: bool,
+}
+
+/// A break-glass grant of one account for one person.
+pub struct Grant {
+    pub account: usize,
+    pub person: usize,
+    pub active: bool,
+}
+
 pub struct World {
     pub agencies: Vec<Agency>,
     pub accounts: Vec<Account>,
@@ -140,6 +155,8 @@ pub struct World {
     pub households: Vec<Household>,
     pub consultations: Vec<Consultation>,
     pub referrals: Vec<Referral>,
+    pub meetings: Vec<Meeting>,
+    pub grants: Vec<Grant>,
     /// issue code → policy category (public data, read from `issueCategories`).
     pub issue_categories: Vec<(String, String)>,
 }
@@ -191,6 +208,16 @@ impl World {
             let id = srv.agency(&format!("ag{i}"), kind).await;
             agencies.push(Agency { id, kind });
         }
+        // A few "hot" agencies get most callers and most consents, so bases (and their
+        // near misses: the wrong kind, a lapsed consent) meet the callers often.
+        let hot: Vec<usize> = (0..4).map(|_| rng.below(agencies.len())).collect();
+        let some_agency = |rng: &mut Rng| {
+            if rng.chance(75) {
+                hot[rng.below(hot.len())]
+            } else {
+                rng.below(agencies.len())
+            }
+        };
         // Writers: one caseworker per agency (third parties get integration).
         let mut accounts = Vec::new();
         for (i, a) in agencies.iter().enumerate() {
@@ -211,7 +238,7 @@ impl World {
         }
         // Callers with random role sets at random agencies.
         for j in 0..(4 + size / 3) {
-            let agency = rng.below(agencies.len());
+            let agency = some_agency(rng);
             let mut roles: Vec<&'static str> = vec![*pick(rng, &ROLES)];
             if rng.chance(35) {
                 let r = *pick(rng, &ROLES);
@@ -276,7 +303,7 @@ impl World {
 
         // Consents, recorded through the API by the registering agency.
         let mut consents: Vec<Consent> = Vec::new();
-        for k in 0..(size * 3 / 2) {
+        for k in 0..(size * 5 / 2) {
             let person = rng.below(persons.len());
             let owner = persons[person].owner;
             let mut categories: Vec<&'static str> = CATEGORIES
@@ -291,13 +318,14 @@ impl World {
             let mut rkinds: Vec<&'static str> = Vec::new();
             while recipients.is_empty() && rkinds.is_empty() {
                 for _ in 0..rng.below(3) {
-                    let a = rng.below(agencies.len());
+                    let a = some_agency(rng);
                     if a != owner && !recipients.contains(&a) {
                         recipients.push(a);
                     }
                 }
-                if rng.chance(40) {
-                    rkinds.push(*pick(rng, &KINDS));
+                if rng.chance(45) {
+                    let a = some_agency(rng);
+                    rkinds.push(agencies[a].kind);
                 }
             }
             let purpose = if rng.chance(85) {
@@ -566,6 +594,121 @@ impl World {
             });
         }
 
+        // Meetings: 支援会議 in, before and after their period, and the kinds that are no
+        // basis at all (重層的支援会議, case conference).
+        let mut meetings = Vec::new();
+        for n in 0..(households.len() * 2 / 3) {
+            let household = rng.below(households.len());
+            let convener = some_agency(rng);
+            let mut members = vec![convener];
+            for _ in 0..(1 + rng.below(3)) {
+                let a = some_agency(rng);
+                if !members.contains(&a) && agencies[a].kind != "THIRD_PARTY" {
+                    members.push(a);
+                }
+            }
+            let kind = *pick(
+                rng,
+                &[
+                    "SUPPORT_MEETING",
+                    "SUPPORT_MEETING",
+                    "SUPPORT_MEETING",
+                    "MULTI_AGENCY_MEETING",
+                    "CASE_CONFERENCE",
+                ],
+            );
+            let mut categories: Vec<&'static str> = CATEGORIES
+                .iter()
+                .copied()
+                .filter(|_| rng.chance(45))
+                .collect();
+            if categories.is_empty() {
+                categories.push("IDENTITY");
+            }
+            let phase = rng.below(5); // 0..=2 in period, 3 over, 4 not yet
+            let (from, until) = match phase {
+                3 => (now - Duration::days(100), now - Duration::days(1)),
+                4 => (now + Duration::days(1), now + Duration::days(100)),
+                _ => (now - Duration::days(10), now + Duration::days(80)),
+            };
+            let id = tsunagi_api::store::new_id();
+            entity::meeting::ActiveModel {
+                id: Set(id.clone()),
+                kind: Set(kind.to_owned()),
+                household_id: Set(households[household].id.clone()),
+                case_id: Set(None),
+                owner_agency_id: Set(agencies[convener].id.clone()),
+                held_at: Set(now - Duration::days(5)),
+                minutes: Set(Some(format!("議事録M{n:03}"))),
+                period_from: Set((kind == "SUPPORT_MEETING").then_some(from)),
+                period_until: Set((kind == "SUPPORT_MEETING").then_some(until)),
+                version: Set(1),
+                created_by: Set(accounts[convener].id.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&srv.db)
+            .await
+            .expect("meeting");
+            for a in &members {
+                entity::meeting_member::ActiveModel {
+                    meeting_id: Set(id.clone()),
+                    agency_id: Set(agencies[*a].id.clone()),
+                }
+                .insert(&srv.db)
+                .await
+                .expect("meeting member");
+            }
+            for c in &categories {
+                entity::meeting_category::ActiveModel {
+                    meeting_id: Set(id.clone()),
+                    category: Set(c.to_string()),
+                }
+                .insert(&srv.db)
+                .await
+                .expect("meeting category");
+            }
+            meetings.push(Meeting {
+                household,
+                members,
+                categories,
+                in_period: kind == "SUPPORT_MEETING" && phase <= 2,
+            });
+        }
+
+        // Emergency grants: open, expired and closed, mostly of accounts that may ask.
+        let mut grants = Vec::new();
+        for _ in 0..(size / 4) {
+            let account = rng.below(accounts.len() - 1); // not the bootstrap admin
+            let person = rng.below(persons.len());
+            let state = rng.below(4); // 0..=1 open, 2 expired, 3 closed
+            let (granted, expires) = if state == 2 {
+                (now - Duration::hours(8), now - Duration::hours(4))
+            } else {
+                (now - Duration::hours(1), now + Duration::hours(3))
+            };
+            entity::emergency_grant::ActiveModel {
+                id: Set(tsunagi_api::store::new_id()),
+                account_id: Set(accounts[account].id.clone()),
+                agency_id: Set(agencies[accounts[account].agency].id.clone()),
+                person_id: Set(persons[person].id.clone()),
+                reason: Set("生命・身体の保護のため緊急に確認".to_owned()),
+                granted_at: Set(granted),
+                expires_at: Set(expires),
+                closed_at: Set((state == 3).then_some(now - Duration::minutes(5))),
+                closed_by: Set((state == 3).then(|| "admin".to_owned())),
+                review_note: Set((state == 3).then(|| "確認済み".to_owned())),
+            }
+            .insert(&srv.db)
+            .await
+            .expect("grant");
+            grants.push(Grant {
+                account,
+                person,
+                active: state <= 1,
+            });
+        }
+
         World {
             agencies,
             accounts,
@@ -574,6 +717,8 @@ impl World {
             households,
             consultations,
             referrals,
+            meetings,
+            grants,
             issue_categories,
         }
     }
