@@ -100,6 +100,15 @@ pub fn secrets(o: &Oracle) -> Secrets {
             );
         }
     }
+    for (m, mm) in w.meetings.iter().enumerate() {
+        let known = o.knows_meeting(m);
+        put(known, &mm.id, format!("id of meeting {m}"));
+        put(
+            known && o.sees_minutes(m),
+            &mm.minutes,
+            format!("minutes of meeting {m}"),
+        );
+    }
     for (k, cc) in w.consents.iter().enumerate() {
         let seen = o.sees_consent(k);
         put(seen, &cc.id, format!("id of consent {k}"));
@@ -232,6 +241,7 @@ impl<'a> Checker<'a> {
                 Some("Consultation") => self.consultation(obj, &path),
                 Some("Referral") => self.referral(obj, &path),
                 Some("Consent") => self.consent(obj, &path),
+                Some("Meeting") => self.meeting(obj, &path),
                 Some(t) => self.fail(format!("{path:?}: unexpected type {t}")),
                 None => {
                     for (k, x) in obj {
@@ -579,6 +589,60 @@ impl<'a> Checker<'a> {
         }
     }
 
+    fn meeting(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
+        let (o, w) = (self.o, self.o.w);
+        let id = obj["id"].as_str().unwrap_or_default();
+        let Some(m) = w.meetings.iter().position(|x| x.id == id) else {
+            return self.fail(format!("{path:?}: unknown meeting id {id}"));
+        };
+        if !o.knows_meeting(m) {
+            return self.fail(format!("LEAK {path:?}: meeting {m} not knowable"));
+        }
+        let mm = &w.meetings[m];
+        for (k, got) in obj {
+            let fp = Self::child(path, k);
+            match k.as_str() {
+                "__typename" | "id" | "kind" | "inEffect" => {}
+                "minutes" => {
+                    self.field(&fp, got, o.sees_minutes(m), "NARRATIVE", json!(mm.minutes))
+                }
+                "convener" => {
+                    if got["id"] != json!(w.agencies[mm.convener].id) {
+                        self.fail(format!("{fp:?}: wrong convener {got}"));
+                    }
+                }
+                "participants" => {
+                    let want = set(mm.members.iter().map(|a| w.agencies[*a].id.clone()));
+                    self.list(&fp, got, want, "participant");
+                }
+                "categories" => {
+                    let got_set: BTreeSet<String> = got
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|x| x.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if got_set != set(mm.categories.iter().map(|c| c.to_string())) {
+                        self.fail(format!("{fp:?}: categories {got}"));
+                    }
+                }
+                "household" => {
+                    if o.knows_household(mm.household) {
+                        if got["id"] != json!(w.households[mm.household].id) {
+                            self.fail(format!("{fp:?}: household missing or wrong: {got}"));
+                        }
+                        self.walk(got, fp);
+                    } else if !got.is_null() {
+                        self.fail(format!("LEAK {fp:?}: household not knowable: {got}"));
+                    }
+                }
+                other => self.fail(format!("{path:?}: Meeting.{other} unknown to the oracle")),
+            }
+        }
+    }
+
     fn consent(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
         let id = obj["id"].as_str().unwrap_or_default();
@@ -858,12 +922,79 @@ pub async fn check(
                 c.list(&[json!("consents")], &data["consents"], want, "consent");
             }
         }
+        _ => {}
+    }
+    match &q.ask {
+        Ask::Explain(id, about) => {
+            let p = person_ix(id);
+            let may_ask = about.is_none() || o.oversight();
+            let knows = p.is_some_and(|p| o.knows_person_id(p));
+            if !(may_ask && knows) {
+                if about.is_some() && !o.oversight() {
+                    // Asking about another account is oversight: refused whatever the id.
+                    if !r.codes().iter().any(|c| c == "FORBIDDEN") {
+                        c.fail(format!(
+                            "explainAccess for another account not refused: {}",
+                            r.body
+                        ));
+                    }
+                } else {
+                    twin = true;
+                }
+            } else if let Some(p) = p {
+                let target = match about {
+                    Some(a) => Oracle::new(w, &w.accounts[*a]),
+                    None => Oracle::new(w, o.a),
+                };
+                let items = data["explainAccess"]["items"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if items.len() < 8 {
+                    c.fail(format!("explainAccess: {} items", items.len()));
+                }
+                for it in items {
+                    let cat = it["category"].as_str().unwrap_or_default();
+                    let location = it["location"].as_bool().unwrap_or(false);
+                    let want = target.explain(p, cat, location);
+                    if it["allowed"] != json!(want.is_some()) || it["basis"] != json!(want) {
+                        c.fail(format!(
+                            "explainAccess {cat} location {location}: got {} {}, oracle {want:?}",
+                            it["allowed"], it["basis"]
+                        ));
+                    }
+                }
+            }
+        }
+        Ask::Meeting(id) => match w.meetings.iter().position(|x| x.id == *id) {
+            Some(m) if o.knows_meeting(m) => {
+                if data["meeting"]["id"] != json!(id) {
+                    c.fail(format!("meeting {id} allowed but not returned: {}", r.body));
+                }
+            }
+            _ => twin = true,
+        },
+        Ask::Meetings(id) => {
+            let want = set(w
+                .meetings
+                .iter()
+                .enumerate()
+                .filter(|(m, mm)| w.households[mm.household].id == *id && o.knows_meeting(*m))
+                .map(|(_, mm)| mm.id.clone()));
+            if want.is_empty() {
+                twin = true;
+            } else {
+                c.list(&[json!("meetings")], &data["meetings"], want, "meeting");
+            }
+        }
+        _ => {}
     }
     if twin {
         // A hidden id must answer exactly like an id that exists nowhere.
         let mut vars = q.vars.clone();
         let fresh = json!(uuid::Uuid::now_v7().to_string());
         for key in ["id", "p"] {
+            // (accountId stays: only the subject is hidden.)
             if vars.get(key).is_some_and(|v| !v.is_null()) {
                 vars[key] = fresh.clone();
             }

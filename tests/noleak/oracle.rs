@@ -38,6 +38,11 @@
 //!   visible; the summary needs NARRATIVE for every subject; an issue needs its policy
 //!   category for every subject; a listed subject additionally needs IDENTITY.
 //! - Referral: known to its sender and receiver only; `person` needs IDENTITY.
+//! - Meeting: known to its convener and participant agencies (for callers with some
+//!   category in their ceiling); minutes are NARRATIVE of every current member.
+//! - explainAccess: answers a caller about itself for persons it may know, and admins and
+//!   auditors about any account for any existing person; per item, `allowed` and `basis`
+//!   equal the oracle's first basis.
 //! - consents(personId): everything to the registering agency and to admins/auditors;
 //!   to another agency that may know the person (IDENTITY) only the consents naming it or
 //!   its kind (any state); nothing about a consent is visible to anyone else.
@@ -263,6 +268,48 @@ impl<'w> Oracle<'w> {
         let rr = &self.w.referrals[r];
         self.within("NARRATIVE")
             && (rr.to == self.a.agency || self.consents_to(rr.person, "NARRATIVE"))
+    }
+
+    // ---- meetings ----
+
+    /// Convener and participants only, and only callers whose role may see some category
+    /// (an analyst or auditor at a member agency has no business with its meetings).
+    pub fn knows_meeting(&self, m: usize) -> bool {
+        !self.within_none() && self.w.meetings[m].members.contains(&self.a.agency)
+    }
+
+    /// Minutes are NARRATIVE of every current member of the household (held by the
+    /// convener); with no current member there is nobody whose basis could open them.
+    pub fn sees_minutes(&self, m: usize) -> bool {
+        let mm = &self.w.meetings[m];
+        let current: Vec<usize> = self.w.households[mm.household]
+            .members
+            .iter()
+            .filter(|x| !x.left)
+            .map(|x| x.person)
+            .collect();
+        !current.is_empty()
+            && current
+                .iter()
+                .all(|p| self.basis(*p, "NARRATIVE", Some(mm.convener)).is_some())
+    }
+
+    /// The explanation the policy owes for one item: (allowed, basis).
+    pub fn explain(&self, p: usize, cat: &str, location: bool) -> Option<&'static str> {
+        let person = &self.w.persons[p];
+        if location && person.confidential {
+            if !self.within("CONTACT") {
+                None
+            } else if person.owner == self.a.agency {
+                Some("OWN")
+            } else if self.consented(p, "CONTACT", false) {
+                Some("CONSENT")
+            } else {
+                None
+            }
+        } else {
+            self.basis(p, cat, Some(person.owner))
+        }
     }
 
     // ---- consents ----

@@ -48,6 +48,10 @@ pub enum Ask {
         incoming: Option<bool>,
     },
     Consents(String),
+    /// explainAccess(personId, accountId?): the account index it is about.
+    Explain(String, Option<usize>),
+    Meeting(String),
+    Meetings(String),
 }
 
 pub struct Query {
@@ -160,6 +164,31 @@ fn referral_sel(rng: &mut Rng, depth: usize) -> String {
     s
 }
 
+fn meeting_sel(rng: &mut Rng, depth: usize) -> String {
+    let mut s = format!(
+        "__typename id {}",
+        subset(
+            rng,
+            &[
+                "kind",
+                "minutes",
+                "convener { id }",
+                "participants { id }",
+                "categories",
+                "inEffect"
+            ],
+            65
+        )
+    );
+    if rng.chance(40) {
+        s.push_str(&format!(
+            " household {{ {} }}",
+            household_sel(rng, depth - 1)
+        ));
+    }
+    s
+}
+
 const CONSENT_SEL: &str = "__typename id personId givenBy proxyName proxyRelationship categories \
     recipientAgencies { id } recipientAgencyKinds purpose evidenceRef withdrawalReason state";
 
@@ -175,7 +204,7 @@ fn some_id(rng: &mut Rng, ids: Vec<String>) -> String {
 pub fn generate(rng: &mut Rng, w: &World) -> Query {
     let depth = 1 + rng.below(2);
     let person_ids: Vec<String> = w.persons.iter().map(|p| p.id.clone()).collect();
-    match rng.below(11) {
+    match rng.below(14) {
         0 | 1 => {
             let id = some_id(rng, person_ids);
             Query {
@@ -274,6 +303,38 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                 ),
                 vars: json!({ "in": incoming }),
                 ask: Ask::Referrals { incoming },
+            }
+        }
+        11 => {
+            let id = some_id(rng, person_ids);
+            // Admins and auditors may ask about another account (not the bootstrap admin).
+            let about = rng.chance(50).then(|| rng.below(w.accounts.len() - 1));
+            Query {
+                text: "query Q($id: ID!, $acc: ID) { explainAccess(personId: $id, accountId: $acc) { personId items { category location allowed basis basisReference denial lapsedConsentIds otherRecipientConsentIds } } }".to_owned(),
+                vars: json!({ "id": id, "acc": about.map(|a| w.accounts[a].id.clone()) }),
+                ask: Ask::Explain(id, about),
+            }
+        }
+        12 => {
+            let id = some_id(rng, w.meetings.iter().map(|m| m.id.clone()).collect());
+            Query {
+                text: format!(
+                    "query Q($id: ID!) {{ meeting(id: $id) {{ {} }} }}",
+                    meeting_sel(rng, depth)
+                ),
+                vars: json!({ "id": id }),
+                ask: Ask::Meeting(id),
+            }
+        }
+        13 => {
+            let id = some_id(rng, w.households.iter().map(|h| h.id.clone()).collect());
+            Query {
+                text: format!(
+                    "query Q($id: ID!) {{ meetings(householdId: $id) {{ {} }} }}",
+                    meeting_sel(rng, depth)
+                ),
+                vars: json!({ "id": id }),
+                ask: Ask::Meetings(id),
             }
         }
         _ => {

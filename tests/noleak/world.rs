@@ -134,6 +134,9 @@ pub struct Referral {
 
 /// A meeting about a household. Only a SUPPORT_MEETING (支援会議) in its period is a basis.
 pub struct Meeting {
+    pub id: String,
+    pub convener: usize,
+    pub minutes: String,
     pub household: usize,
     pub members: Vec<usize>,
     pub categories: Vec<&'static str>,
@@ -669,6 +672,9 @@ impl World {
                 .expect("meeting category");
             }
             meetings.push(Meeting {
+                id,
+                convener,
+                minutes: format!("議事録M{n:03}"),
                 household,
                 members,
                 categories,
