@@ -58,6 +58,8 @@ pub struct Query {
     pub text: String,
     pub vars: Value,
     pub ask: Ask,
+    /// A list read page by page (`first` small, following `endCursor`): its root field.
+    pub paged: Option<&'static str>,
 }
 
 fn pick<'a, T>(rng: &mut Rng, xs: &'a [T]) -> &'a T {
@@ -202,6 +204,32 @@ fn some_id(rng: &mut Rng, ids: Vec<String>) -> String {
 }
 
 pub fn generate(rng: &mut Rng, w: &World) -> Query {
+    let mut q = generate_one(rng, w);
+    let root = match q.ask {
+        Ask::Persons { .. } => Some("persons"),
+        Ask::Households => Some("households"),
+        Ask::Consultations { .. } => Some("consultations"),
+        Ask::Referrals { .. } => Some("referrals"),
+        _ => None,
+    };
+    if let Some(root) = root.filter(|_| rng.chance(35)) {
+        // Page through the same list a few rows at a time.
+        q.text = q
+            .text
+            .replace(
+                "first: 100) { nodes",
+                "first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes",
+            )
+            .replacen("query Q(", "query Q($first: Int, $after: String, ", 1)
+            .replacen("query Q {", "query Q($first: Int, $after: String) {", 1);
+        q.vars["first"] = json!(1 + rng.below(4));
+        q.vars["after"] = Value::Null;
+        q.paged = Some(root);
+    }
+    q
+}
+
+fn generate_one(rng: &mut Rng, w: &World) -> Query {
     let depth = 1 + rng.below(2);
     let person_ids: Vec<String> = w.persons.iter().map(|p| p.id.clone()).collect();
     match rng.below(14) {
@@ -213,6 +241,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                     person_sel(rng, depth)
                 ),
                 vars: json!({ "id": id }),
+                paged: None,
                 ask: Ask::Person(id),
             }
         }
@@ -227,6 +256,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                     person_sel(rng, depth)
                 ),
                 vars: json!({ "k": kana, "d": district }),
+                paged: None,
                 ask: Ask::Persons { kana, district },
             }
         }
@@ -238,6 +268,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                     household_sel(rng, depth)
                 ),
                 vars: json!({ "id": id }),
+                paged: None,
                 ask: Ask::Household(id),
             }
         }
@@ -247,6 +278,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                 household_sel(rng, depth)
             ),
             vars: json!({}),
+            paged: None,
             ask: Ask::Households,
         },
         6 => {
@@ -257,6 +289,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                     consultation_sel(rng, depth)
                 ),
                 vars: json!({ "id": id }),
+                paged: None,
                 ask: Ask::Consultation(id),
             }
         }
@@ -272,6 +305,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                     consultation_sel(rng, depth)
                 ),
                 vars: json!({ "i": issue, "p": person, "r": receiving }),
+                paged: None,
                 ask: Ask::Consultations {
                     issue,
                     person,
@@ -287,6 +321,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                     referral_sel(rng, depth - 1)
                 ),
                 vars: json!({ "id": id }),
+                paged: None,
                 ask: Ask::Referral(id),
             }
         }
@@ -302,6 +337,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                     referral_sel(rng, depth - 1)
                 ),
                 vars: json!({ "in": incoming }),
+                paged: None,
                 ask: Ask::Referrals { incoming },
             }
         }
@@ -312,6 +348,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
             Query {
                 text: "query Q($id: ID!, $acc: ID) { explainAccess(personId: $id, accountId: $acc) { personId items { category location allowed basis basisReference denial lapsedConsentIds otherRecipientConsentIds } } }".to_owned(),
                 vars: json!({ "id": id, "acc": about.map(|a| w.accounts[a].id.clone()) }),
+                paged: None,
                 ask: Ask::Explain(id, about),
             }
         }
@@ -323,6 +360,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                     meeting_sel(rng, depth)
                 ),
                 vars: json!({ "id": id }),
+                paged: None,
                 ask: Ask::Meeting(id),
             }
         }
@@ -334,6 +372,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                     meeting_sel(rng, depth)
                 ),
                 vars: json!({ "id": id }),
+                paged: None,
                 ask: Ask::Meetings(id),
             }
         }
@@ -344,6 +383,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
                     "query Q($id: ID!) {{ consents(personId: $id) {{ {CONSENT_SEL} }} }}"
                 ),
                 vars: json!({ "id": id }),
+                paged: None,
                 ask: Ask::Consents(id),
             }
         }
