@@ -61,7 +61,18 @@ pub fn secrets(o: &Oracle) -> Secrets {
         }
     }
     for (h, hh) in w.households.iter().enumerate() {
-        put(o.knows_household(h), &hh.id, format!("id of household {h}"));
+        // SupportCase.householdId (non-null) names the household to whoever knows the
+        // case; the oracle allows that id (not the household) — see the report.
+        let via_case = w
+            .cases
+            .iter()
+            .enumerate()
+            .any(|(k, x)| x.household == h && o.knows_case(k));
+        put(
+            o.knows_household(h) || via_case,
+            &hh.id,
+            format!("id of household {h}"),
+        );
         for (m, mm) in hh.members.iter().enumerate() {
             let seen = o.sees_member(h, m);
             put(seen, &mm.id, format!("id of member {m} of household {h}"));
@@ -109,6 +120,14 @@ pub fn secrets(o: &Oracle) -> Secrets {
             &mm.minutes,
             format!("minutes of meeting {m}"),
         );
+    }
+    for (a, x) in w.activities.iter().enumerate() {
+        let seen = o.sees_activity(a);
+        put(seen, &x.id, format!("id of activity {a}"));
+        put(seen, &x.note, format!("note of activity {a}"));
+    }
+    for (k, x) in w.cases.iter().enumerate() {
+        put(o.knows_case(k), &x.id, format!("id of support case {k}"));
     }
     for (k, cc) in w.consents.iter().enumerate() {
         let seen = o.sees_consent(k);
@@ -243,6 +262,8 @@ impl<'a> Checker<'a> {
                 Some("Referral") => self.referral(obj, &path),
                 Some("Consent") => self.consent(obj, &path),
                 Some("Meeting") => self.meeting(obj, &path),
+                Some("Activity") => self.activity(obj, &path),
+                Some("SupportCase") => self.case(obj, &path),
                 Some(t) => self.fail(format!("{path:?}: unexpected type {t}")),
                 None => {
                     for (k, x) in obj {
@@ -586,6 +607,69 @@ impl<'a> Checker<'a> {
                     }
                 },
                 other => self.fail(format!("{path:?}: Referral.{other} unknown to the oracle")),
+            }
+        }
+    }
+
+    fn activity(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
+        let (o, w) = (self.o, self.o.w);
+        let id = obj["id"].as_str().unwrap_or_default();
+        let Some(a) = w.activities.iter().position(|x| x.id == id) else {
+            return self.fail(format!("{path:?}: unknown activity id {id}"));
+        };
+        if !o.sees_activity(a) {
+            return self.fail(format!("LEAK {path:?}: activity {a} not visible"));
+        }
+        let x = &w.activities[a];
+        for (k, got) in obj {
+            let fp = Self::child(path, k);
+            match k.as_str() {
+                "__typename" | "id" | "kind" | "caseId" => {}
+                "note" => self.field(&fp, got, true, "NARRATIVE", json!(x.note)),
+                "agency" => {
+                    if got["id"] != json!(w.agencies[x.agency].id) {
+                        self.fail(format!("{fp:?}: wrong agency {got}"));
+                    }
+                }
+                "person" => {
+                    if o.knows_person(x.person) {
+                        if got["id"] != json!(w.persons[x.person].id) {
+                            self.fail(format!("{fp:?}: activity person missing: {got}"));
+                        }
+                        self.walk(got, fp);
+                    } else if !got.is_null() {
+                        self.fail(format!("LEAK {fp:?}: activity person not knowable"));
+                    }
+                }
+                other => self.fail(format!("{path:?}: Activity.{other} unknown to the oracle")),
+            }
+        }
+    }
+
+    fn case(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
+        let (o, w) = (self.o, self.o.w);
+        let id = obj["id"].as_str().unwrap_or_default();
+        let Some(k) = w.cases.iter().position(|x| x.id == id) else {
+            return self.fail(format!("{path:?}: unknown support case id {id}"));
+        };
+        if !o.knows_case(k) {
+            return self.fail(format!("LEAK {path:?}: support case {k} not knowable"));
+        }
+        let x = &w.cases[k];
+        for (key, got) in obj {
+            let want = match key.as_str() {
+                "__typename" | "id" | "status" => continue,
+                "householdId" => json!(w.households[x.household].id),
+                "ownerAgency" => json!({ "id": w.agencies[x.owner].id }),
+                other => {
+                    self.fail(format!(
+                        "{path:?}: SupportCase.{other} unknown to the oracle"
+                    ));
+                    continue;
+                }
+            };
+            if *got != want {
+                self.fail(format!("{path:?}.{key}: got {got}, want {want}"));
             }
         }
     }
@@ -1035,6 +1119,54 @@ pub async fn check(
                 twin = true;
             } else {
                 c.list(&[json!("meetings")], &data["meetings"], want, "meeting");
+            }
+        }
+        Ask::Activities(id) => match person_ix(id).filter(|p| o.knows_person(*p)) {
+            Some(p) => {
+                let want = set(w
+                    .activities
+                    .iter()
+                    .enumerate()
+                    .filter(|(a, x)| x.person == p && o.sees_activity(*a))
+                    .map(|(_, x)| x.id.clone()));
+                if !(want.is_empty() && refused(r)) {
+                    c.list(
+                        &[json!("activities")],
+                        &data["activities"]["nodes"],
+                        want,
+                        "activity",
+                    );
+                }
+            }
+            None => twin = true,
+        },
+        Ask::Case(id) => match w.cases.iter().position(|x| x.id == *id) {
+            Some(k) if o.knows_case(k) => {
+                if data["supportCase"]["id"] != json!(id) {
+                    c.fail(format!(
+                        "support case {id} allowed but not returned: {}",
+                        r.body
+                    ));
+                }
+            }
+            _ => twin = true,
+        },
+        Ask::Cases(id) => {
+            let want = set(w
+                .cases
+                .iter()
+                .enumerate()
+                .filter(|(k, x)| w.households[x.household].id == *id && o.knows_case(*k))
+                .map(|(_, x)| x.id.clone()));
+            if want.is_empty() {
+                twin = true;
+            } else {
+                c.list(
+                    &[json!("supportCases")],
+                    &data["supportCases"],
+                    want,
+                    "support case",
+                );
             }
         }
         _ => {}

@@ -40,6 +40,12 @@
 //! - Referral: known to its sender and receiver only; `person` needs IDENTITY.
 //! - Meeting: known to its convener and participant agencies (for callers with some
 //!   category in their ceiling); minutes are NARRATIVE of every current member.
+//! - Activity: NARRATIVE of its person, held by the recording agency; listed and its
+//!   note shown with that basis. Support case: PLAN of every current household member,
+//!   held by the case's agency; known with a PLAN basis for at least one current member.
+//!   Its `householdId` is non-null in the schema, so whoever knows a case may meet the
+//!   household's id (never the household: `household(id)` stays NOT_FOUND without a
+//!   HOUSEHOLD basis).
 //! - explainAccess: answers a caller about itself for persons it may know, and admins and
 //!   auditors about any account for any existing person; per item, `allowed` and `basis`
 //!   equal the oracle's first basis.
@@ -310,6 +316,32 @@ impl<'w> Oracle<'w> {
         } else {
             self.basis(p, cat, Some(person.owner))
         }
+    }
+
+    // ---- activities and support cases ----
+
+    /// An activity (and its note) is NARRATIVE of its person, held by the recording agency.
+    pub fn sees_activity(&self, a: usize) -> bool {
+        let x = &self.w.activities[a];
+        self.basis(x.person, "NARRATIVE", Some(x.agency)).is_some()
+    }
+
+    fn current_members(&self, h: usize) -> Vec<usize> {
+        self.w.households[h]
+            .members
+            .iter()
+            .filter(|m| !m.left)
+            .map(|m| m.person)
+            .collect()
+    }
+
+    /// A support case (and whether there is one) is PLAN of every current member: known
+    /// with a PLAN basis for at least one of them (the case's agency holds it).
+    pub fn knows_case(&self, k: usize) -> bool {
+        let c = &self.w.cases[k];
+        self.current_members(c.household)
+            .iter()
+            .any(|p| self.basis(*p, "PLAN", Some(c.owner)).is_some())
     }
 
     // ---- consents ----

@@ -52,6 +52,9 @@ pub enum Ask {
     Explain(String, Option<usize>),
     Meeting(String),
     Meetings(String),
+    Activities(String),
+    Case(String),
+    Cases(String),
 }
 
 pub struct Query {
@@ -191,6 +194,8 @@ fn meeting_sel(rng: &mut Rng, depth: usize) -> String {
     s
 }
 
+const CASE_SEL: &str = "__typename id householdId ownerAgency { id } status";
+
 const CONSENT_SEL: &str = "__typename id personId givenBy proxyName proxyRelationship categories \
     recipientAgencies { id } recipientAgencyKinds purpose evidenceRef withdrawalReason state";
 
@@ -232,7 +237,7 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
 fn generate_one(rng: &mut Rng, w: &World) -> Query {
     let depth = 1 + rng.below(2);
     let person_ids: Vec<String> = w.persons.iter().map(|p| p.id.clone()).collect();
-    match rng.below(14) {
+    match rng.below(17) {
         0 | 1 => {
             let id = some_id(rng, person_ids);
             Query {
@@ -374,6 +379,43 @@ fn generate_one(rng: &mut Rng, w: &World) -> Query {
                 vars: json!({ "id": id }),
                 paged: None,
                 ask: Ask::Meetings(id),
+            }
+        }
+        14 => {
+            let id = some_id(rng, person_ids);
+            Query {
+                text: format!(
+                    "query Q($id: ID!) {{ activities(personId: $id, first: 100) {{ nodes {{ __typename id {} }} }} }}",
+                    subset(rng, &["note", "kind", "agency { id }", "caseId"], 70)
+                        + &if rng.chance(50) {
+                            format!(" person {{ {} }}", person_sel(rng, 0))
+                        } else {
+                            String::new()
+                        }
+                ),
+                vars: json!({ "id": id }),
+                paged: None,
+                ask: Ask::Activities(id),
+            }
+        }
+        15 => {
+            let id = some_id(rng, w.cases.iter().map(|c| c.id.clone()).collect());
+            Query {
+                text: format!("query Q($id: ID!) {{ supportCase(id: $id) {{ {CASE_SEL} }} }}"),
+                vars: json!({ "id": id }),
+                paged: None,
+                ask: Ask::Case(id),
+            }
+        }
+        16 => {
+            let id = some_id(rng, w.households.iter().map(|h| h.id.clone()).collect());
+            Query {
+                text: format!(
+                    "query Q($id: ID!) {{ supportCases(householdId: $id) {{ {CASE_SEL} }} }}"
+                ),
+                vars: json!({ "id": id }),
+                paged: None,
+                ask: Ask::Cases(id),
             }
         }
         _ => {

@@ -150,6 +150,22 @@ pub struct Grant {
     pub active: bool,
 }
 
+/// An activity record (outreach visit, participation, monitoring) of one agency about one
+/// person; its note is NARRATIVE.
+pub struct Activity {
+    pub id: String,
+    pub agency: usize,
+    pub person: usize,
+    pub note: String,
+}
+
+/// A 多機関協働 support case of a household, held by the coordinating agency.
+pub struct Case {
+    pub id: String,
+    pub household: usize,
+    pub owner: usize,
+}
+
 pub struct World {
     pub agencies: Vec<Agency>,
     pub accounts: Vec<Account>,
@@ -160,6 +176,8 @@ pub struct World {
     pub referrals: Vec<Referral>,
     pub meetings: Vec<Meeting>,
     pub grants: Vec<Grant>,
+    pub activities: Vec<Activity>,
+    pub cases: Vec<Case>,
     /// issue code → policy category (public data, read from `issueCategories`).
     pub issue_categories: Vec<(String, String)>,
 }
@@ -715,6 +733,74 @@ impl World {
             });
         }
 
+        // Activities of any agency about any person.
+        let mut activities = Vec::new();
+        for n in 0..size {
+            let agency = some_agency(rng);
+            let person = rng.below(persons.len());
+            let id = tsunagi_api::store::new_id();
+            let note = format!("記録N{n:03}");
+            entity::activity::ActiveModel {
+                id: Set(id.clone()),
+                kind: Set("MONITORING".to_owned()),
+                person_id: Set(persons[person].id.clone()),
+                case_id: Set(None),
+                placement_id: Set(None),
+                agency_id: Set(agencies[agency].id.clone()),
+                account_id: Set(accounts[agency].id.clone()),
+                occurred_on: Set(NaiveDate::from_ymd_opt(2026, 1, 1)
+                    .expect("date")
+                    .checked_add_days(chrono::Days::new(n as u64))
+                    .expect("date")),
+                result: Set(None),
+                stage: Set(None),
+                next_planned_on: Set(None),
+                note: Set(note.clone()),
+                created_at: Set(now),
+            }
+            .insert(&srv.db)
+            .await
+            .expect("activity");
+            activities.push(Activity {
+                id,
+                agency,
+                person,
+                note,
+            });
+        }
+
+        // Support cases: at most one per household, held by a random agency.
+        let mut cases = Vec::new();
+        for (h, hh) in households.iter().enumerate() {
+            if !rng.chance(60) {
+                continue;
+            }
+            let owner = some_agency(rng);
+            let id = tsunagi_api::store::new_id();
+            entity::support_case::ActiveModel {
+                id: Set(id.clone()),
+                household_id: Set(hh.id.clone()),
+                owner_agency_id: Set(agencies[owner].id.clone()),
+                lead_account_id: Set(accounts[owner].id.clone()),
+                status: Set("ASSESSMENT".to_owned()),
+                status_before_suspension: Set(None),
+                opened_on: Set(NaiveDate::from_ymd_opt(2026, 4, 1).expect("date")),
+                closed_on: Set(None),
+                version: Set(1),
+                created_by: Set(accounts[owner].id.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&srv.db)
+            .await
+            .expect("support case");
+            cases.push(Case {
+                id,
+                household: h,
+                owner,
+            });
+        }
+
         World {
             agencies,
             accounts,
@@ -725,6 +811,8 @@ impl World {
             referrals,
             meetings,
             grants,
+            activities,
+            cases,
             issue_categories,
         }
     }
