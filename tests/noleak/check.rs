@@ -147,6 +147,8 @@ pub struct Checker<'a> {
     pub o: &'a Oracle<'a>,
     errors: BTreeMap<String, Vec<(String, String)>>,
     pub problems: Vec<String>,
+    /// Rows the oracle expected in the lists checked (a measure of what a case exercised).
+    pub expected_rows: usize,
 }
 
 fn path_key(path: &[Value]) -> String {
@@ -190,6 +192,7 @@ impl<'a> Checker<'a> {
             o,
             errors,
             problems: Vec::new(),
+            expected_rows: 0,
         }
     }
 
@@ -230,6 +233,7 @@ impl<'a> Checker<'a> {
     }
 
     fn list(&mut self, path: &[Value], got: &Value, want: BTreeSet<String>, what: &str) {
+        self.expected_rows += want.len();
         let ids = ids_of(got);
         let got_set = set(ids.clone());
         if got_set.len() != ids.len() {
@@ -870,7 +874,8 @@ fn refused(r: &Gql) -> bool {
     codes.len() == 1 && (codes[0] == "NOT_FOUND" || codes[0] == "FORBIDDEN")
 }
 
-/// Checks one case; returns the problems found (empty: the case passed).
+/// Checks one case; returns the problems found (empty: the case passed) and how many rows
+/// the oracle expected in the lists it checked.
 pub async fn check(
     srv: &Server,
     token: &str,
@@ -878,7 +883,7 @@ pub async fn check(
     s: &Secrets,
     q: &Query,
     r: &Gql,
-) -> Vec<String> {
+) -> (Vec<String>, usize) {
     let w = o.w;
     let body = serde_json::to_string(&r.body).unwrap_or_default();
     let named = serde_json::to_string(&q.vars).unwrap_or_default();
@@ -1169,6 +1174,16 @@ pub async fn check(
                 );
             }
         }
+        Ask::NoContact => {
+            let want = set(o.no_contact().into_iter().map(|p| w.persons[p].id.clone()));
+            let got: Vec<Value> = data["noContact"]
+                .as_array()
+                .map(|a| a.iter().map(|x| x["person"].clone()).collect())
+                .unwrap_or_default();
+            if !(want.is_empty() && refused(r)) && !(refused(r) && r.codes()[0] == "FORBIDDEN") {
+                c.list(&[json!("noContact")], &json!(got), want, "person");
+            }
+        }
         _ => {}
     }
     if twin {
@@ -1195,5 +1210,5 @@ pub async fn check(
             ));
         }
     }
-    c.problems
+    (c.problems, c.expected_rows)
 }

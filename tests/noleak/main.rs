@@ -88,6 +88,8 @@ async fn run() -> std::process::ExitCode {
         // How often each basis decides a (caller, person, category) in the worlds built,
         // so a run shows it exercised every basis.
         let mut bases: std::collections::BTreeMap<&str, usize> = Default::default();
+        // Per query kind: (cases, rows the oracle expected in its lists).
+        let mut exercised: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
         // The schema check: every field of the types the oracle judges is known to it.
         {
             let srv = start(backend).await;
@@ -123,7 +125,7 @@ async fn run() -> std::process::ExitCode {
             }
             let n = per_world.min(cases - done);
             let first_case = done;
-            let results: Vec<(u64, Vec<String>, String)> =
+            let results: Vec<(u64, Vec<String>, String, String, usize)> =
                 futures::stream::iter((0..n).map(|k| {
                     let case_seed = world_seed ^ (k + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     let (srv, w, oracles, secrets) = (&srv, &w, &oracles, &secrets);
@@ -131,12 +133,14 @@ async fn run() -> std::process::ExitCode {
                         let mut crng = rng::Rng::new(case_seed);
                         let caller = crng.below(w.accounts.len());
                         let a = &w.accounts[caller];
-                        let q = query::generate(&mut crng, w);
+                        let q = query::generate(&mut crng, w, a);
                         let (r, mut problems) = check::send(srv, &a.token, &q).await;
-                        problems.extend(
+                        let (more, rows) =
                             check::check(srv, &a.token, &oracles[caller], &secrets[caller], &q, &r)
-                                .await,
-                        );
+                                .await;
+                        problems.extend(more);
+                        let kind = format!("{:?}", q.ask);
+                        let kind = kind.split(['(', ' ']).next().unwrap_or("?").to_owned();
                         let report = if problems.is_empty() {
                             String::new()
                         } else {
@@ -151,13 +155,16 @@ async fn run() -> std::process::ExitCode {
                                 r.body
                             )
                         };
-                        (first_case + k, problems, report)
+                        (first_case + k, problems, report, kind, rows)
                     }
                 }))
                 .buffer_unordered(4)
                 .collect()
                 .await;
-            for (case, problems, report) in results {
+            for (case, problems, report, kind, rows) in results {
+                let e = exercised.entry(kind).or_insert((0, 0));
+                e.0 += 1;
+                e.1 += rows;
                 if problems.is_empty() {
                     continue;
                 }
@@ -190,6 +197,10 @@ async fn run() -> std::process::ExitCode {
         );
         println!(
             "{}::noleak: (caller, person, category) by basis: {bases:?}",
+            backend.name()
+        );
+        println!(
+            "{}::noleak: per query (cases, expected list rows): {exercised:?}",
             backend.name()
         );
         failed_total += failed;

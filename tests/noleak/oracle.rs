@@ -49,9 +49,10 @@
 //! - explainAccess: answers a caller about itself for persons it may know, and admins and
 //!   auditors about any account for any existing person; per item, `allowed` and `basis`
 //!   equal the oracle's first basis.
-//! - consents(personId): everything to the registering agency and to admins/auditors;
-//!   to another agency that may know the person (IDENTITY) only the consents naming it or
-//!   its kind (any state); nothing about a consent is visible to anyone else.
+//! - consents(personId): everything to admins/auditors; to a caller who may know the
+//!   person (IDENTITY; so not an analyst, even at the registering agency) everything if
+//!   its agency registered the person, else only the consents naming its agency or kind
+//!   (any state) with only itself among the recipients; nothing to anyone else.
 
 use std::collections::BTreeSet;
 
@@ -344,20 +345,37 @@ impl<'w> Oracle<'w> {
             .any(|p| self.basis(*p, "PLAN", Some(c.owner)).is_some())
     }
 
+    /// noContact(days: 1): the worlds hold no outreach visits and every activity is months
+    /// old, so it lists the current members of households with an open case of the
+    /// caller's agency — those the caller may know; a person it may not know is never
+    /// listed (the field is non-null, so it cannot be withheld in place).
+    pub fn no_contact(&self) -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        for c in self.w.cases.iter().filter(|c| c.owner == self.a.agency) {
+            for p in self.current_members(c.household) {
+                if self.knows_person(p) {
+                    out.insert(p);
+                }
+            }
+        }
+        out
+    }
+
     // ---- consents ----
 
     pub fn sees_consent(&self, k: usize) -> bool {
         let c = &self.w.consents[k];
         let agency = self.a.agency;
         self.oversight()
-            || self.w.persons[c.person].owner == agency
             || (self.knows_person(c.person)
-                && (c.agencies.contains(&agency)
+                && (self.w.persons[c.person].owner == agency
+                    || c.agencies.contains(&agency)
                     || c.kinds.contains(&self.w.agencies[agency].kind)))
     }
 
     /// Whether the listing shows every recipient (else only the caller's agency / kind).
     pub fn sees_all_recipients(&self, k: usize) -> bool {
-        self.oversight() || self.w.persons[self.w.consents[k].person].owner == self.a.agency
+        let p = self.w.consents[k].person;
+        self.oversight() || (self.w.persons[p].owner == self.a.agency && self.knows_person(p))
     }
 }

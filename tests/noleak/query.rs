@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::rng::Rng;
-use crate::world::{kana_prefix, World, DISTRICTS};
+use crate::world::{kana_prefix, Account, World, DISTRICTS};
 
 /// Person fields the generator knows, with nothing nested.
 pub const PERSON_SCALARS: [&str; 16] = [
@@ -55,6 +55,7 @@ pub enum Ask {
     Activities(String),
     Case(String),
     Cases(String),
+    NoContact,
 }
 
 pub struct Query {
@@ -208,8 +209,8 @@ fn some_id(rng: &mut Rng, ids: Vec<String>) -> String {
     }
 }
 
-pub fn generate(rng: &mut Rng, w: &World) -> Query {
-    let mut q = generate_one(rng, w);
+pub fn generate(rng: &mut Rng, w: &World, caller: &Account) -> Query {
+    let mut q = generate_one(rng, w, caller);
     let root = match q.ask {
         Ask::Persons { .. } => Some("persons"),
         Ask::Households => Some("households"),
@@ -234,10 +235,10 @@ pub fn generate(rng: &mut Rng, w: &World) -> Query {
     q
 }
 
-fn generate_one(rng: &mut Rng, w: &World) -> Query {
+fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
     let depth = 1 + rng.below(2);
     let person_ids: Vec<String> = w.persons.iter().map(|p| p.id.clone()).collect();
-    match rng.below(17) {
+    match rng.below(18) {
         0 | 1 => {
             let id = some_id(rng, person_ids);
             Query {
@@ -382,7 +383,20 @@ fn generate_one(rng: &mut Rng, w: &World) -> Query {
             }
         }
         14 => {
-            let id = some_id(rng, person_ids);
+            // Mostly a person with activities, often ones the caller's agency recorded.
+            let own: Vec<usize> = w
+                .activities
+                .iter()
+                .filter(|x| x.agency == caller.agency)
+                .map(|x| x.person)
+                .collect();
+            let id = if rng.chance(50) && !own.is_empty() {
+                w.persons[*pick(rng, &own)].id.clone()
+            } else if rng.chance(60) && !w.activities.is_empty() {
+                w.persons[pick(rng, &w.activities).person].id.clone()
+            } else {
+                some_id(rng, person_ids)
+            };
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ activities(personId: $id, first: 100) {{ nodes {{ __typename id {} }} }} }}",
@@ -408,7 +422,11 @@ fn generate_one(rng: &mut Rng, w: &World) -> Query {
             }
         }
         16 => {
-            let id = some_id(rng, w.households.iter().map(|h| h.id.clone()).collect());
+            let id = if rng.chance(70) && !w.cases.is_empty() {
+                w.households[pick(rng, &w.cases).household].id.clone()
+            } else {
+                some_id(rng, w.households.iter().map(|h| h.id.clone()).collect())
+            };
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ supportCases(householdId: $id) {{ {CASE_SEL} }} }}"
@@ -418,6 +436,15 @@ fn generate_one(rng: &mut Rng, w: &World) -> Query {
                 ask: Ask::Cases(id),
             }
         }
+        17 => Query {
+            text: format!(
+                "query Q {{ noContact(days: 1) {{ reason person {{ {} }} }} }}",
+                person_sel(rng, 0)
+            ),
+            vars: json!({}),
+            paged: None,
+            ask: Ask::NoContact,
+        },
         _ => {
             let id = some_id(rng, person_ids);
             Query {

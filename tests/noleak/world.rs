@@ -736,8 +736,13 @@ impl World {
         // Activities of any agency about any person.
         let mut activities = Vec::new();
         for n in 0..size {
-            let agency = some_agency(rng);
             let person = rng.below(persons.len());
+            // Usually the agency that registered the person, else anyone.
+            let agency = if rng.chance(50) {
+                persons[person].owner
+            } else {
+                some_agency(rng)
+            };
             let id = tsunagi_api::store::new_id();
             let note = format!("記録N{n:03}");
             entity::activity::ActiveModel {
@@ -794,6 +799,35 @@ impl World {
             .insert(&srv.db)
             .await
             .expect("support case");
+            // Usually the coordinating agency holds consents of the members it works with.
+            if rng.chance(60) {
+                for m in hh.members.iter().filter(|m| !m.left) {
+                    let p = &persons[m.person];
+                    if p.owner == owner {
+                        continue;
+                    }
+                    let categories = vec!["IDENTITY", "HOUSEHOLD", "PLAN"];
+                    let input = json!({
+                        "personId": p.id, "givenBy": "SELF", "categories": categories,
+                        "recipientAgencyIds": [agencies[owner].id], "purpose": "SUPPORT",
+                        "validFrom": (Utc::now() - Duration::hours(2)).to_rfc3339(),
+                        "method": "WRITTEN", "evidenceRef": format!("証拠E{:03}", consents.len()),
+                    });
+                    let (cid, _) = srv.consent(&accounts[p.owner].token, input).await;
+                    consents.push(Consent {
+                        id: cid,
+                        person: m.person,
+                        categories,
+                        agencies: vec![owner],
+                        kinds: vec![],
+                        purpose: "SUPPORT",
+                        state: ConsentState::Active,
+                        proxy_name: None,
+                        evidence: format!("証拠E{:03}", consents.len()),
+                        withdrawal_reason: None,
+                    });
+                }
+            }
             cases.push(Case {
                 id,
                 household: h,
