@@ -1180,7 +1180,9 @@ pub async fn check(
                 .as_array()
                 .map(|a| a.iter().map(|x| x["person"].clone()).collect())
                 .unwrap_or_default();
-            if !(want.is_empty() && refused(r)) && !(refused(r) && r.codes()[0] == "FORBIDDEN") {
+            // A role without the 多機関協働 views may be refused outright (nothing shown).
+            let forbidden = refused(r) && r.codes()[0] == "FORBIDDEN";
+            if !(forbidden || (want.is_empty() && refused(r))) {
                 c.list(&[json!("noContact")], &json!(got), want, "person");
             }
         }

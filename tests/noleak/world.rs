@@ -44,6 +44,7 @@ pub const CATEGORIES: [&str; 8] = [
     "PLAN",
 ];
 pub const DISTRICTS: [&str; 3] = ["圏域北", "圏域南", "圏域中央"];
+const SEXES: [&str; 4] = ["MALE", "FEMALE", "OTHER", "UNKNOWN"];
 
 pub struct Agency {
     pub id: String,
@@ -301,7 +302,7 @@ impl World {
                 family_kana: format!("{}{}ン", kana_prefix(i / 10), kana_digits(i % 10, 1)),
                 given_kana: format!("ネ{}ン", kana_digits(i, 3)),
                 birth: format!("{}-{:02}-11", 1901 + i, i % 12 + 1),
-                sex: *pick(rng, &["MALE", "FEMALE", "OTHER", "UNKNOWN"]),
+                sex: SEXES[rng.below(SEXES.len())],
                 address: rng.chance(85).then(|| format!("住所A{i:03}番地")),
                 district: rng.chance(85).then(|| *pick(rng, &DISTRICTS)),
                 phone: rng.chance(85).then(|| format!("0999-{i:04}-{i:04}")),
