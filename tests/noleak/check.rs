@@ -126,6 +126,9 @@ pub fn secrets(o: &Oracle) -> Secrets {
         put(seen, &x.id, format!("id of activity {a}"));
         put(seen, &x.note, format!("note of activity {a}"));
     }
+    for (k, x) in w.placements.iter().enumerate() {
+        put(o.sees_placement(k), &x.id, format!("id of placement {k}"));
+    }
     for (k, x) in w.cases.iter().enumerate() {
         put(o.knows_case(k), &x.id, format!("id of support case {k}"));
     }
@@ -268,6 +271,7 @@ impl<'a> Checker<'a> {
                 Some("Meeting") => self.meeting(obj, &path),
                 Some("Activity") => self.activity(obj, &path),
                 Some("SupportCase") => self.case(obj, &path),
+                Some("Placement") => self.placement(obj, &path),
                 Some(t) => self.fail(format!("{path:?}: unexpected type {t}")),
                 None => {
                     for (k, x) in obj {
@@ -646,6 +650,40 @@ impl<'a> Checker<'a> {
                     }
                 }
                 other => self.fail(format!("{path:?}: Activity.{other} unknown to the oracle")),
+            }
+        }
+    }
+
+    fn placement(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
+        let (o, w) = (self.o, self.o.w);
+        let id = obj["id"].as_str().unwrap_or_default();
+        let Some(k) = w.placements.iter().position(|x| x.id == id) else {
+            return self.fail(format!("{path:?}: unknown placement id {id}"));
+        };
+        if !o.sees_placement(k) {
+            return self.fail(format!("LEAK {path:?}: placement {k} not visible"));
+        }
+        let x = &w.placements[k];
+        for (key, got) in obj {
+            let fp = Self::child(path, key);
+            match key.as_str() {
+                "__typename" | "id" | "status" | "resource" => {}
+                "agency" => {
+                    if got["id"] != json!(w.agencies[x.agency].id) {
+                        self.fail(format!("{fp:?}: wrong agency {got}"));
+                    }
+                }
+                "person" => {
+                    if o.knows_person(x.person) {
+                        if got["id"] != json!(w.persons[x.person].id) {
+                            self.fail(format!("{fp:?}: placement person missing: {got}"));
+                        }
+                        self.walk(got, fp);
+                    } else if !got.is_null() {
+                        self.fail(format!("LEAK {fp:?}: placement person not knowable"));
+                    }
+                }
+                other => self.fail(format!("{path:?}: Placement.{other} unknown to the oracle")),
             }
         }
     }
@@ -1172,6 +1210,93 @@ pub async fn check(
                     want,
                     "support case",
                 );
+            }
+        }
+        Ask::Placements(id) => match person_ix(id).filter(|p| o.knows_person(*p)) {
+            Some(p) => {
+                let want = set(w
+                    .placements
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, x)| x.person == p && o.sees_placement(*k))
+                    .map(|(_, x)| x.id.clone()));
+                if !(want.is_empty() && refused(r)) {
+                    c.list(
+                        &[json!("placements")],
+                        &data["placements"],
+                        want,
+                        "placement",
+                    );
+                }
+            }
+            None => twin = true,
+        },
+        Ask::ConsentGaps(id) => {
+            let m = w.meetings.iter().position(|x| x.id == *id);
+            let coordinator = o.a.roles.contains(&"coordinator");
+            match m {
+                _ if !coordinator => {
+                    // The role is checked first: refused before any lookup.
+                    if r.codes() != ["FORBIDDEN"] {
+                        c.fail(format!(
+                            "consentGaps without the coordinator role: {}",
+                            r.body
+                        ));
+                    }
+                }
+                Some(m)
+                    if w.meetings[m].convener == o.a.agency
+                        && w.meetings[m].kind == "MULTI_AGENCY_MEETING" =>
+                {
+                    let (gaps, unknown) = o.consent_gaps(m);
+                    let want: BTreeSet<(String, String, String)> = gaps
+                        .into_iter()
+                        .map(|(a, p, cat)| {
+                            (
+                                w.agencies[a].id.clone(),
+                                w.persons[p].id.clone(),
+                                cat.to_owned(),
+                            )
+                        })
+                        .collect();
+                    c.expected_rows += want.len();
+                    let got: BTreeSet<(String, String, String)> = data["consentGaps"]["gaps"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .map(|g| {
+                                    (
+                                        g["agency"]["id"].as_str().unwrap_or("").to_owned(),
+                                        g["personId"].as_str().unwrap_or("").to_owned(),
+                                        g["category"].as_str().unwrap_or("").to_owned(),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if got != want {
+                        c.fail(format!(
+                            "consentGaps: got {got:?}, oracle {want:?}: {}",
+                            r.body
+                        ));
+                    }
+                    if data["consentGaps"]["unknownMembers"] != json!(unknown) {
+                        c.fail(format!(
+                            "consentGaps unknownMembers: oracle {unknown}: {}",
+                            r.body
+                        ));
+                    }
+                }
+                // Another kind at the convener: refused as input, or answered (checked by
+                // the scans above); anyone else: like a meeting that does not exist.
+                Some(m) if w.meetings[m].convener == o.a.agency => {}
+                // A participant knows the meeting: refused, one way or another.
+                Some(m) if o.knows_meeting(m) => {
+                    if !refused(r) {
+                        c.fail(format!("consentGaps for a participant: {}", r.body));
+                    }
+                }
+                _ => twin = true,
             }
         }
         Ask::NoContact => {

@@ -5,7 +5,7 @@
 //! body, completeness of every allowed field, list membership and order, and hidden ids
 //! answering like missing ones (check.rs).
 //!
-//! `NOLEAK_CASES` (default 400 per backend) sets the number of cases; `NOLEAK_SEED`
+//! `NOLEAK_CASES` (default 600 per backend) sets the number of cases; `NOLEAK_SEED`
 //! reproduces a run (every failure prints it); `NOLEAK_PER_WORLD` (default 200) sets how
 //! many cases share one world. Nightly: `NOLEAK_CASES=10000 cargo test --test noleak`.
 //! Runs on SQLite and, when TEST_DATABASE_URL is set (or Docker is there), PostgreSQL.
@@ -50,7 +50,7 @@ async fn start(backend: &Backend) -> Server {
 }
 
 async fn run() -> std::process::ExitCode {
-    let cases = env_num("NOLEAK_CASES", 400);
+    let cases = env_num("NOLEAK_CASES", 600);
     let per_world = env_num("NOLEAK_PER_WORLD", 200).max(1);
     let seed = env_num(
         "NOLEAK_SEED",
@@ -131,7 +131,15 @@ async fn run() -> std::process::ExitCode {
                     let (srv, w, oracles, secrets) = (&srv, &w, &oracles, &secrets);
                     async move {
                         let mut crng = rng::Rng::new(case_seed);
-                        let caller = crng.below(w.accounts.len());
+                        // Now and then a coordinator, whose 多機関協働 views need the role.
+                        let coordinators: Vec<usize> = (0..w.accounts.len())
+                            .filter(|a| w.accounts[*a].roles.contains(&"coordinator"))
+                            .collect();
+                        let caller = if crng.chance(15) && !coordinators.is_empty() {
+                            coordinators[crng.below(coordinators.len())]
+                        } else {
+                            crng.below(w.accounts.len())
+                        };
                         let a = &w.accounts[caller];
                         let q = query::generate(&mut crng, w, a);
                         let (r, mut problems) = check::send(srv, &a.token, &q).await;
@@ -371,13 +379,21 @@ const QUERY_COVERED: &[&str] = &[
     "referral",
     "referrals",
     "consents",
+    "explainAccess",
+    "meeting",
+    "meetings",
+    "activities",
+    "supportCase",
+    "supportCases",
+    "noContact",
+    "placements",
+    "consentGaps",
 ];
 const QUERY_NOT_YET: &[&str] = &[
     "viewer",
     "agencies",
     "accounts",
     "issueCategories",
-    "explainAccess",
     "auditEvents",
     "alertFeed",
     "accessLog",
@@ -386,22 +402,18 @@ const QUERY_NOT_YET: &[&str] = &[
     "myEmergencyGrants",
     "communityResources",
     "communityResource",
-    "placements",
-    "supportCase",
-    "supportCases",
     "myCases",
     "overdueReviews",
     "plansWithoutAgreement",
     "openInvolvementsAfterClosure",
-    "meeting",
-    "meetings",
-    "consentGaps",
-    "activities",
-    "noContact",
 ];
 
 async fn schema_coverage(srv: &Server) -> Vec<String> {
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = QUERY_COVERED
+        .iter()
+        .filter(|f| QUERY_NOT_YET.contains(f))
+        .map(|f| format!("Query.{f} is listed both as covered and as not covered"))
+        .collect();
     let mut types: Vec<(&str, Vec<&str>)> = KNOWN.iter().map(|(t, f)| (*t, f.to_vec())).collect();
     types.push((
         "Query",

@@ -46,6 +46,11 @@
 //!   Its `householdId` is non-null in the schema, so whoever knows a case may meet the
 //!   household's id (never the household: `household(id)` stays NOT_FOUND without a
 //!   HOUSEHOLD basis).
+//! - Placement (参加支援): PLAN of its person, held by the recording agency;
+//!   `placements(personId)` needs a person the caller may know.
+//! - consentGaps (重層的支援会議, convener's coordinators only): participants other than the
+//!   convener × current members the caller may know × declared categories without an
+//!   active SUPPORT consent naming the participant or its kind; other members counted.
 //! - explainAccess: answers a caller about itself for persons it may know, and admins and
 //!   auditors about any account for any existing person; per item, `allowed` and `basis`
 //!   equal the oracle's first basis.
@@ -327,6 +332,12 @@ impl<'w> Oracle<'w> {
         self.basis(x.person, "NARRATIVE", Some(x.agency)).is_some()
     }
 
+    /// A placement is PLAN of its person, held by the recording agency.
+    pub fn sees_placement(&self, x: usize) -> bool {
+        let x = &self.w.placements[x];
+        self.basis(x.person, "PLAN", Some(x.agency)).is_some()
+    }
+
     fn current_members(&self, h: usize) -> Vec<usize> {
         self.w.households[h]
             .members
@@ -359,6 +370,37 @@ impl<'w> Oracle<'w> {
             }
         }
         out
+    }
+
+    /// consentGaps of meeting `m` as the convener sees them: (participant other than the
+    /// convener, known current member, declared category) without an active SUPPORT
+    /// consent naming that participant or its kind; plus how many current members the
+    /// caller may not know (counted, never named).
+    pub fn consent_gaps(&self, m: usize) -> (BTreeSet<(usize, usize, &'static str)>, usize) {
+        let mm = &self.w.meetings[m];
+        let mut gaps = BTreeSet::new();
+        let mut unknown = 0;
+        for p in self.current_members(mm.household) {
+            if !self.knows_person(p) {
+                unknown += 1;
+                continue;
+            }
+            for a in mm.members.iter().filter(|a| **a != mm.convener) {
+                let kind = self.w.agencies[*a].kind;
+                for cat in &mm.categories {
+                    let covered = self.w.consents.iter().any(|c| {
+                        c.person == p
+                            && self.consent_active(c)
+                            && c.categories.contains(cat)
+                            && (c.agencies.contains(a) || c.kinds.contains(&kind))
+                    });
+                    if !covered {
+                        gaps.insert((*a, p, *cat));
+                    }
+                }
+            }
+        }
+        (gaps, unknown)
     }
 
     // ---- consents ----

@@ -56,6 +56,8 @@ pub enum Ask {
     Case(String),
     Cases(String),
     NoContact,
+    Placements(String),
+    ConsentGaps(String),
 }
 
 pub struct Query {
@@ -238,7 +240,7 @@ pub fn generate(rng: &mut Rng, w: &World, caller: &Account) -> Query {
 fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
     let depth = 1 + rng.below(2);
     let person_ids: Vec<String> = w.persons.iter().map(|p| p.id.clone()).collect();
-    match rng.below(18) {
+    match rng.below(20) {
         0 | 1 => {
             let id = some_id(rng, person_ids);
             Query {
@@ -445,6 +447,45 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
             paged: None,
             ask: Ask::NoContact,
         },
+        18 => {
+            let id = if rng.chance(70) && !w.placements.is_empty() {
+                w.persons[pick(rng, &w.placements).person].id.clone()
+            } else {
+                some_id(rng, person_ids)
+            };
+            let person = if rng.chance(50) {
+                format!("person {{ {} }}", person_sel(rng, 0))
+            } else {
+                String::new()
+            };
+            Query {
+                text: format!(
+                    "query Q($id: ID!) {{ placements(personId: $id) {{ __typename id status agency {{ id }} resource {{ id name }} {person} }} }}"
+                ),
+                vars: json!({ "id": id }),
+                paged: None,
+                ask: Ask::Placements(id),
+            }
+        }
+        19 => {
+            let convened: Vec<String> = w
+                .meetings
+                .iter()
+                .filter(|m| m.convener == caller.agency)
+                .map(|m| m.id.clone())
+                .collect();
+            let id = if rng.chance(60) && !convened.is_empty() {
+                pick(rng, &convened).clone()
+            } else {
+                some_id(rng, w.meetings.iter().map(|m| m.id.clone()).collect())
+            };
+            Query {
+                text: "query Q($id: ID!) { consentGaps(meetingId: $id) { gaps { agency { id } personId category } unknownMembers } }".to_owned(),
+                vars: json!({ "id": id }),
+                paged: None,
+                ask: Ask::ConsentGaps(id),
+            }
+        }
         _ => {
             let id = some_id(rng, person_ids);
             Query {

@@ -135,6 +135,7 @@ pub struct Referral {
 
 /// A meeting about a household. Only a SUPPORT_MEETING (支援会議) in its period is a basis.
 pub struct Meeting {
+    pub kind: &'static str,
     pub id: String,
     pub convener: usize,
     pub minutes: String,
@@ -167,6 +168,13 @@ pub struct Case {
     pub owner: usize,
 }
 
+/// A participation placement (参加支援): PLAN of its person, held by the recording agency.
+pub struct Placement {
+    pub id: String,
+    pub agency: usize,
+    pub person: usize,
+}
+
 pub struct World {
     pub agencies: Vec<Agency>,
     pub accounts: Vec<Account>,
@@ -179,6 +187,7 @@ pub struct World {
     pub grants: Vec<Grant>,
     pub activities: Vec<Activity>,
     pub cases: Vec<Case>,
+    pub placements: Vec<Placement>,
     /// issue code → policy category (public data, read from `issueCategories`).
     pub issue_categories: Vec<(String, String)>,
 }
@@ -243,10 +252,10 @@ impl World {
         // Writers: one caseworker per agency (third parties get integration).
         let mut accounts = Vec::new();
         for (i, a) in agencies.iter().enumerate() {
-            let role = if a.kind == "THIRD_PARTY" {
-                "integration"
-            } else {
-                "caseworker"
+            let role = match a.kind {
+                "THIRD_PARTY" => "integration",
+                "MULTI_AGENCY" => "coordinator",
+                _ => "caseworker",
             };
             let login = format!("w{i}");
             let (id, token) = srv.account(&login, &a.id, &[role]).await;
@@ -619,9 +628,13 @@ impl World {
         // Meetings: 支援会議 in, before and after their period, and the kinds that are no
         // basis at all (重層的支援会議, case conference).
         let mut meetings = Vec::new();
-        for n in 0..(households.len() * 2 / 3) {
+        for n in 0..households.len() {
             let household = rng.below(households.len());
-            let convener = some_agency(rng);
+            // 多機関協働 usually convenes.
+            let convener = match agencies.iter().position(|a| a.kind == "MULTI_AGENCY") {
+                Some(m) if rng.chance(40) => m,
+                _ => some_agency(rng),
+            };
             let mut members = vec![convener];
             for _ in 0..(1 + rng.below(3)) {
                 let a = some_agency(rng);
@@ -629,16 +642,20 @@ impl World {
                     members.push(a);
                 }
             }
-            let kind = *pick(
-                rng,
-                &[
-                    "SUPPORT_MEETING",
-                    "SUPPORT_MEETING",
-                    "SUPPORT_MEETING",
-                    "MULTI_AGENCY_MEETING",
-                    "CASE_CONFERENCE",
-                ],
-            );
+            let kind = if agencies[convener].kind == "MULTI_AGENCY" && rng.chance(30) {
+                "MULTI_AGENCY_MEETING"
+            } else {
+                *pick(
+                    rng,
+                    &[
+                        "SUPPORT_MEETING",
+                        "SUPPORT_MEETING",
+                        "SUPPORT_MEETING",
+                        "MULTI_AGENCY_MEETING",
+                        "CASE_CONFERENCE",
+                    ],
+                )
+            };
             let mut categories: Vec<&'static str> = CATEGORIES
                 .iter()
                 .copied()
@@ -691,6 +708,7 @@ impl World {
                 .expect("meeting category");
             }
             meetings.push(Meeting {
+                kind,
                 id,
                 convener,
                 minutes: format!("議事録M{n:03}"),
@@ -836,6 +854,54 @@ impl World {
             });
         }
 
+        // One community resource (public data) and placements of persons at it.
+        let resource = tsunagi_api::store::new_id();
+        entity::community_resource::ActiveModel {
+            id: Set(resource.clone()),
+            kind: Set("GATHERING_PLACE".to_owned()),
+            name: Set("居場所".to_owned()),
+            district: Set(None),
+            schedule: Set(None),
+            target_groups: Set(None),
+            capacity: Set(None),
+            contact: Set(None),
+            agency_id: Set(agencies[0].id.clone()),
+            active: Set(true),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&srv.db)
+        .await
+        .expect("resource");
+        let mut placements = Vec::new();
+        for _ in 0..(size / 2) {
+            let person = rng.below(persons.len());
+            let agency = if rng.chance(50) {
+                persons[person].owner
+            } else {
+                some_agency(rng)
+            };
+            let id = tsunagi_api::store::new_id();
+            entity::participation_placement::ActiveModel {
+                id: Set(id.clone()),
+                person_id: Set(persons[person].id.clone()),
+                resource_id: Set(resource.clone()),
+                agency_id: Set(agencies[agency].id.clone()),
+                started_on: Set(NaiveDate::from_ymd_opt(2026, 5, 1).expect("date")),
+                ended_on: Set(None),
+                status: Set("ACTIVE".to_owned()),
+                version: Set(1),
+                created_by: Set(accounts[agency].id.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&srv.db)
+            .await
+            .expect("placement");
+            placements.push(Placement { id, agency, person });
+        }
+
         World {
             agencies,
             accounts,
@@ -848,6 +914,7 @@ impl World {
             grants,
             activities,
             cases,
+            placements,
             issue_categories,
         }
     }
