@@ -257,7 +257,21 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
             let kana = rng
                 .chance(30)
                 .then(|| kana_prefix(rng.below(w.persons.len().div_ceil(10))));
-            let district = rng.chance(30).then(|| pick(rng, &DISTRICTS).to_string());
+            // Districts filter on a location: mostly one where a person under a support
+            // measure lives, the case most likely to give a hidden address away.
+            let hidden: Vec<&str> = w
+                .persons
+                .iter()
+                .filter(|p| p.confidential)
+                .filter_map(|p| p.district)
+                .collect();
+            let district = rng.chance(45).then(|| {
+                if rng.chance(70) && !hidden.is_empty() {
+                    pick(rng, &hidden).to_string()
+                } else {
+                    pick(rng, &DISTRICTS).to_string()
+                }
+            });
             Query {
                 text: format!(
                     "query Q($k: String, $d: String) {{ persons(kana: $k, district: $d, first: 100) {{ nodes {{ {} }} }} }}",

@@ -364,6 +364,17 @@ impl World {
             } else {
                 "EVALUATION"
             };
+            // The near miss that matters most: a person under a support measure consents
+            // by agency kind to IDENTITY and CONTACT (the address must stay hidden).
+            if persons[person].confidential && rng.chance(40) {
+                recipients.clear();
+                rkinds = vec![agencies[some_agency(rng)].kind];
+                for cat in ["IDENTITY", "CONTACT"] {
+                    if !categories.contains(&cat) {
+                        categories.push(cat);
+                    }
+                }
+            }
             let proxy = rng.chance(30);
             let state = match rng.below(20) {
                 0..=10 => ConsentState::Active,
