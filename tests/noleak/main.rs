@@ -16,6 +16,9 @@ mod check;
 mod oracle;
 mod query;
 mod rng;
+mod secrets;
+mod walk;
+mod walk_more;
 mod world;
 
 use std::time::Instant;
@@ -112,7 +115,7 @@ async fn run() -> std::process::ExitCode {
                 .iter()
                 .map(|a| oracle::Oracle::new(&w, a))
                 .collect();
-            let secrets: Vec<check::Secrets> = oracles.iter().map(check::secrets).collect();
+            let secrets: Vec<secrets::Secrets> = oracles.iter().map(secrets::secrets).collect();
             for o in &oracles {
                 for p in 0..w.persons.len() {
                     for cat in world::CATEGORIES {
