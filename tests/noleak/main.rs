@@ -20,6 +20,7 @@ mod secrets;
 mod walk;
 mod walk_more;
 mod world;
+mod world_support;
 
 use std::time::Instant;
 

@@ -206,7 +206,7 @@ pub fn kana_prefix(group: usize) -> String {
     format!("ヌ{}", kana_digits(group, 2))
 }
 
-fn pick<'a, T>(rng: &mut Rng, xs: &'a [T]) -> &'a T {
+pub fn pick<'a, T>(rng: &mut Rng, xs: &'a [T]) -> &'a T {
     &xs[rng.below(xs.len())]
 }
 
@@ -636,284 +636,7 @@ impl World {
             });
         }
 
-        // Meetings: 支援会議 in, before and after their period, and the kinds that are no
-        // basis at all (重層的支援会議, case conference).
-        let mut meetings = Vec::new();
-        for n in 0..households.len() {
-            let household = rng.below(households.len());
-            // 多機関協働 usually convenes.
-            let convener = match agencies.iter().position(|a| a.kind == "MULTI_AGENCY") {
-                Some(m) if rng.chance(40) => m,
-                _ => some_agency(rng),
-            };
-            let mut members = vec![convener];
-            for _ in 0..(1 + rng.below(3)) {
-                let a = some_agency(rng);
-                if !members.contains(&a) && agencies[a].kind != "THIRD_PARTY" {
-                    members.push(a);
-                }
-            }
-            let kind = if agencies[convener].kind == "MULTI_AGENCY" && rng.chance(30) {
-                "MULTI_AGENCY_MEETING"
-            } else {
-                *pick(
-                    rng,
-                    &[
-                        "SUPPORT_MEETING",
-                        "SUPPORT_MEETING",
-                        "SUPPORT_MEETING",
-                        "MULTI_AGENCY_MEETING",
-                        "CASE_CONFERENCE",
-                    ],
-                )
-            };
-            let mut categories: Vec<&'static str> = CATEGORIES
-                .iter()
-                .copied()
-                .filter(|_| rng.chance(45))
-                .collect();
-            if categories.is_empty() {
-                categories.push("IDENTITY");
-            }
-            let phase = rng.below(5); // 0..=2 in period, 3 over, 4 not yet
-            let (from, until) = match phase {
-                3 => (now - Duration::days(100), now - Duration::days(1)),
-                4 => (now + Duration::days(1), now + Duration::days(100)),
-                _ => (now - Duration::days(10), now + Duration::days(80)),
-            };
-            let id = tsunagi_api::store::new_id();
-            entity::meeting::ActiveModel {
-                id: Set(id.clone()),
-                kind: Set(kind.to_owned()),
-                household_id: Set(households[household].id.clone()),
-                case_id: Set(None),
-                owner_agency_id: Set(agencies[convener].id.clone()),
-                held_at: Set(now - Duration::days(5)),
-                minutes: Set(Some(format!("議事録M{n:03}"))),
-                period_from: Set((kind == "SUPPORT_MEETING").then_some(from)),
-                period_until: Set((kind == "SUPPORT_MEETING").then_some(until)),
-                version: Set(1),
-                created_by: Set(accounts[convener].id.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&srv.db)
-            .await
-            .expect("meeting");
-            for a in &members {
-                entity::meeting_member::ActiveModel {
-                    meeting_id: Set(id.clone()),
-                    agency_id: Set(agencies[*a].id.clone()),
-                }
-                .insert(&srv.db)
-                .await
-                .expect("meeting member");
-            }
-            for c in &categories {
-                entity::meeting_category::ActiveModel {
-                    meeting_id: Set(id.clone()),
-                    category: Set(c.to_string()),
-                }
-                .insert(&srv.db)
-                .await
-                .expect("meeting category");
-            }
-            meetings.push(Meeting {
-                kind,
-                id,
-                convener,
-                minutes: format!("議事録M{n:03}"),
-                household,
-                members,
-                categories,
-                in_period: kind == "SUPPORT_MEETING" && phase <= 2,
-            });
-        }
-
-        // Emergency grants: open, expired and closed, mostly of accounts that may ask.
-        let mut grants = Vec::new();
-        for _ in 0..(size / 4) {
-            let account = rng.below(accounts.len() - 1); // not the bootstrap admin
-            let person = rng.below(persons.len());
-            let state = rng.below(4); // 0..=1 open, 2 expired, 3 closed
-            let (granted, expires) = if state == 2 {
-                (now - Duration::hours(8), now - Duration::hours(4))
-            } else {
-                (now - Duration::hours(1), now + Duration::hours(3))
-            };
-            entity::emergency_grant::ActiveModel {
-                id: Set(tsunagi_api::store::new_id()),
-                account_id: Set(accounts[account].id.clone()),
-                agency_id: Set(agencies[accounts[account].agency].id.clone()),
-                person_id: Set(persons[person].id.clone()),
-                reason: Set("生命・身体の保護のため緊急に確認".to_owned()),
-                granted_at: Set(granted),
-                expires_at: Set(expires),
-                closed_at: Set((state == 3).then_some(now - Duration::minutes(5))),
-                closed_by: Set((state == 3).then(|| "admin".to_owned())),
-                review_note: Set((state == 3).then(|| "確認済み".to_owned())),
-            }
-            .insert(&srv.db)
-            .await
-            .expect("grant");
-            grants.push(Grant {
-                account,
-                person,
-                active: state <= 1,
-            });
-        }
-
-        // Activities of any agency about any person.
-        let mut activities = Vec::new();
-        for n in 0..size {
-            let person = rng.below(persons.len());
-            // Usually the agency that registered the person, else anyone.
-            let agency = if rng.chance(50) {
-                persons[person].owner
-            } else {
-                some_agency(rng)
-            };
-            let id = tsunagi_api::store::new_id();
-            let note = format!("記録N{n:03}");
-            entity::activity::ActiveModel {
-                id: Set(id.clone()),
-                kind: Set("MONITORING".to_owned()),
-                person_id: Set(persons[person].id.clone()),
-                case_id: Set(None),
-                placement_id: Set(None),
-                agency_id: Set(agencies[agency].id.clone()),
-                account_id: Set(accounts[agency].id.clone()),
-                occurred_on: Set(NaiveDate::from_ymd_opt(2026, 1, 1)
-                    .expect("date")
-                    .checked_add_days(chrono::Days::new(n as u64))
-                    .expect("date")),
-                result: Set(None),
-                stage: Set(None),
-                next_planned_on: Set(None),
-                note: Set(note.clone()),
-                created_at: Set(now),
-            }
-            .insert(&srv.db)
-            .await
-            .expect("activity");
-            activities.push(Activity {
-                id,
-                agency,
-                person,
-                note,
-            });
-        }
-
-        // Support cases: at most one per household, held by a random agency.
-        let mut cases = Vec::new();
-        for (h, hh) in households.iter().enumerate() {
-            if !rng.chance(60) {
-                continue;
-            }
-            let owner = some_agency(rng);
-            let id = tsunagi_api::store::new_id();
-            entity::support_case::ActiveModel {
-                id: Set(id.clone()),
-                household_id: Set(hh.id.clone()),
-                owner_agency_id: Set(agencies[owner].id.clone()),
-                lead_account_id: Set(accounts[owner].id.clone()),
-                status: Set("ASSESSMENT".to_owned()),
-                status_before_suspension: Set(None),
-                opened_on: Set(NaiveDate::from_ymd_opt(2026, 4, 1).expect("date")),
-                closed_on: Set(None),
-                version: Set(1),
-                created_by: Set(accounts[owner].id.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&srv.db)
-            .await
-            .expect("support case");
-            // Usually the coordinating agency holds consents of the members it works with.
-            if rng.chance(60) {
-                for m in hh.members.iter().filter(|m| !m.left) {
-                    let p = &persons[m.person];
-                    if p.owner == owner {
-                        continue;
-                    }
-                    let categories = vec!["IDENTITY", "HOUSEHOLD", "PLAN"];
-                    let input = json!({
-                        "personId": p.id, "givenBy": "SELF", "categories": categories,
-                        "recipientAgencyIds": [agencies[owner].id], "purpose": "SUPPORT",
-                        "validFrom": (Utc::now() - Duration::hours(2)).to_rfc3339(),
-                        "method": "WRITTEN", "evidenceRef": format!("証拠E{:03}", consents.len()),
-                    });
-                    let (cid, _) = srv.consent(&accounts[p.owner].token, input).await;
-                    consents.push(Consent {
-                        id: cid,
-                        person: m.person,
-                        categories,
-                        agencies: vec![owner],
-                        kinds: vec![],
-                        purpose: "SUPPORT",
-                        state: ConsentState::Active,
-                        proxy_name: None,
-                        evidence: format!("証拠E{:03}", consents.len()),
-                        withdrawal_reason: None,
-                    });
-                }
-            }
-            cases.push(Case {
-                id,
-                household: h,
-                owner,
-            });
-        }
-
-        // One community resource (public data) and placements of persons at it.
-        let resource = tsunagi_api::store::new_id();
-        entity::community_resource::ActiveModel {
-            id: Set(resource.clone()),
-            kind: Set("GATHERING_PLACE".to_owned()),
-            name: Set("居場所".to_owned()),
-            district: Set(None),
-            schedule: Set(None),
-            target_groups: Set(None),
-            capacity: Set(None),
-            contact: Set(None),
-            agency_id: Set(agencies[0].id.clone()),
-            active: Set(true),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&srv.db)
-        .await
-        .expect("resource");
-        let mut placements = Vec::new();
-        for _ in 0..(size / 2) {
-            let person = rng.below(persons.len());
-            let agency = if rng.chance(50) {
-                persons[person].owner
-            } else {
-                some_agency(rng)
-            };
-            let id = tsunagi_api::store::new_id();
-            entity::participation_placement::ActiveModel {
-                id: Set(id.clone()),
-                person_id: Set(persons[person].id.clone()),
-                resource_id: Set(resource.clone()),
-                agency_id: Set(agencies[agency].id.clone()),
-                started_on: Set(NaiveDate::from_ymd_opt(2026, 5, 1).expect("date")),
-                ended_on: Set(None),
-                status: Set("ACTIVE".to_owned()),
-                version: Set(1),
-                created_by: Set(accounts[agency].id.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&srv.db)
-            .await
-            .expect("placement");
-            placements.push(Placement { id, agency, person });
-        }
-
-        World {
+        let mut world = World {
             agencies,
             accounts,
             persons,
@@ -921,13 +644,15 @@ impl World {
             households,
             consultations,
             referrals,
-            meetings,
-            grants,
-            activities,
-            cases,
-            placements,
+            meetings: Vec::new(),
+            grants: Vec::new(),
+            activities: Vec::new(),
+            cases: Vec::new(),
+            placements: Vec::new(),
             issue_categories,
-        }
+        };
+        world.add_support(srv, rng, &hot, size).await;
+        world
     }
 
     pub fn issue_category(&self, code: &str) -> &str {
