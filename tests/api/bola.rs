@@ -25,6 +25,7 @@ tests!(
     issue_filter_paging_reveals_no_hidden_issue,
     consultation_person_filter_reveals_no_unknown_subject,
     withheld_summary_does_not_name_an_unknown_subject,
+    withheld_referral_reason_does_not_name_an_unknown_person,
     consent_for_a_kind_opens_only_that_kind,
     expired_consent_opens_nothing,
     other_agencies_consents_are_not_listed,
@@ -1166,6 +1167,42 @@ async fn withheld_summary_does_not_name_an_unknown_subject(srv: &Server) {
         !r.body.to_string().contains(&mother),
         "the answer names a person B may not know exists: {}",
         r.body
+    );
+}
+
+/// Found by the no-leak property test: once B's consent is withdrawn, B still sees the
+/// referral it received, but the error beside the withheld reason must not carry the
+/// person's id (B may no longer know the person exists; `person` is null).
+async fn withheld_referral_reason_does_not_name_an_unknown_person(srv: &Server) {
+    let w = world(srv).await;
+    const Q: &str = "query($id: ID!) { referral(id: $id) { id reason person { id } } }";
+    // With the consent, B knows the person: the error names it so B can ask for consent.
+    let before = srv.gql(&w.b_tok, Q, by_id(&w.referral)).await;
+    before.assert_withheld(&[json!("referral"), json!("reason")], "NARRATIVE");
+    assert_eq!(before.data()["referral"]["person"]["id"], json!(w.person));
+    assert_eq!(
+        before.errors_at("reason")[0]["extensions"]["subjectId"],
+        json!(w.person)
+    );
+    srv.gql(
+        &w.a_tok,
+        "mutation($id: ID!, $v: Int!) { withdrawConsent(id: $id, version: $v) { id } }",
+        json!({ "id": w.consent.0, "v": w.consent.1 }),
+    )
+    .await
+    .ok();
+    let after = srv.gql(&w.b_tok, Q, by_id(&w.referral)).await;
+    after.assert_withheld(&[json!("referral"), json!("reason")], "NARRATIVE");
+    assert_eq!(
+        after.data()["referral"]["person"],
+        Value::Null,
+        "{}",
+        after.body
+    );
+    assert!(
+        !after.body.to_string().contains(&w.person),
+        "the answer names a person B may no longer know exists: {}",
+        after.body
     );
 }
 

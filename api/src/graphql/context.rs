@@ -227,7 +227,9 @@ pub fn reveal<T>(
         Ok(_) => Ok(value()),
         Err(denial) => Err(ApiError::ConsentRequired {
             category: item.category,
-            subject_id: Some(facts.person_id.clone()),
+            // Never name a subject the caller may not know exists (a referral's reason
+            // withheld from its receiver once the consent lapsed, say).
+            subject_id: r.knows_person(facts).then(|| facts.person_id.clone()),
             reason: denial.client_kind(),
         }),
     }
@@ -256,16 +258,10 @@ pub fn reveal_all<T>(
     item: Item,
     value: impl FnOnce() -> T,
 ) -> ApiResult<T> {
-    let r = req(ctx)?;
     let mut first_err = None;
     for s in subjects {
-        if let Err(mut e) = reveal(ctx, s, record, item, || ()) {
-            // Never name a co-subject the caller may not know exists.
-            if let ApiError::ConsentRequired { subject_id, .. } = &mut e {
-                if !r.knows_person(s) {
-                    *subject_id = None;
-                }
-            }
+        // `reveal` never names a co-subject the caller may not know exists.
+        if let Err(e) = reveal(ctx, s, record, item, || ()) {
             first_err.get_or_insert(e);
         }
     }

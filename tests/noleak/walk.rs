@@ -1,0 +1,426 @@
+//! The structural walk: every object in a response (by __typename) is checked field by
+//! field against the oracle (allowed: its true value and no error; denied: null with a
+//! CONSENT_REQUIRED error of the right category at its path), and every nested list
+//! against the oracle's list. Persons, households and consultations here; the other
+//! record types in walk_more.rs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+use tsunagi_tests::Gql;
+
+use crate::oracle::Oracle;
+
+pub struct Checker<'a> {
+    pub o: &'a Oracle<'a>,
+    pub errors: BTreeMap<String, Vec<(String, String)>>,
+    pub problems: Vec<String>,
+    /// Rows the oracle expected in the lists checked (a measure of what a case exercised).
+    pub expected_rows: usize,
+}
+
+pub fn path_key(path: &[Value]) -> String {
+    serde_json::to_string(path).unwrap_or_default()
+}
+
+pub fn ids_of(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x["id"].as_str().unwrap_or("<no id>").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn set(xs: impl IntoIterator<Item = String>) -> BTreeSet<String> {
+    xs.into_iter().collect()
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(o: &'a Oracle<'a>, r: &Gql) -> Self {
+        let mut errors: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for e in r.errors() {
+            let key = e["path"]
+                .as_array()
+                .map(|p| path_key(p))
+                .unwrap_or_default();
+            errors.entry(key).or_default().push((
+                e["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("<none>")
+                    .to_owned(),
+                e["extensions"]["category"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+            ));
+        }
+        Checker {
+            o,
+            errors,
+            problems: Vec::new(),
+            expected_rows: 0,
+        }
+    }
+
+    pub fn fail(&mut self, msg: String) {
+        self.problems.push(msg);
+    }
+
+    /// One field: allowed → its value and no error there; denied → null and a
+    /// CONSENT_REQUIRED error of `cat` at its path.
+    pub fn field(&mut self, path: &[Value], got: &Value, allowed: bool, cat: &str, want: Value) {
+        let errs = self
+            .errors
+            .get(&path_key(path))
+            .cloned()
+            .unwrap_or_default();
+        if allowed {
+            if *got != want {
+                self.fail(format!(
+                    "{path:?}: allowed ({cat}) but got {got}, want {want}"
+                ));
+            }
+            if !errs.is_empty() {
+                self.fail(format!("{path:?}: allowed ({cat}) but errors {errs:?}"));
+            }
+        } else {
+            if !got.is_null() {
+                self.fail(format!("LEAK {path:?}: denied ({cat}) but got {got}"));
+            }
+            if !errs
+                .iter()
+                .any(|(code, c)| code == "CONSENT_REQUIRED" && c == cat)
+            {
+                self.fail(format!(
+                    "{path:?}: denied ({cat}) without a CONSENT_REQUIRED {cat} error: {errs:?}"
+                ));
+            }
+        }
+    }
+
+    pub fn list(&mut self, path: &[Value], got: &Value, want: BTreeSet<String>, what: &str) {
+        self.expected_rows += want.len();
+        let ids = ids_of(got);
+        let got_set = set(ids.clone());
+        if got_set.len() != ids.len() {
+            self.fail(format!("{path:?}: duplicate {what} ids"));
+        }
+        for extra in got_set.difference(&want) {
+            self.fail(format!(
+                "LEAK {path:?}: {what} {extra} listed but not allowed"
+            ));
+        }
+        for missing in want.difference(&got_set) {
+            self.fail(format!("{path:?}: {what} {missing} allowed but missing"));
+        }
+    }
+
+    pub fn walk(&mut self, v: &Value, path: Vec<Value>) {
+        match v {
+            Value::Array(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    let mut p = path.clone();
+                    p.push(json!(i));
+                    self.walk(x, p);
+                }
+            }
+            Value::Object(obj) => match obj.get("__typename").and_then(|t| t.as_str()) {
+                Some("Person") => self.person(obj, &path),
+                Some("HouseholdMember") => self.member(obj, &path),
+                Some("Household") => self.household(obj, &path),
+                Some("Consultation") => self.consultation(obj, &path),
+                Some("Referral") => self.referral(obj, &path),
+                Some("Consent") => self.consent(obj, &path),
+                Some("Meeting") => self.meeting(obj, &path),
+                Some("Activity") => self.activity(obj, &path),
+                Some("SupportCase") => self.case(obj, &path),
+                Some("Placement") => self.placement(obj, &path),
+                Some(t) => self.fail(format!("{path:?}: unexpected type {t}")),
+                None => {
+                    for (k, x) in obj {
+                        let mut p = path.clone();
+                        p.push(json!(k));
+                        self.walk(x, p);
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
+
+    pub fn child(path: &[Value], key: &str) -> Vec<Value> {
+        let mut p = path.to_vec();
+        p.push(json!(key));
+        p
+    }
+
+    pub fn person(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
+        let (o, w) = (self.o, self.o.w);
+        let id = obj["id"].as_str().unwrap_or_default();
+        let Some(i) = w.persons.iter().position(|p| p.id == id) else {
+            return self.fail(format!("{path:?}: unknown person id {id}"));
+        };
+        if !o.knows_person(i) {
+            return self.fail(format!(
+                "LEAK {path:?}: person {i} returned without IDENTITY"
+            ));
+        }
+        let p = &w.persons[i];
+        for (k, got) in obj {
+            let fp = Self::child(path, k);
+            let s = |x: &Option<String>| x.as_ref().map_or(Value::Null, |v| json!(v));
+            match k.as_str() {
+                "__typename" | "id" | "version" => {}
+                "ownerAgency" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "NARRATIVE"),
+                    "NARRATIVE",
+                    json!({ "id": w.agencies[p.owner].id }),
+                ),
+                "familyName" => {
+                    self.field(&fp, got, o.sees(i, "IDENTITY"), "IDENTITY", json!(p.family))
+                }
+                "givenName" => {
+                    self.field(&fp, got, o.sees(i, "IDENTITY"), "IDENTITY", json!(p.given))
+                }
+                "familyNameKana" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "IDENTITY"),
+                    "IDENTITY",
+                    json!(p.family_kana),
+                ),
+                "givenNameKana" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "IDENTITY"),
+                    "IDENTITY",
+                    json!(p.given_kana),
+                ),
+                "birthDate" => {
+                    self.field(&fp, got, o.sees(i, "IDENTITY"), "IDENTITY", json!(p.birth))
+                }
+                "sex" => self.field(&fp, got, o.sees(i, "IDENTITY"), "IDENTITY", json!(p.sex)),
+                "address" => self.field(&fp, got, o.sees_location(i), "CONTACT", s(&p.address)),
+                "district" => self.field(
+                    &fp,
+                    got,
+                    o.sees_location(i),
+                    "CONTACT",
+                    p.district.map_or(Value::Null, |d| json!(d)),
+                ),
+                "phone" => self.field(&fp, got, o.sees(i, "CONTACT"), "CONTACT", s(&p.phone)),
+                "addressConfidential" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "CHILD_PROTECTION"),
+                    "CHILD_PROTECTION",
+                    json!(p.confidential),
+                ),
+                "careLevel" => self.field(&fp, got, o.sees(i, "HEALTH"), "HEALTH", s(&p.care)),
+                "disabilityCertificate" => {
+                    self.field(&fp, got, o.sees(i, "HEALTH"), "HEALTH", s(&p.disability))
+                }
+                "publicAssistance" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "LIVELIHOOD"),
+                    "LIVELIHOOD",
+                    p.assistance.map_or(Value::Null, |b| json!(b)),
+                ),
+                "households" => {
+                    let mut want = BTreeSet::new();
+                    for (h, hh) in w.households.iter().enumerate() {
+                        for (m, mm) in hh.members.iter().enumerate() {
+                            if mm.person == i && o.sees_member(h, m) {
+                                want.insert(mm.id.clone());
+                            }
+                        }
+                    }
+                    self.list(&fp, got, want, "membership");
+                    self.walk(got, fp);
+                }
+                "consultations" => {
+                    let want = set(w
+                        .consultations
+                        .iter()
+                        .enumerate()
+                        .filter(|(c, cc)| cc.subjects.contains(&i) && o.sees_link(*c, i))
+                        .map(|(_, cc)| cc.id.clone()));
+                    self.list(&fp, got, want, "consultation");
+                    self.walk(got, fp);
+                }
+                other => self.fail(format!("{path:?}: Person.{other} unknown to the oracle")),
+            }
+        }
+    }
+
+    pub fn member(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
+        let (o, w) = (self.o, self.o.w);
+        let id = obj["id"].as_str().unwrap_or_default();
+        let found = w
+            .households
+            .iter()
+            .enumerate()
+            .find_map(|(h, hh)| hh.members.iter().position(|m| m.id == id).map(|m| (h, m)));
+        let Some((h, m)) = found else {
+            return self.fail(format!("{path:?}: unknown member id {id}"));
+        };
+        if !o.sees_member(h, m) {
+            return self.fail(format!(
+                "LEAK {path:?}: member {m} of household {h} not allowed"
+            ));
+        }
+        let mm = &w.households[h].members[m];
+        for (k, got) in obj {
+            let fp = Self::child(path, k);
+            let want = match k.as_str() {
+                "__typename" | "id" | "joinedOn" => continue,
+                "householdId" => json!(w.households[h].id),
+                "relationship" => json!(mm.relationship),
+                "isHead" => json!(m == 0),
+                "leftOn" => {
+                    if mm.left {
+                        json!("2024-03-31")
+                    } else {
+                        Value::Null
+                    }
+                }
+                "person" => {
+                    if o.knows_person(mm.person) {
+                        if got["id"] != json!(w.persons[mm.person].id) {
+                            self.fail(format!("{fp:?}: member's person missing or wrong: {got}"));
+                        }
+                        self.walk(got, fp);
+                    } else if !got.is_null() {
+                        self.fail(format!("LEAK {fp:?}: member's person not knowable: {got}"));
+                    }
+                    continue;
+                }
+                other => {
+                    self.fail(format!(
+                        "{path:?}: HouseholdMember.{other} unknown to the oracle"
+                    ));
+                    continue;
+                }
+            };
+            if *got != want {
+                self.fail(format!("{fp:?}: got {got}, want {want}"));
+            }
+        }
+    }
+
+    pub fn household(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
+        let (o, w) = (self.o, self.o.w);
+        let id = obj["id"].as_str().unwrap_or_default();
+        let Some(h) = w.households.iter().position(|x| x.id == id) else {
+            return self.fail(format!("{path:?}: unknown household id {id}"));
+        };
+        if !o.knows_household(h) {
+            return self.fail(format!("LEAK {path:?}: household {h} not knowable"));
+        }
+        let hh = &w.households[h];
+        for (k, got) in obj {
+            let fp = Self::child(path, k);
+            match k.as_str() {
+                "__typename" | "id" | "version" => {}
+                "ownerAgency" => self.field(
+                    &fp,
+                    got,
+                    o.sees_household_owner(h),
+                    "NARRATIVE",
+                    json!({ "id": w.agencies[hh.owner].id }),
+                ),
+                "members" => {
+                    let want = set((0..hh.members.len())
+                        .filter(|m| o.sees_member(h, *m))
+                        .map(|m| hh.members[m].id.clone()));
+                    self.list(&fp, got, want, "member");
+                    self.walk(got, fp);
+                }
+                other => self.fail(format!("{path:?}: Household.{other} unknown to the oracle")),
+            }
+        }
+    }
+
+    pub fn consultation(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
+        let (o, w) = (self.o, self.o.w);
+        let id = obj["id"].as_str().unwrap_or_default();
+        let Some(c) = w.consultations.iter().position(|x| x.id == id) else {
+            return self.fail(format!("{path:?}: unknown consultation id {id}"));
+        };
+        if !o.knows_consultation(c) {
+            return self.fail(format!("LEAK {path:?}: consultation {c} not knowable"));
+        }
+        let cc = &w.consultations[c];
+        for (k, got) in obj {
+            let fp = Self::child(path, k);
+            match k.as_str() {
+                "__typename" | "id" | "version" | "receivedAt" | "status" => {}
+                "summary" => {
+                    self.field(&fp, got, o.sees_summary(c), "NARRATIVE", json!(cc.summary))
+                }
+                "receivingAgency" => {
+                    if got["id"] != json!(w.agencies[cc.receiver].id) {
+                        self.fail(format!("{fp:?}: wrong receiving agency {got}"));
+                    }
+                }
+                "issues" => {
+                    let want: BTreeSet<(String, bool)> = cc
+                        .issues
+                        .iter()
+                        .filter(|(code, _)| o.sees_issue(c, code))
+                        .cloned()
+                        .collect();
+                    let got_set: BTreeSet<(String, bool)> = got
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .map(|x| {
+                                    (
+                                        x["category"]["code"].as_str().unwrap_or("").to_owned(),
+                                        x["main"].as_bool().unwrap_or(false),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    for extra in got_set.difference(&want) {
+                        self.fail(format!("LEAK {fp:?}: issue {extra:?} not allowed"));
+                    }
+                    for missing in want.difference(&got_set) {
+                        self.fail(format!("{fp:?}: issue {missing:?} allowed but missing"));
+                    }
+                }
+                "subjects" => {
+                    let want = set(cc
+                        .subjects
+                        .iter()
+                        .filter(|p| o.sees_subject(c, **p))
+                        .map(|p| w.persons[*p].id.clone()));
+                    self.list(&fp, got, want, "subject");
+                    self.walk(got, fp);
+                }
+                "household" => match cc.household.filter(|h| o.knows_household(*h)) {
+                    Some(h) => {
+                        if got["id"] != json!(w.households[h].id) {
+                            self.fail(format!("{fp:?}: household missing or wrong: {got}"));
+                        }
+                        self.walk(got, fp);
+                    }
+                    None => {
+                        if !got.is_null() {
+                            self.fail(format!("LEAK {fp:?}: household not knowable: {got}"));
+                        }
+                    }
+                },
+                other => self.fail(format!(
+                    "{path:?}: Consultation.{other} unknown to the oracle"
+                )),
+            }
+        }
+    }
+}
