@@ -28,6 +28,12 @@ pub struct RequestCtx {
     /// is read once per request, not once per field).
     agencies: Mutex<HashMap<String, entity::agency::Model>>,
     issue_categories: Mutex<Option<Arc<Vec<entity::issue_category::Model>>>>,
+    /// Held while an agency or the issue-category table is read, so that sibling resolvers
+    /// running at once read it once rather than each missing the cache together.
+    registry_read: tokio::sync::Mutex<()>,
+    /// Consultation rows loaded ahead for a list of persons (rows only: what is shown is
+    /// still decided per field).
+    pub(crate) consultations: Mutex<super::consultation::Prefetched>,
 }
 
 /// A person row with its policy facts, shared within one request.
@@ -48,6 +54,8 @@ impl RequestCtx {
             persons: Mutex::new(HashMap::new()),
             agencies: Mutex::new(HashMap::new()),
             issue_categories: Mutex::new(None),
+            registry_read: tokio::sync::Mutex::new(()),
+            consultations: Mutex::new(Default::default()),
         }
     }
 
@@ -90,6 +98,7 @@ impl RequestCtx {
 /// An agency by id, read once per request.
 pub async fn agency(ctx: &Context<'_>, id: &str) -> ApiResult<Option<entity::agency::Model>> {
     let r = req(ctx)?;
+    let _reading = r.registry_read.lock().await;
     if let Some(a) = r.agencies.lock().ok().and_then(|m| m.get(id).cloned()) {
         return Ok(Some(a));
     }
@@ -100,11 +109,40 @@ pub async fn agency(ctx: &Context<'_>, id: &str) -> ApiResult<Option<entity::age
     Ok(found)
 }
 
+/// Agencies by id into the request's cache, in one query for those not yet there (before
+/// the resolvers of a list ask for them one by one).
+pub async fn load_agencies(ctx: &Context<'_>, ids: &[String]) -> ApiResult<()> {
+    let r = req(ctx)?;
+    let _reading = r.registry_read.lock().await;
+    let mut missing: Vec<String> = {
+        let cache = r
+            .agencies
+            .lock()
+            .map_err(|_| ApiError::internal("cache", "poisoned"))?;
+        ids.iter()
+            .filter(|id| !cache.contains_key(*id))
+            .cloned()
+            .collect()
+    };
+    missing.sort();
+    missing.dedup();
+    let found = store::registry::agencies_by_ids(db(ctx)?, missing).await?;
+    let mut cache = r
+        .agencies
+        .lock()
+        .map_err(|_| ApiError::internal("cache", "poisoned"))?;
+    for a in found {
+        cache.insert(a.id.clone(), a);
+    }
+    Ok(())
+}
+
 /// The issue-category table, read once per request.
 pub async fn issue_categories(
     ctx: &Context<'_>,
 ) -> ApiResult<Arc<Vec<entity::issue_category::Model>>> {
     let r = req(ctx)?;
+    let _reading = r.registry_read.lock().await;
     if let Some(c) = r.issue_categories.lock().ok().and_then(|c| c.clone()) {
         return Ok(c);
     }
