@@ -102,8 +102,11 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
     let s1 = srv
         .person(&b_cw, person_input("小林", "一", "コバヤシ", "ハジメ"))
         .await;
-    srv.consent(&b_cw, consent_input(&s1, &["IDENTITY", "HOUSEHOLD"], &[&a], &[]))
-        .await;
+    srv.consent(
+        &b_cw,
+        consent_input(&s1, &["IDENTITY", "HOUSEHOLD"], &[&a], &[]),
+    )
+    .await;
     let small = household(srv, &b_cw, &[&s1]).await;
     consult(srv, &b_cw, &s1, 1).await;
     case_with_plan(srv, &b_coord, &small, &b).await;
@@ -268,6 +271,7 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
     let (s_reads, s_ledger) = split(&small_sql);
     let (l_reads, l_ledger) = split(&large_sql);
     assert!(s_ledger >= 1 && l_ledger >= 1, "reads are ledgered");
+    eprintln!("household overview: {l_reads} statements and {l_ledger} ledger insert(s)");
     assert_eq!(
         (l_reads, l_ledger),
         (s_reads, s_ledger),

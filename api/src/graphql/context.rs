@@ -24,6 +24,9 @@ pub struct RequestCtx {
     /// Default length of a break-glass grant, in hours.
     pub emergency_hours: u32,
     persons: Mutex<HashMap<String, Loaded>>,
+    /// Held while persons are loaded, so that resolvers running at once (a household's
+    /// members and its support cases) do not both miss the cache and load the same persons.
+    persons_read: tokio::sync::Mutex<()>,
     /// Agencies and issue categories looked up in this request (public registry data; each
     /// is read once per request, not once per field).
     agencies: Mutex<HashMap<String, entity::agency::Model>>,
@@ -52,6 +55,7 @@ impl RequestCtx {
             recorder: AccessRecorder::default(),
             emergency_hours,
             persons: Mutex::new(HashMap::new()),
+            persons_read: tokio::sync::Mutex::new(()),
             agencies: Mutex::new(HashMap::new()),
             issue_categories: Mutex::new(None),
             registry_read: tokio::sync::Mutex::new(()),
@@ -168,6 +172,7 @@ pub fn db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a DatabaseConnection> {
 /// every person found, visible or not: callers decide visibility.
 pub async fn load_persons(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Loaded>> {
     let r = req(ctx)?;
+    let _loading = r.persons_read.lock().await;
     let missing: Vec<String> = {
         let cache = r
             .persons
