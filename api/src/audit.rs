@@ -10,8 +10,8 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 use sha2::{Digest, Sha256};
 
@@ -20,6 +20,8 @@ use crate::policy::{Category, Decision, Principal, POLICY_VERSION};
 use entity::audit_event;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// Ledger rows per INSERT statement.
+const APPEND_CHUNK: usize = 500;
 const PG_LEDGER_LOCK: i64 = 0x0074_7375_6e61_6769; // "tsunagi"
 
 /// One ledger row before it is chained.
@@ -121,6 +123,7 @@ pub async fn append(txn: &DatabaseTransaction, entries: Vec<Entry>) -> Result<()
         None => (0, GENESIS_HASH.to_owned()),
     };
     let at = now_micros();
+    let mut rows = Vec::with_capacity(entries.len());
     for e in entries {
         seq += 1;
         let mut row = audit_event::Model {
@@ -145,7 +148,15 @@ pub async fn append(txn: &DatabaseTransaction, entries: Vec<Entry>) -> Result<()
         };
         row.hash = hash_of(&row);
         prev = row.hash.clone();
-        audit_event::ActiveModel::from(row).insert(txn).await?;
+        rows.push(audit_event::ActiveModel::from(row));
+    }
+    // One statement per request's worth of rows (chunked to stay under the databases' bind
+    // parameter limits: 18 columns × 500 rows).
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(APPEND_CHUNK));
+        audit_event::Entity::insert_many(std::mem::replace(&mut rows, rest))
+            .exec_without_returning(txn)
+            .await?;
     }
     Ok(())
 }

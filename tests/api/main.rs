@@ -22,6 +22,7 @@ mod limits;
 mod meetings;
 mod resources;
 mod scenario;
+mod statements;
 mod surface;
 
 use std::sync::Arc;
@@ -56,6 +57,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(inputs::all());
     tests.extend(ledger::all());
     tests.extend(surface::all());
+    tests.extend(statements::all());
     tests.extend(authz::all());
     tests.extend(emergency::all());
     tests.extend(resources::all());

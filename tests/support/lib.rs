@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection};
 use serde_json::{json, Value};
@@ -47,10 +48,29 @@ pub struct Server {
     pub admin_token: String,
     pub admin_id: String,
     pub city_agency: String,
+    /// Every SQL statement the server's connection ran, in order (see [`Server::statements`]).
+    pub sql: SqlLog,
     client: reqwest::Client,
     cleanup: Option<(String, String)>,
     _dir: Option<TempDir>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// The SQL statements run on the server's database connection, recorded through sea-orm's
+/// metric callback (set before the connection is cloned into the server's state, since a
+/// clone keeps the callback it was made with).
+#[derive(Clone, Default)]
+pub struct SqlLog(Arc<Mutex<Vec<String>>>);
+
+impl SqlLog {
+    /// Forget what was recorded so far.
+    pub fn clear(&self) {
+        self.0.lock().expect("sql log").clear();
+    }
+    /// The statements recorded since the last [`SqlLog::clear`] or `take`, and forget them.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("sql log"))
+    }
 }
 
 pub struct TempDir(pub std::path::PathBuf);
@@ -184,8 +204,15 @@ impl Server {
                 )
             }
         };
-        let db = store::connect(&url).await.expect("connect");
+        let mut db = store::connect(&url).await.expect("connect");
         store::migrate(&db).await.expect("migrate");
+        let sql = SqlLog::default();
+        let log = sql.clone();
+        db.set_metric_callback(move |info| {
+            if let Ok(mut l) = log.0.lock() {
+                l.push(info.statement.sql.clone());
+            }
+        });
         let base_jwt = JwtConfig {
             key: KeySource::hs256(SECRET.to_vec()).expect("key"),
             issuer: ISSUER.to_owned(),
@@ -256,6 +283,7 @@ impl Server {
             admin_token,
             admin_id: admin.id,
             city_agency: city.id,
+            sql,
             client: reqwest::Client::new(),
             cleanup,
             _dir: dir,
@@ -294,6 +322,19 @@ impl Server {
     }
 
     /// A GraphQL request as the bearer of `token`.
+    /// Run one GraphQL request and return its answer with the SQL statements the server ran
+    /// for it (nothing else runs on this server's connection while the test waits).
+    pub async fn gql_counted(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> (Gql, Vec<String>) {
+        self.sql.clear();
+        let r = self.gql(token, query, variables).await;
+        (r, self.sql.take())
+    }
+
     pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Gql {
         self.raw(
             Some(&format!("Bearer {token}")),
@@ -487,3 +528,8 @@ pub async fn backends() -> (Vec<Backend>, Option<String>, Option<ContainerGuard>
 
 /// Keeps a testcontainers PostgreSQL alive for the run.
 pub struct ContainerGuard(#[allow(dead_code)] Box<dyn std::any::Any + Send>);
+
+/// The household overview (household → members → persons → consultations, with the
+/// household's support cases and current plan): one GraphQL document, shared with the
+/// benchmark. Variables: `{"id": <household id>}`.
+pub const HOUSEHOLD_OVERVIEW: &str = include_str!("../../bench/queries/household_overview.graphql");

@@ -37,11 +37,20 @@ async fn visible(
     models: Vec<consultation::Model>,
 ) -> ApiResult<Vec<Consultation>> {
     let r = req(ctx)?;
-    let subjects =
-        store::consultations::subjects_of(db(ctx)?, models.iter().map(|m| m.id.clone()).collect())
-            .await?;
     let mut by_consultation: HashMap<String, Vec<String>> = HashMap::new();
-    for s in subjects {
+    let mut missing = Vec::new();
+    {
+        let cache = prefetched(r)?;
+        for m in &models {
+            match cache.subjects.get(&m.id) {
+                Some(ids) => {
+                    by_consultation.insert(m.id.clone(), ids.clone());
+                }
+                None => missing.push(m.id.clone()),
+            }
+        }
+    }
+    for s in store::consultations::subjects_of(db(ctx)?, missing).await? {
         by_consultation
             .entry(s.consultation_id)
             .or_default()
@@ -82,11 +91,130 @@ pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Consult
         .ok_or_else(|| ApiError::not_found(field))
 }
 
+/// Consultation rows loaded ahead, in one batch, for the persons of a list (a household's
+/// members): which consultations are about whom, the consultations, their subjects and
+/// issues. Only rows: [`visible`] and the field resolvers still decide what is shown.
+#[derive(Default)]
+pub struct Prefetched {
+    /// Person id → ids of the consultations about them (for prefetched persons only).
+    about: HashMap<String, Vec<String>>,
+    models: HashMap<String, consultation::Model>,
+    /// Consultation id → subject person ids, in person id order.
+    subjects: HashMap<String, Vec<String>>,
+    /// Consultation id → its issues (when issues were asked for).
+    issues: HashMap<String, Vec<consultation_issue::Model>>,
+}
+
+fn prefetched(r: &super::context::RequestCtx) -> ApiResult<std::sync::MutexGuard<'_, Prefetched>> {
+    r.consultations
+        .lock()
+        .map_err(|_| ApiError::internal("cache", "poisoned"))
+}
+
+/// Forget prefetched consultations (after a write in this request changed them).
+fn forget_prefetched(ctx: &Context<'_>) -> ApiResult<()> {
+    *prefetched(req(ctx)?)? = Prefetched::default();
+    Ok(())
+}
+
+/// Load the consultations about these persons, their subjects (and the subjects' policy
+/// facts) and, if `with_issues`, their issues: a fixed number of queries for all of them,
+/// so that `Person.consultations` under a list does not query once per person.
+pub async fn prefetch_about(
+    ctx: &Context<'_>,
+    person_ids: &[String],
+    with_issues: bool,
+) -> ApiResult<()> {
+    let r = req(ctx)?;
+    let wanted: Vec<String> = {
+        let cache = prefetched(r)?;
+        let mut w: Vec<String> = person_ids
+            .iter()
+            .filter(|id| !cache.about.contains_key(*id))
+            .cloned()
+            .collect();
+        w.sort();
+        w.dedup();
+        w
+    };
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let db = db(ctx)?;
+    let pairs = store::consultations::about_persons(db, wanted.clone()).await?;
+    let mut ids: Vec<String> = pairs.iter().map(|p| p.consultation_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let models = store::consultations::by_ids(db, ids.clone()).await?;
+    let subjects = store::consultations::subjects_of(db, ids.clone()).await?;
+    let agencies: Vec<String> = models
+        .iter()
+        .map(|m| m.receiving_agency_id.clone())
+        .collect();
+    super::context::load_agencies(ctx, &agencies).await?;
+    let issues = if with_issues {
+        Some(store::consultations::issues_of(db, ids).await?)
+    } else {
+        None
+    };
+    // Co-subjects' facts too, in one batch, before the per-person resolvers need them.
+    let subject_ids: Vec<String> = subjects.iter().map(|s| s.person_id.clone()).collect();
+    load_persons(ctx, &subject_ids).await?;
+    let mut cache = prefetched(r)?;
+    for p in &wanted {
+        cache.about.entry(p.clone()).or_default();
+    }
+    for p in pairs {
+        if let Some(list) = cache.about.get_mut(&p.person_id) {
+            list.push(p.consultation_id);
+        }
+    }
+    let mut by_consultation: HashMap<String, Vec<String>> = HashMap::new();
+    for s in subjects {
+        by_consultation
+            .entry(s.consultation_id)
+            .or_default()
+            .push(s.person_id);
+    }
+    for m in models {
+        cache.subjects.insert(
+            m.id.clone(),
+            by_consultation.remove(&m.id).unwrap_or_default(),
+        );
+        if issues.is_some() {
+            cache.issues.entry(m.id.clone()).or_default();
+        }
+        cache.models.insert(m.id.clone(), m);
+    }
+    for i in issues.into_iter().flatten() {
+        if let Some(list) = cache.issues.get_mut(&i.consultation_id) {
+            list.push(i);
+        }
+    }
+    Ok(())
+}
+
 /// Consultations about a person that the caller may see.
 pub async fn about_person(ctx: &Context<'_>, person_id: &str) -> ApiResult<Vec<Consultation>> {
     let db = db(ctx)?;
-    let ids = store::consultations::ids_about(db, person_id).await?;
-    let models = store::consultations::by_ids(db, ids).await?;
+    let cached = {
+        let cache = prefetched(req(ctx)?)?;
+        cache.about.get(person_id).map(|ids| {
+            let mut models: Vec<consultation::Model> = ids
+                .iter()
+                .filter_map(|id| cache.models.get(id).cloned())
+                .collect();
+            models.sort_by(store::consultations::newest_first);
+            models
+        })
+    };
+    let models = match cached {
+        Some(models) => models,
+        None => {
+            let ids = store::consultations::ids_about(db, person_id).await?;
+            store::consultations::by_ids(db, ids).await?
+        }
+    };
     // That this person was a subject is NARRATIVE of this person, not of a co-subject.
     let r = req(ctx)?;
     Ok(visible(ctx, models)
@@ -198,8 +326,11 @@ impl Consultation {
     }
     /// 課題 (各課題の情報区分について全対象者の根拠がある課題のみ) / issues the caller may see
     async fn issues(&self, ctx: &Context<'_>) -> ApiResult<Vec<ConsultationIssue>> {
-        let db = db(ctx)?;
-        let rows = store::consultations::issues_of(db, vec![self.model.id.clone()]).await?;
+        let cached = prefetched(req(ctx)?)?.issues.get(&self.model.id).cloned();
+        let rows = match cached {
+            Some(rows) => rows,
+            None => store::consultations::issues_of(db(ctx)?, vec![self.model.id.clone()]).await?,
+        };
         let all = super::context::issue_categories(ctx).await?;
         let cats: HashMap<&str, &issue_category::Model> =
             all.iter().map(|c| (c.code.as_str(), c)).collect();
@@ -500,6 +631,7 @@ impl ConsultationMutation {
         }
         audit::append(&txn, entries).await?;
         txn.commit().await?;
+        forget_prefetched(ctx)?;
         find(ctx, "id", &id).await
     }
 
@@ -550,6 +682,7 @@ impl ConsultationMutation {
             entries,
         )
         .await?;
+        forget_prefetched(ctx)?;
         find(ctx, "id", &id).await
     }
 }

@@ -24,10 +24,19 @@ pub struct RequestCtx {
     /// Default length of a break-glass grant, in hours.
     pub emergency_hours: u32,
     persons: Mutex<HashMap<String, Loaded>>,
+    /// Held while persons are loaded, so that resolvers running at once (a household's
+    /// members and its support cases) do not both miss the cache and load the same persons.
+    persons_read: tokio::sync::Mutex<()>,
     /// Agencies and issue categories looked up in this request (public registry data; each
     /// is read once per request, not once per field).
     agencies: Mutex<HashMap<String, entity::agency::Model>>,
     issue_categories: Mutex<Option<Arc<Vec<entity::issue_category::Model>>>>,
+    /// Held while an agency or the issue-category table is read, so that sibling resolvers
+    /// running at once read it once rather than each missing the cache together.
+    registry_read: tokio::sync::Mutex<()>,
+    /// Consultation rows loaded ahead for a list of persons (rows only: what is shown is
+    /// still decided per field).
+    pub(crate) consultations: Mutex<super::consultation::Prefetched>,
 }
 
 /// A person row with its policy facts, shared within one request.
@@ -46,8 +55,11 @@ impl RequestCtx {
             recorder: AccessRecorder::default(),
             emergency_hours,
             persons: Mutex::new(HashMap::new()),
+            persons_read: tokio::sync::Mutex::new(()),
             agencies: Mutex::new(HashMap::new()),
             issue_categories: Mutex::new(None),
+            registry_read: tokio::sync::Mutex::new(()),
+            consultations: Mutex::new(Default::default()),
         }
     }
 
@@ -90,6 +102,7 @@ impl RequestCtx {
 /// An agency by id, read once per request.
 pub async fn agency(ctx: &Context<'_>, id: &str) -> ApiResult<Option<entity::agency::Model>> {
     let r = req(ctx)?;
+    let _reading = r.registry_read.lock().await;
     if let Some(a) = r.agencies.lock().ok().and_then(|m| m.get(id).cloned()) {
         return Ok(Some(a));
     }
@@ -100,11 +113,40 @@ pub async fn agency(ctx: &Context<'_>, id: &str) -> ApiResult<Option<entity::age
     Ok(found)
 }
 
+/// Agencies by id into the request's cache, in one query for those not yet there (before
+/// the resolvers of a list ask for them one by one).
+pub async fn load_agencies(ctx: &Context<'_>, ids: &[String]) -> ApiResult<()> {
+    let r = req(ctx)?;
+    let _reading = r.registry_read.lock().await;
+    let mut missing: Vec<String> = {
+        let cache = r
+            .agencies
+            .lock()
+            .map_err(|_| ApiError::internal("cache", "poisoned"))?;
+        ids.iter()
+            .filter(|id| !cache.contains_key(*id))
+            .cloned()
+            .collect()
+    };
+    missing.sort();
+    missing.dedup();
+    let found = store::registry::agencies_by_ids(db(ctx)?, missing).await?;
+    let mut cache = r
+        .agencies
+        .lock()
+        .map_err(|_| ApiError::internal("cache", "poisoned"))?;
+    for a in found {
+        cache.insert(a.id.clone(), a);
+    }
+    Ok(())
+}
+
 /// The issue-category table, read once per request.
 pub async fn issue_categories(
     ctx: &Context<'_>,
 ) -> ApiResult<Arc<Vec<entity::issue_category::Model>>> {
     let r = req(ctx)?;
+    let _reading = r.registry_read.lock().await;
     if let Some(c) = r.issue_categories.lock().ok().and_then(|c| c.clone()) {
         return Ok(c);
     }
@@ -130,6 +172,7 @@ pub fn db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a DatabaseConnection> {
 /// every person found, visible or not: callers decide visibility.
 pub async fn load_persons(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Loaded>> {
     let r = req(ctx)?;
+    let _loading = r.persons_read.lock().await;
     let missing: Vec<String> = {
         let cache = r
             .persons

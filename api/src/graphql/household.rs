@@ -157,8 +157,14 @@ impl Household {
     }
     /// 構成員 (HOUSEHOLD; 根拠のある構成員のみ) / members the caller may see
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<HouseholdMember>> {
-        Ok(visible_members(ctx, std::slice::from_ref(&self.0))
-            .await?
+        let members = visible_members(ctx, std::slice::from_ref(&self.0)).await?;
+        // Each member's consultations, if asked for, in one batch for all of them.
+        let wanted = ctx.look_ahead().field("person").field("consultations");
+        if wanted.exists() {
+            let ids: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
+            super::consultation::prefetch_about(ctx, &ids, wanted.field("issues").exists()).await?;
+        }
+        Ok(members
             .into_iter()
             .map(|model| HouseholdMember { model })
             .collect())

@@ -182,6 +182,26 @@ pub async fn ids_about<C: ConnectionTrait>(db: &C, person_id: &str) -> Result<Ve
         .collect())
 }
 
+/// (consultation, person) pairs for the consultations about any of the given persons: one
+/// query, whatever their number.
+pub async fn about_persons<C: ConnectionTrait>(
+    db: &C,
+    person_ids: Vec<String>,
+) -> Result<Vec<consultation_subject::Model>, DbErr> {
+    if person_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    consultation_subject::Entity::find()
+        .filter(consultation_subject::Column::PersonId.is_in(person_ids))
+        .all(db)
+        .await
+}
+
+/// Newest first (the order of [`by_ids`]).
+pub fn newest_first(a: &consultation::Model, b: &consultation::Model) -> std::cmp::Ordering {
+    (b.received_at, &b.id).cmp(&(a.received_at, &a.id))
+}
+
 pub async fn by_ids<C: ConnectionTrait>(
     db: &C,
     ids: Vec<String>,

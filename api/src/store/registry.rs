@@ -15,6 +15,19 @@ pub async fn agency<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<agenc
     agency::Entity::find_by_id(id.to_owned()).one(db).await
 }
 
+pub async fn agencies_by_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<Vec<agency::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    agency::Entity::find()
+        .filter(agency::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
 pub async fn agency_by_code<C: ConnectionTrait>(
     db: &C,
     code: &str,

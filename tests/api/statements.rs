@@ -1,0 +1,282 @@
+//! The household overview (bench/queries/household_overview.graphql) runs a fixed number of
+//! SQL statements, however many members, consultations and consents the household has: the
+//! persons, their policy facts, memberships and consultations are loaded in one batch per
+//! request, and the request's ledger rows are written in one insert. Checked by counting the
+//! statements the server's connection runs for the request (sea-orm's metric callback), for
+//! a one-member household and for a six-member one, as a caseworker whose access is mixed:
+//! own records, consent, narrower consent, and a withdrawn consent.
+
+use serde_json::{json, Value};
+use tsunagi_tests::{consent_input, person_input, tests, Gql, Server, HOUSEHOLD_OVERVIEW};
+
+tests!(household_overview_statements_do_not_grow);
+
+const RECORD: &str =
+    "mutation($i: RecordConsultationInput!) { recordConsultation(input: $i) { id } }";
+
+async fn consult(srv: &Server, tok: &str, person: &str, n: usize) {
+    for i in 0..n {
+        srv.gql(
+            tok,
+            RECORD,
+            json!({ "i": { "receivedAt": format!("2026-10-0{}T09:00:00Z", i + 1), "channel": "VISIT",
+                "subjectPersonIds": [person],
+                "issues": [{ "code": "HIKIKOMORI", "main": true }],
+                "summary": format!("相談 {i}"), "urgency": "NORMAL" } }),
+        )
+        .await
+        .ok();
+    }
+}
+
+async fn household(srv: &Server, tok: &str, persons: &[&str]) -> String {
+    let members: Vec<Value> = persons
+        .iter()
+        .enumerate()
+        .map(|(i, p)| json!({ "personId": p, "relationship": if i == 0 { "本人" } else { "家族" }, "isHead": i == 0 }))
+        .collect();
+    let r = srv
+        .gql(
+            tok,
+            "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id } }",
+            json!({ "m": members }),
+        )
+        .await;
+    r.ok()["createHousehold"]["id"].as_str().unwrap().to_owned()
+}
+
+/// A case on the household with one plan version.
+async fn case_with_plan(srv: &Server, tok: &str, household: &str, agency: &str) {
+    let r = srv
+        .gql(
+            tok,
+            "mutation($i: OpenCaseInput!) { openCase(input: $i) { id } }",
+            json!({ "i": { "householdId": household, "openedOn": "2026-10-01" } }),
+        )
+        .await;
+    let case = r.ok()["openCase"]["id"].as_str().unwrap().to_owned();
+    srv.gql(
+        tok,
+        "mutation($id: ID!, $i: PlanInput!) { createPlanVersion(caseId: $id, input: $i) { id } }",
+        json!({ "id": case, "i": { "wishes": "家で暮らし続けたい", "longTermGoal": "地域につながる",
+            "shortTermGoals": ["週1回外出する"], "nextReviewOn": "2099-01-01",
+            "assignments": [{ "agencyId": agency, "role": "LEAD", "task": "訪問",
+                "contactFrequency": "月1回", "dueOn": "2027-03-31" }] } }),
+    )
+    .await
+    .ok();
+}
+
+/// The statements that are not ledger writes, and the ledger inserts, of one request.
+fn split(sql: &[String]) -> (usize, usize) {
+    let ledger = sql
+        .iter()
+        .filter(|s| {
+            s.trim_start().to_ascii_uppercase().starts_with("INSERT") && s.contains("audit_event")
+        })
+        .count();
+    (sql.len() - ledger, ledger)
+}
+
+fn member_of<'a>(r: &'a Gql, person: &str) -> &'a Value {
+    r.data()["household"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["person"]["id"] == person)
+        .unwrap_or_else(|| panic!("member {person} not shown"))
+}
+
+fn consultation_count(m: &Value) -> usize {
+    m["person"]["consultations"].as_array().unwrap().len()
+}
+
+async fn household_overview_statements_do_not_grow(srv: &Server) {
+    let a = srv.agency("ov-a", "DISABILITY").await;
+    let b = srv.agency("ov-b", "MULTI_AGENCY").await;
+    let (_, a_cw) = srv.account("ov-a-cw", &a, &["caseworker"]).await;
+    let (_, b_cw) = srv.account("ov-b-cw", &b, &["caseworker"]).await;
+    let (_, b_coord) = srv.account("ov-b-coord", &b, &["coordinator"]).await;
+
+    // Small: one own person, one consultation, a case with a plan.
+    let s1 = srv
+        .person(&b_cw, person_input("小林", "一", "コバヤシ", "ハジメ"))
+        .await;
+    srv.consent(
+        &b_cw,
+        consent_input(&s1, &["IDENTITY", "HOUSEHOLD"], &[&a], &[]),
+    )
+    .await;
+    let small = household(srv, &b_cw, &[&s1]).await;
+    consult(srv, &b_cw, &s1, 1).await;
+    case_with_plan(srv, &b_coord, &small, &b).await;
+
+    // Large: two own persons; two of agency A with a broad consent to B; one with a consent
+    // to B for IDENTITY and HOUSEHOLD only; one whose consent was withdrawn after B put them
+    // in the household. Three consultations each, recorded by their own agencies.
+    let own1 = srv
+        .person(&b_cw, person_input("田中", "太郎", "タナカ", "タロウ"))
+        .await;
+    let own2 = srv
+        .person(&b_cw, person_input("田中", "花子", "タナカ", "ハナコ"))
+        .await;
+    let mut broad = Vec::new();
+    for given in ["次郎", "三郎"] {
+        let p = srv
+            .person(&a_cw, person_input("田中", given, "タナカ", "ジロウ"))
+            .await;
+        srv.consent(
+            &a_cw,
+            consent_input(
+                &p,
+                &[
+                    "IDENTITY",
+                    "CONTACT",
+                    "HOUSEHOLD",
+                    "HEALTH",
+                    "LIVELIHOOD",
+                    "NARRATIVE",
+                    "PLAN",
+                ],
+                &[&b],
+                &[],
+            ),
+        )
+        .await;
+        broad.push(p);
+    }
+    let narrow = srv
+        .person(&a_cw, person_input("田中", "四郎", "タナカ", "シロウ"))
+        .await;
+    srv.consent(
+        &a_cw,
+        consent_input(&narrow, &["IDENTITY", "HOUSEHOLD"], &[&b], &[]),
+    )
+    .await;
+    let gone = srv
+        .person(&a_cw, person_input("田中", "五郎", "タナカ", "ゴロウ"))
+        .await;
+    let (gone_consent, gone_v) = srv
+        .consent(
+            &a_cw,
+            consent_input(&gone, &["IDENTITY", "HOUSEHOLD"], &[&b], &[]),
+        )
+        .await;
+    let large = household(
+        srv,
+        &b_cw,
+        &[&own1, &own2, &broad[0], &broad[1], &narrow, &gone],
+    )
+    .await;
+    srv.gql(
+        &a_cw,
+        "mutation($id: ID!, $v: Int!) { withdrawConsent(id: $id, version: $v, reason: \"本人の申出\") { id } }",
+        json!({ "id": gone_consent, "v": gone_v }),
+    )
+    .await
+    .ok();
+    for p in [&own1, &own2] {
+        consult(srv, &b_cw, p, 3).await;
+    }
+    for p in [&broad[0], &broad[1], &narrow, &gone] {
+        consult(srv, &a_cw, p, 3).await;
+    }
+    case_with_plan(srv, &b_coord, &large, &b).await;
+
+    let (rs, small_sql) = srv
+        .gql_counted(&b_cw, HOUSEHOLD_OVERVIEW, json!({ "id": small }))
+        .await;
+    let (rl, large_sql) = srv
+        .gql_counted(&b_cw, HOUSEHOLD_OVERVIEW, json!({ "id": large }))
+        .await;
+
+    // What the small overview shows.
+    let m = member_of(&rs, &s1);
+    assert_eq!(m["person"]["familyName"], "小林");
+    assert_eq!(m["person"]["careLevel"], "要介護2");
+    assert_eq!(consultation_count(m), 1);
+    assert_eq!(rs.ok()["supportCases"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        rs.ok()["supportCases"][0]["currentPlan"]["wishes"],
+        "家で暮らし続けたい"
+    );
+
+    // What the large one shows and withholds.
+    let data = rl.data();
+    let members = data["household"]["members"].as_array().unwrap();
+    assert_eq!(
+        members.len(),
+        6,
+        "every membership is in B's own household record"
+    );
+    for p in [&own1, &own2, &broad[0], &broad[1]] {
+        let m = member_of(&rl, p);
+        assert_eq!(m["person"]["familyName"], "田中");
+        assert_eq!(m["person"]["careLevel"], "要介護2");
+        assert_eq!(consultation_count(m), 3, "{p}");
+    }
+    let at = |id: &str| {
+        members
+            .iter()
+            .position(|m| m["person"]["id"] == id)
+            .unwrap_or_else(|| panic!("member {id} not shown: {}", rl.body))
+    };
+    let n = json!(at(&narrow));
+    let m = &members[at(&narrow)];
+    assert_eq!(m["person"]["givenName"], "四郎");
+    rl.assert_withheld(
+        &[
+            json!("household"),
+            json!("members"),
+            n.clone(),
+            json!("person"),
+            json!("careLevel"),
+        ],
+        "HEALTH",
+    );
+    rl.assert_withheld(
+        &[
+            json!("household"),
+            json!("members"),
+            n,
+            json!("person"),
+            json!("phone"),
+        ],
+        "CONTACT",
+    );
+    assert_eq!(consultation_count(m), 0, "NARRATIVE not consented");
+    let hidden: Vec<usize> = (0..members.len())
+        .filter(|i| members[*i]["person"].is_null())
+        .collect();
+    assert_eq!(
+        hidden.len(),
+        1,
+        "the person whose consent was withdrawn: {}",
+        rl.body
+    );
+    rl.assert_withheld(
+        &[
+            json!("household"),
+            json!("members"),
+            json!(hidden[0]),
+            json!("person"),
+        ],
+        "IDENTITY",
+    );
+    let body = rl.body.to_string();
+    assert!(!body.contains("五郎") && !body.contains(gone.as_str()));
+    assert_eq!(data["supportCases"].as_array().unwrap().len(), 1);
+
+    // The statements: the same number for both, ledger inserts included.
+    let (s_reads, s_ledger) = split(&small_sql);
+    let (l_reads, l_ledger) = split(&large_sql);
+    assert!(s_ledger >= 1 && l_ledger >= 1, "reads are ledgered");
+    eprintln!("household overview: {l_reads} statements and {l_ledger} ledger insert(s)");
+    assert_eq!(
+        (l_reads, l_ledger),
+        (s_reads, s_ledger),
+        "statements per overview must not grow with the household.\nsmall:\n{}\nlarge:\n{}",
+        small_sql.join("\n"),
+        large_sql.join("\n")
+    );
+}
