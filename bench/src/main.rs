@@ -115,6 +115,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         Some(b) => b.clone(),
         None => build_server(!args.debug_server)?,
     };
+    // The server runs in the work dir: a relative path must not change meaning.
+    let bin = std::fs::canonicalize(&bin)
+        .with_context(|| format!("server binary {}", bin.display()))?;
     let work = match &args.work_dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("tsunagi-bench-{}", std::process::id())),
