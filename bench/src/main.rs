@@ -54,9 +54,12 @@ struct Args {
     /// Do not load the demo data set (the database already holds data, e.g. from `seed`)
     #[arg(long)]
     no_demo: bool,
-    /// Account the scenarios run as (a caseworker with mixed access)
-    #[arg(long, default_value = scenario::DEFAULT_ACCOUNT)]
-    account: String,
+    /// Account the read scenarios run as (mixed access wanted)
+    #[arg(long, default_value = scenario::DEFAULT_READER)]
+    reader: String,
+    /// Account the write scenarios run as (its agency must hold a person)
+    #[arg(long, default_value = scenario::DEFAULT_WRITER)]
+    writer: String,
     /// A server binary built with `--features bench-switches` (skips the build)
     #[arg(long)]
     server_bin: Option<PathBuf>,
@@ -116,8 +119,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         None => build_server(!args.debug_server)?,
     };
     // The server runs in the work dir: a relative path must not change meaning.
-    let bin = std::fs::canonicalize(&bin)
-        .with_context(|| format!("server binary {}", bin.display()))?;
+    let bin =
+        std::fs::canonicalize(&bin).with_context(|| format!("server binary {}", bin.display()))?;
     let work = match &args.work_dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("tsunagi-bench-{}", std::process::id())),
@@ -136,12 +139,23 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         args.warmup.as_secs_f64()
     );
     let mut rows = Vec::new();
-    for (i, mode) in args.modes.iter().enumerate() {
-        let demo = !args.no_demo && i == 0;
-        let server = Server::start(&bin, &work, &db, demo, &mode_env(mode)?).await?;
-        let result = bench_mode(&args, &names, mode, &server, &bin, &work, &db).await;
-        server.stop().await;
-        rows.extend(result?);
+    // Reads in every mode first, then writes in every mode: the writes add consultations
+    // and consents, and reads in later modes must see the same data to be comparable.
+    let (reads, writes): (Vec<String>, Vec<String>) =
+        names.iter().cloned().partition(|n| !scenario::writes(n));
+    let mut first = true;
+    for phase in [reads, writes] {
+        if phase.is_empty() {
+            continue;
+        }
+        for mode in &args.modes {
+            let demo = !args.no_demo && first;
+            first = false;
+            let server = Server::start(&bin, &work, &db, demo, &mode_env(mode)?).await?;
+            let result = bench_mode(&args, &phase, mode, &server, &bin, &work, &db).await;
+            server.stop().await;
+            rows.extend(result?);
+        }
     }
     print_report(&rows);
     Ok(rows.iter().all(|r| r.stats.failures == 0))
@@ -156,22 +170,36 @@ async fn bench_mode(
     work: &Path,
     db: &str,
 ) -> anyhow::Result<Vec<Row>> {
-    let token = mint_token(bin, work, db, &args.account)?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency * 2)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let api = Arc::new(Api {
-        client,
-        url: format!("http://127.0.0.1:{}/graphql", server.port),
-        token,
-    });
+    let url = format!("http://127.0.0.1:{}/graphql", server.port);
     let rss_idle_kb = rss_kb(server.pid).unwrap_or(0);
-    let prepared = scenario::prepare(&api, names)
-        .await
-        .with_context(|| format!("preparing scenarios ({mode})"))?;
+    let mut prepared = Vec::new();
+    for (account, writes) in [(&args.reader, false), (&args.writer, true)] {
+        let these: Vec<String> = names
+            .iter()
+            .filter(|n| scenario::writes(n) == writes)
+            .cloned()
+            .collect();
+        if these.is_empty() {
+            continue;
+        }
+        let api = Arc::new(Api {
+            client: client.clone(),
+            url: url.clone(),
+            token: mint_token(bin, work, db, account)?,
+        });
+        for p in scenario::prepare(&api, &these)
+            .await
+            .with_context(|| format!("preparing scenarios as {account} ({mode})"))?
+        {
+            prepared.push((api.clone(), p));
+        }
+    }
     let mut rows = Vec::new();
-    for p in prepared {
+    for (api, p) in prepared {
         let p = Arc::new(p);
         drive(&api, &p, args.concurrency, args.warmup, None).await;
         let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -235,7 +263,7 @@ async fn drive(
                 if let Err(e) = outcome {
                     s.failures += 1;
                     if s.examples.len() < 5 {
-                        s.examples.push(e);
+                        s.examples.push(e.chars().take(400).collect());
                     }
                 }
             }

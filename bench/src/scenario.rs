@@ -15,9 +15,16 @@ pub const ALL: &[&str] = &[
     "grant-consent",
 ];
 
-/// The caseworker every scenario runs as (mixed access: own records, consented ones, and
-/// refusals). Overridable with --account.
-pub const DEFAULT_ACCOUNT: &str = "houkatsu-cw";
+/// Who reads (--reader): in the demo data the 多機関協働 coordinator has mixed access (the
+/// household overview comes back with CONSENT_REQUIRED refusals beside shown fields).
+pub const DEFAULT_READER: &str = "takikan-coord";
+/// Who writes (--writer): a caseworker whose agency holds persons to record about.
+pub const DEFAULT_WRITER: &str = "houkatsu-cw";
+
+/// Whether a scenario writes (runs as the writer).
+pub fn writes(name: &str) -> bool {
+    matches!(name, "record-consultation" | "grant-consent")
+}
 
 /// One request a worker may send, with what its answer must be.
 #[derive(Clone, Debug)]
@@ -165,12 +172,16 @@ pub async fn prepare(api: &Api, names: &[String]) -> anyhow::Result<Vec<Prepared
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let own_person = nodes
-        .iter()
-        .find(|n| n["ownerAgency"]["id"].as_str() == Some(&own))
-        .and_then(|n| n["id"].as_str())
-        .ok_or_else(|| anyhow!("the account's agency owns no person to write about"))?
-        .to_owned();
+    // The write scenarios write about a person the account's agency holds (asked for only
+    // when one of them runs, so any account can run the read scenarios).
+    let own_person = || {
+        nodes
+            .iter()
+            .find(|n| n["ownerAgency"]["id"].as_str() == Some(&own))
+            .and_then(|n| n["id"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("the account's agency owns no person to write about"))
+    };
     let mut prepared = Vec::new();
     for name in names {
         let mut requests = Vec::new();
@@ -214,7 +225,7 @@ pub async fn prepare(api: &Api, names: &[String]) -> anyhow::Result<Vec<Prepared
                     .ok_or_else(|| anyhow!("no issue categories"))?;
                 let body = json!({"query": RECORD, "variables": {"input": {
                     "receivedAt": chrono::Utc::now().to_rfc3339(), "channel": "PHONE",
-                    "subjectPersonIds": [own_person], "issues": [{"code": code, "main": true}],
+                    "subjectPersonIds": [own_person()?], "issues": [{"code": code, "main": true}],
                     "summary": "ベンチマーク: 電話相談 / benchmark: phone consultation",
                     "urgency": "NORMAL"}}});
                 requests.push(api.baseline(body, "/recordConsultation/id", None).await?);
@@ -224,12 +235,22 @@ pub async fn prepare(api: &Api, names: &[String]) -> anyhow::Result<Vec<Prepared
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .find(|a| a["id"].as_str() != Some(&own))
+                    // A community-building agency: naming the reader's agency would widen
+                    // its access between modes and make the runs incomparable.
+                    .filter(|a| a["id"].as_str() != Some(&own))
+                    .find(|a| a["code"] == "shakyo-seikatsu")
+                    .or_else(|| {
+                        viewer["agencies"]
+                            .as_array()?
+                            .iter()
+                            .rev()
+                            .find(|a| a["id"].as_str() != Some(&own))
+                    })
                     .and_then(|a| a["id"].as_str())
                     .ok_or_else(|| anyhow!("no other agency to name"))?;
                 let from = chrono::Utc::now() - chrono::Duration::hours(1);
                 let body = json!({"query": GRANT, "variables": {"input": {
-                    "personId": own_person, "givenBy": "SELF", "categories": ["CONTACT"],
+                    "personId": own_person()?, "givenBy": "SELF", "categories": ["CONTACT"],
                     "recipientAgencyIds": [recipient], "purpose": "SUPPORT",
                     "validFrom": from.to_rfc3339(), "method": "WRITTEN",
                     "evidenceRef": "ベンチマーク"}}});
