@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bench_switches;
 pub mod config;
 pub mod demo;
 pub mod documents;

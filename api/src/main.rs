@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 use clap::{Parser, Subcommand};
 use tsunagi_api::{
-    audit, auth, config::Config, demo, documents, graphql, http, policy::Role, store,
+    audit, auth, bench_switches, config::Config, demo, documents, graphql, http, policy::Role,
+    store,
 };
 
 #[derive(Parser)]
@@ -101,6 +102,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    bench_switches::check_startup().map_err(anyhow::Error::msg)?;
     let command = cli.command.unwrap_or(Command::Serve {
         listen: None,
         demo: false,

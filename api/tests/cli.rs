@@ -426,3 +426,59 @@ fn a_wrong_trusted_documents_manifest_stops_the_server() {
     assert!(stderr.contains("intgration"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The benchmark's switches (policy off, ledger off) do not exist in a default build: a
+/// server asked for them refuses to start rather than run without its policy or ledger, or
+/// silently ignore them. (Only `--features bench-switches`, which the benchmark builds into
+/// its own target dir, compiles them in.)
+#[cfg(not(feature = "bench-switches"))]
+#[test]
+fn benchmark_switches_are_refused_by_a_default_build() {
+    let dir = fresh_dir("tsunagi-cli");
+    for var in ["TSUNAGI_BENCH_NO_POLICY", "TSUNAGI_BENCH_NO_LEDGER"] {
+        let port = free_port();
+        let mut child = command(
+            &dir,
+            &["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")],
+            &pairs(&[(var, "1")]),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tsunagi");
+        // A build that accepted the switch would serve forever: give it a bound, then stop it.
+        let mut status = None;
+        for _ in 0..300 {
+            status = child.try_wait().expect("wait");
+            if status.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if status.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let out = child.wait_with_output().expect("output");
+        assert!(
+            status.is_some_and(|s| !s.success()),
+            "{var}: the server must refuse to start"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(var) && stderr.contains("bench-switches"),
+            "{var}: {stderr}"
+        );
+        // Refused before the database was opened: nothing was created.
+        assert!(!dir.join("tsunagi.db").exists(), "{var}: database created");
+    }
+    // "0" means off, so it is not refused (checked with `schema`, which runs the same
+    // startup check and then exits).
+    let out = tsunagi_with(
+        &dir,
+        &["schema"],
+        &pairs(&[("TSUNAGI_BENCH_NO_POLICY", "0")]),
+    );
+    assert!(out.status.success());
+    let _ = std::fs::remove_dir_all(dir);
+}

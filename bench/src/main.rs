@@ -1,0 +1,501 @@
+//! `tsunagi-bench`: run the real `tsunagi` server against a database and drive it at a fixed
+//! concurrency, validating every answer (HTTP 200, exactly the expected refusals, the
+//! expected shape). Runs each mode (normal, policy off, ledger off) on a fresh server
+//! process over the same database and prints throughput, p50/p95/p99, failures, the
+//! server's RSS idle and under load, and the cost ratios.
+//!
+//! The server is built with the benchmark-only feature `bench-switches` into `target/bench`
+//! (never the normal target dir), unless --server-bin names one.
+//!
+//! ```text
+//! cargo run -p tsunagi-bench --release -- --scenario all --concurrency 32 --duration 20s
+//! ```
+
+mod scenario;
+mod stats;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Parser;
+
+use scenario::{Api, Prepared};
+use stats::Stats;
+
+#[derive(Parser, Debug)]
+#[command(name = "tsunagi-bench", about = "Tsunagi load benchmark (issue 5)")]
+struct Args {
+    /// Scenario(s), comma-separated, or `all`: household-overview, person-search,
+    /// consultation-list, record-consultation, grant-consent
+    #[arg(long, default_value = "all", value_delimiter = ',')]
+    scenario: Vec<String>,
+    /// Concurrent connections (each a worker sending one request at a time)
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Measured time per scenario and mode (e.g. 20s, 500ms, 1m)
+    #[arg(long, default_value = "20s", value_parser = stats::parse_duration)]
+    duration: Duration,
+    /// Unmeasured warm-up before each measurement
+    #[arg(long, default_value = "2s", value_parser = stats::parse_duration)]
+    warmup: Duration,
+    /// Modes, comma-separated: normal, no-policy, no-ledger
+    #[arg(
+        long,
+        default_value = "normal,no-policy,no-ledger",
+        value_delimiter = ','
+    )]
+    modes: Vec<String>,
+    /// Database (default: a fresh SQLite file in the work dir). PostgreSQL works too.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Do not load the demo data set (the database already holds data, e.g. from `seed`)
+    #[arg(long)]
+    no_demo: bool,
+    /// Account the read scenarios run as (mixed access wanted)
+    #[arg(long, default_value = scenario::DEFAULT_READER)]
+    reader: String,
+    /// Account the write scenarios run as (its agency must hold a person)
+    #[arg(long, default_value = scenario::DEFAULT_WRITER)]
+    writer: String,
+    /// A server binary built with `--features bench-switches` (skips the build)
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Build the server in debug instead of release (faster build, slower server)
+    #[arg(long)]
+    debug_server: bool,
+    /// Where the dev signing key and default SQLite file live (default: a temp dir)
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run(Args::parse()).await {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("FAILED: some responses did not validate (see above)");
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The environment that selects a mode (the server refuses these unless built for benching).
+fn mode_env(mode: &str) -> anyhow::Result<Vec<(&'static str, &'static str)>> {
+    Ok(match mode {
+        "normal" => vec![],
+        "no-policy" => vec![("TSUNAGI_BENCH_NO_POLICY", "1")],
+        "no-ledger" => vec![("TSUNAGI_BENCH_NO_LEDGER", "1")],
+        other => bail!("unknown mode {other:?} (normal, no-policy, no-ledger)"),
+    })
+}
+
+struct Row {
+    mode: String,
+    scenario: String,
+    stats: Stats,
+    rss_idle_kb: u64,
+    rss_peak_kb: u64,
+    refusals: usize,
+}
+
+async fn run(args: Args) -> anyhow::Result<bool> {
+    let names: Vec<String> = if args.scenario.iter().any(|s| s == "all") {
+        scenario::ALL.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.scenario.clone()
+    };
+    for m in &args.modes {
+        mode_env(m)?;
+    }
+    let bin = match &args.server_bin {
+        Some(b) => b.clone(),
+        None => build_server(!args.debug_server)?,
+    };
+    // The server runs in the work dir: a relative path must not change meaning.
+    let bin =
+        std::fs::canonicalize(&bin).with_context(|| format!("server binary {}", bin.display()))?;
+    let work = match &args.work_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("tsunagi-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&work)?;
+    let db = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", work.join("bench.db").display()));
+    println!(
+        "server {} | database {} | concurrency {} | {}s per run (+{}s warm-up)",
+        bin.display(),
+        redact(&db),
+        args.concurrency,
+        args.duration.as_secs_f64(),
+        args.warmup.as_secs_f64()
+    );
+    let mut rows = Vec::new();
+    // Reads in every mode first, then writes in every mode: the writes add consultations
+    // and consents, and reads in later modes must see the same data to be comparable.
+    let (reads, writes): (Vec<String>, Vec<String>) =
+        names.iter().cloned().partition(|n| !scenario::writes(n));
+    let mut first = true;
+    for phase in [reads, writes] {
+        if phase.is_empty() {
+            continue;
+        }
+        for mode in &args.modes {
+            let demo = !args.no_demo && first;
+            first = false;
+            let server = Server::start(&bin, &work, &db, demo, &mode_env(mode)?).await?;
+            let result = bench_mode(&args, &phase, mode, &server, &bin, &work, &db).await;
+            server.stop().await;
+            rows.extend(result?);
+        }
+    }
+    print_report(&rows);
+    Ok(rows.iter().all(|r| r.stats.failures == 0))
+}
+
+async fn bench_mode(
+    args: &Args,
+    names: &[String],
+    mode: &str,
+    server: &Server,
+    bin: &Path,
+    work: &Path,
+    db: &str,
+) -> anyhow::Result<Vec<Row>> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency * 2)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let url = format!("http://127.0.0.1:{}/graphql", server.port);
+    let rss_idle_kb = rss_kb(server.pid).unwrap_or(0);
+    let mut prepared = Vec::new();
+    for (account, writes) in [(&args.reader, false), (&args.writer, true)] {
+        let these: Vec<String> = names
+            .iter()
+            .filter(|n| scenario::writes(n) == writes)
+            .cloned()
+            .collect();
+        if these.is_empty() {
+            continue;
+        }
+        let api = Arc::new(Api {
+            client: client.clone(),
+            url: url.clone(),
+            token: mint_token(bin, work, db, account)?,
+        });
+        for p in scenario::prepare(&api, &these)
+            .await
+            .with_context(|| format!("preparing scenarios as {account} ({mode})"))?
+        {
+            prepared.push((api.clone(), p));
+        }
+    }
+    let mut rows = Vec::new();
+    for (api, p) in prepared {
+        let p = Arc::new(p);
+        drive(&api, &p, args.concurrency, args.warmup, None).await;
+        let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stats = drive(
+            &api,
+            &p,
+            args.concurrency,
+            args.duration,
+            Some((server.pid, peak.clone())),
+        )
+        .await;
+        let row = Row {
+            mode: mode.to_owned(),
+            scenario: p.name.clone(),
+            stats,
+            rss_idle_kb,
+            rss_peak_kb: peak.load(std::sync::atomic::Ordering::Relaxed),
+            refusals: p.refusals,
+        };
+        print_row(&row);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// `concurrency` workers, each sending one request at a time for `duration`.
+async fn drive(
+    api: &Arc<Api>,
+    p: &Arc<Prepared>,
+    concurrency: usize,
+    duration: Duration,
+    rss: Option<(u32, Arc<std::sync::atomic::AtomicU64>)>,
+) -> Stats {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let sampler = rss.map(|(pid, peak)| {
+        tokio::spawn(async move {
+            while Instant::now() < deadline {
+                if let Some(kb) = rss_kb(pid) {
+                    peak.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    });
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let (api, p) = (api.clone(), p.clone());
+        workers.push(tokio::spawn(async move {
+            let mut s = Stats::default();
+            let mut i = w;
+            while Instant::now() < deadline {
+                let req = &p.requests[i % p.requests.len()];
+                i += 1;
+                let t = Instant::now();
+                let outcome = match api.post(&req.body).await {
+                    Ok((status, body)) => req.validate(status, &body),
+                    Err(e) => Err(format!("transport: {e}")),
+                };
+                s.micros.push(t.elapsed().as_micros() as u64);
+                if let Err(e) = outcome {
+                    s.failures += 1;
+                    if s.examples.len() < 5 {
+                        s.examples.push(e.chars().take(400).collect());
+                    }
+                }
+            }
+            s
+        }));
+    }
+    let mut total = Stats::default();
+    for w in workers {
+        if let Ok(s) = w.await {
+            total.merge(s);
+        }
+    }
+    total.elapsed = start.elapsed();
+    if let Some(s) = sampler {
+        let _ = s.await;
+    }
+    total
+}
+
+fn print_row(r: &Row) {
+    let s = &r.stats;
+    println!(
+        "{:<10} {:<20} {:>8.1} req/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  {:>6} reqs  {} failures  RSS idle {} MB, load {} MB  ({} expected refusals)",
+        r.mode,
+        r.scenario,
+        s.throughput(),
+        s.percentile_ms(0.50),
+        s.percentile_ms(0.95),
+        s.percentile_ms(0.99),
+        s.requests(),
+        s.failures,
+        r.rss_idle_kb / 1024,
+        r.rss_peak_kb / 1024,
+        r.refusals
+    );
+    for e in &s.examples {
+        println!("    failure: {e}");
+    }
+}
+
+fn print_report(rows: &[Row]) {
+    println!("\nsummary");
+    for r in rows {
+        print_row(r);
+    }
+    let normal: Vec<&Row> = rows.iter().filter(|r| r.mode == "normal").collect();
+    if normal.is_empty() {
+        return;
+    }
+    println!(
+        "\ncost of enforcement and ledger (throughput ratio normal / switched-off; 1.00 = free)"
+    );
+    for n in normal {
+        let ratio = |mode: &str| {
+            rows.iter()
+                .find(|r| r.mode == mode && r.scenario == n.scenario)
+                .map(|r| n.stats.throughput() / r.stats.throughput().max(f64::MIN_POSITIVE))
+        };
+        let fmt = |x: Option<f64>| match x {
+            Some(x) => format!("{x:.2} (cost {:+.0} %)", (1.0 - x) * 100.0),
+            None => "-".to_owned(),
+        };
+        println!(
+            "{:<20} policy {:<22} ledger {}",
+            n.scenario,
+            fmt(ratio("no-policy")),
+            fmt(ratio("no-ledger"))
+        );
+    }
+}
+
+/// Build the server with the benchmark switches into target/bench (never target/debug or
+/// target/release, so a normal build can never pick up this binary).
+fn build_server(release: bool) -> anyhow::Result<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = root.join("target").join("bench");
+    let mut cmd =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(&root).args([
+        "build",
+        "-p",
+        "tsunagi-api",
+        "--bin",
+        "tsunagi",
+        "--features",
+        "bench-switches",
+        "--target-dir",
+    ]);
+    cmd.arg(&target);
+    if release {
+        cmd.arg("--release");
+    }
+    eprintln!("building the benchmark server: {cmd:?}");
+    let status = cmd.status().context("running cargo")?;
+    if !status.success() {
+        bail!("building the benchmark server failed");
+    }
+    Ok(target
+        .join(if release { "release" } else { "debug" })
+        .join("tsunagi"))
+}
+
+fn server_command(bin: &Path, work: &Path, db: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.current_dir(work)
+        .env("DATABASE_URL", db)
+        .env("TSUNAGI_RATE_LIMIT_PER_MINUTE", "0")
+        .env("RUST_LOG", "warn")
+        .env_remove("TSUNAGI_BENCH_NO_POLICY")
+        .env_remove("TSUNAGI_BENCH_NO_LEDGER");
+    cmd
+}
+
+fn mint_token(bin: &Path, work: &Path, db: &str, account: &str) -> anyhow::Result<String> {
+    let out = server_command(bin, work, db)
+        .args(["token", "--account", account, "--ttl", "7200"])
+        .output()
+        .context("running `tsunagi token`")?;
+    if !out.status.success() {
+        bail!(
+            "`tsunagi token --account {account}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+struct Server {
+    child: tokio::process::Child,
+    pid: u32,
+    port: u16,
+}
+
+impl Server {
+    async fn start(
+        bin: &Path,
+        work: &Path,
+        db: &str,
+        demo: bool,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Server> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut cmd = server_command(bin, work, db);
+        cmd.envs(env.iter().copied())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        if demo {
+            cmd.arg("--demo");
+        }
+        cmd.stdout(std::process::Stdio::null());
+        let mut child = tokio::process::Command::from(cmd)
+            .kill_on_drop(true)
+            .spawn()?;
+        let pid = child.id().context("server pid")?;
+        let client = reqwest::Client::new();
+        let ready = format!("http://127.0.0.1:{port}/readyz");
+        for _ in 0..600 {
+            if let Some(status) = child.try_wait()? {
+                bail!("server exited during startup: {status}");
+            }
+            if client
+                .get(&ready)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(Server { child, pid, port });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!("server not ready after 120 s")
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// VmRSS of a process in kB (Linux).
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_vmrss(&status)
+}
+
+fn parse_vmrss(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+/// Hide a password in a database URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vmrss_is_read_in_kb() {
+        let status = "Name:\ttsunagi\nVmPeak:\t  99999 kB\nVmRSS:\t   23456 kB\nThreads:\t4\n";
+        assert_eq!(parse_vmrss(status), Some(23456));
+        assert_eq!(parse_vmrss("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn modes_are_the_three_known_ones() {
+        assert!(mode_env("normal").unwrap().is_empty());
+        assert_eq!(
+            mode_env("no-policy").unwrap(),
+            vec![("TSUNAGI_BENCH_NO_POLICY", "1")]
+        );
+        assert_eq!(
+            mode_env("no-ledger").unwrap(),
+            vec![("TSUNAGI_BENCH_NO_LEDGER", "1")]
+        );
+        assert!(mode_env("fast").is_err());
+    }
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(
+            redact("postgres://u:pw@h:5432/db"),
+            "postgres://***@h:5432/db"
+        );
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}
