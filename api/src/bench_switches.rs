@@ -90,9 +90,6 @@ mod tests {
         assert!(means_on(Some(OsStr::new("yes"))));
     }
 
-    #[cfg(not(feature = "bench-switches"))]
-    #[test]
-    fn the_default_build_has_no_switches() {
-        assert!(!COMPILED_IN);
-    }
+    // That a default build refuses the switches is tested with the real binary
+    // (api/tests/cli.rs, benchmark_switches_are_refused_by_a_default_build).
 }
