@@ -150,7 +150,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 demo::print_accounts(&db).await?;
             } else {
                 let Some(scale) = tsunagi_api::seed::Scale::parse(&scale) else {
-                    anyhow::bail!("不明な規模 {scale:?} / unknown scale {scale:?}: demo, small, town or city");
+                    anyhow::bail!(
+                        "不明な規模 {scale:?} / unknown scale {scale:?}: demo, small, town or city"
+                    );
                 };
                 tsunagi_api::seed::run(&db, scale, seed).await?;
             }

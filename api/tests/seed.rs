@@ -4,15 +4,16 @@
 //! database with persons is refused with nothing written, and a seeded caseworker gets data
 //! through HTTP.
 
+// Test code may unwrap (the helpers below are outside #[test] functions).
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;
 use std::time::Duration;
 
 use common::{fresh_dir, pairs, tsunagi_with, ServerProcess};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Statement,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Statement};
 use serde_json::{json, Value};
 use tsunagi_api::seed::Scale;
 
@@ -97,8 +98,8 @@ async fn check_counts(db: &DatabaseConnection, label: &str) {
     ] {
         assert_eq!(count(db, table).await, want as i64, "{label}: {table}");
     }
-    let records = s.persons + s.households + s.consultations + s.referrals + s.consents
-        + 3 * s.cases;
+    let records =
+        s.persons + s.households + s.consultations + s.referrals + s.consents + 3 * s.cases;
     assert_eq!(
         count(db, "audit_event").await,
         records as i64,
@@ -106,10 +107,16 @@ async fn check_counts(db: &DatabaseConnection, label: &str) {
     );
     // Consents in every state: withdrawn, expired, in force.
     let withdrawn = count(db, "consent WHERE withdrawn_at IS NOT NULL").await;
-    assert!(withdrawn > 0 && withdrawn < s.consents as i64, "{label}: {withdrawn}");
+    assert!(
+        withdrawn > 0 && withdrawn < s.consents as i64,
+        "{label}: {withdrawn}"
+    );
     // Every household has members; some persons have none (single, no household).
     let members = count(db, "household_member").await;
-    assert!(members >= s.households as i64 && members < s.persons as i64, "{label}");
+    assert!(
+        members >= s.households as i64 && members < s.persons as i64,
+        "{label}"
+    );
 }
 
 fn audit_verify(dir: &Path, url: &str, label: &str) {
@@ -147,7 +154,10 @@ async fn seed_small_is_complete_deterministic_and_served() {
     let c = tsunagi_api::store::connect(&url_c).await.unwrap();
     assert!(da == digest(&b).await, "the same seed gave different data");
     let dc = digest(&c).await;
-    assert!(da.0 != dc.0 && da.2 != dc.2, "another seed gave the same data");
+    assert!(
+        da.0 != dc.0 && da.2 != dc.2,
+        "another seed gave the same data"
+    );
 
     // A database that has persons is refused, and nothing more is written.
     let again = seed(&dir, &url_a, "9");
@@ -169,9 +179,7 @@ async fn seed_small_is_complete_deterministic_and_served() {
     let server = ServerProcess::spawn(&dir, &["serve"], &env(&url_a));
     let client = reqwest::Client::new();
     assert!(
-        server
-            .wait_ready(&client, Duration::from_secs(60))
-            .await,
+        server.wait_ready(&client, Duration::from_secs(60)).await,
         "{}",
         server.log_text()
     );
@@ -187,7 +195,10 @@ async fn seed_small_is_complete_deterministic_and_served() {
         .unwrap();
     let persons = body["data"]["persons"]["nodes"].as_array().unwrap();
     assert_eq!(persons.len(), 5, "{body}");
-    assert!(persons.iter().all(|p| p["familyName"].is_string()), "{body}");
+    assert!(
+        persons.iter().all(|p| p["familyName"].is_string()),
+        "{body}"
+    );
     // Mixed access: the caseworker's own registrations show their district; persons known
     // through a consent that does not cover CONTACT have it withheld, with the reason.
     for e in body["errors"].as_array().into_iter().flatten() {
@@ -210,7 +221,9 @@ async fn seed_small_is_complete_deterministic_and_served() {
         return;
     };
     let name = format!("tsunagi_seed_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
+    let admin = sea_orm::Database::connect(admin_url.as_str())
+        .await
+        .unwrap();
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await

@@ -75,16 +75,95 @@ impl Scale {
 
 /// (kind, how many agencies, code stem, name stem, consultation weight per agency,
 /// issue mix).
-const KINDS: &[(&str, usize, &str, &str, u32, &[&str])] = &[
-    ("COMPREHENSIVE_CARE", 8, "houkatsu", "地域包括支援センター", 30, &["NURSING_CARE", "ROROKAIGO", "P8050", "SOCIAL_ISOLATION", "HEALTH", "ABUSE"]),
-    ("DISABILITY", 5, "shogai", "障害者相談支援センター", 15, &["DISABILITY", "MENTAL_HEALTH", "HIKIKOMORI", "WORK_SCHOOL"]),
-    ("CHILD_FAMILY", 2, "kodomo", "こども家庭センター", 12, &["CHILDREN", "YOUNG_CARER", "ABUSE", "DV", "DOUBLE_CARE"]),
-    ("SELF_RELIANCE", 2, "jiritsu", "自立相談支援機関", 15, &["DEBT", "INCOME", "HOUSING", "WORK_SCHOOL", "MENTAL_HEALTH"]),
-    ("PARTICIPATION_SUPPORT", 2, "sanka", "参加支援事業所", 3, &["HIKIKOMORI", "WORK_SCHOOL", "SOCIAL_ISOLATION"]),
-    ("COMMUNITY_BUILDING", 3, "chiiki", "生活支援コーディネーター", 2, &["SOCIAL_ISOLATION", "ROROKAIGO", "OTHER"]),
-    ("OUTREACH", 2, "outreach", "アウトリーチ支援員", 3, &["HIKIKOMORI", "P8050", "SOCIAL_ISOLATION"]),
-    ("MULTI_AGENCY", 1, "takikan", "多機関協働 担当", 5, &["P8050", "DOUBLE_CARE", "DEBT", "HIKIKOMORI"]),
-    ("CITY_OFFICE", 2, "city", "市 福祉課", 5, &["INCOME", "HOUSING", "OTHER"]),
+type Kind = (
+    &'static str,
+    usize,
+    &'static str,
+    &'static str,
+    u32,
+    &'static [&'static str],
+);
+
+const KINDS: &[Kind] = &[
+    (
+        "COMPREHENSIVE_CARE",
+        8,
+        "houkatsu",
+        "地域包括支援センター",
+        30,
+        &[
+            "NURSING_CARE",
+            "ROROKAIGO",
+            "P8050",
+            "SOCIAL_ISOLATION",
+            "HEALTH",
+            "ABUSE",
+        ],
+    ),
+    (
+        "DISABILITY",
+        5,
+        "shogai",
+        "障害者相談支援センター",
+        15,
+        &["DISABILITY", "MENTAL_HEALTH", "HIKIKOMORI", "WORK_SCHOOL"],
+    ),
+    (
+        "CHILD_FAMILY",
+        2,
+        "kodomo",
+        "こども家庭センター",
+        12,
+        &["CHILDREN", "YOUNG_CARER", "ABUSE", "DV", "DOUBLE_CARE"],
+    ),
+    (
+        "SELF_RELIANCE",
+        2,
+        "jiritsu",
+        "自立相談支援機関",
+        15,
+        &["DEBT", "INCOME", "HOUSING", "WORK_SCHOOL", "MENTAL_HEALTH"],
+    ),
+    (
+        "PARTICIPATION_SUPPORT",
+        2,
+        "sanka",
+        "参加支援事業所",
+        3,
+        &["HIKIKOMORI", "WORK_SCHOOL", "SOCIAL_ISOLATION"],
+    ),
+    (
+        "COMMUNITY_BUILDING",
+        3,
+        "chiiki",
+        "生活支援コーディネーター",
+        2,
+        &["SOCIAL_ISOLATION", "ROROKAIGO", "OTHER"],
+    ),
+    (
+        "OUTREACH",
+        2,
+        "outreach",
+        "アウトリーチ支援員",
+        3,
+        &["HIKIKOMORI", "P8050", "SOCIAL_ISOLATION"],
+    ),
+    (
+        "MULTI_AGENCY",
+        1,
+        "takikan",
+        "多機関協働 担当",
+        5,
+        &["P8050", "DOUBLE_CARE", "DEBT", "HIKIKOMORI"],
+    ),
+    (
+        "CITY_OFFICE",
+        2,
+        "city",
+        "市 福祉課",
+        5,
+        &["INCOME", "HOUSING", "OTHER"],
+    ),
     ("THIRD_PARTY", 1, "gaibu", "委託研究機関", 0, &["OTHER"]),
 ];
 
@@ -164,7 +243,9 @@ impl Ledger {
 
 /// A deterministic id (UUID layout) from the generator.
 fn id(rng: &mut StdRng) -> String {
-    uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
 }
 
 /// Pick an index with the given weights.
@@ -261,7 +342,11 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
                 let family = &names::FAMILY[rng.random_range(0..names::FAMILY.len())];
                 let acc = account::Model {
                     id: id(&mut rng),
-                    login: format!("{}-{}{s}", a.code, if role == "caseworker" { "cw" } else { "st" }),
+                    login: format!(
+                        "{}-{}{s}",
+                        a.code,
+                        if role == "caseworker" { "cw" } else { "st" }
+                    ),
                     display_name: format!("{} 職員{s} {}", name, family.0),
                     agency_id: a.id.clone(),
                     kind: "STAFF".to_owned(),
@@ -356,7 +441,11 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
             rng.random_range(1..30),
             rng.random_range(1..20)
         );
-        let phone = format!("0235-{:02}-{:04}", rng.random_range(10..99), rng.random_range(0..10_000));
+        let phone = format!(
+            "0235-{:02}-{:04}",
+            rng.random_range(10..99),
+            rng.random_range(0..10_000)
+        );
         let head_birth = rng.random_range(1935..2002);
         let mut house = House {
             id: id(&mut rng),
@@ -368,10 +457,17 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
                 0 => ("本人", head_birth),
                 1 => ("配偶者", head_birth + rng.random_range(-4..5)),
                 _ if head_birth < 1960 => ("長男", head_birth + rng.random_range(22..35)),
-                _ => (["長男", "長女", "次男", "次女"][m % 4], head_birth + rng.random_range(22..40)),
+                _ => (
+                    ["長男", "長女", "次男", "次女"][m % 4],
+                    head_birth + rng.random_range(22..40),
+                ),
             };
             let born = born.min(2025);
-            let female = if m == 1 { rng.random_bool(0.9) } else { rng.random_bool(0.5) };
+            let female = if m == 1 {
+                rng.random_bool(0.9)
+            } else {
+                rng.random_bool(0.5)
+            };
             let given = if female {
                 names::FEMALE.choose(&mut rng)
             } else {
@@ -390,23 +486,43 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
                 family_name_kana: family_kana,
                 given_name_kana: given_kana,
                 kana_key: key,
-                birth_date: NaiveDate::from_ymd_opt(born, rng.random_range(1..13), rng.random_range(1..29)),
+                birth_date: NaiveDate::from_ymd_opt(
+                    born,
+                    rng.random_range(1..13),
+                    rng.random_range(1..29),
+                ),
                 sex: if female { "FEMALE" } else { "MALE" }.to_owned(),
                 address: Some(address.clone()),
                 phone: (m == 0).then(|| phone.clone()),
                 district: Some(district.0.to_owned()),
                 address_confidential: rng.random_bool(0.005),
                 care_level: (born < 1950 && rng.random_bool(0.3))
-                    .then(|| ["要支援1", "要介護1", "要介護2", "要介護3"].choose(&mut rng).map(|s| s.to_string()))
+                    .then(|| {
+                        ["要支援1", "要介護1", "要介護2", "要介護3"]
+                            .choose(&mut rng)
+                            .map(|s| s.to_string())
+                    })
                     .flatten(),
-                disability_certificate: rng.random_bool(0.05).then(|| "精神障害者保健福祉手帳 2級".to_owned()),
+                disability_certificate: rng
+                    .random_bool(0.05)
+                    .then(|| "精神障害者保健福祉手帳 2級".to_owned()),
                 public_assistance: rng.random_bool(0.3).then(|| rng.random_bool(0.1)),
                 version: 1,
                 created_by: by.clone(),
                 created_at: created,
                 updated_at: created,
             };
-            ledger.write(&mut rng, &by, &agency_id, "caseworker", "createPerson", "person", &p.id, Some(&p.id), created);
+            ledger.write(
+                &mut rng,
+                &by,
+                &agency_id,
+                "caseworker",
+                "createPerson",
+                "person",
+                &p.id,
+                Some(&p.id),
+                created,
+            );
             person_owner.push((p.id.clone(), agency_ix));
             if in_household {
                 members.push(household_member::Model {
@@ -433,7 +549,17 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
                 created_at: created,
                 updated_at: created,
             });
-            ledger.write(&mut rng, &by, &agency_id, "caseworker", "createHousehold", "household", &house.id, None, created);
+            ledger.write(
+                &mut rng,
+                &by,
+                &agency_id,
+                "caseworker",
+                "createHousehold",
+                "household",
+                &house.id,
+                None,
+                created,
+            );
             houses.push(house);
         }
         if persons.len() >= 20_000 || made >= scale.persons {
@@ -462,7 +588,11 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
         // Squaring a uniform number skews towards the first households.
         let u: f64 = rng.random();
         let h = &houses[((u * u) * houses.len() as f64) as usize % houses.len().max(1)];
-        let agency_ix = if rng.random_bool(0.6) { h.agency } else { pick_agency(&mut rng) };
+        let agency_ix = if rng.random_bool(0.6) {
+            h.agency
+        } else {
+            pick_agency(&mut rng)
+        };
         let a = &agencies[agency_ix];
         let by = a.staff.choose(&mut rng).cloned().unwrap_or_default();
         // sqrt of a uniform number: recent years get more consultations.
@@ -479,10 +609,15 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
             id: cid.clone(),
             receiving_agency_id: a.id.clone(),
             received_at: at,
-            channel: ["VISIT", "PHONE", "PHONE", "OUTREACH", "EMAIL", "REFERRAL", "OTHER"][rng.random_range(0..7)].to_owned(),
+            channel: [
+                "VISIT", "PHONE", "PHONE", "OUTREACH", "EMAIL", "REFERRAL", "OTHER",
+            ][rng.random_range(0..7)]
+            .to_owned(),
             household_id: Some(h.id.clone()),
             summary: names::summary(main).to_owned(),
-            urgency: ["LOW", "NORMAL", "NORMAL", "NORMAL", "HIGH", "CRITICAL"][rng.random_range(0..6)].to_owned(),
+            urgency: ["LOW", "NORMAL", "NORMAL", "NORMAL", "HIGH", "CRITICAL"]
+                [rng.random_range(0..6)]
+            .to_owned(),
             status: status.to_owned(),
             version: 1,
             created_by: by.clone(),
@@ -515,7 +650,17 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
                 });
             }
         }
-        ledger.write(&mut rng, &by, &a.id, "caseworker", "recordConsultation", "consultation", &cid, Some(&who[0]), at);
+        ledger.write(
+            &mut rng,
+            &by,
+            &a.id,
+            "caseworker",
+            "recordConsultation",
+            "consultation",
+            &cid,
+            Some(&who[0]),
+            at,
+        );
         if consult_refs.len() < scale.referrals * 4 {
             consult_refs.push((cid, agency_ix, who[0].clone()));
         }
@@ -545,7 +690,14 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
         let from = &agencies[*from_ix];
         let by = from.staff.choose(&mut rng).cloned().unwrap_or_default();
         let at = today - Duration::days(rng.random_range(0..1500));
-        let status = ["PROPOSED", "ACCEPTED", "ACCEPTED", "COMPLETED", "COMPLETED", "DECLINED"][rng.random_range(0..6)];
+        let status = [
+            "PROPOSED",
+            "ACCEPTED",
+            "ACCEPTED",
+            "COMPLETED",
+            "COMPLETED",
+            "DECLINED",
+        ][rng.random_range(0..6)];
         let rid = id(&mut rng);
         referrals.push(referral::Model {
             id: rid.clone(),
@@ -563,7 +715,17 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
             decided_at: (status != "PROPOSED").then_some(at + Duration::days(3)),
             completed_at: (status == "COMPLETED").then_some(at + Duration::days(60)),
         });
-        ledger.write(&mut rng, &by, &from.id, "caseworker", "createReferral", "referral", &rid, Some(pid), at);
+        ledger.write(
+            &mut rng,
+            &by,
+            &from.id,
+            "caseworker",
+            "createReferral",
+            "referral",
+            &rid,
+            Some(pid),
+            at,
+        );
     }
     let n_ref = referrals.len();
     insert::<referral::Entity>(&txn, referrals).await?;
@@ -582,7 +744,10 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
         let fate = rng.random_range(0..100);
         let (valid_until, withdrawn) = match fate {
             0..75 => (today + Duration::days(rng.random_range(30..730)), None),
-            75..85 => (recorded + Duration::days(730), Some(recorded + Duration::days(rng.random_range(1..300)))),
+            75..85 => (
+                recorded + Duration::days(730),
+                Some(recorded + Duration::days(rng.random_range(1..300))),
+            ),
             _ => (today - Duration::days(rng.random_range(1..200)), None),
         };
         let proxy = rng.random_bool(0.05);
@@ -596,7 +761,14 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
             purpose: "SUPPORT".to_owned(),
             valid_from: recorded,
             valid_until: Some(valid_until),
-            method: ["WRITTEN", "WRITTEN", "WRITTEN", "ORAL_WITH_WITNESS", "ELECTRONIC"][rng.random_range(0..5)].to_owned(),
+            method: [
+                "WRITTEN",
+                "WRITTEN",
+                "WRITTEN",
+                "ORAL_WITH_WITNESS",
+                "ELECTRONIC",
+            ][rng.random_range(0..5)]
+            .to_owned(),
             evidence_ref: Some(format!("同意書 S-{n:06}")),
             explanation_version: Some("v1".to_owned()),
             recorded_by: by.clone(),
@@ -621,9 +793,15 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
         let mut to: Vec<(String, String)> = Vec::new();
         for _ in 0..rng.random_range(1..3) {
             let r = if rng.random_bool(0.3) {
-                ("AGENCY_KIND".to_owned(), agencies[pick_agency(&mut rng)].kind.to_owned())
+                (
+                    "AGENCY_KIND".to_owned(),
+                    agencies[pick_agency(&mut rng)].kind.to_owned(),
+                )
             } else {
-                ("AGENCY".to_owned(), agencies[pick_agency(&mut rng)].id.clone())
+                (
+                    "AGENCY".to_owned(),
+                    agencies[pick_agency(&mut rng)].id.clone(),
+                )
             };
             if !to.contains(&r) {
                 to.push(r);
@@ -636,7 +814,17 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
                 recipient_value: v,
             });
         }
-        ledger.write(&mut rng, &by, &owner.id, "caseworker", "recordConsent", "consent", &cid, Some(pid), recorded);
+        ledger.write(
+            &mut rng,
+            &by,
+            &owner.id,
+            "caseworker",
+            "recordConsent",
+            "consent",
+            &cid,
+            Some(pid),
+            recorded,
+        );
         if consents.len() >= 20_000 || n + 1 == scale.consents {
             n_con += consents.len();
             n_cat += cats.len();
@@ -674,13 +862,27 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
             status: if closed { "CLOSED" } else { "ACTIVE" }.to_owned(),
             status_before_suspension: None,
             opened_on: opened.date_naive(),
-            closed_on: closed.then(|| (opened + Duration::days(rng.random_range(30..365))).date_naive().min(today.date_naive())),
+            closed_on: closed.then(|| {
+                (opened + Duration::days(rng.random_range(30..365)))
+                    .date_naive()
+                    .min(today.date_naive())
+            }),
             version: 1,
             created_by: lead.clone(),
             created_at: opened,
             updated_at: opened,
         });
-        ledger.write(&mut rng, &lead, &owner.id, "coordinator", "openCase", "support_case", &case_id, None, opened);
+        ledger.write(
+            &mut rng,
+            &lead,
+            &owner.id,
+            "coordinator",
+            "openCase",
+            "support_case",
+            &case_id,
+            None,
+            opened,
+        );
         let plan_id = id(&mut rng);
         plans.push(support_plan::Model {
             id: plan_id.clone(),
@@ -695,7 +897,17 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
             created_by: lead.clone(),
             created_at: opened,
         });
-        ledger.write(&mut rng, &lead, &owner.id, "coordinator", "createPlan", "support_plan", &plan_id, None, opened);
+        ledger.write(
+            &mut rng,
+            &lead,
+            &owner.id,
+            "coordinator",
+            "createPlan",
+            "support_plan",
+            &plan_id,
+            None,
+            opened,
+        );
         let meeting_id = id(&mut rng);
         let held = opened + Duration::days(7);
         meetings.push(meeting::Model {
@@ -713,7 +925,17 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
             created_at: held,
             updated_at: held,
         });
-        ledger.write(&mut rng, &lead, &owner.id, "coordinator", "createMeeting", "meeting", &meeting_id, None, held);
+        ledger.write(
+            &mut rng,
+            &lead,
+            &owner.id,
+            "coordinator",
+            "createMeeting",
+            "meeting",
+            &meeting_id,
+            None,
+            held,
+        );
         let mut member_ids = vec![owner.id.clone(), agencies[h.agency].id.clone()];
         let other = agencies[pick_agency(&mut rng)].id.clone();
         if !member_ids.contains(&other) {
@@ -739,9 +961,15 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
     insert::<meeting::Entity>(&txn, meetings).await?;
     insert::<meeting_member::Entity>(&txn, mm).await?;
     insert::<meeting_category::Entity>(&txn, mc).await?;
-    for (table, n) in ["support_case", "support_plan", "meeting", "meeting_member", "meeting_category"]
-        .iter()
-        .zip(counts)
+    for (table, n) in [
+        "support_case",
+        "support_plan",
+        "meeting",
+        "meeting_member",
+        "meeting_category",
+    ]
+    .iter()
+    .zip(counts)
     {
         progress(table, n, t);
     }
