@@ -102,16 +102,9 @@ fn hash_of(row: &audit_event::Model) -> String {
     hex::encode(Sha256::digest(canonical(row).as_bytes()))
 }
 
-/// Append entries to the chain inside `txn`.
-pub async fn append(txn: &DatabaseTransaction, entries: Vec<Entry>) -> Result<(), DbErr> {
-    // Benchmark builds only: measure the cost of the ledger (see bench_switches).
-    #[cfg(feature = "bench-switches")]
-    if crate::bench_switches::no_ledger() {
-        return Ok(());
-    }
-    if entries.is_empty() {
-        return Ok(());
-    }
+/// The chain's last seq and hash as seen inside `txn`, after taking the append lock (on
+/// PostgreSQL; SQLite has a single writer). For bulk loaders that chain rows themselves.
+pub async fn tail(txn: &DatabaseTransaction) -> Result<(i64, String), DbErr> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         txn.execute_raw(Statement::from_string(
             DatabaseBackend::Postgres,
@@ -123,10 +116,28 @@ pub async fn append(txn: &DatabaseTransaction, entries: Vec<Entry>) -> Result<()
         .order_by_desc(audit_event::Column::Seq)
         .one(txn)
         .await?;
-    let (mut seq, mut prev) = match last {
+    Ok(match last {
         Some(row) => (row.seq, row.hash),
         None => (0, GENESIS_HASH.to_owned()),
-    };
+    })
+}
+
+/// Set a row's hash over its content (including `prev_hash`), as `append` does.
+pub fn seal(row: &mut audit_event::Model) {
+    row.hash = hash_of(row);
+}
+
+/// Append entries to the chain inside `txn`.
+pub async fn append(txn: &DatabaseTransaction, entries: Vec<Entry>) -> Result<(), DbErr> {
+    // Benchmark builds only: measure the cost of the ledger (see bench_switches).
+    #[cfg(feature = "bench-switches")]
+    if crate::bench_switches::no_ledger() {
+        return Ok(());
+    }
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (mut seq, mut prev) = tail(txn).await?;
     let at = now_micros();
     let mut rows = Vec::with_capacity(entries.len());
     for e in entries {

@@ -16,4 +16,5 @@ pub mod kana;
 pub mod limits;
 pub mod oauth;
 pub mod policy;
+pub mod seed;
 pub mod store;

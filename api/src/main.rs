@@ -1,4 +1,4 @@
-//! `tsunagi`: serve, migrate, schema, token, documents, audit verify.
+//! `tsunagi`: serve, migrate, seed, schema, token, documents, audit verify.
 
 use std::collections::BTreeSet;
 
@@ -35,6 +35,15 @@ enum Command {
     },
     /// マイグレーションのみ実行 / run migrations and exit
     Migrate,
+    /// 合成データを投入 (空のデータベースのみ) / load deterministic synthetic data (empty database only)
+    Seed {
+        /// demo | small (1/100) | town (1/10) | city (150,000 persons)
+        #[arg(long, default_value = "small")]
+        scale: String,
+        /// 乱数の種 (同じ種なら同じデータ) / random seed (same seed, same data)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// GraphQL SDL を出力 / print the GraphQL schema (SDL)
     Schema,
     /// 開発用トークンを発行 / mint a token for an existing account
@@ -135,6 +144,20 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Migrate => {
             store::migrate(&db).await?;
             eprintln!("migrated {}", redact(&config.database_url));
+        }
+        Command::Seed { scale, seed } => {
+            store::migrate(&db).await?;
+            if scale == "demo" {
+                demo::load(&db).await?;
+                demo::print_accounts(&db).await?;
+            } else {
+                let Some(scale) = tsunagi_api::seed::Scale::parse(&scale) else {
+                    anyhow::bail!(
+                        "不明な規模 {scale:?} / unknown scale {scale:?}: demo, small, town or city"
+                    );
+                };
+                tsunagi_api::seed::run(&db, scale, seed).await?;
+            }
         }
         Command::Serve {
             listen,
