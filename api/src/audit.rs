@@ -177,6 +177,75 @@ pub async fn append(txn: &DatabaseTransaction, entries: Vec<Entry>) -> Result<()
     Ok(())
 }
 
+/// Most requests' read rows taken into one ledger transaction.
+const GROUP_MAX_REQUESTS: usize = 256;
+
+/// Group commit for the read rows of requests (http.rs). Each request hands its rows to one
+/// writer task and waits until they are committed; the writer appends every request that
+/// is waiting in ONE transaction (one lock, one chain-tail read, one INSERT per 500 rows,
+/// one commit and so one WAL flush), then answers each. Without it every request took the
+/// chain lock for its own commit, and the ledger capped the whole hub at one WAL flush per
+/// request. Nothing changes for a caller: its response still waits until its rows are
+/// durable, a failed commit fails every request in the group (their responses are
+/// withheld), and the chain is the same chain. Writes keep appending inside their own
+/// transaction, as before, under the same lock.
+pub struct GroupCommit {
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+}
+
+struct Job {
+    entries: Vec<Entry>,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+impl GroupCommit {
+    /// Start the writer task (needs a tokio runtime). It ends when the last handle is dropped.
+    pub fn start(db: sea_orm::DatabaseConnection) -> Self {
+        use sea_orm::TransactionTrait as _;
+        let (jobs, mut queue) = tokio::sync::mpsc::unbounded_channel::<Job>();
+        tokio::spawn(async move {
+            while let Some(first) = queue.recv().await {
+                let mut group = vec![first];
+                while group.len() < GROUP_MAX_REQUESTS {
+                    match queue.try_recv() {
+                        Ok(job) => group.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let entries: Vec<Entry> = group
+                    .iter_mut()
+                    .flat_map(|j| std::mem::take(&mut j.entries))
+                    .collect();
+                let result = async {
+                    let txn = db.begin().await?;
+                    append(&txn, entries).await?;
+                    txn.commit().await
+                }
+                .await
+                .map_err(|e| e.to_string());
+                for job in group {
+                    let _ = job.done.send(result.clone());
+                }
+            }
+        });
+        GroupCommit { jobs }
+    }
+
+    /// Append `entries` and wait until they are committed.
+    pub async fn append(&self, entries: Vec<Entry>) -> Result<(), String> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Job { entries, done })
+            .map_err(|_| "ledger writer stopped".to_owned())?;
+        committed
+            .await
+            .map_err(|_| "ledger writer stopped".to_owned())?
+    }
+}
+
 /// Result of walking the chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainReport {

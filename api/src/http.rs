@@ -21,7 +21,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::{json, Value};
 
 use crate::audit;
@@ -43,6 +43,8 @@ pub struct AppState {
     pub token_limiter: Arc<RateLimiter>,
     /// Concurrent argon2 verifications at POST /oauth/token.
     pub hash_slots: Arc<tokio::sync::Semaphore>,
+    /// The ledger's group commit for reads (see [`audit::GroupCommit`]).
+    pub ledger: Arc<audit::GroupCommit>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(config.limits.rate_per_minute)),
             token_limiter: Arc::new(RateLimiter::new(config.oauth.requests_per_minute)),
             hash_slots: Arc::new(tokio::sync::Semaphore::new(crate::oauth::HASH_SLOTS)),
+            ledger: Arc::new(audit::GroupCommit::start(db.clone())),
             db,
             config: Arc::new(config),
         }
@@ -239,17 +242,10 @@ async fn graphql(State(state): State<AppState>, incoming: axum::extract::Request
     let Some(entries) = ctx.recorder.entries(&principal, &operation) else {
         return internal();
     };
-    if !entries.is_empty() {
-        let written = async {
-            let txn = state.db.begin().await?;
-            audit::append(&txn, entries).await?;
-            txn.commit().await
-        }
-        .await;
-        if let Err(e) = written {
-            tracing::error!(error = %e, "ledger write failed; response withheld");
-            return internal();
-        }
+    // Waits until the rows are committed (together with other requests' rows).
+    if let Err(e) = state.ledger.append(entries).await {
+        tracing::error!(error = %e, "ledger write failed; response withheld");
+        return internal();
     }
     let mut body = match serde_json::to_value(&response) {
         Ok(v) => v,

@@ -12,7 +12,8 @@ tests!(
     edited_row_is_detected,
     deleted_row_is_detected,
     reordered_rows_are_detected,
-    filters_are_ledgered_as_reads
+    filters_are_ledgered_as_reads,
+    concurrent_reads_and_writes_are_each_ledgered_once
 );
 
 const VERIFY: &str = "{ verifyAuditChain { ok checked firstBrokenSeq problem } }";
@@ -196,4 +197,64 @@ async fn filters_are_ledgered_as_reads(srv: &Server) {
     assert_eq!(row.account_id.as_deref(), Some(cw.as_str()));
     assert_eq!(row.subject_person_id.as_deref(), Some(p.as_str()));
     assert!(row.shown.contains("IDENTITY"), "{}", row.shown);
+}
+
+/// Reads are committed to the ledger in groups (audit::GroupCommit): many requests at once,
+/// reads interleaved with writes that append in their own transactions, must still give
+/// every read exactly its own row, one chain without gaps, and a chain that verifies.
+async fn concurrent_reads_and_writes_are_each_ledgered_once(srv: &Server) {
+    let a = srv.agency("g-a", "SELF_RELIANCE").await;
+    let (cw, tok) = srv.account("g-cw", &a, &["caseworker"]).await;
+    let p = srv
+        .person(&tok, person_input("山田", "太郎", "ヤマダ", "タロウ"))
+        .await;
+    let before = srv.ledger().await.len();
+    let reads = (0..40).map(|i| {
+        let (tok, p) = (tok.clone(), p.clone());
+        async move {
+            let q = format!("query Group{i}($p: ID!) {{ person(id: $p) {{ familyName }} }}");
+            let r = srv.gql(&tok, &q, json!({ "p": p })).await;
+            assert_eq!(r.ok()["person"]["familyName"], "山田", "{:?}", r.body);
+        }
+    });
+    let writes = (0..8).map(|i| {
+        let tok = tok.clone();
+        async move {
+            srv.person(
+                &tok,
+                person_input("佐藤", &format!("{i}"), "サトウ", "イチ"),
+            )
+            .await;
+        }
+    });
+    futures::future::join(
+        futures::future::join_all(reads),
+        futures::future::join_all(writes),
+    )
+    .await;
+    let rows = srv.ledger().await;
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.seq, i as i64 + 1, "the chain's sequence has no gaps");
+    }
+    let new = &rows[before..];
+    for i in 0..40 {
+        let op = format!("Group{i}");
+        let mine: Vec<_> = new.iter().filter(|r| r.operation == op).collect();
+        assert_eq!(
+            mine.len(),
+            1,
+            "{op}: exactly one READ row, got {}",
+            mine.len()
+        );
+        assert_eq!(mine[0].action, "READ");
+        assert_eq!(mine[0].account_id.as_deref(), Some(cw.as_str()));
+        assert_eq!(mine[0].subject_person_id.as_deref(), Some(p.as_str()));
+    }
+    let created = new
+        .iter()
+        .filter(|r| r.action == "WRITE" && r.operation == "createPerson")
+        .count();
+    assert_eq!(created, 8, "each of the eight writes is ledgered once");
+    let v = srv.gql(&srv.admin_token, VERIFY, json!({})).await;
+    assert_eq!(v.ok()["verifyAuditChain"]["ok"], true, "{:?}", v.body);
 }
