@@ -15,11 +15,17 @@
 //!   gathering the reads for the ledger.
 //! - `TSUNAGI_BENCH_NO_LEDGER=1`: `audit::append` returns at once (no advisory lock, no
 //!   chain read, no rows). Reads are still gathered in memory per request.
+//! - `TSUNAGI_BENCH_SQL_LOG=<file>`: every SQL statement the server runs is appended to the
+//!   file, with its values inlined, one per line (item 3 a: the benchmark replays exactly
+//!   these statements with pgbench to get the raw-SQL bound). The file holds personal data
+//!   from the database, which is one more reason this exists only in a benchmark build.
 
 /// Turns consent enforcement off (only in a `bench-switches` build).
 pub const NO_POLICY_VAR: &str = "TSUNAGI_BENCH_NO_POLICY";
 /// Turns the ledger off (only in a `bench-switches` build).
 pub const NO_LEDGER_VAR: &str = "TSUNAGI_BENCH_NO_LEDGER";
+/// Logs every statement to a file (only in a `bench-switches` build).
+pub const SQL_LOG_VAR: &str = "TSUNAGI_BENCH_SQL_LOG";
 
 fn set(var: &str) -> bool {
     means_on(std::env::var_os(var).as_deref())
@@ -37,7 +43,7 @@ pub const COMPILED_IN: bool = cfg!(feature = "bench-switches");
 /// operator asked for something this build cannot do, and silently ignoring it would make a
 /// benchmark lie). With the feature, say loudly which switches are on.
 pub fn check_startup() -> Result<(), String> {
-    let asked: Vec<&str> = [NO_POLICY_VAR, NO_LEDGER_VAR]
+    let asked: Vec<&str> = [NO_POLICY_VAR, NO_LEDGER_VAR, SQL_LOG_VAR]
         .into_iter()
         .filter(|v| set(v))
         .collect();
@@ -64,6 +70,47 @@ fn flags() -> (bool, bool) {
     *FLAGS.get_or_init(|| (set(NO_POLICY_VAR), set(NO_LEDGER_VAR)))
 }
 
+/// Benchmark build: with `TSUNAGI_BENCH_SQL_LOG` set, log every statement the connection
+/// runs to that file (appending; one statement per line, newlines folded, ending in `;`).
+#[cfg(feature = "bench-switches")]
+pub fn instrument(db: &mut sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os(SQL_LOG_VAR).filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("{SQL_LOG_VAR} {}: {e}", path.to_string_lossy()))?;
+    let file = std::sync::Mutex::new(file);
+    db.set_metric_callback(move |info| {
+        let line = sql_line(&info.statement.to_string());
+        if let Ok(mut f) = file.lock() {
+            let _ = f.write_all(line.as_bytes());
+        }
+    });
+    Ok(())
+}
+
+/// Default build: nothing to instrument (the variable is refused by [`check_startup`]).
+#[cfg(not(feature = "bench-switches"))]
+pub fn instrument(_db: &mut sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// One statement as one script line: line breaks become spaces (sea-query's inlined string
+/// values escape their own line breaks), ending in `;`.
+#[cfg_attr(not(feature = "bench-switches"), allow(dead_code))]
+fn sql_line(sql: &str) -> String {
+    let mut line = sql.trim().replace(['\n', '\r'], " ");
+    if !line.ends_with(';') {
+        line.push(';');
+    }
+    line.push('\n');
+    line
+}
+
 /// Consent enforcement off (benchmark build only).
 #[cfg(feature = "bench-switches")]
 pub fn no_policy() -> bool {
@@ -88,6 +135,15 @@ mod tests {
         assert!(!means_on(Some(OsStr::new("0"))));
         assert!(means_on(Some(OsStr::new("1"))));
         assert!(means_on(Some(OsStr::new("yes"))));
+    }
+
+    #[test]
+    fn a_logged_statement_is_one_script_line() {
+        assert_eq!(
+            sql_line("SELECT \"id\"\n  FROM \"person\"\tWHERE \"id\" = 'a'"),
+            "SELECT \"id\"   FROM \"person\"\tWHERE \"id\" = 'a';\n"
+        );
+        assert_eq!(sql_line("SELECT 1;"), "SELECT 1;\n");
     }
 
     // That a default build refuses the switches is tested with the real binary

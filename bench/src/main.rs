@@ -11,6 +11,7 @@
 //! cargo run -p tsunagi-bench --release -- --scenario all --concurrency 32 --duration 20s
 //! ```
 
+mod rawsql;
 mod scenario;
 mod stats;
 mod validate;
@@ -69,6 +70,9 @@ struct Args {
     /// Where the dev signing key and default SQLite file live (default: a temp dir)
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Skip the raw-SQL bound (pgbench replay of the hub's own statements; PostgreSQL only)
+    #[arg(long)]
+    no_raw_sql: bool,
 }
 
 #[tokio::main]
@@ -144,7 +148,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let (reads, writes): (Vec<String>, Vec<String>) =
         names.iter().cloned().partition(|n| !scenario::writes(n));
     let mut first = true;
-    for phase in [reads, writes] {
+    let mut bounds = Vec::new();
+    for (i, phase) in [reads, writes].into_iter().enumerate() {
         if phase.is_empty() {
             continue;
         }
@@ -156,9 +161,91 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             server.stop().await;
             rows.extend(result?);
         }
+        // The raw-SQL bound for the reads, on the same data (before the writes add to it).
+        if i == 0 && !args.no_raw_sql {
+            if db.starts_with("postgres") {
+                if !args.modes.iter().any(|m| m == "normal") {
+                    bail!("the raw-SQL bound compares with the normal mode: add it to --modes or pass --no-raw-sql");
+                }
+                bounds = raw_sql_bounds(&args, &phase, &bin, &work, &db).await?;
+            } else {
+                println!("raw-SQL bound skipped: it replays the statements with pgbench, which needs PostgreSQL (--database-url postgres://...)");
+            }
+        }
     }
-    print_report(&rows);
-    Ok(rows.iter().all(|r| r.stats.failures == 0))
+    print_report(&rows, &bounds);
+    Ok(rows.iter().all(|r| r.stats.failures == 0) && bounds.iter().all(|b| b.1.failed == 0))
+}
+
+/// Capture the statements of each read request from a server with the SQL log on (normal
+/// mode otherwise), then replay them with pgbench.
+async fn raw_sql_bounds(
+    args: &Args,
+    names: &[String],
+    bin: &Path,
+    work: &Path,
+    db: &str,
+) -> anyhow::Result<Vec<(String, rawsql::Bound)>> {
+    let log = work.join("captured-sql.log");
+    let _ = std::fs::remove_file(&log);
+    let log_str = log.to_string_lossy().into_owned();
+    let server = Server::start(
+        bin,
+        work,
+        db,
+        false,
+        &[("TSUNAGI_BENCH_SQL_LOG", log_str.as_str())],
+    )
+    .await?;
+    let captured = capture(args, names, &server, bin, work, db, &log).await;
+    server.stop().await;
+    let captured = captured?;
+    let _ = std::fs::remove_file(&log);
+    let mut bounds = Vec::new();
+    for (name, requests) in captured {
+        let b = rawsql::run_pgbench(db, work, &name, &requests, args.concurrency, args.duration)?;
+        println!(
+            "raw-sql    {:<20} {:>8.1} tx/s  ({:.1} statements per request, {} failed)",
+            name, b.tps, b.statements_per_request, b.failed
+        );
+        bounds.push((name, b));
+    }
+    Ok(bounds)
+}
+
+async fn capture(
+    args: &Args,
+    names: &[String],
+    server: &Server,
+    bin: &Path,
+    work: &Path,
+    db: &str,
+    log: &Path,
+) -> anyhow::Result<Vec<(String, Vec<Vec<String>>)>> {
+    let api = Api {
+        client: reqwest::Client::new(),
+        url: format!("http://127.0.0.1:{}/graphql", server.port),
+        token: mint_token(bin, work, db, &args.reader)?,
+    };
+    let size = || {
+        std::fs::metadata(log)
+            .map(|m| m.len() as usize)
+            .unwrap_or(0)
+    };
+    let mut out = Vec::new();
+    for p in scenario::prepare(&api, names).await? {
+        let mut offsets = vec![size()];
+        for req in &p.requests {
+            let (status, body) = api.post(&req.body).await?;
+            if let Err(e) = req.validate(status, &body) {
+                bail!("{} (capturing its SQL): {e}", p.name);
+            }
+            offsets.push(size());
+        }
+        let text = std::fs::read_to_string(log)?;
+        out.push((p.name.clone(), rawsql::split_requests(&text, &offsets)));
+    }
+    Ok(out)
 }
 
 async fn bench_mode(
@@ -304,10 +391,30 @@ fn print_row(r: &Row) {
     }
 }
 
-fn print_report(rows: &[Row]) {
+fn print_report(rows: &[Row], bounds: &[(String, rawsql::Bound)]) {
     println!("\nsummary");
     for r in rows {
         print_row(r);
+    }
+    if !bounds.is_empty() {
+        println!(
+            "\nraw-SQL bound (pgbench replaying the hub's own statements; hub normal / bound)"
+        );
+        for (name, b) in bounds {
+            let hub = rows
+                .iter()
+                .find(|r| r.mode == "normal" && &r.scenario == name)
+                .map(|r| r.stats.throughput())
+                .unwrap_or(0.0);
+            println!(
+                "{:<20} hub {:>8.1} req/s  bound {:>8.1} tx/s  ratio {:.2}  ({:.1} statements per request)",
+                name,
+                hub,
+                b.tps,
+                hub / b.tps.max(f64::MIN_POSITIVE),
+                b.statements_per_request
+            );
+        }
     }
     let normal: Vec<&Row> = rows.iter().filter(|r| r.mode == "normal").collect();
     if normal.is_empty() {
