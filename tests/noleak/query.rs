@@ -106,7 +106,8 @@ pub fn person_sel(rng: &mut Rng, depth: usize) -> String {
     }
     if depth > 0 && rng.chance(30) {
         // The newest n the caller may see; the alias tells the walker n.
-        let n = 1 + rng.below(3);
+        // Mostly 1: the worlds hold one or two consultations per person.
+        let n = if rng.chance(70) { 1 } else { 2 };
         s.push_str(&format!(
             " consultationsFirst{n}: consultations(first: {n}) {{ {} }}",
             consultation_sel(rng, depth - 1)
