@@ -20,6 +20,7 @@ mod inputs;
 mod ledger;
 mod limits;
 mod meetings;
+mod overview;
 mod resources;
 mod scenario;
 mod statements;
@@ -58,6 +59,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(ledger::all());
     tests.extend(surface::all());
     tests.extend(statements::all());
+    tests.extend(overview::all());
     tests.extend(authz::all());
     tests.extend(emergency::all());
     tests.extend(resources::all());

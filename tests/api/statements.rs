@@ -1,10 +1,12 @@
 //! The household overview (bench/queries/household_overview.graphql) runs a fixed number of
 //! SQL statements, however many members, consultations and consents the household has: the
-//! persons, their policy facts, memberships and consultations are loaded in one batch per
-//! request, and the request's ledger rows are written in one insert. Checked by counting the
-//! statements the server's connection runs for the request (sea-orm's metric callback), for
-//! a one-member household and for a six-member one, as a caseworker whose access is mixed:
-//! own records, consent, narrower consent, and a withdrawn consent.
+//! persons, their policy facts and consent records, memberships, consultations and the
+//! agencies consents name are loaded in one batch per request, and the request's ledger rows
+//! are written in one insert. Checked by counting the statements the server's connection
+//! runs for the request (sea-orm's metric callback), for a one-member household and for a
+//! six-member one whose members each have more than five consultations and several consents
+//! (in force, withdrawn, naming other agencies), as a caseworker whose access is mixed: own
+//! records, consent, narrower consent, and a withdrawn consent.
 
 use serde_json::{json, Value};
 use tsunagi_tests::{consent_input, person_input, tests, Gql, Server, HOUSEHOLD_OVERVIEW};
@@ -28,6 +30,21 @@ async fn consult(srv: &Server, tok: &str, person: &str, n: usize) {
         .ok();
     }
 }
+
+/// Record a consent and withdraw it at once.
+async fn withdrawn(srv: &Server, tok: &str, input: Value) {
+    let (id, v) = srv.consent(tok, input).await;
+    srv.gql(
+        tok,
+        "mutation($id: ID!, $v: Int!) { withdrawConsent(id: $id, version: $v, reason: \"本人の申出\") { id } }",
+        json!({ "id": id, "v": v }),
+    )
+    .await
+    .ok();
+}
+
+/// Consultations per member: more than the overview's `first: 5`.
+const CONSULTATIONS: usize = 7;
 
 async fn household(srv: &Server, tok: &str, persons: &[&str]) -> String {
     let members: Vec<Value> = persons
@@ -91,14 +108,36 @@ fn consultation_count(m: &Value) -> usize {
     m["person"]["consultations"].as_array().unwrap().len()
 }
 
+/// (consent state, recipient agency ids) of a member's consents as shown.
+fn consents_of(m: &Value) -> Vec<(String, Vec<String>)> {
+    m["person"]["consents"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no consents: {m}"))
+        .iter()
+        .map(|c| {
+            (
+                c["state"].as_str().unwrap().to_owned(),
+                c["recipientAgencies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a["id"].as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
 async fn household_overview_statements_do_not_grow(srv: &Server) {
     let a = srv.agency("ov-a", "DISABILITY").await;
     let b = srv.agency("ov-b", "MULTI_AGENCY").await;
     let (_, a_cw) = srv.account("ov-a-cw", &a, &["caseworker"]).await;
     let (_, b_cw) = srv.account("ov-b-cw", &b, &["caseworker"]).await;
     let (_, b_coord) = srv.account("ov-b-coord", &b, &["coordinator"]).await;
+    let c = srv.agency("ov-c", "CHILD_FAMILY").await;
 
-    // Small: one own person, one consultation, a case with a plan.
+    // Small: one own person with three consents (to A, to C, and a withdrawn one), more
+    // consultations than the overview shows, a case with a plan.
     let s1 = srv
         .person(&b_cw, person_input("小林", "一", "コバヤシ", "ハジメ"))
         .await;
@@ -107,19 +146,34 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
         consent_input(&s1, &["IDENTITY", "HOUSEHOLD"], &[&a], &[]),
     )
     .await;
+    srv.consent(&b_cw, consent_input(&s1, &["IDENTITY"], &[&c], &[]))
+        .await;
+    withdrawn(srv, &b_cw, consent_input(&s1, &["NARRATIVE"], &[&a], &[])).await;
     let small = household(srv, &b_cw, &[&s1]).await;
-    consult(srv, &b_cw, &s1, 1).await;
+    consult(srv, &b_cw, &s1, CONSULTATIONS).await;
     case_with_plan(srv, &b_coord, &small, &b).await;
 
-    // Large: two own persons; two of agency A with a broad consent to B; one with a consent
-    // to B for IDENTITY and HOUSEHOLD only; one whose consent was withdrawn after B put them
-    // in the household. Three consultations each, recorded by their own agencies.
+    // Large: two own persons (each with consents to A and to C, and a withdrawn one); two
+    // of agency A with a broad consent to B (and one to C only, and a withdrawn one to B);
+    // one with a consent to B for IDENTITY and HOUSEHOLD only (and one to C); one whose
+    // consent was withdrawn after B put them in the household. Seven consultations each,
+    // recorded by their own agencies.
     let own1 = srv
         .person(&b_cw, person_input("田中", "太郎", "タナカ", "タロウ"))
         .await;
     let own2 = srv
         .person(&b_cw, person_input("田中", "花子", "タナカ", "ハナコ"))
         .await;
+    for p in [&own1, &own2] {
+        srv.consent(
+            &b_cw,
+            consent_input(p, &["IDENTITY", "NARRATIVE"], &[&a], &[]),
+        )
+        .await;
+        srv.consent(&b_cw, consent_input(p, &["IDENTITY"], &[&c], &[]))
+            .await;
+        withdrawn(srv, &b_cw, consent_input(p, &["HEALTH"], &[&a, &c], &[])).await;
+    }
     let mut broad = Vec::new();
     for given in ["次郎", "三郎"] {
         let p = srv
@@ -143,6 +197,12 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
             ),
         )
         .await;
+        srv.consent(
+            &a_cw,
+            consent_input(&p, &["IDENTITY", "HEALTH"], &[&c], &[]),
+        )
+        .await;
+        withdrawn(srv, &a_cw, consent_input(&p, &["PLAN"], &[&b, &c], &[])).await;
         broad.push(p);
     }
     let narrow = srv
@@ -153,6 +213,8 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
         consent_input(&narrow, &["IDENTITY", "HOUSEHOLD"], &[&b], &[]),
     )
     .await;
+    srv.consent(&a_cw, consent_input(&narrow, &["IDENTITY"], &[&c], &[]))
+        .await;
     let gone = srv
         .person(&a_cw, person_input("田中", "五郎", "タナカ", "ゴロウ"))
         .await;
@@ -176,10 +238,10 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
     .await
     .ok();
     for p in [&own1, &own2] {
-        consult(srv, &b_cw, p, 3).await;
+        consult(srv, &b_cw, p, CONSULTATIONS).await;
     }
     for p in [&broad[0], &broad[1], &narrow, &gone] {
-        consult(srv, &a_cw, p, 3).await;
+        consult(srv, &a_cw, p, CONSULTATIONS).await;
     }
     case_with_plan(srv, &b_coord, &large, &b).await;
 
@@ -194,7 +256,21 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
     let m = member_of(&rs, &s1);
     assert_eq!(m["person"]["familyName"], "小林");
     assert_eq!(m["person"]["careLevel"], "要介護2");
-    assert_eq!(consultation_count(m), 1);
+    assert_eq!(consultation_count(m), 5, "the five most recent");
+    assert_eq!(
+        m["person"]["consultations"][0]["receivedAt"],
+        format!("2026-10-0{CONSULTATIONS}T09:00:00Z"),
+        "newest first"
+    );
+    // B registered the person: every consent, every recipient.
+    assert_eq!(
+        consents_of(m),
+        vec![
+            ("ACTIVE".to_owned(), vec![a.clone()]),
+            ("ACTIVE".to_owned(), vec![c.clone()]),
+            ("WITHDRAWN".to_owned(), vec![a.clone()]),
+        ]
+    );
     assert_eq!(rs.ok()["supportCases"].as_array().unwrap().len(), 1);
     assert_eq!(
         rs.ok()["supportCases"][0]["currentPlan"]["wishes"],
@@ -213,7 +289,30 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
         let m = member_of(&rl, p);
         assert_eq!(m["person"]["familyName"], "田中");
         assert_eq!(m["person"]["careLevel"], "要介護2");
-        assert_eq!(consultation_count(m), 3, "{p}");
+        assert_eq!(consultation_count(m), 5, "{p}");
+    }
+    let mut ac = vec![a.clone(), c.clone()];
+    ac.sort();
+    for p in [&own1, &own2] {
+        assert_eq!(
+            consents_of(member_of(&rl, p)),
+            vec![
+                ("ACTIVE".to_owned(), vec![a.clone()]),
+                ("ACTIVE".to_owned(), vec![c.clone()]),
+                ("WITHDRAWN".to_owned(), ac.clone()),
+            ],
+            "B's own person: every consent"
+        );
+    }
+    for p in [&broad[0], &broad[1]] {
+        assert_eq!(
+            consents_of(member_of(&rl, p)),
+            vec![
+                ("ACTIVE".to_owned(), vec![b.clone()]),
+                ("WITHDRAWN".to_owned(), vec![b.clone()]),
+            ],
+            "A's person: only the consents naming B, with only B among the recipients"
+        );
     }
     let at = |id: &str| {
         members
@@ -245,6 +344,11 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
         "CONTACT",
     );
     assert_eq!(consultation_count(m), 0, "NARRATIVE not consented");
+    assert_eq!(
+        consents_of(m),
+        vec![("ACTIVE".to_owned(), vec![b.clone()])],
+        "not the consent naming C only"
+    );
     let hidden: Vec<usize> = (0..members.len())
         .filter(|i| members[*i]["person"].is_null())
         .collect();

@@ -293,6 +293,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "version",
             "households",
             "consultations",
+            "consents",
         ],
     ),
     ("Household", &["id", "ownerAgency", "version", "members"]),

@@ -58,6 +58,10 @@
 //!   person (IDENTITY; so not an analyst, even at the registering agency) everything if
 //!   its agency registered the person, else only the consents naming its agency or kind
 //!   (any state) with only itself among the recipients; nothing to anyone else.
+//! - Person.consents: exactly what consents(personId) gives the caller for that person (a
+//!   person object is only ever shown to a caller who may know the person).
+//! - Person.consultations(first: n): the n newest (newest first) of the consultations whose
+//!   link to the person the caller may see; one it may not see takes no place.
 
 use std::collections::BTreeSet;
 
@@ -413,6 +417,31 @@ impl<'w> Oracle<'w> {
                 && (self.w.persons[c.person].owner == agency
                     || c.agencies.contains(&agency)
                     || c.kinds.contains(&self.w.agencies[agency].kind)))
+    }
+
+    /// Person.consents of person `p`: the consents of `p` that consents(personId) lists.
+    pub fn person_consents(&self, p: usize) -> BTreeSet<String> {
+        self.w
+            .consents
+            .iter()
+            .enumerate()
+            .filter(|(k, c)| c.person == p && self.sees_consent(*k))
+            .map(|(_, c)| c.id.clone())
+            .collect()
+    }
+
+    /// Person.consultations(first: n) of person `p`: ids, newest first.
+    pub fn recent_consultations(&self, p: usize, n: usize) -> Vec<String> {
+        let mut seen: Vec<&crate::world::Consultation> = self
+            .w
+            .consultations
+            .iter()
+            .enumerate()
+            .filter(|(c, cc)| cc.subjects.contains(&p) && self.sees_link(*c, p))
+            .map(|(_, cc)| cc)
+            .collect();
+        seen.sort_by_key(|cc| cc.minutes_ago);
+        seen.into_iter().take(n).map(|cc| cc.id.clone()).collect()
     }
 
     /// Whether the listing shows every recipient (else only the caller's agency / kind).

@@ -104,6 +104,18 @@ pub fn person_sel(rng: &mut Rng, depth: usize) -> String {
             consultation_sel(rng, depth - 1)
         ));
     }
+    if depth > 0 && rng.chance(30) {
+        // The newest n the caller may see; the alias tells the walker n.
+        // Mostly 1: the worlds hold one or two consultations per person.
+        let n = if rng.chance(70) { 1 } else { 2 };
+        s.push_str(&format!(
+            " consultationsFirst{n}: consultations(first: {n}) {{ {} }}",
+            consultation_sel(rng, depth - 1)
+        ));
+    }
+    if rng.chance(25) {
+        s.push_str(&format!(" consents {{ {CONSENT_SEL} }}"));
+    }
     s
 }
 

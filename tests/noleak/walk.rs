@@ -253,6 +253,23 @@ impl<'a> Checker<'a> {
                     self.list(&fp, got, want, "consultation");
                     self.walk(got, fp);
                 }
+                "consents" => {
+                    self.list(&fp, got, o.person_consents(i), "consent");
+                    self.walk(got, fp);
+                }
+                recent if recent.starts_with("consultationsFirst") => {
+                    let Ok(n) = recent["consultationsFirst".len()..].parse::<usize>() else {
+                        self.fail(format!("{path:?}: Person.{recent} unknown to the oracle"));
+                        continue;
+                    };
+                    let want = o.recent_consultations(i, n);
+                    let got_ids = crate::walk::ids_of(got);
+                    if got_ids != want && set(got_ids.clone()) == set(want.clone()) {
+                        self.fail(format!("{fp:?}: consultations not newest first"));
+                    }
+                    self.list(&fp, got, set(want), "consultation");
+                    self.walk(got, fp);
+                }
                 other => self.fail(format!("{path:?}: Person.{other} unknown to the oracle")),
             }
         }

@@ -8,7 +8,7 @@ use super::scalars::DateTime;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
-use super::context::{db, load_persons, req};
+use super::context::{db, forget_person, load_persons, req};
 use super::enums::{
     AgencyKind, Category as GqlCategory, ConsentMethod, GivenBy, Purpose as GqlPurpose,
 };
@@ -157,6 +157,73 @@ async fn with_details(ctx: &Context<'_>, models: Vec<consent::Model>) -> ApiResu
         .collect())
 }
 
+impl From<store::facts::ConsentRecord> for Consent {
+    fn from(r: store::facts::ConsentRecord) -> Self {
+        Consent {
+            model: r.model,
+            categories: r.categories,
+            recipients: r.recipients,
+        }
+    }
+}
+
+/// A person's consents as the caller may see them: the one rule behind the root query
+/// `consents(personId:)` and `Person.consents`. NOT_FOUND (at `field`) for a person the
+/// caller may not know, unless it oversees the hub; every consent, with its history, to the
+/// registering agency and to overseers; to another agency only the consents naming it or
+/// its kind, with only itself among their recipients. The records come with the person's
+/// policy facts (loaded in one batch for every person of the response), so this runs no
+/// query of its own for a person already loaded. Ledgered once per person asked about.
+pub async fn of_person(ctx: &Context<'_>, field: &str, person_id: &str) -> ApiResult<Vec<Consent>> {
+    if !may_see_consents(ctx, person_id).await? {
+        return Err(ApiError::not_found(field));
+    }
+    let r = req(ctx)?;
+    let Some(loaded) = load_persons(ctx, &[person_id.to_owned()]).await?.pop() else {
+        return Err(ApiError::not_found(field));
+    };
+    let all = policy::sees_all_consents(&r.principal, &loaded.model.owner_agency_id);
+    let mut consents: Vec<Consent> = loaded.consents.iter().cloned().map(Consent::from).collect();
+    if !all {
+        // Another agency sees only the consents that name it: which other agencies a
+        // person consented to is itself sensitive (a こども家庭センター, say).
+        consents.retain(|c| c.names(&r.principal));
+        // … and of those, only its own agency and kind among the recipients.
+        for c in &mut consents {
+            c.recipients
+                .retain(|rec| match rec.recipient_type.as_str() {
+                    "AGENCY" => rec.recipient_value == r.principal.agency_id,
+                    "AGENCY_KIND" => rec.recipient_value == r.principal.agency_kind.as_str(),
+                    _ => false,
+                });
+        }
+    }
+    r.note_read(
+        "consent",
+        Some(person_id),
+        serde_json::json!({ "field": "consents", "consents": consents.len(), "all": all }),
+    );
+    Ok(consents)
+}
+
+/// Load, in one query, the agencies the consents of these persons name or were recorded by
+/// (public registry rows), before `Person.consents` under a list resolves them one by one.
+pub async fn prefetch_agencies(ctx: &Context<'_>, person_ids: &[String]) -> ApiResult<()> {
+    let mut agencies = Vec::new();
+    for l in load_persons(ctx, person_ids).await? {
+        for c in l.consents.iter() {
+            agencies.push(c.model.recorded_agency_id.clone());
+            agencies.extend(
+                c.recipients
+                    .iter()
+                    .filter(|r| r.recipient_type == "AGENCY")
+                    .map(|r| r.recipient_value.clone()),
+            );
+        }
+    }
+    super::context::load_agencies(ctx, &agencies).await
+}
+
 /// Whether the caller may look at this person's consents: it may know the person exists, or
 /// it oversees the hub.
 async fn may_see_consents(ctx: &Context<'_>, person_id: &str) -> ApiResult<bool> {
@@ -229,33 +296,7 @@ impl ConsentQuery {
     /// 本人の同意 (撤回済みを含む履歴) / a person's consents with their history
     async fn consents(&self, ctx: &Context<'_>, person_id: ID) -> ApiResult<Vec<Consent>> {
         let person_id = store::parse_id("personId", &person_id)?;
-        if !may_see_consents(ctx, &person_id).await? {
-            return Err(ApiError::not_found("personId"));
-        }
-        let models = store::consents::of_person(db(ctx)?, &person_id).await?;
-        let r = req(ctx)?;
-        let all = sees_all_consents(ctx, &person_id).await?;
-        let mut consents = with_details(ctx, models).await?;
-        if !all {
-            // Another agency sees only the consents that name it: which other agencies a
-            // person consented to is itself sensitive (a こども家庭センター, say).
-            consents.retain(|c| c.names(&r.principal));
-            // … and of those, only its own agency and kind among the recipients.
-            for c in &mut consents {
-                c.recipients
-                    .retain(|rec| match rec.recipient_type.as_str() {
-                        "AGENCY" => rec.recipient_value == r.principal.agency_id,
-                        "AGENCY_KIND" => rec.recipient_value == r.principal.agency_kind.as_str(),
-                        _ => false,
-                    });
-            }
-        }
-        r.note_read(
-            "consent",
-            Some(&person_id),
-            serde_json::json!({ "field": "consents", "consents": consents.len(), "all": all }),
-        );
-        Ok(consents)
+        of_person(ctx, "personId", &person_id).await
     }
 
     /// 区分ごとに見られるか・根拠・不足を説明 (管理者・監査担当は他アカウントについても可)
@@ -586,6 +627,8 @@ impl ConsentMutation {
         )
         .await?;
         txn.commit().await?;
+        // The person's cached facts and consent records are stale now.
+        forget_person(ctx, &person_id)?;
         let saved = store::consents::get(db, &id)
             .await?
             .ok_or_else(|| ApiError::internal("recordConsent", "vanished"))?;
@@ -646,6 +689,7 @@ impl ConsentMutation {
             )],
         )
         .await?;
+        forget_person(ctx, &current.subject_person_id)?;
         let saved = store::consents::get(db, &id)
             .await?
             .ok_or_else(|| ApiError::internal("withdrawConsent", "vanished"))?;

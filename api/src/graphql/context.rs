@@ -44,6 +44,9 @@ pub struct RequestCtx {
 pub struct Loaded {
     pub model: Arc<person::Model>,
     pub facts: Arc<SubjectFacts>,
+    /// Every consent record of the person, read with the facts (oldest recorded first). Raw
+    /// rows: who may see which of them is decided in `consent::of_person`, nowhere else.
+    pub consents: Arc<Vec<store::facts::ConsentRecord>>,
 }
 
 impl RequestCtx {
@@ -207,7 +210,8 @@ pub async fn load_persons(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Lo
                     m.id.clone(),
                     Loaded {
                         model: Arc::new(m),
-                        facts: Arc::new(f),
+                        facts: Arc::new(f.facts),
+                        consents: Arc::new(f.consents),
                     },
                 );
             }

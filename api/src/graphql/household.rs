@@ -158,10 +158,16 @@ impl Household {
     /// 構成員 (HOUSEHOLD; 根拠のある構成員のみ) / members the caller may see
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<HouseholdMember>> {
         let members = visible_members(ctx, std::slice::from_ref(&self.0)).await?;
+        let ids: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
+        // The agencies of each member's consents (their records come with the persons).
+        let consents = ctx.look_ahead().field("person").field("consents");
+        if consents.field("recipientAgencies").exists() || consents.field("recordedAgency").exists()
+        {
+            super::consent::prefetch_agencies(ctx, &ids).await?;
+        }
         // Each member's consultations, if asked for, in one batch for all of them.
         let wanted = ctx.look_ahead().field("person").field("consultations");
         if wanted.exists() {
-            let ids: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
             super::consultation::prefetch_about(ctx, &ids, wanted.field("issues").exists()).await?;
         }
         Ok(members

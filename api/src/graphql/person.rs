@@ -10,6 +10,7 @@ use super::scalars::Date;
 use super::validate;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
+use super::consent::Consent;
 use super::consultation::{self, Consultation};
 use super::context::{
     admit, db, forget_person, load_persons, nullable, req, reveal, Loaded, RecordRef,
@@ -38,7 +39,7 @@ impl Person {
             .await?
             .into_iter()
             .filter(|l| r.knows_person(&l.facts))
-            .map(|Loaded { model, facts }| Person { model, facts })
+            .map(|Loaded { model, facts, .. }| Person { model, facts })
             .collect())
     }
 
@@ -55,7 +56,8 @@ impl Person {
     /// withheld.
     pub async fn referenced(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Person>> {
         let r = req(ctx)?;
-        let Some(Loaded { model, facts }) = load_persons(ctx, &[id.to_owned()]).await?.pop() else {
+        let Some(Loaded { model, facts, .. }) = load_persons(ctx, &[id.to_owned()]).await?.pop()
+        else {
             return Err(ApiError::internal("person reference", "dangling person id"));
         };
         let record = RecordRef {
@@ -195,9 +197,31 @@ impl Person {
     async fn households(&self, ctx: &Context<'_>) -> ApiResult<Vec<HouseholdMember>> {
         household::memberships_of_person(ctx, self).await
     }
-    /// この人の相談 (NARRATIVE; 根拠のある相談のみ) / consultations the caller may see
-    async fn consultations(&self, ctx: &Context<'_>) -> ApiResult<Vec<Consultation>> {
-        consultation::about_person(ctx, &self.model.id).await
+    /// この人の相談 (NARRATIVE; 根拠のある相談のみ、新しい順。first 指定時は見られる相談の
+    /// うち新しい順に first 件) / consultations the caller may see, newest first; with
+    /// `first`, the `first` newest of those the caller may see
+    async fn consultations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> ApiResult<Vec<Consultation>> {
+        // Checked like every list's `first` (1..=100), before anything is read.
+        let limit = first
+            .map(|f| Page::parse(Some(f), None, store::CursorKind::Id))
+            .transpose()?
+            .map(|p| p.first as usize);
+        let mut list = consultation::about_person(ctx, &self.model.id).await?;
+        // After the policy filter: a consultation the caller may not see never takes a place.
+        if let Some(n) = limit {
+            list.truncate(n);
+        }
+        Ok(list)
+    }
+    /// 同意 (ルート consents(personId:) と同じ規則: 登録機関には全件、他機関には自機関・種別を
+    /// 名指しした同意のみ) / the person's consents the caller may see, exactly as
+    /// `consents(personId:)` answers
+    async fn consents(&self, ctx: &Context<'_>) -> ApiResult<Vec<Consent>> {
+        super::consent::of_person(ctx, "consents", &self.model.id).await
     }
 }
 

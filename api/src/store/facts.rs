@@ -13,12 +13,33 @@ use entity::{
     meeting_category, meeting_member, person,
 };
 
+/// A stored consent with its categories and recipients, as read for the policy.
+#[derive(Clone, Debug)]
+pub struct ConsentRecord {
+    pub model: consent::Model,
+    pub categories: Vec<consent_category::Model>,
+    pub recipients: Vec<consent_recipient::Model>,
+}
+
+/// What [`for_persons`] loads about one person: the policy's facts, and the consent records
+/// they were made from (every consent of the person, oldest recorded first), so that a
+/// person's consent list needs no further query.
+pub struct PersonFacts {
+    pub facts: SubjectFacts,
+    pub consents: Vec<ConsentRecord>,
+}
+
+/// The order a person's consents are listed in: recorded_at, then id.
+pub fn consent_order(a: &consent::Model, b: &consent::Model) -> std::cmp::Ordering {
+    (a.recorded_at, &a.id).cmp(&(b.recorded_at, &b.id))
+}
+
 /// Policy facts for the given persons (consents with their categories and recipients):
-/// three queries, whatever the number of persons.
+/// a fixed number of queries, whatever the number of persons.
 pub async fn for_persons<C: ConnectionTrait>(
     db: &C,
     persons: &[&person::Model],
-) -> Result<HashMap<String, SubjectFacts>, DbErr> {
+) -> Result<HashMap<String, PersonFacts>, DbErr> {
     let ids: Vec<String> = persons.iter().map(|p| p.id.clone()).collect();
     let consents = if ids.is_empty() {
         Vec::new()
@@ -28,7 +49,7 @@ pub async fn for_persons<C: ConnectionTrait>(
             .all(db)
             .await?
     };
-    let by_consent = consent_details(db, &consents).await?;
+    let mut by_consent = consent_details(db, &consents).await?;
     let mut out: HashMap<String, SubjectFacts> = persons
         .iter()
         .map(|p| {
@@ -43,6 +64,7 @@ pub async fn for_persons<C: ConnectionTrait>(
             )
         })
         .collect();
+    let mut records: HashMap<String, Vec<ConsentRecord>> = HashMap::new();
     for c in consents {
         let Some(facts) = out.get_mut(&c.subject_person_id) else {
             continue;
@@ -50,6 +72,15 @@ pub async fn for_persons<C: ConnectionTrait>(
         if let Some(f) = to_facts(&c, &by_consent) {
             facts.consents.push(f);
         }
+        let (categories, recipients) = by_consent.remove(&c.id).unwrap_or_default();
+        records
+            .entry(c.subject_person_id.clone())
+            .or_default()
+            .push(ConsentRecord {
+                model: c,
+                categories,
+                recipients,
+            });
     }
     for (person_id, m) in support_meetings(db, &out).await? {
         if let Some(facts) = out.get_mut(&person_id) {
@@ -74,7 +105,14 @@ pub async fn for_persons<C: ConnectionTrait>(
             }
         }
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(id, facts)| {
+            let mut consents = records.remove(&id).unwrap_or_default();
+            consents.sort_by(|a, b| consent_order(&a.model, &b.model));
+            (id, PersonFacts { facts, consents })
+        })
+        .collect())
 }
 
 /// 支援会議 (Art. 106-6) constituted for the households the persons currently belong to:
@@ -171,6 +209,24 @@ pub async fn consent_details<C: ConnectionTrait>(
         .await?
     {
         out.entry(rec.consent_id.clone()).or_default().1.push(rec);
+    }
+    // A fixed order, whatever order the rows came in (which differs with the set of consents
+    // asked for): categories and recipients as they were recorded (in their sets' order).
+    for (cats, recs) in out.values_mut() {
+        cats.sort_by(|a, b| {
+            (Category::parse(&a.category), &a.category)
+                .cmp(&(Category::parse(&b.category), &b.category))
+        });
+        recs.sort_by(|a, b| {
+            let key = |r: &consent_recipient::Model| {
+                (
+                    r.recipient_type.clone(),
+                    AgencyKind::parse(&r.recipient_value),
+                    r.recipient_value.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
     }
     Ok(out)
 }
