@@ -113,7 +113,18 @@ async fn household(srv: &Server, tok: &str, persons: &[&str]) -> String {
 }
 
 const KANA: [&str; 12] = [
-    "イチ", "ニ", "サン", "シ", "ゴ", "ロク", "ナナ", "ハチ", "ク", "ジュウ", "ジュウイチ", "ジュウニ",
+    "イチ",
+    "ニ",
+    "サン",
+    "シ",
+    "ゴ",
+    "ロク",
+    "ナナ",
+    "ハチ",
+    "ク",
+    "ジュウ",
+    "ジュウイチ",
+    "ジュウニ",
 ];
 
 /// Twelve households, alternating: even ones are B's (a B person, and an A person with a
@@ -432,7 +443,8 @@ const SUPPORT_CASES: &str = "query($h: ID!) { supportCases(householdId: $h) { id
     plans { id planVersion wishes assignments { id task } }
     currentPlan { id wishes assignments { id task agency { id } } } } }";
 
-/// Open a case on the household, with a 支援決定 and two plan versions; returns (id, version).
+/// Open a case on the household, with a 支援決定, the last agency's involvement and two plan
+/// versions; returns (id, version).
 async fn case(srv: &Server, tok: &str, household: &str, agencies: &[&str]) -> (String, i64) {
     let r = srv
         .gql(
@@ -449,12 +461,22 @@ async fn case(srv: &Server, tok: &str, household: &str, agencies: &[&str]) -> (S
     )
     .await
     .ok();
+    srv.gql(
+        tok,
+        "mutation($id: ID!, $i: InvolvementInput!) { addInvolvement(caseId: $id, input: $i) { id } }",
+        json!({ "id": id, "i": { "agencyId": agencies[agencies.len() - 1], "role": "SUPPORTING",
+            "startedOn": "2026-10-02" } }),
+    )
+    .await
+    .ok();
     for v in 0..2 {
         let assignments: Vec<Value> = agencies
             .iter()
             .enumerate()
-            .map(|(i, a)| json!({ "agencyId": a, "role": if i == 0 { "LEAD" } else { "SUPPORTING" },
-                "task": format!("訪問 {v}"), "contactFrequency": "月1回" }))
+            .map(|(i, a)| {
+                json!({ "agencyId": a, "role": if i == 0 { "LEAD" } else { "SUPPORTING" },
+                "task": format!("訪問 {v}"), "contactFrequency": "月1回" })
+            })
             .collect();
         srv.gql(
             tok,
@@ -479,8 +501,12 @@ async fn case(srv: &Server, tok: &str, household: &str, agencies: &[&str]) -> (S
 
 async fn case_lists_statements_do_not_grow(srv: &Server) {
     let w = world(srv).await;
-    // Twelve households of B, alternating: B's person with a broadly consenting A person, or
-    // B's person with an A person consenting to IDENTITY and HOUSEHOLD only (PLAN withheld).
+    let c = srv.agency("ls-c", "CHILD_FAMILY").await;
+    let (_, c_cw) = srv.account("ls-c-cw", &c, &["caseworker"]).await;
+    // Twelve households of B: B's person and an A person, who consents to B (broadly for
+    // the even households, IDENTITY and HOUSEHOLD only for the odd ones) and to C for
+    // IDENTITY, HOUSEHOLD and PLAN. B's cases are B's own (OWN for all of it); C sees them
+    // through one member's consent, so their content (PLAN of every member) is withheld.
     let mut households = Vec::new();
     for (i, given) in KANA.iter().enumerate() {
         let own = srv
@@ -496,6 +522,11 @@ async fn case_lists_statements_do_not_grow(srv: &Server) {
         };
         srv.consent(&w.a_cw, consent_input(&other, cats, &[&w.b], &[]))
             .await;
+        srv.consent(
+            &w.a_cw,
+            consent_input(&other, &["IDENTITY", "HOUSEHOLD", "PLAN"], &[&c], &[]),
+        )
+        .await;
         households.push(household(srv, &w.b_cw, &[&own, &other]).await);
     }
     for h in &households {
@@ -511,32 +542,20 @@ async fn case_lists_statements_do_not_grow(srv: &Server) {
     )
     .await;
     for r in [&small, &large] {
-        for (i, n) in r.data()["myCases"]["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .enumerate()
-        {
+        for n in r.data()["myCases"]["nodes"].as_array().unwrap() {
             assert_eq!(n["plans"].as_array().unwrap().len(), 2, "{}", r.body);
             assert_eq!(n["decisions"].as_array().unwrap().len(), 1);
             assert_eq!(n["currentPlan"]["planVersion"], 2);
-            if i % 2 == 0 {
-                assert_eq!(n["currentPlan"]["wishes"], "思い 1");
-                assert_eq!(n["supportDecision"]["basis"], "支援会議で決定");
-                assert_eq!(
-                    n["currentPlan"]["assignments"].as_array().unwrap().len(),
-                    2
-                );
-            } else {
-                assert!(n["currentPlan"]["wishes"].is_null(), "{}", r.body);
-                assert!(n["currentPlan"]["assignments"].is_null());
-                assert!(n["supportDecision"]["basis"].is_null());
-            }
+            assert_eq!(n["currentPlan"]["wishes"], "思い 1");
+            assert_eq!(n["plans"][1]["wishes"], "思い 0");
+            assert_eq!(n["supportDecision"]["basis"], "支援会議で決定");
+            assert_eq!(n["currentPlan"]["assignments"].as_array().unwrap().len(), 2);
+            assert_eq!(n["currentPlan"]["assignments"][1]["agency"]["id"], w.a);
+            assert_eq!(n["involvements"][0]["agency"]["id"], w.a);
         }
     }
 
     // One household's cases: two, then twelve (each closed before the next is opened).
-    let mut counts = Vec::new();
     for (h, n) in [(&households[0], SMALL), (&households[1], LARGE)] {
         for k in 0..n {
             // The household's open case from above first.
@@ -567,22 +586,45 @@ async fn case_lists_statements_do_not_grow(srv: &Server) {
                 .ok();
             }
         }
-        let (r, sql) = srv
-            .gql_counted(&w.b_coord, SUPPORT_CASES, json!({ "h": h }))
-            .await;
-        let cases = r.data()["supportCases"].as_array().unwrap();
-        assert_eq!(cases.len(), n, "{}", r.body);
-        for c in cases {
-            assert_eq!(c["plans"].as_array().unwrap().len(), 2, "{}", r.body);
-        }
-        counts.push((split(&sql), sql));
     }
-    let ((small, small_sql), (large, large_sql)) = (&counts[0], &counts[1]);
-    eprintln!("supportCases: {small:?} for {SMALL} cases, {large:?} for {LARGE}");
-    assert!(
-        large.0 <= small.0 && large.1 <= small.1,
-        "supportCases: statements must not grow with the cases ({small:?} vs {large:?}).\nsmall:\n{}\nlarge:\n{}",
-        small_sql.join("\n"),
-        large_sql.join("\n")
-    );
+    for (who, tok) in [("B", &w.b_coord), ("C", &c_cw)] {
+        let mut counts = Vec::new();
+        for (h, n) in [(&households[0], SMALL), (&households[1], LARGE)] {
+            let (r, sql) = srv.gql_counted(tok, SUPPORT_CASES, json!({ "h": h })).await;
+            let cases = r.data()["supportCases"].as_array().unwrap();
+            assert_eq!(cases.len(), n, "{}", r.body);
+            for (i, k) in cases.iter().enumerate() {
+                assert_eq!(k["plans"].as_array().unwrap().len(), 2, "{}", r.body);
+                // Newest first: all but the open one were closed.
+                let decisions = if i == 0 { 1 } else { 2 };
+                assert_eq!(k["decisions"].as_array().unwrap().len(), decisions);
+                if who == "B" {
+                    assert_eq!(k["currentPlan"]["wishes"], "思い 1");
+                    assert_eq!(k["currentPlan"]["assignments"][0]["agency"]["id"], w.b);
+                } else {
+                    assert!(k["currentPlan"]["wishes"].is_null(), "{}", r.body);
+                    assert!(k["currentPlan"]["assignments"].is_null());
+                    r.assert_withheld(
+                        &[
+                            json!("supportCases"),
+                            json!(i),
+                            json!("currentPlan"),
+                            json!("wishes"),
+                        ],
+                        "PLAN",
+                    );
+                }
+            }
+            counts.push((split(&sql), sql));
+        }
+        let ((small, small_sql), (large, large_sql)) = (&counts[0], &counts[1]);
+        eprintln!("supportCases as {who}: {small:?} for {SMALL} cases, {large:?} for {LARGE}");
+        assert!(
+            large.0 <= small.0 && large.1 <= small.1,
+            "supportCases as {who}: statements must not grow with the cases ({small:?} vs \
+             {large:?}).\nsmall:\n{}\nlarge:\n{}",
+            small_sql.join("\n"),
+            large_sql.join("\n")
+        );
+    }
 }
