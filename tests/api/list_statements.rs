@@ -575,12 +575,23 @@ async fn case_lists_statements_do_not_grow(srv: &Server) {
             } else {
                 case(srv, &w.b_coord, h, &[&w.b, &w.a]).await
             };
+            // A case conference on each case, which decides the closure of all but the last.
+            let r = srv
+                .gql(
+                    &w.b_coord,
+                    "mutation($i: CreateMeetingInput!) { createMeeting(input: $i) { id } }",
+                    json!({ "i": { "kind": "CASE_CONFERENCE", "householdId": h, "caseId": id,
+                        "heldAt": "2026-10-03T10:00:00Z", "participantAgencyIds": [w.a],
+                        "categories": ["PLAN"] } }),
+                )
+                .await;
+            let meeting = r.ok()["createMeeting"]["id"].as_str().unwrap().to_owned();
             if k + 1 < n {
                 srv.gql(
                     &w.b_coord,
                     "mutation($id: ID!, $v: Int!, $d: CaseDecisionInput!) { closeCase(id: $id, version: $v, decision: $d) { id } }",
                     json!({ "id": id, "v": version, "d": { "decidedOn": "2026-10-03", "decider": "福祉課長",
-                        "reason": "GOAL_ACHIEVED", "note": "終結の備考" } }),
+                        "reason": "GOAL_ACHIEVED", "note": "終結の備考", "meetingId": meeting } }),
                 )
                 .await
                 .ok();
@@ -627,4 +638,36 @@ async fn case_lists_statements_do_not_grow(srv: &Server) {
             large_sql.join("\n")
         );
     }
+
+    // The household's meetings (one per case), as the convener and as a participant.
+    for (who, tok) in [("B", &w.b_coord), ("A", &w.a_cw)] {
+        let mut counts = Vec::new();
+        for (h, n) in [(&households[0], SMALL), (&households[1], LARGE)] {
+            let (r, sql) = srv.gql_counted(tok, MEETINGS, json!({ "h": h })).await;
+            let meetings = r.data()["meetings"].as_array().unwrap();
+            assert_eq!(meetings.len(), n, "{}", r.body);
+            let decided = meetings
+                .iter()
+                .filter(|m| !m["decisions"].as_array().unwrap().is_empty())
+                .count();
+            // A's caseworker may not see B's cases: their decisions are left out.
+            let expected = if who == "B" { n - 1 } else { 0 };
+            assert_eq!(decided, expected, "{}", r.body);
+            counts.push((split(&sql), sql));
+        }
+        let ((small, small_sql), (large, large_sql)) = (&counts[0], &counts[1]);
+        eprintln!("meetings as {who}: {small:?} for {SMALL} meetings, {large:?} for {LARGE}");
+        assert!(
+            large.0 <= small.0 && large.1 <= small.1,
+            "meetings as {who}: statements must not grow with the meetings ({small:?} vs \
+             {large:?}).\nsmall:\n{}\nlarge:\n{}",
+            small_sql.join("\n"),
+            large_sql.join("\n")
+        );
+    }
 }
+
+const MEETINGS: &str = "query($h: ID!) { meetings(householdId: $h) { id kind heldAt version
+    convener { id } participants { id } categories inEffect minutes caseId
+    decisions { id kind decidedOn reason }
+    household { id ownerAgency { id } } } }";

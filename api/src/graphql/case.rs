@@ -307,9 +307,53 @@ pub async fn prefetch(ctx: &Context<'_>, list: &[SupportCase], wants: &Wants<'_>
     Ok(())
 }
 
+/// Case rows by id (None: no such case).
+async fn rows_by_id(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, Option<support_case::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .cases
+        .get(ids, |ids| async move {
+            Ok(store::cases::by_ids(db, &ids)
+                .await?
+                .into_iter()
+                .map(|c| (c.id.clone(), Some(c)))
+                .collect())
+        })
+        .await
+}
+
+/// The cases among these ids that the caller may know exist, keyed by id: the cases,
+/// their households' members and the members' facts in one batch.
+pub async fn visible_by_id(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, SupportCase>> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let rows = rows_by_id(ctx, &ids).await?;
+    let models: Vec<support_case::Model> = ids
+        .iter()
+        .filter_map(|id| rows.get(id).cloned().flatten())
+        .collect();
+    Ok(visible(ctx, models)
+        .await?
+        .into_iter()
+        .map(|c| (c.model.id.clone(), c))
+        .collect())
+}
+
 /// A case the caller may know exists, else NOT_FOUND naming `field`.
 pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<SupportCase> {
-    let Some(m) = store::cases::get(db(ctx)?, id).await? else {
+    let Some(m) = rows_by_id(ctx, &[id.to_owned()])
+        .await?
+        .remove(id)
+        .flatten()
+    else {
         return Err(ApiError::not_found(field));
     };
     visible(ctx, vec![m])

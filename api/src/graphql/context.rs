@@ -152,6 +152,8 @@ pub struct Rows {
     pub members: Keyed<Vec<entity::household_member::Model>>,
     /// Person id → the person's memberships.
     pub memberships: Keyed<Vec<entity::household_member::Model>>,
+    /// Case id → the case (None: no such case).
+    pub cases: Keyed<Option<entity::support_case::Model>>,
     /// Case id → its decisions, in the order recorded.
     pub decisions: Keyed<Vec<entity::case_decision::Model>>,
     /// Case id → its involvements.
@@ -160,6 +162,8 @@ pub struct Rows {
     pub plans: Keyed<Vec<entity::support_plan::Model>>,
     /// Plan id → its assignments, in order.
     pub assignments: Keyed<Vec<entity::plan_assignment::Model>>,
+    /// Meeting id → the case decisions taken at it, oldest first.
+    pub meeting_decisions: Keyed<Vec<entity::case_decision::Model>>,
 }
 
 /// A person row with its policy facts, shared within one request.
@@ -544,8 +548,10 @@ pub fn forget_rows(ctx: &Context<'_>) -> ApiResult<()> {
     rows.households.forget()?;
     rows.members.forget()?;
     rows.memberships.forget()?;
+    rows.cases.forget()?;
     rows.decisions.forget()?;
     rows.involvements.forget()?;
     rows.plans.forget()?;
-    rows.assignments.forget()
+    rows.assignments.forget()?;
+    rows.meeting_decisions.forget()
 }

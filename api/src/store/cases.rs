@@ -33,6 +33,19 @@ pub async fn get<C: ConnectionTrait>(
         .await
 }
 
+pub async fn by_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<Vec<support_case::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    support_case::Entity::find()
+        .filter(support_case::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await
+}
+
 /// All cases of a household, newest first.
 pub async fn of_household<C: ConnectionTrait>(
     db: &C,
