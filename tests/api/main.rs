@@ -19,6 +19,7 @@ mod fuzz;
 mod inputs;
 mod ledger;
 mod limits;
+mod list_statements;
 mod meetings;
 mod overview;
 mod resources;
@@ -60,6 +61,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(surface::all());
     tests.extend(statements::all());
     tests.extend(overview::all());
+    tests.extend(list_statements::all());
     tests.extend(authz::all());
     tests.extend(emergency::all());
     tests.extend(resources::all());

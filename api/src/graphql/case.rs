@@ -16,7 +16,9 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, ID};
 use chrono::{FixedOffset, NaiveDate};
 
-use super::context::{db, load_persons, nullable, req, reveal_all, RecordRef};
+use super::context::{
+    db, group, load_agencies, load_persons, members_of, nullable, req, reveal_all, RecordRef, Wants,
+};
 use super::enums::text_enum;
 use super::plan::SupportPlan;
 use super::registry::{agency_by_id, Agency};
@@ -24,7 +26,7 @@ use super::scalars::{Date, DateTime};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Action, Category, Item, SubjectFacts};
 use crate::store::{self, cases::View, Page};
-use entity::{case_decision, case_involvement, support_case};
+use entity::{case_decision, case_involvement, plan_assignment, support_case, support_plan};
 
 pub(super) const PLAN: Item = Item::of(Category::Plan);
 pub(super) const NARRATIVE: Item = Item::of(Category::Narrative);
@@ -139,6 +141,11 @@ impl SupportCase {
     pub fn current_status(&self) -> ApiResult<CaseStatus> {
         CaseStatus::from_db(&self.model.status)
     }
+
+    /// This case's rows out of rows keyed by case.
+    fn rows<T>(&self, mut by_case: HashMap<String, Vec<T>>) -> Vec<T> {
+        by_case.remove(&self.model.id).unwrap_or_default()
+    }
 }
 
 /// The visible cases among `models` (order kept).
@@ -147,12 +154,14 @@ pub async fn visible(
     models: Vec<support_case::Model>,
 ) -> ApiResult<Vec<SupportCase>> {
     let r = req(ctx)?;
-    let mut households: Vec<String> = models.iter().map(|m| m.household_id.clone()).collect();
-    households.sort();
-    households.dedup();
-    let members = store::households::members_of(db(ctx)?, households).await?;
+    let households: Vec<String> = models.iter().map(|m| m.household_id.clone()).collect();
     let mut current: HashMap<String, Vec<String>> = HashMap::new();
-    for m in members.into_iter().filter(|m| m.left_on.is_none()) {
+    for m in members_of(ctx, &households)
+        .await?
+        .into_values()
+        .flatten()
+        .filter(|m| m.left_on.is_none())
+    {
         current.entry(m.household_id).or_default().push(m.person_id);
     }
     let ids: Vec<String> = current.values().flatten().cloned().collect();
@@ -189,9 +198,162 @@ pub async fn visible(
     Ok(out)
 }
 
+/// Decisions of these cases, keyed by case, each case's in the order recorded.
+pub async fn decisions_of(
+    ctx: &Context<'_>,
+    case_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<case_decision::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .decisions
+        .get(case_ids, |ids| async move {
+            let rows = store::cases::decisions_of_cases(db, &ids).await?;
+            Ok(group(rows, |d| &d.case_id))
+        })
+        .await
+}
+
+/// Involvements of these cases, keyed by case.
+pub async fn involvements_of(
+    ctx: &Context<'_>,
+    case_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<case_involvement::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .involvements
+        .get(case_ids, |ids| async move {
+            let rows = store::cases::involvements_of_cases(db, &ids).await?;
+            Ok(group(rows, |i| &i.case_id))
+        })
+        .await
+}
+
+/// Plan versions of these cases, keyed by case, newest first.
+pub async fn plans_of(
+    ctx: &Context<'_>,
+    case_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<support_plan::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .plans
+        .get(case_ids, |ids| async move {
+            let rows = store::cases::plans_of_cases(db, &ids).await?;
+            Ok(group(rows, |p| &p.case_id))
+        })
+        .await
+}
+
+/// Assignments of these plan versions, keyed by plan, in order.
+pub async fn assignments_of(
+    ctx: &Context<'_>,
+    plan_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<plan_assignment::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .assignments
+        .get(plan_ids, |ids| async move {
+            let rows = store::cases::assignments_of_plans(db, &ids).await?;
+            Ok(group(rows, |a| &a.plan_id))
+        })
+        .await
+}
+
+/// Load ahead, for a list of cases, the rows that `wants` asks of each (decisions,
+/// involvements, plan versions and their assignments, the agencies named): one query per
+/// kind of row for the whole list. Rows only: every field is still decided on its own.
+pub async fn prefetch(ctx: &Context<'_>, list: &[SupportCase], wants: &Wants<'_>) -> ApiResult<()> {
+    let ids: Vec<String> = list.iter().map(|c| c.model.id.clone()).collect();
+    let mut agencies = Vec::new();
+    if wants.field("ownerAgency").exists() {
+        agencies.extend(list.iter().map(|c| c.model.owner_agency_id.clone()));
+    }
+    if wants.field("decisions").exists() || wants.field("supportDecision").exists() {
+        decisions_of(ctx, &ids).await?;
+    }
+    let involvements = wants.field("involvements");
+    if involvements.exists() {
+        let rows = involvements_of(ctx, &ids).await?;
+        if involvements.field("agency").exists() {
+            agencies.extend(rows.into_values().flatten().map(|i| i.agency_id));
+        }
+    }
+    let (plans, current) = (wants.field("plans"), wants.field("currentPlan"));
+    if plans.exists() || current.exists() {
+        let rows = plans_of(ctx, &ids).await?;
+        let all = plans.field("assignments");
+        let latest = current.field("assignments");
+        let plan_ids: Vec<String> = if all.exists() {
+            rows.values().flatten().map(|p| p.id.clone()).collect()
+        } else if latest.exists() {
+            rows.values()
+                .filter_map(|v| v.first())
+                .map(|p| p.id.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let assignments = assignments_of(ctx, &plan_ids).await?;
+        if all.field("agency").exists() || latest.field("agency").exists() {
+            agencies.extend(assignments.into_values().flatten().map(|a| a.agency_id));
+        }
+    }
+    if !agencies.is_empty() {
+        load_agencies(ctx, &agencies).await?;
+    }
+    Ok(())
+}
+
+/// Case rows by id (None: no such case).
+async fn rows_by_id(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, Option<support_case::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .cases
+        .get(ids, |ids| async move {
+            Ok(store::cases::by_ids(db, &ids)
+                .await?
+                .into_iter()
+                .map(|c| (c.id.clone(), Some(c)))
+                .collect())
+        })
+        .await
+}
+
+/// The cases among these ids that the caller may know exist, keyed by id: the cases,
+/// their households' members and the members' facts in one batch.
+pub async fn visible_by_id(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, SupportCase>> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let rows = rows_by_id(ctx, &ids).await?;
+    let models: Vec<support_case::Model> = ids
+        .iter()
+        .filter_map(|id| rows.get(id).cloned().flatten())
+        .collect();
+    Ok(visible(ctx, models)
+        .await?
+        .into_iter()
+        .map(|c| (c.model.id.clone(), c))
+        .collect())
+}
+
 /// A case the caller may know exists, else NOT_FOUND naming `field`.
 pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<SupportCase> {
-    let Some(m) = store::cases::get(db(ctx)?, id).await? else {
+    let Some(m) = rows_by_id(ctx, &[id.to_owned()])
+        .await?
+        .remove(id)
+        .flatten()
+    else {
         return Err(ApiError::not_found(field));
     };
     visible(ctx, vec![m])
@@ -255,8 +417,8 @@ impl SupportCase {
     }
     /// 決定 (支援決定・中断・再開・終結、記録順) / decisions, in the order recorded
     async fn decisions(&self, ctx: &Context<'_>) -> ApiResult<Vec<CaseDecision>> {
-        Ok(store::cases::decisions_of(db(ctx)?, &self.model.id)
-            .await?
+        Ok(self
+            .rows(decisions_of(ctx, std::slice::from_ref(&self.model.id)).await?)
             .into_iter()
             .map(|model| CaseDecision {
                 model,
@@ -266,8 +428,8 @@ impl SupportCase {
     }
     /// 支援決定 (未決定なら null) / the 支援決定, if recorded
     async fn support_decision(&self, ctx: &Context<'_>) -> ApiResult<Option<CaseDecision>> {
-        Ok(store::cases::decisions_of(db(ctx)?, &self.model.id)
-            .await?
+        Ok(self
+            .rows(decisions_of(ctx, std::slice::from_ref(&self.model.id)).await?)
             .into_iter()
             .find(|d| d.kind == store::cases::SUPPORT_DECISION)
             .map(|model| CaseDecision {
@@ -286,8 +448,7 @@ impl SupportCase {
             return Ok(None);
         }
         Ok(Some(
-            store::cases::involvements_of(db(ctx)?, &self.model.id)
-                .await?
+            self.rows(involvements_of(ctx, std::slice::from_ref(&self.model.id)).await?)
                 .into_iter()
                 .map(CaseInvolvement)
                 .collect(),
@@ -295,8 +456,8 @@ impl SupportCase {
     }
     /// 支援プランの全版 (新しい順) / every plan version, newest first
     async fn plans(&self, ctx: &Context<'_>) -> ApiResult<Vec<SupportPlan>> {
-        Ok(store::cases::plans_of(db(ctx)?, &self.model.id)
-            .await?
+        Ok(self
+            .rows(plans_of(ctx, std::slice::from_ref(&self.model.id)).await?)
             .into_iter()
             .map(|model| SupportPlan {
                 model,
@@ -306,8 +467,10 @@ impl SupportCase {
     }
     /// 現行の支援プラン (最新版) / the current (latest) plan version
     async fn current_plan(&self, ctx: &Context<'_>) -> ApiResult<Option<SupportPlan>> {
-        Ok(store::cases::current_plan(db(ctx)?, &self.model.id)
-            .await?
+        Ok(self
+            .rows(plans_of(ctx, std::slice::from_ref(&self.model.id)).await?)
+            .into_iter()
+            .next()
             .map(|model| SupportPlan {
                 model,
                 scope: self.scope.clone(),
@@ -418,7 +581,9 @@ async fn coordinator_view(
     let has_next = rows.len() as u64 > page.first;
     let rows: Vec<_> = rows.into_iter().take(page.first as usize).collect();
     let mut conn = Connection::new(page.after.is_some(), has_next);
-    for c in visible(ctx, rows).await? {
+    let list = visible(ctx, rows).await?;
+    prefetch(ctx, &list, &Wants::connection(ctx)).await?;
+    for c in list {
         conn.edges
             .push(Edge::new(store::encode_cursor(&c.model.id), c));
     }
@@ -441,7 +606,9 @@ impl CaseQuery {
     ) -> ApiResult<Vec<SupportCase>> {
         let id = store::parse_id("householdId", &household_id)?;
         let models = store::cases::of_household(db(ctx)?, &id).await?;
-        visible(ctx, models).await
+        let list = visible(ctx, models).await?;
+        prefetch(ctx, &list, &Wants::list(ctx)).await?;
+        Ok(list)
     }
 
     /// 担当ケース (自分が担当の進行中ケース) / open cases the caller leads

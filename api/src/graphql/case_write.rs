@@ -326,6 +326,7 @@ async fn transition(
         entries(r, operation, "support_case", &c.model.id, &c, detail),
     )
     .await?;
+    super::context::forget_rows(ctx)?;
     case::find(ctx, "id", &c.model.id).await
 }
 
@@ -412,6 +413,7 @@ impl CaseMutation {
             })
             .collect();
         store::cases::write_guarded(db, None, vec![Row::Case(model)], entries).await?;
+        super::context::forget_rows(ctx)?;
         case::find(ctx, "id", &id).await
     }
 
@@ -520,6 +522,7 @@ impl CaseMutation {
             entries,
         )
         .await?;
+        super::context::forget_rows(ctx)?;
         case::find(ctx, "caseId", &c.model.id).await
     }
 }

@@ -9,7 +9,9 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use sea_orm::{ActiveModelTrait, TransactionTrait};
 
-use super::context::{admit, db, known_facts, load_persons, nullable, req, reveal_all, RecordRef};
+use super::context::{
+    admit, db, known_facts, load_persons, nullable, req, reveal_all, RecordRef, Wants,
+};
 use super::enums::{Category as GqlCategory, Channel, ConsultationStatus, Sensitivity, Urgency};
 use super::household;
 use super::person::Person;
@@ -190,6 +192,64 @@ pub async fn prefetch_about(
         if let Some(list) = cache.issues.get_mut(&i.consultation_id) {
             list.push(i);
         }
+    }
+    Ok(())
+}
+
+/// Load the issues of these consultations into [`Prefetched`], in one query for those not
+/// there yet.
+async fn prefetch_issues(ctx: &Context<'_>, ids: &[String]) -> ApiResult<()> {
+    let r = req(ctx)?;
+    let missing: Vec<String> = {
+        let cache = prefetched(r)?;
+        ids.iter()
+            .filter(|id| !cache.issues.contains_key(*id))
+            .cloned()
+            .collect()
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let rows = store::consultations::issues_of(db(ctx)?, missing.clone()).await?;
+    let mut cache = prefetched(r)?;
+    for id in missing {
+        cache.issues.entry(id).or_default();
+    }
+    for i in rows {
+        if let Some(list) = cache.issues.get_mut(&i.consultation_id) {
+            list.push(i);
+        }
+    }
+    Ok(())
+}
+
+/// Load ahead, for a list of consultations, the rows that `wants` asks of each: issues,
+/// receiving agencies, the subjects' memberships and the households. Rows only: every field
+/// is still decided on its own.
+async fn prefetch(ctx: &Context<'_>, list: &[Consultation], wants: &Wants<'_>) -> ApiResult<()> {
+    if wants.field("issues").exists() {
+        let ids: Vec<String> = list.iter().map(|c| c.model.id.clone()).collect();
+        prefetch_issues(ctx, &ids).await?;
+    }
+    if wants.field("receivingAgency").exists() {
+        let agencies: Vec<String> = list
+            .iter()
+            .map(|c| c.model.receiving_agency_id.clone())
+            .collect();
+        super::context::load_agencies(ctx, &agencies).await?;
+    }
+    let subjects = wants.field("subjects");
+    if subjects.exists() {
+        let ids: Vec<String> = list.iter().flat_map(|c| c.subject_ids.clone()).collect();
+        super::person::prefetch(ctx, &ids, &subjects).await?;
+    }
+    let households = wants.field("household");
+    if households.exists() {
+        let ids: Vec<String> = list
+            .iter()
+            .filter_map(|c| c.model.household_id.clone())
+            .collect();
+        household::prefetch_by_id(ctx, &ids, &households).await?;
     }
     Ok(())
 }
@@ -454,7 +514,9 @@ impl ConsultationQuery {
         let has_next = rows.len() as u64 > page.first;
         let rows: Vec<_> = rows.into_iter().take(page.first as usize).collect();
         let mut conn = Connection::new(page.after.is_some(), has_next);
-        for c in visible(ctx, rows).await? {
+        let list = visible(ctx, rows).await?;
+        prefetch(ctx, &list, &Wants::connection(ctx)).await?;
+        for c in list {
             // An issue filter must not reveal an issue the caller may not see.
             if let Some(code) = &filter.issue_code {
                 let cats = super::context::issue_categories(ctx).await?;

@@ -9,7 +9,8 @@ use async_graphql::{Context, InputObject, Object, ID};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::context::{
-    admit, db, household_subjects, known_facts, nullable, req, reveal_all, RecordRef,
+    admit, db, forget_rows, household_subjects, households, known_facts, members_of,
+    memberships_of, nullable, req, reveal_all, RecordRef, Wants,
 };
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
@@ -35,13 +36,16 @@ async fn visible_members(
     ctx: &Context<'_>,
     households: &[household::Model],
 ) -> ApiResult<Vec<household_member::Model>> {
+    let ids: Vec<String> = households.iter().map(|h| h.id.clone()).collect();
+    let mut by_household = members_of(ctx, &ids).await?;
+    let members: Vec<household_member::Model> = households
+        .iter()
+        .flat_map(|h| by_household.remove(&h.id).unwrap_or_default())
+        .collect();
     let owners: HashMap<&str, &str> = households
         .iter()
         .map(|h| (h.id.as_str(), h.owner_agency_id.as_str()))
         .collect();
-    let members =
-        store::households::members_of(db(ctx)?, households.iter().map(|h| h.id.clone()).collect())
-            .await?;
     let ids: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
     let facts = super::context::load_persons(ctx, &ids).await?;
     let facts: HashMap<&str, _> = facts
@@ -68,29 +72,115 @@ async fn visible_members(
     Ok(out)
 }
 
-/// Whether the caller may know this household exists: its agency owns it, or it may see the
-/// membership of at least one member. Not ledgered (no personal field is shown by it).
-async fn household_visible(ctx: &Context<'_>, h: &household::Model) -> ApiResult<bool> {
+/// The households among `rows` the caller may know exist (order kept): its agency owns
+/// them, or it may see the membership of at least one member. Not ledgered (no personal
+/// field is shown by it). The members and their facts are loaded for all rows at once.
+async fn visible_households(
+    ctx: &Context<'_>,
+    rows: Vec<household::Model>,
+) -> ApiResult<Vec<household::Model>> {
     let r = req(ctx)?;
     if !crate::policy::ceiling::ceiling_allows(&r.principal, Category::Household) {
-        return Ok(false);
+        return Ok(Vec::new());
     }
-    if h.owner_agency_id == r.principal.agency_id {
-        return Ok(true);
-    }
-    let members = store::households::members_of(db(ctx)?, vec![h.id.clone()]).await?;
-    let ids: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
-    let loaded = super::context::load_persons(ctx, &ids).await?;
-    Ok(loaded
+    let others: Vec<String> = rows
         .iter()
-        .any(|l| r.decide(&l.facts, &h.owner_agency_id, HOUSEHOLD).is_ok()))
+        .filter(|h| h.owner_agency_id != r.principal.agency_id)
+        .map(|h| h.id.clone())
+        .collect();
+    let members = members_of(ctx, &others).await?;
+    let ids: Vec<String> = members
+        .values()
+        .flatten()
+        .map(|m| m.person_id.clone())
+        .collect();
+    let loaded = super::context::load_persons(ctx, &ids).await?;
+    let facts: HashMap<&str, _> = loaded
+        .iter()
+        .map(|l| (l.model.id.as_str(), &l.facts))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter(|h| {
+            h.owner_agency_id == r.principal.agency_id
+                || members.get(&h.id).into_iter().flatten().any(|m| {
+                    facts
+                        .get(m.person_id.as_str())
+                        .is_some_and(|f| r.decide(f, &h.owner_agency_id, HOUSEHOLD).is_ok())
+                })
+        })
+        .collect())
 }
 
 pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Household> {
-    match store::households::get(db(ctx)?, id).await? {
-        Some(h) if household_visible(ctx, &h).await? => Ok(Household(h)),
-        _ => Err(ApiError::not_found(field)),
+    let row = households(ctx, &[id.to_owned()])
+        .await?
+        .remove(id)
+        .flatten();
+    visible_households(ctx, row.into_iter().collect())
+        .await?
+        .pop()
+        .map(Household)
+        .ok_or_else(|| ApiError::not_found(field))
+}
+
+/// Load ahead, for a list of households the caller may know, what `wants` asks of them:
+/// members (with their persons and facts), the owning agencies, and the members' own
+/// memberships and consultations. Rows only: every field is still decided on its own.
+pub async fn prefetch(
+    ctx: &Context<'_>,
+    list: &[household::Model],
+    wants: &Wants<'_>,
+) -> ApiResult<()> {
+    let members = wants.field("members");
+    if !members.exists() && !wants.field("ownerAgency").exists() {
+        return Ok(());
     }
+    let ids: Vec<String> = list.iter().map(|h| h.id.clone()).collect();
+    let persons: Vec<String> = members_of(ctx, &ids)
+        .await?
+        .into_values()
+        .flatten()
+        .map(|m| m.person_id)
+        .collect();
+    super::context::load_persons(ctx, &persons).await?;
+    if wants.field("ownerAgency").exists() {
+        let owners: Vec<String> = list.iter().map(|h| h.owner_agency_id.clone()).collect();
+        super::context::load_agencies(ctx, &owners).await?;
+    }
+    let person = members.field("person");
+    super::person::prefetch(ctx, &persons, &person).await?;
+    let consultations = person.field("consultations");
+    if consultations.exists() {
+        let issues = consultations.field("issues").exists();
+        super::consultation::prefetch_about(ctx, &persons, issues).await?;
+    }
+    Ok(())
+}
+
+/// Like [`prefetch`] for households named by id (a list's records' households), with the
+/// rows and what tells whether the caller may know each household.
+pub async fn prefetch_by_id(ctx: &Context<'_>, ids: &[String], wants: &Wants<'_>) -> ApiResult<()> {
+    let rows: Vec<household::Model> = households(ctx, ids)
+        .await?
+        .into_values()
+        .flatten()
+        .collect();
+    let list = visible_households(ctx, rows).await?;
+    prefetch(ctx, &list, wants).await
+}
+
+/// Load ahead the memberships of these persons and their households (for `Person.households`
+/// under a list).
+pub async fn prefetch_memberships(ctx: &Context<'_>, person_ids: &[String]) -> ApiResult<()> {
+    let ids: Vec<String> = memberships_of(ctx, person_ids)
+        .await?
+        .into_values()
+        .flatten()
+        .map(|m| m.household_id)
+        .collect();
+    households(ctx, &ids).await?;
+    Ok(())
 }
 
 /// The person's memberships the caller may see.
@@ -98,15 +188,15 @@ pub async fn memberships_of_person(
     ctx: &Context<'_>,
     p: &Person,
 ) -> ApiResult<Vec<HouseholdMember>> {
-    let db = db(ctx)?;
-    let memberships = store::households::memberships_of(db, vec![p.person_id().to_owned()]).await?;
-    let households = store::households::by_ids(
-        db,
-        memberships.iter().map(|m| m.household_id.clone()).collect(),
-    )
-    .await?;
+    let memberships = memberships_of(ctx, &[p.person_id().to_owned()])
+        .await?
+        .remove(p.person_id())
+        .unwrap_or_default();
+    let ids: Vec<String> = memberships.iter().map(|m| m.household_id.clone()).collect();
+    let households = households(ctx, &ids).await?;
     let owners: HashMap<&str, &str> = households
-        .iter()
+        .values()
+        .flatten()
         .map(|h| (h.id.as_str(), h.owner_agency_id.as_str()))
         .collect();
     let mut out = Vec::new();
@@ -234,11 +324,12 @@ impl HouseholdQuery {
         let rows = store::households::list(db(ctx)?, &scope, &page).await?;
         let has_next = rows.len() as u64 > page.first;
         let mut conn = Connection::new(page.after.is_some(), has_next);
-        for h in rows.into_iter().take(page.first as usize) {
-            if household_visible(ctx, &h).await? {
-                conn.edges
-                    .push(Edge::new(store::encode_cursor(&h.id), Household(h)));
-            }
+        let rows: Vec<_> = rows.into_iter().take(page.first as usize).collect();
+        let list = visible_households(ctx, rows).await?;
+        prefetch(ctx, &list, &Wants::connection(ctx)).await?;
+        for h in list {
+            conn.edges
+                .push(Edge::new(store::encode_cursor(&h.id), Household(h)));
         }
         Ok(conn)
     }
@@ -367,6 +458,7 @@ impl HouseholdMutation {
         }
         audit::append(&txn, entries).await?;
         txn.commit().await?;
+        forget_rows(ctx)?;
         find(ctx, "id", &id).await
     }
 
@@ -421,6 +513,7 @@ impl HouseholdMutation {
         )
         .await?;
         txn.commit().await?;
+        forget_rows(ctx)?;
         Ok(HouseholdMember { model: saved })
     }
 
@@ -474,6 +567,7 @@ impl HouseholdMutation {
         )
         .await?;
         txn.commit().await?;
+        forget_rows(ctx)?;
         Ok(HouseholdMember { model: saved })
     }
 }

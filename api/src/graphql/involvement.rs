@@ -95,6 +95,7 @@ impl InvolvementMutation {
             entries(r, op, "case_involvement", &id, &c, detail),
         )
         .await?;
+        super::context::forget_rows(ctx)?;
         store::cases::involvement(db, &id)
             .await?
             .map(CaseInvolvement)
@@ -150,6 +151,7 @@ impl InvolvementMutation {
             entries(r, op, "case_involvement", &iid, &c, detail),
         )
         .await?;
+        super::context::forget_rows(ctx)?;
         store::cases::involvement(db, &iid)
             .await?
             .map(CaseInvolvement)

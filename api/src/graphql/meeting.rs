@@ -6,11 +6,14 @@
 //! handle person-level data); for anyone else it is NOT_FOUND. Its minutes are NARRATIVE of
 //! every current household member, held by the convener.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use async_graphql::{Context, Object, SimpleObject, ID};
 
-use super::context::{db, household_subjects, known_facts, nullable, req, reveal_all, RecordRef};
+use super::context::{
+    db, group, household_subjects, known_facts, load_agencies, nullable, req, reveal_all,
+    RecordRef, Wants,
+};
 use super::enums::{text_enum, Category as GqlCategory};
 use super::household::{self, Household};
 use super::registry::{agency_by_id, Agency};
@@ -178,18 +181,20 @@ impl Meeting {
     /// この会議での決定 (見られるケースのもののみ) / decisions taken at this meeting, on
     /// cases the caller may see
     async fn decisions(&self, ctx: &Context<'_>) -> ApiResult<Vec<MeetingDecision>> {
-        let mut out = Vec::new();
-        for model in store::meetings::decisions_of(db(ctx)?, &self.0.model.id).await? {
-            match super::case::find(ctx, "case", &model.case_id).await {
-                Ok(case) => out.push(MeetingDecision {
-                    model,
-                    scope: case.scope,
-                }),
-                Err(ApiError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        let id = &self.0.model.id;
+        let rows = decisions_at(ctx, std::slice::from_ref(id))
+            .await?
+            .remove(id)
+            .unwrap_or_default();
+        let case_ids: Vec<String> = rows.iter().map(|d| d.case_id.clone()).collect();
+        let cases = super::case::visible_by_id(ctx, &case_ids).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|model| {
+                let scope = cases.get(&model.case_id)?.scope.clone();
+                Some(MeetingDecision { model, scope })
+            })
+            .collect())
     }
     /// 支援ケース ID / the support case, if any
     async fn case_id(&self) -> Option<ID> {
@@ -226,6 +231,55 @@ pub struct ConsentGaps {
     pub unknown_members: i32,
 }
 
+/// Case decisions taken at these meetings, keyed by meeting, oldest first.
+async fn decisions_at(
+    ctx: &Context<'_>,
+    meeting_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<entity::case_decision::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .meeting_decisions
+        .get(meeting_ids, |ids| async move {
+            let rows = store::meetings::decisions_of_meetings(db, &ids).await?;
+            Ok(group(rows, |d| d.meeting_id.as_deref().unwrap_or_default()))
+        })
+        .await
+}
+
+/// Load ahead, for a list of meetings, the rows that `wants` asks of each: the agencies,
+/// the decisions with their cases, the households. Rows only: every field is still decided
+/// on its own.
+async fn prefetch(ctx: &Context<'_>, list: &[Meeting], wants: &Wants<'_>) -> ApiResult<()> {
+    if wants.field("convener").exists() || wants.field("participants").exists() {
+        let agencies: Vec<String> = list
+            .iter()
+            .flat_map(|m| std::iter::once(&m.0.model.owner_agency_id).chain(&m.0.members))
+            .cloned()
+            .collect();
+        load_agencies(ctx, &agencies).await?;
+    }
+    if wants.field("decisions").exists() {
+        let ids: Vec<String> = list.iter().map(|m| m.0.model.id.clone()).collect();
+        let cases: Vec<String> = decisions_at(ctx, &ids)
+            .await?
+            .into_values()
+            .flatten()
+            .map(|d| d.case_id)
+            .collect();
+        super::case::visible_by_id(ctx, &cases).await?;
+    }
+    let households = wants.field("household");
+    if households.exists() {
+        let ids: Vec<String> = list
+            .iter()
+            .map(|m| m.0.model.household_id.clone())
+            .collect();
+        household::prefetch_by_id(ctx, &ids, &households).await?;
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct MeetingQuery;
 
@@ -248,11 +302,13 @@ impl MeetingQuery {
             &r.principal.agency_id,
         )
         .await?;
-        Ok(rows
+        let list: Vec<Meeting> = rows
             .into_iter()
             .filter(|row| party(r, row))
             .map(Meeting)
-            .collect())
+            .collect();
+        prefetch(ctx, &list, &Wants::list(ctx)).await?;
+        Ok(list)
     }
 
     /// 重層的支援会議の同意の不足 (招集機関のみ): 招集機関以外の参加機関 × 構成員 × 区分で、

@@ -13,7 +13,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 use super::consent::Consent;
 use super::consultation::{self, Consultation};
 use super::context::{
-    admit, db, forget_person, load_persons, nullable, req, reveal, Loaded, RecordRef,
+    admit, db, forget_person, load_persons, nullable, req, reveal, Loaded, RecordRef, Wants,
 };
 use super::enums::Sex;
 use super::household::{self, HouseholdMember};
@@ -114,6 +114,24 @@ impl Person {
 }
 
 const IDENTITY: Item = Item::of(Category::Identity);
+
+/// Load ahead, for a list of persons, the rows that `wants` asks of each: their memberships
+/// (with the households) and the agencies holding them. Rows only: every field is still
+/// decided on its own.
+pub async fn prefetch(ctx: &Context<'_>, ids: &[String], wants: &Wants<'_>) -> ApiResult<()> {
+    if wants.field("households").exists() {
+        household::prefetch_memberships(ctx, ids).await?;
+    }
+    if wants.field("ownerAgency").exists() {
+        let owners: Vec<String> = load_persons(ctx, ids)
+            .await?
+            .iter()
+            .map(|l| l.model.owner_agency_id.clone())
+            .collect();
+        super::context::load_agencies(ctx, &owners).await?;
+    }
+    Ok(())
+}
 
 #[Object]
 impl Person {
@@ -347,7 +365,10 @@ impl PersonQuery {
             .map(|p| p.id.clone())
             .collect();
         let mut conn = Connection::new(page.after.is_some(), has_next);
-        for p in Person::visible(ctx, &ids).await? {
+        let list = Person::visible(ctx, &ids).await?;
+        let shown: Vec<String> = list.iter().map(|p| p.model.id.clone()).collect();
+        prefetch(ctx, &shown, &Wants::connection(ctx)).await?;
+        for p in list {
             // A filter reads what it matches: ledger it, and never match what the caller may
             // not see (a district of a person whose location is hidden).
             let record = RecordRef {

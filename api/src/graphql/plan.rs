@@ -101,8 +101,10 @@ impl SupportPlan {
             return Ok(None);
         }
         Ok(Some(
-            store::cases::assignments_of(super::context::db(ctx)?, &self.model.id)
+            case::assignments_of(ctx, std::slice::from_ref(&self.model.id))
                 .await?
+                .remove(&self.model.id)
+                .unwrap_or_default()
                 .into_iter()
                 .map(|model| PlanAssignment {
                     model,
@@ -316,6 +318,7 @@ impl PlanMutation {
             entries(r, op, "support_plan", &plan_id, &c, detail),
         )
         .await?;
+        super::context::forget_rows(ctx)?;
         let c = case::find(ctx, "caseId", &c.model.id).await?;
         let model = store::cases::plan(db, &plan_id)
             .await?
@@ -382,6 +385,7 @@ impl PlanMutation {
             entries(r, op, "support_plan", &plan.id, &c, detail),
         )
         .await?;
+        super::context::forget_rows(ctx)?;
         let c = case::find(ctx, "planId", &c.model.id).await?;
         let model = store::cases::plan(db, &plan.id)
             .await?

@@ -33,6 +33,19 @@ pub async fn get<C: ConnectionTrait>(
         .await
 }
 
+pub async fn by_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<Vec<support_case::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    support_case::Entity::find()
+        .filter(support_case::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await
+}
+
 /// All cases of a household, newest first.
 pub async fn of_household<C: ConnectionTrait>(
     db: &C,
@@ -94,18 +107,6 @@ pub async fn involvement<C: ConnectionTrait>(
         .await
 }
 
-/// All plan versions of a case, newest first.
-pub async fn plans_of<C: ConnectionTrait>(
-    db: &C,
-    case_id: &str,
-) -> Result<Vec<support_plan::Model>, DbErr> {
-    support_plan::Entity::find()
-        .filter(support_plan::Column::CaseId.eq(case_id))
-        .order_by_desc(support_plan::Column::PlanVersion)
-        .all(db)
-        .await
-}
-
 /// The latest plan version of a case.
 pub async fn current_plan<C: ConnectionTrait>(
     db: &C,
@@ -127,12 +128,63 @@ pub async fn plan<C: ConnectionTrait>(
         .await
 }
 
-pub async fn assignments_of<C: ConnectionTrait>(
+/// Decisions of the given cases, each case's in the order they were recorded: one query.
+pub async fn decisions_of_cases<C: ConnectionTrait>(
     db: &C,
-    plan_id: &str,
+    case_ids: &[String],
+) -> Result<Vec<case_decision::Model>, DbErr> {
+    if case_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    case_decision::Entity::find()
+        .filter(case_decision::Column::CaseId.is_in(case_ids.iter().cloned()))
+        .order_by_asc(case_decision::Column::CreatedAt)
+        .order_by_asc(case_decision::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Involvements of the given cases, in [`involvements_of`]'s order: one query.
+pub async fn involvements_of_cases<C: ConnectionTrait>(
+    db: &C,
+    case_ids: &[String],
+) -> Result<Vec<case_involvement::Model>, DbErr> {
+    if case_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    case_involvement::Entity::find()
+        .filter(case_involvement::Column::CaseId.is_in(case_ids.iter().cloned()))
+        .order_by_asc(case_involvement::Column::StartedOn)
+        .order_by_asc(case_involvement::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Plan versions of the given cases, newest first within each case: one query.
+pub async fn plans_of_cases<C: ConnectionTrait>(
+    db: &C,
+    case_ids: &[String],
+) -> Result<Vec<support_plan::Model>, DbErr> {
+    if case_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    support_plan::Entity::find()
+        .filter(support_plan::Column::CaseId.is_in(case_ids.iter().cloned()))
+        .order_by_desc(support_plan::Column::PlanVersion)
+        .all(db)
+        .await
+}
+
+/// Assignments of the given plan versions, in order within each plan: one query.
+pub async fn assignments_of_plans<C: ConnectionTrait>(
+    db: &C,
+    plan_ids: &[String],
 ) -> Result<Vec<plan_assignment::Model>, DbErr> {
+    if plan_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     plan_assignment::Entity::find()
-        .filter(plan_assignment::Column::PlanId.eq(plan_id))
+        .filter(plan_assignment::Column::PlanId.is_in(plan_ids.iter().cloned()))
         .order_by_asc(plan_assignment::Column::SortOrder)
         .all(db)
         .await

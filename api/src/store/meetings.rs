@@ -115,13 +115,16 @@ async fn with_details<C: ConnectionTrait>(
         .collect())
 }
 
-/// Case decisions taken at a meeting, oldest first.
-pub async fn decisions_of<C: ConnectionTrait>(
+/// Case decisions taken at the given meetings, oldest first within each: one query.
+pub async fn decisions_of_meetings<C: ConnectionTrait>(
     db: &C,
-    meeting_id: &str,
+    meeting_ids: &[String],
 ) -> Result<Vec<case_decision::Model>, DbErr> {
+    if meeting_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     case_decision::Entity::find()
-        .filter(case_decision::Column::MeetingId.eq(meeting_id))
+        .filter(case_decision::Column::MeetingId.is_in(meeting_ids.iter().cloned()))
         .order_by_asc(case_decision::Column::DecidedOn)
         .order_by_asc(case_decision::Column::Id)
         .all(db)
