@@ -435,7 +435,11 @@ fn a_wrong_trusted_documents_manifest_stops_the_server() {
 #[test]
 fn benchmark_switches_are_refused_by_a_default_build() {
     let dir = fresh_dir("tsunagi-cli");
-    for var in ["TSUNAGI_BENCH_NO_POLICY", "TSUNAGI_BENCH_NO_LEDGER"] {
+    for var in [
+        "TSUNAGI_BENCH_NO_POLICY",
+        "TSUNAGI_BENCH_NO_LEDGER",
+        "TSUNAGI_BENCH_SQL_LOG",
+    ] {
         let port = free_port();
         let mut child = command(
             &dir,

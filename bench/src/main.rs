@@ -58,7 +58,7 @@ struct Args {
     /// Account the read scenarios run as (mixed access wanted)
     #[arg(long, default_value = scenario::DEFAULT_READER)]
     reader: String,
-    /// Account the write scenarios run as (its agency must hold a person)
+    /// Account the write scenarios and the consultation list (its own agency's) run as
     #[arg(long, default_value = scenario::DEFAULT_WRITER)]
     writer: String,
     /// A server binary built with `--features bench-switches` (skips the build)
@@ -70,6 +70,11 @@ struct Args {
     /// Where the dev signing key and default SQLite file live (default: a temp dir)
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Rounds: each round runs every mode once, alternating, and the report pools the
+    /// rounds (on a small machine one run's throughput varies by ±15 %; alternating modes
+    /// over several rounds keeps that noise out of the cost ratios)
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Skip the raw-SQL bound (pgbench replay of the hub's own statements; PostgreSQL only)
     #[arg(long)]
     no_raw_sql: bool,
@@ -107,6 +112,8 @@ struct Row {
     rss_idle_kb: u64,
     rss_peak_kb: u64,
     refusals: usize,
+    /// Each round's throughput (one entry until pooled).
+    rounds: Vec<f64>,
 }
 
 async fn run(args: Args) -> anyhow::Result<bool> {
@@ -153,13 +160,18 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         if phase.is_empty() {
             continue;
         }
-        for mode in &args.modes {
-            let demo = !args.no_demo && first;
-            first = false;
-            let server = Server::start(&bin, &work, &db, demo, &mode_env(mode)?).await?;
-            let result = bench_mode(&args, &phase, mode, &server, &bin, &work, &db).await;
-            server.stop().await;
-            rows.extend(result?);
+        for round in 1..=args.rounds.max(1) {
+            if args.rounds > 1 {
+                println!("round {round} of {}", args.rounds);
+            }
+            for mode in &args.modes {
+                let demo = !args.no_demo && first;
+                first = false;
+                let server = Server::start(&bin, &work, &db, demo, &mode_env(mode)?).await?;
+                let result = bench_mode(&args, &phase, mode, &server, &bin, &work, &db).await;
+                server.stop().await;
+                rows.extend(result?);
+            }
         }
         // The raw-SQL bound for the reads, on the same data (before the writes add to it).
         if i == 0 && !args.no_raw_sql {
@@ -173,6 +185,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             }
         }
     }
+    let rows = pool_rounds(rows);
     print_report(&rows, &bounds);
     Ok(rows.iter().all(|r| r.stats.failures == 0) && bounds.iter().all(|b| b.1.failed == 0))
 }
@@ -222,18 +235,27 @@ async fn capture(
     db: &str,
     log: &Path,
 ) -> anyhow::Result<Vec<(String, Vec<Vec<String>>)>> {
-    let api = Api {
-        client: reqwest::Client::new(),
-        url: format!("http://127.0.0.1:{}/graphql", server.port),
-        token: mint_token(bin, work, db, &args.reader)?,
-    };
     let size = || {
         std::fs::metadata(log)
             .map(|m| m.len() as usize)
             .unwrap_or(0)
     };
     let mut out = Vec::new();
-    for p in scenario::prepare(&api, names).await? {
+    for name in names {
+        let account = if scenario::as_writer(name) {
+            &args.writer
+        } else {
+            &args.reader
+        };
+        let api = Api {
+            client: reqwest::Client::new(),
+            url: format!("http://127.0.0.1:{}/graphql", server.port),
+            token: mint_token(bin, work, db, account)?,
+        };
+        let p = scenario::prepare(&api, std::slice::from_ref(name))
+            .await?
+            .pop()
+            .context("nothing prepared")?;
         let mut offsets = vec![size()];
         for req in &p.requests {
             let (status, body) = api.post(&req.body).await?;
@@ -264,10 +286,10 @@ async fn bench_mode(
     let url = format!("http://127.0.0.1:{}/graphql", server.port);
     let rss_idle_kb = rss_kb(server.pid).unwrap_or(0);
     let mut prepared = Vec::new();
-    for (account, writes) in [(&args.reader, false), (&args.writer, true)] {
+    for (account, as_writer) in [(&args.reader, false), (&args.writer, true)] {
         let these: Vec<String> = names
             .iter()
-            .filter(|n| scenario::writes(n) == writes)
+            .filter(|n| scenario::as_writer(n) == as_writer)
             .cloned()
             .collect();
         if these.is_empty() {
@@ -305,6 +327,7 @@ async fn bench_mode(
             rss_idle_kb,
             rss_peak_kb: peak.load(std::sync::atomic::Ordering::Relaxed),
             refusals: p.refusals,
+            rounds: Vec::new(),
         };
         print_row(&row);
         rows.push(row);
@@ -370,6 +393,34 @@ async fn drive(
     total
 }
 
+/// One row per (mode, scenario), in first-seen order: the rounds' latencies and failures
+/// pooled, throughput over their summed time, the highest memory readings, and the spread
+/// of the rounds' throughputs.
+fn pool_rounds(rows: Vec<Row>) -> Vec<Row> {
+    let mut pooled: Vec<Row> = Vec::new();
+    for r in rows {
+        let tput = r.stats.throughput();
+        match pooled
+            .iter_mut()
+            .find(|p| p.mode == r.mode && p.scenario == r.scenario)
+        {
+            Some(p) => {
+                let elapsed = p.stats.elapsed + r.stats.elapsed;
+                p.stats.merge(r.stats);
+                p.stats.elapsed = elapsed;
+                p.rss_idle_kb = p.rss_idle_kb.max(r.rss_idle_kb);
+                p.rss_peak_kb = p.rss_peak_kb.max(r.rss_peak_kb);
+                p.rounds.push(tput);
+            }
+            None => pooled.push(Row {
+                rounds: vec![tput],
+                ..r
+            }),
+        }
+    }
+    pooled
+}
+
 fn print_row(r: &Row) {
     let s = &r.stats;
     println!(
@@ -386,6 +437,13 @@ fn print_row(r: &Row) {
         r.rss_peak_kb / 1024,
         r.refusals
     );
+    if r.rounds.len() > 1 {
+        let (lo, hi) = r
+            .rounds
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), t| (lo.min(*t), hi.max(*t)));
+        println!("    {} rounds: {lo:.1}–{hi:.1} req/s", r.rounds.len());
+    }
     for e in &s.examples {
         println!("    failure: {e}");
     }
@@ -595,6 +653,36 @@ mod tests {
             vec![("TSUNAGI_BENCH_NO_LEDGER", "1")]
         );
         assert!(mode_env("fast").is_err());
+    }
+
+    #[test]
+    fn rounds_are_pooled_per_mode_and_scenario() {
+        let row = |mode: &str, n: usize, secs: u64| Row {
+            mode: mode.to_owned(),
+            scenario: "s".to_owned(),
+            stats: Stats {
+                micros: vec![1000; n],
+                failures: 0,
+                examples: Vec::new(),
+                elapsed: Duration::from_secs(secs),
+            },
+            rss_idle_kb: n as u64,
+            rss_peak_kb: n as u64,
+            refusals: 0,
+            rounds: Vec::new(),
+        };
+        let pooled = pool_rounds(vec![
+            row("normal", 100, 10),
+            row("no-ledger", 50, 10),
+            row("normal", 300, 10),
+        ]);
+        assert_eq!(pooled.len(), 2);
+        assert_eq!(pooled[0].mode, "normal");
+        assert_eq!(pooled[0].stats.requests(), 400);
+        assert!((pooled[0].stats.throughput() - 20.0).abs() < 1e-9);
+        assert_eq!(pooled[0].rounds, vec![10.0, 30.0]);
+        assert_eq!(pooled[0].rss_peak_kb, 300);
+        assert_eq!(pooled[1].rounds, vec![5.0]);
     }
 
     #[test]

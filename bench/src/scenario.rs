@@ -21,9 +21,16 @@ pub const DEFAULT_READER: &str = "takikan-coord";
 /// Who writes (--writer): a caseworker whose agency holds persons to record about.
 pub const DEFAULT_WRITER: &str = "houkatsu-cw";
 
-/// Whether a scenario writes (runs as the writer).
+/// Whether a scenario writes (run after every read scenario, so reads see the same data).
 pub fn writes(name: &str) -> bool {
     matches!(name, "record-consultation" | "grant-consent")
+}
+
+/// Whether a scenario runs as the writer (--writer) rather than the reader: the writes, and
+/// the consultation list, which is a caseworker's own agency's list (the coordinator's
+/// agency receives no consultations itself in the demo data).
+pub fn as_writer(name: &str) -> bool {
+    writes(name) || name == "consultation-list"
 }
 
 /// One request a worker may send, with what its answer must be.
