@@ -216,13 +216,19 @@ impl GroupCommit {
                     .iter_mut()
                     .flat_map(|j| std::mem::take(&mut j.entries))
                     .collect();
-                let result = async {
+                // Each group in its own task: should one ever panic, that group's requests
+                // fail (their responses are withheld) and the writer goes on serving.
+                let db = db.clone();
+                let result = match tokio::spawn(async move {
                     let txn = db.begin().await?;
                     append(&txn, entries).await?;
                     txn.commit().await
-                }
+                })
                 .await
-                .map_err(|e| e.to_string());
+                {
+                    Ok(done) => done.map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("ledger group failed: {e}")),
+                };
                 for job in group {
                     let _ = job.done.send(result.clone());
                 }

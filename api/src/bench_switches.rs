@@ -59,7 +59,7 @@ pub fn check_startup() -> Result<(), String> {
     }
     tracing::warn!(
         switches = %asked.join(","),
-        "BENCHMARK BUILD: policy and/or ledger switched off; never use this binary with real data"
+        "BENCHMARK BUILD: benchmark switches on (policy or ledger off, or every statement logged with its values); never use this binary with real data"
     );
     Ok(())
 }

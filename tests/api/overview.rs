@@ -11,7 +11,8 @@ use crate::inputs::snapshot;
 tests!(
     person_consultations_first_takes_the_newest_visible,
     person_consultations_first_is_checked,
-    person_consents_equal_root_consents
+    person_consents_equal_root_consents,
+    issues_are_listed_once_however_the_consultation_is_reached
 );
 
 const RECORD: &str =
@@ -304,4 +305,72 @@ async fn person_consents_equal_root_consents(srv: &Server) {
     assert_eq!((root, codes), (Value::Null, vec!["NOT_FOUND".to_owned()]));
     let (field, codes) = field_consents(srv, &e_cw, &p).await;
     assert_eq!((field, codes), (Value::Null, vec!["NOT_FOUND".to_owned()]));
+}
+
+/// A consultation reached twice in one request (in the list, and again through its
+/// household's members) lists each issue once: the batch loaders fill what is missing and
+/// never append to what an earlier loader filled.
+async fn issues_are_listed_once_however_the_consultation_is_reached(srv: &Server) {
+    let a = srv.agency("iu-a", "DISABILITY").await;
+    let (_, cw) = srv.account("iu-a-cw", &a, &["caseworker"]).await;
+    let p = srv
+        .person(&cw, person_input("松本", "一郎", "マツモト", "イチロウ"))
+        .await;
+    let r = srv
+        .gql(
+            &cw,
+            "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id } }",
+            json!({ "m": [{ "personId": p, "relationship": "本人", "isHead": true }] }),
+        )
+        .await;
+    let h = r.ok()["createHousehold"]["id"].as_str().unwrap().to_owned();
+    let r = srv
+        .gql(
+            &cw,
+            RECORD,
+            json!({ "i": { "receivedAt": "2026-10-01T09:00:00Z", "channel": "VISIT",
+                "subjectPersonIds": [p], "householdId": h,
+                "issues": [{ "code": "HIKIKOMORI", "main": true }, { "code": "DEBT", "main": false }],
+                "summary": "二つの課題", "urgency": "NORMAL" } }),
+        )
+        .await;
+    let c = r.ok()["recordConsultation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = srv
+        .gql(
+            &cw,
+            "query($a: ID!) { consultations(receivingAgencyId: $a, first: 10) { nodes { id
+                issues { main category { code } }
+                household { members { person { consultations { id issues { main category { code } } } } } } } } }",
+            json!({ "a": a }),
+        )
+        .await;
+    let node = &r.ok()["consultations"]["nodes"][0];
+    assert_eq!(node["id"], c.as_str());
+    let codes = |v: &Value| -> Vec<String> {
+        let mut c: Vec<String> = v
+            .as_array()
+            .unwrap_or_else(|| panic!("issues: {v}"))
+            .iter()
+            .map(|i| i["category"]["code"].as_str().unwrap_or("").to_owned())
+            .collect();
+        c.sort();
+        c
+    };
+    assert_eq!(
+        codes(&node["issues"]),
+        vec!["DEBT", "HIKIKOMORI"],
+        "{}",
+        r.body
+    );
+    let again = &node["household"]["members"][0]["person"]["consultations"][0];
+    assert_eq!(again["id"], c.as_str());
+    assert_eq!(
+        codes(&again["issues"]),
+        vec!["DEBT", "HIKIKOMORI"],
+        "{}",
+        r.body
+    );
 }

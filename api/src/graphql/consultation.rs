@@ -178,19 +178,25 @@ pub async fn prefetch_about(
             .or_default()
             .push(s.person_id);
     }
+    // Issues only for consultations no earlier loader filled: a consultation reached twice
+    // in one request (a list, then through a household) must not list its issues twice.
+    let mut fill: std::collections::HashSet<String> = std::collections::HashSet::new();
     for m in models {
         cache.subjects.insert(
             m.id.clone(),
             by_consultation.remove(&m.id).unwrap_or_default(),
         );
-        if issues.is_some() {
-            cache.issues.entry(m.id.clone()).or_default();
+        if issues.is_some() && !cache.issues.contains_key(&m.id) {
+            cache.issues.insert(m.id.clone(), Vec::new());
+            fill.insert(m.id.clone());
         }
         cache.models.insert(m.id.clone(), m);
     }
     for i in issues.into_iter().flatten() {
-        if let Some(list) = cache.issues.get_mut(&i.consultation_id) {
-            list.push(i);
+        if fill.contains(&i.consultation_id) {
+            if let Some(list) = cache.issues.get_mut(&i.consultation_id) {
+                list.push(i);
+            }
         }
     }
     Ok(())

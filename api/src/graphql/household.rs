@@ -9,7 +9,7 @@ use async_graphql::{Context, InputObject, Object, ID};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::context::{
-    admit, db, forget_rows, household_subjects, households, known_facts, members_of,
+    admit, db, forget_person, forget_rows, household_subjects, households, known_facts, members_of,
     memberships_of, nullable, req, reveal_all, RecordRef, Wants,
 };
 use super::person::Person;
@@ -514,6 +514,8 @@ impl HouseholdMutation {
         .await?;
         txn.commit().await?;
         forget_rows(ctx)?;
+        // The person's facts include the 支援会議 of the household they belong to now.
+        forget_person(ctx, &saved.person_id)?;
         Ok(HouseholdMember { model: saved })
     }
 
@@ -568,6 +570,8 @@ impl HouseholdMutation {
         .await?;
         txn.commit().await?;
         forget_rows(ctx)?;
+        // The person's facts include the 支援会議 of the household they belong to now.
+        forget_person(ctx, &saved.person_id)?;
         Ok(HouseholdMember { model: saved })
     }
 }
