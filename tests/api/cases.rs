@@ -87,22 +87,6 @@ async fn world(srv: &Server) -> World {
     }
 }
 
-async fn household(srv: &Server, tok: &str, persons: &[&str]) -> String {
-    let members: Vec<Value> = persons
-        .iter()
-        .enumerate()
-        .map(|(i, p)| json!({ "personId": p, "relationship": if i == 0 { "本人" } else { "子" }, "isHead": i == 0 }))
-        .collect();
-    let r = srv
-        .gql(
-            tok,
-            "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id } }",
-            json!({ "m": members }),
-        )
-        .await;
-    r.ok()["createHousehold"]["id"].as_str().unwrap().to_owned()
-}
-
 async fn open(srv: &Server, tok: &str, hh: &str) -> (String, i64) {
     let r = srv
         .gql(
@@ -229,7 +213,7 @@ fn field_of(r: &Gql, code: &str) -> String {
 async fn legal_transitions_record_decisions(srv: &Server) {
     let w = world(srv).await;
     let tok = &w.a_coord.1;
-    let hh = household(srv, &w.a_cw, &[&w.p1, &w.p2]).await;
+    let hh = srv.household(&w.a_cw, &[&w.p1, &w.p2]).await;
     let r = srv
         .gql(
             tok,
@@ -364,7 +348,7 @@ async fn legal_transitions_record_decisions(srv: &Server) {
     // Suspension from ASSESSMENT and PLANNING, and closure of a suspended case, under the
     // second coordinator of A.
     let tok2 = &w.a_coord2.1;
-    let hh2 = household(srv, &w.a_cw, &[&w.p1]).await;
+    let hh2 = srv.household(&w.a_cw, &[&w.p1]).await;
     let (id2, v2) = open(srv, tok2, &hh2).await;
     let s = decide(srv, tok2, SUSPEND, &id2, v2, "REFUSED").await;
     assert_eq!(
@@ -426,7 +410,7 @@ async fn illegal_transitions_change_nothing(srv: &Server) {
         "SUSPENDED",
         "CLOSED",
     ] {
-        let hh = household(srv, &w.a_cw, &[&w.p1]).await;
+        let hh = srv.household(&w.a_cw, &[&w.p1]).await;
         cases.insert(status, walk_to(srv, &w, &hh, status).await);
     }
     // PLANNING → ACTIVE is illegal without an agreed plan: give that case an unagreed one.
@@ -465,7 +449,7 @@ async fn illegal_transitions_change_nothing(srv: &Server) {
 
 async fn stale_versions_conflict(srv: &Server) {
     let w = world(srv).await;
-    let hh = household(srv, &w.a_cw, &[&w.p1]).await;
+    let hh = srv.household(&w.a_cw, &[&w.p1]).await;
     let (id, v) = open(srv, &w.a_coord.1, &hh).await;
     advance(srv, &w.a_coord.1, &id, v, "PLANNING").await.ok();
     let ledger = srv.ledger().await.len();
@@ -513,7 +497,7 @@ async fn stale_versions_conflict(srv: &Server) {
 async fn plan_versions_keep_their_history(srv: &Server) {
     let w = world(srv).await;
     let tok = &w.a_coord.1;
-    let hh = household(srv, &w.a_cw, &[&w.p1, &w.p2]).await;
+    let hh = srv.household(&w.a_cw, &[&w.p1, &w.p2]).await;
     let (id, _) = open(srv, tok, &hh).await;
     let v1 = plan_id(&create_plan(srv, tok, &id, "2099-01-01", &[&w.a, &w.b]).await);
     srv.gql(tok, DECIDE, json!({ "id": id, "i": support_input() }))
@@ -607,8 +591,8 @@ async fn insert_meeting(srv: &Server, household: &str, owner: &str) -> String {
 async fn closure_links_a_meeting_of_the_household(srv: &Server) {
     let w = world(srv).await;
     let tok = &w.a_coord.1;
-    let hh = household(srv, &w.a_cw, &[&w.p1]).await;
-    let other_hh = household(srv, &w.a_cw, &[&w.p2]).await;
+    let hh = srv.household(&w.a_cw, &[&w.p1]).await;
+    let other_hh = srv.household(&w.a_cw, &[&w.p2]).await;
     let (id, v) = open(srv, tok, &hh).await;
     let here = insert_meeting(srv, &hh, &w.a).await;
     let own_elsewhere = insert_meeting(srv, &other_hh, &w.a).await;
@@ -654,7 +638,7 @@ async fn closure_links_a_meeting_of_the_household(srv: &Server) {
 async fn one_open_lead_per_case(srv: &Server) {
     let w = world(srv).await;
     let tok = &w.a_coord.1;
-    let hh = household(srv, &w.a_cw, &[&w.p1]).await;
+    let hh = srv.household(&w.a_cw, &[&w.p1]).await;
     let (id, _) = open(srv, tok, &hh).await;
     let add = |who: String, agency: String, role: &'static str, started: &'static str| {
         let id = id.clone();
@@ -780,10 +764,10 @@ async fn coordinator_views(srv: &Server) {
     let w = world(srv).await;
     let tok = &w.a_coord.1;
     let hhs = [
-        household(srv, &w.a_cw, &[&w.p1]).await,
-        household(srv, &w.a_cw, &[&w.p1]).await,
-        household(srv, &w.a_cw, &[&w.p2]).await,
-        household(srv, &w.a_cw, &[&w.p2]).await,
+        srv.household(&w.a_cw, &[&w.p1]).await,
+        srv.household(&w.a_cw, &[&w.p1]).await,
+        srv.household(&w.a_cw, &[&w.p2]).await,
+        srv.household(&w.a_cw, &[&w.p2]).await,
     ];
     // overdue: plan review in the past, agreed; pending: plan not agreed, review ahead.
     let (overdue, _) = open(srv, tok, &hhs[0]).await;
@@ -882,7 +866,7 @@ async fn coordinator_views(srv: &Server) {
 async fn access_follows_the_plan_basis(srv: &Server) {
     let w = world(srv).await;
     let tok = &w.a_coord.1;
-    let hh = household(srv, &w.a_cw, &[&w.p1, &w.p2]).await;
+    let hh = srv.household(&w.a_cw, &[&w.p1, &w.p2]).await;
     let (id, v) = open(srv, tok, &hh).await;
     let plan = plan_id(&create_plan(srv, tok, &id, "2099-01-01", &[&w.a]).await);
     let v = v + 1;
@@ -1025,7 +1009,7 @@ async fn access_follows_the_plan_basis(srv: &Server) {
 async fn meeting_links_need_part_and_kind(srv: &Server) {
     let w = world(srv).await;
     let tok = &w.a_coord.1;
-    let hh = household(srv, &w.a_cw, &[&w.p1]).await;
+    let hh = srv.household(&w.a_cw, &[&w.p1]).await;
     let (id, _) = open(srv, tok, &hh).await;
     // A meeting about the same household convened by B, without A: not citable by A.
     let foreign = insert_meeting(srv, &hh, &w.b).await;
@@ -1105,7 +1089,7 @@ async fn meeting_links_need_part_and_kind(srv: &Server) {
 async fn concurrent_open_case_one_wins(srv: &Server) {
     let w = world(srv).await;
     let tok = &w.a_coord.1;
-    let hh = household(srv, &w.a_cw, &[&w.p1]).await;
+    let hh = srv.household(&w.a_cw, &[&w.p1]).await;
     for _ in 0..3 {
         let vars = json!({ "i": { "householdId": hh, "openedOn": "2026-10-01" } });
         let (x, y) = futures::join!(

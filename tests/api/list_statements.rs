@@ -7,7 +7,7 @@
 //! are built so that the small one already holds every kind of row the large one does.
 
 use serde_json::{json, Value};
-use tsunagi_tests::{consent_input, person_input, tests, Gql, Server};
+use tsunagi_tests::{consent_input, person_input, split_ledger, tests, Gql, Server};
 
 tests!(
     households_list_statements_do_not_grow,
@@ -18,17 +18,6 @@ tests!(
 
 const SMALL: usize = 2;
 const LARGE: usize = 12;
-
-/// The statements that are not ledger writes, and the ledger inserts, of one request.
-fn split(sql: &[String]) -> (usize, usize) {
-    let ledger = sql
-        .iter()
-        .filter(|s| {
-            s.trim_start().to_ascii_uppercase().starts_with("INSERT") && s.contains("audit_event")
-        })
-        .count();
-    (sql.len() - ledger, ledger)
-}
 
 /// Run `query` with `$n` = SMALL and LARGE; check both answered with `n` rows at `list` and
 /// that the large page ran no more statements than the small one. Returns both answers.
@@ -53,7 +42,7 @@ async fn compare(
             .unwrap_or_else(|| panic!("{what}: no list at {list:?}: {}", r.body))
             .len();
         assert_eq!(rows, n, "{what}: page of {n}: {}", r.body);
-        counts.push((split(&sql), sql));
+        counts.push((split_ledger(&sql), sql));
         answers.push(r);
     }
     let ((small, small_sql), (large, large_sql)) = (&counts[0], &counts[1]);
@@ -94,22 +83,6 @@ async fn world(srv: &Server) -> World {
         b_cw,
         b_coord,
     }
-}
-
-async fn household(srv: &Server, tok: &str, persons: &[&str]) -> String {
-    let members: Vec<Value> = persons
-        .iter()
-        .enumerate()
-        .map(|(i, p)| json!({ "personId": p, "relationship": if i == 0 { "本人" } else { "家族" }, "isHead": i == 0 }))
-        .collect();
-    let r = srv
-        .gql(
-            tok,
-            "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id } }",
-            json!({ "m": members }),
-        )
-        .await;
-    r.ok()["createHousehold"]["id"].as_str().unwrap().to_owned()
 }
 
 const KANA: [&str; 12] = [
@@ -160,7 +133,7 @@ async fn households_world(srv: &Server, w: &World) -> (Vec<String>, Vec<Vec<Stri
                 ),
             )
             .await;
-            households.push(household(srv, &w.b_cw, &[&own, &other]).await);
+            households.push(srv.household(&w.b_cw, &[&own, &other]).await);
             known.push(vec![own, other]);
         } else {
             let narrow = srv
@@ -174,7 +147,7 @@ async fn households_world(srv: &Server, w: &World) -> (Vec<String>, Vec<Vec<Stri
             let unknown = srv
                 .person(&w.a_cw, person_input("佐藤", given, "サトウ", given))
                 .await;
-            households.push(household(srv, &w.a_cw, &[&narrow, &unknown]).await);
+            households.push(srv.household(&w.a_cw, &[&narrow, &unknown]).await);
             known.push(vec![narrow]);
         }
     }
@@ -527,7 +500,7 @@ async fn case_lists_statements_do_not_grow(srv: &Server) {
             consent_input(&other, &["IDENTITY", "HOUSEHOLD", "PLAN"], &[&c], &[]),
         )
         .await;
-        households.push(household(srv, &w.b_cw, &[&own, &other]).await);
+        households.push(srv.household(&w.b_cw, &[&own, &other]).await);
     }
     for h in &households {
         case(srv, &w.b_coord, h, &[&w.b, &w.a]).await;
@@ -626,7 +599,7 @@ async fn case_lists_statements_do_not_grow(srv: &Server) {
                     );
                 }
             }
-            counts.push((split(&sql), sql));
+            counts.push((split_ledger(&sql), sql));
         }
         let ((small, small_sql), (large, large_sql)) = (&counts[0], &counts[1]);
         eprintln!("supportCases as {who}: {small:?} for {SMALL} cases, {large:?} for {LARGE}");
@@ -653,7 +626,7 @@ async fn case_lists_statements_do_not_grow(srv: &Server) {
             // A's caseworker may not see B's cases: their decisions are left out.
             let expected = if who == "B" { n - 1 } else { 0 };
             assert_eq!(decided, expected, "{}", r.body);
-            counts.push((split(&sql), sql));
+            counts.push((split_ledger(&sql), sql));
         }
         let ((small, small_sql), (large, large_sql)) = (&counts[0], &counts[1]);
         eprintln!("meetings as {who}: {small:?} for {SMALL} meetings, {large:?} for {LARGE}");

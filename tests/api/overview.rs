@@ -316,14 +316,7 @@ async fn issues_are_listed_once_however_the_consultation_is_reached(srv: &Server
     let p = srv
         .person(&cw, person_input("松本", "一郎", "マツモト", "イチロウ"))
         .await;
-    let r = srv
-        .gql(
-            &cw,
-            "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id } }",
-            json!({ "m": [{ "personId": p, "relationship": "本人", "isHead": true }] }),
-        )
-        .await;
-    let h = r.ok()["createHousehold"]["id"].as_str().unwrap().to_owned();
+    let h = srv.household(&cw, &[&p]).await;
     let r = srv
         .gql(
             &cw,

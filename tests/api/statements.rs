@@ -9,7 +9,9 @@
 //! records, consent, narrower consent, and a withdrawn consent.
 
 use serde_json::{json, Value};
-use tsunagi_tests::{consent_input, person_input, tests, Gql, Server, HOUSEHOLD_OVERVIEW};
+use tsunagi_tests::{
+    consent_input, person_input, split_ledger, tests, Gql, Server, HOUSEHOLD_OVERVIEW,
+};
 
 tests!(household_overview_statements_do_not_grow);
 
@@ -46,22 +48,6 @@ async fn withdrawn(srv: &Server, tok: &str, input: Value) {
 /// Consultations per member: more than the overview's `first: 5`.
 const CONSULTATIONS: usize = 7;
 
-async fn household(srv: &Server, tok: &str, persons: &[&str]) -> String {
-    let members: Vec<Value> = persons
-        .iter()
-        .enumerate()
-        .map(|(i, p)| json!({ "personId": p, "relationship": if i == 0 { "本人" } else { "家族" }, "isHead": i == 0 }))
-        .collect();
-    let r = srv
-        .gql(
-            tok,
-            "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id } }",
-            json!({ "m": members }),
-        )
-        .await;
-    r.ok()["createHousehold"]["id"].as_str().unwrap().to_owned()
-}
-
 /// A case on the household with one plan version.
 async fn case_with_plan(srv: &Server, tok: &str, household: &str, agency: &str) {
     let r = srv
@@ -82,17 +68,6 @@ async fn case_with_plan(srv: &Server, tok: &str, household: &str, agency: &str) 
     )
     .await
     .ok();
-}
-
-/// The statements that are not ledger writes, and the ledger inserts, of one request.
-fn split(sql: &[String]) -> (usize, usize) {
-    let ledger = sql
-        .iter()
-        .filter(|s| {
-            s.trim_start().to_ascii_uppercase().starts_with("INSERT") && s.contains("audit_event")
-        })
-        .count();
-    (sql.len() - ledger, ledger)
 }
 
 fn member_of<'a>(r: &'a Gql, person: &str) -> &'a Value {
@@ -149,7 +124,7 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
     srv.consent(&b_cw, consent_input(&s1, &["IDENTITY"], &[&c], &[]))
         .await;
     withdrawn(srv, &b_cw, consent_input(&s1, &["NARRATIVE"], &[&a], &[])).await;
-    let small = household(srv, &b_cw, &[&s1]).await;
+    let small = srv.household(&b_cw, &[&s1]).await;
     consult(srv, &b_cw, &s1, CONSULTATIONS).await;
     case_with_plan(srv, &b_coord, &small, &b).await;
 
@@ -224,12 +199,9 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
             consent_input(&gone, &["IDENTITY", "HOUSEHOLD"], &[&b], &[]),
         )
         .await;
-    let large = household(
-        srv,
-        &b_cw,
-        &[&own1, &own2, &broad[0], &broad[1], &narrow, &gone],
-    )
-    .await;
+    let large = srv
+        .household(&b_cw, &[&own1, &own2, &broad[0], &broad[1], &narrow, &gone])
+        .await;
     srv.gql(
         &a_cw,
         "mutation($id: ID!, $v: Int!) { withdrawConsent(id: $id, version: $v, reason: \"本人の申出\") { id } }",
@@ -372,8 +344,8 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
     assert_eq!(data["supportCases"].as_array().unwrap().len(), 1);
 
     // The statements: the same number for both, ledger inserts included.
-    let (s_reads, s_ledger) = split(&small_sql);
-    let (l_reads, l_ledger) = split(&large_sql);
+    let (s_reads, s_ledger) = split_ledger(&small_sql);
+    let (l_reads, l_ledger) = split_ledger(&large_sql);
     assert!(s_ledger >= 1 && l_ledger >= 1, "reads are ledgered");
     eprintln!("household overview: {l_reads} statements and {l_ledger} ledger insert(s)");
     assert_eq!(

@@ -380,6 +380,27 @@ impl Server {
         (id, token)
     }
 
+    /// Create a household of `persons` through the API as `token` (the first is its head,
+    /// 本人; the others 家族); returns the id.
+    pub async fn household(&self, token: &str, persons: &[&str]) -> String {
+        let members: Vec<Value> = persons
+            .iter()
+            .enumerate()
+            .map(|(i, p)| json!({ "personId": p, "relationship": if i == 0 { "本人" } else { "家族" }, "isHead": i == 0 }))
+            .collect();
+        let r = self
+            .gql(
+                token,
+                "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id } }",
+                json!({ "m": members }),
+            )
+            .await;
+        r.ok()["createHousehold"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("createHousehold: {:?}", r.body))
+            .to_owned()
+    }
+
     /// Register a person through the API as `token`; returns the id.
     pub async fn person(&self, token: &str, input: Value) -> String {
         let r = self
@@ -533,3 +554,15 @@ pub struct ContainerGuard(#[allow(dead_code)] Box<dyn std::any::Any + Send>);
 /// household's support cases and current plan): one GraphQL document, shared with the
 /// benchmark. Variables: `{"id": <household id>}`.
 pub const HOUSEHOLD_OVERVIEW: &str = include_str!("../../bench/queries/household_overview.graphql");
+
+/// Of one request's statements (from `gql_counted`): those that are not ledger writes, and
+/// the ledger inserts.
+pub fn split_ledger(sql: &[String]) -> (usize, usize) {
+    let ledger = sql
+        .iter()
+        .filter(|s| {
+            s.trim_start().to_ascii_uppercase().starts_with("INSERT") && s.contains("audit_event")
+        })
+        .count();
+    (sql.len() - ledger, ledger)
+}
