@@ -256,7 +256,8 @@ impl ActivityQuery {
             ));
         }
         let threshold = today(r.now) - Duration::days(i64::from(days));
-        let followed = store::activities::followed_by(db(ctx)?, &r.principal.agency_id).await?;
+        let followed =
+            store::activities::followed_by(db(ctx)?, &r.principal.agency_id, r.now).await?;
         let stale: HashMap<String, (Followed, Option<NaiveDate>)> = followed
             .into_iter()
             .filter(|(_, (_, last))| last.is_none_or(|d| d < threshold))
@@ -372,8 +373,13 @@ impl ActivityMutation {
                 }
                 match store::cases::get(db, &c).await? {
                     Some(sc)
-                        if store::activities::is_member(db, &sc.household_id, &person_id)
-                            .await? =>
+                        if store::activities::is_member(
+                            db,
+                            &sc.household_id,
+                            &person_id,
+                            r.now,
+                        )
+                        .await? =>
                     {
                         Some(c)
                     }
