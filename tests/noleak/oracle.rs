@@ -84,8 +84,9 @@
 //! - Placement (参加支援): PLAN of its person, held by the recording agency;
 //!   `placements(personId)` needs a person the caller may know.
 //! - consentGaps (重層的支援会議, convener's coordinators only): participants other than the
-//!   convener × current members the caller may know × declared categories without an
-//!   active SUPPORT consent naming the participant or its kind; other members counted.
+//!   convener × current members the caller may know, with their membership (README §9) ×
+//!   declared categories without an active SUPPORT consent naming the participant or its
+//!   kind; other current members counted.
 //! - explainAccess: answers a caller about itself for persons it may know, and admins and
 //!   auditors about any account for any existing person; per item, `allowed` and `basis`
 //!   equal the oracle's first basis.
@@ -476,15 +477,15 @@ impl<'w> Oracle<'w> {
     }
 
     /// consentGaps of meeting `m` as the convener sees them: (participant other than the
-    /// convener, known current member, declared category) without an active SUPPORT
-    /// consent naming that participant or its kind; plus how many current members the
-    /// caller may not know (counted, never named).
+    /// convener, current member known with its membership, declared category) without an
+    /// active SUPPORT consent naming that participant or its kind; plus how many current
+    /// members the caller may not know so (counted, never named).
     pub fn consent_gaps(&self, m: usize) -> (BTreeSet<(usize, usize, &'static str)>, usize) {
         let mm = &self.w.meetings[m];
         let mut gaps = BTreeSet::new();
         let mut unknown = 0;
         for p in self.current_members(mm.household) {
-            if !self.knows_person(p) {
+            if !self.knows_person(p) || !self.sees_household_link(mm.household, p) {
                 unknown += 1;
                 continue;
             }
