@@ -391,10 +391,15 @@ impl ActivityMutation {
             None => None,
             Some(p) => {
                 let p = store::parse_id("input.placementId", p)?;
-                // Only a placement the caller may see (PLAN), of this person.
-                let visible = super::resource::visible_placement_ids(ctx, &person_id).await?;
+                // Only a placement the caller may see (PLAN), of this person; decided without
+                // the ledger (a refused write leaves no row).
                 match store::resources::placement(db, &p).await? {
-                    Some(pl) if pl.person_id == person_id && visible.contains(&p) => Some(p),
+                    Some(pl)
+                        if pl.person_id == person_id
+                            && super::resource::knows_placement(ctx, &p).await? =>
+                    {
+                        Some(p)
+                    }
                     _ => return Err(ApiError::not_found("input.placementId")),
                 }
             }

@@ -100,8 +100,11 @@ impl MeetingMutation {
             None => None,
             Some(c) => {
                 let c = store::parse_id("input.caseId", c)?;
-                match store::cases::get(db, &c).await? {
-                    Some(sc) if sc.household_id == household_id => Some(c),
+                // Only a case the caller may know (else it is, to it, one that does not
+                // exist), of this household.
+                let known = super::case::visible_by_id(ctx, std::slice::from_ref(&c)).await?;
+                match known.get(&c) {
+                    Some(sc) if sc.model.household_id == household_id => Some(c),
                     _ => return Err(ApiError::not_found("input.caseId")),
                 }
             }

@@ -173,15 +173,6 @@ async fn sees_placement(
         .is_some_and(|p| r.decide(&p.facts, &model.agency_id, PLAN).is_ok()))
 }
 
-/// Ids of the person's placements the caller may see.
-pub async fn visible_placement_ids(ctx: &Context<'_>, person_id: &str) -> ApiResult<Vec<String>> {
-    Ok(visible_placements(ctx, person_id)
-        .await?
-        .into_iter()
-        .map(|p| p.model.id)
-        .collect())
-}
-
 #[derive(Default)]
 pub struct ResourceQuery;
 
