@@ -268,21 +268,25 @@ pub async fn load(db: &DatabaseConnection) -> Result<(), DbErr> {
         ("佐藤", "美咲", "サトウ", "ミサキ"),
         (1990, 2, 20),
         "FEMALE",
-        "(支援措置により秘匿)",
+        "鶴岡市大山二丁目 14-8",
         "西部圏域",
         Some("090-0000-5678"),
     );
+    // The address is real data like any other; that it is suppressed is shown only through
+    // `addressConfidential` (CHILD_PROTECTION), never in the value itself.
     sato.address_confidential = true;
-    let sato_child = person(
+    let mut sato_child = person(
         &kodomo,
         &kd_cw,
         ("佐藤", "陽向", "サトウ", "ヒナタ"),
         (2017, 7, 1),
         "MALE",
-        "(支援措置により秘匿)",
+        "鶴岡市大山二丁目 14-8",
         "西部圏域",
         None,
     );
+    // The measure covers the accompanying child (同一世帯の子も支援措置の対象).
+    sato_child.address_confidential = true;
     // 鈴木: 生活困窮、債務。くらしステーションが受付。
     let mut suzuki = person(
         &kurashi,

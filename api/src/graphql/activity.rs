@@ -18,7 +18,7 @@ use super::scalars::Date;
 use super::validate;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Action, Category, Item, SubjectFacts};
+use crate::policy::{self, Action, Category, Item, Link, SubjectFacts};
 use crate::store::{self, activities::Followed, Page};
 use entity::activity;
 
@@ -74,7 +74,7 @@ const NARRATIVE: Item = Item::of(Category::Narrative);
 
 /// The city's calendar date (JST, UTC+9) at `now`.
 fn today(now: DateTime<Utc>) -> NaiveDate {
-    (now + Duration::hours(9)).date_naive()
+    policy::city_date(now)
 }
 
 /// 活動記録 / an activity. Built only when the caller may see it.
@@ -89,6 +89,10 @@ impl Activity {
             kind: "activity",
             id: &self.model.id,
             owner: &self.model.agency_id,
+            link: Link::Data {
+                category: Category::Narrative,
+                holder: &self.model.agency_id,
+            },
         }
     }
 }
@@ -142,13 +146,23 @@ impl Activity {
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         Person::referenced(ctx, &self.model.person_id).await
     }
-    /// 支援ケース ID / support case id
-    async fn case_id(&self) -> Option<ID> {
-        self.model.case_id.clone().map(ID)
+    /// 支援ケース ID (そのケースを知る根拠がある場合; なければ null) / support case id, if the
+    /// caller may know the case (null otherwise, as when there is none)
+    async fn case_id(&self, ctx: &Context<'_>) -> ApiResult<Option<ID>> {
+        match &self.model.case_id {
+            Some(id) if super::case::knows(ctx, id).await? => Ok(Some(ID(id.clone()))),
+            _ => Ok(None),
+        }
     }
-    /// 参加支援の利用 ID / participation placement id
-    async fn placement_id(&self) -> Option<ID> {
-        self.model.placement_id.clone().map(ID)
+    /// 参加支援の利用 ID (PLAN の根拠がある場合; なければ null) / participation placement id,
+    /// if the caller may know the placement (null otherwise)
+    async fn placement_id(&self, ctx: &Context<'_>) -> ApiResult<Option<ID>> {
+        match &self.model.placement_id {
+            Some(id) if super::resource::knows_placement(ctx, id).await? => {
+                Ok(Some(ID(id.clone())))
+            }
+            _ => Ok(None),
+        }
     }
     async fn created_at(&self) -> super::scalars::DateTime {
         self.model.created_at.into()
@@ -206,6 +220,14 @@ impl ActivityQuery {
             .await?
             .ok_or_else(|| ApiError::bad_input("after", "不正なカーソルです / invalid cursor"))?;
         let has_next = rows.len() as u64 > page.first;
+        // Whether the caller may know each linked case, for the whole page at once.
+        if super::context::Wants::connection(ctx)
+            .field("caseId")
+            .exists()
+        {
+            let cases: Vec<String> = rows.iter().filter_map(|a| a.case_id.clone()).collect();
+            super::case::visible_by_id(ctx, &cases).await?;
+        }
         let mut conn = Connection::new(page.after.is_some(), has_next);
         for model in rows.into_iter().take(page.first as usize) {
             let a = Activity {
@@ -234,7 +256,8 @@ impl ActivityQuery {
             ));
         }
         let threshold = today(r.now) - Duration::days(i64::from(days));
-        let followed = store::activities::followed_by(db(ctx)?, &r.principal.agency_id).await?;
+        let followed =
+            store::activities::followed_by(db(ctx)?, &r.principal.agency_id, r.now).await?;
         let stale: HashMap<String, (Followed, Option<NaiveDate>)> = followed
             .into_iter()
             .filter(|(_, (_, last))| last.is_none_or(|d| d < threshold))
@@ -350,8 +373,13 @@ impl ActivityMutation {
                 }
                 match store::cases::get(db, &c).await? {
                     Some(sc)
-                        if store::activities::is_member(db, &sc.household_id, &person_id)
-                            .await? =>
+                        if store::activities::is_member(
+                            db,
+                            &sc.household_id,
+                            &person_id,
+                            r.now,
+                        )
+                        .await? =>
                     {
                         Some(c)
                     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, ID};
-use chrono::{FixedOffset, NaiveDate};
+use chrono::NaiveDate;
 
 use super::context::{
     db, group, load_agencies, load_persons, members_of, nullable, req, reveal_all, RecordRef, Wants,
@@ -24,7 +24,7 @@ use super::plan::SupportPlan;
 use super::registry::{agency_by_id, Agency};
 use super::scalars::{Date, DateTime};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{Action, Category, Item, SubjectFacts};
+use crate::policy::{Action, Category, Item, Link, SubjectFacts};
 use crate::store::{self, cases::View, Page};
 use entity::{case_decision, case_involvement, plan_assignment, support_case, support_plan};
 
@@ -103,6 +103,9 @@ impl CaseStatus {
 #[derive(Clone)]
 pub struct Scope {
     pub owner_agency_id: String,
+    /// The household's registering agency: it holds the members' tie to the household, and
+    /// so to the case (an error names a member only where that tie may be seen).
+    pub household_owner: String,
     /// Facts of the household's current members.
     pub subjects: Arc<Vec<Arc<SubjectFacts>>>,
 }
@@ -122,6 +125,10 @@ impl Scope {
             kind,
             id,
             owner: &self.owner_agency_id,
+            link: Link::Data {
+                category: Category::Household,
+                holder: &self.household_owner,
+            },
         };
         nullable(ctx, reveal_all(ctx, &self.subjects, record, item, value))
     }
@@ -155,12 +162,18 @@ pub async fn visible(
 ) -> ApiResult<Vec<SupportCase>> {
     let r = req(ctx)?;
     let households: Vec<String> = models.iter().map(|m| m.household_id.clone()).collect();
+    let owners: HashMap<String, String> = super::context::households(ctx, &households)
+        .await?
+        .into_values()
+        .flatten()
+        .map(|h| (h.id, h.owner_agency_id))
+        .collect();
     let mut current: HashMap<String, Vec<String>> = HashMap::new();
     for m in members_of(ctx, &households)
         .await?
         .into_values()
         .flatten()
-        .filter(|m| m.left_on.is_none())
+        .filter(|m| r.current(m))
     {
         current.entry(m.household_id).or_default().push(m.person_id);
     }
@@ -190,6 +203,7 @@ pub async fn visible(
         {
             let scope = Scope {
                 owner_agency_id: m.owner_agency_id.clone(),
+                household_owner: owners.get(&m.household_id).cloned().unwrap_or_default(),
                 subjects: Arc::new(subjects),
             };
             out.push(SupportCase { model: m, scope });
@@ -347,6 +361,11 @@ pub async fn visible_by_id(
         .collect())
 }
 
+/// Whether the caller may know the case `id` (what an id pointing at it needs).
+pub async fn knows(ctx: &Context<'_>, id: &str) -> ApiResult<bool> {
+    Ok(!visible_by_id(ctx, &[id.to_owned()]).await?.is_empty())
+}
+
 /// A case the caller may know exists, else NOT_FOUND naming `field`.
 pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<SupportCase> {
     let Some(m) = rows_by_id(ctx, &[id.to_owned()])
@@ -364,10 +383,7 @@ pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Support
 
 /// Today in the city's calendar (JST, no daylight saving).
 pub fn today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-    match FixedOffset::east_opt(9 * 3600) {
-        Some(jst) => now.with_timezone(&jst).date_naive(),
-        None => now.date_naive(),
-    }
+    crate::policy::city_date(now)
 }
 
 #[Object]
@@ -523,9 +539,13 @@ impl CaseDecision {
         self.scope
             .reveal(ctx, "case_decision", &self.model.id, NARRATIVE, || value)
     }
-    /// 決定した会議 / the meeting that took the decision
-    async fn meeting_id(&self) -> Option<ID> {
-        self.model.meeting_id.clone().map(ID)
+    /// 決定した会議 (招集・参加した機関にのみ; ほかは null) / the meeting that took the
+    /// decision, for its convener and participants (null for anyone else)
+    async fn meeting_id(&self, ctx: &Context<'_>) -> ApiResult<Option<ID>> {
+        match &self.model.meeting_id {
+            Some(id) if super::meeting::knows(ctx, id).await? => Ok(Some(ID(id.clone()))),
+            _ => Ok(None),
+        }
     }
     async fn created_at(&self) -> DateTime {
         self.model.created_at.into()

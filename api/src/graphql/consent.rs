@@ -656,6 +656,23 @@ impl ConsentMutation {
         else {
             return Err(ApiError::not_found("id"));
         };
+        // A consent the caller may not list is, to it, one that does not exist.
+        let listed = load_persons(ctx, std::slice::from_ref(&current.subject_person_id))
+            .await?
+            .pop()
+            .and_then(|l| l.consents.iter().find(|c| c.model.id == id).cloned())
+            .map(Consent::from);
+        let known = listed.is_some_and(|c| {
+            policy::may_know_consent(
+                &r.principal,
+                person.owner_agency_id(),
+                c.names(&r.principal),
+                &current.recorded_agency_id,
+            )
+        });
+        if !known {
+            return Err(ApiError::not_found("id"));
+        }
         if person.owner_agency_id() != r.principal.agency_id
             && current.recorded_agency_id != r.principal.agency_id
         {

@@ -19,7 +19,7 @@ use super::registry::{agency_by_id, Agency};
 use super::validate;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Action, Category, Item, SubjectFacts};
+use crate::policy::{self, Action, Category, Item, Link, SubjectFacts};
 use crate::store::{self, consultations::ConsultationFilter, Page};
 use entity::{consultation, consultation_issue, consultation_subject, issue_category};
 
@@ -307,6 +307,10 @@ impl Consultation {
             kind: "consultation",
             id: &self.model.id,
             owner: &self.model.receiving_agency_id,
+            link: Link::Data {
+                category: Category::Narrative,
+                holder: &self.model.receiving_agency_id,
+            },
         }
     }
 }

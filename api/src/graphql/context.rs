@@ -11,7 +11,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::audit::{AccessRecorder, Entry};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Action, Category, Decision, Item, Principal, Purpose, SubjectFacts};
+use crate::policy::{
+    self, Action, Category, Decision, Item, Link, Principal, Purpose, SubjectFacts,
+};
 use crate::store;
 use entity::person;
 
@@ -204,6 +206,16 @@ impl RequestCtx {
         policy::decide(&self.principal, facts, owner, item, self.purpose, self.now)
     }
 
+    /// Whether an error may name this subject of a record tied to it by `link`.
+    pub fn may_name(&self, facts: &SubjectFacts, link: Link<'_>) -> bool {
+        policy::may_name_subject(&self.principal, facts, link, self.purpose, self.now)
+    }
+
+    /// Whether a household membership is current now (`joinedOn <= today < leftOn`).
+    pub fn current(&self, m: &entity::household_member::Model) -> bool {
+        policy::membership_current(m.joined_on, m.left_on, self.now)
+    }
+
     /// Whether the caller may know this person exists (IDENTITY of the person record).
     pub fn knows_person(&self, facts: &SubjectFacts) -> bool {
         self.decide(facts, &facts.owner_agency_id, Item::of(Category::Identity))
@@ -383,6 +395,9 @@ pub struct RecordRef<'a> {
     pub id: &'a str,
     /// The agency that recorded it (the OWN basis).
     pub owner: &'a str,
+    /// How a subject is tied to this record: an error about a withheld field names the
+    /// subject only where the caller may see that tie (`policy::may_name_subject`).
+    pub link: Link<'a>,
 }
 
 /// The gate: decide, ledger the decision, and hand out the value only when allowed. A denied
@@ -408,8 +423,11 @@ pub fn reveal<T>(
         Err(denial) => Err(ApiError::ConsentRequired {
             category: item.category,
             // Never name a subject the caller may not know exists (a referral's reason
-            // withheld from its receiver once the consent lapsed, say).
-            subject_id: r.knows_person(facts).then(|| facts.person_id.clone()),
+            // withheld from its receiver once the consent lapsed, say), nor one whose tie to
+            // this record the data hides (a co-subject of a consultation, a household member).
+            subject_id: r
+                .may_name(facts, record.link)
+                .then(|| facts.person_id.clone()),
             reason: denial.client_kind(),
         }),
     }
@@ -438,11 +456,23 @@ pub fn reveal_all<T>(
     item: Item,
     value: impl FnOnce() -> T,
 ) -> ApiResult<T> {
-    let mut first_err = None;
+    let mut first_err: Option<ApiError> = None;
     for s in subjects {
-        // `reveal` never names a co-subject the caller may not know exists.
+        // `reveal` never names a co-subject the caller may not know, or whose tie to this
+        // record it may not see. The error names a subject if any denial may.
         if let Err(e) = reveal(ctx, s, record, item, || ()) {
-            first_err.get_or_insert(e);
+            let named = |e: &ApiError| {
+                matches!(
+                    e,
+                    ApiError::ConsentRequired {
+                        subject_id: Some(_),
+                        ..
+                    }
+                )
+            };
+            if first_err.as_ref().is_none_or(|f| !named(f) && named(&e)) {
+                first_err = Some(e);
+            }
         }
     }
     match first_err {
@@ -479,11 +509,12 @@ pub async fn household_subjects(
     ctx: &Context<'_>,
     household_id: &str,
 ) -> ApiResult<Vec<Arc<SubjectFacts>>> {
+    let r = req(ctx)?;
     let members = members_of(ctx, &[household_id.to_owned()]).await?;
     let ids: Vec<String> = members
         .into_values()
         .flatten()
-        .filter(|m| m.left_on.is_none())
+        .filter(|m| r.current(m))
         .map(|m| m.person_id)
         .collect();
     Ok(load_persons(ctx, &ids)

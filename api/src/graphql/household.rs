@@ -17,7 +17,7 @@ use super::registry::{agency_by_id, Agency};
 use super::validate;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{Action, Category, Item};
+use crate::policy::{Action, Category, Item, Link};
 use crate::store::{self, Page};
 use entity::{household, household_member};
 
@@ -64,6 +64,10 @@ async fn visible_members(
             kind: "household",
             id: &m.household_id,
             owner,
+            link: Link::Data {
+                category: Category::Household,
+                holder: owner,
+            },
         };
         if admit(ctx, f, record, HOUSEHOLD)? {
             out.push(m);
@@ -208,6 +212,10 @@ pub async fn memberships_of_person(
             kind: "household",
             id: &m.household_id,
             owner,
+            link: Link::Data {
+                category: Category::Household,
+                holder: owner,
+            },
         };
         if admit(ctx, p.facts(), record, HOUSEHOLD)? {
             out.push(HouseholdMember { model: m });
@@ -229,6 +237,10 @@ impl Household {
             kind: "household",
             id: &self.0.id,
             owner: &self.0.owner_agency_id,
+            link: Link::Data {
+                category: Category::Household,
+                holder: &self.0.owner_agency_id,
+            },
         };
         let owner = reveal_all(
             ctx,
@@ -535,6 +547,15 @@ impl HouseholdMutation {
             return Err(ApiError::not_found("memberId"));
         };
         let h = find(ctx, "memberId", &m.household_id).await?;
+        // A membership the caller may not see (the member's HOUSEHOLD data) is, to it, one
+        // that does not exist: the same decision as `Household.members`.
+        let member = super::context::load_persons(ctx, std::slice::from_ref(&m.person_id)).await?;
+        let sees = member
+            .first()
+            .is_some_and(|p| r.decide(&p.facts, &h.0.owner_agency_id, HOUSEHOLD).is_ok());
+        if !sees {
+            return Err(ApiError::not_found("memberId"));
+        }
         if h.0.owner_agency_id != r.principal.agency_id {
             return Err(ApiError::forbidden(
                 "登録機関のみ変更できます / only the owning agency may change it",

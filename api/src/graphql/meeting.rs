@@ -11,15 +11,15 @@ use std::collections::{BTreeSet, HashMap};
 use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::context::{
-    db, group, household_subjects, known_facts, load_agencies, nullable, req, reveal_all,
-    RecordRef, Wants,
+    db, group, household_subjects, households, known_facts, load_agencies, nullable, req,
+    reveal_all, RecordRef, Wants,
 };
 use super::enums::{text_enum, Category as GqlCategory};
 use super::household::{self, Household};
 use super::registry::{agency_by_id, Agency};
 use super::scalars::{Date, DateTime};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Action, AgencyKind, Category, Item, SubjectFacts};
+use crate::policy::{self, Action, AgencyKind, Category, Item, Link, SubjectFacts};
 use crate::store::{self, meetings::MeetingRow};
 
 text_enum! {
@@ -54,6 +54,11 @@ pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Meeting
     }
 }
 
+/// Whether the caller may know the meeting `id` (what an id pointing at it needs).
+pub async fn knows(ctx: &Context<'_>, id: &str) -> ApiResult<bool> {
+    Ok(find(ctx, "meetingId", id).await.is_ok())
+}
+
 fn party(r: &super::context::RequestCtx, row: &MeetingRow) -> bool {
     let parties = std::iter::once(row.model.owner_agency_id.as_str())
         .chain(row.members.iter().map(String::as_str));
@@ -61,11 +66,17 @@ fn party(r: &super::context::RequestCtx, row: &MeetingRow) -> bool {
 }
 
 impl Meeting {
-    fn record(&self) -> RecordRef<'_> {
+    /// The meeting as a record; its subjects are tied to it through their membership of the
+    /// household, which `household_owner` (the household's registering agency) holds.
+    fn record<'a>(&'a self, household_owner: &'a str) -> RecordRef<'a> {
         RecordRef {
             kind: "meeting",
             id: &self.0.model.id,
             owner: &self.0.model.owner_agency_id,
+            link: Link::Data {
+                category: Category::Household,
+                holder: household_owner,
+            },
         }
     }
 
@@ -81,9 +92,16 @@ impl Meeting {
             let own = self.0.model.owner_agency_id == req(ctx)?.principal.agency_id;
             return Ok(value.filter(|_| own));
         }
+        let hid = &self.0.model.household_id;
+        let owner = households(ctx, std::slice::from_ref(hid))
+            .await?
+            .remove(hid)
+            .flatten()
+            .map(|h| h.owner_agency_id)
+            .ok_or_else(|| ApiError::internal("meeting.household", "missing household"))?;
         nullable(
             ctx,
-            reveal_all(ctx, &subjects, self.record(), NARRATIVE, || value),
+            reveal_all(ctx, &subjects, self.record(&owner), NARRATIVE, || value),
         )
     }
 }
@@ -196,9 +214,13 @@ impl Meeting {
             })
             .collect())
     }
-    /// 支援ケース ID / the support case, if any
-    async fn case_id(&self) -> Option<ID> {
-        self.0.model.case_id.clone().map(ID)
+    /// 支援ケース ID (そのケースを知る根拠がある場合; なければ null) / the support case,
+    /// if the caller may know it (null otherwise, as when there is none)
+    async fn case_id(&self, ctx: &Context<'_>) -> ApiResult<Option<ID>> {
+        match &self.0.model.case_id {
+            Some(id) if super::case::knows(ctx, id).await? => Ok(Some(ID(id.clone()))),
+            _ => Ok(None),
+        }
     }
     /// 世帯 (根拠がある場合) / the household, if the caller may know it
     async fn household(&self, ctx: &Context<'_>) -> ApiResult<Option<Household>> {
@@ -259,14 +281,21 @@ async fn prefetch(ctx: &Context<'_>, list: &[Meeting], wants: &Wants<'_>) -> Api
             .collect();
         load_agencies(ctx, &agencies).await?;
     }
+    let mut cases: Vec<String> = Vec::new();
     if wants.field("decisions").exists() {
         let ids: Vec<String> = list.iter().map(|m| m.0.model.id.clone()).collect();
-        let cases: Vec<String> = decisions_at(ctx, &ids)
-            .await?
-            .into_values()
-            .flatten()
-            .map(|d| d.case_id)
-            .collect();
+        cases.extend(
+            decisions_at(ctx, &ids)
+                .await?
+                .into_values()
+                .flatten()
+                .map(|d| d.case_id),
+        );
+    }
+    if wants.field("caseId").exists() {
+        cases.extend(list.iter().filter_map(|m| m.0.model.case_id.clone()));
+    }
+    if !cases.is_empty() {
         super::case::visible_by_id(ctx, &cases).await?;
     }
     let households = wants.field("household");
@@ -332,14 +361,31 @@ impl MeetingQuery {
             ));
         }
         let db = db(ctx)?;
-        let members: Vec<String> =
-            store::households::members_of(db, vec![m.0.model.household_id.clone()])
-                .await?
-                .into_iter()
-                .filter(|hm| hm.left_on.is_none())
-                .map(|hm| hm.person_id)
-                .collect();
-        let known = known_facts(ctx, &members).await?;
+        let hid = m.0.model.household_id.clone();
+        let household_owner = households(ctx, std::slice::from_ref(&hid))
+            .await?
+            .remove(&hid)
+            .flatten()
+            .map(|h| h.owner_agency_id)
+            .ok_or_else(|| ApiError::internal("meeting.household", "missing household"))?;
+        let members: Vec<String> = store::households::members_of(db, vec![hid])
+            .await?
+            .into_iter()
+            .filter(|hm| r.current(hm))
+            .map(|hm| hm.person_id)
+            .collect();
+        // A member is named only where the convener may know the person and see that they
+        // belong to the household (the same decision as `Household.members`); others are
+        // only counted.
+        let link = Link::Data {
+            category: Category::Household,
+            holder: &household_owner,
+        };
+        let known: HashMap<String, std::sync::Arc<SubjectFacts>> = known_facts(ctx, &members)
+            .await?
+            .into_iter()
+            .filter(|(_, f)| r.may_name(f, link))
+            .collect();
         let unknown = members.iter().filter(|p| !known.contains_key(*p)).count();
         let mut agencies = Vec::new();
         for a in

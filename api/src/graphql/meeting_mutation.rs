@@ -272,10 +272,11 @@ impl MeetingMutation {
 
 /// Ids of the household's current members (the subjects of a meeting's ledger rows).
 async fn current_members(ctx: &Context<'_>, household_id: &str) -> ApiResult<Vec<String>> {
+    let r = req(ctx)?;
     let members = store::households::members_of(db(ctx)?, vec![household_id.to_owned()]).await?;
     let ids: Vec<String> = members
         .into_iter()
-        .filter(|m| m.left_on.is_none())
+        .filter(|m| r.current(m))
         .map(|m| m.person_id)
         .collect();
     // Warm the cache for the resolvers that follow.

@@ -21,7 +21,7 @@ use super::registry::{agency_by_id, Agency};
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::kana;
-use crate::policy::{Action, Category, Item};
+use crate::policy::{Action, Category, Item, Link};
 use crate::store::{self, persons::PersonFilter, Page};
 use entity::person;
 
@@ -64,6 +64,7 @@ impl Person {
             kind: "person",
             id: &model.id,
             owner: &model.owner_agency_id,
+            link: Link::Person,
         };
         if r.knows_person(&facts) {
             return Ok(Some(Person { model, facts }));
@@ -105,6 +106,7 @@ impl Person {
             kind: "person",
             id: &self.model.id,
             owner: &self.model.owner_agency_id,
+            link: Link::Person,
         };
         nullable(
             ctx,
@@ -375,6 +377,7 @@ impl PersonQuery {
                 kind: "person",
                 id: &p.model.id,
                 owner: &p.model.owner_agency_id,
+                link: Link::Person,
             };
             if filter.district.is_some() && !admit(ctx, &p.facts, record, Item::location())? {
                 continue;

@@ -14,7 +14,7 @@ use super::registry::{agency_by_id, Agency};
 use super::validate;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Action, Category, Item};
+use crate::policy::{self, Action, Category, Item, Link};
 use crate::store::{self, referrals::ReferralFilter, Page};
 use entity::referral;
 
@@ -54,6 +54,7 @@ impl Referral {
             kind: "referral",
             id: &self.0.id,
             owner,
+            link: Link::Person,
         };
         nullable(
             ctx,

@@ -14,7 +14,7 @@ use super::scalars::Date;
 use super::validate;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{Action, Category, Item};
+use crate::policy::{Action, Category, Item, Link};
 use crate::store;
 use entity::{community_resource, participation_placement};
 
@@ -139,12 +139,38 @@ async fn visible_placements(ctx: &Context<'_>, person_id: &str) -> ApiResult<Vec
             kind: "placement",
             id: &model.id,
             owner: &model.agency_id,
+            link: Link::Data {
+                category: Category::Plan,
+                holder: &model.agency_id,
+            },
         };
         if admit(ctx, &subject.facts, record, PLAN)? {
             out.push(Placement { model });
         }
     }
     Ok(out)
+}
+
+/// Whether the caller may know the placement `id` (PLAN of its person, held by the agency
+/// that recorded it): what an id pointing at it needs.
+pub async fn knows_placement(ctx: &Context<'_>, id: &str) -> ApiResult<bool> {
+    match store::resources::placement(db(ctx)?, id).await? {
+        Some(model) => sees_placement(ctx, &model).await,
+        None => Ok(false),
+    }
+}
+
+/// Whether the caller may see this placement (PLAN of its person, held by the recording
+/// agency). Decided without the ledger: used where nothing of it is shown.
+async fn sees_placement(
+    ctx: &Context<'_>,
+    model: &participation_placement::Model,
+) -> ApiResult<bool> {
+    let loaded = load_persons(ctx, std::slice::from_ref(&model.person_id)).await?;
+    let r = req(ctx)?;
+    Ok(loaded
+        .first()
+        .is_some_and(|p| r.decide(&p.facts, &model.agency_id, PLAN).is_ok()))
 }
 
 /// Ids of the person's placements the caller may see.
@@ -423,11 +449,7 @@ impl ResourceMutation {
             // Another agency's placement: it exists for the caller only if it may see it.
             // Decided without the ledger: nothing is shown, so no read may be recorded (a
             // refused write leaves no row, and R must not appear to have read PLAN data).
-            let seen = load_persons(ctx, std::slice::from_ref(&current.person_id))
-                .await?
-                .first()
-                .is_some_and(|s| r.decide(&s.facts, &current.agency_id, PLAN).is_ok());
-            return Err(if seen {
+            return Err(if sees_placement(ctx, &current).await? {
                 ApiError::forbidden(
                     "記録機関のみ変更できます / only the recording agency may change it",
                 )

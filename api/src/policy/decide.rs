@@ -1,6 +1,6 @@
 //! The decision function and what is derived from it (list scopes, explanations).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::ceiling::ceiling_allows;
 use super::types::*;
@@ -55,6 +55,7 @@ pub fn decide(
             && now < m.until
             && m.member_agencies.contains(&principal.agency_id)
             && m.categories.contains(&item.category)
+            && membership_current(m.joined_on, m.left_on, now)
     }) {
         return Ok(Basis::SupportMeeting {
             meeting_id: m.id.clone(),
@@ -70,6 +71,71 @@ pub fn decide(
         });
     }
     Err(Denial::NoBasis)
+}
+
+/// The city's calendar date at `now` (JST, UTC+9, no daylight saving): the "today" of every
+/// date-valued fact (a membership's joinedOn and leftOn, a review date).
+pub fn city_date(now: DateTime<Utc>) -> NaiveDate {
+    (now + Duration::hours(9)).date_naive()
+}
+
+/// Whether a household membership is current at `now`: `joinedOn <= today < leftOn` in the
+/// city's calendar (no joinedOn: since always; no leftOn: not left). Only current members
+/// are a household's subjects: a 支援会議 opens their data, a case is theirs, its content
+/// needs a basis for each of them. A member who has not joined yet, or has left, is none
+/// of these. The store's list scoping applies the same rule in SQL.
+pub fn membership_current(
+    joined_on: Option<NaiveDate>,
+    left_on: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> bool {
+    let today = city_date(now);
+    joined_on.is_none_or(|j| j <= today) && left_on.is_none_or(|l| today < l)
+}
+
+/// How the subject of a withheld field is tied to the record the field lives in, so that an
+/// error names the subject only where the data would show that tie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link<'a> {
+    /// The field is the person's own (or the record is known to be about the person to
+    /// whoever may see it, like a referral to its parties): knowing the person is enough.
+    Person,
+    /// The tie is itself the subject's data of `category`, held by `holder`: a
+    /// consultation's subject (NARRATIVE, the receiving agency), a household's member
+    /// (HOUSEHOLD, the household's registering agency) and so everything about the
+    /// household (its cases, plans, meetings), an activity's person (NARRATIVE), a
+    /// placement's person (PLAN).
+    Data { category: Category, holder: &'a str },
+}
+
+/// Whether an error about a withheld field may name `subject` (`extensions.subjectId`): the
+/// caller may know the person (IDENTITY of the person record) and may see the person's tie
+/// to this record, by the same decision that shows or hides that tie in the data. Otherwise
+/// naming the person would tell what the data hides (that they consulted together with
+/// someone, that they belong to a household).
+pub fn may_name_subject(
+    principal: &Principal,
+    subject: &SubjectFacts,
+    link: Link<'_>,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> bool {
+    let knows = decide(
+        principal,
+        subject,
+        &subject.owner_agency_id,
+        Item::of(Category::Identity),
+        purpose,
+        now,
+    )
+    .is_ok();
+    knows
+        && match link {
+            Link::Person => true,
+            Link::Data { category, holder } => {
+                decide(principal, subject, holder, Item::of(category), purpose, now).is_ok()
+            }
+        }
 }
 
 /// What a referral (つなぎ) needs: the receiving agency must be able to learn who the person
@@ -176,6 +242,19 @@ pub fn sees_all_consents(principal: &Principal, person_owner: &str) -> bool {
         || principal.agency_id == person_owner
 }
 
+/// Whether the caller may know that a consent exists (list it, or act on it by id), given it
+/// may know the person: it sees all of the person's consents ([`sees_all_consents`]), the
+/// consent names its agency or kind, or its agency recorded the consent. Any other consent
+/// is, to this caller, like one that does not exist (NOT_FOUND, never FORBIDDEN).
+pub fn may_know_consent(
+    principal: &Principal,
+    person_owner: &str,
+    names_caller: bool,
+    recorded_by: &str,
+) -> bool {
+    sees_all_consents(principal, person_owner) || names_caller || recorded_by == principal.agency_id
+}
+
 /// What the store needs to restrict a list to the records the caller may know exist through
 /// `category`: its own agency's records, or subjects for whom another basis holds (a consent
 /// naming the agency or its kind, a 支援会議 membership, the account's emergency grant). None when the role ceiling denies the category, in
@@ -188,6 +267,13 @@ pub struct ListScope {
     pub category: Category,
     pub purpose: Purpose,
     pub now: DateTime<Utc>,
+}
+
+impl ListScope {
+    /// The city's calendar date at the scope's `now` (what membership dates are read against).
+    pub fn today(&self) -> NaiveDate {
+        city_date(self.now)
+    }
 }
 
 pub fn visible_scope(

@@ -15,8 +15,9 @@ mod types;
 
 pub use ceiling::{may, Action, POLICY_VERSION};
 pub use decide::{
-    consent_covers, decide, explain, is_party, knows_by_own_or_consent,
-    may_convene_support_meeting, referral_missing, sees_all_consents, visible_scope, Explanation,
-    ListScope, REFERRAL_CATEGORIES,
+    city_date, consent_covers, decide, explain, is_party, knows_by_own_or_consent,
+    may_convene_support_meeting, may_know_consent, may_name_subject, membership_current,
+    referral_missing, sees_all_consents, visible_scope, Explanation, Link, ListScope,
+    REFERRAL_CATEGORIES,
 };
 pub use types::*;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -205,6 +205,10 @@ pub struct MeetingFacts {
     pub categories: BTreeSet<Category>,
     pub from: DateTime<Utc>,
     pub until: DateTime<Utc>,
+    /// The subject's membership of the meeting's household: the meeting is a basis only
+    /// while it is current (`policy::membership_current`).
+    pub joined_on: Option<NaiveDate>,
+    pub left_on: Option<NaiveDate>,
 }
 
 /// A break-glass grant (生命・身体の保護) for one account and one person.

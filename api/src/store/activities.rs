@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{basis_subjects, Page};
 use crate::audit::{self, Entry};
-use crate::policy::ListScope;
+use crate::policy::{membership_current, ListScope};
 use entity::{activity, household_member, support_case};
 
 /// The stored kind of an outreach visit, and the stage that ends outreach (つなぎ完了).
@@ -85,19 +85,21 @@ pub async fn of_person<C: ConnectionTrait>(
         .map(Some)
 }
 
-/// Whether the person is a current member of the household.
+/// Whether the person is a current member of the household at `now`
+/// (`policy::membership_current`).
 pub async fn is_member<C: ConnectionTrait>(
     db: &C,
     household_id: &str,
     person_id: &str,
+    now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     Ok(household_member::Entity::find()
         .filter(household_member::Column::HouseholdId.eq(household_id))
         .filter(household_member::Column::PersonId.eq(person_id))
-        .filter(household_member::Column::LeftOn.is_null())
-        .one(db)
+        .all(db)
         .await?
-        .is_some())
+        .iter()
+        .any(|m| membership_current(m.joined_on, m.left_on, now)))
 }
 
 /// Why an agency follows a person.
@@ -114,6 +116,7 @@ pub enum Followed {
 pub async fn followed_by<C: ConnectionTrait>(
     db: &C,
     agency_id: &str,
+    now: DateTime<Utc>,
 ) -> Result<BTreeMap<String, (Followed, Option<NaiveDate>)>, DbErr> {
     let own = activity::Entity::find()
         .filter(activity::Column::AgencyId.eq(agency_id))
@@ -154,9 +157,10 @@ pub async fn followed_by<C: ConnectionTrait>(
     if !households.is_empty() {
         for m in household_member::Entity::find()
             .filter(household_member::Column::HouseholdId.is_in(households))
-            .filter(household_member::Column::LeftOn.is_null())
             .all(db)
             .await?
+            .into_iter()
+            .filter(|m| membership_current(m.joined_on, m.left_on, now))
         {
             let last = last.get(m.person_id.as_str()).copied();
             out.entry(m.person_id).or_insert((Followed::Case, last));

@@ -115,8 +115,9 @@ pub async fn for_persons<C: ConnectionTrait>(
         .collect())
 }
 
-/// 支援会議 (Art. 106-6) constituted for the households the persons currently belong to:
-/// (person id, meeting facts) pairs, in four queries.
+/// 支援会議 (Art. 106-6) constituted for the households the persons belong to (or did, or
+/// will): (person id, meeting facts with the person's membership dates) pairs, in four
+/// queries. Whether the membership is current is the policy's to decide.
 async fn support_meetings<C: ConnectionTrait>(
     db: &C,
     persons: &HashMap<String, SubjectFacts>,
@@ -125,9 +126,10 @@ async fn support_meetings<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // Every membership, with its dates: the policy decides whether it is current now (a
+    // member who has not joined yet, or has left, is not a subject of the 支援会議).
     let memberships = household_member::Entity::find()
         .filter(household_member::Column::PersonId.is_in(ids))
-        .filter(household_member::Column::LeftOn.is_null())
         .all(db)
         .await?;
     let households: Vec<String> = memberships.iter().map(|m| m.household_id.clone()).collect();
@@ -166,18 +168,22 @@ async fn support_meetings<C: ConnectionTrait>(
         let (Some(from), Some(until)) = (m.period_from, m.period_until) else {
             continue;
         };
-        let facts = MeetingFacts {
-            id: m.id.clone(),
-            member_agencies: members.get(&m.id).cloned().unwrap_or_default(),
-            categories: categories.get(&m.id).cloned().unwrap_or_default(),
-            from,
-            until,
-        };
         for hm in memberships
             .iter()
             .filter(|hm| hm.household_id == m.household_id)
         {
-            out.push((hm.person_id.clone(), facts.clone()));
+            out.push((
+                hm.person_id.clone(),
+                MeetingFacts {
+                    id: m.id.clone(),
+                    member_agencies: members.get(&m.id).cloned().unwrap_or_default(),
+                    categories: categories.get(&m.id).cloned().unwrap_or_default(),
+                    from,
+                    until,
+                    joined_on: hm.joined_on,
+                    left_on: hm.left_on,
+                },
+            ));
         }
     }
     Ok(out)

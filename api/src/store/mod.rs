@@ -155,7 +155,17 @@ fn meeting_subjects(scope: &ListScope) -> SelectStatement {
             "mc",
             Expr::col(("mc", "meeting_id")).equals(("m", "id")),
         )
-        .and_where(Expr::col(("hm", "left_on")).is_null())
+        // A current member only: `joined_on <= today < left_on` (policy::membership_current).
+        .and_where(
+            Expr::col(("hm", "joined_on"))
+                .is_null()
+                .or(Expr::col(("hm", "joined_on")).lte(scope.today())),
+        )
+        .and_where(
+            Expr::col(("hm", "left_on"))
+                .is_null()
+                .or(Expr::col(("hm", "left_on")).gt(scope.today())),
+        )
         .and_where(Expr::col(("m", "kind")).eq(facts::SUPPORT_MEETING_KIND))
         .and_where(Expr::col(("mm", "agency_id")).eq(scope.agency_id.as_str()))
         .and_where(Expr::col(("mc", "category")).eq(scope.category.as_str()))

@@ -67,6 +67,8 @@ fn meeting(id: &str, members: &[&str], cats: &[Category]) -> MeetingFacts {
         categories: cats.iter().copied().collect(),
         from: now() - days(10),
         until: now() + days(10),
+        joined_on: None,
+        left_on: None,
     }
 }
 
@@ -767,4 +769,76 @@ fn all_consents_only_for_the_registering_agency_and_overseers() {
     assert!(!sees_all_consents(&caseworker(), OWNER));
     assert!(sees_all_consents(&only(Role::Auditor), OWNER));
     assert!(sees_all_consents(&only(Role::Admin), OWNER));
+}
+
+/// 2025-06-01T12:00Z is 2025-06-01 21:00 in JST; 15:00Z is already 06-02 in JST.
+fn date(s: &str) -> chrono::NaiveDate {
+    s.parse().expect("test date")
+}
+
+#[test]
+fn the_city_date_is_jst() {
+    assert_eq!(city_date(now()), date("2025-06-01"));
+    let late = "2025-06-01T15:00:00Z".parse().expect("time");
+    assert_eq!(city_date(late), date("2025-06-02"));
+}
+
+#[test]
+fn a_membership_is_current_from_its_join_date_until_the_day_it_ends() {
+    let cur =
+        |j: Option<&str>, l: Option<&str>| membership_current(j.map(date), l.map(date), now());
+    assert!(cur(None, None));
+    assert!(cur(Some("2025-06-01"), None), "joined today");
+    assert!(!cur(Some("2025-06-02"), None), "joins tomorrow");
+    assert!(!cur(Some("2025-07-01"), None), "joins next month");
+    assert!(cur(None, Some("2025-06-02")), "leaves tomorrow");
+    assert!(!cur(None, Some("2025-06-01")), "left today");
+    assert!(
+        !cur(Some("2024-01-01"), Some("2025-01-01")),
+        "left last year"
+    );
+}
+
+#[test]
+fn a_support_meeting_opens_only_current_members() {
+    let with = |j: Option<&str>, l: Option<&str>| {
+        let mut m = meeting("m1", &[MINE], &[Identity, Health]);
+        m.joined_on = j.map(date);
+        m.left_on = l.map(date);
+        cw(&with_meeting(m), Health)
+    };
+    let basis = Ok(Basis::SupportMeeting {
+        meeting_id: "m1".into(),
+    });
+    assert_eq!(with(Some("2024-01-01"), None), basis);
+    assert_eq!(with(None, Some("2025-06-02")), basis, "leaves tomorrow");
+    assert_eq!(with(Some("2025-07-01"), None), NO_BASIS, "not joined yet");
+    assert_eq!(with(None, Some("2025-05-01")), NO_BASIS, "left");
+}
+
+#[test]
+fn an_error_names_a_subject_only_where_the_tie_to_the_record_may_be_seen() {
+    let p = caseworker();
+    let name =
+        |s: &SubjectFacts, link: Link<'_>| may_name_subject(&p, s, link, Purpose::Support, now());
+    let narrative = Link::Data {
+        category: Narrative,
+        holder: OTHER,
+    };
+    // Known (IDENTITY) but not the tie (NARRATIVE of a consultation another agency holds).
+    let known = sole(consent("c1", &[Identity], &[MINE], &[]));
+    assert!(name(&known, Link::Person));
+    assert!(!name(&known, narrative));
+    let tied = sole(consent("c1", &[Identity, Narrative], &[MINE], &[]));
+    assert!(name(&tied, narrative));
+    // The tie without the person: never named.
+    let unknown = sole(consent("c1", &[Narrative], &[MINE], &[]));
+    assert!(!name(&unknown, narrative));
+    assert!(!name(&unknown, Link::Person));
+    // The holder of the tie is OWN for it.
+    let own_tie = Link::Data {
+        category: Household,
+        holder: MINE,
+    };
+    assert!(name(&known, own_tie));
 }
