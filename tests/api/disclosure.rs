@@ -1041,7 +1041,8 @@ const PLACEHOLDERS: &[&str] = &[
 
 /// Loaded as `serve --demo` does (`demo::load`) into a fresh hub: no stored address reads like
 /// a placeholder (every one names a municipality and a number), and the DV household's mother
-/// is flagged `addressConfidential`, which her registering agency sees. The agency her CONTACT
+/// is flagged `addressConfidential` (as is anyone stored at her address), which her
+/// registering agency sees. The agency her CONTACT
 /// consent names sees an ordinary address.
 async fn demo_dv_address_is_plausible_and_only_flagged(srv: &Server) {
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -1086,6 +1087,20 @@ async fn demo_dv_address_is_plausible_and_only_flagged(srv: &Server) {
         .find(|p| p.family_name == "佐藤" && p.given_name == "美咲")
         .expect("the DV household's mother");
     assert!(sato.address_confidential);
+    // Whoever lives at that address with her is under the measure too: an unflagged member
+    // at the same (real) address would hand out the location she is protected at.
+    let same_place: Vec<_> = persons
+        .iter()
+        .filter(|p| p.id != sato.id && p.address == sato.address)
+        .collect();
+    assert!(!same_place.is_empty(), "the DV household's child");
+    for p in same_place {
+        assert!(
+            p.address_confidential,
+            "{}{} shares the protected address unflagged",
+            p.family_name, p.given_name
+        );
+    }
     let login = |l: &'static str| async move {
         entity::account::Entity::find()
             .filter(entity::account::Column::Login.eq(l))
