@@ -371,7 +371,10 @@ async fn transition(
         {
             return Err(ApiError::ConsentRequired {
                 category: *missing,
-                subject_id: Some(current.person_id.clone()),
+                // The receiver may no longer know the person (the consent that let it is gone).
+                subject_id: r
+                    .may_name(&subject.facts, Link::Person)
+                    .then(|| current.person_id.clone()),
                 reason: "REFERRAL_NEEDS_CONSENT",
             });
         }
