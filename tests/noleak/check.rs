@@ -481,6 +481,21 @@ pub async fn check(
         }
         _ => {}
     }
+    // Every error that names a subject must be one the oracle judged (rule 2).
+    for (key, errs) in &c.errors.clone() {
+        for e in errs {
+            let named = e["extensions"].get("subjectId");
+            if e["extensions"]["code"] == json!("CONSENT_REQUIRED")
+                && named.is_some()
+                && !c.judged.contains(key)
+            {
+                c.fail(format!(
+                    "error at {key} names subject {} where the oracle judged no denied field: {e}",
+                    named.map(|v| v.to_string()).unwrap_or_default()
+                ));
+            }
+        }
+    }
     if twin {
         // A hidden id must answer exactly like an id that exists nowhere.
         let mut vars = q.vars.clone();

@@ -7,7 +7,8 @@
 //!
 //! `NOLEAK_CASES` (default 600 per backend) sets the number of cases; `NOLEAK_SEED`
 //! reproduces a run (every failure prints it); `NOLEAK_PER_WORLD` (default 200) sets how
-//! many cases share one world. Nightly: `NOLEAK_CASES=10000 cargo test --test noleak`.
+//! many cases share one world; `NOLEAK_PRINT` (default 12) how many failed cases are
+//! printed. Nightly: `NOLEAK_CASES=10000 cargo test --test noleak`.
 //! Runs on SQLite and, when TEST_DATABASE_URL is set (or Docker is there), PostgreSQL.
 
 #![allow(clippy::unwrap_used)]
@@ -20,7 +21,9 @@ mod secrets;
 mod walk;
 mod walk_more;
 mod world;
+mod world_case;
 mod world_support;
+mod writes;
 
 use std::time::Instant;
 
@@ -56,6 +59,7 @@ async fn start(backend: &Backend) -> Server {
 async fn run() -> std::process::ExitCode {
     let cases = env_num("NOLEAK_CASES", 600);
     let per_world = env_num("NOLEAK_PER_WORLD", 200).max(1);
+    let max_printed = env_num("NOLEAK_PRINT", 12) as usize;
     let seed = env_num(
         "NOLEAK_SEED",
         std::time::SystemTime::now()
@@ -86,6 +90,7 @@ async fn run() -> std::process::ExitCode {
         let started = Instant::now();
         let mut failed = 0usize;
         let mut printed = 0usize;
+        let mut described: Option<u64> = None;
         let mut done = 0u64;
         let mut world_no = 0u64;
         let mut build_time = std::time::Duration::ZERO;
@@ -145,27 +150,48 @@ async fn run() -> std::process::ExitCode {
                             crng.below(w.accounts.len())
                         };
                         let a = &w.accounts[caller];
-                        let q = query::generate(&mut crng, w, a);
-                        let (r, mut problems) = check::send(srv, &a.token, &q).await;
-                        let (more, rows) =
-                            check::check(srv, &a.token, &oracles[caller], &secrets[caller], &q, &r)
-                                .await;
-                        problems.extend(more);
-                        let kind = format!("{:?}", q.ask);
-                        let kind = kind.split(['(', ' ']).next().unwrap_or("?").to_owned();
+                        // Now and then an id-taking write on a record the caller may not know.
+                        let write = if crng.chance(12) {
+                            writes::generate(&mut crng, &oracles[caller])
+                        } else {
+                            None
+                        };
+                        let who = format!(
+                            "caller {} at agency {} ({}) roles {:?}",
+                            a.login, a.agency, w.agencies[a.agency].kind, a.roles
+                        );
+                        let (problems, report, kind, rows) = if let Some(x) = write {
+                            let (problems, bodies) = writes::check(srv, &a.token, &x).await;
+                            let report = format!(
+                                "{who}\n  write: {} on {}\n  mutation: {}\n  vars: {}\n  {bodies}",
+                                x.name, x.target, x.text, x.hidden
+                            );
+                            (problems, report, format!("Write:{}", x.name), 0)
+                        } else {
+                            let q = query::generate(&mut crng, w, a);
+                            let (r, mut problems) = check::send(srv, &a.token, &q).await;
+                            let (more, rows) = check::check(
+                                srv,
+                                &a.token,
+                                &oracles[caller],
+                                &secrets[caller],
+                                &q,
+                                &r,
+                            )
+                            .await;
+                            problems.extend(more);
+                            let kind = format!("{:?}", q.ask);
+                            let kind = kind.split(['(', ' ']).next().unwrap_or("?").to_owned();
+                            let report = format!(
+                                "{who}\n  query: {}\n  vars: {}\n  response: {}",
+                                q.text, q.vars, r.body
+                            );
+                            (problems, report, kind, rows)
+                        };
                         let report = if problems.is_empty() {
                             String::new()
                         } else {
-                            format!(
-                                "caller {} at agency {} ({}) roles {:?}\n  query: {}\n  vars: {}\n  response: {}",
-                                a.login,
-                                a.agency,
-                                w.agencies[a.agency].kind,
-                                a.roles,
-                                q.text,
-                                q.vars,
-                                r.body
-                            )
+                            report
                         };
                         (first_case + k, problems, report, kind, rows)
                     }
@@ -181,7 +207,7 @@ async fn run() -> std::process::ExitCode {
                     continue;
                 }
                 failed += 1;
-                if printed < 12 {
+                if printed < max_printed {
                     printed += 1;
                     println!(
                         "\n---- {}::noleak FAILED: NOLEAK_SEED={seed} world {world_no} case {case} ----\n  {report}",
@@ -190,7 +216,9 @@ async fn run() -> std::process::ExitCode {
                     for p in problems.iter().take(12) {
                         println!("  - {p}");
                     }
-                    if world_no == 0 || printed == 1 {
+                    // Each world once, with its first printed failure.
+                    if described != Some(world_no) {
+                        described = Some(world_no);
                         println!("  world: {}", describe(&w));
                     }
                 }
@@ -248,7 +276,20 @@ fn describe(w: &world::World) -> String {
         ));
     }
     for (h, hh) in w.households.iter().enumerate() {
-        let m: Vec<(usize, bool)> = hh.members.iter().map(|m| (m.person, m.left)).collect();
+        let m: Vec<String> = hh
+            .members
+            .iter()
+            .map(|m| {
+                let d = |x: Option<chrono::NaiveDate>| x.map_or("-".to_owned(), |d| d.to_string());
+                format!(
+                    "p{} {}..{}{}",
+                    m.person,
+                    d(m.joined),
+                    d(m.left),
+                    if m.current(w.today) { " current" } else { "" }
+                )
+            })
+            .collect();
         s.push_str(&format!(
             "\n    household {h}: {} owner {} members {m:?}",
             hh.id, hh.owner
@@ -266,6 +307,37 @@ fn describe(w: &world::World) -> String {
             rr.id, rr.from, rr.to, rr.person, rr.consultation
         ));
     }
+    for (m, mm) in w.meetings.iter().enumerate() {
+        s.push_str(&format!(
+            "\n    meeting {m}: {} {} convener {} members {:?} household {} {:?} in period {} case {:?}",
+            mm.id, mm.kind, mm.convener, mm.members, mm.household, mm.categories, mm.in_period, mm.case
+        ));
+    }
+    for (k, c) in w.cases.iter().enumerate() {
+        s.push_str(&format!(
+            "\n    case {k}: {} household {} owner {}",
+            c.id, c.household, c.owner
+        ));
+    }
+    for (x, a) in w.activities.iter().enumerate() {
+        s.push_str(&format!(
+            "\n    activity {x}: {} agency {} person {} case {:?} placement {:?}",
+            a.id, a.agency, a.person, a.case, a.placement
+        ));
+    }
+    for (x, p) in w.placements.iter().enumerate() {
+        s.push_str(&format!(
+            "\n    placement {x}: {} agency {} person {}",
+            p.id, p.agency, p.person
+        ));
+    }
+    for d in &w.decisions {
+        s.push_str(&format!(
+            "\n    decision {}: case {} meeting {:?}",
+            d.id, d.case, d.meeting
+        ));
+    }
+    s.push_str(&format!("\n    today (JST) {}", w.today));
     s
 }
 

@@ -17,9 +17,15 @@
 //! - CONSENT: a consent of the person that is not withdrawn, whose validity window
 //!   contains now, whose purpose is SUPPORT, that lists the category, and that names the
 //!   caller's agency or its agency kind. Proxy consents count like the person's own.
+//! - Current member (issue 10, rule 1): a membership is current when joinedOn <= today <
+//!   leftOn, today being the city's date (JST) and a null bound open, so a member who has
+//!   not joined yet is not current and one leaving in the future still is; "current
+//!   members" below (the 支援会議 basis, ownerAgency, minutes, case visibility and content,
+//!   noContact, consentGaps and through them every list) always mean exactly these.
 //! - SUPPORT_MEETING: a 支援会議 (not a 重層的支援会議, not a case conference) in its period
 //!   whose members include the caller's agency opens its declared categories of the
-//!   household's current members (not those who left), in any record, like a consent.
+//!   household's current members (not those who left or have not joined), in any record,
+//!   like a consent.
 //! - EMERGENCY: an open grant (not expired, not closed) opens every category within the
 //!   ceiling of that person to the account that holds it, and to no other account.
 //! - Location (address, district) of a person under a support measure: OWN or an active
@@ -29,8 +35,9 @@
 //!   anywhere) exactly when the caller may see the person's IDENTITY. Admins and auditors
 //!   (ceiling: nothing) may still meet a person's id: they read every consent and the
 //!   ledger by person id, so `consents(personId)` answers them for any existing person.
-//! - Household: a member (with its relationship) is visible when the caller may see that
-//!   member's HOUSEHOLD data; the household may be known when its registering agency is the
+//! - Household: a member (with its relationship, joinedOn and leftOn), past, current or
+//!   future, is visible when the caller may see that member's HOUSEHOLD data; the household
+//!   may be known when its registering agency is the
 //!   caller's (and HOUSEHOLD is within the ceiling) or at least one member is visible; its
 //!   ownerAgency is NARRATIVE of every current member.
 //! - Consultation: the link between a consultation and a subject is that subject's
@@ -42,15 +49,44 @@
 //!   category in their ceiling); minutes are NARRATIVE of every current member.
 //! - Activity: NARRATIVE of its person, held by the recording agency; listed and its
 //!   note shown with that basis. Support case: PLAN of every current household member,
-//!   held by the case's agency; known with a PLAN basis for at least one current member.
+//!   held by the case's agency; known (PLAN within the ceiling) to its own agency and with
+//!   a PLAN basis for at least one current member, whatever a not-yet member consented to.
+//! - Case content: decision basis and reason, plan text, agreement method, assignments and
+//!   involvements are PLAN, a decision note NARRATIVE, of every current member, held by the
+//!   case's agency; the decisions and plan versions themselves (ids, kinds, dates) come
+//!   with the case, while involvements and assignments are null with CONSENT_REQUIRED PLAN
+//!   (and their ids unknowable) unless PLAN holds for every current member.
+//! - Meeting.decisions: the decisions taken at the meeting on cases the caller may know;
+//!   their reason is PLAN of the case's current members, like CaseDecision.reason.
+//! - Error subjects (issue 10, rule 2): a CONSENT_REQUIRED error on a person's own field
+//!   must name that person; on a referral's reason or declineReason it names the referral's
+//!   person exactly when the caller may know them; on consultation content it may name only
+//!   a subject denied that category whom the caller may know and whose link (NARRATIVE, held
+//!   by the receiving agency) it may see; on household-scoped content (ownerAgency, minutes,
+//!   anything in a support case) only a current member denied that category whom the caller
+//!   may know and whose membership it may see; otherwise the key is absent (not null), and
+//!   an error naming a subject where the oracle judged no denied field fails.
+//! - Ids pointing at another record (issue 10, rule 3): Activity.caseId and Meeting.caseId
+//!   are the case's id exactly when the caller may know the case, Activity.placementId when
+//!   it may know the placement, CaseDecision.meetingId when it may know the meeting; else
+//!   null with no error, and an unknowable id appears nowhere in a body.
+//! - Writes on hidden records (issue 10, rule 4): a record is hidden from a caller when the
+//!   oracle says it may not know it (a person without IDENTITY, a consent it may not list,
+//!   a membership whose HOUSEHOLD it may not see, a consultation, referral, meeting, case,
+//!   household or placement it may not know, a plan of a case it may not know, an
+//!   involvement without PLAN for every current member); an id-taking write on it must
+//!   answer byte-identically to a random UUID, NOT_FOUND naming the id argument as `field`
+//!   (FORBIDDEN for both is accepted only when README §6's role table does not give the
+//!   caller's roles that operation, or does not list it), and change no row.
 //!   Its `householdId` is non-null in the schema, so whoever knows a case may meet the
 //!   household's id (never the household: `household(id)` stays NOT_FOUND without a
 //!   HOUSEHOLD basis).
 //! - Placement (参加支援): PLAN of its person, held by the recording agency;
 //!   `placements(personId)` needs a person the caller may know.
 //! - consentGaps (重層的支援会議, convener's coordinators only): participants other than the
-//!   convener × current members the caller may know × declared categories without an
-//!   active SUPPORT consent naming the participant or its kind; other members counted.
+//!   convener × current members the caller may know, with their membership (README §9) ×
+//!   declared categories without an active SUPPORT consent naming the participant or its
+//!   kind; other current members counted.
 //! - explainAccess: answers a caller about itself for persons it may know, and admins and
 //!   auditors about any account for any existing person; per item, `allowed` and `basis`
 //!   equal the oracle's first basis.
@@ -135,7 +171,7 @@ impl<'w> Oracle<'w> {
                 && self.w.households[m.household]
                     .members
                     .iter()
-                    .any(|x| x.person == p && !x.left)
+                    .any(|x| x.person == p && x.current(self.w.today))
         })
     }
 
@@ -215,12 +251,7 @@ impl<'w> Oracle<'w> {
         if hh.owner == self.a.agency && self.within("NARRATIVE") {
             return true;
         }
-        let current: Vec<usize> = hh
-            .members
-            .iter()
-            .filter(|m| !m.left)
-            .map(|m| m.person)
-            .collect();
+        let current = self.current_members(h);
         !current.is_empty() && current.iter().all(|p| self.consents_to(*p, "NARRATIVE"))
     }
 
@@ -298,12 +329,7 @@ impl<'w> Oracle<'w> {
     /// convener); with no current member there is nobody whose basis could open them.
     pub fn sees_minutes(&self, m: usize) -> bool {
         let mm = &self.w.meetings[m];
-        let current: Vec<usize> = self.w.households[mm.household]
-            .members
-            .iter()
-            .filter(|x| !x.left)
-            .map(|x| x.person)
-            .collect();
+        let current = self.current_members(mm.household);
         !current.is_empty()
             && current
                 .iter()
@@ -342,22 +368,96 @@ impl<'w> Oracle<'w> {
         self.basis(x.person, "PLAN", Some(x.agency)).is_some()
     }
 
-    fn current_members(&self, h: usize) -> Vec<usize> {
+    /// The persons whose membership is current today: joinedOn <= today < leftOn.
+    pub fn current_members(&self, h: usize) -> Vec<usize> {
         self.w.households[h]
             .members
             .iter()
-            .filter(|m| !m.left)
+            .filter(|m| m.current(self.w.today))
             .map(|m| m.person)
             .collect()
     }
 
     /// A support case (and whether there is one) is PLAN of every current member: known
-    /// with a PLAN basis for at least one of them (the case's agency holds it).
+    /// to its own agency (PLAN within the ceiling) and with a PLAN basis, held by the
+    /// case's agency, for at least one current member.
     pub fn knows_case(&self, k: usize) -> bool {
         let c = &self.w.cases[k];
-        self.current_members(c.household)
+        self.within("PLAN")
+            && (c.owner == self.a.agency
+                || self
+                    .current_members(c.household)
+                    .iter()
+                    .any(|p| self.basis(*p, "PLAN", Some(c.owner)).is_some()))
+    }
+
+    /// Content of case `k` in category `cat` (plan text, decision basis and note,
+    /// involvements, assignments): a basis, held by the case's agency, for every current
+    /// member.
+    pub fn sees_case_content(&self, k: usize, cat: &str) -> bool {
+        let c = &self.w.cases[k];
+        let current = self.current_members(c.household);
+        !current.is_empty()
+            && current
+                .iter()
+                .all(|p| self.basis(*p, cat, Some(c.owner)).is_some())
+    }
+
+    // ---- who a CONSENT_REQUIRED error may name (issue 10, rule 2) ----
+
+    /// Person `p`'s link to household `h` (its membership there) is visible: the same
+    /// decision that lists the membership in `Household.members`.
+    pub fn sees_household_link(&self, h: usize, p: usize) -> bool {
+        self.w.households[h]
+            .members
             .iter()
-            .any(|p| self.basis(*p, "PLAN", Some(c.owner)).is_some())
+            .position(|m| m.person == p)
+            .is_some_and(|m| self.sees_member(h, m))
+    }
+
+    /// Subject ids an error on household-scoped content (ownerAgency, minutes, anything in
+    /// a support case) may carry: current members denied `cat` (held by `holder`) whom the
+    /// caller may know and whose membership it may see.
+    pub fn nameable_in_household(&self, h: usize, cat: &str, holder: usize) -> BTreeSet<String> {
+        self.current_members(h)
+            .into_iter()
+            .filter(|p| self.basis(*p, cat, Some(holder)).is_none())
+            .filter(|p| self.knows_person(*p) && self.sees_household_link(h, *p))
+            .map(|p| self.w.persons[p].id.clone())
+            .collect()
+    }
+
+    /// Subject ids an error on a consultation's content may carry: subjects denied `cat`
+    /// whom the caller may know and whose link to the consultation it may see.
+    pub fn nameable_in_consultation(&self, c: usize, cat: &str) -> BTreeSet<String> {
+        let cc = &self.w.consultations[c];
+        cc.subjects
+            .iter()
+            .copied()
+            .filter(|p| !(self.within(cat) && (self.receives(c) || self.consents_to(*p, cat))))
+            .filter(|p| self.sees_subject(c, *p))
+            .map(|p| self.w.persons[p].id.clone())
+            .collect()
+    }
+
+    // ---- ids that point at another record (issue 10, rule 3) ----
+
+    /// `Activity.caseId` / `Meeting.caseId`: the case id when the caller may know the case.
+    pub fn case_ref(&self, k: Option<usize>) -> Option<String> {
+        k.filter(|k| self.knows_case(*k))
+            .map(|k| self.w.cases[k].id.clone())
+    }
+
+    /// `Activity.placementId`: the placement id when the caller may know the placement.
+    pub fn placement_ref(&self, x: Option<usize>) -> Option<String> {
+        x.filter(|x| self.sees_placement(*x))
+            .map(|x| self.w.placements[x].id.clone())
+    }
+
+    /// `CaseDecision.meetingId`: the meeting id when the caller may know the meeting.
+    pub fn meeting_ref(&self, m: Option<usize>) -> Option<String> {
+        m.filter(|m| self.knows_meeting(*m))
+            .map(|m| self.w.meetings[m].id.clone())
     }
 
     /// noContact(days: 1): the worlds hold no outreach visits and every activity is months
@@ -377,15 +477,15 @@ impl<'w> Oracle<'w> {
     }
 
     /// consentGaps of meeting `m` as the convener sees them: (participant other than the
-    /// convener, known current member, declared category) without an active SUPPORT
-    /// consent naming that participant or its kind; plus how many current members the
-    /// caller may not know (counted, never named).
+    /// convener, current member known with its membership, declared category) without an
+    /// active SUPPORT consent naming that participant or its kind; plus how many current
+    /// members the caller may not know so (counted, never named).
     pub fn consent_gaps(&self, m: usize) -> (BTreeSet<(usize, usize, &'static str)>, usize) {
         let mm = &self.w.meetings[m];
         let mut gaps = BTreeSet::new();
         let mut unknown = 0;
         for p in self.current_members(mm.household) {
-            if !self.knows_person(p) {
+            if !self.knows_person(p) || !self.sees_household_link(mm.household, p) {
                 unknown += 1;
                 continue;
             }

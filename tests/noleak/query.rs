@@ -195,7 +195,9 @@ fn meeting_sel(rng: &mut Rng, depth: usize) -> String {
                 "convener { id }",
                 "participants { id }",
                 "categories",
-                "inEffect"
+                "inEffect",
+                "caseId",
+                "decisions { __typename id kind decidedOn reason }"
             ],
             65
         )
@@ -209,7 +211,29 @@ fn meeting_sel(rng: &mut Rng, depth: usize) -> String {
     s
 }
 
-const CASE_SEL: &str = "__typename id householdId ownerAgency { id } status";
+const DECISION_SEL: &str = "__typename id kind decidedOn decider basis reason note meetingId";
+
+const PLAN_SEL: &str = "__typename id caseId planVersion wishes longTermGoal shortTermGoals \
+    agreementMethod assignments { __typename id agency { id } role task contactFrequency }";
+
+/// A support case with a random part of its content.
+fn case_sel(rng: &mut Rng) -> String {
+    let parts = [
+        format!("decisions {{ {DECISION_SEL} }}"),
+        format!("supportDecision {{ {DECISION_SEL} }}"),
+        "involvements { __typename id caseId agency { id } role }".to_owned(),
+        format!("plans {{ {PLAN_SEL} }}"),
+        format!("currentPlan {{ {PLAN_SEL} }}"),
+    ];
+    let mut s = "__typename id householdId ownerAgency { id } status".to_owned();
+    for p in parts {
+        if rng.chance(45) {
+            s.push(' ');
+            s.push_str(&p);
+        }
+    }
+    s
+}
 
 const CONSENT_SEL: &str = "__typename id personId givenBy proxyName proxyRelationship categories \
     recipientAgencies { id } recipientAgencyKinds purpose evidenceRef withdrawalReason state";
@@ -428,7 +452,11 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ activities(personId: $id, first: 100) {{ nodes {{ __typename id {} }} }} }}",
-                    subset(rng, &["note", "kind", "agency { id }", "caseId"], 70)
+                    subset(
+                        rng,
+                        &["note", "kind", "agency { id }", "caseId", "placementId"],
+                        70
+                    )
                         + &if rng.chance(50) {
                             format!(" person {{ {} }}", person_sel(rng, 0))
                         } else {
@@ -443,7 +471,10 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
         15 => {
             let id = some_id(rng, w.cases.iter().map(|c| c.id.clone()).collect());
             Query {
-                text: format!("query Q($id: ID!) {{ supportCase(id: $id) {{ {CASE_SEL} }} }}"),
+                text: format!(
+                    "query Q($id: ID!) {{ supportCase(id: $id) {{ {} }} }}",
+                    case_sel(rng)
+                ),
                 vars: json!({ "id": id }),
                 paged: None,
                 ask: Ask::Case(id),
@@ -457,7 +488,8 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
             };
             Query {
                 text: format!(
-                    "query Q($id: ID!) {{ supportCases(householdId: $id) {{ {CASE_SEL} }} }}"
+                    "query Q($id: ID!) {{ supportCases(householdId: $id) {{ {} }} }}",
+                    case_sel(rng)
                 ),
                 vars: json!({ "id": id }),
                 paged: None,

@@ -111,6 +111,43 @@ pub fn secrets(o: &Oracle) -> Secrets {
     for (k, x) in w.cases.iter().enumerate() {
         put(o.knows_case(k), &x.id, format!("id of support case {k}"));
     }
+    // Case content: decisions and plans (ids, dates) come with the case; their text, the
+    // involvements and the assignments need the category for every current member.
+    for (d, dd) in w.decisions.iter().enumerate() {
+        let known = o.knows_case(dd.case);
+        put(known, &dd.id, format!("id of decision {d}"));
+        put(
+            known && o.sees_case_content(dd.case, "PLAN"),
+            &dd.basis,
+            format!("basis of decision {d}"),
+        );
+        if let Some(n) = &dd.note {
+            put(
+                known && o.sees_case_content(dd.case, "NARRATIVE"),
+                n,
+                format!("note of decision {d}"),
+            );
+        }
+    }
+    for (i, ii) in w.involvements.iter().enumerate() {
+        let seen = o.knows_case(ii.case) && o.sees_case_content(ii.case, "PLAN");
+        put(seen, &ii.id, format!("id of involvement {i}"));
+    }
+    for (p, pp) in w.plans.iter().enumerate() {
+        let known = o.knows_case(pp.case);
+        put(known, &pp.id, format!("id of plan {p}"));
+        let text = known && o.sees_case_content(pp.case, "PLAN");
+        for (v, what) in [
+            (&pp.wishes, "wishes"),
+            (&pp.long_goal, "longTermGoal"),
+            (&pp.short_goal, "shortTermGoals"),
+            (&pp.assignment, "assignment id"),
+            (&pp.task, "task"),
+            (&pp.frequency, "contactFrequency"),
+        ] {
+            put(text, v, format!("{what} of plan {p}"));
+        }
+    }
     for (k, cc) in w.consents.iter().enumerate() {
         let seen = o.sees_consent(k);
         put(seen, &cc.id, format!("id of consent {k}"));

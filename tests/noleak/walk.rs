@@ -11,9 +11,22 @@ use tsunagi_tests::Gql;
 
 use crate::oracle::Oracle;
 
+/// Which subject a CONSENT_REQUIRED error may name in `extensions.subjectId` (rule 2).
+pub enum Who {
+    /// Exactly this person (a person's own fields; a referral's known person).
+    Must(String),
+    /// No `subjectId` key at all.
+    Absent,
+    /// No key, or one of these (denied subjects the caller may know with their link).
+    Any(BTreeSet<String>),
+}
+
 pub struct Checker<'a> {
     pub o: &'a Oracle<'a>,
-    pub errors: BTreeMap<String, Vec<(String, String)>>,
+    /// Errors by path: the whole error object.
+    pub errors: BTreeMap<String, Vec<Value>>,
+    /// Paths whose CONSENT_REQUIRED error the oracle judged.
+    pub judged: BTreeSet<String>,
     pub problems: Vec<String>,
     /// Rows the oracle expected in the lists checked (a measure of what a case exercised).
     pub expected_rows: usize,
@@ -39,26 +52,18 @@ pub fn set(xs: impl IntoIterator<Item = String>) -> BTreeSet<String> {
 
 impl<'a> Checker<'a> {
     pub fn new(o: &'a Oracle<'a>, r: &Gql) -> Self {
-        let mut errors: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        let mut errors: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for e in r.errors() {
             let key = e["path"]
                 .as_array()
                 .map(|p| path_key(p))
                 .unwrap_or_default();
-            errors.entry(key).or_default().push((
-                e["extensions"]["code"]
-                    .as_str()
-                    .unwrap_or("<none>")
-                    .to_owned(),
-                e["extensions"]["category"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
-            ));
+            errors.entry(key).or_default().push(e);
         }
         Checker {
             o,
             errors,
+            judged: BTreeSet::new(),
             problems: Vec::new(),
             expected_rows: 0,
         }
@@ -69,34 +74,87 @@ impl<'a> Checker<'a> {
     }
 
     /// One field: allowed → its value and no error there; denied → null and a
-    /// CONSENT_REQUIRED error of `cat` at its path.
-    pub fn field(&mut self, path: &[Value], got: &Value, allowed: bool, cat: &str, want: Value) {
-        let errs = self
-            .errors
-            .get(&path_key(path))
-            .cloned()
-            .unwrap_or_default();
+    /// CONSENT_REQUIRED error of `cat` at its path, naming only whom `who` allows.
+    pub fn field(
+        &mut self,
+        path: &[Value],
+        got: &Value,
+        allowed: bool,
+        cat: &str,
+        want: Value,
+        who: Who,
+    ) {
         if allowed {
             if *got != want {
                 self.fail(format!(
                     "{path:?}: allowed ({cat}) but got {got}, want {want}"
                 ));
             }
-            if !errs.is_empty() {
-                self.fail(format!("{path:?}: allowed ({cat}) but errors {errs:?}"));
-            }
+            self.no_error(path, cat);
         } else {
             if !got.is_null() {
                 self.fail(format!("LEAK {path:?}: denied ({cat}) but got {got}"));
             }
-            if !errs
-                .iter()
-                .any(|(code, c)| code == "CONSENT_REQUIRED" && c == cat)
-            {
-                self.fail(format!(
-                    "{path:?}: denied ({cat}) without a CONSENT_REQUIRED {cat} error: {errs:?}"
-                ));
-            }
+            self.denied_error(path, cat, who);
+        }
+    }
+
+    /// No error at `path` (an allowed field).
+    pub fn no_error(&mut self, path: &[Value], cat: &str) {
+        // (Judged here: an error at an allowed field fails once, as such.)
+        self.judged.insert(path_key(path));
+        if let Some(errs) = self.errors.get(&path_key(path)).cloned() {
+            self.fail(format!("{path:?}: allowed ({cat}) but errors {errs:?}"));
+        }
+    }
+
+    /// A CONSENT_REQUIRED error of `cat` at `path`, whose `extensions.subjectId` is what
+    /// `who` allows (rule 2: a subject only when the caller may know the person and the
+    /// person's link to this record; otherwise no key at all).
+    pub fn denied_error(&mut self, path: &[Value], cat: &str, who: Who) {
+        let key = path_key(path);
+        self.judged.insert(key.clone());
+        let errs = self.errors.get(&key).cloned().unwrap_or_default();
+        let Some(e) = errs.iter().find(|e| {
+            e["extensions"]["code"] == json!("CONSENT_REQUIRED")
+                && e["extensions"]["category"] == json!(cat)
+        }) else {
+            return self.fail(format!(
+                "{path:?}: denied ({cat}) without a CONSENT_REQUIRED {cat} error: {errs:?}"
+            ));
+        };
+        let named = e["extensions"].get("subjectId");
+        let ok = match (&who, named) {
+            (Who::Must(id), Some(v)) => v == &json!(id),
+            (Who::Must(_), None) => false,
+            (Who::Absent, n) => n.is_none(),
+            (Who::Any(_), None) => true,
+            (Who::Any(ids), Some(v)) => v.as_str().is_some_and(|v| ids.contains(v)),
+        };
+        if !ok {
+            let want = match &who {
+                Who::Must(id) => format!("subjectId {id}"),
+                Who::Absent => "no subjectId key".to_owned(),
+                Who::Any(ids) => format!("no subjectId key or one of {ids:?}"),
+            };
+            let leak = if named.is_some() { "LEAK " } else { "" };
+            self.fail(format!(
+                "{leak}{path:?}: CONSENT_REQUIRED {cat} error names subject {}, oracle: {want}",
+                named.map_or("(none)".to_owned(), |v| v.to_string())
+            ));
+        }
+    }
+
+    /// An id-valued field pointing at another record: the id when the caller may know
+    /// that record, else null, and never an error (rule 3).
+    pub fn id_ref(&mut self, path: &[Value], got: &Value, want: Option<String>, what: &str) {
+        let want = want.map_or(Value::Null, |v| json!(v));
+        if *got != want {
+            let leak = if want.is_null() { "LEAK " } else { "" };
+            self.fail(format!("{leak}{path:?}: {what} id: got {got}, want {want}"));
+        }
+        if let Some(errs) = self.errors.get(&path_key(path)).cloned() {
+            self.fail(format!("{path:?}: {what} id with errors {errs:?}"));
         }
     }
 
@@ -137,6 +195,11 @@ impl<'a> Checker<'a> {
                 Some("Activity") => self.activity(obj, &path),
                 Some("SupportCase") => self.case(obj, &path),
                 Some("Placement") => self.placement(obj, &path),
+                Some("CaseDecision") => self.decision(obj, &path),
+                Some("MeetingDecision") => self.meeting_decision(obj, &path),
+                Some("CaseInvolvement") => self.involvement(obj, &path),
+                Some("SupportPlan") => self.plan(obj, &path),
+                Some("PlanAssignment") => self.assignment(obj, &path),
                 Some(t) => self.fail(format!("{path:?}: unexpected type {t}")),
                 None => {
                     for (k, x) in obj {
@@ -168,6 +231,8 @@ impl<'a> Checker<'a> {
             ));
         }
         let p = &w.persons[i];
+        // A person's own fields: the link is the person (rule 2), known here.
+        let who = || Who::Must(p.id.clone());
         for (k, got) in obj {
             let fp = Self::child(path, k);
             let s = |x: &Option<String>| x.as_ref().map_or(Value::Null, |v| json!(v));
@@ -179,19 +244,31 @@ impl<'a> Checker<'a> {
                     o.sees(i, "NARRATIVE"),
                     "NARRATIVE",
                     json!({ "id": w.agencies[p.owner].id }),
+                    who(),
                 ),
-                "familyName" => {
-                    self.field(&fp, got, o.sees(i, "IDENTITY"), "IDENTITY", json!(p.family))
-                }
-                "givenName" => {
-                    self.field(&fp, got, o.sees(i, "IDENTITY"), "IDENTITY", json!(p.given))
-                }
+                "familyName" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "IDENTITY"),
+                    "IDENTITY",
+                    json!(p.family),
+                    who(),
+                ),
+                "givenName" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "IDENTITY"),
+                    "IDENTITY",
+                    json!(p.given),
+                    who(),
+                ),
                 "familyNameKana" => self.field(
                     &fp,
                     got,
                     o.sees(i, "IDENTITY"),
                     "IDENTITY",
                     json!(p.family_kana),
+                    who(),
                 ),
                 "givenNameKana" => self.field(
                     &fp,
@@ -199,37 +276,74 @@ impl<'a> Checker<'a> {
                     o.sees(i, "IDENTITY"),
                     "IDENTITY",
                     json!(p.given_kana),
+                    who(),
                 ),
-                "birthDate" => {
-                    self.field(&fp, got, o.sees(i, "IDENTITY"), "IDENTITY", json!(p.birth))
-                }
-                "sex" => self.field(&fp, got, o.sees(i, "IDENTITY"), "IDENTITY", json!(p.sex)),
-                "address" => self.field(&fp, got, o.sees_location(i), "CONTACT", s(&p.address)),
+                "birthDate" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "IDENTITY"),
+                    "IDENTITY",
+                    json!(p.birth),
+                    who(),
+                ),
+                "sex" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "IDENTITY"),
+                    "IDENTITY",
+                    json!(p.sex),
+                    who(),
+                ),
+                "address" => self.field(
+                    &fp,
+                    got,
+                    o.sees_location(i),
+                    "CONTACT",
+                    s(&p.address),
+                    who(),
+                ),
                 "district" => self.field(
                     &fp,
                     got,
                     o.sees_location(i),
                     "CONTACT",
                     p.district.map_or(Value::Null, |d| json!(d)),
+                    who(),
                 ),
-                "phone" => self.field(&fp, got, o.sees(i, "CONTACT"), "CONTACT", s(&p.phone)),
+                "phone" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "CONTACT"),
+                    "CONTACT",
+                    s(&p.phone),
+                    who(),
+                ),
                 "addressConfidential" => self.field(
                     &fp,
                     got,
                     o.sees(i, "CHILD_PROTECTION"),
                     "CHILD_PROTECTION",
                     json!(p.confidential),
+                    who(),
                 ),
-                "careLevel" => self.field(&fp, got, o.sees(i, "HEALTH"), "HEALTH", s(&p.care)),
-                "disabilityCertificate" => {
-                    self.field(&fp, got, o.sees(i, "HEALTH"), "HEALTH", s(&p.disability))
+                "careLevel" => {
+                    self.field(&fp, got, o.sees(i, "HEALTH"), "HEALTH", s(&p.care), who())
                 }
+                "disabilityCertificate" => self.field(
+                    &fp,
+                    got,
+                    o.sees(i, "HEALTH"),
+                    "HEALTH",
+                    s(&p.disability),
+                    who(),
+                ),
                 "publicAssistance" => self.field(
                     &fp,
                     got,
                     o.sees(i, "LIVELIHOOD"),
                     "LIVELIHOOD",
                     p.assistance.map_or(Value::Null, |b| json!(b)),
+                    who(),
                 ),
                 "households" => {
                     let mut want = BTreeSet::new();
@@ -295,17 +409,12 @@ impl<'a> Checker<'a> {
         for (k, got) in obj {
             let fp = Self::child(path, k);
             let want = match k.as_str() {
-                "__typename" | "id" | "joinedOn" => continue,
+                "__typename" | "id" => continue,
                 "householdId" => json!(w.households[h].id),
                 "relationship" => json!(mm.relationship),
                 "isHead" => json!(m == 0),
-                "leftOn" => {
-                    if mm.left {
-                        json!("2024-03-31")
-                    } else {
-                        Value::Null
-                    }
-                }
+                "joinedOn" => mm.joined.map_or(Value::Null, |d| json!(d.to_string())),
+                "leftOn" => mm.left.map_or(Value::Null, |d| json!(d.to_string())),
                 "person" => {
                     if o.knows_person(mm.person) {
                         if got["id"] != json!(w.persons[mm.person].id) {
@@ -350,6 +459,7 @@ impl<'a> Checker<'a> {
                     o.sees_household_owner(h),
                     "NARRATIVE",
                     json!({ "id": w.agencies[hh.owner].id }),
+                    Who::Any(o.nameable_in_household(h, "NARRATIVE", hh.owner)),
                 ),
                 "members" => {
                     let want = set((0..hh.members.len())
@@ -377,9 +487,14 @@ impl<'a> Checker<'a> {
             let fp = Self::child(path, k);
             match k.as_str() {
                 "__typename" | "id" | "version" | "receivedAt" | "status" => {}
-                "summary" => {
-                    self.field(&fp, got, o.sees_summary(c), "NARRATIVE", json!(cc.summary))
-                }
+                "summary" => self.field(
+                    &fp,
+                    got,
+                    o.sees_summary(c),
+                    "NARRATIVE",
+                    json!(cc.summary),
+                    Who::Any(o.nameable_in_consultation(c, "NARRATIVE")),
+                ),
                 "receivingAgency" => {
                     if got["id"] != json!(w.agencies[cc.receiver].id) {
                         self.fail(format!("{fp:?}: wrong receiving agency {got}"));

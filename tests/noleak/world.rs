@@ -102,7 +102,23 @@ pub struct Member {
     pub id: String,
     pub person: usize,
     pub relationship: String,
-    pub left: bool,
+    /// None: since always.
+    pub joined: Option<NaiveDate>,
+    /// None: not left. Past, or in the future (still current until then).
+    pub left: Option<NaiveDate>,
+}
+
+impl Member {
+    /// Current at `today` (the city's date, JST): joinedOn <= today < leftOn.
+    pub fn current(&self, today: NaiveDate) -> bool {
+        self.joined.is_none_or(|j| j <= today) && self.left.is_none_or(|l| today < l)
+    }
+}
+
+/// Today in the city's calendar (JST, UTC+9). Relative dates in a world are at least ten
+/// days from it, so a run across midnight cannot change which memberships are current.
+pub fn today_jst() -> NaiveDate {
+    (Utc::now() + Duration::hours(9)).date_naive()
 }
 
 pub struct Household {
@@ -143,6 +159,8 @@ pub struct Meeting {
     pub members: Vec<usize>,
     pub categories: Vec<&'static str>,
     pub in_period: bool,
+    /// The support case it is about (a case of the same household), if any.
+    pub case: Option<usize>,
 }
 
 /// A break-glass grant of one account for one person.
@@ -159,6 +177,9 @@ pub struct Activity {
     pub agency: usize,
     pub person: usize,
     pub note: String,
+    /// Linked support case (`caseId`) and placement (`placementId`).
+    pub case: Option<usize>,
+    pub placement: Option<usize>,
 }
 
 /// A 多機関協働 support case of a household, held by the coordinating agency.
@@ -175,6 +196,36 @@ pub struct Placement {
     pub person: usize,
 }
 
+/// A 支援決定 on a case: `basis` is PLAN, `note` NARRATIVE of the case's current members;
+/// `meeting` the meeting that decided.
+pub struct Decision {
+    pub id: String,
+    pub case: usize,
+    pub basis: String,
+    pub note: Option<String>,
+    pub meeting: Option<usize>,
+}
+
+/// An agency's involvement in a case (PLAN: its very existence).
+pub struct Involvement {
+    pub id: String,
+    pub case: usize,
+    pub agency: usize,
+}
+
+/// A plan version (version 1) with one assignment; every text is PLAN.
+pub struct Plan {
+    pub id: String,
+    pub case: usize,
+    pub wishes: String,
+    pub long_goal: String,
+    pub short_goal: String,
+    pub assignment: String,
+    pub assignment_agency: usize,
+    pub task: String,
+    pub frequency: String,
+}
+
 pub struct World {
     pub agencies: Vec<Agency>,
     pub accounts: Vec<Account>,
@@ -188,6 +239,11 @@ pub struct World {
     pub activities: Vec<Activity>,
     pub cases: Vec<Case>,
     pub placements: Vec<Placement>,
+    pub decisions: Vec<Decision>,
+    pub involvements: Vec<Involvement>,
+    pub plans: Vec<Plan>,
+    /// Today (JST) when the world was built.
+    pub today: NaiveDate,
     /// issue code → policy category (public data, read from `issueCategories`).
     pub issue_categories: Vec<(String, String)>,
 }
@@ -450,6 +506,7 @@ impl World {
         }
 
         let now = tsunagi_api::audit::now_micros();
+        let today = today_jst();
         // Households: any agency may hold one with any persons (a membership it recorded
         // while it had consent, say).
         let mut households = Vec::new();
@@ -474,7 +531,24 @@ impl World {
                 if members.iter().any(|x| x.person == person) {
                     continue;
                 }
-                let left = m > 0 && rng.chance(15);
+                let day = |n: i64| today + Duration::days(n);
+                let long_ago = NaiveDate::from_ymd_opt(2021, 4, 1);
+                // The head is always current (since always, or leaving in the future), so
+                // every household has a current member; others take every shape.
+                let (joined, left) = match (m, rng.below(20)) {
+                    (0, 0..=2) => (long_ago, Some(day(40))),
+                    (0, 3..=6) => (None, None),
+                    (0, _) => (long_ago, None),
+                    (_, 0..=7) => (long_ago, None),
+                    (_, 8) => (None, None),
+                    // ended long ago, and recently (leftOn <= today)
+                    (_, 9..=10) => (long_ago, NaiveDate::from_ymd_opt(2024, 3, 31)),
+                    (_, 11..=12) => (long_ago, Some(day(-20))),
+                    // joining in the future: not yet current
+                    (_, 13..=16) => (Some(day(30)), None),
+                    // leaving in the future: still current
+                    _ => (long_ago, Some(day(45))),
+                };
                 let mid = tsunagi_api::store::new_id();
                 let relationship = format!("続柄R{member_no:03}");
                 member_no += 1;
@@ -484,8 +558,8 @@ impl World {
                     person_id: Set(persons[person].id.clone()),
                     relationship: Set(relationship.clone()),
                     is_head: Set(m == 0),
-                    joined_on: Set(NaiveDate::from_ymd_opt(2021, 4, 1)),
-                    left_on: Set(left.then(|| NaiveDate::from_ymd_opt(2024, 3, 31)).flatten()),
+                    joined_on: Set(joined),
+                    left_on: Set(left),
                     created_at: Set(now),
                 }
                 .insert(&srv.db)
@@ -495,6 +569,7 @@ impl World {
                     id: mid,
                     person,
                     relationship,
+                    joined,
                     left,
                 });
             }
@@ -649,6 +724,10 @@ impl World {
             activities: Vec::new(),
             cases: Vec::new(),
             placements: Vec::new(),
+            decisions: Vec::new(),
+            involvements: Vec::new(),
+            plans: Vec::new(),
+            today,
             issue_categories,
         };
         world.add_support(srv, rng, &hot, size).await;

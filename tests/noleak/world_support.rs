@@ -16,6 +16,7 @@ impl World {
     /// Adds the support records; `hot` are the agencies most callers sit at.
     pub async fn add_support(&mut self, srv: &Server, rng: &mut Rng, hot: &[usize], size: usize) {
         let now = tsunagi_api::audit::now_micros();
+        let today = self.today;
         let n_agencies = self.agencies.len();
         let some_agency = |rng: &mut Rng| {
             if rng.chance(75) {
@@ -24,6 +25,73 @@ impl World {
                 rng.below(n_agencies)
             }
         };
+        // Support cases: at most one per household, held by a random agency.
+        let mut cases = Vec::new();
+        for (h, hh) in self.households.iter().enumerate() {
+            if !rng.chance(60) {
+                continue;
+            }
+            let owner = some_agency(rng);
+            let id = tsunagi_api::store::new_id();
+            entity::support_case::ActiveModel {
+                id: Set(id.clone()),
+                household_id: Set(hh.id.clone()),
+                owner_agency_id: Set(self.agencies[owner].id.clone()),
+                lead_account_id: Set(self.accounts[owner].id.clone()),
+                status: Set("ASSESSMENT".to_owned()),
+                status_before_suspension: Set(None),
+                opened_on: Set(NaiveDate::from_ymd_opt(2026, 4, 1).expect("date")),
+                closed_on: Set(None),
+                version: Set(1),
+                created_by: Set(self.accounts[owner].id.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&srv.db)
+            .await
+            .expect("support case");
+            // Usually the coordinating agency holds self.consents of the members it works with.
+            if rng.chance(60) {
+                // Current members, and now and then one who has not joined yet (whose consent
+                // must not open the case to anyone: the oracle ignores non-current members).
+                for m in hh
+                    .members
+                    .iter()
+                    .filter(|m| m.current(today) || (m.left.is_none() && rng.chance(50)))
+                {
+                    let p = &self.persons[m.person];
+                    if p.owner == owner {
+                        continue;
+                    }
+                    let categories = vec!["IDENTITY", "HOUSEHOLD", "PLAN"];
+                    let input = json!({
+                        "personId": p.id, "givenBy": "SELF", "categories": categories,
+                        "recipientAgencyIds": [self.agencies[owner].id], "purpose": "SUPPORT",
+                        "validFrom": (Utc::now() - Duration::hours(2)).to_rfc3339(),
+                        "method": "WRITTEN", "evidenceRef": format!("証拠E{:03}", self.consents.len()),
+                    });
+                    let (cid, _) = srv.consent(&self.accounts[p.owner].token, input).await;
+                    self.consents.push(Consent {
+                        id: cid,
+                        person: m.person,
+                        categories,
+                        agencies: vec![owner],
+                        kinds: vec![],
+                        purpose: "SUPPORT",
+                        state: ConsentState::Active,
+                        proxy_name: None,
+                        evidence: format!("証拠E{:03}", self.consents.len()),
+                        withdrawal_reason: None,
+                    });
+                }
+            }
+            cases.push(Case {
+                id,
+                household: h,
+                owner,
+            });
+        }
+
         // Meetings: 支援会議 in, before and after their period, and the kinds that are no
         // basis at all (重層的支援会議, case conference).
         let mut meetings = Vec::new();
@@ -69,12 +137,17 @@ impl World {
                 4 => (now + Duration::days(1), now + Duration::days(100)),
                 _ => (now - Duration::days(10), now + Duration::days(80)),
             };
+            // Often about the household's support case, if it has one.
+            let case = cases
+                .iter()
+                .position(|c: &Case| c.household == household)
+                .filter(|_| rng.chance(60));
             let id = tsunagi_api::store::new_id();
             entity::meeting::ActiveModel {
                 id: Set(id.clone()),
                 kind: Set(kind.to_owned()),
                 household_id: Set(self.households[household].id.clone()),
-                case_id: Set(None),
+                case_id: Set(case.map(|k| cases[k].id.clone())),
                 owner_agency_id: Set(self.agencies[convener].id.clone()),
                 held_at: Set(now - Duration::days(5)),
                 minutes: Set(Some(format!("議事録M{n:03}"))),
@@ -115,6 +188,7 @@ impl World {
                 members,
                 categories,
                 in_period: kind == "SUPPORT_MEETING" && phase <= 2,
+                case,
             });
         }
 
@@ -189,67 +263,8 @@ impl World {
                 agency,
                 person,
                 note,
-            });
-        }
-
-        // Support cases: at most one per household, held by a random agency.
-        let mut cases = Vec::new();
-        for (h, hh) in self.households.iter().enumerate() {
-            if !rng.chance(60) {
-                continue;
-            }
-            let owner = some_agency(rng);
-            let id = tsunagi_api::store::new_id();
-            entity::support_case::ActiveModel {
-                id: Set(id.clone()),
-                household_id: Set(hh.id.clone()),
-                owner_agency_id: Set(self.agencies[owner].id.clone()),
-                lead_account_id: Set(self.accounts[owner].id.clone()),
-                status: Set("ASSESSMENT".to_owned()),
-                status_before_suspension: Set(None),
-                opened_on: Set(NaiveDate::from_ymd_opt(2026, 4, 1).expect("date")),
-                closed_on: Set(None),
-                version: Set(1),
-                created_by: Set(self.accounts[owner].id.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&srv.db)
-            .await
-            .expect("support case");
-            // Usually the coordinating agency holds self.consents of the members it works with.
-            if rng.chance(60) {
-                for m in hh.members.iter().filter(|m| !m.left) {
-                    let p = &self.persons[m.person];
-                    if p.owner == owner {
-                        continue;
-                    }
-                    let categories = vec!["IDENTITY", "HOUSEHOLD", "PLAN"];
-                    let input = json!({
-                        "personId": p.id, "givenBy": "SELF", "categories": categories,
-                        "recipientAgencyIds": [self.agencies[owner].id], "purpose": "SUPPORT",
-                        "validFrom": (Utc::now() - Duration::hours(2)).to_rfc3339(),
-                        "method": "WRITTEN", "evidenceRef": format!("証拠E{:03}", self.consents.len()),
-                    });
-                    let (cid, _) = srv.consent(&self.accounts[p.owner].token, input).await;
-                    self.consents.push(Consent {
-                        id: cid,
-                        person: m.person,
-                        categories,
-                        agencies: vec![owner],
-                        kinds: vec![],
-                        purpose: "SUPPORT",
-                        state: ConsentState::Active,
-                        proxy_name: None,
-                        evidence: format!("証拠E{:03}", self.consents.len()),
-                        withdrawal_reason: None,
-                    });
-                }
-            }
-            cases.push(Case {
-                id,
-                household: h,
-                owner,
+                case: None,
+                placement: None,
             });
         }
 
@@ -305,5 +320,7 @@ impl World {
         self.activities = activities;
         self.cases = cases;
         self.placements = placements;
+        self.add_case_content(srv, rng, hot).await;
+        self.add_near_misses(srv, rng, hot).await;
     }
 }

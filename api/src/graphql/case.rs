@@ -133,6 +133,20 @@ impl Scope {
         nullable(ctx, reveal_all(ctx, &self.subjects, record, item, value))
     }
 
+    /// Whether `item` of the case is allowed for every current member, decided without the
+    /// ledger (for a write that shows nothing of it): what [`Scope::reveal`] would show.
+    /// The owning agency always does (its own record, even with no member left).
+    pub fn sees_all(&self, r: &super::context::RequestCtx, item: Item) -> bool {
+        let own = r
+            .decide(&SubjectFacts::default(), &self.owner_agency_id, item)
+            .is_ok();
+        own || !self.subjects.is_empty()
+            && self
+                .subjects
+                .iter()
+                .all(|s| r.decide(s, &self.owner_agency_id, item).is_ok())
+    }
+
     pub fn member_ids(&self) -> Vec<String> {
         self.subjects.iter().map(|s| s.person_id.clone()).collect()
     }

@@ -118,6 +118,12 @@ impl InvolvementMutation {
         let Some(inv) = store::cases::involvement(db, &iid).await? else {
             return Err(ApiError::not_found("id"));
         };
+        // Involvements are PLAN of every current member (`SupportCase.involvements`): one the
+        // caller may not list is, to it, one that does not exist, even in a case it knows.
+        let known = super::case::find(ctx, "id", &inv.case_id).await?;
+        if !known.scope.sees_all(r, super::case::PLAN) {
+            return Err(ApiError::not_found("id"));
+        }
         let c = owned(ctx, op, "id", &ID(inv.case_id.clone())).await?;
         if inv.version != version {
             return Err(ApiError::stale(inv.version));
