@@ -20,7 +20,7 @@ const NO_CONTACT: &str =
     "query($d: Int!) { noContact(days: $d) { person { id familyName } lastContactOn reason } }";
 
 /// The city's date (JST) `days` from today.
-fn day(days: i64) -> String {
+pub(crate) fn day(days: i64) -> String {
     (Utc::now() + Duration::hours(9) + Duration::days(days))
         .date_naive()
         .to_string()

@@ -26,7 +26,7 @@ tests!(
 const OPEN: &str =
     "mutation($i: OpenCaseInput!) { openCase(input: $i) { id status version leadAccountId } }";
 const ADVANCE: &str = "mutation($id: ID!, $v: Int!, $to: CaseStatus!) { advanceCase(id: $id, version: $v, to: $to) { status version } }";
-const SUSPEND: &str = "mutation($id: ID!, $v: Int!, $d: CaseDecisionInput!) { suspendCase(id: $id, version: $v, decision: $d) { status statusBeforeSuspension version } }";
+pub(crate) const SUSPEND: &str = "mutation($id: ID!, $v: Int!, $d: CaseDecisionInput!) { suspendCase(id: $id, version: $v, decision: $d) { status statusBeforeSuspension version } }";
 const RESUME: &str = "mutation($id: ID!, $v: Int!, $d: CaseDecisionInput!) { resumeCase(id: $id, version: $v, decision: $d) { status statusBeforeSuspension version } }";
 const CLOSE: &str = "mutation($id: ID!, $v: Int!, $d: CaseDecisionInput!) { closeCase(id: $id, version: $v, decision: $d) { status closedOn version } }";
 const DECIDE: &str = "mutation($id: ID!, $i: SupportDecisionInput!) { recordSupportDecision(caseId: $id, input: $i) { version supportDecision { kind decider } } }";
@@ -87,7 +87,7 @@ async fn world(srv: &Server) -> World {
     }
 }
 
-async fn open(srv: &Server, tok: &str, hh: &str) -> (String, i64) {
+pub(crate) async fn open(srv: &Server, tok: &str, hh: &str) -> (String, i64) {
     let r = srv
         .gql(
             tok,
@@ -103,7 +103,7 @@ async fn open(srv: &Server, tok: &str, hh: &str) -> (String, i64) {
     )
 }
 
-fn decision(reason: &str) -> Value {
+pub(crate) fn decision(reason: &str) -> Value {
     json!({ "decidedOn": "2026-10-10", "decider": "福祉課長", "reason": reason, "note": "本人と面談のうえ決定" })
 }
 
@@ -122,7 +122,7 @@ fn plan_input(review: &str, agencies: &[&str]) -> Value {
         "shortTermGoals": ["週1回外出する", "生活リズムを整える"], "nextReviewOn": review, "assignments": assignments })
 }
 
-async fn state(srv: &Server, tok: &str, id: &str) -> (String, i64) {
+pub(crate) async fn state(srv: &Server, tok: &str, id: &str) -> (String, i64) {
     let r = srv.gql(tok, STATE, json!({ "id": id })).await;
     let c = &r.ok()["supportCase"];
     (
@@ -141,7 +141,13 @@ async fn decide(srv: &Server, tok: &str, q: &str, id: &str, v: i64, reason: &str
         .await
 }
 
-async fn create_plan(srv: &Server, tok: &str, id: &str, review: &str, agencies: &[&str]) -> Gql {
+pub(crate) async fn create_plan(
+    srv: &Server,
+    tok: &str,
+    id: &str,
+    review: &str,
+    agencies: &[&str],
+) -> Gql {
     srv.gql(
         tok,
         PLAN,
@@ -150,7 +156,7 @@ async fn create_plan(srv: &Server, tok: &str, id: &str, review: &str, agencies: 
     .await
 }
 
-fn plan_id(r: &Gql) -> String {
+pub(crate) fn plan_id(r: &Gql) -> String {
     r.ok()["createPlanVersion"]["id"]
         .as_str()
         .unwrap()

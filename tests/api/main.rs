@@ -13,6 +13,7 @@ mod authz;
 mod bola;
 mod cases;
 mod clients;
+mod disclosure;
 mod documents;
 mod emergency;
 mod fuzz;
@@ -71,6 +72,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(activities::all());
     tests.extend(clients::all());
     tests.extend(documents::all());
+    tests.extend(disclosure::all());
     tests.extend(fuzz::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 

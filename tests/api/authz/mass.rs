@@ -85,9 +85,9 @@ const ALLOW: &[(&str, &str, &str)] = &[
     ),
 ];
 
-type Inputs = BTreeMap<String, BTreeMap<String, String>>;
+pub(super) type Inputs = BTreeMap<String, BTreeMap<String, String>>;
 
-fn named(t: &Value) -> String {
+pub(super) fn named(t: &Value) -> String {
     let mut t = t;
     while t["name"].is_null() {
         t = &t["ofType"];
@@ -96,7 +96,7 @@ fn named(t: &Value) -> String {
 }
 
 /// Input object type → field → the field's named type.
-async fn input_types(srv: &Server) -> Inputs {
+pub(super) async fn input_types(srv: &Server) -> Inputs {
     let r = srv
         .gql(
             &srv.admin_token,

@@ -11,7 +11,10 @@
 //! database: nothing written, not even a ledger row. A NOT_FOUND is byte-identical to the
 //! answer about a random id. Allowed writes must write (so the refusals can fail).
 //! [`mass`] tries every server-controlled field on every mutation input type.
+//! [`hidden`] asks every id-taking mutation, as a caller who knows the person or the household
+//! around a record but may not know the record, and compares with a random id.
 
+mod hidden;
 mod mass;
 mod table;
 mod world;
@@ -22,7 +25,12 @@ use tsunagi_tests::{tests, Gql, Server};
 
 use world::{Who, World};
 
-tests!(every_operation_by_owner_non_owner_other_role_and_anonymous);
+use hidden::every_id_taking_mutation_hides_what_a_caller_with_context_may_not_know;
+
+tests!(
+    every_operation_by_owner_non_owner_other_role_and_anonymous,
+    every_id_taking_mutation_hides_what_a_caller_with_context_may_not_know
+);
 
 /// What a cell expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,18 +148,22 @@ fn cells(row: &Row) -> Vec<Cell> {
 async fn variables(srv: &Server, w: &World, row: &Row) -> Value {
     let mut vars = (row.vars)(w);
     if let Some(table) = row.versioned {
-        use sea_orm::{ConnectionTrait, Statement};
-        let id = (row.target)(w);
-        let sql = format!("SELECT CAST(version AS BIGINT) AS v FROM \"{table}\" WHERE id = '{id}'");
-        let got = srv
-            .db
-            .query_one_raw(Statement::from_string(srv.db.get_database_backend(), sql))
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("{table} {id}"));
-        vars["v"] = json!(got.try_get::<i64>("", "v").unwrap());
+        vars["v"] = json!(current_version(srv, table, &(row.target)(w)).await);
     }
     vars
+}
+
+/// The current version of row `id` of `table`.
+async fn current_version(srv: &Server, table: &str, id: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let sql = format!("SELECT CAST(version AS BIGINT) AS v FROM \"{table}\" WHERE id = '{id}'");
+    let got = srv
+        .db
+        .query_one_raw(Statement::from_string(srv.db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{table} {id}"));
+    got.try_get::<i64>("", "v").unwrap()
 }
 
 fn with_probe(vars: &Value, pointer: &str, id: &str) -> Value {

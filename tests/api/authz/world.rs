@@ -38,6 +38,8 @@ pub struct World {
     pub p2: String,
     /// p3: in no household (addHouseholdMember adds it to H).
     pub p3: String,
+    /// p4: in household H beside p1 (endHouseholdMembership ends its membership).
+    pub p4: String,
     pub household: String,
     pub household2: String,
     /// p4's membership of H (endHouseholdMembership ends it).
@@ -307,6 +309,7 @@ pub async fn build(srv: &Server) -> World {
         p1,
         p2,
         p3,
+        p4,
         household,
         household2,
         member,
