@@ -13,6 +13,7 @@ tests!(
     names_and_addresses_are_folded,
     invisible_characters_are_refused,
     every_invalid_field_is_reported_at_once,
+    resources_and_consultations_report_every_invalid_field,
     consent_period_accepts_a_date,
     persons_by_name_as_written,
     hidden_person_is_not_found_by_name_and_takes_no_place
@@ -253,6 +254,78 @@ async fn every_invalid_field_is_reported_at_once(srv: &Server) {
     input["validUntil"] = json!("2000-01-01");
     let r = srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })).await;
     assert_eq!(fields_of(&r), bad(&["input.validUntil"]));
+}
+
+async fn resources_and_consultations_report_every_invalid_field(srv: &Server) {
+    let shakyo = srv.agency("rc-shakyo", "COMMUNITY_BUILDING").await;
+    let (_, lsc) = srv
+        .account("rc-lsc", &shakyo, &["life_support_coordinator"])
+        .await;
+    let create =
+        "mutation($i: ResourceInput!) { createCommunityResource(input: $i) { id name district } }";
+    let bad_resource = json!({ "kind": "SALON", "name": "サロン\u{200B}", "district": "中央\n圏域",
+        "capacity": -1, "contact": "x".repeat(301) });
+    let before = snapshot(srv).await;
+    let r = srv.gql(&lsc, create, json!({ "i": bad_resource })).await;
+    assert_eq!(
+        fields_of(&r),
+        bad(&[
+            "input.name",
+            "input.district",
+            "input.capacity",
+            "input.contact"
+        ])
+    );
+    assert_eq!(snapshot(srv).await, before);
+    // The name and district fold as typed, and the district filter folds the same way.
+    let r = srv
+        .gql(
+            &lsc,
+            create,
+            json!({ "i": { "kind": "SALON", "name": "ｻﾛﾝ本町", "district": "中央圏域　" } }),
+        )
+        .await;
+    let d = &r.ok()["createCommunityResource"];
+    assert_eq!(
+        (d["name"].as_str(), d["district"].as_str()),
+        (Some("サロン本町"), Some("中央圏域"))
+    );
+    let r = srv
+        .gql(
+            &lsc,
+            "{ communityResources(district: \"　中央圏域\") { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.ok()["communityResources"][0]["name"], "サロン本町");
+
+    let (_, tok) = caseworker(srv, "rc-a", "SELF_RELIANCE").await;
+    let p = srv
+        .person(&tok, person_input("相談", "花子", "ソウダン", "ハナコ"))
+        .await;
+    let record = "mutation($i: RecordConsultationInput!) { recordConsultation(input: $i) { id } }";
+    let before = snapshot(srv).await;
+    let r = srv
+        .gql(
+            &tok,
+            record,
+            json!({ "i": { "receivedAt": "2999-01-01T00:00:00Z", "channel": "VISIT", "subjectPersonIds": [p],
+                "issues": [{ "code": "NO_SUCH_ISSUE", "main": false }, { "code": "HIKIKOMORI", "main": false }],
+                "summary": " ", "urgency": "HIGH" } }),
+        )
+        .await;
+    assert_eq!(
+        fields_of(&r),
+        bad(&[
+            "input.receivedAt",
+            "input.summary",
+            "input.issues.0.code",
+            "input.issues"
+        ]),
+        "{}",
+        r.body
+    );
+    assert_eq!(snapshot(srv).await, before);
 }
 
 async fn consent_period_accepts_a_date(srv: &Server) {
