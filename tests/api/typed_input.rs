@@ -120,7 +120,8 @@ async fn names_and_addresses_are_folded(srv: &Server) {
     // Kept as typed: kanji (a CJK compatibility ideograph and an 異体字 sequence too),
     // hiragana and full-width katakana.
     for (family, given) in [
-        ("髙橋", "﨑子"),
+        ("髙橋", "\u{FA11}子"),
+        ("\u{FA19}田", "花子"),
         ("葛\u{E0100}城", "やよい"),
         ("山田", "ケイコ"),
     ] {

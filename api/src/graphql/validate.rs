@@ -306,6 +306,41 @@ mod tests {
         }
     }
 
+    /// What the folding changes, it changes as NFKC would; what it keeps, NFKC would change
+    /// (which is why NFKC is not applied as a whole).
+    #[test]
+    fn folding_agrees_with_nfkc_where_it_folds() {
+        use unicode_normalization::UnicodeNormalization;
+        let nfkc = |s: &str| s.nfkc().collect::<String>();
+        // Full-width ASCII and half-width katakana (the voicing marks alone aside: NFKC makes
+        // them combining marks with nothing to combine with; here they become ゛ ゜).
+        for c in ('\u{FF01}'..='\u{FF5E}').chain('\u{FF61}'..='\u{FF9D}') {
+            let s = format!("あ{c}");
+            assert_eq!(folded(&s), nfkc(&s), "U+{:04X}", c as u32);
+        }
+        for s in [
+            "ｶﾞｷﾞｸﾞ",
+            "ﾊﾟﾋﾟﾌﾟ",
+            "ｳﾞ",
+            "か\u{3099}",
+            "ﾊﾞｲｵﾘﾝ１２３",
+            "ＪＯＨＮ　ｽﾐｽ",
+        ] {
+            assert_eq!(folded(s), nfkc(s), "{s}");
+        }
+        // Kept as typed, where NFKC would replace them.
+        // 神 U+FA19 (a CJK compatibility ideograph: NFC and NFKC give U+795E), ①, ㈱, ㍻,
+        // ヿ (コト), an IVS after a kanji (NFKC keeps it, listed for the record), 﨑 U+FA11
+        // (a compatibility-block character that NFKC keeps).
+        for kept in ["\u{FA19}", "①", "㈱", "㍻", "ヿ", "葛\u{E0100}", "\u{FA11}"] {
+            assert_eq!(folded(kept), kept);
+        }
+        for changed_by_nfkc in ["\u{FA19}", "①", "㈱", "㍻", "ヿ"] {
+            assert_ne!(nfkc(changed_by_nfkc), changed_by_nfkc);
+        }
+        assert_ne!("\u{FA19}".nfc().collect::<String>(), "\u{FA19}", "even NFC");
+    }
+
     #[test]
     fn invisible_and_control_refused() {
         for bad in [
