@@ -9,7 +9,7 @@
 //!   ９－２５→9-25), half-width katakana to full-width (ｽﾐｽ→スミス, [`kana::widen_half_width`]),
 //!   every kind of space to one ASCII space — and invisible characters (zero-width, bidi and
 //!   other format characters, fillers), line breaks, tabs and controls refused. Kanji
-//!   (CJK compatibility ideographs such as 﨑 included, and an ideographic variation sequence
+//!   (CJK compatibility ideographs such as U+FA19 included, and an ideographic variation sequence
 //!   after a kanji), hiragana, full-width katakana and other symbols are kept as typed: this
 //!   is deliberately narrower than NFKC.
 //! - phone numbers ([`phone`]): half-width digits and '-' after folding full-width digits,
