@@ -146,6 +146,77 @@ pub fn normalize_kana(input: &str) -> Result<String, KanaError> {
     Ok(out.into_iter().collect())
 }
 
+/// Widens half-width katakana in running text (names, addresses): ｽﾐｽ→スミス, with a
+/// following ﾞ / ﾟ joined as in [`normalize_kana`] (ｶﾞ→ガ, ﾊﾟ→パ, ｳﾞ→ヴ), and the
+/// half-width punctuation ｡｢｣､･ｰ → 。「」、・ー. A combining or spacing voicing mark right
+/// after a kana that takes it is joined too (か+U+3099→が, カ゛→ガ); a half-width mark that
+/// cannot be joined becomes the spacing mark ゛ / ゜. Every other character is unchanged
+/// (this is not NFKC: kanji, full-width katakana and hiragana are left as typed).
+pub fn widen_half_width(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    // The last output char came from the previous input char and may take a voicing mark.
+    let mut joinable = false;
+    for ch in input.chars() {
+        let was_joinable = std::mem::replace(&mut joinable, false);
+        if let Some(mark) = mark_of(ch) {
+            if let Some(last) = out.pop() {
+                let joined = if was_joinable {
+                    join_in_script(last, mark)
+                } else {
+                    None
+                };
+                match joined {
+                    Some(c) => {
+                        out.push(c);
+                        continue;
+                    }
+                    None => out.push(last),
+                }
+            }
+            out.push(match ch {
+                '\u{FF9E}' => '゛',
+                '\u{FF9F}' => '゜',
+                other => other,
+            });
+            continue;
+        }
+        let c = match ch {
+            '\u{FF61}' => '。',
+            '\u{FF62}' => '「',
+            '\u{FF63}' => '」',
+            '\u{FF64}' => '、',
+            '\u{FF65}' => '・',
+            '\u{FF70}' => 'ー',
+            _ => match to_katakana(ch) {
+                Some(k) => {
+                    joinable = true;
+                    // Hiragana and full-width katakana stay as typed.
+                    if ('\u{FF66}'..='\u{FF9D}').contains(&ch) {
+                        k
+                    } else {
+                        ch
+                    }
+                }
+                None => ch,
+            },
+        };
+        out.push(c);
+    }
+    out
+}
+
+/// [`compose`] for a hiragana or katakana letter, keeping its script (は+゚→ぱ, ハ+゚→パ).
+fn join_in_script(base: char, mark: Mark) -> Option<char> {
+    let kata = to_katakana(base)?;
+    let joined = compose(kata, mark)?;
+    if kata == base {
+        return Some(joined);
+    }
+    // Hiragana: back from katakana, if the voiced letter has a hiragana form (ヷ has none).
+    char::from_u32(joined as u32 - 0x60)
+        .filter(|h| ('\u{3041}'..='\u{3096}').contains(h) || matches!(h, 'ゝ' | 'ゞ'))
+}
+
 /// Matching key for 名寄せ (record matching), from a normalised or raw reading.
 ///
 /// Applies [`normalize_kana`], then removes spaces and ・, folds small kana to large

@@ -37,7 +37,7 @@ const CREATE_HOUSEHOLD: &str =
 const ADD_MEMBER: &str = "mutation($h: ID!, $m: MemberInput!) { addHouseholdMember(householdId: $h, member: $m) { id } }";
 
 /// An agency with one caseworker; returns (agency id, token).
-async fn caseworker(srv: &Server, code: &str, kind: &str) -> (String, String) {
+pub(crate) async fn caseworker(srv: &Server, code: &str, kind: &str) -> (String, String) {
     let agency = srv.agency(code, kind).await;
     let (_, token) = srv
         .account(&format!("{code}-cw"), &agency, &["caseworker"])
@@ -123,7 +123,7 @@ macro_rules! writes_nothing {
     }};
 }
 
-async fn person_row(srv: &Server, id: &str) -> entity::person::Model {
+pub(crate) async fn person_row(srv: &Server, id: &str) -> entity::person::Model {
     entity::person::Entity::find_by_id(id.to_owned())
         .one(&srv.db)
         .await
@@ -563,7 +563,19 @@ async fn consent_must_end_after_it_starts(srv: &Server) {
     let mut input = consent_input(&p, &["IDENTITY"], &[&b], &[]);
     input["givenBy"] = json!("PROXY");
     let r = writes_nothing!(srv, srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })));
-    bad_field(&r, "input.proxyName");
+    // Both missing, each reported (README §5: every invalid field at once).
+    let fields: Vec<Value> = r
+        .errors()
+        .iter()
+        .map(|e| e["extensions"]["field"].clone())
+        .collect();
+    assert_eq!(
+        fields,
+        vec![json!("input.proxyName"), json!("input.proxyRelationship")],
+        "{}",
+        r.body
+    );
+    assert_eq!(r.codes(), vec!["BAD_USER_INPUT", "BAD_USER_INPUT"]);
     // None of the refused consents was stored.
     let consents = entity::consent::Entity::find()
         .count(&srv.db)

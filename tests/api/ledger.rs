@@ -13,6 +13,7 @@ tests!(
     deleted_row_is_detected,
     reordered_rows_are_detected,
     filters_are_ledgered_as_reads,
+    ledger_json_and_agency_names,
     concurrent_reads_and_writes_are_each_ledgered_once
 );
 
@@ -180,23 +181,100 @@ async fn filters_are_ledgered_as_reads(srv: &Server) {
     let p = srv
         .person(&tok, person_input("山田", "太郎", "ヤマダ", "タロウ"))
         .await;
-    let before = srv.ledger().await.len();
+    // By kana, and by name as written: each reads the name it matches.
+    for (operation, query) in [
+        (
+            "KanaProbe",
+            "query KanaProbe { persons(kana: \"ヤマ\") { edges { node { id } } } }",
+        ),
+        (
+            "NameProbe",
+            "query NameProbe { persons(name: \"山田 太\") { edges { node { id } } } }",
+        ),
+    ] {
+        let before = srv.ledger().await.len();
+        let r = srv.gql(&tok, query, json!({})).await;
+        assert_eq!(r.ok()["persons"]["edges"][0]["node"]["id"], p.as_str());
+        let rows = srv.ledger().await;
+        let row = rows[before..]
+            .iter()
+            .find(|r| r.operation == operation)
+            .expect("a READ row for the filtered person");
+        assert_eq!(row.account_id.as_deref(), Some(cw.as_str()));
+        assert_eq!(row.subject_person_id.as_deref(), Some(p.as_str()));
+        assert!(row.shown.contains("IDENTITY"), "{operation}: {}", row.shown);
+    }
+}
+
+/// `bases` and `detail` are JSON objects, not strings holding JSON; `explainAccess.missing`
+/// names the agency by code and name, never by its raw id.
+async fn ledger_json_and_agency_names(srv: &Server) {
+    let a = srv.agency("j-a", "SELF_RELIANCE").await;
+    let (_, tok) = srv.account("j-cw", &a, &["caseworker"]).await;
+    let b = srv.agency("j-b", "DISABILITY").await;
+    let (b_cw, _) = srv.account("j-b-cw", &b, &["caseworker"]).await;
+    let p = srv
+        .person(&tok, person_input("山田", "太郎", "ヤマダ", "タロウ"))
+        .await;
+    srv.gql(
+        &tok,
+        "query JsonProbe($p: ID!) { person(id: $p) { familyName } }",
+        json!({ "p": p }),
+    )
+    .await
+    .ok();
     let r = srv
         .gql(
-            &tok,
-            "query KanaProbe { persons(kana: \"ヤマ\") { edges { node { id } } } }",
+            &srv.admin_token,
+            "query($p: ID!) { auditEvents(personId: $p, first: 50) { nodes { operation action bases detail } } }",
+            json!({ "p": p }),
+        )
+        .await;
+    let rows = r.ok()["auditEvents"]["nodes"].as_array().unwrap().clone();
+    let read = rows
+        .iter()
+        .find(|n| n["operation"] == "JsonProbe")
+        .expect("the read");
+    assert_eq!(read["bases"]["IDENTITY"], json!(["OWN"]), "{read}");
+    assert!(read["detail"].is_object(), "{read}");
+    let write = rows
+        .iter()
+        .find(|n| n["operation"] == "createPerson")
+        .expect("the write");
+    assert!(write["bases"].is_object(), "{write}");
+    assert!(write["detail"]["categories"].is_array(), "{write}");
+    // The schema says so too.
+    let r = srv
+        .gql(
+            &srv.admin_token,
+            "{ __type(name: \"AuditEvent\") { fields { name type { kind ofType { name } } } } }",
             json!({}),
         )
         .await;
-    assert_eq!(r.ok()["persons"]["edges"][0]["node"]["id"], p.as_str());
-    let rows = srv.ledger().await;
-    let row = rows[before..]
+    for f in r.ok()["__type"]["fields"].as_array().unwrap() {
+        if f["name"] == "bases" || f["name"] == "detail" {
+            assert_eq!(f["type"]["ofType"]["name"], "JSON", "{f}");
+        }
+    }
+
+    let r = srv
+        .gql(
+            &srv.admin_token,
+            "query($p: ID!, $a: ID) { explainAccess(personId: $p, accountId: $a) { items { category allowed missing } } }",
+            json!({ "p": p, "a": b_cw }),
+        )
+        .await;
+    let items = r.ok()["explainAccess"]["items"].as_array().unwrap().clone();
+    let health = items
         .iter()
-        .find(|r| r.operation == "KanaProbe")
-        .expect("a READ row for the filtered person");
-    assert_eq!(row.account_id.as_deref(), Some(cw.as_str()));
-    assert_eq!(row.subject_person_id.as_deref(), Some(p.as_str()));
-    assert!(row.shown.contains("IDENTITY"), "{}", row.shown);
+        .find(|i| i["category"] == "HEALTH")
+        .expect("HEALTH");
+    let missing = health["missing"].as_str().expect("missing");
+    assert!(missing.contains("j-b (j-b 機関)"), "{missing}");
+    for i in &items {
+        let text = i["missing"].as_str().unwrap_or_default();
+        assert!(!text.contains(b.as_str()), "no raw agency id: {text}");
+    }
 }
 
 /// Reads are committed to the ledger in groups (audit::GroupCommit): many requests at once,

@@ -27,6 +27,7 @@ mod resources;
 mod scenario;
 mod statements;
 mod surface;
+mod typed_input;
 
 use std::sync::Arc;
 
@@ -58,6 +59,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(auth::all());
     tests.extend(bola::all());
     tests.extend(inputs::all());
+    tests.extend(typed_input::all());
     tests.extend(ledger::all());
     tests.extend(surface::all());
     tests.extend(statements::all());

@@ -132,7 +132,11 @@ pub async fn check(
             }
             None => twin = true,
         },
-        Ask::Persons { kana, district } => {
+        Ask::Persons {
+            kana,
+            name,
+            district,
+        } => {
             let want = set(w
                 .persons
                 .iter()
@@ -142,6 +146,11 @@ pub async fn check(
                         && kana
                             .as_ref()
                             .is_none_or(|k| p.family_kana.starts_with(k.as_str()))
+                        && name.as_ref().is_none_or(|n| {
+                            format!("{}{}", p.family, p.given)
+                                .replace(' ', "")
+                                .starts_with(&n.replace(' ', ""))
+                        })
                         && district
                             .as_ref()
                             .is_none_or(|d| o.sees_location(*i) && p.district == Some(d.as_str()))

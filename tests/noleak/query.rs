@@ -33,6 +33,8 @@ pub enum Ask {
     Person(String),
     Persons {
         kana: Option<String>,
+        /// persons(name:): a prefix of family + given name as written (spaces ignored).
+        name: Option<String>,
         district: Option<String>,
     },
     Household(String),
@@ -308,14 +310,32 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
                     pick(rng, &DISTRICTS).to_string()
                 }
             });
+            // By name as written: a group of ten ("氏F01"), one family name and the start of
+            // a given name ("氏F012 名G0"), or a whole name; any person, hidden ones included.
+            let name = rng.chance(35).then(|| {
+                let p = &w.persons[rng.below(w.persons.len())];
+                match rng.below(3) {
+                    0 => p.family.chars().take(4).collect(),
+                    1 => format!(
+                        "{} {}",
+                        p.family,
+                        p.given.chars().take(3).collect::<String>()
+                    ),
+                    _ => format!("{}{}", p.family, p.given),
+                }
+            });
             Query {
                 text: format!(
-                    "query Q($k: String, $d: String) {{ persons(kana: $k, district: $d, first: 100) {{ nodes {{ {} }} }} }}",
+                    "query Q($k: String, $n: String, $d: String) {{ persons(kana: $k, name: $n, district: $d, first: 100) {{ nodes {{ {} }} }} }}",
                     person_sel(rng, depth)
                 ),
-                vars: json!({ "k": kana, "d": district }),
+                vars: json!({ "k": kana, "n": name, "d": district }),
                 paged: None,
-                ask: Ask::Persons { kana, district },
+                ask: Ask::Persons {
+                    kana,
+                    name,
+                    district,
+                },
             }
         }
         4 => {

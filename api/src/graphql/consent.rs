@@ -272,7 +272,8 @@ pub struct AccessExplanation {
     pub basis_reference: Option<String>,
     /// ROLE_CEILING / ADDRESS_CONFIDENTIAL / NO_BASIS
     pub denial: Option<String>,
-    /// 不足しているもの / what is missing, in words
+    /// 不足しているもの (機関はコードと名称で示す) / what is missing, in words (agencies by
+    /// code and name, e.g. "nikokoro (障害者相談支援センターにこころ)")
     pub missing: Option<String>,
     /// 失効した同意 (撤回・期限切れ等) / lapsed consents that would otherwise cover it
     pub lapsed_consent_ids: Vec<ID>,
@@ -345,6 +346,11 @@ impl ConsentQuery {
         if !may_see_consents(ctx, &person_id).await? {
             return Err(ApiError::not_found("personId"));
         }
+        // `missing` names the account's agency by code and name, as staff know it.
+        let agency = store::registry::agency(db, &principal.agency_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("explainAccess", "agency vanished"))?;
+        let agency_label = format!("{} ({})", agency.code, agency.name);
         let loaded = load_persons(ctx, std::slice::from_ref(&person_id)).await?;
         let subject = loaded
             .first()
@@ -402,15 +408,15 @@ impl ConsentQuery {
                 )),
                 Err(policy::Denial::AddressConfidential) => Some(format!(
                     "支援措置対象者の住所: 本人 (または代理人) が機関 {0} を名指しした CONTACT の同意が必要 / the person's (or proxy's) consent to CONTACT naming agency {0} itself",
-                    principal.agency_id
+                    agency_label
                 )),
                 Err(policy::Denial::NoBasis) if item.location => Some(format!(
                     "本人 (または代理人) の同意: 区分 {0}、提供先 機関 {1} (機関自体の名指しが必要な場合があります)、目的 {2} / the person's (or proxy's) consent to {0} naming agency {1} (some records need the agency itself to be named), purpose {2}",
-                    item.category, principal.agency_id, r.purpose
+                    item.category, agency_label, r.purpose
                 )),
                 Err(policy::Denial::NoBasis) => Some(format!(
                     "本人 (または代理人) の同意: 区分 {0}、提供先 機関 {1} または種別 {2}、目的 {3} / the person's (or proxy's) consent to {0} naming agency {1} or kind {2}, purpose {3}",
-                    item.category, principal.agency_id, principal.agency_kind, r.purpose
+                    item.category, agency_label, principal.agency_kind, r.purpose
                 )),
             };
             items.push(AccessExplanation {
@@ -454,8 +460,13 @@ pub struct RecordConsentInput {
     #[graphql(default)]
     pub recipient_agency_kinds: Vec<AgencyKind>,
     pub purpose: GqlPurpose,
+    /// 効力の開始。日付のみ (YYYY-MM-DD) は日本時間のその日 0:00 / start; a date alone
+    /// (YYYY-MM-DD) means 00:00 Asia/Tokyo that day
     pub valid_from: DateTime,
-    /// 省略時は撤回まで (終結まで等は運用で) / open-ended when omitted
+    /// 効力の終了 (この時点で失効)。省略時は撤回まで (終結まで等は運用で)。日付のみは日本時間の
+    /// その日 0:00 (その日の始まりに失効) / end (the consent lapses at this instant);
+    /// open-ended when omitted; a date alone means 00:00 Asia/Tokyo that day, so the consent
+    /// lapses as that day begins
     pub valid_until: Option<DateTime>,
     pub method: ConsentMethod,
     pub evidence_ref: Option<String>,
@@ -480,19 +491,21 @@ impl ConsentMutation {
         if person.owner_agency_id() != r.principal.agency_id {
             return Err(ApiError::forbidden("本人を登録した機関のみ記録できます / only the agency that registered the person may record consent"));
         }
+        // Every invalid field is reported at once; nothing is written unless all are valid.
+        let mut invalid = validate::Invalid::default();
         let categories: BTreeSet<Category> = input
             .categories
             .iter()
             .map(|c| Category::from(*c))
             .collect();
         if categories.is_empty() {
-            return Err(ApiError::bad_input(
+            invalid.push(ApiError::bad_input(
                 "input.categories",
                 "1 つ以上必要です / at least one category",
             ));
         }
         if input.recipient_agency_ids.is_empty() && input.recipient_agency_kinds.is_empty() {
-            return Err(ApiError::bad_input(
+            invalid.push(ApiError::bad_input(
                 "input.recipientAgencyIds",
                 "提供先が必要です / at least one recipient agency or kind",
             ));
@@ -501,26 +514,36 @@ impl ConsentMutation {
         let mut agencies = BTreeSet::new();
         for (i, a) in input.recipient_agency_ids.iter().enumerate() {
             let field = format!("input.recipientAgencyIds.{i}");
-            let a = store::parse_id(&field, a)?;
-            if store::registry::agency(db, &a).await?.is_none() {
-                return Err(ApiError::not_found(field));
+            match store::parse_id(&field, a) {
+                Ok(a) if store::registry::agency(db, &a).await?.is_some() => {
+                    agencies.insert(a);
+                }
+                Ok(_) => invalid.push(ApiError::not_found(field)),
+                Err(e) => invalid.push(e),
             }
-            agencies.insert(a);
         }
         let kinds: BTreeSet<policy::AgencyKind> = input
             .recipient_agency_kinds
             .iter()
             .map(|k| (*k).into())
             .collect();
-        let valid_from = input.valid_from.get("input.validFrom")?;
+        // A date alone means 00:00 Asia/Tokyo that day (README §5).
+        let valid_from = input
+            .valid_from
+            .get_or_date("input.validFrom")
+            .map_err(|e| invalid.push(e))
+            .ok();
         let valid_until = input
             .valid_until
             .as_ref()
-            .map(|u| u.get("input.validUntil"))
-            .transpose()?;
-        if let Some(until) = valid_until {
-            if until <= valid_from {
-                return Err(ApiError::bad_input(
+            .map(|u| u.get_or_date("input.validUntil"))
+            .transpose()
+            .map_err(|e| invalid.push(e))
+            .ok()
+            .flatten();
+        if let (Some(from), Some(until)) = (valid_from, valid_until) {
+            if until <= from {
+                invalid.push(ApiError::bad_input(
                     "input.validUntil",
                     "validFrom より後にしてください / must be after validFrom",
                 ));
@@ -528,35 +551,47 @@ impl ConsentMutation {
         }
         let (proxy_name, proxy_relationship) = match input.given_by {
             GivenBy::Proxy => {
-                let n = validate::optional("input.proxyName", input.proxy_name.as_ref(), 100)?
-                    .ok_or_else(|| {
-                        ApiError::bad_input(
-                            "input.proxyName",
-                            "代理人の場合は必須 / required for a proxy",
-                        )
-                    })?;
-                let rel = validate::optional(
-                    "input.proxyRelationship",
-                    input.proxy_relationship.as_ref(),
-                    100,
-                )?
-                .ok_or_else(|| {
-                    ApiError::bad_input(
+                let required = "代理人の場合は必須 / required for a proxy";
+                let n = invalid.check(
+                    validate::optional_line("input.proxyName", input.proxy_name.as_ref(), 100)
+                        .and_then(|n| {
+                            n.map(Some)
+                                .ok_or_else(|| ApiError::bad_input("input.proxyName", required))
+                        }),
+                );
+                let rel = invalid.check(
+                    validate::optional(
                         "input.proxyRelationship",
-                        "代理人の場合は必須 / required for a proxy",
+                        input.proxy_relationship.as_ref(),
+                        100,
                     )
-                })?;
-                (
-                    Some(validate::required("input.proxyName", &n, 100)?),
-                    Some(rel),
-                )
+                    .and_then(|r| {
+                        r.map(Some)
+                            .ok_or_else(|| ApiError::bad_input("input.proxyRelationship", required))
+                    }),
+                );
+                (n, rel)
             }
             GivenBy::SelfGiven => {
                 if input.proxy_name.is_some() || input.proxy_relationship.is_some() {
-                    return Err(ApiError::bad_input("input.proxyName", "本人の同意に代理人は指定できません / no proxy for the person's own consent"));
+                    invalid.push(ApiError::bad_input("input.proxyName", "本人の同意に代理人は指定できません / no proxy for the person's own consent"));
                 }
                 (None, None)
             }
+        };
+        let evidence_ref = invalid.check(validate::optional(
+            "input.evidenceRef",
+            input.evidence_ref.as_ref(),
+            200,
+        ));
+        let explanation_version = invalid.check(validate::optional(
+            "input.explanationVersion",
+            input.explanation_version.as_ref(),
+            50,
+        ));
+        invalid.finish(ctx)?;
+        let Some(valid_from) = valid_from else {
+            return Err(ApiError::internal("recordConsent", "validFrom unchecked"));
         };
         let id = store::new_id();
         let model = consent::Model {
@@ -569,16 +604,8 @@ impl ConsentMutation {
             valid_from,
             valid_until,
             method: input.method.as_str().to_owned(),
-            evidence_ref: validate::optional(
-                "input.evidenceRef",
-                input.evidence_ref.as_ref(),
-                200,
-            )?,
-            explanation_version: validate::optional(
-                "input.explanationVersion",
-                input.explanation_version.as_ref(),
-                50,
-            )?,
+            evidence_ref,
+            explanation_version,
             recorded_by: r.principal.account_id.clone(),
             recorded_agency_id: r.principal.agency_id.clone(),
             recorded_at: r.now,

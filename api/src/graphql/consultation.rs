@@ -627,14 +627,16 @@ impl ConsultationMutation {
                 Some(h)
             }
         };
-        let received_at = input.received_at.get("input.receivedAt")?;
-        if received_at > r.now + chrono::Duration::minutes(5) {
-            return Err(ApiError::bad_input(
+        // Every invalid field is reported at once; nothing is written unless all are valid.
+        let mut invalid = validate::Invalid::default();
+        let received_at = invalid.check(input.received_at.get("input.receivedAt").map(Some));
+        if received_at.is_some_and(|at| at > r.now + chrono::Duration::minutes(5)) {
+            invalid.push(ApiError::bad_input(
                 "input.receivedAt",
                 "未来の日時です / in the future",
             ));
         }
-        let summary = validate::required("input.summary", &input.summary, 10_000)?;
+        let summary = invalid.check(validate::required("input.summary", &input.summary, 10_000));
         let db = db(ctx)?;
         let known: HashSet<String> = store::consultations::issue_categories(db)
             .await?
@@ -644,27 +646,33 @@ impl ConsultationMutation {
         let mut codes = HashSet::new();
         for (i, issue) in input.issues.iter().enumerate() {
             if !known.contains(&issue.code) {
-                return Err(ApiError::bad_input(
+                invalid.push(ApiError::bad_input(
                     format!("input.issues.{i}.code"),
                     format!(
                         "不明な課題分類です / unknown issue category {:?}",
                         issue.code
                     ),
                 ));
-            }
-            if !codes.insert(issue.code.clone()) {
-                return Err(ApiError::bad_input(
+            } else if !codes.insert(issue.code.clone()) {
+                invalid.push(ApiError::bad_input(
                     format!("input.issues.{i}.code"),
                     "重複しています / duplicate",
                 ));
             }
         }
         if !input.issues.is_empty() && input.issues.iter().filter(|i| i.main).count() != 1 {
-            return Err(ApiError::bad_input(
+            invalid.push(ApiError::bad_input(
                 "input.issues",
                 "主課題 (main) はちょうど 1 つ / exactly one main issue",
             ));
         }
+        invalid.finish(ctx)?;
+        let Some(received_at) = received_at else {
+            return Err(ApiError::internal(
+                "recordConsultation",
+                "receivedAt unchecked",
+            ));
+        };
         let id = store::new_id();
         let model = consultation::Model {
             id: id.clone(),

@@ -3,7 +3,7 @@
 
 use super::scalars::DateTime;
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Object, SimpleObject, ID};
+use async_graphql::{Context, Json, Object, SimpleObject, ID};
 
 use super::context::{db, req};
 use super::enums::AuditAction;
@@ -18,6 +18,14 @@ pub struct AuditEvent(audit_event::Model);
 
 fn json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
+}
+
+/// A ledger column holding JSON, as JSON (the hub writes these; one that does not parse is
+/// an internal error, never shown).
+fn json_object(context: &str, text: &str) -> ApiResult<Json<serde_json::Value>> {
+    serde_json::from_str(text)
+        .map(Json)
+        .map_err(|e| ApiError::internal(context, e))
 }
 
 #[Object]
@@ -71,13 +79,15 @@ impl AuditEvent {
     async fn withheld(&self) -> Vec<String> {
         json_list(&self.0.withheld)
     }
-    /// 区分ごとの根拠 (JSON) / basis per category, e.g. {"IDENTITY":["CONSENT:<id>"]}
-    async fn bases(&self) -> &str {
-        &self.0.bases
+    /// 区分ごとの根拠 (JSON オブジェクト) / basis per category, a JSON object, e.g.
+    /// {"IDENTITY":["CONSENT:<id>"]}
+    async fn bases(&self) -> ApiResult<Json<serde_json::Value>> {
+        json_object("auditEvent.bases", &self.0.bases)
     }
-    /// 詳細 (JSON: 拒否理由・対象レコード・変更項目名) / detail
-    async fn detail(&self) -> &str {
-        &self.0.detail
+    /// 詳細 (JSON オブジェクト: 拒否理由・対象レコード・変更項目名。値は含まない) / detail, a
+    /// JSON object: denial reasons, records touched, names of changed fields (never values)
+    async fn detail(&self) -> ApiResult<Json<serde_json::Value>> {
+        json_object("auditEvent.detail", &self.0.detail)
     }
     async fn policy_version(&self) -> i32 {
         self.0.policy_version

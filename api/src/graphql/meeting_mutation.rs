@@ -28,9 +28,12 @@ pub struct CreateMeetingInput {
     pub participant_agency_ids: Vec<ID>,
     /// 支援会議: 構成員が見られる区分; 重層的支援会議: 共有予定の区分 / categories
     pub categories: Vec<GqlCategory>,
-    /// 支援会議のみ必須 / required for a SUPPORT_MEETING only
+    /// 支援会議のみ必須。日付のみ (YYYY-MM-DD) は日本時間のその日 0:00 / required for a
+    /// SUPPORT_MEETING only; a date alone means 00:00 Asia/Tokyo that day
     pub period_from: Option<DateTime>,
-    /// 支援会議のみ必須 (開始より後, 366 日以内) / required for a SUPPORT_MEETING; after periodFrom
+    /// 支援会議のみ必須 (開始より後, 366 日以内)。日付のみは日本時間のその日 0:00 (その日の
+    /// 始まりに終わる) / required for a SUPPORT_MEETING; after periodFrom; a date alone means
+    /// 00:00 Asia/Tokyo that day (the period ends as that day begins)
     pub period_until: Option<DateTime>,
 }
 
@@ -123,12 +126,12 @@ impl MeetingMutation {
         let from = input
             .period_from
             .as_ref()
-            .map(|d| d.get("input.periodFrom"))
+            .map(|d| d.get_or_date("input.periodFrom"))
             .transpose()?;
         let until = input
             .period_until
             .as_ref()
-            .map(|d| d.get("input.periodUntil"))
+            .map(|d| d.get_or_date("input.periodUntil"))
             .transpose()?;
         if input.kind == MeetingKind::SupportMeeting {
             let Some(from) = from else {

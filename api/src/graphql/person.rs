@@ -286,22 +286,6 @@ fn kana_field(field: &str, value: &str) -> ApiResult<String> {
     kana::normalize_kana(value).map_err(|e| ApiError::bad_input(field, e.to_string()))
 }
 
-fn phone(field: &str, value: Option<&String>) -> ApiResult<Option<String>> {
-    let v = validate::optional(field, value, 20)?;
-    if let Some(p) = &v {
-        if !p
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '-' || c == '+')
-        {
-            return Err(ApiError::bad_input(
-                field,
-                "数字と - のみ / digits and - only",
-            ));
-        }
-    }
-    Ok(v)
-}
-
 fn birth_date(field: &str, date: Option<&Date>, today: NaiveDate) -> ApiResult<Option<NaiveDate>> {
     let Some(date) = date else {
         return Ok(None);
@@ -334,6 +318,10 @@ impl PersonQuery {
         ctx: &Context<'_>,
         district: Option<String>,
         #[graphql(desc = "カナ前方一致 (名寄せキー) / kana prefix")] kana: Option<String>,
+        #[graphql(
+            desc = "氏名 (表記どおり) の前方一致。氏名の入力と同じ正規化をし、空白を除いて「氏+名」と比べる (例 \"山田\"、\"山田 健一\") / prefix of the name as written (family name then given name, spaces ignored, folded like name input), e.g. \"山田\" or \"山田 健一\""
+        )]
+        name: Option<String>,
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Connection<String, Person>> {
@@ -341,7 +329,7 @@ impl PersonQuery {
         let page = Page::parse(first, after, store::CursorKind::Id)?;
         let filter = PersonFilter {
             // Checked like the stored value (a NUL reached PostgreSQL as INTERNAL).
-            district: validate::optional("district", district.as_ref(), 100)?,
+            district: validate::optional_line("district", district.as_ref(), 100)?,
             location: crate::policy::visible_scope(
                 &r.principal,
                 Category::Contact,
@@ -353,6 +341,8 @@ impl PersonQuery {
                     kana::match_key(&k).map_err(|e| ApiError::bad_input("kana", e.to_string()))
                 })
                 .transpose()?,
+            name_prefix: validate::optional_line("name", name.as_ref(), 201)?
+                .map(|n| n.replace(' ', "")),
         };
         let Some(scope) =
             crate::policy::visible_scope(&r.principal, Category::Identity, r.purpose, r.now)
@@ -382,7 +372,8 @@ impl PersonQuery {
             if filter.district.is_some() && !admit(ctx, &p.facts, record, Item::location())? {
                 continue;
             }
-            if filter.kana_key_prefix.is_some() && !admit(ctx, &p.facts, record, IDENTITY)? {
+            let by_name = filter.kana_key_prefix.is_some() || filter.name_prefix.is_some();
+            if by_name && !admit(ctx, &p.facts, record, IDENTITY)? {
                 continue;
             }
             conn.edges
@@ -406,30 +397,60 @@ impl PersonMutation {
         let r = req(ctx)?;
         r.require(Action::RecordPerson, "createPerson")?;
         let today = r.now.date_naive();
-        let family_name_kana = kana_field("input.familyNameKana", &input.family_name_kana)?;
-        let given_name_kana = kana_field("input.givenNameKana", &input.given_name_kana)?;
+        // Every invalid field is reported at once; nothing is written unless all are valid.
+        let mut invalid = validate::Invalid::default();
+        let family_name =
+            invalid.check(validate::line("input.familyName", &input.family_name, 100));
+        let given_name = invalid.check(validate::line("input.givenName", &input.given_name, 100));
+        let family_name_kana =
+            invalid.check(kana_field("input.familyNameKana", &input.family_name_kana));
+        let given_name_kana =
+            invalid.check(kana_field("input.givenNameKana", &input.given_name_kana));
+        let birth_date = invalid.check(birth_date(
+            "input.birthDate",
+            input.birth_date.as_ref(),
+            today,
+        ));
+        let address = invalid.check(validate::optional_line(
+            "input.address",
+            input.address.as_ref(),
+            300,
+        ));
+        let phone = invalid.check(validate::phone("input.phone", input.phone.as_ref()));
+        let district = invalid.check(validate::optional_line(
+            "input.district",
+            input.district.as_ref(),
+            100,
+        ));
+        let care_level = invalid.check(validate::optional(
+            "input.careLevel",
+            input.care_level.as_ref(),
+            50,
+        ));
+        let disability_certificate = invalid.check(validate::optional(
+            "input.disabilityCertificate",
+            input.disability_certificate.as_ref(),
+            100,
+        ));
+        invalid.finish(ctx)?;
         let kana_key = kana::match_key(&format!("{family_name_kana}{given_name_kana}"))
             .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?;
         let model = person::Model {
             id: store::new_id(),
             owner_agency_id: r.principal.agency_id.clone(),
-            family_name: validate::required("input.familyName", &input.family_name, 100)?,
-            given_name: validate::required("input.givenName", &input.given_name, 100)?,
+            family_name,
+            given_name,
             family_name_kana,
             given_name_kana,
             kana_key,
-            birth_date: birth_date("input.birthDate", input.birth_date.as_ref(), today)?,
+            birth_date,
             sex: input.sex.as_str().to_owned(),
-            address: validate::optional("input.address", input.address.as_ref(), 300)?,
-            phone: phone("input.phone", input.phone.as_ref())?,
-            district: validate::optional("input.district", input.district.as_ref(), 100)?,
+            address,
+            phone,
+            district,
             address_confidential: input.address_confidential,
-            care_level: validate::optional("input.careLevel", input.care_level.as_ref(), 50)?,
-            disability_certificate: validate::optional(
-                "input.disabilityCertificate",
-                input.disability_certificate.as_ref(),
-                100,
-            )?,
+            care_level,
+            disability_certificate,
             public_assistance: input.public_assistance,
             version: 1,
             created_by: r.principal.account_id.clone(),
@@ -474,51 +495,45 @@ impl PersonMutation {
                 fields.push($name);
             }};
         }
+        // Every invalid field is reported at once; nothing is written unless all are valid.
+        let mut invalid = validate::Invalid::default();
         if let Some(v) = &input.family_name {
             set!(
                 family_name,
                 "familyName",
-                validate::required("input.familyName", v, 100)?
+                invalid.check(validate::line("input.familyName", v, 100))
             );
         }
         if let Some(v) = &input.given_name {
             set!(
                 given_name,
                 "givenName",
-                validate::required("input.givenName", v, 100)?
+                invalid.check(validate::line("input.givenName", v, 100))
             );
         }
         let fk = input
             .family_name_kana
             .as_ref()
-            .map(|v| kana_field("input.familyNameKana", v))
-            .transpose()?;
+            .and_then(|v| invalid.check(kana_field("input.familyNameKana", v).map(Some)));
         let gk = input
             .given_name_kana
             .as_ref()
-            .map(|v| kana_field("input.givenNameKana", v))
-            .transpose()?;
-        if fk.is_some() || gk.is_some() {
-            let f = fk
-                .clone()
-                .unwrap_or_else(|| current.model.family_name_kana.clone());
-            let g = gk
-                .clone()
-                .unwrap_or_else(|| current.model.given_name_kana.clone());
-            am.kana_key = Set(kana::match_key(&format!("{f}{g}"))
-                .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?);
+            .and_then(|v| invalid.check(kana_field("input.givenNameKana", v).map(Some)));
+        if let Some(v) = &fk {
+            set!(family_name_kana, "familyNameKana", v.clone());
         }
-        if let Some(v) = fk {
-            set!(family_name_kana, "familyNameKana", v);
-        }
-        if let Some(v) = gk {
-            set!(given_name_kana, "givenNameKana", v);
+        if let Some(v) = &gk {
+            set!(given_name_kana, "givenNameKana", v.clone());
         }
         if input.birth_date.is_some() {
             set!(
                 birth_date,
                 "birthDate",
-                birth_date("input.birthDate", input.birth_date.as_ref(), today)?
+                invalid.check(birth_date(
+                    "input.birthDate",
+                    input.birth_date.as_ref(),
+                    today
+                ))
             );
         }
         if let Some(v) = input.sex {
@@ -528,17 +543,29 @@ impl PersonMutation {
             set!(
                 address,
                 "address",
-                validate::optional("input.address", input.address.as_ref(), 300)?
+                invalid.check(validate::optional_line(
+                    "input.address",
+                    input.address.as_ref(),
+                    300
+                ))
             );
         }
         if input.phone.is_some() {
-            set!(phone, "phone", phone("input.phone", input.phone.as_ref())?);
+            set!(
+                phone,
+                "phone",
+                invalid.check(validate::phone("input.phone", input.phone.as_ref()))
+            );
         }
         if input.district.is_some() {
             set!(
                 district,
                 "district",
-                validate::optional("input.district", input.district.as_ref(), 100)?
+                invalid.check(validate::optional_line(
+                    "input.district",
+                    input.district.as_ref(),
+                    100
+                ))
             );
         }
         if let Some(v) = input.address_confidential {
@@ -548,18 +575,22 @@ impl PersonMutation {
             set!(
                 care_level,
                 "careLevel",
-                validate::optional("input.careLevel", input.care_level.as_ref(), 50)?
+                invalid.check(validate::optional(
+                    "input.careLevel",
+                    input.care_level.as_ref(),
+                    50
+                ))
             );
         }
         if input.disability_certificate.is_some() {
             set!(
                 disability_certificate,
                 "disabilityCertificate",
-                validate::optional(
+                invalid.check(validate::optional(
                     "input.disabilityCertificate",
                     input.disability_certificate.as_ref(),
                     100
-                )?
+                ))
             );
         }
         if input.public_assistance.is_some() {
@@ -568,6 +599,13 @@ impl PersonMutation {
                 "publicAssistance",
                 input.public_assistance
             );
+        }
+        invalid.finish(ctx)?;
+        if fk.is_some() || gk.is_some() {
+            let f = fk.unwrap_or_else(|| current.model.family_name_kana.clone());
+            let g = gk.unwrap_or_else(|| current.model.given_name_kana.clone());
+            am.kana_key = Set(kana::match_key(&format!("{f}{g}"))
+                .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?);
         }
         am.version = Set(store::next_version(version));
         am.updated_at = Set(r.now);

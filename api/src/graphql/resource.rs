@@ -187,7 +187,7 @@ impl ResourceQuery {
         #[graphql(default = true)] active_only: bool,
     ) -> ApiResult<Vec<CommunityResource>> {
         // Checked like the stored value (a NUL reached PostgreSQL as INTERNAL).
-        let district = validate::optional("district", district.as_ref(), 100)?;
+        let district = validate::optional_line("district", district.as_ref(), 100)?;
         Ok(store::resources::list(
             db(ctx)?,
             kind.map(|k| k.as_str()),
@@ -237,6 +237,48 @@ fn capacity(c: Option<i32>) -> ApiResult<Option<i32>> {
     }
 }
 
+/// A resource input's checked values (the name and district folded as typed, README §5).
+#[derive(Default)]
+struct Checked {
+    name: String,
+    district: Option<String>,
+    schedule: Option<String>,
+    target_groups: Option<String>,
+    capacity: Option<i32>,
+    contact: Option<String>,
+}
+
+/// Checks every field of a resource input, reporting every invalid one at once.
+fn checked(ctx: &Context<'_>, input: &ResourceInput) -> ApiResult<Checked> {
+    let mut invalid = validate::Invalid::default();
+    let c = Checked {
+        name: invalid.check(validate::line("input.name", &input.name, 200)),
+        district: invalid.check(validate::optional_line(
+            "input.district",
+            input.district.as_ref(),
+            100,
+        )),
+        schedule: invalid.check(validate::optional(
+            "input.schedule",
+            input.schedule.as_ref(),
+            500,
+        )),
+        target_groups: invalid.check(validate::optional(
+            "input.targetGroups",
+            input.target_groups.as_ref(),
+            500,
+        )),
+        capacity: invalid.check(capacity(input.capacity)),
+        contact: invalid.check(validate::optional(
+            "input.contact",
+            input.contact.as_ref(),
+            300,
+        )),
+    };
+    invalid.finish(ctx)?;
+    Ok(c)
+}
+
 #[derive(Default)]
 pub struct ResourceMutation;
 
@@ -250,19 +292,16 @@ impl ResourceMutation {
     ) -> ApiResult<CommunityResource> {
         let r = req(ctx)?;
         r.require(Action::ManageResources, "createCommunityResource")?;
+        let c = checked(ctx, &input)?;
         let model = community_resource::Model {
             id: store::new_id(),
             kind: input.kind.as_str().to_owned(),
-            name: validate::required("input.name", &input.name, 200)?,
-            district: validate::optional("input.district", input.district.as_ref(), 100)?,
-            schedule: validate::optional("input.schedule", input.schedule.as_ref(), 500)?,
-            target_groups: validate::optional(
-                "input.targetGroups",
-                input.target_groups.as_ref(),
-                500,
-            )?,
-            capacity: capacity(input.capacity)?,
-            contact: validate::optional("input.contact", input.contact.as_ref(), 300)?,
+            name: c.name,
+            district: c.district,
+            schedule: c.schedule,
+            target_groups: c.target_groups,
+            capacity: c.capacity,
+            contact: c.contact,
             agency_id: r.principal.agency_id.clone(),
             active: true,
             version: 1,
@@ -312,28 +351,13 @@ impl ResourceMutation {
         }
         let mut am: community_resource::ActiveModel = current.clone().into();
         am.kind = Set(input.kind.as_str().to_owned());
-        am.name = Set(validate::required("input.name", &input.name, 200)?);
-        am.district = Set(validate::optional(
-            "input.district",
-            input.district.as_ref(),
-            100,
-        )?);
-        am.schedule = Set(validate::optional(
-            "input.schedule",
-            input.schedule.as_ref(),
-            500,
-        )?);
-        am.target_groups = Set(validate::optional(
-            "input.targetGroups",
-            input.target_groups.as_ref(),
-            500,
-        )?);
-        am.capacity = Set(capacity(input.capacity)?);
-        am.contact = Set(validate::optional(
-            "input.contact",
-            input.contact.as_ref(),
-            300,
-        )?);
+        let c = checked(ctx, &input)?;
+        am.name = Set(c.name);
+        am.district = Set(c.district);
+        am.schedule = Set(c.schedule);
+        am.target_groups = Set(c.target_groups);
+        am.capacity = Set(c.capacity);
+        am.contact = Set(c.contact);
         if let Some(a) = active {
             am.active = Set(a);
         }

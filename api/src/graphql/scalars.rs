@@ -82,6 +82,27 @@ impl DateTime {
     }
 }
 
+impl DateTime {
+    /// Like [`DateTime::get`], and a date alone (`YYYY-MM-DD`) is accepted where the time of
+    /// day does not matter (a consent's or a meeting's period): it means the start of that
+    /// day in the city's calendar, 00:00 Asia/Tokyo (UTC+9, no daylight saving).
+    pub fn get_or_date(&self, field: &str) -> ApiResult<chrono::DateTime<Utc>> {
+        if let Ok(d) = NaiveDate::parse_from_str(self.0.trim(), "%Y-%m-%d") {
+            let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+            return Ok(midnight.and_utc() - chrono::Duration::hours(9));
+        }
+        self.get(field).map_err(|_| {
+            ApiError::bad_input(
+                field,
+                format!(
+                    "日時 (RFC 3339) か日付 (YYYY-MM-DD、日本時間 0:00) で指定してください / not a valid RFC 3339 date-time or date (YYYY-MM-DD, meaning 00:00 Asia/Tokyo): {:?}",
+                    self.0
+                ),
+            )
+        })
+    }
+}
+
 impl From<chrono::DateTime<Utc>> for DateTime {
     fn from(d: chrono::DateTime<Utc>) -> Self {
         DateTime(d.to_rfc3339_opts(SecondsFormat::AutoSi, true))

@@ -1,5 +1,6 @@
 //! Persons: scoped lists and lookups.
 
+use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -17,6 +18,9 @@ pub struct PersonFilter {
     pub location: Option<ListScope>,
     /// A normalised kana match key prefix (名寄せ key).
     pub kana_key_prefix: Option<String>,
+    /// A prefix of the name as written (family name then given name, spaces removed; the
+    /// same folding as stored names), compared exactly (case-sensitive, on both backends).
+    pub name_prefix: Option<String>,
 }
 
 /// Persons the scope may know exist (own agency's or consenting for IDENTITY), in id order,
@@ -52,6 +56,17 @@ pub async fn list<C: ConnectionTrait>(
     }
     if let Some(k) = &filter.kana_key_prefix {
         q = q.filter(person::Column::KanaKey.starts_with(k.as_str()));
+    }
+    if let Some(n) = &filter.name_prefix {
+        // substr(replace(family_name || given_name, ' ', ''), 1, len) = n: the same on SQLite
+        // and PostgreSQL (characters, not bytes; no LIKE wildcards or case folding).
+        let len = i32::try_from(n.chars().count()).unwrap_or(i32::MAX);
+        let full = Expr::col(person::Column::FamilyName)
+            .binary(BinOper::Custom("||"), Expr::col(person::Column::GivenName));
+        let compact = Func::cust("replace").arg(full).arg(" ").arg("");
+        q = q.filter(
+            Expr::expr(Func::cust("substr").arg(compact).arg(1i32).arg(len)).eq(n.as_str()),
+        );
     }
     if let Some(after) = &page.after {
         q = q.filter(person::Column::Id.gt(after.as_str()));
