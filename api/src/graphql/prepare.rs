@@ -14,12 +14,15 @@
 //!   Japanese + English message with `locations` (never the parser's ASCII art), and
 //!   `extensions.field` where an argument or input field is at fault. Errors raised by our
 //!   resolvers already carry a code and are left exactly as they are.
+//! - The answer's objects are put in selection order (GraphQL spec, "Serialized Map
+//!   Ordering"): async-graphql resolves a query's fields concurrently and inserts each as
+//!   it completes, so a slow field can come out after a later one.
 
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-    NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+    NextRequest, NextValidation,
 };
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
@@ -27,8 +30,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::registry::{MetaType, Registry};
 use async_graphql::{
-    ErrorExtensionValues, Pos, Positioned, Request, Response, ServerError, ServerResult,
-    ValidationResult, Variables,
+    ErrorExtensionValues, Name, Pos, Positioned, Request, Response, ServerError, ServerResult,
+    ValidationResult, Value, Variables,
 };
 
 use crate::error::Code;
@@ -72,6 +75,8 @@ struct Seen {
     asks_introspection: bool,
     /// Where each argument's value stands in the document, and the argument's name.
     arguments: Vec<(Pos, String)>,
+    /// The document, for putting the answer in selection order.
+    document: Option<ExecutableDocument>,
 }
 
 impl PrepareRequest {
@@ -90,6 +95,22 @@ impl Extension for PrepareRequest {
         for e in &mut response.errors {
             if code_of(e).is_none() {
                 *e = late_error(e, &seen.arguments);
+            }
+        }
+        response
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let seen = self.seen();
+        if let Some(doc) = &seen.document {
+            if let Some(op) = selected(doc, operation_name) {
+                in_selection_order(&mut response.data, &[&op.node.selection_set.node], doc);
             }
         }
         response
@@ -119,6 +140,7 @@ impl Extension for PrepareRequest {
                 seen.introspection_only = introspection_only(&doc, name.as_deref());
                 seen.asks_introspection = asks_introspection(&doc, name.as_deref());
                 seen.arguments = argument_positions(&doc);
+                seen.document = Some(doc.clone());
                 Ok(doc)
             }
             Err(e) => Err(parse_error(&e)),
@@ -226,6 +248,69 @@ fn introspection_only(doc: &ExecutableDocument, operation_name: Option<&str>) ->
     })
 }
 
+/// Put every object of `value` in the order its selection sets (`sets`, merged) ask for its
+/// keys: the first place each response key (alias or name) is selected, fragments expanded
+/// where they are spread. The schema has no interfaces or unions, so every fragment applies;
+/// a key the walk does not find keeps its place after the others.
+fn in_selection_order(value: &mut Value, sets: &[&SelectionSet], doc: &ExecutableDocument) {
+    fn collect<'d>(
+        set: &'d SelectionSet,
+        doc: &'d ExecutableDocument,
+        keys: &mut Vec<(&'d Name, Vec<&'d SelectionSet>)>,
+        spread: &mut Vec<&'d Name>,
+    ) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    let key = f.node.alias.as_ref().map_or(&f.node.name.node, |a| &a.node);
+                    let sub = &f.node.selection_set.node;
+                    match keys.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, subs)) => subs.push(sub),
+                        None => keys.push((key, vec![sub])),
+                    }
+                }
+                Selection::InlineFragment(i) => {
+                    collect(&i.node.selection_set.node, doc, keys, spread)
+                }
+                Selection::FragmentSpread(s) => {
+                    let name = &s.node.fragment_name.node;
+                    if spread.contains(&name) {
+                        continue;
+                    }
+                    spread.push(name);
+                    if let Some(f) = doc.fragments.get(name) {
+                        collect(&f.node.selection_set.node, doc, keys, spread);
+                    }
+                }
+            }
+        }
+    }
+    match value {
+        Value::List(items) => {
+            for item in items {
+                in_selection_order(item, sets, doc);
+            }
+        }
+        Value::Object(map) => {
+            let mut keys = Vec::new();
+            let mut spread = Vec::new();
+            for set in sets {
+                collect(set, doc, &mut keys, &mut spread);
+            }
+            let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
+            for (key, subs) in keys {
+                if let Some((k, mut v)) = map.shift_remove_entry(key) {
+                    in_selection_order(&mut v, &subs, doc);
+                    ordered.insert(k, v);
+                }
+            }
+            ordered.extend(std::mem::take(map));
+            *map = ordered;
+        }
+        _ => {}
+    }
+}
+
 fn argument_positions(doc: &ExecutableDocument) -> Vec<(Pos, String)> {
     fn walk(set: &Positioned<SelectionSet>, out: &mut Vec<(Pos, String)>) {
         for item in &set.node.items {
@@ -310,7 +395,7 @@ fn parse_error(e: &ServerError) -> ServerError {
             .unwrap_or("unexpected input");
         let detail = plain_grammar(detail);
         format!(
-            "構文エラーです ({} 行 {} 列) / syntax error at line {}, column {}: {detail}",
+            "GraphQL の構文エラーです ({} 行 {} 列) / GraphQL syntax error (line {}, column {}): {detail}",
             at.0, at.1, at.0, at.1
         )
     } else if m == "document contains multiple operations" {
@@ -622,6 +707,21 @@ mod tests {
 
     fn doc(q: &str) -> ExecutableDocument {
         async_graphql::parser::parse_query(q).unwrap()
+    }
+
+    #[test]
+    fn answers_are_put_in_selection_order() {
+        let d = doc("{ b: viewer { z a ...F } a { y x } } fragment F on Viewer { m z { q p } }");
+        let op = selected(&d, None).unwrap();
+        let mut v: Value = serde_json::from_str(
+            r#"{"a":{"x":1,"y":2},"b":{"a":1,"m":2,"z":{"p":1,"q":2},"extra":0}}"#,
+        )
+        .unwrap();
+        in_selection_order(&mut v, &[&op.node.selection_set.node], &d);
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"b":{"z":{"q":2,"p":1},"a":1,"m":2,"extra":0},"a":{"y":2,"x":1}}"#
+        );
     }
 
     #[test]
