@@ -7,7 +7,7 @@
 //! read timeout. Then: one JSON object per request (a batch is HTTP
 //! 400), the rate limit, the trusted-document check ([`crate::documents`]: a registered id is
 //! replaced by its text; free text refused where registration is required), the alias limit,
-//! and execution (depth and complexity are checked by the schema). After execution, every read the response contains
+//! and execution (depth and complexity are checked by [`crate::graphql::prepare`]). After execution, every read the response contains
 //! is written to the ledger; if that fails the response is withheld (HTTP 500, INTERNAL):
 //! nothing leaves unledgered.
 //!
@@ -16,8 +16,8 @@
 //! `application/graphql-response+json`; then a request that fails before execution (parse,
 //! validation, variable values, a refusal at the edge) answers 4xx and has no `data` entry,
 //! while `application/json` keeps HTTP 200 and `"data": null` for those ([`Media`]). Response
-//! objects keep their keys in selection order (the response is serialised as async-graphql
-//! built it, never through a sorted map).
+//! objects keep their keys in selection order: [`crate::graphql::prepare`] puts them in it,
+//! and the response is serialised as built, never through a sorted map.
 
 use std::sync::Arc;
 use std::time::Duration;
