@@ -17,6 +17,11 @@ pub enum Code {
     Forbidden,
     ConsentRequired,
     BadUserInput,
+    /// The document is not GraphQL (a syntax error): nothing ran.
+    GraphqlParseFailed,
+    /// The document is GraphQL but does not fit the schema (unknown field, type, fragment,
+    /// operation; unused or undeclared variables): nothing ran.
+    GraphqlValidationFailed,
     NotFound,
     Conflict,
     RateLimited,
@@ -30,6 +35,8 @@ impl Code {
             Code::Forbidden => "FORBIDDEN",
             Code::ConsentRequired => "CONSENT_REQUIRED",
             Code::BadUserInput => "BAD_USER_INPUT",
+            Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             Code::NotFound => "NOT_FOUND",
             Code::Conflict => "CONFLICT",
             Code::RateLimited => "RATE_LIMITED",

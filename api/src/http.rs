@@ -7,9 +7,17 @@
 //! read timeout. Then: one JSON object per request (a batch is HTTP
 //! 400), the rate limit, the trusted-document check ([`crate::documents`]: a registered id is
 //! replaced by its text; free text refused where registration is required), the alias limit,
-//! and execution (depth and complexity are checked by the schema). After execution, every read the response contains
+//! and execution (depth and complexity are checked by [`crate::graphql::prepare`]). After execution, every read the response contains
 //! is written to the ledger; if that fails the response is withheld (HTTP 500, INTERNAL):
 //! nothing leaves unledgered.
+//!
+//! GraphQL over HTTP: the request body must be `application/json` (else HTTP 415). The answer
+//! is `application/json` unless the client's Accept prefers
+//! `application/graphql-response+json`; then a request that fails before execution (parse,
+//! validation, variable values, a refusal at the edge) answers 4xx and has no `data` entry,
+//! while `application/json` keeps HTTP 200 and `"data": null` for those ([`Media`]). Response
+//! objects keep their keys in selection order: [`crate::graphql::prepare`] puts them in it,
+//! and the response is serialised as built, never through a sorted map.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +25,7 @@ use std::time::Duration;
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -112,12 +120,32 @@ async fn method_not_allowed() -> Response {
         .into_response()
 }
 
-fn error_body(code: Code, message: &str, extra: Value) -> Value {
+/// A refusal at the edge as a GraphQL response, keys in the usual order (`data`, `errors`;
+/// `message`, `extensions`).
+#[derive(serde::Serialize)]
+struct EdgeRefusal {
+    data: (),
+    errors: [EdgeError; 1],
+}
+
+#[derive(serde::Serialize)]
+struct EdgeError {
+    message: String,
+    extensions: Value,
+}
+
+fn error_body(code: Code, message: &str, extra: Value) -> EdgeRefusal {
     let mut ext = json!({ "code": code.as_str() });
     if let (Some(e), Value::Object(more)) = (ext.as_object_mut(), extra) {
         e.extend(more);
     }
-    json!({ "data": null, "errors": [{ "message": message, "extensions": ext }] })
+    EdgeRefusal {
+        data: (),
+        errors: [EdgeError {
+            message: message.to_owned(),
+            extensions: ext,
+        }],
+    }
 }
 
 fn unauthenticated(f: AuthFailure) -> Response {
@@ -145,7 +173,103 @@ fn internal() -> Response {
         .into_response()
 }
 
+/// The media type of an answer on POST /graphql (GraphQL over HTTP, "Accept").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Media {
+    /// `application/json`: also for `*/*`, no Accept, or nothing we offer.
+    Json,
+    /// `application/graphql-response+json`: HTTP status says whether anything ran.
+    GraphqlResponse,
+}
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+impl Media {
+    /// The better of the two by the client's q-values; a tie goes to
+    /// `application/graphql-response+json`, the spec's media type.
+    fn negotiate(headers: &HeaderMap) -> Media {
+        let (mut json, mut graphql) = (0.0_f32, 0.0_f32);
+        for value in headers.get_all(header::ACCEPT) {
+            for range in value.to_str().unwrap_or_default().split(',') {
+                let mut parts = range.split(';');
+                let kind = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+                let q = parts
+                    .filter_map(|p| p.trim().strip_prefix("q="))
+                    .find_map(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                match kind.as_str() {
+                    GRAPHQL_RESPONSE_JSON => graphql = graphql.max(q),
+                    "application/json" | "application/*" | "*/*" => json = json.max(q),
+                    _ => {}
+                }
+            }
+        }
+        if graphql > 0.0 && graphql >= json {
+            Media::GraphqlResponse
+        } else {
+            Media::Json
+        }
+    }
+
+    /// Put an answer of the edge in this media type: its Content-Type, and for
+    /// `application/graphql-response+json` no `data` entry on a refusal (a 4xx or 5xx answer
+    /// is a request that did not execute).
+    async fn apply(self, response: Response) -> Response {
+        if self == Media::Json {
+            return response;
+        }
+        let (mut parts, body) = response.into_parts();
+        let is_json = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        if !is_json {
+            return Response::from_parts(parts, body);
+        }
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(GRAPHQL_RESPONSE_JSON),
+        );
+        if parts.status.is_success() {
+            return Response::from_parts(parts, body);
+        }
+        // Refusals are small bodies built by the edge.
+        let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+            return internal();
+        };
+        // async-graphql's Value keeps the keys in their order.
+        let body = match serde_json::from_slice::<async_graphql::Value>(&bytes) {
+            Ok(async_graphql::Value::Object(mut map)) => {
+                map.shift_remove("data");
+                serde_json::to_vec(&map).unwrap_or_default()
+            }
+            _ => bytes.to_vec(),
+        };
+        parts.headers.remove(header::CONTENT_LENGTH);
+        Response::from_parts(parts, axum::body::Body::from(body))
+    }
+}
+
+/// A request body must be JSON (GraphQL over HTTP; a POST without a Content-Type is refused).
+fn is_json_request(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
 async fn graphql(State(state): State<AppState>, incoming: axum::extract::Request) -> Response {
+    let media = Media::negotiate(incoming.headers());
+    let response = graphql_request(state, incoming, media).await;
+    media.apply(response).await
+}
+
+async fn graphql_request(
+    state: AppState,
+    incoming: axum::extract::Request,
+    media: Media,
+) -> Response {
     // Authenticate from the headers before reading the body: an unauthenticated client never
     // makes the hub buffer a body.
     let (parts, body) = incoming.into_parts();
@@ -161,6 +285,17 @@ async fn graphql(State(state): State<AppState>, incoming: axum::extract::Request
             return internal();
         }
     };
+    if !is_json_request(headers) {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Json(error_body(
+                Code::BadUserInput,
+                "本文は application/json で送ってください (Content-Type) / send the body as application/json (Content-Type)",
+                json!({ "field": "content-type", "reason": "unsupported_media_type" }),
+            )),
+        )
+            .into_response();
+    }
     // Over the size limit (HTTP 413) or cut off: still a coded GraphQL error.
     let body = match Bytes::from_request(axum::extract::Request::from_parts(parts, body), &state)
         .await
@@ -247,12 +382,40 @@ async fn graphql(State(state): State<AppState>, incoming: axum::extract::Request
         tracing::error!(error = %e, "ledger write failed; response withheld");
         return internal();
     }
-    let mut body = match serde_json::to_value(&response) {
-        Ok(v) => v,
-        Err(_) => return internal(),
+    // Nothing executed (a parse, validation or variable failure): no data, and no error
+    // belongs to a field. async-graphql's errors are coded by [`crate::graphql::prepare`].
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    // Serialised as built: objects keep their keys in selection order.
+    let serialised = if request_error && media == Media::GraphqlResponse {
+        #[derive(serde::Serialize)]
+        struct ErrorsOnly<'a> {
+            errors: &'a [async_graphql::ServerError],
+        }
+        serde_json::to_vec(&ErrorsOnly {
+            errors: &response.errors,
+        })
+    } else {
+        serde_json::to_vec(&response)
     };
-    tag_uncoded_errors(&mut body);
-    Json(body).into_response()
+    let Ok(bytes) = serialised else {
+        return internal();
+    };
+    let status = if request_error && media == Media::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
 }
 
 fn bad_request(message: &str, extra: Value) -> Response {
@@ -290,6 +453,12 @@ fn parse_request(body: &[u8]) -> Result<(DocumentId, async_graphql::Request), Re
         }
     };
     let document_id = documents::requested_id(&map);
+    if matches!(document_id, Ok(None)) && !map.get("query").is_some_and(Value::is_string) {
+        return Err(bad_request(
+            "query (GraphQL の文書) がありません / the request has no query (the GraphQL document)",
+            json!({ "field": "query" }),
+        ));
+    }
     let request = serde_json::from_value(Value::Object(map)).map_err(|e| {
         bad_request(
             &format!("リクエストの形式が不正です / the GraphQL request is malformed: {e}"),
@@ -344,25 +513,6 @@ async fn trusted_document(
         refusal.message(),
         json!({ "field": refusal.field(), "reason": refusal.reason() }),
     ))
-}
-
-/// Errors raised by async-graphql itself (parse, validation, variable coercion: unknown enum
-/// values, malformed dates, wrong types) carry no code; they are all bad input. Our own
-/// errors always carry one.
-fn tag_uncoded_errors(body: &mut Value) {
-    let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for e in errors {
-        let Some(obj) = e.as_object_mut() else {
-            continue;
-        };
-        let ext = obj.entry("extensions").or_insert_with(|| json!({}));
-        if let Some(ext) = ext.as_object_mut() {
-            ext.entry("code")
-                .or_insert_with(|| json!(Code::BadUserInput.as_str()));
-        }
-    }
 }
 
 async fn graphiql(State(state): State<AppState>) -> Response {

@@ -26,8 +26,10 @@ use crate::inputs::snapshot;
 tests!(variables_fuzz);
 
 const DEFAULT_CASES: u32 = 300;
-const CODES: [&str; 5] = [
+const CODES: [&str; 7] = [
     "BAD_USER_INPUT",
+    "GRAPHQL_PARSE_FAILED",
+    "GRAPHQL_VALIDATION_FAILED",
     "NOT_FOUND",
     "FORBIDDEN",
     "CONSENT_REQUIRED",

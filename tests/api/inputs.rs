@@ -23,7 +23,8 @@ tests!(
     forged_cursor_is_bad_input,
     non_json_body_is_bad_request,
     filter_text_is_checked,
-    versions_at_the_int_limits_conflict
+    versions_at_the_int_limits_conflict,
+    graphql_layer_errors_are_coded_and_bilingual
 );
 
 const CREATE_PERSON: &str =
@@ -871,6 +872,12 @@ async fn non_json_body_is_bad_request(srv: &Server) {
             "{ viewer { account { id } } } SELECT * FROM person",
         ),
     ] {
+        // Not JSON by its Content-Type: 415 (GraphQL over HTTP); by its content: 400.
+        let want = if content_type == "text/plain" {
+            415
+        } else {
+            400
+        };
         let before = snapshot(srv).await;
         let resp = client
             .post(srv.url("/graphql"))
@@ -882,7 +889,7 @@ async fn non_json_body_is_bad_request(srv: &Server) {
             .expect("HTTP request");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
-        assert_eq!(status, 400, "{body:?}: {text}");
+        assert_eq!(status, want, "{body:?}: {text}");
         let v: Value =
             serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON error body: {text}"));
         let errors = v["errors"].as_array().cloned().unwrap_or_default();
@@ -900,9 +907,9 @@ async fn non_json_body_is_bad_request(srv: &Server) {
     assert!(matches!(r.status, 200 | 400), "{}", r.body);
     assert_eq!(r.codes(), vec!["BAD_USER_INPUT"], "{}", r.body);
     assert_no_sql("no query", &r.body.to_string());
-    // A GraphQL syntax error is bad input too, answered as GraphQL.
+    // A GraphQL syntax error is refused too, answered as GraphQL.
     let r = writes_nothing!(srv, srv.gql(&token, "{ person(id: ) { id }", json!({})));
-    only(&r, "BAD_USER_INPUT");
+    only(&r, "GRAPHQL_PARSE_FAILED");
     // So is a field that does not exist.
     let r = writes_nothing!(
         srv,
@@ -912,7 +919,7 @@ async fn non_json_body_is_bad_request(srv: &Server) {
             json!({})
         )
     );
-    only(&r, "BAD_USER_INPUT");
+    only(&r, "GRAPHQL_VALIDATION_FAILED");
 }
 
 /// Text filters are checked like stored text: a NUL in `district` used to reach PostgreSQL
@@ -974,4 +981,105 @@ async fn versions_at_the_int_limits_conflict(srv: &Server) {
         r.only_error("CONFLICT");
         assert_eq!(snapshot(srv).await, before, "version {v} wrote something");
     }
+}
+
+/// async-graphql's own refusals — a document that does not parse or does not fit the schema,
+/// argument and variable values it rejects — are coded and bilingual like ours, with
+/// `locations` and, where an argument or input field is at fault, `extensions.field`.
+async fn graphql_layer_errors_are_coded_and_bilingual(srv: &Server) {
+    let (_, tok) = caseworker(srv, "gql-err", "SELF_RELIANCE").await;
+    let one = |r: &Gql, code: &str| {
+        r.assert_coded_bilingual();
+        let e = only(r, code);
+        assert!(e["locations"][0]["line"].is_u64(), "locations: {}", r.body);
+        e
+    };
+    let field = |r: &Gql, code: &str, field: &str| {
+        let e = one(r, code);
+        assert_eq!(e["extensions"]["field"], field, "{}", r.body);
+        e
+    };
+
+    // Parse errors: a clean message and the location, no ASCII art.
+    let r = srv.gql(&tok, "{ viewer { effectiveRoles ", json!({})).await;
+    let e = one(&r, "GRAPHQL_PARSE_FAILED");
+    assert_eq!(e["locations"][0]["line"], 1, "{}", r.body);
+    // Validation: an unknown field, an unknown argument, an unused variable.
+    let r = srv.gql(&tok, "{ viewer { nope } }", json!({})).await;
+    let e = one(&r, "GRAPHQL_VALIDATION_FAILED");
+    assert!(
+        e["message"].as_str().unwrap().contains("nope"),
+        "{}",
+        r.body
+    );
+    let r = srv
+        .gql(&tok, "{ viewer(x: 1) { effectiveRoles } }", json!({}))
+        .await;
+    field(&r, "GRAPHQL_VALIDATION_FAILED", "x");
+    let r = srv
+        .gql(
+            &tok,
+            "query($id: ID) { viewer { effectiveRoles } }",
+            json!({}),
+        )
+        .await;
+    one(&r, "GRAPHQL_VALIDATION_FAILED");
+    // The operation name.
+    let r = srv
+        .raw(
+            Some(&format!("Bearer {tok}")),
+            json!({ "query": "query A { viewer { effectiveRoles } }", "operationName": "B" }),
+        )
+        .await;
+    assert_eq!(
+        r.only_error("GRAPHQL_VALIDATION_FAILED")["extensions"]["field"],
+        "operationName"
+    );
+    r.assert_coded_bilingual();
+
+    // Values: a bad enum value, in a variable and in the document.
+    let mut input = person_input("層", "花子", "ソウ", "ハナコ");
+    input["sex"] = json!("female");
+    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    let e = field(&r, "BAD_USER_INPUT", "input.sex");
+    assert!(
+        e["message"].as_str().unwrap().contains("FEMALE"),
+        "says what is allowed: {}",
+        r.body
+    );
+    let literal = "mutation { createPerson(input: { familyName: \"層\", givenName: \"花子\", familyNameKana: \"ソウ\", givenNameKana: \"ハナコ\", sex: female }) { id } }";
+    let r = writes_nothing!(srv, srv.gql(&tok, literal, json!({})));
+    field(&r, "BAD_USER_INPUT", "input.sex");
+    // A value of the wrong type: an argument, an input field, a date given as a number.
+    let r = srv
+        .gql(
+            &tok,
+            "{ persons(first: \"x\") { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    field(&r, "BAD_USER_INPUT", "first");
+    let mut input = person_input("層", "花子", "ソウ", "ハナコ");
+    input["familyName"] = json!(1);
+    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    field(&r, "BAD_USER_INPUT", "input.familyName");
+    let mut input = person_input("層", "花子", "ソウ", "ハナコ");
+    input["birthDate"] = json!(19800101);
+    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    field(&r, "BAD_USER_INPUT", "input.birthDate");
+    // Missing: a required argument, a required input field; and an input field that does
+    // not exist.
+    let r = writes_nothing!(
+        srv,
+        srv.gql(&tok, "mutation { createPerson { id } }", json!({}))
+    );
+    field(&r, "BAD_USER_INPUT", "input");
+    let mut input = person_input("層", "花子", "ソウ", "ハナコ");
+    input.as_object_mut().unwrap().remove("familyNameKana");
+    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    field(&r, "BAD_USER_INPUT", "input.familyNameKana");
+    let mut input = person_input("層", "花子", "ソウ", "ハナコ");
+    input["nickname"] = json!("はな");
+    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    field(&r, "BAD_USER_INPUT", "input.nickname");
 }

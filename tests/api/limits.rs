@@ -7,8 +7,29 @@ use tsunagi_tests::{person_input, tests, Server};
 tests!(
     hostile_documents_are_refused_before_execution,
     introspection_and_graphiql_can_be_switched_off,
+    standard_introspection_queries_are_answered,
+    introspection_depth_exemption_is_only_for_introspection,
     rate_limit_is_per_account
 );
+
+/// The introspection queries vendors' tools send, exactly as graphql-js 16 writes them:
+/// `getIntrospectionQuery` with every option on (descriptions, specifiedByUrl,
+/// directiveIsRepeatable, schemaDescription, inputValueDeprecation, oneOf), GraphiQL's
+/// (schemaDescription and inputValueDeprecation) and the default one.
+const INTROSPECTION: [(&str, &str); 3] = [
+    (
+        "all-options",
+        include_str!("../fixtures/introspection/all-options.graphql"),
+    ),
+    (
+        "graphiql",
+        include_str!("../fixtures/introspection/graphiql.graphql"),
+    ),
+    (
+        "default",
+        include_str!("../fixtures/introspection/default.graphql"),
+    ),
+];
 
 async fn hostile_documents_are_refused_before_execution(srv: &Server) {
     let a = srv.agency("lim-a", "SELF_RELIANCE").await;
@@ -123,6 +144,115 @@ async fn introspection_and_graphiql_can_be_switched_off(srv: &Server) {
     .await
     .ok();
     prod.stop().await;
+}
+
+async fn standard_introspection_queries_are_answered(srv: &Server) {
+    let a = srv.agency("intro-a", "SELF_RELIANCE").await;
+    let (_, tok) = srv.account("intro-cw", &a, &["caseworker"]).await;
+    for (name, query) in INTROSPECTION {
+        // As GraphiQL sends it (with the operation name) and without.
+        for body in [
+            json!({ "query": query, "operationName": "IntrospectionQuery" }),
+            json!({ "query": query }),
+        ] {
+            let r = srv.raw(Some(&format!("Bearer {tok}")), body).await;
+            let schema = &r.ok()["__schema"];
+            assert_eq!(schema["queryType"]["name"], "Query", "{name}");
+            assert_eq!(schema["mutationType"]["name"], "Mutation", "{name}");
+            let types = schema["types"].as_array().unwrap();
+            let named = |n: &str| {
+                types
+                    .iter()
+                    .find(|t| t["name"] == n)
+                    .unwrap_or_else(|| panic!("{name}: no type {n}"))
+            };
+            for t in [
+                "Person",
+                "Consent",
+                "Sex",
+                "CreatePersonInput",
+                "Date",
+                "__Type",
+            ] {
+                named(t);
+            }
+            let fields = named("Person")["fields"].as_array().unwrap();
+            assert!(fields.iter().any(|f| f["name"] == "familyName"), "{name}");
+            let sexes = named("Sex")["enumValues"].as_array().unwrap();
+            assert!(sexes.iter().any(|v| v["name"] == "FEMALE"), "{name}");
+            // The nine-deep ofType chain is answered: [CreatePersonInput!]! and the like.
+            assert!(
+                !schema["directives"].as_array().unwrap().is_empty(),
+                "{name}"
+            );
+            if name == "all-options" {
+                let t = named("Date");
+                assert!(t.as_object().unwrap().contains_key("specifiedByURL"));
+                assert!(named("CreatePersonInput")["isOneOf"].is_boolean());
+                assert!(schema["directives"][0]["isRepeatable"].is_boolean());
+            }
+        }
+    }
+    // Off in production unless enabled: the same query is refused, coded.
+    let prod = Server::start_with(&srv.backend, |c| c.limits.introspection = false).await;
+    let r = prod
+        .gql(&prod.admin_token, INTROSPECTION[0].1, json!({}))
+        .await;
+    assert!(r.data().is_null(), "{}", r.body);
+    assert!(
+        r.codes().iter().all(|c| c == "GRAPHQL_VALIDATION_FAILED"),
+        "{}",
+        r.body
+    );
+    r.assert_coded_bilingual();
+    prod.stop().await;
+}
+
+/// Only an operation made of introspection alone gets introspection's depth limit (20);
+/// `__schema` beside an ordinary deep query does not lift the limit of 12, and an
+/// introspection query deeper than 20 is refused too.
+async fn introspection_depth_exemption_is_only_for_introspection(srv: &Server) {
+    let a = srv.agency("introd-a", "SELF_RELIANCE").await;
+    let (_, tok) = srv.account("introd-cw", &a, &["caseworker"]).await;
+    let p = srv
+        .person(&tok, person_input("深さ", "花子", "フカサ", "ハナコ"))
+        .await;
+    let mut deep = String::from("id");
+    for _ in 0..7 {
+        deep = format!("households {{ person {{ {deep} }} }}");
+    }
+    let too_deep = |r: &tsunagi_tests::Gql| {
+        assert_eq!(r.data(), &serde_json::Value::Null, "{}", r.body);
+        assert_eq!(r.codes(), vec!["BAD_USER_INPUT"], "{}", r.body);
+        r.assert_coded_bilingual();
+        assert!(
+            r.errors()[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("too deep"),
+            "{}",
+            r.body
+        );
+    };
+    for extra in [
+        "__schema { queryType { name } }",
+        "__typename",
+        "__type(name: \"Person\") { name }",
+    ] {
+        let q = format!("{{ {extra} person(id: \"{p}\") {{ {deep} }} }}");
+        too_deep(&srv.gql(&tok, &q, json!({})).await);
+    }
+    // An introspection query 15 deep is answered, one 23 deep is not.
+    let of_type = |n: usize| {
+        let mut t = String::from("name");
+        for _ in 0..n {
+            t = format!("kind ofType {{ {t} }}");
+        }
+        format!("{{ __type(name: \"Person\") {{ fields {{ type {{ {t} }} }} }} }}")
+    };
+    let r = srv.gql(&tok, &of_type(11), json!({})).await;
+    assert!(r.ok()["__type"]["fields"].is_array());
+    too_deep(&srv.gql(&tok, &of_type(19), json!({})).await);
 }
 
 async fn rate_limit_is_per_account(srv: &Server) {

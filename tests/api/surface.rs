@@ -1,10 +1,17 @@
-//! The plain HTTP endpoints and the body limit. (Every GraphQL operation under the roles
+//! The plain HTTP endpoints, the body limit, and GraphQL over HTTP (media types, status
+//! codes, key order). (Every GraphQL operation under the roles
 //! that may not use it is the table in `authz`.)
 
 use serde_json::{json, Value};
 use tsunagi_tests::{tests, Server};
 
-tests!(http_endpoints_and_body_limit, a_trickled_body_is_cut_off);
+tests!(
+    http_endpoints_and_body_limit,
+    a_trickled_body_is_cut_off,
+    graphql_response_media_type,
+    request_body_must_be_json,
+    response_keys_keep_selection_order
+);
 
 async fn http_endpoints_and_body_limit(srv: &Server) {
     let client = reqwest::Client::new();
@@ -116,4 +123,183 @@ async fn a_trickled_body_is_cut_off(srv: &Server) {
     assert!(text.starts_with("HTTP/1.1 4"), "{text}");
     assert!(text.contains("BAD_USER_INPUT"), "{text}");
     assert!(text.contains("body_unreadable"), "{text}");
+}
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// POST /graphql with `accept`; the status, Content-Type and body.
+async fn post(srv: &Server, accept: Option<&str>, body: Value) -> (u16, String, Value) {
+    let mut req = reqwest::Client::new()
+        .post(srv.url("/graphql"))
+        .bearer_auth(&srv.admin_token)
+        .json(&body);
+    if let Some(a) = accept {
+        req = req.header("accept", a);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let kind = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = resp.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    (status, kind, body)
+}
+
+/// `application/graphql-response+json` when the client asks for it: 200 with data when the
+/// operation ran; 400 without a `data` entry when it could not (parse, validation, variable
+/// values, an edge refusal). `application/json` (asked for, `*/*` or no Accept) is as before:
+/// HTTP 200 and `"data": null`.
+async fn graphql_response_media_type(srv: &Server) {
+    let ok = json!({ "query": "{ viewer { effectiveRoles } }" });
+    let broken = [
+        json!({ "query": "{" }),
+        json!({ "query": "{ viewer { nope } }" }),
+        json!({ "query": "query($id: ID!) { viewer { effectiveRoles } }", "variables": { "id": null } }),
+        json!({ "query": "{ persons(first: \"x\") { nodes { id } } }" }),
+    ];
+    for accept in [
+        GRAPHQL_RESPONSE,
+        "application/graphql-response+json, application/json",
+        "application/json;q=0.9, application/graphql-response+json",
+    ] {
+        let (status, kind, body) = post(srv, Some(accept), ok.clone()).await;
+        assert_eq!(status, 200, "{accept}: {body}");
+        assert!(kind.starts_with(GRAPHQL_RESPONSE), "{accept}: {kind}");
+        assert!(
+            body["data"]["viewer"]["effectiveRoles"].is_array(),
+            "{body}"
+        );
+        for request in &broken {
+            let (status, kind, body) = post(srv, Some(accept), request.clone()).await;
+            assert_eq!(status, 400, "{accept} {request}: {body}");
+            assert!(kind.starts_with(GRAPHQL_RESPONSE), "{kind}");
+            assert!(body.get("data").is_none(), "no data entry: {body}");
+            assert!(
+                body["errors"][0]["extensions"]["code"].is_string(),
+                "{body}"
+            );
+        }
+        // A refusal at the edge (a batch) has no data entry either.
+        let (status, kind, body) = post(srv, Some(accept), json!([ok.clone()])).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(kind.starts_with(GRAPHQL_RESPONSE), "{kind}");
+        assert!(body.get("data").is_none(), "no data entry: {body}");
+    }
+    for accept in [
+        None,
+        Some("application/json"),
+        Some("*/*"),
+        Some("application/json, application/graphql-response+json;q=0.5"),
+    ] {
+        let (status, kind, body) = post(srv, accept, ok.clone()).await;
+        assert_eq!(status, 200, "{accept:?}: {body}");
+        assert!(kind.starts_with("application/json"), "{accept:?}: {kind}");
+        for request in &broken {
+            let (status, kind, body) = post(srv, accept, request.clone()).await;
+            assert_eq!(status, 200, "{accept:?} {request}: {body}");
+            assert!(kind.starts_with("application/json"), "{kind}");
+            assert_eq!(body["data"], Value::Null, "data is null: {body}");
+            assert!(body.get("data").is_some(), "data entry kept: {body}");
+        }
+    }
+    // A field error is not a request error: the operation ran, so 200 with data.
+    let (status, _, body) = post(
+        srv,
+        Some(GRAPHQL_RESPONSE),
+        json!({ "query": "{ viewer { effectiveRoles } person(id: \"nope\") { id } }" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"]["viewer"].is_object(), "{body}");
+    assert_eq!(body["errors"][0]["path"][0], "person", "{body}");
+}
+
+/// A POST body must be sent as application/json: without a Content-Type, or with another
+/// one, the request is refused (HTTP 415) and nothing runs.
+async fn request_body_must_be_json(srv: &Server) {
+    let body = json!({ "query": "{ viewer { effectiveRoles } }" }).to_string();
+    for content_type in [
+        None,
+        Some("text/plain;charset=UTF-8"),
+        Some("application/graphql"),
+    ] {
+        let mut req = reqwest::Client::new()
+            .post(srv.url("/graphql"))
+            .bearer_auth(&srv.admin_token)
+            .body(body.clone());
+        if let Some(t) = content_type {
+            req = req.header("content-type", t);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 415, "{content_type:?}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(
+            v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{v}"
+        );
+        assert_eq!(
+            v["errors"][0]["extensions"]["reason"],
+            "unsupported_media_type"
+        );
+    }
+    let resp = reqwest::Client::new()
+        .post(srv.url("/graphql"))
+        .bearer_auth(&srv.admin_token)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+/// Response objects keep the keys in the order the query selected them (GraphQL spec,
+/// "Serialized Map Ordering"), not alphabetical order.
+async fn response_keys_keep_selection_order(srv: &Server) {
+    let a = srv.agency("order-a", "SELF_RELIANCE").await;
+    let (_, tok) = srv.account("order-cw", &a, &["caseworker"]).await;
+    let p = srv
+        .person(
+            &tok,
+            tsunagi_tests::person_input("順序", "花子", "ジュンジョ", "ハナコ"),
+        )
+        .await;
+    let query = format!(
+        "{{ viewer {{ effectiveRoles account {{ login id }} }} person(id: \"{p}\") {{ households {{ relationship }} version givenName id familyName }} __typename }}"
+    );
+    let (status, text) = crate::bola::raw(srv, &tok, &query, json!({})).await;
+    assert_eq!(status, 200, "{text}");
+    let at = |key: &str| {
+        text.find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} missing: {text}"))
+    };
+    let order = |keys: &[&str]| {
+        let positions: Vec<usize> = keys.iter().map(|k| at(k)).collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "keys not in selection order {keys:?}: {text}"
+        );
+    };
+    // Fields that need the database come before ones that do not: async-graphql finishes
+    // `__typename` and `version` first, and must still answer them where they were asked.
+    order(&["viewer", "person", "__typename"]);
+    order(&["effectiveRoles", "account", "login"]);
+    order(&["households", "version", "givenName", "familyName"]);
+    // And the ids: the account's after its login, the person's between givenName and
+    // familyName.
+    let person = &text[at("person")..];
+    let (g, i, f) = (
+        person.find("\"givenName\"").unwrap(),
+        person.find("\"id\"").unwrap(),
+        person.find("\"familyName\"").unwrap(),
+    );
+    assert!(g < i && i < f, "{text}");
+    let account = &text[at("account")..at("person")];
+    assert!(
+        account.find("\"login\"").unwrap() < account.find("\"id\"").unwrap(),
+        "{text}"
+    );
 }

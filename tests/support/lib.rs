@@ -155,6 +155,30 @@ impl Gql {
         );
     }
 
+    /// Every error has a code and a message in both languages: Japanese, " / ", English
+    /// (and never the parser's ASCII art).
+    pub fn assert_coded_bilingual(&self) {
+        let errors = self.errors();
+        assert!(!errors.is_empty(), "expected errors: {}", self.body);
+        for e in errors {
+            assert!(e["extensions"]["code"].is_string(), "uncoded: {e}");
+            let message = e["message"].as_str().unwrap_or_default();
+            let (ja, en) = message
+                .split_once(" / ")
+                .unwrap_or_else(|| panic!("not \"日本語 / English\": {message:?}"));
+            let japanese = |c: char| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}');
+            assert!(ja.chars().any(japanese), "no Japanese: {message:?}");
+            assert!(
+                en.chars().any(|c| c.is_ascii_alphabetic()),
+                "no English: {message:?}"
+            );
+            assert!(
+                !message.contains("-->") && !message.contains('\n'),
+                "ASCII art: {message:?}"
+            );
+        }
+    }
+
     /// Errors whose path ends in `field`.
     pub fn errors_at(&self, field: &str) -> Vec<Value> {
         self.errors()

@@ -17,6 +17,7 @@ pub mod meeting;
 pub mod meeting_mutation;
 pub mod person;
 pub mod plan;
+pub mod prepare;
 pub mod referral;
 pub mod registry;
 pub mod resource;
@@ -69,9 +70,14 @@ pub type TsunagiSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Build the schema (no I/O). The database handle is schema data; the principal and the
 /// ledger recorder are per-request data added by the HTTP layer.
 pub fn schema(db: Option<DatabaseConnection>, limits: &Limits) -> TsunagiSchema {
+    // Depth and complexity are checked by [`prepare::Prepare`] (introspection has its own
+    // depth limit), which also puts async-graphql's own errors in the house style.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
+        .extension(prepare::Prepare {
+            max_depth: limits.max_depth,
+            max_complexity: limits.max_complexity,
+            introspection: limits.introspection,
+        })
         .limit_recursive_depth(32)
         .limit_directives(10);
     if !limits.introspection {

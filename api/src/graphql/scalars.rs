@@ -20,6 +20,12 @@ impl ScalarType for Date {
         }
     }
 
+    /// Text, checked before anything runs (so a number is refused with the argument path);
+    /// its format is checked by the resolver.
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(_))
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.clone())
     }
@@ -57,6 +63,12 @@ impl ScalarType for DateTime {
             Value::String(s) => Ok(DateTime(s)),
             other => Err(InputValueError::expected_type(other)),
         }
+    }
+
+    /// Text, checked before anything runs (so a number is refused with the argument path);
+    /// its format is checked by the resolver.
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(_))
     }
 
     fn to_value(&self) -> Value {
