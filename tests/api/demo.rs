@@ -5,15 +5,18 @@
 //!   field of the answer's type, recursively), and no answer is 5xx or carries INTERNAL:
 //!   no stored value is one the API cannot read back. Between them the accounts reach every
 //!   demo record.
+//! * `readme_examples`: every example of README.md runs against the demo data and its
+//!   answer is compared with the output the README shows (the format is described below).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use sea_orm::EntityTrait;
 use serde_json::{json, Value};
 use tsunagi_tests::{tests, Server};
 
 use crate::fuzz::{demo_ids, Pools, SchemaModel, TypeRef, DEMO_LOGINS};
 
-tests!(demo_reads_back);
+tests!(demo_reads_back, readme_examples);
 
 const CODES: [&str; 5] = [
     "BAD_USER_INPUT",
@@ -165,6 +168,254 @@ async fn demo_reads_back(srv: &Server) {
     assert!(
         missing.is_empty(),
         "demo records no account reached: {missing:?}"
+    );
+    own.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// README examples
+// ---------------------------------------------------------------------------------------
+//
+// `readme_examples` runs every example of README.md against a freshly loaded demo, in the
+// README's order, and compares each answer with the output shown under it. An example is a
+// ```graphql block whose first lines are directives (GraphQL comments, so the block runs
+// as it is in GraphiQL):
+//
+//   # as: <demo login>            the account it runs as (required)
+//   # variables: {…}              the variables; "$NAME" is a value saved by an earlier
+//                                 example, "$agency:<code>" / "$account:<login>" the id of a
+//                                 demo agency / account
+//   # save: NAME = /json/pointer  keep a value of the answer for later examples
+//
+// followed by a ```json block with the answer. Comparing: an expected "…" stands for any
+// value (ids, times, sequence numbers, secrets differ per load), and "…" inside a string for
+// any text there ("tsc_…" is any string starting "tsc_"); "$NAME" is a saved value; an
+// object may leave out keys (`locations`, say), but every key it shows must match; arrays
+// match element by element with the same length, except `errors`, which match in any order.
+
+struct Example {
+    line: usize,
+    login: String,
+    variables: String,
+    saves: Vec<(String, String)>,
+    query: String,
+    expected: String,
+}
+
+fn readme_examples_in(text: &str) -> Vec<Example> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    // The fenced block starting at line `i`: (info string, body, the line after it).
+    let block = |i: usize| -> (String, String, usize) {
+        let info = lines[i].trim_start_matches('`').trim().to_owned();
+        let mut j = i + 1;
+        let mut body = Vec::new();
+        while j < lines.len() && !lines[j].starts_with("```") {
+            body.push(lines[j]);
+            j += 1;
+        }
+        (info, body.join("\n"), j + 1)
+    };
+    while i < lines.len() {
+        if !lines[i].starts_with("```") {
+            i += 1;
+            continue;
+        }
+        let (info, body, next) = block(i);
+        if info != "graphql" || !body.starts_with("# as:") {
+            i = next;
+            continue;
+        }
+        let mut ex = Example {
+            line: i + 1,
+            login: String::new(),
+            variables: "{}".to_owned(),
+            saves: Vec::new(),
+            query: body.clone(),
+            expected: String::new(),
+        };
+        for l in body.lines() {
+            if let Some(v) = l.strip_prefix("# as:") {
+                ex.login = v.trim().to_owned();
+            } else if let Some(v) = l.strip_prefix("# variables:") {
+                ex.variables = v.trim().to_owned();
+            } else if let Some(v) = l.strip_prefix("# save:") {
+                let (name, pointer) = v.split_once('=').expect("# save: NAME = /pointer");
+                ex.saves
+                    .push((name.trim().to_owned(), pointer.trim().to_owned()));
+            }
+        }
+        // The answer: the next fenced block, which must be JSON.
+        let mut j = next;
+        while j < lines.len() && !lines[j].starts_with("```") {
+            j += 1;
+        }
+        assert!(
+            j < lines.len() && lines[j].starts_with("```json"),
+            "README.md line {}: an example without a ```json answer after it",
+            ex.line
+        );
+        let (_, expected, after) = block(j);
+        ex.expected = expected;
+        out.push(ex);
+        i = after;
+    }
+    out
+}
+
+/// Replace `$agency:<code>`, `$account:<login>` and `$NAME` in a JSON text.
+fn substitute(
+    text: &str,
+    saved: &BTreeMap<String, String>,
+    registry: &BTreeMap<String, String>,
+) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 1..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ':'))
+            .unwrap_or(tail.len());
+        let name = &tail[..end];
+        let value = registry
+            .get(name)
+            .or_else(|| saved.get(name))
+            .unwrap_or_else(|| panic!("README example: no value for ${name}"));
+        out.push_str(value);
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `text` has the pieces of `pattern` between its "…" in order, the first at the
+/// start and the last at the end.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('…').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Whether `actual` shows what `expected` shows (see the comment above `readme_examples`).
+fn shows(expected: &Value, actual: &Value, path: &str, key: &str) -> Result<(), String> {
+    match (expected, actual) {
+        (Value::String(e), _) if e == "…" => Ok(()),
+        (Value::String(e), Value::String(a)) if e.contains('…') => {
+            if glob(e, a) {
+                Ok(())
+            } else {
+                Err(format!("{path}: expected {expected}, got {actual}"))
+            }
+        }
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, v) in e {
+                let Some(x) = a.get(k) else {
+                    return Err(format!("{path}/{k}: missing"));
+                };
+                shows(v, x, &format!("{path}/{k}"), k)?;
+            }
+            Ok(())
+        }
+        (Value::Array(e), Value::Array(a)) if key == "errors" => {
+            if e.len() != a.len() {
+                return Err(format!("{path}: {} errors, expected {}", a.len(), e.len()));
+            }
+            let mut used = vec![false; a.len()];
+            for (n, x) in e.iter().enumerate() {
+                let hit = (0..a.len()).find(|&m| !used[m] && shows(x, &a[m], path, "").is_ok());
+                match hit {
+                    Some(m) => used[m] = true,
+                    None => return Err(format!("{path}/{n}: no such error in the answer")),
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if e.len() != a.len() {
+                return Err(format!("{path}: {} items, expected {}", a.len(), e.len()));
+            }
+            for (n, (x, y)) in e.iter().zip(a).enumerate() {
+                shows(x, y, &format!("{path}/{n}"), "")?;
+            }
+            Ok(())
+        }
+        _ if expected == actual => Ok(()),
+        _ => Err(format!("{path}: expected {expected}, got {actual}")),
+    }
+}
+
+async fn readme_examples(srv: &Server) {
+    let own = Server::start_demo(&srv.backend, |c| c.limits.rate_per_minute = 0).await;
+    let srv = &own;
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let examples = readme_examples_in(&text);
+    assert!(
+        examples.len() >= 10,
+        "only {} README examples found",
+        examples.len()
+    );
+    let mut registry = BTreeMap::new();
+    for a in entity::agency::Entity::find().all(&srv.db).await.unwrap() {
+        registry.insert(format!("agency:{}", a.code), a.id);
+    }
+    for a in entity::account::Entity::find().all(&srv.db).await.unwrap() {
+        registry.insert(format!("account:{}", a.login), a.id);
+    }
+    let mut saved: BTreeMap<String, String> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for ex in &examples {
+        let token = srv.demo_token(&ex.login).await;
+        let variables: Value = serde_json::from_str(&substitute(&ex.variables, &saved, &registry))
+            .unwrap_or_else(|e| panic!("README.md line {}: variables: {e}", ex.line));
+        let expected: Value = serde_json::from_str(&substitute(&ex.expected, &saved, &registry))
+            .unwrap_or_else(|e| panic!("README.md line {}: the answer is not JSON: {e}", ex.line));
+        let r = srv.gql(&token, &ex.query, variables).await;
+        if let Err(why) = shows(&expected, &r.body, "", "") {
+            failures.push(format!(
+                "README.md line {} (as {}): {why}\nthe answer was: {}",
+                ex.line,
+                ex.login,
+                serde_json::to_string_pretty(&r.body).unwrap()
+            ));
+        }
+        for (name, pointer) in &ex.saves {
+            let v = r
+                .body
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "README.md line {}: nothing at {pointer} to save as {name}: {}",
+                        ex.line, r.body
+                    )
+                });
+            saved.insert(name.clone(), v.to_owned());
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} README examples do not show what the demo answers:\n{}",
+        failures.len(),
+        examples.len(),
+        failures.join("\n\n")
+    );
+    println!(
+        "readme examples ({}): {} examples match the demo's answers",
+        srv.backend.name(),
+        examples.len()
     );
     own.stop().await;
 }
