@@ -1,16 +1,30 @@
 //! デモデータ: the seed city's agencies, staff accounts for each role, a few households with
-//! Japanese names and kana, consultations, referrals and consents. Loaded once
-//! (`tsunagi serve --demo`); the load is one ledgered write.
+//! Japanese names and kana, consultations, referrals, consents, and the 山田 household's
+//! 多機関協働 workflow. Loaded once (`tsunagi serve --demo`).
+//!
+//! Apart from the bootstrap (the city office and its first admin, which no API call can
+//! create), every record is written through the API itself: each step is a GraphQL
+//! mutation executed in-process as the demo account that would make it, so the demo's
+//! values pass exactly the validation, normalisation and store functions that a client's
+//! input passes, and each write has its own WRITE row in the ledger. A value the API would
+//! refuse (or could not read back) stops the load with the step that failed.
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, TransactionTrait};
+use serde_json::{json, Value};
 
 use crate::audit::{self, Entry};
+use crate::config::Limits;
+use crate::graphql::context::RequestCtx;
+use crate::graphql::enums::{AccountKind, LegalRegime};
+use crate::graphql::{self, TsunagiSchema};
+use crate::policy::{AgencyKind, Principal};
 use crate::store;
-use entity::{
-    account, agency, consent, consent_category, consent_recipient, consultation,
-    consultation_issue, consultation_subject, household, household_member, person, referral,
-};
+use entity::{account, agency};
 
 /// (code, name, kind, legal regime)
 const AGENCIES: &[(&str, &str, &str, &str)] = &[
@@ -127,393 +141,162 @@ pub async fn loaded(db: &DatabaseConnection) -> Result<bool, DbErr> {
         .is_some())
 }
 
-struct Ids {
-    agencies: Vec<(String, String)>,
-    accounts: Vec<(String, String)>,
+/// The demo's requests, each executed in-process through the schema as one demo account
+/// (the same path as `POST /graphql` after authentication: request context, resolvers,
+/// read ledger rows appended afterwards).
+struct Loader<'a> {
+    db: &'a DatabaseConnection,
+    schema: TsunagiSchema,
+    principals: HashMap<String, Principal>,
+    agencies: HashMap<String, String>,
 }
 
-impl Ids {
-    fn agency(&self, code: &str) -> String {
+impl Loader<'_> {
+    /// The principal of a demo account, as authentication would resolve it.
+    async fn principal(&mut self, login: &str) -> anyhow::Result<Principal> {
+        if let Some(p) = self.principals.get(login) {
+            return Ok(p.clone());
+        }
+        let account = store::registry::account_by_login(self.db, login)
+            .await?
+            .ok_or_else(|| anyhow!("demo account {login} missing"))?;
+        let agency = store::registry::agency(self.db, &account.agency_id)
+            .await?
+            .ok_or_else(|| anyhow!("agency of {login} missing"))?;
+        let p = Principal {
+            account_id: account.id,
+            agency_id: agency.id,
+            agency_kind: AgencyKind::parse(&agency.kind)
+                .ok_or_else(|| anyhow!("agency kind {:?}", agency.kind))?,
+            roles: crate::auth::parse_roles(&account.roles),
+        };
+        self.principals.insert(login.to_owned(), p.clone());
+        Ok(p)
+    }
+
+    /// Run one GraphQL request as `login`; any error stops the load.
+    async fn run(&mut self, login: &str, query: &str, variables: Value) -> anyhow::Result<Value> {
+        let principal = self.principal(login).await?;
+        let operation = crate::limits::inspect(query, None).operation;
+        let ctx = Arc::new(RequestCtx::new(principal.clone(), audit::now_micros(), 4));
+        let request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(variables))
+            .data(ctx.clone());
+        let response = self.schema.execute(request).await;
+        if !response.errors.is_empty() {
+            let errors: Vec<String> = response
+                .errors
+                .iter()
+                .map(|e| format!("{} {:?}", e.message, e.path))
+                .collect();
+            bail!(
+                "デモデータの投入に失敗 / demo step {operation} as {login} failed: {}",
+                errors.join("; ")
+            );
+        }
+        let entries = ctx
+            .recorder
+            .entries(&principal, &operation)
+            .ok_or_else(|| anyhow!("ledger entries of {operation}"))?;
+        if !entries.is_empty() {
+            let txn = self.db.begin().await?;
+            audit::append(&txn, entries).await?;
+            txn.commit().await?;
+        }
+        Ok(response.data.into_json()?)
+    }
+
+    /// Run a mutation and return the id of the record it answers with (`{ field { id } }`).
+    async fn create(
+        &mut self,
+        login: &str,
+        query: &str,
+        field: &str,
+        variables: Value,
+    ) -> anyhow::Result<String> {
+        let data = self.run(login, query, variables).await?;
+        data[field]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("{field} returned no id"))
+    }
+
+    fn agency(&self, code: &str) -> anyhow::Result<String> {
         self.agencies
-            .iter()
-            .find(|(c, _)| c == code)
-            .map(|(_, id)| id.clone())
-            .unwrap_or_default()
-    }
-    fn account(&self, login: &str) -> String {
-        self.accounts
-            .iter()
-            .find(|(l, _)| l == login)
-            .map(|(_, id)| id.clone())
-            .unwrap_or_default()
+            .get(code)
+            .cloned()
+            .ok_or_else(|| anyhow!("demo agency {code} missing"))
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn person(
-    owner: &str,
-    by: &str,
-    names: (&str, &str, &str, &str),
-    born: (i32, u32, u32),
-    sex: &str,
-    address: &str,
-    district: &str,
-    phone: Option<&str>,
-) -> person::Model {
-    let now = audit::now_micros();
-    let key = crate::kana::match_key(&format!("{}{}", names.2, names.3)).unwrap_or_default();
-    person::Model {
-        id: store::new_id(),
-        owner_agency_id: owner.to_owned(),
-        family_name: names.0.to_owned(),
-        given_name: names.1.to_owned(),
-        family_name_kana: names.2.to_owned(),
-        given_name_kana: names.3.to_owned(),
-        kana_key: key,
-        birth_date: NaiveDate::from_ymd_opt(born.0, born.1, born.2),
-        sex: sex.to_owned(),
-        address: Some(address.to_owned()),
-        phone: phone.map(str::to_owned),
-        district: Some(district.to_owned()),
-        address_confidential: false,
-        care_level: None,
-        disability_certificate: None,
-        public_assistance: None,
-        version: 1,
-        created_by: by.to_owned(),
-        created_at: now,
-        updated_at: now,
-    }
+fn date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn date_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Load the demo data set unless it is there already.
-pub async fn load(db: &DatabaseConnection) -> Result<(), DbErr> {
+pub async fn load(db: &DatabaseConnection) -> anyhow::Result<()> {
     if loaded(db).await? {
         tracing::info!("demo data already loaded");
         return Ok(());
     }
+    let mut l = Loader {
+        db,
+        schema: graphql::schema(Some(db.clone()), &Limits::default()),
+        principals: HashMap::new(),
+        agencies: HashMap::new(),
+    };
+    bootstrap(&mut l).await?;
+    registry(&mut l).await?;
+    let son = cases_and_records(&mut l).await?;
+    workflow(&mut l, &son).await?;
+    tracing::info!("demo data loaded");
+    Ok(())
+}
+
+/// The city office and its first admin: the only rows no API call can create (every
+/// registry mutation needs an admin). Written with their ledger row in one transaction,
+/// from the API's own enums.
+async fn bootstrap(l: &mut Loader<'_>) -> anyhow::Result<()> {
+    let (code, name, kind, regime) = AGENCIES[0];
+    let (login, display, _, _, roles) = ACCOUNTS[0];
     let now = audit::now_micros();
-    let txn = db.begin().await?;
-    let mut ids = Ids {
-        agencies: Vec::new(),
-        accounts: Vec::new(),
+    let kind = AgencyKind::parse(kind).ok_or_else(|| anyhow!("agency kind {kind}"))?;
+    let regime = match regime {
+        "PUBLIC_BODY" => LegalRegime::PublicBody,
+        _ => LegalRegime::PrivateOperator,
     };
-    for (code, name, kind, regime) in AGENCIES {
-        let a = agency::Model {
-            id: store::new_id(),
-            code: (*code).to_owned(),
-            name: (*name).to_owned(),
-            kind: (*kind).to_owned(),
-            legal_regime: (*regime).to_owned(),
-            active: true,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        ids.agencies.push((a.code.clone(), a.id.clone()));
-        agency::ActiveModel::from(a).insert(&txn).await?;
-    }
-    for (login, display, code, kind, roles) in ACCOUNTS {
-        let a = account::Model {
-            id: store::new_id(),
-            login: (*login).to_owned(),
-            display_name: (*display).to_owned(),
-            agency_id: ids.agency(code),
-            kind: (*kind).to_owned(),
-            roles: (*roles).to_owned(),
-            active: true,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        ids.accounts.push((a.login.clone(), a.id.clone()));
-        account::ActiveModel::from(a).insert(&txn).await?;
-    }
-    let houkatsu = ids.agency("houkatsu-chuo");
-    let nikokoro = ids.agency("nikokoro");
-    let kodomo = ids.agency("kodomo-katei");
-    let kurashi = ids.agency("kurashi");
-    let takikan = ids.agency("city-takikan");
-    let hk_cw = ids.account("houkatsu-cw");
-    let kd_cw = ids.account("kodomo-cw");
-    let kr_cw = ids.account("kurashi-cw");
-
-    // 山田家: 8050 — 83歳の母 (要介護2) と 52歳のひきこもりの長男。包括が受付。
-    let mut mother = person(
-        &houkatsu,
-        &hk_cw,
-        ("山田", "トメ", "ヤマダ", "トメ"),
-        (1943, 5, 12),
-        "FEMALE",
-        "鶴岡市本町一丁目 2-3",
-        "中央圏域",
-        Some("0235-00-1234"),
-    );
-    mother.care_level = Some("要介護2".to_owned());
-    let mut son = person(
-        &houkatsu,
-        &hk_cw,
-        ("山田", "健一", "ヤマダ", "ケンイチ"),
-        (1974, 9, 3),
-        "MALE",
-        "鶴岡市本町一丁目 2-3",
-        "中央圏域",
-        None,
-    );
-    son.public_assistance = Some(false);
-    // 佐藤家: DV 支援措置中の母と小学生の子。こども家庭センターが受付。
-    let mut sato = person(
-        &kodomo,
-        &kd_cw,
-        ("佐藤", "美咲", "サトウ", "ミサキ"),
-        (1990, 2, 20),
-        "FEMALE",
-        "鶴岡市大山二丁目 14-8",
-        "西部圏域",
-        Some("090-0000-5678"),
-    );
-    // The address is real data like any other; that it is suppressed is shown only through
-    // `addressConfidential` (CHILD_PROTECTION), never in the value itself.
-    sato.address_confidential = true;
-    let mut sato_child = person(
-        &kodomo,
-        &kd_cw,
-        ("佐藤", "陽向", "サトウ", "ヒナタ"),
-        (2017, 7, 1),
-        "MALE",
-        "鶴岡市大山二丁目 14-8",
-        "西部圏域",
-        None,
-    );
-    // The measure covers the accompanying child (同一世帯の子も支援措置の対象).
-    sato_child.address_confidential = true;
-    // 鈴木: 生活困窮、債務。くらしステーションが受付。
-    let mut suzuki = person(
-        &kurashi,
-        &kr_cw,
-        ("鈴木", "大輔", "スズキ", "ダイスケ"),
-        (1981, 11, 30),
-        "MALE",
-        "鶴岡市大山三丁目 4-5",
-        "大山圏域",
-        Some("080-0000-9012"),
-    );
-    suzuki.disability_certificate = Some("精神障害者保健福祉手帳 3級".to_owned());
-    suzuki.public_assistance = Some(false);
-    let persons = [
-        mother.clone(),
-        son.clone(),
-        sato.clone(),
-        sato_child.clone(),
-        suzuki.clone(),
-    ];
-    for p in &persons {
-        person::ActiveModel::from(p.clone()).insert(&txn).await?;
-    }
-
-    let households = [
-        (
-            &houkatsu,
-            &hk_cw,
-            vec![(&mother, "本人", true), (&son, "長男", false)],
-        ),
-        (
-            &kodomo,
-            &kd_cw,
-            vec![(&sato, "本人", true), (&sato_child, "長男", false)],
-        ),
-        (&kurashi, &kr_cw, vec![(&suzuki, "本人", true)]),
-    ];
-    let mut household_ids = Vec::new();
-    for (owner, by, members) in households {
-        let h = household::Model {
-            id: store::new_id(),
-            owner_agency_id: owner.clone(),
-            version: 1,
-            created_by: by.clone(),
-            created_at: now,
-            updated_at: now,
-        };
-        household_ids.push(h.id.clone());
-        household::ActiveModel::from(h.clone()).insert(&txn).await?;
-        for (p, rel, head) in members {
-            household_member::ActiveModel::from(household_member::Model {
-                id: store::new_id(),
-                household_id: h.id.clone(),
-                person_id: p.id.clone(),
-                relationship: rel.to_owned(),
-                is_head: head,
-                joined_on: NaiveDate::from_ymd_opt(2020, 4, 1),
-                left_on: None,
-                created_at: now,
-            })
-            .insert(&txn)
-            .await?;
-        }
-    }
-
-    let day = |d: i64| {
-        Utc.with_ymd_and_hms(2026, 10, 1, 9, 30, 0)
-            .single()
-            .unwrap_or(now)
-            + Duration::days(d)
+    let city = agency::Model {
+        id: store::new_id(),
+        code: code.to_owned(),
+        name: name.to_owned(),
+        kind: kind.as_str().to_owned(),
+        legal_regime: regime.as_str().to_owned(),
+        active: true,
+        version: 1,
+        created_at: now,
+        updated_at: now,
     };
-    let consultations = [
-        (&houkatsu, &hk_cw, vec![&mother, &son], Some(&household_ids[0]), vec![("P8050", true), ("NURSING_CARE", false), ("HIKIKOMORI", false)], "母の介護サービス調整の相談。同居の長男は 20 年以上ひきこもり状態で、母の年金で生活している。長男本人とはまだ会えていない。", "HIGH", day(0)),
-        (&kodomo, &kd_cw, vec![&sato, &sato_child], Some(&household_ids[1]), vec![("DV", true), ("CHILDREN", false)], "元配偶者からの DV により転居。支援措置申出済み。子の就学手続きと生活費について相談。", "CRITICAL", day(3)),
-        (&kurashi, &kr_cw, vec![&suzuki], Some(&household_ids[2]), vec![("DEBT", true), ("WORK_SCHOOL", false), ("MENTAL_HEALTH", false)], "消費者金融に約 200 万円の債務。うつ病で離職し、家賃を 2 か月滞納している。", "HIGH", day(10)),
-    ];
-    let mut consultation_ids = Vec::new();
-    for (agency_id, by, subjects, household_id, issues, summary, urgency, at) in consultations {
-        let c = consultation::Model {
-            id: store::new_id(),
-            receiving_agency_id: agency_id.clone(),
-            received_at: at,
-            channel: "VISIT".to_owned(),
-            household_id: household_id.cloned(),
-            summary: summary.to_owned(),
-            urgency: urgency.to_owned(),
-            status: "IN_PROGRESS".to_owned(),
-            version: 1,
-            created_by: by.clone(),
-            created_at: now,
-            updated_at: now,
-        };
-        consultation_ids.push(c.id.clone());
-        consultation::ActiveModel::from(c.clone())
-            .insert(&txn)
-            .await?;
-        for s in subjects {
-            consultation_subject::ActiveModel::from(consultation_subject::Model {
-                consultation_id: c.id.clone(),
-                person_id: s.id.clone(),
-            })
-            .insert(&txn)
-            .await?;
-        }
-        for (code, main) in issues {
-            consultation_issue::ActiveModel::from(consultation_issue::Model {
-                consultation_id: c.id.clone(),
-                issue_code: code.to_owned(),
-                is_main: main,
-            })
-            .insert(&txn)
-            .await?;
-        }
-    }
-
-    // Consents: 山田健一 agrees to share IDENTITY/CONTACT/HOUSEHOLD with the disability centre
-    // and 多機関協働; 鈴木 agrees to share with every 地域包括 (by kind) and 多機関協働 incl. HEALTH.
-    let consents = [
-        (
-            &son,
-            &houkatsu,
-            &hk_cw,
-            vec!["IDENTITY", "CONTACT", "HOUSEHOLD"],
-            vec![("AGENCY", nikokoro.clone()), ("AGENCY", takikan.clone())],
-        ),
-        (
-            &suzuki,
-            &kurashi,
-            &kr_cw,
-            vec!["IDENTITY", "CONTACT", "HEALTH", "LIVELIHOOD"],
-            vec![
-                ("AGENCY", takikan.clone()),
-                ("AGENCY_KIND", "COMPREHENSIVE_CARE".to_owned()),
-            ],
-        ),
-        (
-            &sato,
-            &kodomo,
-            &kd_cw,
-            vec!["IDENTITY", "CONTACT"],
-            vec![("AGENCY", kurashi.clone())],
-        ),
-    ];
-    for (subject, agency_id, by, cats, recipients) in consents {
-        let c = consent::Model {
-            id: store::new_id(),
-            subject_person_id: subject.id.clone(),
-            given_by: "SELF".to_owned(),
-            proxy_name: None,
-            proxy_relationship: None,
-            purpose: "SUPPORT".to_owned(),
-            // Relative to the load, so the demo keeps working: from yesterday for a year.
-            valid_from: now - Duration::days(1),
-            valid_until: Some(now + Duration::days(365)),
-            method: "WRITTEN".to_owned(),
-            evidence_ref: Some("同意書 R8-001".to_owned()),
-            explanation_version: Some("v1".to_owned()),
-            recorded_by: by.clone(),
-            recorded_agency_id: agency_id.clone(),
-            recorded_at: day(1),
-            withdrawn_at: None,
-            withdrawn_by: None,
-            withdrawal_reason: None,
-            version: 1,
-        };
-        consent::ActiveModel::from(c.clone()).insert(&txn).await?;
-        for cat in cats {
-            consent_category::ActiveModel::from(consent_category::Model {
-                consent_id: c.id.clone(),
-                category: cat.to_owned(),
-            })
-            .insert(&txn)
-            .await?;
-        }
-        for (t, v) in recipients {
-            consent_recipient::ActiveModel::from(consent_recipient::Model {
-                consent_id: c.id.clone(),
-                recipient_type: t.to_owned(),
-                recipient_value: v,
-            })
-            .insert(&txn)
-            .await?;
-        }
-    }
-
-    // Referrals: the son from 包括 to にこころ (proposed); 佐藤美咲 from こども家庭 to くらし (accepted).
-    let referrals = [
-        (
-            &houkatsu,
-            &nikokoro,
-            &son,
-            &consultation_ids[0],
-            "長男の社会参加と障害の可能性についてアセスメントをお願いしたい。",
-            "PROPOSED",
-            &hk_cw,
-        ),
-        (
-            &kodomo,
-            &kurashi,
-            &sato,
-            &consultation_ids[1],
-            "転居後の生活費と就労について自立相談支援をお願いしたい。",
-            "ACCEPTED",
-            &kd_cw,
-        ),
-    ];
-    for (from, to, p, c, reason, status, by) in referrals {
-        referral::ActiveModel::from(referral::Model {
-            id: store::new_id(),
-            from_agency_id: from.clone(),
-            to_agency_id: to.clone(),
-            person_id: p.id.clone(),
-            consultation_id: Some(c.clone()),
-            reason: reason.to_owned(),
-            status: status.to_owned(),
-            decline_reason: None,
-            version: 1,
-            created_by: by.clone(),
-            created_at: now,
-            updated_at: now,
-            decided_at: (status == "ACCEPTED").then_some(now),
-            completed_at: None,
-        })
+    let admin = account::Model {
+        id: store::new_id(),
+        login: login.to_owned(),
+        display_name: display.to_owned(),
+        agency_id: city.id.clone(),
+        kind: AccountKind::Staff.as_str().to_owned(),
+        roles: crate::auth::format_roles(&crate::auth::parse_roles(roles)),
+        active: true,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let txn = l.db.begin().await?;
+    agency::ActiveModel::from(city.clone()).insert(&txn).await?;
+    account::ActiveModel::from(admin.clone())
         .insert(&txn)
         .await?;
-    }
-    load_workflow(&txn, &ids, &household_ids[0], &son, now).await?;
     audit::append(
         &txn,
         vec![Entry {
@@ -521,171 +304,309 @@ pub async fn load(db: &DatabaseConnection) -> Result<(), DbErr> {
             action: "WRITE",
             operation: "loadDemo".to_owned(),
             record_type: "demo".to_owned(),
-            bases: serde_json::json!({}),
-            detail: serde_json::json!({"agencies": AGENCIES.len(), "accounts": ACCOUNTS.len(), "persons": persons.len()}),
+            bases: json!({}),
+            detail: json!({"bootstrap": {"agency": code, "account": login}, "agencies": AGENCIES.len(), "accounts": ACCOUNTS.len()}),
             ..Entry::default()
         }],
     )
     .await?;
     txn.commit().await?;
-    tracing::info!("demo data loaded");
+    l.agencies.insert(code.to_owned(), city.id);
     Ok(())
 }
 
-/// The 多機関協働 part of the demo: the 山田 household's support case (支援決定, a plan agreed
-/// by the mother, the centres' involvements), a 支援会議 in session with にこころ and
-/// 包括 as members, the son's outreach visits, and the district's community resources with a
-/// placement.
-async fn load_workflow(
-    txn: &sea_orm::DatabaseTransaction,
-    ids: &Ids,
-    household_id: &str,
-    son: &person::Model,
-    now: chrono::DateTime<Utc>,
-) -> Result<(), DbErr> {
-    use entity::{
-        activity, case_decision, case_involvement, community_resource, meeting, meeting_category,
-        meeting_member, participation_placement, plan_assignment, support_case, support_plan,
-    };
-    let takikan = ids.agency("city-takikan");
-    let houkatsu = ids.agency("houkatsu-chuo");
-    let nikokoro = ids.agency("nikokoro");
-    let shakyo = ids.agency("shakyo-seikatsu");
-    let coord = ids.account("takikan-coord");
-    let today = now.date_naive();
-    let date = |days: i64| today - Duration::days(days);
-    let case = support_case::Model {
-        id: store::new_id(),
-        household_id: household_id.to_owned(),
-        owner_agency_id: takikan.clone(),
-        lead_account_id: coord.clone(),
-        status: "ACTIVE".to_owned(),
-        status_before_suspension: None,
-        opened_on: date(50),
-        closed_on: None,
-        version: 1,
-        created_by: coord.clone(),
-        created_at: now,
-        updated_at: now,
-    };
-    support_case::ActiveModel::from(case.clone())
-        .insert(txn)
-        .await?;
-    let meeting = meeting::Model {
-        id: store::new_id(),
-        kind: store::facts::SUPPORT_MEETING_KIND.to_owned(),
-        household_id: household_id.to_owned(),
-        case_id: Some(case.id.clone()),
-        owner_agency_id: takikan.clone(),
-        held_at: now - Duration::days(40),
-        minutes: Some("長男の状況共有。本人の同意が得られるまで支援会議で情報を共有し、にこころがアウトリーチを担う。".to_owned()),
-        period_from: Some(now - Duration::days(40)),
-        period_until: Some(now + Duration::days(140)),
-        version: 1,
-        created_by: coord.clone(),
-        created_at: now,
-        updated_at: now,
-    };
-    meeting::ActiveModel::from(meeting.clone())
-        .insert(txn)
-        .await?;
-    for agency in [&takikan, &houkatsu, &nikokoro] {
-        meeting_member::ActiveModel::from(meeting_member::Model {
-            meeting_id: meeting.id.clone(),
-            agency_id: agency.clone(),
-        })
-        .insert(txn)
-        .await?;
+/// The other agencies and accounts, created by the admin through the registry mutations.
+async fn registry(l: &mut Loader<'_>) -> anyhow::Result<()> {
+    for (code, name, kind, regime) in &AGENCIES[1..] {
+        let id = l
+            .create(
+                "admin",
+                "mutation DemoAgency($i: CreateAgencyInput!) { createAgency(input: $i) { id } }",
+                "createAgency",
+                json!({ "i": { "code": code, "name": name, "kind": kind, "legalRegime": regime } }),
+            )
+            .await?;
+        l.agencies.insert((*code).to_owned(), id);
     }
-    for cat in ["IDENTITY", "CONTACT", "HOUSEHOLD", "HEALTH", "PLAN"] {
-        meeting_category::ActiveModel::from(meeting_category::Model {
-            meeting_id: meeting.id.clone(),
-            category: cat.to_owned(),
-        })
-        .insert(txn)
-        .await?;
+    for (login, display, code, kind, roles) in &ACCOUNTS[1..] {
+        let roles: Vec<String> = roles.split(',').map(str::to_uppercase).collect();
+        let agency_id = l.agency(code)?;
+        l.create(
+                "admin",
+                "mutation DemoAccount($i: CreateAccountInput!) { createAccount(input: $i) { id } }",
+                "createAccount",
+                json!({ "i": { "login": login, "displayName": display, "agencyId": agency_id, "kind": kind, "roles": roles } }),
+            )
+            .await?;
     }
-    case_decision::ActiveModel::from(case_decision::Model {
-        id: store::new_id(),
-        case_id: case.id.clone(),
-        kind: "SUPPORT_DECISION".to_owned(),
-        decided_on: date(45),
-        decider: "福祉相談課長".to_owned(),
-        basis: Some("重層的支援体制整備事業実施要綱 第5条".to_owned()),
-        reason: None,
-        note: None,
-        meeting_id: Some(meeting.id.clone()),
-        plan_id: None,
-        recorded_by: coord.clone(),
-        created_at: now,
-    })
-    .insert(txn)
+    Ok(())
+}
+
+const CREATE_PERSON: &str =
+    "mutation DemoPerson($i: CreatePersonInput!) { createPerson(input: $i) { id } }";
+const CREATE_HOUSEHOLD: &str =
+    "mutation DemoHousehold($m: [MemberInput!]!) { createHousehold(members: $m) { id } }";
+const RECORD_CONSULTATION: &str = "mutation DemoConsultation($i: RecordConsultationInput!) { recordConsultation(input: $i) { id } }";
+const RECORD_CONSENT: &str =
+    "mutation DemoConsent($i: RecordConsentInput!) { recordConsent(input: $i) { id } }";
+const PROPOSE_REFERRAL: &str = "mutation DemoReferral($i: ProposeReferralInput!) { proposeReferral(input: $i) { id version } }";
+
+/// Persons, households, consultations, consents and referrals, each written by the
+/// caseworker of the agency that receives them. Returns the 山田 son's id and his
+/// household's.
+async fn cases_and_records(l: &mut Loader<'_>) -> anyhow::Result<(String, String)> {
+    let now = audit::now_micros();
+    // 山田家: 8050 — 83歳の母 (要介護2) と 52歳のひきこもりの長男。包括が受付。
+    let mother = l
+        .create("houkatsu-cw", CREATE_PERSON, "createPerson", json!({ "i": {
+            "familyName": "山田", "givenName": "トメ", "familyNameKana": "ヤマダ", "givenNameKana": "トメ",
+            "birthDate": "1943-05-12", "sex": "FEMALE", "address": "鶴岡市本町一丁目 2-3",
+            "district": "中央圏域", "phone": "0235-00-1234", "careLevel": "要介護2" } }))
+        .await?;
+    let son = l
+        .create("houkatsu-cw", CREATE_PERSON, "createPerson", json!({ "i": {
+            "familyName": "山田", "givenName": "健一", "familyNameKana": "ヤマダ", "givenNameKana": "ケンイチ",
+            "birthDate": "1974-09-03", "sex": "MALE", "address": "鶴岡市本町一丁目 2-3",
+            "district": "中央圏域", "publicAssistance": false } }))
+        .await?;
+    // 佐藤家: DV 支援措置中の母と小学生の子。こども家庭センターが受付。The address is real
+    // data like any other; that it is suppressed is shown only through `addressConfidential`
+    // (CHILD_PROTECTION), never in the value itself. The measure covers the accompanying
+    // child (同一世帯の子も支援措置の対象).
+    let sato = l
+        .create("kodomo-cw", CREATE_PERSON, "createPerson", json!({ "i": {
+            "familyName": "佐藤", "givenName": "美咲", "familyNameKana": "サトウ", "givenNameKana": "ミサキ",
+            "birthDate": "1990-02-20", "sex": "FEMALE", "address": "鶴岡市大山二丁目 14-8",
+            "district": "西部圏域", "phone": "090-0000-5678", "addressConfidential": true } }))
+        .await?;
+    let sato_child = l
+        .create("kodomo-cw", CREATE_PERSON, "createPerson", json!({ "i": {
+            "familyName": "佐藤", "givenName": "陽向", "familyNameKana": "サトウ", "givenNameKana": "ヒナタ",
+            "birthDate": "2017-07-01", "sex": "MALE", "address": "鶴岡市大山二丁目 14-8",
+            "district": "西部圏域", "addressConfidential": true } }))
+        .await?;
+    // 鈴木: 生活困窮、債務。くらしステーションが受付。
+    let suzuki = l
+        .create("kurashi-cw", CREATE_PERSON, "createPerson", json!({ "i": {
+            "familyName": "鈴木", "givenName": "大輔", "familyNameKana": "スズキ", "givenNameKana": "ダイスケ",
+            "birthDate": "1981-11-30", "sex": "MALE", "address": "鶴岡市大山三丁目 4-5",
+            "district": "大山圏域", "phone": "080-0000-9012",
+            "disabilityCertificate": "精神障害者保健福祉手帳 3級", "publicAssistance": false } }))
+        .await?;
+
+    let member = |id: &str, rel: &str, head: bool| json!({ "personId": id, "relationship": rel, "isHead": head, "joinedOn": "2020-04-01" });
+    let yamada = l
+        .create(
+            "houkatsu-cw",
+            CREATE_HOUSEHOLD,
+            "createHousehold",
+            json!({ "m": [
+            member(&mother, "本人", true), member(&son, "長男", false)] }),
+        )
+        .await?;
+    let sato_home = l
+        .create(
+            "kodomo-cw",
+            CREATE_HOUSEHOLD,
+            "createHousehold",
+            json!({ "m": [
+            member(&sato, "本人", true), member(&sato_child, "長男", false)] }),
+        )
+        .await?;
+    let suzuki_home = l
+        .create(
+            "kurashi-cw",
+            CREATE_HOUSEHOLD,
+            "createHousehold",
+            json!({ "m": [
+            member(&suzuki, "本人", true)] }),
+        )
+        .await?;
+
+    let day = |d: i64| {
+        date_time(
+            Utc.with_ymd_and_hms(2026, 10, 1, 9, 30, 0)
+                .single()
+                .unwrap_or(now)
+                + Duration::days(d),
+        )
+    };
+    let issue = |code: &str, main: bool| json!({ "code": code, "main": main });
+    let yamada_consultation = l
+        .create("houkatsu-cw", RECORD_CONSULTATION, "recordConsultation", json!({ "i": {
+            "receivedAt": day(0), "channel": "VISIT", "subjectPersonIds": [mother, son], "householdId": yamada,
+            "issues": [issue("P8050", true), issue("NURSING_CARE", false), issue("HIKIKOMORI", false)],
+            "summary": "母の介護サービス調整の相談。同居の長男は 20 年以上ひきこもり状態で、母の年金で生活している。長男本人とはまだ会えていない。",
+            "urgency": "HIGH" } }))
+        .await?;
+    let sato_consultation = l
+        .create("kodomo-cw", RECORD_CONSULTATION, "recordConsultation", json!({ "i": {
+            "receivedAt": day(3), "channel": "VISIT", "subjectPersonIds": [sato, sato_child], "householdId": sato_home,
+            "issues": [issue("DV", true), issue("CHILDREN", false)],
+            "summary": "元配偶者からの DV により転居。支援措置申出済み。子の就学手続きと生活費について相談。",
+            "urgency": "CRITICAL" } }))
+        .await?;
+    let suzuki_consultation = l.create("kurashi-cw", RECORD_CONSULTATION, "recordConsultation", json!({ "i": {
+        "receivedAt": day(10), "channel": "VISIT", "subjectPersonIds": [suzuki], "householdId": suzuki_home,
+        "issues": [issue("DEBT", true), issue("WORK_SCHOOL", false), issue("MENTAL_HEALTH", false)],
+        "summary": "消費者金融に約 200 万円の債務。うつ病で離職し、家賃を 2 か月滞納している。",
+        "urgency": "HIGH" } }))
+        .await?;
+    let (takikan, nikokoro, kurashi) = (
+        l.agency("city-takikan")?,
+        l.agency("nikokoro")?,
+        l.agency("kurashi")?,
+    );
+    for (id, login) in [
+        (&yamada_consultation, "houkatsu-cw"),
+        (&sato_consultation, "kodomo-cw"),
+        (&suzuki_consultation, "kurashi-cw"),
+    ] {
+        l.run(login, "mutation DemoStatus($id: ID!) { setConsultationStatus(id: $id, version: 1, status: IN_PROGRESS) { id } }",
+            json!({ "id": id })).await?;
+    }
+
+    // Consents: 山田健一 agrees to share IDENTITY/CONTACT/HOUSEHOLD with the disability centre
+    // and 多機関協働; 鈴木 agrees to share with every 地域包括 (by kind) and 多機関協働 incl. HEALTH.
+    // Relative to the load, so the demo keeps working: from yesterday for a year.
+    let (from, until) = (
+        date_time(now - Duration::days(1)),
+        date_time(now + Duration::days(365)),
+    );
+    for (login, person, cats, agencies, kinds) in [
+        (
+            "houkatsu-cw",
+            &son,
+            vec!["IDENTITY", "CONTACT", "HOUSEHOLD"],
+            vec![&nikokoro, &takikan],
+            vec![],
+        ),
+        (
+            "kurashi-cw",
+            &suzuki,
+            vec!["IDENTITY", "CONTACT", "HEALTH", "LIVELIHOOD"],
+            vec![&takikan],
+            vec!["COMPREHENSIVE_CARE"],
+        ),
+        (
+            "kodomo-cw",
+            &sato,
+            vec!["IDENTITY", "CONTACT"],
+            vec![&kurashi],
+            vec![],
+        ),
+    ] {
+        l.create(login, RECORD_CONSENT, "recordConsent", json!({ "i": {
+            "personId": person, "givenBy": "SELF", "categories": cats, "recipientAgencyIds": agencies,
+            "recipientAgencyKinds": kinds, "purpose": "SUPPORT", "validFrom": from, "validUntil": until,
+            "method": "WRITTEN", "evidenceRef": "同意書 R8-001", "explanationVersion": "v1" } }))
+            .await?;
+    }
+
+    // Referrals: the son from 包括 to にこころ (proposed); 佐藤美咲 from こども家庭 to くらし (accepted).
+    l.create(
+        "houkatsu-cw",
+        PROPOSE_REFERRAL,
+        "proposeReferral",
+        json!({ "i": {
+        "personId": son, "toAgencyId": nikokoro, "consultationId": yamada_consultation,
+        "reason": "長男の社会参加と障害の可能性についてアセスメントをお願いしたい。" } }),
+    )
     .await?;
+    let accepted = l
+        .create(
+            "kodomo-cw",
+            PROPOSE_REFERRAL,
+            "proposeReferral",
+            json!({ "i": {
+            "personId": sato, "toAgencyId": kurashi, "consultationId": sato_consultation,
+            "reason": "転居後の生活費と就労について自立相談支援をお願いしたい。" } }),
+        )
+        .await?;
+    l.run(
+        "kurashi-cw",
+        "mutation DemoAccept($id: ID!) { acceptReferral(id: $id, version: 1) { id } }",
+        json!({ "id": accepted }),
+    )
+    .await?;
+    Ok((son, yamada))
+}
+
+/// The 多機関協働 part: the 山田 household's support case (支援決定 — taken by the city, not at
+/// the 支援会議, which the API refuses —, a plan
+/// agreed by the mother, the centres' involvements), the 支援会議 in session with 包括 and
+/// にこころ as members, the son's outreach visits, and the district's community resources
+/// with a placement.
+async fn workflow(l: &mut Loader<'_>, (son, household): &(String, String)) -> anyhow::Result<()> {
+    let now = audit::now_micros();
+    let today = crate::graphql::case::today(now);
+    let ago = |days: i64| date(today - Duration::days(days));
+    let (takikan, houkatsu, nikokoro) = (
+        l.agency("city-takikan")?,
+        l.agency("houkatsu-chuo")?,
+        l.agency("nikokoro")?,
+    );
+    let coord = "takikan-coord";
+    let case = l
+        .create(
+            coord,
+            "mutation DemoCase($i: OpenCaseInput!) { openCase(input: $i) { id } }",
+            "openCase",
+            json!({ "i": { "householdId": household, "openedOn": ago(50) } }),
+        )
+        .await?;
+    let meeting = l
+        .create(coord, "mutation DemoMeeting($i: CreateMeetingInput!) { createMeeting(input: $i) { id } }", "createMeeting",
+            json!({ "i": { "kind": "SUPPORT_MEETING", "householdId": household, "caseId": case,
+                "heldAt": date_time(now - Duration::days(40)), "participantAgencyIds": [houkatsu, nikokoro],
+                "categories": ["IDENTITY", "CONTACT", "HOUSEHOLD", "HEALTH", "PLAN"],
+                "periodFrom": date_time(now - Duration::days(40)), "periodUntil": date_time(now + Duration::days(140)) } }))
+        .await?;
+    l.run(coord, "mutation DemoMinutes($id: ID!, $m: String!) { updateMeetingMinutes(id: $id, version: 1, minutes: $m) { id } }",
+        json!({ "id": meeting, "m": "長男の状況共有。本人の同意が得られるまで支援会議で情報を共有し、にこころがアウトリーチを担う。" }))
+        .await?;
+    l.run(coord, "mutation DemoDecision($c: ID!, $i: SupportDecisionInput!) { recordSupportDecision(caseId: $c, input: $i) { id } }",
+        json!({ "c": case, "i": { "decidedOn": ago(45), "decider": "福祉相談課長",
+            "basis": "重層的支援体制整備事業実施要綱 第5条" } }))
+        .await?;
     for (agency, role) in [
         (&houkatsu, "LEAD"),
         (&nikokoro, "SUPPORTING"),
         (&takikan, "SUPPORTING"),
     ] {
-        case_involvement::ActiveModel::from(case_involvement::Model {
-            id: store::new_id(),
-            case_id: case.id.clone(),
-            agency_id: agency.clone(),
-            role: role.to_owned(),
-            started_on: date(45),
-            ended_on: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        })
-        .insert(txn)
-        .await?;
+        l.run(coord, "mutation DemoInvolvement($c: ID!, $i: InvolvementInput!) { addInvolvement(caseId: $c, input: $i) { id } }",
+            json!({ "c": case, "i": { "agencyId": agency, "role": role, "startedOn": ago(45) } }))
+            .await?;
     }
-    let plan = support_plan::Model {
-        id: store::new_id(),
-        case_id: case.id.clone(),
-        plan_version: 1,
-        wishes: "母: 自宅で息子と暮らし続けたい。".to_owned(),
-        long_term_goal: "母の在宅生活の継続と、長男の社会とのつながりの回復".to_owned(),
-        short_term_goals: "母の介護サービス利用の安定 / 長男との面会の実現".to_owned(),
-        next_review_on: Some(date(-30)),
-        agreed_on: Some(date(35)),
-        agreement_method: Some("母の署名 (プラン兼利用申込書)".to_owned()),
-        created_by: coord.clone(),
-        created_at: now,
-    };
-    support_plan::ActiveModel::from(plan.clone())
-        .insert(txn)
+    let plan = l
+        .create(coord, "mutation DemoPlan($c: ID!, $i: PlanInput!) { createPlanVersion(caseId: $c, input: $i) { id } }", "createPlanVersion",
+            json!({ "c": case, "i": {
+                "wishes": "母: 自宅で息子と暮らし続けたい。",
+                "longTermGoal": "母の在宅生活の継続と、長男の社会とのつながりの回復",
+                "shortTermGoals": ["母の介護サービス利用の安定", "長男との面会の実現"],
+                "nextReviewOn": ago(-30),
+                "assignments": [
+                    { "agencyId": houkatsu, "role": "LEAD", "task": "母のケアマネジメントと家族全体の状況把握", "contactFrequency": "月 1 回訪問" },
+                    { "agencyId": nikokoro, "role": "SUPPORTING", "task": "長男へのアウトリーチ (訪問・手紙)", "contactFrequency": "隔週" }
+                ] } }))
         .await?;
-    for (i, (agency, role, task, freq)) in [
-        (
-            &houkatsu,
-            "主担当",
-            "母のケアマネジメントと家族全体の状況把握",
-            "月 1 回訪問",
-        ),
-        (
-            &nikokoro,
-            "支援",
-            "長男へのアウトリーチ (訪問・手紙)",
-            "隔週",
-        ),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        plan_assignment::ActiveModel::from(plan_assignment::Model {
-            id: store::new_id(),
-            plan_id: plan.id.clone(),
-            agency_id: agency.clone(),
-            role: role.to_owned(),
-            task: task.to_owned(),
-            contact_frequency: Some(freq.to_owned()),
-            due_on: None,
-            placement_id: None,
-            sort_order: i as i32,
-        })
-        .insert(txn)
+    // 母の署名 (プラン兼利用申込書): SIGNED.
+    l.run(coord, "mutation DemoAgreement($p: ID!, $d: Date!) { recordPlanAgreement(planId: $p, agreedOn: $d, method: SIGNED) { id } }",
+        json!({ "p": plan, "d": ago(35) }))
         .await?;
+    for to in ["PLANNING", "ACTIVE"] {
+        let version = l
+            .run(
+                coord,
+                "query DemoCaseVersion($id: ID!) { supportCase(id: $id) { version } }",
+                json!({ "id": case }),
+            )
+            .await?["supportCase"]["version"]
+            .as_i64()
+            .ok_or_else(|| anyhow!("case version"))?;
+        l.run(coord, "mutation DemoAdvance($id: ID!, $v: Int!, $to: CaseStatus!) { advanceCase(id: $id, version: $v, to: $to) { id } }",
+            json!({ "id": case, "v": version, "to": to }))
+            .await?;
     }
     for (days, result, stage, note) in [
         (30, "NOT_MET", "PRE_CONTACT", "不在。手紙を投函。"),
@@ -697,23 +618,10 @@ async fn load_workflow(
             "自室で面談。ゲームの話題で会話が続いた。",
         ),
     ] {
-        activity::ActiveModel::from(activity::Model {
-            id: store::new_id(),
-            kind: "OUTREACH_VISIT".to_owned(),
-            person_id: son.id.clone(),
-            case_id: Some(case.id.clone()),
-            placement_id: None,
-            agency_id: nikokoro.clone(),
-            account_id: ids.account("nikokoro-cw"),
-            occurred_on: date(days),
-            result: Some(result.to_owned()),
-            stage: Some(stage.to_owned()),
-            next_planned_on: Some(date(days - 14)),
-            note: note.to_owned(),
-            created_at: now,
-        })
-        .insert(txn)
-        .await?;
+        l.run("nikokoro-cw", "mutation DemoActivity($i: RecordActivityInput!) { recordActivity(input: $i) { id } }",
+            json!({ "i": { "kind": "OUTREACH_VISIT", "personId": son, "caseId": case, "occurredOn": ago(days),
+                "result": result, "stage": stage, "nextPlannedOn": ago(days - 14), "note": note } }))
+            .await?;
     }
     let mut resources = Vec::new();
     for (kind, name, district, schedule, target) in [
@@ -746,39 +654,17 @@ async fn load_workflow(
             "どなたでも",
         ),
     ] {
-        let r = community_resource::Model {
-            id: store::new_id(),
-            kind: kind.to_owned(),
-            name: name.to_owned(),
-            district: Some(district.to_owned()),
-            schedule: Some(schedule.to_owned()),
-            target_groups: Some(target.to_owned()),
-            capacity: Some(15),
-            contact: Some("社会福祉協議会 地域福祉係".to_owned()),
-            agency_id: shakyo.clone(),
-            active: true,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        resources.push(r.id.clone());
-        community_resource::ActiveModel::from(r).insert(txn).await?;
+        resources.push(
+            l.create("shakyo-lsc", "mutation DemoResource($i: ResourceInput!) { createCommunityResource(input: $i) { id } }",
+                "createCommunityResource",
+                json!({ "i": { "kind": kind, "name": name, "district": district, "schedule": schedule,
+                    "targetGroups": target, "capacity": 15, "contact": "社会福祉協議会 地域福祉係" } }))
+                .await?,
+        );
     }
-    participation_placement::ActiveModel::from(participation_placement::Model {
-        id: store::new_id(),
-        person_id: son.id.clone(),
-        resource_id: resources[3].clone(),
-        agency_id: nikokoro.clone(),
-        started_on: date(1),
-        ended_on: None,
-        status: "ACTIVE".to_owned(),
-        version: 1,
-        created_by: ids.account("nikokoro-cw"),
-        created_at: now,
-        updated_at: now,
-    })
-    .insert(txn)
-    .await?;
+    l.run("nikokoro-cw", "mutation DemoPlacement($p: ID!, $r: ID!, $d: Date!) { startPlacement(personId: $p, resourceId: $r, startedOn: $d) { id } }",
+        json!({ "p": son, "r": resources[3], "d": ago(1) }))
+        .await?;
     Ok(())
 }
 

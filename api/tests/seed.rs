@@ -209,6 +209,38 @@ async fn seed_small_is_complete_deterministic_and_served() {
     assert!(persons.iter().any(|p| p["district"].is_string()), "{body}");
     let consultations = body["data"]["consultations"]["nodes"].as_array().unwrap();
     assert!(!consultations.is_empty(), "{body}");
+    // Readable back: the 多機関協働 staff reads the seeded cases' plans in full (every stored
+    // value is one the API writes, so none is an INTERNAL error).
+    let token = ok(
+        &tsunagi_with(
+            &dir,
+            &["token", "--account", "s-takikan-01-st1"],
+            &env(&url_a),
+        ),
+        "token",
+    );
+    let body: Value = client
+        .post(server.url("/graphql"))
+        .bearer_auth(token.trim())
+        .json(&json!({"query": "{ overdueReviews(first: 50) { nodes { id status plans { planVersion wishes longTermGoal shortTermGoals agreedOn agreementMethod } } } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["errors"].is_null(), "{body}");
+    let cases = body["data"]["overdueReviews"]["nodes"].as_array().unwrap();
+    assert!(!cases.is_empty(), "{body}");
+    for c in cases {
+        let plan = &c["plans"][0];
+        assert_eq!(plan["agreementMethod"], "SIGNED", "{body}");
+        assert_eq!(
+            plan["shortTermGoals"],
+            json!(["関係機関の役割分担の明確化", "定期的な訪問"]),
+            "{body}"
+        );
+    }
     drop(server);
 
     // PostgreSQL: the same seed gives the same rows as on SQLite.

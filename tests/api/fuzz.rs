@@ -23,7 +23,7 @@ use tsunagi_tests::{consent_input, person_input, tests, Server};
 
 use crate::inputs::snapshot;
 
-tests!(variables_fuzz);
+tests!(variables_fuzz, queries_fuzz);
 
 const DEFAULT_CASES: u32 = 300;
 const CODES: [&str; 7] = [
@@ -694,6 +694,578 @@ async fn variables_fuzz(srv: &Server) {
     println!(
         "fuzz ({}): {sweep} swept and {n} random requests: {answered} answered with data, {refused} refused in GraphQL, {edge} refused at the edge",
         srv.backend.name()
+    );
+    own.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries over the whole schema
+// ---------------------------------------------------------------------------------------
+//
+// The document itself is generated, not only its variables: random selections over every
+// type of the schema as the server introspects it, with random arguments written inline
+// (ids of the demo's records and ids and cursors seen in earlier answers, enum values, dates,
+// odd text, page sizes in and out of range), sent as every demo account. Every answer must
+// be below HTTP 500 and carry no INTERNAL error; every error has a code from the closed set.
+// `TSUNAGI_QUERY_FUZZ_CASES=<n>` sets the count (default [`QUERY_CASES`]),
+// `TSUNAGI_FUZZ_SEED=<n>` replays a run. A failing run lists every failing query.
+
+/// Cases in a default run (CI); README §11.7 shows the longer run.
+const QUERY_CASES: u32 = 400;
+
+/// The demo's accounts: every role the demo has.
+pub(crate) const DEMO_LOGINS: [&str; 10] = [
+    "admin",
+    "auditor",
+    "analyst",
+    "takikan-coord",
+    "houkatsu-cw",
+    "nikokoro-cw",
+    "kodomo-cw",
+    "kurashi-cw",
+    "kurashi-system",
+    "shakyo-lsc",
+];
+
+/// A type reference: NON_NULL and LIST wrapped around a named type.
+#[derive(Clone, Debug)]
+pub(crate) enum TypeRef {
+    NonNull(Box<TypeRef>),
+    List(Box<TypeRef>),
+    Named(String),
+}
+
+impl TypeRef {
+    fn from_json(v: &Value) -> TypeRef {
+        match v["kind"].as_str() {
+            Some("NON_NULL") => TypeRef::NonNull(Box::new(TypeRef::from_json(&v["ofType"]))),
+            Some("LIST") => TypeRef::List(Box::new(TypeRef::from_json(&v["ofType"]))),
+            _ => TypeRef::Named(v["name"].as_str().unwrap_or_default().to_owned()),
+        }
+    }
+    pub(crate) fn named(&self) -> &str {
+        match self {
+            TypeRef::NonNull(t) | TypeRef::List(t) => t.named(),
+            TypeRef::Named(n) => n,
+        }
+    }
+    fn required(&self) -> bool {
+        matches!(self, TypeRef::NonNull(_))
+    }
+}
+
+pub(crate) struct FieldDef {
+    pub(crate) name: String,
+    pub(crate) args: Vec<(String, TypeRef)>,
+    pub(crate) ty: TypeRef,
+}
+
+pub(crate) enum TypeDef {
+    Scalar,
+    Enum(Vec<String>),
+    Object(Vec<FieldDef>),
+    Input(Vec<(String, TypeRef)>),
+}
+
+/// The schema as the server introspects it.
+pub(crate) struct SchemaModel {
+    pub(crate) types: std::collections::HashMap<String, TypeDef>,
+    pub(crate) query: String,
+}
+
+const INTROSPECT: &str = "{ __schema { queryType { name } types { name kind enumValues { name } \
+    fields { name type { ...T } args { name type { ...T } } } inputFields { name type { ...T } } } } } \
+    fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
+
+impl SchemaModel {
+    pub(crate) async fn introspect(srv: &Server, token: &str) -> SchemaModel {
+        let r = srv.gql(token, INTROSPECT, json!({})).await;
+        let s = &r.ok()["__schema"];
+        let mut types = std::collections::HashMap::new();
+        let args = |v: &Value| -> Vec<(String, TypeRef)> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| {
+                    (
+                        a["name"].as_str().unwrap_or_default().to_owned(),
+                        TypeRef::from_json(&a["type"]),
+                    )
+                })
+                .collect()
+        };
+        for t in s["types"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap_or_default().to_owned();
+            if name.starts_with("__") {
+                continue;
+            }
+            let def = match t["kind"].as_str() {
+                Some("ENUM") => TypeDef::Enum(
+                    t["enumValues"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| e["name"].as_str().unwrap().to_owned())
+                        .collect(),
+                ),
+                Some("OBJECT") => TypeDef::Object(
+                    t["fields"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| FieldDef {
+                            name: f["name"].as_str().unwrap().to_owned(),
+                            args: args(&f["args"]),
+                            ty: TypeRef::from_json(&f["type"]),
+                        })
+                        .collect(),
+                ),
+                Some("INPUT_OBJECT") => TypeDef::Input(args(&t["inputFields"])),
+                _ => TypeDef::Scalar,
+            };
+            types.insert(name, def);
+        }
+        SchemaModel {
+            types,
+            query: s["queryType"]["name"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub(crate) fn fields(&self, ty: &str) -> &[FieldDef] {
+        match self.types.get(ty) {
+            Some(TypeDef::Object(f)) => f,
+            _ => &[],
+        }
+    }
+
+    pub(crate) fn is_object(&self, ty: &str) -> bool {
+        matches!(self.types.get(ty), Some(TypeDef::Object(_)))
+    }
+
+    /// Every field of `ty`, recursively, without entering a type already on the path and no
+    /// deeper than `depth`: the selection that reads everything a record shows. Fields with
+    /// arguments take their defaults (a required one gets `required`).
+    pub(crate) fn full_selection(
+        &self,
+        ty: &str,
+        depth: usize,
+        path: &mut Vec<String>,
+        required: &dyn Fn(&str, &TypeRef) -> Option<String>,
+    ) -> String {
+        let mut out = Vec::new();
+        path.push(ty.to_owned());
+        for f in self.fields(ty) {
+            let mut args = Vec::new();
+            let mut skip = false;
+            for (name, t) in &f.args {
+                if t.required() {
+                    match required(name, t) {
+                        Some(v) => args.push(format!("{name}: {v}")),
+                        None => skip = true,
+                    }
+                }
+            }
+            if skip {
+                continue;
+            }
+            let args = if args.is_empty() {
+                String::new()
+            } else {
+                format!("({})", args.join(", "))
+            };
+            let inner = f.ty.named();
+            if self.is_object(inner) {
+                if depth == 0 || path.iter().any(|p| p == inner) {
+                    continue;
+                }
+                let sub = self.full_selection(inner, depth - 1, path, required);
+                if !sub.is_empty() {
+                    out.push(format!("{}{args} {{ {sub} }}", f.name));
+                }
+            } else {
+                out.push(format!("{}{args}", f.name));
+            }
+        }
+        path.pop();
+        out.join(" ")
+    }
+}
+
+/// A small random source over proptest's seeded RNG.
+pub(crate) struct Dice(TestRng);
+
+impl Dice {
+    pub(crate) fn new(seed: u64) -> Dice {
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&seed.to_le_bytes());
+        bytes[8] = 0x51; // a different stream from the variables fuzz
+        Dice(TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.0.next_u64() % n.max(1) as u64) as usize
+    }
+    fn chance(&mut self, one_in: usize) -> bool {
+        self.below(one_in) == 0
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// What the generator draws argument values from: the demo's ids by kind (`person`,
+/// `supportCase`, ...), ids and cursors seen in answers, and odd text.
+pub(crate) struct Pools {
+    pub(crate) ids: std::collections::HashMap<String, Vec<String>>,
+    pub(crate) seen: Vec<String>,
+    pub(crate) texts: Vec<String>,
+}
+
+impl Pools {
+    /// Remember every id and cursor in an answer.
+    fn learn(&mut self, v: &Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if let Value::String(s) = x {
+                        let known = |pool: &Vec<String>| pool.iter().any(|p| p == s);
+                        if (k == "id" || k.ends_with("Id")) && !known(&self.seen) {
+                            self.seen.push(s.clone());
+                        } else if k.ends_with("ursor") && !known(&self.texts) {
+                            self.texts.push(s.clone());
+                        }
+                    }
+                    self.learn(x);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| self.learn(x)),
+            _ => {}
+        }
+    }
+
+    /// The kind of record an ID argument names: `personId` a person, `id` on `supportCase`
+    /// a support case.
+    pub(crate) fn kind(field: &str, arg: &str) -> String {
+        let k = if arg == "id" {
+            field
+        } else {
+            arg.strip_suffix("Id").unwrap_or(arg)
+        };
+        match k {
+            "case" => "supportCase",
+            "resource" => "communityResource",
+            "plan" => "supportPlan",
+            "receivingAgency" | "toAgency" | "fromAgency" => "agency",
+            k => k,
+        }
+        .to_owned()
+    }
+
+    fn id(&self, d: &mut Dice, kind: &str) -> String {
+        match self.ids.get(kind) {
+            Some(ids) if !ids.is_empty() && !d.chance(5) => d.pick(ids).clone(),
+            _ if !self.seen.is_empty() && !d.chance(4) => d.pick(&self.seen).clone(),
+            _ => (*d.pick(&["0195f3c2-0000-7000-8000-000000000000", "not-an-id", ""])).to_owned(),
+        }
+    }
+}
+
+const FUZZ_TEXT: &[&str] = &[
+    "ヤマダ",
+    "やまだけ",
+    "ｽｽﾞｷ",
+    "サ",
+    "山田",
+    "中央圏域",
+    "西部圏域",
+    "DV",
+    "HIKIKOMORI",
+    "P8050",
+    "",
+    " ",
+    "ア",
+    "' OR 1=1 --",
+    "\u{200B}",
+    "😀",
+    "a\u{0}b",
+    "\\u0000",
+];
+const FUZZ_INT: &[i64] = &[1, 1, 2, 3, 5, 10, 30, 0, -1, 100, 101, 2_147_483_647];
+const FUZZ_DATE: &[&str] = &[
+    "2026-10-01",
+    "2020-04-01",
+    "2027-03-31",
+    "1900-01-01",
+    "2026-02-30",
+];
+const FUZZ_DATETIME: &[&str] = &[
+    "2026-10-01T09:00:00Z",
+    "2026-01-01T00:00:00+09:00",
+    "2030-12-31T23:59:59Z",
+    "1970-01-01T00:00:00Z",
+    "2026-13-01T00:00:00Z",
+];
+
+fn literal(s: impl AsRef<str>) -> String {
+    serde_json::to_string(s.as_ref()).unwrap()
+}
+
+impl SchemaModel {
+    /// A GraphQL literal of type `t`.
+    fn value(&self, d: &mut Dice, pools: &Pools, t: &TypeRef, kind: &str, depth: usize) -> String {
+        match t {
+            TypeRef::NonNull(inner) => self.value(d, pools, inner, kind, depth),
+            TypeRef::List(inner) => {
+                let n = if depth > 3 { 0 } else { d.below(3) };
+                let items: Vec<String> = (0..n)
+                    .map(|_| self.value(d, pools, inner, kind, depth + 1))
+                    .collect();
+                format!("[{}]", items.join(", "))
+            }
+            TypeRef::Named(name) => match (name.as_str(), self.types.get(name)) {
+                ("ID", _) => literal(pools.id(d, kind)),
+                ("String", _) => literal(d.pick(&pools.texts)),
+                ("Int", _) => d.pick(FUZZ_INT).to_string(),
+                ("Float", _) => "1.5".to_owned(),
+                ("Boolean", _) => d.pick(&["true", "false"]).to_string(),
+                ("Date", _) => literal(d.pick(FUZZ_DATE)),
+                ("DateTime", _) => literal(d.pick(FUZZ_DATETIME)),
+                (_, Some(TypeDef::Enum(values))) => d.pick(values).clone(),
+                (_, Some(TypeDef::Input(fields))) => {
+                    let mut parts = Vec::new();
+                    for (n, ft) in fields {
+                        if ft.required() || d.chance(2) {
+                            let v = self.value(d, pools, ft, &Pools::kind("", n), depth + 1);
+                            parts.push(format!("{n}: {v}"));
+                        }
+                    }
+                    format!("{{{}}}", parts.join(", "))
+                }
+                _ => "null".to_owned(),
+            },
+        }
+    }
+
+    /// Random arguments for a field: every required one, each optional one by chance.
+    fn arguments(
+        &self,
+        d: &mut Dice,
+        pools: &Pools,
+        field: &str,
+        args: &[(String, TypeRef)],
+    ) -> String {
+        let mut parts = Vec::new();
+        for (n, t) in args {
+            if !(t.required() || d.chance(2)) {
+                continue;
+            }
+            if !t.required() && d.chance(12) {
+                parts.push(format!("{n}: null"));
+            } else {
+                let v = self.value(d, pools, t, &Pools::kind(field, n), 0);
+                parts.push(format!("{n}: {v}"));
+            }
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("({})", parts.join(", "))
+        }
+    }
+
+    /// A random selection set on `ty`: a few distinct fields, objects entered while `depth`
+    /// lasts, sometimes a field twice under an alias with other arguments.
+    fn selection(
+        &self,
+        d: &mut Dice,
+        pools: &Pools,
+        ty: &str,
+        depth: usize,
+        aliases: &mut usize,
+    ) -> String {
+        let fields = self.fields(ty);
+        let mut order: Vec<usize> = (0..fields.len()).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, d.below(i + 1));
+        }
+        let want = 1 + d.below(4);
+        let mut out = Vec::new();
+        for &i in &order {
+            if out.len() >= want {
+                break;
+            }
+            let f = &fields[i];
+            let inner = f.ty.named();
+            let object = self.is_object(inner);
+            if object && depth == 0 {
+                continue;
+            }
+            let copies = if *aliases < 20 && d.chance(8) { 2 } else { 1 };
+            for c in 0..copies {
+                let name = if c == 0 {
+                    f.name.clone()
+                } else {
+                    *aliases += 1;
+                    format!("a{}: {}", *aliases, f.name)
+                };
+                let args = self.arguments(d, pools, &f.name, &f.args);
+                if object {
+                    let sub = self.selection(d, pools, inner, depth - 1, aliases);
+                    out.push(format!("{name}{args} {{ {sub} }}"));
+                } else {
+                    out.push(format!("{name}{args}"));
+                }
+            }
+        }
+        if out.is_empty() || d.chance(10) {
+            out.push("__typename".to_owned());
+        }
+        out.join(" ")
+    }
+
+    /// One random query document.
+    pub(crate) fn random_query(&self, d: &mut Dice, pools: &Pools) -> String {
+        let mut aliases = 0;
+        let depth = 1 + d.below(6);
+        let sel = self.selection(d, pools, &self.query, depth, &mut aliases);
+        if d.chance(3) {
+            format!("query Fuzz {{ {sel} }}")
+        } else {
+            format!("{{ {sel} }}")
+        }
+    }
+}
+
+/// Every id of the demo's records by kind (named as the schema's types and arguments name
+/// them), read from the database.
+pub(crate) async fn demo_ids(srv: &Server) -> std::collections::HashMap<String, Vec<String>> {
+    use sea_orm::EntityTrait;
+    let mut ids: std::collections::HashMap<String, Vec<String>> = Default::default();
+    macro_rules! ids_of {
+        ($($e:ident => $kind:literal),+ $(,)?) => {$(
+            for m in entity::$e::Entity::find().all(&srv.db).await.unwrap() {
+                ids.entry($kind.to_owned()).or_default().push(m.id.clone());
+            }
+        )+};
+    }
+    ids_of!(
+        agency => "agency",
+        account => "account",
+        person => "person",
+        household => "household",
+        household_member => "membership",
+        consultation => "consultation",
+        referral => "referral",
+        consent => "consent",
+        support_case => "supportCase",
+        case_decision => "decision",
+        case_involvement => "involvement",
+        support_plan => "supportPlan",
+        plan_assignment => "assignment",
+        meeting => "meeting",
+        activity => "activity",
+        community_resource => "communityResource",
+        participation_placement => "placement",
+    );
+    ids
+}
+
+fn query_cases() -> u32 {
+    std::env::var("TSUNAGI_QUERY_FUZZ_CASES")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or(QUERY_CASES)
+}
+
+async fn queries_fuzz(srv: &Server) {
+    // The demo data, no rate limit (every case is a request).
+    let own = Server::start_demo(&srv.backend, |c| c.limits.rate_per_minute = 0).await;
+    let srv = &own;
+    let mut tokens = Vec::new();
+    for login in DEMO_LOGINS {
+        tokens.push((login, srv.demo_token(login).await));
+    }
+    let schema = SchemaModel::introspect(srv, &srv.admin_token).await;
+    let mut pools = Pools {
+        ids: demo_ids(srv).await,
+        seen: Vec::new(),
+        texts: FUZZ_TEXT.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let seed = seed();
+    let n = query_cases();
+    println!(
+        "query fuzz ({}): seed {seed} (TSUNAGI_FUZZ_SEED), {n} cases (TSUNAGI_QUERY_FUZZ_CASES)",
+        srv.backend.name()
+    );
+    let mut d = Dice::new(seed);
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let (mut with_data, mut errors_seen, mut refused, mut internal) =
+        (0usize, 0usize, 0usize, 0usize);
+    let mut failures: Vec<String> = Vec::new();
+    let mut codes: std::collections::BTreeMap<String, usize> = Default::default();
+    for i in 0..n {
+        let (login, token) = d.pick(&tokens).clone();
+        let query = schema.random_query(&mut d, &pools);
+        let resp = client
+            .post(srv.url("/graphql"))
+            .bearer_auth(&token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("HTTP request");
+        let status = resp.status().as_u16();
+        let answer = resp.text().await.expect("body");
+        let ctx = format!(
+            "seed {seed} case {i} as {login} on {}\nquery: {query}\nHTTP {status}: {}",
+            srv.backend.name(),
+            answer.chars().take(1_000).collect::<String>()
+        );
+        let Ok(reply) = serde_json::from_str::<Value>(&answer) else {
+            failures.push(format!("{ctx}\nthe answer is not JSON"));
+            continue;
+        };
+        if status >= 500 {
+            failures.push(format!("{ctx}\nHTTP {status}"));
+        }
+        let errors = reply["errors"].as_array().cloned().unwrap_or_default();
+        for e in &errors {
+            let code = e["extensions"]["code"].as_str().unwrap_or("<none>");
+            *codes.entry(code.to_owned()).or_default() += 1;
+            if code == "INTERNAL" {
+                internal += 1;
+            }
+            if !CODES.contains(&code) {
+                failures.push(format!("{ctx}\ncode {code}"));
+                break;
+            }
+        }
+        if status != 200 || reply["data"].is_null() {
+            refused += 1;
+        } else {
+            with_data += 1;
+            if !errors.is_empty() {
+                errors_seen += 1;
+            }
+            pools.learn(&reply["data"]);
+        }
+    }
+    println!(
+        "query fuzz ({}): {n} queries in {:.1} s: {with_data} answered with data ({errors_seen} of them with field errors), {refused} refused whole; {internal} INTERNAL errors, {} failing",
+        srv.backend.name(),
+        started.elapsed().as_secs_f64(),
+        failures.len()
+    );
+    println!("query fuzz ({}): error codes {codes:?}", srv.backend.name());
+    assert!(
+        failures.is_empty(),
+        "{} of {n} queries failed ({internal} INTERNAL errors); the first ones:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n---\n")
     );
     own.stop().await;
 }

@@ -13,6 +13,7 @@ mod authz;
 mod bola;
 mod cases;
 mod clients;
+mod demo;
 mod disclosure;
 mod documents;
 mod emergency;
@@ -76,6 +77,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(documents::all());
     tests.extend(disclosure::all());
     tests.extend(fuzz::all());
+    tests.extend(demo::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let (backends, pg_missing, _container) = backends().await;

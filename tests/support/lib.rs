@@ -204,6 +204,26 @@ impl Server {
 
     /// Start with a changed configuration (limits, say).
     pub async fn start_with(backend: &Backend, tweak: impl FnOnce(&mut Config)) -> Server {
+        Server::start_inner(backend, tweak, false).await
+    }
+
+    /// Start on the demo data set (`serve --demo`) instead of the bare bootstrap: the demo's
+    /// agencies and accounts; `admin_token` is the demo's `admin`. Tokens for the other demo
+    /// accounts come from [`Server::demo_token`].
+    pub async fn start_demo(backend: &Backend, tweak: impl FnOnce(&mut Config)) -> Server {
+        Server::start_inner(backend, tweak, true).await
+    }
+
+    /// A token for a demo account by its login (as `tsunagi token --account <login>`).
+    pub async fn demo_token(&self, login: &str) -> String {
+        let account = store::registry::account_by_login(&self.db, login)
+            .await
+            .expect("read account")
+            .unwrap_or_else(|| panic!("no demo account {login}"));
+        self.token(&account.id)
+    }
+
+    async fn start_inner(backend: &Backend, tweak: impl FnOnce(&mut Config), demo: bool) -> Server {
         let (url, cleanup, dir) = match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("tsunagi-test-{}", unique()));
@@ -281,14 +301,30 @@ impl Server {
             created_at: now,
             updated_at: now,
         };
-        entity::agency::ActiveModel::from(city.clone())
-            .insert(&db)
-            .await
-            .expect("bootstrap agency");
-        entity::account::ActiveModel::from(admin.clone())
-            .insert(&db)
-            .await
-            .expect("bootstrap admin");
+        let (city, admin) = if demo {
+            tsunagi_api::demo::load(&db)
+                .await
+                .expect("load the demo data");
+            let admin = store::registry::account_by_login(&db, "admin")
+                .await
+                .expect("read admin")
+                .expect("the demo admin");
+            let city = store::registry::agency(&db, &admin.agency_id)
+                .await
+                .expect("read agency")
+                .expect("the demo city office");
+            (city, admin)
+        } else {
+            entity::agency::ActiveModel::from(city.clone())
+                .insert(&db)
+                .await
+                .expect("bootstrap agency");
+            entity::account::ActiveModel::from(admin.clone())
+                .insert(&db)
+                .await
+                .expect("bootstrap admin");
+            (city, admin)
+        };
         let state = http::AppState::new(db.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -177,6 +177,41 @@ pub struct PlanInput {
 }
 
 const MAX_GOALS: usize = 20;
+
+/// A plan version's texts as they are stored: each checked like any text input (fields
+/// named as in `createPlanVersion`'s input), the short-term goals as a JSON list, which is
+/// how `SupportPlan.shortTermGoals` reads them back. Every writer of plans (the API, the
+/// synthetic-data seed) builds them here.
+pub struct PlanTexts {
+    pub wishes: String,
+    pub long_term_goal: String,
+    pub short_term_goals: String,
+}
+
+impl PlanTexts {
+    pub fn new(wishes: &str, long_term_goal: &str, goals: &[String]) -> ApiResult<PlanTexts> {
+        let wishes = validate::required("input.wishes", wishes, 4000)?;
+        let long_term_goal = validate::required("input.longTermGoal", long_term_goal, 2000)?;
+        if goals.len() > MAX_GOALS {
+            return Err(ApiError::bad_input(
+                "input.shortTermGoals",
+                format!("{MAX_GOALS} 件まで / at most {MAX_GOALS}"),
+            ));
+        }
+        let goals = goals
+            .iter()
+            .enumerate()
+            .map(|(i, g)| validate::required(&format!("input.shortTermGoals.{i}"), g, 1000))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let short_term_goals =
+            serde_json::to_string(&goals).map_err(|e| ApiError::internal("short_term_goals", e))?;
+        Ok(PlanTexts {
+            wishes,
+            long_term_goal,
+            short_term_goals,
+        })
+    }
+}
 const MAX_ASSIGNMENTS: usize = 50;
 
 /// Check one assignment and build its row.
@@ -238,20 +273,11 @@ impl PlanMutation {
         let c = owned(ctx, op, "caseId", &case_id).await?;
         require_workable(&c, "caseId")?;
         let r = super::context::req(ctx)?;
-        let wishes = validate::required("input.wishes", &input.wishes, 4000)?;
-        let long_term_goal = validate::required("input.longTermGoal", &input.long_term_goal, 2000)?;
-        if input.short_term_goals.len() > MAX_GOALS {
-            return Err(ApiError::bad_input(
-                "input.shortTermGoals",
-                format!("{MAX_GOALS} 件まで / at most {MAX_GOALS}"),
-            ));
-        }
-        let goals = input
-            .short_term_goals
-            .iter()
-            .enumerate()
-            .map(|(i, g)| validate::required(&format!("input.shortTermGoals.{i}"), g, 1000))
-            .collect::<ApiResult<Vec<_>>>()?;
+        let texts = PlanTexts::new(
+            &input.wishes,
+            &input.long_term_goal,
+            &input.short_term_goals,
+        )?;
         let next_review_on = input.next_review_on.get("input.nextReviewOn")?;
         if input.assignments.len() > MAX_ASSIGNMENTS {
             return Err(ApiError::bad_input(
@@ -288,17 +314,15 @@ impl PlanMutation {
         let next = store::cases::current_plan(db, &c.model.id)
             .await?
             .map_or(1, |p| p.plan_version + 1);
-        let short_term_goals =
-            serde_json::to_string(&goals).map_err(|e| ApiError::internal("short_term_goals", e))?;
         rows.insert(
             0,
             Row::Plan(support_plan::Model {
                 id: plan_id.clone(),
                 case_id: c.model.id.clone(),
                 plan_version: next,
-                wishes,
-                long_term_goal,
-                short_term_goals,
+                wishes: texts.wishes,
+                long_term_goal: texts.long_term_goal,
+                short_term_goals: texts.short_term_goals,
                 next_review_on: Some(next_review_on),
                 agreed_on: None,
                 agreement_method: None,

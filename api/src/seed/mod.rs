@@ -2,8 +2,12 @@
 //! synthetic city for benchmarks and load tests. The same seed gives the same rows (ids,
 //! names, dates, ledger hashes) on SQLite and PostgreSQL.
 //!
-//! Rows are stored the way the API stores them (kana normalised, `kana_key` from
-//! `kana::match_key`, text enums as the API writes them) and every created record has a
+//! Rows are stored the way the API stores them: kana normalised, `kana_key` from
+//! `kana::match_key`, every stored enum from the API's own enum (`Sex::Female.as_str()`,
+//! `AgreementMethod::Signed`), plan texts through `PlanTexts` (the same checks and JSON
+//! encoding as `createPlanVersion`), so the API can read every row back. (The seed writes
+//! rows in bulk rather than through the mutations, for speed; the demo set goes through the
+//! mutations themselves, see `demo`.) Every created record has a
 //! chained WRITE row in the ledger, so `tsunagi audit verify` passes. Everything goes in one
 //! transaction with multi-row INSERTs; a database that already has persons is refused.
 
@@ -20,6 +24,11 @@ use sea_orm::{
     Iterable, PaginatorTrait, TransactionTrait,
 };
 
+use crate::graphql::case::CaseStatus;
+use crate::graphql::enums::{
+    Channel, ConsentMethod, ConsultationStatus, GivenBy, ReferralStatus, Sex, Urgency,
+};
+use crate::graphql::plan::{AgreementMethod, PlanTexts};
 use crate::{audit, kana, store};
 use entity::{
     account, agency, audit_event, consent, consent_category, consent_recipient, consultation,
@@ -508,7 +517,9 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
                     rng.random_range(1..13),
                     rng.random_range(1..29),
                 ),
-                sex: if female { "FEMALE" } else { "MALE" }.to_owned(),
+                sex: if female { Sex::Female } else { Sex::Male }
+                    .as_str()
+                    .to_owned(),
                 address: Some(address.clone()),
                 phone: (m == 0).then(|| phone.clone()),
                 district: Some(district.0.to_owned()),
@@ -618,22 +629,43 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
         let main = a.issues.choose(&mut rng).copied().unwrap_or("OTHER");
         let cid = id(&mut rng);
         let status = if age_days > 365 {
-            "CLOSED"
+            ConsultationStatus::Closed
         } else {
-            ["OPEN", "IN_PROGRESS", "IN_PROGRESS", "REFERRED", "CLOSED"][rng.random_range(0..5)]
-        };
+            [
+                ConsultationStatus::Open,
+                ConsultationStatus::InProgress,
+                ConsultationStatus::InProgress,
+                ConsultationStatus::Referred,
+                ConsultationStatus::Closed,
+            ][rng.random_range(0..5)]
+        }
+        .as_str();
         consultations.push(consultation::Model {
             id: cid.clone(),
             receiving_agency_id: a.id.clone(),
             received_at: at,
             channel: [
-                "VISIT", "PHONE", "PHONE", "OUTREACH", "EMAIL", "REFERRAL", "OTHER",
+                Channel::Visit,
+                Channel::Phone,
+                Channel::Phone,
+                Channel::Outreach,
+                Channel::Email,
+                Channel::Referral,
+                Channel::Other,
             ][rng.random_range(0..7)]
+            .as_str()
             .to_owned(),
             household_id: Some(h.id.clone()),
             summary: names::summary(main).to_owned(),
-            urgency: ["LOW", "NORMAL", "NORMAL", "NORMAL", "HIGH", "CRITICAL"]
-                [rng.random_range(0..6)]
+            urgency: [
+                Urgency::Low,
+                Urgency::Normal,
+                Urgency::Normal,
+                Urgency::Normal,
+                Urgency::High,
+                Urgency::Critical,
+            ][rng.random_range(0..6)]
+            .as_str()
             .to_owned(),
             status: status.to_owned(),
             version: 1,
@@ -708,13 +740,14 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
         let by = from.staff.choose(&mut rng).cloned().unwrap_or_default();
         let at = today - Duration::days(rng.random_range(0..1500));
         let status = [
-            "PROPOSED",
-            "ACCEPTED",
-            "ACCEPTED",
-            "COMPLETED",
-            "COMPLETED",
-            "DECLINED",
-        ][rng.random_range(0..6)];
+            ReferralStatus::Proposed,
+            ReferralStatus::Accepted,
+            ReferralStatus::Accepted,
+            ReferralStatus::Completed,
+            ReferralStatus::Completed,
+            ReferralStatus::Declined,
+        ][rng.random_range(0..6)]
+        .as_str();
         let rid = id(&mut rng);
         referrals.push(referral::Model {
             id: rid.clone(),
@@ -772,19 +805,26 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
         consents.push(consent::Model {
             id: cid.clone(),
             subject_person_id: pid.clone(),
-            given_by: if proxy { "PROXY" } else { "SELF" }.to_owned(),
+            given_by: if proxy {
+                GivenBy::Proxy
+            } else {
+                GivenBy::SelfGiven
+            }
+            .as_str()
+            .to_owned(),
             proxy_name: proxy.then(|| "成年後見人".to_owned()),
             proxy_relationship: proxy.then(|| "成年後見人".to_owned()),
             purpose: "SUPPORT".to_owned(),
             valid_from: recorded,
             valid_until: Some(valid_until),
             method: [
-                "WRITTEN",
-                "WRITTEN",
-                "WRITTEN",
-                "ORAL_WITH_WITNESS",
-                "ELECTRONIC",
+                ConsentMethod::Written,
+                ConsentMethod::Written,
+                ConsentMethod::Written,
+                ConsentMethod::OralWithWitness,
+                ConsentMethod::Electronic,
             ][rng.random_range(0..5)]
+            .as_str()
             .to_owned(),
             evidence_ref: Some(format!("同意書 S-{n:06}")),
             explanation_version: Some("v1".to_owned()),
@@ -862,6 +902,15 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
     let takikan: Vec<usize> = (0..agencies.len())
         .filter(|&i| agencies[i].kind == "MULTI_AGENCY")
         .collect();
+    let plan_texts = PlanTexts::new(
+        "住み慣れた家で家族と暮らし続けたい。",
+        "世帯の生活の安定と地域とのつながりの回復",
+        &[
+            "関係機関の役割分担の明確化".to_owned(),
+            "定期的な訪問".to_owned(),
+        ],
+    )
+    .map_err(|e| anyhow::anyhow!("seed plan texts: {e:?}"))?;
     let (mut cases, mut plans, mut meetings, mut mm, mut mc) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let step = (houses.len() / scale.cases.max(1)).max(1);
@@ -876,7 +925,13 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
             household_id: h.id.clone(),
             owner_agency_id: owner.id.clone(),
             lead_account_id: lead.clone(),
-            status: if closed { "CLOSED" } else { "ACTIVE" }.to_owned(),
+            status: if closed {
+                CaseStatus::Closed
+            } else {
+                CaseStatus::Active
+            }
+            .as_str()
+            .to_owned(),
             status_before_suspension: None,
             opened_on: opened.date_naive(),
             closed_on: closed.then(|| {
@@ -905,12 +960,12 @@ pub async fn run(db: &DatabaseConnection, scale: Scale, seed: u64) -> anyhow::Re
             id: plan_id.clone(),
             case_id: case_id.clone(),
             plan_version: 1,
-            wishes: "住み慣れた家で家族と暮らし続けたい。".to_owned(),
-            long_term_goal: "世帯の生活の安定と地域とのつながりの回復".to_owned(),
-            short_term_goals: "関係機関の役割分担の明確化 / 定期的な訪問".to_owned(),
+            wishes: plan_texts.wishes.clone(),
+            long_term_goal: plan_texts.long_term_goal.clone(),
+            short_term_goals: plan_texts.short_term_goals.clone(),
             next_review_on: Some((opened + Duration::days(180)).date_naive()),
             agreed_on: Some((opened + Duration::days(14)).date_naive()),
-            agreement_method: Some("本人の署名".to_owned()),
+            agreement_method: Some(AgreementMethod::Signed.as_str().to_owned()),
             created_by: lead.clone(),
             created_at: opened,
         });
