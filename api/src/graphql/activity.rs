@@ -317,14 +317,12 @@ impl ActivityMutation {
     ) -> ApiResult<Activity> {
         let r = req(ctx)?;
         r.require(Action::RecordActivity, "recordActivity")?;
-        let person_id = store::parse_id("input.personId", &input.person_id)?;
-        let known = known_facts(ctx, std::slice::from_ref(&person_id)).await?;
-        let Some(facts) = known.get(&person_id).cloned() else {
-            return Err(ApiError::not_found("input.personId"));
-        };
-        let occurred_on = input.occurred_on.get("input.occurredOn")?;
-        if occurred_on > today(r.now) {
-            return Err(ApiError::bad_input(
+        // Every invalid value is reported at once; the records named are looked up after.
+        let mut invalid = validate::Invalid::default();
+        let person_id = invalid.check(store::parse_id("input.personId", &input.person_id));
+        let occurred_on = invalid.check(input.occurred_on.get("input.occurredOn").map(Some));
+        if occurred_on.is_some_and(|o| o > today(r.now)) {
+            invalid.push(ApiError::bad_input(
                 "input.occurredOn",
                 "未来の日付です / in the future",
             ));
@@ -335,13 +333,13 @@ impl ActivityMutation {
             ("input.stage", input.stage.is_some()),
         ] {
             if outreach && !present {
-                return Err(ApiError::bad_input(
+                invalid.push(ApiError::bad_input(
                     field,
                     "アウトリーチ訪問には必須です / required for an OUTREACH_VISIT",
                 ));
             }
             if !outreach && present {
-                return Err(ApiError::bad_input(
+                invalid.push(ApiError::bad_input(
                     field,
                     "アウトリーチ訪問のみ / only for an OUTREACH_VISIT",
                 ));
@@ -350,61 +348,57 @@ impl ActivityMutation {
         let next_planned_on = input
             .next_planned_on
             .as_ref()
-            .map(|d| d.get("input.nextPlannedOn"))
-            .transpose()?;
-        if next_planned_on.is_some_and(|n| n < occurred_on) {
-            return Err(ApiError::bad_input(
-                "input.nextPlannedOn",
-                "実施日より前です / before occurredOn",
-            ));
+            .and_then(|d| invalid.check(d.get("input.nextPlannedOn").map(Some)));
+        if let (Some(n), Some(o)) = (next_planned_on, occurred_on) {
+            if n < o {
+                invalid.push(ApiError::bad_input(
+                    "input.nextPlannedOn",
+                    "実施日より前です / before occurredOn",
+                ));
+            }
         }
+        let case_id = input
+            .case_id
+            .as_ref()
+            .and_then(|c| invalid.check(store::parse_id("input.caseId", c).map(Some)));
+        let placement_id = input
+            .placement_id
+            .as_ref()
+            .and_then(|p| invalid.check(store::parse_id("input.placementId", p).map(Some)));
+        let note = invalid.check(validate::required("input.note", &input.note, 10_000));
+        invalid.finish(ctx)?;
+        let Some(occurred_on) = occurred_on else {
+            return Err(ApiError::internal("recordActivity", "occurredOn unchecked"));
+        };
+        let known = known_facts(ctx, std::slice::from_ref(&person_id)).await?;
+        let Some(facts) = known.get(&person_id).cloned() else {
+            return Err(ApiError::not_found("input.personId"));
+        };
         let db = db(ctx)?;
-        let case_id = match &input.case_id {
-            None => None,
-            Some(c) => {
-                let c = store::parse_id("input.caseId", c)?;
-                // Only a case the caller may see, of a household the person belongs to now.
-                match super::case::find(ctx, "input.caseId", &c).await {
-                    Ok(_) => {}
-                    Err(ApiError::NotFound { .. }) => {
-                        return Err(ApiError::not_found("input.caseId"))
-                    }
-                    Err(e) => return Err(e),
-                }
-                match store::cases::get(db, &c).await? {
-                    Some(sc)
-                        if store::activities::is_member(
-                            db,
-                            &sc.household_id,
-                            &person_id,
-                            r.now,
-                        )
-                        .await? =>
-                    {
-                        Some(c)
-                    }
-                    _ => return Err(ApiError::not_found("input.caseId")),
-                }
+        if let Some(c) = &case_id {
+            // Only a case the caller may see, of a household the person belongs to now.
+            match super::case::find(ctx, "input.caseId", c).await {
+                Ok(_) => {}
+                Err(ApiError::NotFound { .. }) => return Err(ApiError::not_found("input.caseId")),
+                Err(e) => return Err(e),
             }
-        };
-        let placement_id = match &input.placement_id {
-            None => None,
-            Some(p) => {
-                let p = store::parse_id("input.placementId", p)?;
-                // Only a placement the caller may see (PLAN), of this person; decided without
-                // the ledger (a refused write leaves no row).
-                match store::resources::placement(db, &p).await? {
-                    Some(pl)
-                        if pl.person_id == person_id
-                            && super::resource::knows_placement(ctx, &p).await? =>
-                    {
-                        Some(p)
-                    }
-                    _ => return Err(ApiError::not_found("input.placementId")),
-                }
+            match store::cases::get(db, c).await? {
+                Some(sc)
+                    if store::activities::is_member(db, &sc.household_id, &person_id, r.now)
+                        .await? => {}
+                _ => return Err(ApiError::not_found("input.caseId")),
             }
-        };
-        let note = validate::required("input.note", &input.note, 10_000)?;
+        }
+        if let Some(p) = &placement_id {
+            // Only a placement the caller may see (PLAN), of this person; decided without
+            // the ledger (a refused write leaves no row).
+            match store::resources::placement(db, p).await? {
+                Some(pl)
+                    if pl.person_id == person_id
+                        && super::resource::knows_placement(ctx, p).await? => {}
+                _ => return Err(ApiError::not_found("input.placementId")),
+            }
+        }
         let model = activity::Model {
             id: store::new_id(),
             kind: input.kind.as_str().to_owned(),

@@ -360,17 +360,38 @@ pub struct MemberInput {
 #[derive(Default)]
 pub struct HouseholdMutation;
 
-/// Check a member input: a valid id of a person the caller may know.
-async fn member_row(
-    ctx: &Context<'_>,
+/// A member input's own values (remembering each invalid one in `invalid`).
+fn member_row(
+    invalid: &mut validate::Invalid,
     field: &str,
     household_id: &str,
     m: &MemberInput,
-) -> ApiResult<household_member::Model> {
-    let person_id = store::parse_id(&format!("{field}.personId"), &m.person_id)?;
+    now: chrono::DateTime<chrono::Utc>,
+) -> household_member::Model {
+    household_member::Model {
+        id: store::new_id(),
+        household_id: household_id.to_owned(),
+        person_id: invalid.check(store::parse_id(&format!("{field}.personId"), &m.person_id)),
+        relationship: invalid.check(validate::required(
+            &format!("{field}.relationship"),
+            &m.relationship,
+            50,
+        )),
+        is_head: m.is_head,
+        joined_on: m
+            .joined_on
+            .as_ref()
+            .and_then(|d| invalid.check(d.get(&format!("{field}.joinedOn")).map(Some))),
+        left_on: None,
+        created_at: now,
+    }
+}
+
+/// A member must be a person the caller may know by own record or consent.
+async fn member_known(ctx: &Context<'_>, field: &str, person_id: &str) -> ApiResult<()> {
     let r = req(ctx)?;
-    let known = known_facts(ctx, std::slice::from_ref(&person_id)).await?;
-    let Some(facts) = known.get(&person_id) else {
+    let known = known_facts(ctx, &[person_id.to_owned()]).await?;
+    let Some(facts) = known.get(person_id) else {
         return Err(ApiError::not_found(format!("{field}.personId")));
     };
     // Only a person known by own record or consent may be put into a household: a grant or
@@ -386,20 +407,7 @@ async fn member_row(
             "自機関の記録か同意で把握している人のみ / only a person known by own record or consent",
         ));
     }
-    Ok(household_member::Model {
-        id: store::new_id(),
-        household_id: household_id.to_owned(),
-        person_id,
-        relationship: validate::required(&format!("{field}.relationship"), &m.relationship, 50)?,
-        is_head: m.is_head,
-        joined_on: m
-            .joined_on
-            .as_ref()
-            .map(|d| d.get(&format!("{field}.joinedOn")))
-            .transpose()?,
-        left_on: None,
-        created_at: req(ctx)?.now,
-    })
+    Ok(())
 }
 
 #[Object]
@@ -412,8 +420,10 @@ impl HouseholdMutation {
     ) -> ApiResult<Household> {
         let r = req(ctx)?;
         r.require(Action::RecordPerson, "createHousehold")?;
+        // Every invalid value is reported at once; the persons are looked up after.
+        let mut invalid = validate::Invalid::default();
         if members.is_empty() {
-            return Err(ApiError::bad_input(
+            invalid.push(ApiError::bad_input(
                 "members",
                 "1 人以上必要です / at least one member",
             ));
@@ -421,12 +431,13 @@ impl HouseholdMutation {
         let id = store::new_id();
         let mut rows = Vec::new();
         for (i, m) in members.iter().enumerate() {
-            let row = member_row(ctx, &format!("members.{i}"), &id, m).await?;
-            if rows
-                .iter()
-                .any(|x: &household_member::Model| x.person_id == row.person_id)
+            let row = member_row(&mut invalid, &format!("members.{i}"), &id, m, r.now);
+            if !row.person_id.is_empty()
+                && rows
+                    .iter()
+                    .any(|x: &household_member::Model| x.person_id == row.person_id)
             {
-                return Err(ApiError::bad_input(
+                invalid.push(ApiError::bad_input(
                     format!("members.{i}.personId"),
                     "同じ人が重複しています / the same person twice",
                 ));
@@ -434,10 +445,14 @@ impl HouseholdMutation {
             rows.push(row);
         }
         if rows.iter().filter(|m| m.is_head).count() > 1 {
-            return Err(ApiError::bad_input(
+            invalid.push(ApiError::bad_input(
                 "members",
                 "世帯主は 1 人まで / at most one head",
             ));
+        }
+        invalid.finish(ctx)?;
+        for (i, row) in rows.iter().enumerate() {
+            member_known(ctx, &format!("members.{i}"), &row.person_id).await?;
         }
         let model = household::Model {
             id: id.clone(),
@@ -490,7 +505,10 @@ impl HouseholdMutation {
                 "登録機関のみ変更できます / only the owning agency may change it",
             ));
         }
-        let row = member_row(ctx, "member", &hid, &member).await?;
+        let mut invalid = validate::Invalid::default();
+        let row = member_row(&mut invalid, "member", &hid, &member, r.now);
+        invalid.finish(ctx)?;
+        member_known(ctx, "member", &row.person_id).await?;
         let db = db(ctx)?;
         let existing = store::households::members_of(db, vec![hid.clone()]).await?;
         if existing

@@ -9,6 +9,7 @@ use super::case::{CaseInvolvement, InvolvementRole};
 use super::case_write::{bump, entries, owned};
 use super::context::{db, req};
 use super::scalars::Date;
+use super::validate;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
 use crate::store::{self, cases::Row};
@@ -43,13 +44,16 @@ impl InvolvementMutation {
                 "終結したケースです / the case is closed",
             ));
         }
-        let agency_id = store::parse_id("input.agencyId", &input.agency_id)?;
+        // Every invalid value is reported at once; the agency is looked up after.
+        let mut invalid = validate::Invalid::default();
+        let agency_id = invalid.check(store::parse_id("input.agencyId", &input.agency_id));
+        let started_on = invalid.check(input.started_on.get("input.startedOn"));
+        invalid.finish(ctx)?;
         let db = db(ctx)?;
         match store::registry::agency(db, &agency_id).await? {
             Some(a) if a.active => {}
             _ => return Err(ApiError::not_found("input.agencyId")),
         }
-        let started_on = input.started_on.get("input.startedOn")?;
         let open: Vec<_> = store::cases::involvements_of(db, &c.model.id)
             .await?
             .into_iter()

@@ -189,14 +189,22 @@ impl ReferralMutation {
     ) -> ApiResult<Referral> {
         let r = req(ctx)?;
         r.require(Action::Refer, "proposeReferral")?;
-        let person_id = store::parse_id("input.personId", &input.person_id)?;
-        let to = store::parse_id("input.toAgencyId", &input.to_agency_id)?;
+        // Every invalid value is reported at once; the records named are looked up after.
+        let mut invalid = validate::Invalid::default();
+        let person_id = invalid.check(store::parse_id("input.personId", &input.person_id));
+        let to = invalid.check(store::parse_id("input.toAgencyId", &input.to_agency_id));
         if to == r.principal.agency_id {
-            return Err(ApiError::bad_input(
+            invalid.push(ApiError::bad_input(
                 "input.toAgencyId",
                 "自機関へはつなげません / cannot refer to one's own agency",
             ));
         }
+        let consultation_id = input
+            .consultation_id
+            .as_ref()
+            .and_then(|c| invalid.check(store::parse_id("input.consultationId", c).map(Some)));
+        let reason = invalid.check(validate::required("input.reason", &input.reason, 4000));
+        invalid.finish(ctx)?;
         let db = db(ctx)?;
         let to_agency = match store::registry::agency(db, &to).await? {
             Some(a) if a.active => a,
@@ -206,15 +214,9 @@ impl ReferralMutation {
             return Err(ApiError::internal("agency.kind", &to_agency.kind));
         };
         let person = Person::find(ctx, "input.personId", &person_id).await?;
-        let consultation_id = match &input.consultation_id {
-            None => None,
-            Some(c) => {
-                let c = store::parse_id("input.consultationId", c)?;
-                consultation::find(ctx, "input.consultationId", &c).await?;
-                Some(c)
-            }
-        };
-        let reason = validate::required("input.reason", &input.reason, 4000)?;
+        if let Some(c) = &consultation_id {
+            consultation::find(ctx, "input.consultationId", c).await?;
+        }
         if let Some(missing) =
             policy::referral_missing(person.facts(), &to, to_kind, r.purpose, r.now).first()
         {

@@ -205,8 +205,11 @@ impl RegistryMutation {
     ) -> ApiResult<Agency> {
         let r = req(ctx)?;
         r.require(Action::ManageRegistry, "createAgency")?;
-        let code = login_name("input.code", &input.code)?;
-        let name = validate::required("input.name", &input.name, 200)?;
+        // Every invalid value is reported at once; uniqueness is checked after.
+        let mut invalid = validate::Invalid::default();
+        let code = invalid.check(login_name("input.code", &input.code));
+        let name = invalid.check(validate::required("input.name", &input.name, 200));
+        invalid.finish(ctx)?;
         let db = db(ctx)?;
         if store::registry::agency_by_code(db, &code).await?.is_some() {
             return Err(ApiError::bad_input(
@@ -253,15 +256,22 @@ impl RegistryMutation {
     ) -> ApiResult<Agency> {
         let r = req(ctx)?;
         r.require(Action::ManageRegistry, "updateAgency")?;
-        let id = store::parse_id("id", &id)?;
+        // Every invalid value is reported at once; the agency is looked up after.
+        let mut invalid = validate::Invalid::default();
+        let id = invalid.check(store::parse_id("id", &id));
+        let name = input
+            .name
+            .as_ref()
+            .and_then(|n| invalid.check(validate::required("input.name", n, 200).map(Some)));
+        invalid.finish(ctx)?;
         let db = db(ctx)?;
         let current = store::registry::agency(db, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("id"))?;
         let mut am: agency::ActiveModel = current.clone().into();
         let mut fields = Vec::new();
-        if let Some(name) = &input.name {
-            am.name = Set(validate::required("input.name", name, 200)?);
+        if let Some(name) = name {
+            am.name = Set(name);
             fields.push("name");
         }
         if let Some(kind) = input.kind {
@@ -311,9 +321,16 @@ impl RegistryMutation {
     ) -> ApiResult<Account> {
         let r = req(ctx)?;
         r.require(Action::ManageRegistry, "createAccount")?;
-        let login = login_name("input.login", &input.login)?;
-        let display_name = validate::required("input.displayName", &input.display_name, 100)?;
-        let agency_id = store::parse_id("input.agencyId", &input.agency_id)?;
+        // Every invalid value is reported at once; the agency and the login are looked up after.
+        let mut invalid = validate::Invalid::default();
+        let login = invalid.check(login_name("input.login", &input.login));
+        let display_name = invalid.check(validate::required(
+            "input.displayName",
+            &input.display_name,
+            100,
+        ));
+        let agency_id = invalid.check(store::parse_id("input.agencyId", &input.agency_id));
+        invalid.finish(ctx)?;
         let db = db(ctx)?;
         if store::registry::agency(db, &agency_id).await?.is_none() {
             return Err(ApiError::not_found("input.agencyId"));
@@ -366,14 +383,15 @@ impl RegistryMutation {
         input: UpdateAccountInput,
     ) -> ApiResult<Account> {
         let mut fields = Vec::new();
-        let display_name = input
-            .display_name
-            .map(|d| validate::required("input.displayName", &d, 100))
-            .transpose()?;
+        // Every invalid value is reported at once; the agency is looked up after.
+        let mut invalid = validate::Invalid::default();
+        let display_name = input.display_name.and_then(|d| {
+            invalid.check(validate::required("input.displayName", &d, 100).map(Some))
+        });
         let agency_id = input
             .agency_id
-            .map(|a| store::parse_id("input.agencyId", &a))
-            .transpose()?;
+            .and_then(|a| invalid.check(store::parse_id("input.agencyId", &a).map(Some)));
+        invalid.finish(ctx)?;
         if let Some(a) = &agency_id {
             if store::registry::agency(db(ctx)?, a).await?.is_none() {
                 return Err(ApiError::not_found("input.agencyId"));

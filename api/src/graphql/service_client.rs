@@ -139,8 +139,23 @@ impl ServiceClientMutation {
     ) -> ApiResult<IssuedServiceClient> {
         let r = req(ctx)?;
         r.require(Action::ManageRegistry, "createServiceClient")?;
-        let account_id = store::parse_id("input.accountId", &input.account_id)?;
-        let name = validate::required("input.name", &input.name, 100)?;
+        // Every invalid value is reported at once; the account is looked up after.
+        let mut invalid = validate::Invalid::default();
+        let account_id = invalid.check(store::parse_id("input.accountId", &input.account_id));
+        let name = invalid.check(validate::required("input.name", &input.name, 100));
+        let scopes: BTreeSet<policy::Role> = input.scopes.iter().copied().map(Into::into).collect();
+        if scopes.is_empty() {
+            invalid.push(ApiError::bad_input("input.scopes", "必須です / required"));
+        }
+        if let Some(admin) = scopes.iter().find(|r| !grantable(**r)) {
+            invalid.push(ApiError::bad_input(
+                "input.scopes",
+                format!(
+                    "{admin} はクライアントに付与できません / {admin} cannot be given to a client"
+                ),
+            ));
+        }
+        invalid.finish(ctx)?;
         let db = db(ctx)?;
         let account = store::registry::account(db, &account_id)
             .await?
@@ -162,18 +177,6 @@ impl ServiceClientMutation {
             return Err(ApiError::bad_input(
                 "input.accountId",
                 "INTEGRATION ロールを持つアカウントが必要です / the account must hold the INTEGRATION role",
-            ));
-        }
-        let scopes: BTreeSet<policy::Role> = input.scopes.iter().copied().map(Into::into).collect();
-        if scopes.is_empty() {
-            return Err(ApiError::bad_input("input.scopes", "必須です / required"));
-        }
-        if let Some(admin) = scopes.iter().find(|r| !grantable(**r)) {
-            return Err(ApiError::bad_input(
-                "input.scopes",
-                format!(
-                    "{admin} はクライアントに付与できません / {admin} cannot be given to a client"
-                ),
             ));
         }
         let beyond: Vec<&str> = scopes
