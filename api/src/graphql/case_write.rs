@@ -133,58 +133,69 @@ struct DecisionBase {
     meeting_id: Option<String>,
 }
 
-async fn decision_base(
-    ctx: &Context<'_>,
+/// A decision's own values (remembering each invalid one in `invalid`); the meeting it names
+/// is checked by [`decision_meeting`] once every value is valid.
+fn decision_base(
+    invalid: &mut validate::Invalid,
     c: &SupportCase,
     field: &str,
     decided_on: &Date,
     decider: &str,
     meeting_id: Option<&ID>,
-) -> ApiResult<DecisionBase> {
-    let decided_on = decided_on.get(&format!("{field}.decidedOn"))?;
-    if decided_on < c.model.opened_on {
-        return Err(ApiError::bad_input(
+) -> DecisionBase {
+    let decided_on = invalid.check(decided_on.get(&format!("{field}.decidedOn")).map(Some));
+    if decided_on.is_some_and(|d| d < c.model.opened_on) {
+        invalid.push(ApiError::bad_input(
             format!("{field}.decidedOn"),
             "ケース開始日より前です / before the case was opened",
         ));
     }
-    let decider = validate::required(&format!("{field}.decider"), decider, 100)?;
-    let meeting_id = match meeting_id {
-        None => None,
-        Some(m) => {
-            let f = format!("{field}.meetingId");
-            let m = store::parse_id(&f, m)?;
-            let r = req(ctx)?;
-            // The caller's agency must have taken part in the meeting (convener or member).
-            let took_part = match store::meetings::get(db(ctx)?, &m).await? {
-                Some(row) => {
-                    row.model.owner_agency_id == r.principal.agency_id
-                        || row.members.contains(&r.principal.agency_id)
-                }
-                None => false,
-            };
-            match store::meetings::get(db(ctx)?, &m)
-                .await?
-                .map(|row| row.model)
-            {
-                Some(_) if !took_part => return Err(ApiError::not_found(f)),
-                Some(mt) if mt.household_id == c.model.household_id => Some(m),
-                // A meeting of the caller's own agency about another household.
-                Some(mt) if mt.owner_agency_id == r.principal.agency_id => {
-                    return Err(ApiError::bad_input(
-                        f,
-                        "別の世帯の会議です / the meeting is about another household",
-                    ))
-                }
-                _ => return Err(ApiError::not_found(f)),
-            }
-        }
-    };
-    Ok(DecisionBase {
-        decided_on,
+    let decider = invalid.check(validate::required(
+        &format!("{field}.decider"),
+        decider,
+        100,
+    ));
+    let meeting_id = meeting_id
+        .and_then(|m| invalid.check(store::parse_id(&format!("{field}.meetingId"), m).map(Some)));
+    DecisionBase {
+        decided_on: decided_on.unwrap_or_default(),
         decider,
         meeting_id,
-    })
+    }
+}
+
+/// The meeting a decision names: one the caller's agency took part in (convener or member),
+/// about the case's household.
+async fn decision_meeting(
+    ctx: &Context<'_>,
+    c: &SupportCase,
+    field: &str,
+    base: &DecisionBase,
+) -> ApiResult<()> {
+    let Some(m) = &base.meeting_id else {
+        return Ok(());
+    };
+    let f = format!("{field}.meetingId");
+    let r = req(ctx)?;
+    let Some(row) = store::meetings::get(db(ctx)?, m).await? else {
+        return Err(ApiError::not_found(f));
+    };
+    let took_part = row.model.owner_agency_id == r.principal.agency_id
+        || row.members.contains(&r.principal.agency_id);
+    if !took_part {
+        return Err(ApiError::not_found(f));
+    }
+    if row.model.household_id != c.model.household_id {
+        // A meeting of the caller's own agency about another household.
+        if row.model.owner_agency_id == r.principal.agency_id {
+            return Err(ApiError::bad_input(
+                f,
+                "別の世帯の会議です / the meeting is about another household",
+            ));
+        }
+        return Err(ApiError::not_found(f));
+    }
+    Ok(())
 }
 
 fn decision_row(
@@ -298,21 +309,26 @@ async fn transition(
                     ))
                 }
             };
+            // Every invalid value is reported at once; the meeting is looked up after.
+            let mut invalid = validate::Invalid::default();
             let base = decision_base(
-                ctx,
+                &mut invalid,
                 &c,
                 "decision",
                 &input.decided_on,
                 &input.decider,
                 input.meeting_id.as_ref(),
-            )
-            .await?;
+            );
+            let note =
+                invalid.check(validate::optional("decision.note", input.note.as_ref(), 4000));
+            invalid.finish(ctx)?;
+            decision_meeting(ctx, &c, "decision", &base).await?;
             if to == CaseStatus::Closed {
                 change.closed_on = Set(Some(base.decided_on));
             }
             let mut row = decision_row(r, &c.model.id, kind, base);
             row.reason = Some(input.reason.as_str().to_owned());
-            row.note = validate::optional("decision.note", input.note.as_ref(), 4000)?;
+            row.note = note;
             rows.push(Row::Decision(row));
             to
         }
@@ -341,14 +357,20 @@ impl CaseMutation {
         let op = "openCase";
         let r = req(ctx)?;
         r.require(Action::CoordinateCases, op)?;
-        let hid = store::parse_id("input.householdId", &input.household_id)?;
+        // Every invalid value is reported at once; the records named are looked up after.
+        let mut invalid = validate::Invalid::default();
+        let hid = invalid.check(store::parse_id("input.householdId", &input.household_id));
+        let opened_on = invalid.check(input.opened_on.get("input.openedOn"));
+        let lead_account_id = input
+            .lead_account_id
+            .as_ref()
+            .and_then(|a| invalid.check(store::parse_id("input.leadAccountId", a).map(Some)));
+        invalid.finish(ctx)?;
         household::find(ctx, "input.householdId", &hid).await?;
-        let opened_on = input.opened_on.get("input.openedOn")?;
         let db = db(ctx)?;
-        let lead = match &input.lead_account_id {
+        let lead = match lead_account_id {
             None => r.principal.account_id.clone(),
             Some(a) => {
-                let a = store::parse_id("input.leadAccountId", a)?;
                 match store::registry::account(db, &a).await? {
                     Some(acc)
                         if acc.active
@@ -486,15 +508,19 @@ impl CaseMutation {
                 "支援決定は記録済みです / the 支援決定 is already recorded",
             ));
         }
+        // Every invalid value is reported at once; the meeting is looked up after.
+        let mut invalid = validate::Invalid::default();
         let base = decision_base(
-            ctx,
+            &mut invalid,
             &c,
             "input",
             &input.decided_on,
             &input.decider,
             input.meeting_id.as_ref(),
-        )
-        .await?;
+        );
+        let basis = invalid.check(validate::required("input.basis", &input.basis, 2000));
+        invalid.finish(ctx)?;
+        decision_meeting(ctx, &c, "input", &base).await?;
         // A 支援決定 opens the consent-based 重層的支援会議 track: it is not taken at a 支援会議,
         // whose no-consent sharing must not flow into consent-scoped records.
         if let Some(m) = &base.meeting_id {
@@ -508,7 +534,7 @@ impl CaseMutation {
             }
         }
         let mut row = decision_row(r, &c.model.id, CaseDecisionKind::SupportDecision, base);
-        row.basis = Some(validate::required("input.basis", &input.basis, 2000)?);
+        row.basis = Some(basis);
         let detail = serde_json::json!({
             "decisionId": row.id,
             "fields": ["decidedOn", "decider", "basis", "meetingId"],
