@@ -190,19 +190,40 @@ pub struct PlanTexts {
 
 impl PlanTexts {
     pub fn new(wishes: &str, long_term_goal: &str, goals: &[String]) -> ApiResult<PlanTexts> {
-        let wishes = validate::required("input.wishes", wishes, 4000)?;
-        let long_term_goal = validate::required("input.longTermGoal", long_term_goal, 2000)?;
+        let mut invalid = validate::Invalid::default();
+        let texts = PlanTexts::check(&mut invalid, wishes, long_term_goal, goals)?;
+        invalid.first()?;
+        Ok(texts)
+    }
+
+    /// The texts, remembering each invalid one in `invalid` (nothing is to be written
+    /// unless it stays empty).
+    pub fn check(
+        invalid: &mut validate::Invalid,
+        wishes: &str,
+        long_term_goal: &str,
+        goals: &[String],
+    ) -> ApiResult<PlanTexts> {
+        let wishes = invalid.check(validate::required("input.wishes", wishes, 4000));
+        let long_term_goal =
+            invalid.check(validate::required("input.longTermGoal", long_term_goal, 2000));
         if goals.len() > MAX_GOALS {
-            return Err(ApiError::bad_input(
+            invalid.push(ApiError::bad_input(
                 "input.shortTermGoals",
                 format!("{MAX_GOALS} 件まで / at most {MAX_GOALS}"),
             ));
         }
-        let goals = goals
+        let goals: Vec<String> = goals
             .iter()
             .enumerate()
-            .map(|(i, g)| validate::required(&format!("input.shortTermGoals.{i}"), g, 1000))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .map(|(i, g)| {
+                invalid.check(validate::required(
+                    &format!("input.shortTermGoals.{i}"),
+                    g,
+                    1000,
+                ))
+            })
+            .collect();
         let short_term_goals =
             serde_json::to_string(&goals).map_err(|e| ApiError::internal("short_term_goals", e))?;
         Ok(PlanTexts {
@@ -214,38 +235,41 @@ impl PlanTexts {
 }
 const MAX_ASSIGNMENTS: usize = 50;
 
-/// Check one assignment and build its row.
-async fn assignment_row(
-    ctx: &Context<'_>,
+/// One assignment's own values as its row (remembering each invalid one in `invalid`); the
+/// agency it names is checked by [`assignment_agency`] once every value is valid.
+fn assignment_row(
+    invalid: &mut validate::Invalid,
     field: &str,
     plan_id: &str,
     order: i32,
     a: &AssignmentInput,
-) -> ApiResult<plan_assignment::Model> {
-    let agency_id = store::parse_id(&format!("{field}.agencyId"), &a.agency_id)?;
-    match store::registry::agency(super::context::db(ctx)?, &agency_id).await? {
-        Some(ag) if ag.active => {}
-        _ => return Err(ApiError::not_found(format!("{field}.agencyId"))),
-    }
-    Ok(plan_assignment::Model {
+) -> plan_assignment::Model {
+    plan_assignment::Model {
         id: store::new_id(),
         plan_id: plan_id.to_owned(),
-        agency_id,
+        agency_id: invalid.check(store::parse_id(&format!("{field}.agencyId"), &a.agency_id)),
         role: a.role.as_str().to_owned(),
-        task: validate::required(&format!("{field}.task"), &a.task, 2000)?,
-        contact_frequency: validate::optional(
+        task: invalid.check(validate::required(&format!("{field}.task"), &a.task, 2000)),
+        contact_frequency: invalid.check(validate::optional(
             &format!("{field}.contactFrequency"),
             a.contact_frequency.as_ref(),
             200,
-        )?,
+        )),
         due_on: a
             .due_on
             .as_ref()
-            .map(|d| d.get(&format!("{field}.dueOn")))
-            .transpose()?,
+            .and_then(|d| invalid.check(d.get(&format!("{field}.dueOn")).map(Some))),
         placement_id: None,
         sort_order: order,
-    })
+    }
+}
+
+/// The agency an assignment names must exist and be active.
+async fn assignment_agency(ctx: &Context<'_>, field: &str, agency_id: &str) -> ApiResult<()> {
+    match store::registry::agency(super::context::db(ctx)?, agency_id).await? {
+        Some(ag) if ag.active => Ok(()),
+        _ => Err(ApiError::not_found(format!("{field}.agencyId"))),
+    }
 }
 
 /// The plan as a visible record of the case it belongs to.
@@ -273,14 +297,17 @@ impl PlanMutation {
         let c = owned(ctx, op, "caseId", &case_id).await?;
         require_workable(&c, "caseId")?;
         let r = super::context::req(ctx)?;
-        let texts = PlanTexts::new(
+        // Every invalid value is reported at once; the agencies are looked up after.
+        let mut invalid = validate::Invalid::default();
+        let texts = PlanTexts::check(
+            &mut invalid,
             &input.wishes,
             &input.long_term_goal,
             &input.short_term_goals,
         )?;
-        let next_review_on = input.next_review_on.get("input.nextReviewOn")?;
+        let next_review_on = invalid.check(input.next_review_on.get("input.nextReviewOn"));
         if input.assignments.len() > MAX_ASSIGNMENTS {
-            return Err(ApiError::bad_input(
+            invalid.push(ApiError::bad_input(
                 "input.assignments",
                 format!("{MAX_ASSIGNMENTS} 件まで / at most {MAX_ASSIGNMENTS}"),
             ));
@@ -292,23 +319,31 @@ impl PlanMutation {
             .count()
             > 1
         {
-            return Err(ApiError::bad_input(
+            invalid.push(ApiError::bad_input(
                 "input.assignments",
                 "主担当は 1 機関まで / at most one lead agency",
             ));
         }
         let plan_id = store::new_id();
+        let assignments: Vec<plan_assignment::Model> = input
+            .assignments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                assignment_row(
+                    &mut invalid,
+                    &format!("input.assignments.{i}"),
+                    &plan_id,
+                    i as i32,
+                    a,
+                )
+            })
+            .collect();
+        invalid.finish(ctx)?;
         let mut rows = Vec::new();
-        for (i, a) in input.assignments.iter().enumerate() {
-            let row = assignment_row(
-                ctx,
-                &format!("input.assignments.{i}"),
-                &plan_id,
-                i as i32,
-                a,
-            )
-            .await?;
-            rows.push(Row::Assignment(row));
+        for (i, a) in assignments.into_iter().enumerate() {
+            assignment_agency(ctx, &format!("input.assignments.{i}"), &a.agency_id).await?;
+            rows.push(Row::Assignment(a));
         }
         let db = super::context::db(ctx)?;
         let next = store::cases::current_plan(db, &c.model.id)

@@ -256,6 +256,11 @@ impl Invalid {
         self.0.is_empty()
     }
 
+    /// Ok when nothing was invalid, else the first error (for writers outside a request).
+    pub fn first(self) -> ApiResult<()> {
+        self.0.into_iter().next().map_or(Ok(()), Err)
+    }
+
     /// Ok when nothing was invalid. Otherwise every error but the last is added to the
     /// response (at this field's path) and the last is returned, so the client sees one error
     /// per invalid field, in order, and the resolver writes nothing.
