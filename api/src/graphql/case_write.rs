@@ -319,8 +319,11 @@ async fn transition(
                 &input.decider,
                 input.meeting_id.as_ref(),
             );
-            let note =
-                invalid.check(validate::optional("decision.note", input.note.as_ref(), 4000));
+            let note = invalid.check(validate::optional(
+                "decision.note",
+                input.note.as_ref(),
+                4000,
+            ));
             invalid.finish(ctx)?;
             decision_meeting(ctx, &c, "decision", &base).await?;
             if to == CaseStatus::Closed {

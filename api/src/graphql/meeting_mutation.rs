@@ -40,35 +40,49 @@ pub struct CreateMeetingInput {
 #[derive(Default)]
 pub struct MeetingMutation;
 
-/// The validated participants: active agencies, no duplicates; none a third party for a
-/// 支援会議 (a basis without consent is for the 関係機関 the city constitutes it with).
-async fn participants(
-    ctx: &Context<'_>,
+/// The participants' ids (remembering each invalid or repeated one in `invalid`). The agencies are checked by [`participant_agencies`] after.
+fn participant_ids(
+    invalid: &mut validate::Invalid,
     input: &CreateMeetingInput,
-) -> ApiResult<BTreeSet<String>> {
-    let db = db(ctx)?;
-    let mut out = BTreeSet::new();
-    out.insert(req(ctx)?.principal.agency_id.clone());
+) -> Vec<(String, String)> {
     if input.participant_agency_ids.is_empty() {
-        return Err(ApiError::bad_input(
+        invalid.push(ApiError::bad_input(
             "input.participantAgencyIds",
             "1 機関以上必要です / at least one agency",
         ));
     }
     let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
     for (i, a) in input.participant_agency_ids.iter().enumerate() {
         let field = format!("input.participantAgencyIds.{i}");
-        let id = store::parse_id(&field, a)?;
+        let Some(id) = invalid.check(store::parse_id(&field, a).map(Some)) else {
+            continue;
+        };
+        if !seen.insert(id.clone()) {
+            invalid.push(ApiError::bad_input(field, "重複しています / duplicate"));
+            continue;
+        }
+        out.push((field, id));
+    }
+    out
+}
+
+/// The participants: active agencies, none a third party for a 支援会議 (a basis without
+/// consent is for the 関係機関 the city constitutes it with), with the convener.
+async fn participant_agencies(
+    ctx: &Context<'_>,
+    kind: MeetingKind,
+    ids: Vec<(String, String)>,
+) -> ApiResult<BTreeSet<String>> {
+    let db = db(ctx)?;
+    let mut out = BTreeSet::new();
+    out.insert(req(ctx)?.principal.agency_id.clone());
+    for (field, id) in ids {
         let agency = match store::registry::agency(db, &id).await? {
             Some(a) if a.active => a,
             _ => return Err(ApiError::not_found(field)),
         };
-        if !seen.insert(id.clone()) {
-            return Err(ApiError::bad_input(field, "重複しています / duplicate"));
-        }
-        if input.kind == MeetingKind::SupportMeeting
-            && agency.kind == AgencyKind::ThirdParty.as_str()
-        {
+        if kind == MeetingKind::SupportMeeting && agency.kind == AgencyKind::ThirdParty.as_str() {
             return Err(ApiError::bad_input(
                 field,
                 "第三者は支援会議の構成員になれません / a third party cannot be a member",
@@ -89,7 +103,71 @@ impl MeetingMutation {
     ) -> ApiResult<Meeting> {
         let r = req(ctx)?;
         r.require(Action::CoordinateCases, "createMeeting")?;
-        let household_id = store::parse_id("input.householdId", &input.household_id)?;
+        // Every invalid value is reported at once; the records named are looked up after.
+        let mut invalid = validate::Invalid::default();
+        let household_id = invalid.check(store::parse_id("input.householdId", &input.household_id));
+        let case_id = input
+            .case_id
+            .as_ref()
+            .and_then(|c| invalid.check(store::parse_id("input.caseId", c).map(Some)));
+        let held_at = invalid.check(input.held_at.get("input.heldAt"));
+        let participant_ids = participant_ids(&mut invalid, &input);
+        let mut categories = BTreeSet::new();
+        for (i, c) in input.categories.iter().enumerate() {
+            if !categories.insert(Category::from(*c)) {
+                invalid.push(ApiError::bad_input(
+                    format!("input.categories.{i}"),
+                    "重複しています / duplicate",
+                ));
+            }
+        }
+        let from = input
+            .period_from
+            .as_ref()
+            .and_then(|d| invalid.check(d.get_or_date("input.periodFrom").map(Some)));
+        let until = input
+            .period_until
+            .as_ref()
+            .and_then(|d| invalid.check(d.get_or_date("input.periodUntil").map(Some)));
+        if input.kind == MeetingKind::SupportMeeting {
+            let required = "支援会議には期間が必要です / required for a SUPPORT_MEETING";
+            if input.period_from.is_none() {
+                invalid.push(ApiError::bad_input("input.periodFrom", required));
+            }
+            if input.period_until.is_none() {
+                invalid.push(ApiError::bad_input("input.periodUntil", required));
+            }
+            if let (Some(from), Some(until)) = (from, until) {
+                if until <= from {
+                    invalid.push(ApiError::bad_input(
+                        "input.periodUntil",
+                        "periodFrom より後にしてください / must be after periodFrom",
+                    ));
+                } else if until - from > chrono::Duration::days(MAX_SUPPORT_MEETING_DAYS) {
+                    invalid.push(ApiError::bad_input(
+                        "input.periodUntil",
+                        format!("期間は {MAX_SUPPORT_MEETING_DAYS} 日以内 / at most {MAX_SUPPORT_MEETING_DAYS} days"),
+                    ));
+                }
+            }
+            if categories.is_empty() {
+                invalid.push(ApiError::bad_input(
+                    "input.categories",
+                    "1 区分以上必要です / at least one category",
+                ));
+            }
+        } else if input.period_from.is_some() || input.period_until.is_some() {
+            let field = if input.period_from.is_some() {
+                "input.periodFrom"
+            } else {
+                "input.periodUntil"
+            };
+            invalid.push(ApiError::bad_input(
+                field,
+                "期間は支援会議のみ / a period is for a SUPPORT_MEETING only",
+            ));
+        }
+        invalid.finish(ctx)?;
         household::find(ctx, "input.householdId", &household_id).await?;
         let db = db(ctx)?;
         if input.kind == MeetingKind::SupportMeeting {
@@ -99,82 +177,16 @@ impl MeetingMutation {
             crate::policy::may_convene_support_meeting(&r.principal, &members, r.purpose, r.now)
                 .map_err(ApiError::forbidden)?;
         }
-        let case_id = match &input.case_id {
-            None => None,
-            Some(c) => {
-                let c = store::parse_id("input.caseId", c)?;
-                // Only a case the caller may know (else it is, to it, one that does not
-                // exist), of this household.
-                let known = super::case::visible_by_id(ctx, std::slice::from_ref(&c)).await?;
-                match known.get(&c) {
-                    Some(sc) if sc.model.household_id == household_id => Some(c),
-                    _ => return Err(ApiError::not_found("input.caseId")),
-                }
-            }
-        };
-        let held_at = input.held_at.get("input.heldAt")?;
-        let members = participants(ctx, &input).await?;
-        let mut categories = BTreeSet::new();
-        for (i, c) in input.categories.iter().enumerate() {
-            if !categories.insert(Category::from(*c)) {
-                return Err(ApiError::bad_input(
-                    format!("input.categories.{i}"),
-                    "重複しています / duplicate",
-                ));
+        if let Some(c) = &case_id {
+            // Only a case the caller may know (else it is, to it, one that does not exist),
+            // of this household.
+            let known = super::case::visible_by_id(ctx, std::slice::from_ref(c)).await?;
+            match known.get(c) {
+                Some(sc) if sc.model.household_id == household_id => {}
+                _ => return Err(ApiError::not_found("input.caseId")),
             }
         }
-        let from = input
-            .period_from
-            .as_ref()
-            .map(|d| d.get_or_date("input.periodFrom"))
-            .transpose()?;
-        let until = input
-            .period_until
-            .as_ref()
-            .map(|d| d.get_or_date("input.periodUntil"))
-            .transpose()?;
-        if input.kind == MeetingKind::SupportMeeting {
-            let Some(from) = from else {
-                return Err(ApiError::bad_input(
-                    "input.periodFrom",
-                    "支援会議には期間が必要です / required for a SUPPORT_MEETING",
-                ));
-            };
-            let Some(until) = until else {
-                return Err(ApiError::bad_input(
-                    "input.periodUntil",
-                    "支援会議には期間が必要です / required for a SUPPORT_MEETING",
-                ));
-            };
-            if until <= from {
-                return Err(ApiError::bad_input(
-                    "input.periodUntil",
-                    "periodFrom より後にしてください / must be after periodFrom",
-                ));
-            }
-            if until - from > chrono::Duration::days(MAX_SUPPORT_MEETING_DAYS) {
-                return Err(ApiError::bad_input(
-                    "input.periodUntil",
-                    format!("期間は {MAX_SUPPORT_MEETING_DAYS} 日以内 / at most {MAX_SUPPORT_MEETING_DAYS} days"),
-                ));
-            }
-            if categories.is_empty() {
-                return Err(ApiError::bad_input(
-                    "input.categories",
-                    "1 区分以上必要です / at least one category",
-                ));
-            }
-        } else if from.is_some() || until.is_some() {
-            let field = if from.is_some() {
-                "input.periodFrom"
-            } else {
-                "input.periodUntil"
-            };
-            return Err(ApiError::bad_input(
-                field,
-                "期間は支援会議のみ / a period is for a SUPPORT_MEETING only",
-            ));
-        }
+        let members = participant_agencies(ctx, input.kind, participant_ids).await?;
         let id = store::new_id();
         let subjects = current_members(ctx, &household_id).await?;
         let cats: Vec<String> = categories.iter().map(|c| c.as_str().to_owned()).collect();

@@ -205,8 +205,11 @@ impl PlanTexts {
         goals: &[String],
     ) -> ApiResult<PlanTexts> {
         let wishes = invalid.check(validate::required("input.wishes", wishes, 4000));
-        let long_term_goal =
-            invalid.check(validate::required("input.longTermGoal", long_term_goal, 2000));
+        let long_term_goal = invalid.check(validate::required(
+            "input.longTermGoal",
+            long_term_goal,
+            2000,
+        ));
         if goals.len() > MAX_GOALS {
             invalid.push(ApiError::bad_input(
                 "input.shortTermGoals",
