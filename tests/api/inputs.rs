@@ -68,6 +68,16 @@ pub(crate) async fn snapshot(srv: &Server) -> Vec<(&'static str, u64)> {
         "consent_category" => entity::consent_category::Entity,
         "consent_recipient" => entity::consent_recipient::Entity,
         "referral" => entity::referral::Entity,
+        "support_case" => entity::support_case::Entity,
+        "case_decision" => entity::case_decision::Entity,
+        "case_involvement" => entity::case_involvement::Entity,
+        "support_plan" => entity::support_plan::Entity,
+        "plan_assignment" => entity::plan_assignment::Entity,
+        "meeting" => entity::meeting::Entity,
+        "meeting_member" => entity::meeting_member::Entity,
+        "meeting_category" => entity::meeting_category::Entity,
+        "activity" => entity::activity::Entity,
+        "service_client" => entity::service_client::Entity,
     ]
 }
 

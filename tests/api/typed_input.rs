@@ -14,6 +14,11 @@ tests!(
     invisible_characters_are_refused,
     every_invalid_field_is_reported_at_once,
     resources_and_consultations_report_every_invalid_field,
+    referrals_and_households_report_every_invalid_field,
+    cases_report_every_invalid_field,
+    plans_report_every_invalid_field,
+    meetings_and_activities_report_every_invalid_field,
+    registry_and_clients_report_every_invalid_field,
     consent_period_accepts_a_date,
     persons_by_name_as_written,
     hidden_person_is_not_found_by_name_and_takes_no_place
@@ -327,6 +332,254 @@ async fn resources_and_consultations_report_every_invalid_field(srv: &Server) {
         r.body
     );
     assert_eq!(snapshot(srv).await, before);
+}
+
+/// `query` with `variables` as `token` answers one BAD_USER_INPUT per field in `fields`, in
+/// order, and writes nothing (not even a ledger row).
+async fn all_reported(srv: &Server, token: &str, query: &str, variables: Value, fields: &[&str]) {
+    let before = snapshot(srv).await;
+    let r = srv.gql(token, query, variables).await;
+    assert_eq!(fields_of(&r), bad(fields), "{query}: {}", r.body);
+    assert_eq!(snapshot(srv).await, before, "nothing written: {query}");
+}
+
+async fn referrals_and_households_report_every_invalid_field(srv: &Server) {
+    let (a, tok) = caseworker(srv, "allref-a", "SELF_RELIANCE").await;
+    let p = srv
+        .person(&tok, person_input("紹介", "花子", "ショウカイ", "ハナコ"))
+        .await;
+    all_reported(
+        srv,
+        &tok,
+        "mutation($i: ProposeReferralInput!) { proposeReferral(input: $i) { id } }",
+        json!({ "i": { "personId": "x", "toAgencyId": a, "consultationId": "y", "reason": " " } }),
+        &[
+            "input.personId",
+            "input.toAgencyId",
+            "input.consultationId",
+            "input.reason",
+        ],
+    )
+    .await;
+    all_reported(
+        srv,
+        &tok,
+        "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id } }",
+        json!({ "m": [
+            { "personId": "x", "relationship": " ", "isHead": true },
+            { "personId": p, "relationship": "家族", "isHead": true, "joinedOn": "2026/01/01" },
+            { "personId": p, "relationship": "家族" },
+        ] }),
+        &[
+            "members.0.personId",
+            "members.0.relationship",
+            "members.1.joinedOn",
+            "members.2.personId",
+            "members",
+        ],
+    )
+    .await;
+    let h = srv.household(&tok, &[&p]).await;
+    all_reported(
+        srv,
+        &tok,
+        "mutation($h: ID!, $m: MemberInput!) { addHouseholdMember(householdId: $h, member: $m) { id } }",
+        json!({ "h": h, "m": { "personId": "x", "relationship": "", "joinedOn": "someday" } }),
+        &["member.personId", "member.relationship", "member.joinedOn"],
+    )
+    .await;
+}
+
+/// A coordinator of a new agency and an open case of a new household: (agency, token,
+/// case id, case version).
+async fn open_case(srv: &Server, code: &str) -> (String, String, String, i64) {
+    let agency = srv.agency(code, "MULTI_AGENCY").await;
+    let (_, tok) = srv
+        .account(
+            &format!("{code}-coord"),
+            &agency,
+            &["coordinator", "caseworker"],
+        )
+        .await;
+    let p = srv
+        .person(&tok, person_input("支援", "花子", "シエン", "ハナコ"))
+        .await;
+    let h = srv.household(&tok, &[&p]).await;
+    let r = srv
+        .gql(
+            &tok,
+            "mutation($i: OpenCaseInput!) { openCase(input: $i) { id version } }",
+            json!({ "i": { "householdId": h, "openedOn": "2026-10-01" } }),
+        )
+        .await;
+    let c = &r.ok()["openCase"];
+    (
+        agency,
+        tok,
+        c["id"].as_str().unwrap().to_owned(),
+        c["version"].as_i64().unwrap(),
+    )
+}
+
+async fn cases_report_every_invalid_field(srv: &Server) {
+    let (_, tok, case, version) = open_case(srv, "allcase-a").await;
+    all_reported(
+        srv,
+        &tok,
+        "mutation($i: OpenCaseInput!) { openCase(input: $i) { id } }",
+        json!({ "i": { "householdId": "x", "openedOn": "2026-02-30", "leadAccountId": "y" } }),
+        &["input.householdId", "input.openedOn", "input.leadAccountId"],
+    )
+    .await;
+    all_reported(
+        srv,
+        &tok,
+        "mutation($c: ID!, $i: SupportDecisionInput!) { recordSupportDecision(caseId: $c, input: $i) { id } }",
+        json!({ "c": case, "i": { "decidedOn": "2026-09-30", "decider": " ", "basis": "", "meetingId": "m" } }),
+        &["input.decidedOn", "input.decider", "input.meetingId", "input.basis"],
+    )
+    .await;
+    for op in ["suspendCase", "closeCase"] {
+        all_reported(
+            srv,
+            &tok,
+            &format!("mutation($c: ID!, $v: Int!, $d: CaseDecisionInput!) {{ {op}(id: $c, version: $v, decision: $d) {{ id }} }}"),
+            json!({ "c": case, "v": version, "d": { "decidedOn": "2026-13-01", "decider": "", "reason": "OTHER",
+                "meetingId": "m", "note": "x".repeat(4001) } }),
+            &["decision.decidedOn", "decision.decider", "decision.meetingId", "decision.note"],
+        )
+        .await;
+    }
+    all_reported(
+        srv,
+        &tok,
+        "mutation($c: ID!, $i: InvolvementInput!) { addInvolvement(caseId: $c, input: $i) { id } }",
+        json!({ "c": case, "i": { "agencyId": "x", "role": "SUPPORTING", "startedOn": "soon" } }),
+        &["input.agencyId", "input.startedOn"],
+    )
+    .await;
+    let r = srv
+        .gql(
+            &tok,
+            "query($c: ID!) { supportCase(id: $c) { status version } }",
+            json!({ "c": case }),
+        )
+        .await;
+    assert_eq!(
+        r.ok()["supportCase"],
+        json!({ "status": "ASSESSMENT", "version": version })
+    );
+}
+
+async fn plans_report_every_invalid_field(srv: &Server) {
+    let (a, tok, case, _) = open_case(srv, "allplan-a").await;
+    all_reported(
+        srv,
+        &tok,
+        "mutation($c: ID!, $i: PlanInput!) { createPlanVersion(caseId: $c, input: $i) { id } }",
+        json!({ "c": case, "i": { "wishes": " ", "longTermGoal": "", "shortTermGoals": ["外出する", " "],
+            "nextReviewOn": "later", "assignments": [
+                { "agencyId": "x", "role": "LEAD", "task": "" },
+                { "agencyId": a, "role": "LEAD", "task": "見守り", "dueOn": "2027-02-30",
+                  "contactFrequency": "月".repeat(201) },
+            ] } }),
+        &[
+            "input.wishes",
+            "input.longTermGoal",
+            "input.shortTermGoals.1",
+            "input.nextReviewOn",
+            "input.assignments",
+            "input.assignments.0.agencyId",
+            "input.assignments.0.task",
+            "input.assignments.1.contactFrequency",
+            "input.assignments.1.dueOn",
+        ],
+    )
+    .await;
+}
+
+async fn meetings_and_activities_report_every_invalid_field(srv: &Server) {
+    let (a, tok, _, _) = open_case(srv, "allmeet-a").await;
+    let b = srv.agency("allmeet-b", "DISABILITY").await;
+    all_reported(
+        srv,
+        &tok,
+        "mutation($i: CreateMeetingInput!) { createMeeting(input: $i) { id } }",
+        json!({ "i": { "kind": "SUPPORT_MEETING", "householdId": "x", "caseId": "y", "heldAt": "tomorrow",
+            "participantAgencyIds": [b, a, b], "categories": ["HEALTH", "HEALTH"],
+            "periodFrom": "2026-12-01", "periodUntil": "2026-11-01" } }),
+        &[
+            "input.householdId",
+            "input.caseId",
+            "input.heldAt",
+            "input.participantAgencyIds.2",
+            "input.categories.1",
+            "input.periodUntil",
+        ],
+    )
+    .await;
+    all_reported(
+        srv,
+        &tok,
+        "mutation($i: RecordActivityInput!) { recordActivity(input: $i) { id } }",
+        json!({ "i": { "kind": "OUTREACH_VISIT", "personId": "x", "caseId": "y", "occurredOn": "2999-01-01",
+            "stage": "CONTACT", "nextPlannedOn": "2998-01-01", "note": " " } }),
+        &[
+            "input.personId",
+            "input.occurredOn",
+            "input.result",
+            "input.nextPlannedOn",
+            "input.caseId",
+            "input.note",
+        ],
+    )
+    .await;
+}
+
+async fn registry_and_clients_report_every_invalid_field(srv: &Server) {
+    let admin = srv.admin_token.clone();
+    all_reported(
+        srv,
+        &admin,
+        "mutation($i: CreateAgencyInput!) { createAgency(input: $i) { id } }",
+        json!({ "i": { "code": "a b", "name": " ", "kind": "DISABILITY", "legalRegime": "PRIVATE_OPERATOR" } }),
+        &["input.code", "input.name"],
+    )
+    .await;
+    all_reported(
+        srv,
+        &admin,
+        "mutation($i: UpdateAgencyInput!) { updateAgency(id: \"x\", version: 1, input: $i) { id } }",
+        json!({ "i": { "name": " " } }),
+        &["id", "input.name"],
+    )
+    .await;
+    all_reported(
+        srv,
+        &admin,
+        "mutation($i: CreateAccountInput!) { createAccount(input: $i) { id } }",
+        json!({ "i": { "login": "a b", "displayName": " ", "agencyId": "x", "kind": "STAFF", "roles": [] } }),
+        &["input.login", "input.displayName", "input.agencyId"],
+    )
+    .await;
+    let agency = srv.agency("allreg-a", "DISABILITY").await;
+    let (account, _) = srv.account("allreg-cw", &agency, &["caseworker"]).await;
+    all_reported(
+        srv,
+        &admin,
+        "mutation($id: ID!, $i: UpdateAccountInput!) { updateAccount(id: $id, version: 1, input: $i) { id } }",
+        json!({ "id": account, "i": { "displayName": " ", "agencyId": "x" } }),
+        &["input.displayName", "input.agencyId"],
+    )
+    .await;
+    all_reported(
+        srv,
+        &admin,
+        "mutation($i: CreateServiceClientInput!) { createServiceClient(input: $i) { clientSecret } }",
+        json!({ "i": { "accountId": "x", "name": " ", "scopes": [] } }),
+        &["input.accountId", "input.name", "input.scopes"],
+    )
+    .await;
 }
 
 async fn consent_period_accepts_a_date(srv: &Server) {
