@@ -361,6 +361,29 @@ async fn referrals_and_households_report_every_invalid_field(srv: &Server) {
         ],
     )
     .await;
+    // The records the input names are looked up only once every value is valid.
+    let propose = "mutation($i: ProposeReferralInput!) { proposeReferral(input: $i) { id } }";
+    let b = srv.agency("allref-b", "DISABILITY").await;
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    all_reported(
+        srv,
+        &tok,
+        propose,
+        json!({ "i": { "personId": unknown, "toAgencyId": b, "reason": "" } }),
+        &["input.reason"],
+    )
+    .await;
+    let r = srv
+        .gql(
+            &tok,
+            propose,
+            json!({ "i": { "personId": unknown, "toAgencyId": b, "reason": "就労の相談" } }),
+        )
+        .await;
+    assert_eq!(
+        fields_of(&r),
+        vec![("NOT_FOUND".to_owned(), "input.personId".to_owned())]
+    );
     all_reported(
         srv,
         &tok,

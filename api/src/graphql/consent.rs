@@ -486,13 +486,10 @@ impl ConsentMutation {
     ) -> ApiResult<Consent> {
         let r = req(ctx)?;
         r.require(Action::RecordConsent, "recordConsent")?;
-        let person_id = store::parse_id("input.personId", &input.person_id)?;
-        let person = Person::find(ctx, "input.personId", &person_id).await?;
-        if person.owner_agency_id() != r.principal.agency_id {
-            return Err(ApiError::forbidden("本人を登録した機関のみ記録できます / only the agency that registered the person may record consent"));
-        }
-        // Every invalid field is reported at once; nothing is written unless all are valid.
+        // Every invalid value is reported at once; the person and the recipient agencies are
+        // looked up after, and nothing is written unless all are valid.
         let mut invalid = validate::Invalid::default();
+        let person_id = invalid.check(store::parse_id("input.personId", &input.person_id));
         let categories: BTreeSet<Category> = input
             .categories
             .iter()
@@ -510,18 +507,17 @@ impl ConsentMutation {
                 "提供先が必要です / at least one recipient agency or kind",
             ));
         }
-        let db = db(ctx)?;
-        let mut agencies = BTreeSet::new();
-        for (i, a) in input.recipient_agency_ids.iter().enumerate() {
-            let field = format!("input.recipientAgencyIds.{i}");
-            match store::parse_id(&field, a) {
-                Ok(a) if store::registry::agency(db, &a).await?.is_some() => {
-                    agencies.insert(a);
-                }
-                Ok(_) => invalid.push(ApiError::not_found(field)),
-                Err(e) => invalid.push(e),
-            }
-        }
+        let recipients: Vec<(String, String)> = input
+            .recipient_agency_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let field = format!("input.recipientAgencyIds.{i}");
+                invalid
+                    .check(store::parse_id(&field, a).map(Some))
+                    .map(|a| (field, a))
+            })
+            .collect();
         let kinds: BTreeSet<policy::AgencyKind> = input
             .recipient_agency_kinds
             .iter()
@@ -593,6 +589,18 @@ impl ConsentMutation {
         let Some(valid_from) = valid_from else {
             return Err(ApiError::internal("recordConsent", "validFrom unchecked"));
         };
+        let person = Person::find(ctx, "input.personId", &person_id).await?;
+        if person.owner_agency_id() != r.principal.agency_id {
+            return Err(ApiError::forbidden("本人を登録した機関のみ記録できます / only the agency that registered the person may record consent"));
+        }
+        let db = db(ctx)?;
+        let mut agencies = BTreeSet::new();
+        for (field, a) in recipients {
+            if store::registry::agency(db, &a).await?.is_none() {
+                return Err(ApiError::not_found(field));
+            }
+            agencies.insert(a);
+        }
         let id = store::new_id();
         let model = consent::Model {
             id: id.clone(),

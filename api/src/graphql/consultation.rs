@@ -595,40 +595,35 @@ impl ConsultationMutation {
     ) -> ApiResult<Consultation> {
         let r = req(ctx)?;
         r.require(Action::RecordConsultation, "recordConsultation")?;
+        // Every invalid value is reported at once (the issue codes too, a fixed list); the
+        // persons and the household are looked up after, and nothing is written unless all
+        // are valid.
+        let mut invalid = validate::Invalid::default();
         if input.subject_person_ids.is_empty() {
-            return Err(ApiError::bad_input(
+            invalid.push(ApiError::bad_input(
                 "input.subjectPersonIds",
                 "1 人以上必要です / at least one person",
             ));
         }
-        let mut subjects = Vec::new();
+        let mut subjects: Vec<(String, String)> = Vec::new();
         for (i, id) in input.subject_person_ids.iter().enumerate() {
             let field = format!("input.subjectPersonIds.{i}");
-            let id = store::parse_id(&field, id)?;
-            if subjects.contains(&id) {
-                return Err(ApiError::bad_input(
+            let Some(id) = invalid.check(store::parse_id(&field, id).map(Some)) else {
+                continue;
+            };
+            if subjects.iter().any(|(_, s)| *s == id) {
+                invalid.push(ApiError::bad_input(
                     field,
                     "同じ人が重複しています / the same person twice",
                 ));
+                continue;
             }
-            if known_facts(ctx, std::slice::from_ref(&id))
-                .await?
-                .is_empty()
-            {
-                return Err(ApiError::not_found(field));
-            }
-            subjects.push(id);
+            subjects.push((field, id));
         }
-        let household_id = match &input.household_id {
-            None => None,
-            Some(h) => {
-                let h = store::parse_id("input.householdId", h)?;
-                household::find(ctx, "input.householdId", &h).await?;
-                Some(h)
-            }
-        };
-        // Every invalid field is reported at once; nothing is written unless all are valid.
-        let mut invalid = validate::Invalid::default();
+        let household_id = input
+            .household_id
+            .as_ref()
+            .and_then(|h| invalid.check(store::parse_id("input.householdId", h).map(Some)));
         let received_at = invalid.check(input.received_at.get("input.receivedAt").map(Some));
         if received_at.is_some_and(|at| at > r.now + chrono::Duration::minutes(5)) {
             invalid.push(ApiError::bad_input(
@@ -673,6 +668,15 @@ impl ConsultationMutation {
                 "receivedAt unchecked",
             ));
         };
+        for (field, id) in &subjects {
+            if known_facts(ctx, std::slice::from_ref(id)).await?.is_empty() {
+                return Err(ApiError::not_found(field.as_str()));
+            }
+        }
+        let subjects: Vec<String> = subjects.into_iter().map(|(_, id)| id).collect();
+        if let Some(h) = &household_id {
+            household::find(ctx, "input.householdId", h).await?;
+        }
         let id = store::new_id();
         let model = consultation::Model {
             id: id.clone(),
