@@ -539,7 +539,7 @@ async fn cases_and_records(l: &mut Loader<'_>) -> anyhow::Result<(String, String
 /// with a placement.
 async fn workflow(l: &mut Loader<'_>, (son, household): &(String, String)) -> anyhow::Result<()> {
     let now = audit::now_micros();
-    let today = crate::graphql::case::today(now);
+    let today = crate::policy::city_date(now);
     let ago = |days: i64| date(today - Duration::days(days));
     let (takikan, houkatsu, nikokoro) = (
         l.agency("city-takikan")?,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, ID};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 
 use super::context::{admit, db, known_facts, nullable, req, reveal, RecordRef};
 use super::enums::text_enum;
@@ -71,11 +71,6 @@ text_enum! {
 }
 
 const NARRATIVE: Item = Item::of(Category::Narrative);
-
-/// The city's calendar date (JST, UTC+9) at `now`.
-fn today(now: DateTime<Utc>) -> NaiveDate {
-    policy::city_date(now)
-}
 
 /// 活動記録 / an activity. Built only when the caller may see it.
 pub struct Activity {
@@ -255,7 +250,7 @@ impl ActivityQuery {
                 "1 以上 3650 以下 / between 1 and 3650",
             ));
         }
-        let threshold = today(r.now) - Duration::days(i64::from(days));
+        let threshold = policy::city_date(r.now) - Duration::days(i64::from(days));
         let followed =
             store::activities::followed_by(db(ctx)?, &r.principal.agency_id, r.now).await?;
         let stale: HashMap<String, (Followed, Option<NaiveDate>)> = followed
@@ -321,7 +316,7 @@ impl ActivityMutation {
         let mut invalid = validate::Invalid::default();
         let person_id = invalid.check(store::parse_id("input.personId", &input.person_id));
         let occurred_on = invalid.check(input.occurred_on.get("input.occurredOn").map(Some));
-        if occurred_on.is_some_and(|o| o > today(r.now)) {
+        if occurred_on.is_some_and(|o| o > policy::city_date(r.now)) {
             invalid.push(ApiError::bad_input(
                 "input.occurredOn",
                 "未来の日付です / in the future",

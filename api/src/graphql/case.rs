@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, ID};
-use chrono::NaiveDate;
 
 use super::context::{
     db, group, load_agencies, load_persons, members_of, nullable, req, reveal_all, RecordRef, Wants,
@@ -395,11 +394,6 @@ pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Support
         .ok_or_else(|| ApiError::not_found(field))
 }
 
-/// Today in the city's calendar (JST, no daylight saving).
-pub fn today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-    crate::policy::city_date(now)
-}
-
 #[Object]
 impl SupportCase {
     async fn id(&self) -> ID {
@@ -664,7 +658,7 @@ impl CaseQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Connection<String, SupportCase>> {
-        let today = today(req(ctx)?.now);
+        let today = crate::policy::city_date(req(ctx)?.now);
         coordinator_view(
             ctx,
             "overdueReviews",

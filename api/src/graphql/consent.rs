@@ -185,9 +185,18 @@ pub async fn of_person(ctx: &Context<'_>, field: &str, person_id: &str) -> ApiRe
     let all = policy::sees_all_consents(&r.principal, &loaded.model.owner_agency_id);
     let mut consents: Vec<Consent> = loaded.consents.iter().cloned().map(Consent::from).collect();
     if !all {
-        // Another agency sees only the consents that name it: which other agencies a
-        // person consented to is itself sensitive (a こども家庭センター, say).
-        consents.retain(|c| c.names(&r.principal));
+        // Another agency sees only the consents that name it (or that it recorded): which
+        // other agencies a person consented to is itself sensitive (a こども家庭センター, say).
+        // The same rule makes an unlisted consent NOT_FOUND to `withdrawConsent`.
+        let owner = &loaded.model.owner_agency_id;
+        consents.retain(|c| {
+            policy::may_know_consent(
+                &r.principal,
+                owner,
+                c.names(&r.principal),
+                &c.model.recorded_agency_id,
+            )
+        });
         // … and of those, only its own agency and kind among the recipients.
         for c in &mut consents {
             c.recipients

@@ -80,6 +80,17 @@ impl Meeting {
         }
     }
 
+    /// The registering agency of the meeting's household (it holds the members' tie to it).
+    async fn household_owner(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let hid = &self.0.model.household_id;
+        households(ctx, std::slice::from_ref(hid))
+            .await?
+            .remove(hid)
+            .flatten()
+            .map(|h| h.owner_agency_id)
+            .ok_or_else(|| ApiError::internal("meeting.household", "missing household"))
+    }
+
     /// NARRATIVE of the meeting (minutes, decision reasons): shown only if allowed for every
     /// current household member. With no current member, only the convener sees it.
     async fn narrative(
@@ -92,13 +103,7 @@ impl Meeting {
             let own = self.0.model.owner_agency_id == req(ctx)?.principal.agency_id;
             return Ok(value.filter(|_| own));
         }
-        let hid = &self.0.model.household_id;
-        let owner = households(ctx, std::slice::from_ref(hid))
-            .await?
-            .remove(hid)
-            .flatten()
-            .map(|h| h.owner_agency_id)
-            .ok_or_else(|| ApiError::internal("meeting.household", "missing household"))?;
+        let owner = self.household_owner(ctx).await?;
         nullable(
             ctx,
             reveal_all(ctx, &subjects, self.record(&owner), NARRATIVE, || value),
@@ -362,12 +367,7 @@ impl MeetingQuery {
         }
         let db = db(ctx)?;
         let hid = m.0.model.household_id.clone();
-        let household_owner = households(ctx, std::slice::from_ref(&hid))
-            .await?
-            .remove(&hid)
-            .flatten()
-            .map(|h| h.owner_agency_id)
-            .ok_or_else(|| ApiError::internal("meeting.household", "missing household"))?;
+        let household_owner = m.household_owner(ctx).await?;
         let members: Vec<String> = store::households::members_of(db, vec![hid])
             .await?
             .into_iter()

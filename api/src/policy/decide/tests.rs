@@ -842,3 +842,16 @@ fn an_error_names_a_subject_only_where_the_tie_to_the_record_may_be_seen() {
     };
     assert!(name(&known, own_tie));
 }
+
+#[test]
+fn a_consent_is_known_to_the_registering_agency_overseers_its_recipients_and_its_recorder() {
+    let cw = caseworker();
+    // The caller's agency (MINE) registered the person: it knows every consent.
+    assert!(may_know_consent(&cw, MINE, false, OWNER));
+    // Another agency knows a consent only if it is named or recorded it.
+    assert!(!may_know_consent(&cw, OWNER, false, OWNER));
+    assert!(may_know_consent(&cw, OWNER, true, OWNER));
+    assert!(may_know_consent(&cw, OWNER, false, MINE));
+    // Overseers know every consent.
+    assert!(may_know_consent(&only(Role::Auditor), OWNER, false, OWNER));
+}
