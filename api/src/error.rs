@@ -80,6 +80,17 @@ impl ApiError {
         }
     }
 
+    /// The error for a write the policy refused; `field` is the argument naming the record
+    /// (for NOT_FOUND).
+    pub fn refused(refusal: crate::policy::Refusal, field: &str) -> Self {
+        use crate::policy::Refusal;
+        match refusal {
+            Refusal::Forbidden(message) => ApiError::forbidden(message),
+            Refusal::Unknown => ApiError::not_found(field),
+            Refusal::State(message) => ApiError::conflict(message),
+        }
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         ApiError::Forbidden {
             message: message.into(),

@@ -10,8 +10,10 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, ID};
 use chrono::{Duration, NaiveDate};
 
-use super::context::{admit, db, known_facts, nullable, req, reveal, RecordRef};
+use super::context::{db, req};
 use super::enums::text_enum;
+use super::gate::{admit, nullable, reveal, RecordRef};
+use super::loaders::known_facts;
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
 use super::scalars::Date;
@@ -19,7 +21,7 @@ use super::validate;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{self, Action, Category, Item, Link, SubjectFacts};
-use crate::store::{self, activities::Followed, Page};
+use crate::store::{self, activities::Followed};
 use entity::activity;
 
 text_enum! {
@@ -200,8 +202,8 @@ impl ActivityQuery {
         after: Option<String>,
     ) -> ApiResult<Connection<String, Activity>> {
         let r = req(ctx)?;
-        let person_id = store::parse_id("personId", &person_id)?;
-        let page = Page::parse(first, after, store::CursorKind::TimeAndId)?;
+        let person_id = validate::id("personId", &person_id)?;
+        let page = validate::page(first, after, store::CursorKind::TimeAndId)?;
         let known = known_facts(ctx, std::slice::from_ref(&person_id)).await?;
         let Some(facts) = known.get(&person_id).cloned() else {
             return Err(ApiError::not_found("personId"));
@@ -216,7 +218,7 @@ impl ActivityQuery {
             .ok_or_else(|| ApiError::bad_input("after", "不正なカーソルです / invalid cursor"))?;
         let has_next = rows.len() as u64 > page.first;
         // Whether the caller may know each linked case, for the whole page at once.
-        if super::context::Wants::connection(ctx)
+        if super::loaders::Wants::connection(ctx)
             .field("caseId")
             .exists()
         {
@@ -314,7 +316,7 @@ impl ActivityMutation {
         r.require(Action::RecordActivity, "recordActivity")?;
         // Every invalid value is reported at once; the records named are looked up after.
         let mut invalid = validate::Invalid::default();
-        let person_id = invalid.check(store::parse_id("input.personId", &input.person_id));
+        let person_id = invalid.check(validate::id("input.personId", &input.person_id));
         let occurred_on = invalid.check(input.occurred_on.get("input.occurredOn").map(Some));
         if occurred_on.is_some_and(|o| o > policy::city_date(r.now)) {
             invalid.push(ApiError::bad_input(
@@ -355,11 +357,11 @@ impl ActivityMutation {
         let case_id = input
             .case_id
             .as_ref()
-            .and_then(|c| invalid.check(store::parse_id("input.caseId", c).map(Some)));
+            .and_then(|c| invalid.check(validate::id("input.caseId", c).map(Some)));
         let placement_id = input
             .placement_id
             .as_ref()
-            .and_then(|p| invalid.check(store::parse_id("input.placementId", p).map(Some)));
+            .and_then(|p| invalid.check(validate::id("input.placementId", p).map(Some)));
         let note = invalid.check(validate::required("input.note", &input.note, 10_000));
         invalid.finish(ctx)?;
         let Some(occurred_on) = occurred_on else {

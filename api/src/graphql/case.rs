@@ -15,16 +15,17 @@ use std::sync::Arc;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, ID};
 
-use super::context::{
-    db, group, load_agencies, load_persons, members_of, nullable, req, reveal_all, RecordRef, Wants,
-};
+use super::context::{db, req};
 use super::enums::text_enum;
+use super::gate::{nullable, reveal_all, RecordRef};
+use super::loaders::{group, load_agencies, load_persons, members_of, Wants};
 use super::plan::SupportPlan;
 use super::registry::{agency_by_id, Agency};
 use super::scalars::{Date, DateTime};
+use super::validate;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Action, Category, Item, Link, SubjectFacts};
-use crate::store::{self, cases::View, Page};
+use crate::store::{self, cases::View};
 use entity::{case_decision, case_involvement, plan_assignment, support_case, support_plan};
 
 pub(super) const PLAN: Item = Item::of(Category::Plan);
@@ -175,7 +176,7 @@ pub async fn visible(
 ) -> ApiResult<Vec<SupportCase>> {
     let r = req(ctx)?;
     let households: Vec<String> = models.iter().map(|m| m.household_id.clone()).collect();
-    let owners: HashMap<String, String> = super::context::households(ctx, &households)
+    let owners: HashMap<String, String> = super::loaders::households(ctx, &households)
         .await?
         .into_values()
         .flatten()
@@ -604,7 +605,7 @@ async fn coordinator_view(
 ) -> ApiResult<Connection<String, SupportCase>> {
     let r = req(ctx)?;
     r.require(Action::CoordinateCases, operation)?;
-    let page = Page::parse(first, after, store::CursorKind::Id)?;
+    let page = validate::page(first, after, store::CursorKind::Id)?;
     let rows = store::cases::view(db(ctx)?, &r.principal.agency_id, &view, &page).await?;
     let has_next = rows.len() as u64 > page.first;
     let rows: Vec<_> = rows.into_iter().take(page.first as usize).collect();
@@ -622,7 +623,7 @@ async fn coordinator_view(
 impl CaseQuery {
     /// 支援ケース / a support case by id
     async fn support_case(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SupportCase> {
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         find(ctx, "id", &id).await
     }
 
@@ -632,7 +633,7 @@ impl CaseQuery {
         ctx: &Context<'_>,
         household_id: ID,
     ) -> ApiResult<Vec<SupportCase>> {
-        let id = store::parse_id("householdId", &household_id)?;
+        let id = validate::id("householdId", &household_id)?;
         let models = store::cases::of_household(db(ctx)?, &id).await?;
         let list = visible(ctx, models).await?;
         prefetch(ctx, &list, &Wants::list(ctx)).await?;

@@ -15,8 +15,9 @@ use async_graphql::{Context, InputObject, Object, ID};
 use sea_orm::ActiveValue::Set;
 
 use super::case::{self, CaseDecisionKind, CaseReason, CaseStatus, SupportCase};
-use super::context::{db, household_subjects, req, RequestCtx};
+use super::context::{db, req, RequestCtx};
 use super::household;
+use super::loaders::household_subjects;
 use super::scalars::Date;
 use super::validate;
 use crate::audit::Entry;
@@ -35,7 +36,7 @@ pub(super) async fn owned(
 ) -> ApiResult<SupportCase> {
     let r = req(ctx)?;
     r.require(Action::CoordinateCases, operation)?;
-    let id = store::parse_id(field, id)?;
+    let id = validate::id(field, id)?;
     let c = case::find(ctx, field, &id).await?;
     if c.model.owner_agency_id != r.principal.agency_id {
         return Err(ApiError::forbidden(
@@ -156,7 +157,7 @@ fn decision_base(
         100,
     ));
     let meeting_id = meeting_id
-        .and_then(|m| invalid.check(store::parse_id(&format!("{field}.meetingId"), m).map(Some)));
+        .and_then(|m| invalid.check(validate::id(&format!("{field}.meetingId"), m).map(Some)));
     DecisionBase {
         decided_on: decided_on.unwrap_or_default(),
         decider,
@@ -345,7 +346,7 @@ async fn transition(
         entries(r, operation, "support_case", &c.model.id, &c, detail),
     )
     .await?;
-    super::context::forget_rows(ctx)?;
+    super::loaders::forget_rows(ctx)?;
     case::find(ctx, "id", &c.model.id).await
 }
 
@@ -362,12 +363,12 @@ impl CaseMutation {
         r.require(Action::CoordinateCases, op)?;
         // Every invalid value is reported at once; the records named are looked up after.
         let mut invalid = validate::Invalid::default();
-        let hid = invalid.check(store::parse_id("input.householdId", &input.household_id));
+        let hid = invalid.check(validate::id("input.householdId", &input.household_id));
         let opened_on = invalid.check(input.opened_on.get("input.openedOn"));
         let lead_account_id = input
             .lead_account_id
             .as_ref()
-            .and_then(|a| invalid.check(store::parse_id("input.leadAccountId", a).map(Some)));
+            .and_then(|a| invalid.check(validate::id("input.leadAccountId", a).map(Some)));
         invalid.finish(ctx)?;
         household::find(ctx, "input.householdId", &hid).await?;
         let db = db(ctx)?;
@@ -438,7 +439,7 @@ impl CaseMutation {
             })
             .collect();
         store::cases::write_guarded(db, None, vec![Row::Case(model)], entries).await?;
-        super::context::forget_rows(ctx)?;
+        super::loaders::forget_rows(ctx)?;
         case::find(ctx, "id", &id).await
     }
 
@@ -551,7 +552,7 @@ impl CaseMutation {
             entries,
         )
         .await?;
-        super::context::forget_rows(ctx)?;
+        super::loaders::forget_rows(ctx)?;
         case::find(ctx, "caseId", &c.model.id).await
     }
 }

@@ -8,10 +8,11 @@ use super::scalars::DateTime;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
-use super::context::{db, forget_person, load_persons, req};
+use super::context::{db, req};
 use super::enums::{
     AgencyKind, Category as GqlCategory, ConsentMethod, GivenBy, Purpose as GqlPurpose,
 };
+use super::loaders::{forget_person, load_persons};
 use super::person::Person;
 use super::registry::{agency_by_id, Account, Agency};
 use super::validate;
@@ -230,7 +231,7 @@ pub async fn prefetch_agencies(ctx: &Context<'_>, person_ids: &[String]) -> ApiR
             );
         }
     }
-    super::context::load_agencies(ctx, &agencies).await
+    super::loaders::load_agencies(ctx, &agencies).await
 }
 
 /// Whether the caller may look at this person's consents: it may know the person exists, or
@@ -305,7 +306,7 @@ pub struct ConsentQuery;
 impl ConsentQuery {
     /// 本人の同意 (撤回済みを含む履歴) / a person's consents with their history
     async fn consents(&self, ctx: &Context<'_>, person_id: ID) -> ApiResult<Vec<Consent>> {
-        let person_id = store::parse_id("personId", &person_id)?;
+        let person_id = validate::id("personId", &person_id)?;
         of_person(ctx, "personId", &person_id).await
     }
 
@@ -319,7 +320,7 @@ impl ConsentQuery {
         account_id: Option<ID>,
     ) -> ApiResult<AccessReport> {
         let r = req(ctx)?;
-        let person_id = store::parse_id("personId", &person_id)?;
+        let person_id = validate::id("personId", &person_id)?;
         let db = db(ctx)?;
         let (account, principal) = match account_id {
             None => {
@@ -330,7 +331,7 @@ impl ConsentQuery {
             }
             Some(a) => {
                 r.require(Action::Oversee, "explainAccess for another account")?;
-                let a = store::parse_id("accountId", &a)?;
+                let a = validate::id("accountId", &a)?;
                 let account = store::registry::account(db, &a)
                     .await?
                     .ok_or_else(|| ApiError::not_found("accountId"))?;
@@ -498,7 +499,7 @@ impl ConsentMutation {
         // Every invalid value is reported at once; the person and the recipient agencies are
         // looked up after, and nothing is written unless all are valid.
         let mut invalid = validate::Invalid::default();
-        let person_id = invalid.check(store::parse_id("input.personId", &input.person_id));
+        let person_id = invalid.check(validate::id("input.personId", &input.person_id));
         let categories: BTreeSet<Category> = input
             .categories
             .iter()
@@ -523,7 +524,7 @@ impl ConsentMutation {
             .filter_map(|(i, a)| {
                 let field = format!("input.recipientAgencyIds.{i}");
                 invalid
-                    .check(store::parse_id(&field, a).map(Some))
+                    .check(validate::id(&field, a).map(Some))
                     .map(|a| (field, a))
             })
             .collect();
@@ -689,7 +690,7 @@ impl ConsentMutation {
     ) -> ApiResult<Consent> {
         let r = req(ctx)?;
         r.require(Action::RecordConsent, "withdrawConsent")?;
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         let db = db(ctx)?;
         let current = store::consents::get(db, &id)
             .await?

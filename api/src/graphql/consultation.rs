@@ -9,18 +9,18 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use sea_orm::{ActiveModelTrait, TransactionTrait};
 
-use super::context::{
-    admit, db, known_facts, load_persons, nullable, req, reveal_all, RecordRef, Wants,
-};
+use super::context::{db, req};
 use super::enums::{Category as GqlCategory, Channel, ConsultationStatus, Sensitivity, Urgency};
+use super::gate::{admit, nullable, reveal_all, RecordRef};
 use super::household;
+use super::loaders::{known_facts, load_persons, Wants};
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
 use super::validate;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{self, Action, Category, Item, Link, SubjectFacts};
-use crate::store::{self, consultations::ConsultationFilter, Page};
+use crate::store::{self, consultations::ConsultationFilter};
 use entity::{consultation, consultation_issue, consultation_subject, issue_category};
 
 const NARRATIVE: Item = Item::of(Category::Narrative);
@@ -153,7 +153,7 @@ pub async fn prefetch_about(
         .iter()
         .map(|m| m.receiving_agency_id.clone())
         .collect();
-    super::context::load_agencies(ctx, &agencies).await?;
+    super::loaders::load_agencies(ctx, &agencies).await?;
     let issues = if with_issues {
         Some(store::consultations::issues_of(db, ids).await?)
     } else {
@@ -242,7 +242,7 @@ async fn prefetch(ctx: &Context<'_>, list: &[Consultation], wants: &Wants<'_>) -
             .iter()
             .map(|c| c.model.receiving_agency_id.clone())
             .collect();
-        super::context::load_agencies(ctx, &agencies).await?;
+        super::loaders::load_agencies(ctx, &agencies).await?;
     }
     let subjects = wants.field("subjects");
     if subjects.exists() {
@@ -401,7 +401,7 @@ impl Consultation {
             Some(rows) => rows,
             None => store::consultations::issues_of(db(ctx)?, vec![self.model.id.clone()]).await?,
         };
-        let all = super::context::issue_categories(ctx).await?;
+        let all = super::loaders::issue_categories(ctx).await?;
         let cats: HashMap<&str, &issue_category::Model> =
             all.iter().map(|c| (c.code.as_str(), c)).collect();
         let mut out = Vec::new();
@@ -445,7 +445,7 @@ pub struct ConsultationQuery;
 impl ConsultationQuery {
     /// 相談 / a consultation by id
     async fn consultation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Consultation> {
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         find(ctx, "id", &id).await
     }
 
@@ -465,7 +465,7 @@ impl ConsultationQuery {
         after: Option<String>,
     ) -> ApiResult<Connection<String, Consultation>> {
         let r = req(ctx)?;
-        let page = Page::parse(first, after, store::CursorKind::TimeAndId)?;
+        let page = validate::page(first, after, store::CursorKind::TimeAndId)?;
         let received_from = received_from.map(|f| f.get("receivedFrom")).transpose()?;
         let received_until = received_until.map(|u| u.get("receivedUntil")).transpose()?;
         if let (Some(f), Some(u)) = (received_from, received_until) {
@@ -480,7 +480,7 @@ impl ConsultationQuery {
         // it matches only consultations whose link to that person the caller may see (its
         // own, or any when it has a NARRATIVE basis for the person — "" owns nothing).
         let person_filter = match person_id
-            .map(|p| store::parse_id("personId", &p))
+            .map(|p| validate::id("personId", &p))
             .transpose()?
         {
             None => None,
@@ -496,11 +496,11 @@ impl ConsultationQuery {
         let filter = ConsultationFilter {
             status: status.map(|s| s.as_str().to_owned()),
             receiving_agency_id: receiving_agency_id
-                .map(|a| store::parse_id("receivingAgencyId", &a))
+                .map(|a| validate::id("receivingAgencyId", &a))
                 .transpose()?,
             issue_scope: match &issue {
                 None => None,
-                Some(code) => super::context::issue_categories(ctx)
+                Some(code) => super::loaders::issue_categories(ctx)
                     .await?
                     .iter()
                     .find(|k| &k.code == code)
@@ -529,7 +529,7 @@ impl ConsultationQuery {
         for c in list {
             // An issue filter must not reveal an issue the caller may not see.
             if let Some(code) = &filter.issue_code {
-                let cats = super::context::issue_categories(ctx).await?;
+                let cats = super::loaders::issue_categories(ctx).await?;
                 let pc = cats
                     .iter()
                     .find(|k| &k.code == code)
@@ -608,7 +608,7 @@ impl ConsultationMutation {
         let mut subjects: Vec<(String, String)> = Vec::new();
         for (i, id) in input.subject_person_ids.iter().enumerate() {
             let field = format!("input.subjectPersonIds.{i}");
-            let Some(id) = invalid.check(store::parse_id(&field, id).map(Some)) else {
+            let Some(id) = invalid.check(validate::id(&field, id).map(Some)) else {
                 continue;
             };
             if subjects.iter().any(|(_, s)| *s == id) {
@@ -623,7 +623,7 @@ impl ConsultationMutation {
         let household_id = input
             .household_id
             .as_ref()
-            .and_then(|h| invalid.check(store::parse_id("input.householdId", h).map(Some)));
+            .and_then(|h| invalid.check(validate::id("input.householdId", h).map(Some)));
         let received_at = invalid.check(input.received_at.get("input.receivedAt").map(Some));
         if received_at.is_some_and(|at| at > r.now + chrono::Duration::minutes(5)) {
             invalid.push(ApiError::bad_input(
@@ -729,7 +729,7 @@ impl ConsultationMutation {
     ) -> ApiResult<Consultation> {
         let r = req(ctx)?;
         r.require(Action::RecordConsultation, "setConsultationStatus")?;
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         let current = find(ctx, "id", &id).await?;
         if current.model.receiving_agency_id != r.principal.agency_id {
             return Err(ApiError::forbidden(

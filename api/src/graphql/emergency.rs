@@ -6,7 +6,8 @@ use async_graphql::{Context, Object, ID};
 use chrono::Duration;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
-use super::context::{db, load_persons, req};
+use super::context::{db, req};
+use super::loaders::load_persons;
 use super::registry::{agency_by_id, Account, Agency};
 use super::scalars::DateTime;
 use super::validate;
@@ -121,7 +122,7 @@ impl EmergencyMutation {
     ) -> ApiResult<EmergencyGrant> {
         let r = req(ctx)?;
         r.require(Action::BreakGlass, "requestEmergencyAccess")?;
-        let person_id = store::parse_id("personId", &person_id)?;
+        let person_id = validate::id("personId", &person_id)?;
         let reason = validate::required("reason", &reason, 2000)?;
         if reason.chars().count() < 10 {
             return Err(ApiError::bad_input(
@@ -196,7 +197,7 @@ impl EmergencyMutation {
     ) -> ApiResult<EmergencyGrant> {
         let r = req(ctx)?;
         r.require(Action::ManageRegistry, "closeEmergencyGrant")?;
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         let note = validate::required("note", &note, 2000)?;
         let db = db(ctx)?;
         let current = store::emergency::get(db, &id)

@@ -8,9 +8,11 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, ID};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
-use super::context::{
-    admit, db, forget_person, forget_rows, household_subjects, households, known_facts, members_of,
-    memberships_of, nullable, req, reveal_all, RecordRef, Wants,
+use super::context::{db, req};
+use super::gate::{admit, nullable, reveal_all, RecordRef};
+use super::loaders::{
+    forget_person, forget_rows, household_subjects, households, known_facts, members_of,
+    memberships_of, Wants,
 };
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
@@ -18,7 +20,7 @@ use super::validate;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Action, Category, Item, Link};
-use crate::store::{self, Page};
+use crate::store;
 use entity::{household, household_member};
 
 const HOUSEHOLD: Item = Item::of(Category::Household);
@@ -47,7 +49,7 @@ async fn visible_members(
         .map(|h| (h.id.as_str(), h.owner_agency_id.as_str()))
         .collect();
     let ids: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
-    let facts = super::context::load_persons(ctx, &ids).await?;
+    let facts = super::loaders::load_persons(ctx, &ids).await?;
     let facts: HashMap<&str, _> = facts
         .iter()
         .map(|l| (l.model.id.as_str(), &l.facts))
@@ -98,7 +100,7 @@ async fn visible_households(
         .flatten()
         .map(|m| m.person_id.clone())
         .collect();
-    let loaded = super::context::load_persons(ctx, &ids).await?;
+    let loaded = super::loaders::load_persons(ctx, &ids).await?;
     let facts: HashMap<&str, _> = loaded
         .iter()
         .map(|l| (l.model.id.as_str(), &l.facts))
@@ -147,10 +149,10 @@ pub async fn prefetch(
         .flatten()
         .map(|m| m.person_id)
         .collect();
-    super::context::load_persons(ctx, &persons).await?;
+    super::loaders::load_persons(ctx, &persons).await?;
     if wants.field("ownerAgency").exists() {
         let owners: Vec<String> = list.iter().map(|h| h.owner_agency_id.clone()).collect();
-        super::context::load_agencies(ctx, &owners).await?;
+        super::loaders::load_agencies(ctx, &owners).await?;
     }
     let person = members.field("person");
     super::person::prefetch(ctx, &persons, &person).await?;
@@ -314,7 +316,7 @@ pub struct HouseholdQuery;
 impl HouseholdQuery {
     /// 世帯 / a household by id
     async fn household(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Household> {
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         find(ctx, "id", &id).await
     }
 
@@ -327,7 +329,7 @@ impl HouseholdQuery {
         after: Option<String>,
     ) -> ApiResult<Connection<String, Household>> {
         let r = req(ctx)?;
-        let page = Page::parse(first, after, store::CursorKind::Id)?;
+        let page = validate::page(first, after, store::CursorKind::Id)?;
         let Some(scope) =
             crate::policy::visible_scope(&r.principal, Category::Household, r.purpose, r.now)
         else {
@@ -371,7 +373,7 @@ fn member_row(
     household_member::Model {
         id: store::new_id(),
         household_id: household_id.to_owned(),
-        person_id: invalid.check(store::parse_id(&format!("{field}.personId"), &m.person_id)),
+        person_id: invalid.check(validate::id(&format!("{field}.personId"), &m.person_id)),
         relationship: invalid.check(validate::required(
             &format!("{field}.relationship"),
             &m.relationship,
@@ -498,7 +500,7 @@ impl HouseholdMutation {
     ) -> ApiResult<HouseholdMember> {
         let r = req(ctx)?;
         r.require(Action::RecordPerson, "addHouseholdMember")?;
-        let hid = store::parse_id("householdId", &household_id)?;
+        let hid = validate::id("householdId", &household_id)?;
         let h = find(ctx, "householdId", &hid).await?;
         if h.0.owner_agency_id != r.principal.agency_id {
             return Err(ApiError::forbidden(
@@ -558,7 +560,7 @@ impl HouseholdMutation {
     ) -> ApiResult<HouseholdMember> {
         let r = req(ctx)?;
         r.require(Action::RecordPerson, "endHouseholdMembership")?;
-        let mid = store::parse_id("memberId", &member_id)?;
+        let mid = validate::id("memberId", &member_id)?;
         let left_on = left_on.get("leftOn")?;
         let db = db(ctx)?;
         let Some(m) = store::households::member(db, &mid).await? else {
@@ -567,7 +569,7 @@ impl HouseholdMutation {
         let h = find(ctx, "memberId", &m.household_id).await?;
         // A membership the caller may not see (the member's HOUSEHOLD data) is, to it, one
         // that does not exist: the same decision as `Household.members`.
-        let member = super::context::load_persons(ctx, std::slice::from_ref(&m.person_id)).await?;
+        let member = super::loaders::load_persons(ctx, std::slice::from_ref(&m.person_id)).await?;
         let sees = member
             .first()
             .is_some_and(|p| r.decide(&p.facts, &h.0.owner_agency_id, HOUSEHOLD).is_ok());

@@ -46,7 +46,7 @@ impl InvolvementMutation {
         }
         // Every invalid value is reported at once; the agency is looked up after.
         let mut invalid = validate::Invalid::default();
-        let agency_id = invalid.check(store::parse_id("input.agencyId", &input.agency_id));
+        let agency_id = invalid.check(validate::id("input.agencyId", &input.agency_id));
         let started_on = invalid.check(input.started_on.get("input.startedOn"));
         invalid.finish(ctx)?;
         let db = db(ctx)?;
@@ -99,7 +99,7 @@ impl InvolvementMutation {
             entries(r, op, "case_involvement", &id, &c, detail),
         )
         .await?;
-        super::context::forget_rows(ctx)?;
+        super::loaders::forget_rows(ctx)?;
         store::cases::involvement(db, &id)
             .await?
             .map(CaseInvolvement)
@@ -117,7 +117,7 @@ impl InvolvementMutation {
         let op = "endInvolvement";
         let r = req(ctx)?;
         r.require(Action::CoordinateCases, op)?;
-        let iid = store::parse_id("id", &id)?;
+        let iid = validate::id("id", &id)?;
         let db = db(ctx)?;
         let Some(inv) = store::cases::involvement(db, &iid).await? else {
             return Err(ApiError::not_found("id"));
@@ -161,7 +161,7 @@ impl InvolvementMutation {
             entries(r, op, "case_involvement", &iid, &c, detail),
         )
         .await?;
-        super::context::forget_rows(ctx)?;
+        super::loaders::forget_rows(ctx)?;
         store::cases::involvement(db, &iid)
             .await?
             .map(CaseInvolvement)

@@ -2,6 +2,7 @@
 //! Reading the ledger is itself ledgered.
 
 use super::scalars::DateTime;
+use super::validate;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Json, Object, SimpleObject, ID};
 
@@ -10,7 +11,7 @@ use super::enums::AuditAction;
 use crate::audit;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
-use crate::store::{self, ledger::LedgerFilter, Page};
+use crate::store::{self, ledger::LedgerFilter};
 use entity::audit_event;
 
 /// 監査ログの 1 行 / one ledger row
@@ -122,7 +123,7 @@ async fn events(
 ) -> ApiResult<Connection<String, AuditEvent>> {
     let r = req(ctx)?;
     r.require(Action::Oversee, operation)?;
-    let page = Page::parse(first, after, store::CursorKind::Seq)?;
+    let page = validate::page(first, after, store::CursorKind::Seq)?;
     let before = page
         .after
         .as_deref()
@@ -163,10 +164,10 @@ impl LedgerQuery {
     ) -> ApiResult<Connection<String, AuditEvent>> {
         let filter = LedgerFilter {
             subject_person_id: person_id
-                .map(|p| store::parse_id("personId", &p))
+                .map(|p| validate::id("personId", &p))
                 .transpose()?,
             account_id: account_id
-                .map(|a| store::parse_id("accountId", &a))
+                .map(|a| validate::id("accountId", &a))
                 .transpose()?,
             action: action.map(|a| a.as_str().to_owned()),
             alerts_only: false,
@@ -200,7 +201,7 @@ impl LedgerQuery {
         after: Option<String>,
     ) -> ApiResult<Connection<String, AuditEvent>> {
         let filter = LedgerFilter {
-            subject_person_id: Some(store::parse_id("personId", &person_id)?),
+            subject_person_id: Some(validate::id("personId", &person_id)?),
             account_id: None,
             action: Some("READ".to_owned()),
             alerts_only: false,

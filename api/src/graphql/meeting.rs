@@ -10,14 +10,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use async_graphql::{Context, Object, SimpleObject, ID};
 
-use super::context::{
-    db, group, household_subjects, households, known_facts, load_agencies, nullable, req,
-    reveal_all, RecordRef, Wants,
-};
+use super::context::{db, req};
 use super::enums::{text_enum, Category as GqlCategory};
+use super::gate::{nullable, reveal_all, RecordRef};
 use super::household::{self, Household};
+use super::loaders::{group, household_subjects, households, known_facts, load_agencies, Wants};
 use super::registry::{agency_by_id, Agency};
 use super::scalars::{Date, DateTime};
+use super::validate;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{self, Action, AgencyKind, Category, Item, Link, SubjectFacts};
 use crate::store::{self, meetings::MeetingRow};
@@ -321,7 +321,7 @@ pub struct MeetingQuery;
 impl MeetingQuery {
     /// 会議 (招集機関・参加機関のみ) / a meeting by id (convener and participants only)
     async fn meeting(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Meeting> {
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         find(ctx, "id", &id).await
     }
 
@@ -329,7 +329,7 @@ impl MeetingQuery {
     /// caller's agency convened or takes part in, newest first
     async fn meetings(&self, ctx: &Context<'_>, household_id: ID) -> ApiResult<Vec<Meeting>> {
         let r = req(ctx)?;
-        let household_id = store::parse_id("householdId", &household_id)?;
+        let household_id = validate::id("householdId", &household_id)?;
         let rows = store::meetings::of_household_for_agency(
             db(ctx)?,
             &household_id,
@@ -352,7 +352,7 @@ impl MeetingQuery {
     async fn consent_gaps(&self, ctx: &Context<'_>, meeting_id: ID) -> ApiResult<ConsentGaps> {
         let r = req(ctx)?;
         r.require(Action::CoordinateCases, "consentGaps")?;
-        let id = store::parse_id("meetingId", &meeting_id)?;
+        let id = validate::id("meetingId", &meeting_id)?;
         let m = find(ctx, "meetingId", &id).await?;
         if m.0.model.owner_agency_id != r.principal.agency_id {
             return Err(ApiError::forbidden(

@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 
 use async_graphql::{Context, InputObject, Object, ID};
 
-use super::context::{db, household_subjects, load_persons, req};
+use super::context::{db, req};
 use super::enums::Category as GqlCategory;
 use super::household;
+use super::loaders::{household_subjects, load_persons};
 use super::meeting::{find, Meeting, MeetingKind, MAX_SUPPORT_MEETING_DAYS};
 use super::scalars::DateTime;
 use super::validate;
@@ -55,7 +56,7 @@ fn participant_ids(
     let mut out = Vec::new();
     for (i, a) in input.participant_agency_ids.iter().enumerate() {
         let field = format!("input.participantAgencyIds.{i}");
-        let Some(id) = invalid.check(store::parse_id(&field, a).map(Some)) else {
+        let Some(id) = invalid.check(validate::id(&field, a).map(Some)) else {
             continue;
         };
         if !seen.insert(id.clone()) {
@@ -105,11 +106,11 @@ impl MeetingMutation {
         r.require(Action::CoordinateCases, "createMeeting")?;
         // Every invalid value is reported at once; the records named are looked up after.
         let mut invalid = validate::Invalid::default();
-        let household_id = invalid.check(store::parse_id("input.householdId", &input.household_id));
+        let household_id = invalid.check(validate::id("input.householdId", &input.household_id));
         let case_id = input
             .case_id
             .as_ref()
-            .and_then(|c| invalid.check(store::parse_id("input.caseId", c).map(Some)));
+            .and_then(|c| invalid.check(validate::id("input.caseId", c).map(Some)));
         let held_at = invalid.check(input.held_at.get("input.heldAt"));
         let participant_ids = participant_ids(&mut invalid, &input);
         let mut categories = BTreeSet::new();
@@ -232,7 +233,7 @@ impl MeetingMutation {
         store::meetings::create(db, row, entries).await?;
         // The household's facts changed (a new 支援会議 may be a basis): reload them.
         for p in &subjects {
-            super::context::forget_person(ctx, p)?;
+            super::loaders::forget_person(ctx, p)?;
         }
         find(ctx, "id", &id).await
     }
@@ -247,7 +248,7 @@ impl MeetingMutation {
     ) -> ApiResult<Meeting> {
         let r = req(ctx)?;
         r.require(Action::CoordinateCases, "updateMeetingMinutes")?;
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         let current = find(ctx, "id", &id).await?;
         if current.0.model.owner_agency_id != r.principal.agency_id {
             return Err(ApiError::forbidden(

@@ -1,6 +1,6 @@
 //! The GraphQL schema: types and resolvers per domain area, no SQL (that is in `store`),
 //! no access decisions (those are in `policy`; personal fields go through
-//! [`context::reveal`]).
+//! [`gate::reveal`]).
 
 pub mod activity;
 pub mod case;
@@ -10,9 +10,11 @@ pub mod consultation;
 pub mod context;
 pub mod emergency;
 pub mod enums;
+pub mod gate;
 pub mod household;
 pub mod involvement;
 pub mod ledger;
+pub mod loaders;
 pub mod meeting;
 pub mod meeting_mutation;
 pub mod person;

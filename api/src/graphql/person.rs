@@ -8,21 +8,21 @@ use chrono::NaiveDate;
 
 use super::scalars::Date;
 use super::validate;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, TransactionTrait};
 
 use super::consent::Consent;
 use super::consultation::{self, Consultation};
-use super::context::{
-    admit, db, forget_person, load_persons, nullable, req, reveal, Loaded, RecordRef, Wants,
-};
+use super::context::{db, req};
 use super::enums::Sex;
+use super::gate::{admit, nullable, reveal, RecordRef};
 use super::household::{self, HouseholdMember};
+use super::loaders::{forget_person, load_persons, Loaded, Wants};
 use super::registry::{agency_by_id, Agency};
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::kana;
 use crate::policy::{Action, Category, Item, Link};
-use crate::store::{self, persons::PersonFilter, Page};
+use crate::store::{self, persons::PersonFilter};
 use entity::person;
 
 /// 個人 / a person. Only built for persons the caller may know exist.
@@ -130,7 +130,7 @@ pub async fn prefetch(ctx: &Context<'_>, ids: &[String], wants: &Wants<'_>) -> A
             .iter()
             .map(|l| l.model.owner_agency_id.clone())
             .collect();
-        super::context::load_agencies(ctx, &owners).await?;
+        super::loaders::load_agencies(ctx, &owners).await?;
     }
     Ok(())
 }
@@ -227,7 +227,7 @@ impl Person {
     ) -> ApiResult<Vec<Consultation>> {
         // Checked like every list's `first` (1..=100), before anything is read.
         let limit = first
-            .map(|f| Page::parse(Some(f), None, store::CursorKind::Id))
+            .map(|f| validate::page(Some(f), None, store::CursorKind::Id))
             .transpose()?
             .map(|p| p.first as usize);
         let mut list = consultation::about_person(ctx, &self.model.id).await?;
@@ -307,7 +307,7 @@ pub struct PersonQuery;
 impl PersonQuery {
     /// 個人 (根拠のない ID は NOT_FOUND) / a person by id
     async fn person(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Person> {
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         Person::find(ctx, "id", &id).await
     }
 
@@ -326,7 +326,7 @@ impl PersonQuery {
         after: Option<String>,
     ) -> ApiResult<Connection<String, Person>> {
         let r = req(ctx)?;
-        let page = Page::parse(first, after, store::CursorKind::Id)?;
+        let page = validate::page(first, after, store::CursorKind::Id)?;
         let filter = PersonFilter {
             // Checked like the stored value (a NUL reached PostgreSQL as INTERNAL).
             district: validate::optional_line("district", district.as_ref(), 100)?,
@@ -479,19 +479,20 @@ impl PersonMutation {
     ) -> ApiResult<Person> {
         let r = req(ctx)?;
         r.require(Action::RecordPerson, "updatePerson")?;
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         let current = Person::find(ctx, "id", &id).await?;
-        if current.owner_agency_id() != r.principal.agency_id {
-            return Err(ApiError::forbidden(
-                "登録機関のみ更新できます / only the owning agency may update",
-            ));
-        }
+        let permit = crate::policy::write::person::may_change_person(
+            &r.principal,
+            &id,
+            current.owner_agency_id(),
+        )
+        .map_err(|e| ApiError::refused(e, "id"))?;
         let today = r.now.date_naive();
-        let mut am: person::ActiveModel = (*current.model).clone().into();
+        let mut changed: person::Model = (*current.model).clone();
         let mut fields: Vec<&str> = Vec::new();
         macro_rules! set {
             ($col:ident, $name:literal, $value:expr) => {{
-                am.$col = Set($value);
+                changed.$col = $value;
                 fields.push($name);
             }};
         }
@@ -604,19 +605,16 @@ impl PersonMutation {
         if fk.is_some() || gk.is_some() {
             let f = fk.unwrap_or_else(|| current.model.family_name_kana.clone());
             let g = gk.unwrap_or_else(|| current.model.given_name_kana.clone());
-            am.kana_key = Set(kana::match_key(&format!("{f}{g}"))
-                .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?);
+            changed.kana_key = kana::match_key(&format!("{f}{g}"))
+                .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?;
         }
-        am.version = Set(store::next_version(version));
-        am.updated_at = Set(r.now);
-        store::versioned_update::<person::Entity>(
+        changed.updated_at = r.now;
+        store::persons::update(
             db(ctx)?,
-            am,
-            person::Column::Id,
-            person::Column::Version,
-            &id,
+            permit,
+            &current.model,
             version,
-            current.model.version,
+            changed,
             vec![Entry::write(
                 &r.principal,
                 "updatePerson",

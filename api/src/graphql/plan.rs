@@ -250,7 +250,7 @@ fn assignment_row(
     plan_assignment::Model {
         id: store::new_id(),
         plan_id: plan_id.to_owned(),
-        agency_id: invalid.check(store::parse_id(&format!("{field}.agencyId"), &a.agency_id)),
+        agency_id: invalid.check(validate::id(&format!("{field}.agencyId"), &a.agency_id)),
         role: a.role.as_str().to_owned(),
         task: invalid.check(validate::required(&format!("{field}.task"), &a.task, 2000)),
         contact_frequency: invalid.check(validate::optional(
@@ -380,7 +380,7 @@ impl PlanMutation {
             entries(r, op, "support_plan", &plan_id, &c, detail),
         )
         .await?;
-        super::context::forget_rows(ctx)?;
+        super::loaders::forget_rows(ctx)?;
         let c = case::find(ctx, "caseId", &c.model.id).await?;
         let model = store::cases::plan(db, &plan_id)
             .await?
@@ -400,7 +400,7 @@ impl PlanMutation {
         let op = "recordPlanAgreement";
         let r = super::context::req(ctx)?;
         r.require(crate::policy::Action::CoordinateCases, op)?;
-        let pid = store::parse_id("planId", &plan_id)?;
+        let pid = validate::id("planId", &plan_id)?;
         let db = super::context::db(ctx)?;
         let Some(plan) = store::cases::plan(db, &pid).await? else {
             return Err(ApiError::not_found("planId"));
@@ -447,7 +447,7 @@ impl PlanMutation {
             entries(r, op, "support_plan", &plan.id, &c, detail),
         )
         .await?;
-        super::context::forget_rows(ctx)?;
+        super::loaders::forget_rows(ctx)?;
         let c = case::find(ctx, "planId", &c.model.id).await?;
         let model = store::cases::plan(db, &plan.id)
             .await?

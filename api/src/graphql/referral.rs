@@ -7,15 +7,17 @@ use async_graphql::{Context, InputObject, Object, ID};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::consultation::{self, Consultation};
-use super::context::{db, load_persons, nullable, req, reveal, RecordRef};
+use super::context::{db, req};
 use super::enums::ReferralStatus;
+use super::gate::{nullable, reveal, RecordRef};
+use super::loaders::load_persons;
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
 use super::validate;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{self, Action, Category, Item, Link};
-use crate::store::{self, referrals::ReferralFilter, Page};
+use crate::store::{self, referrals::ReferralFilter};
 use entity::referral;
 
 /// つなぎ / a referral
@@ -131,7 +133,7 @@ pub struct ReferralQuery;
 impl ReferralQuery {
     /// つなぎ / a referral by id (sender or receiver only)
     async fn referral(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Referral> {
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         find(ctx, "id", &id).await
     }
 
@@ -148,7 +150,7 @@ impl ReferralQuery {
         after: Option<String>,
     ) -> ApiResult<Connection<String, Referral>> {
         let r = req(ctx)?;
-        let page = Page::parse(first, after, store::CursorKind::Id)?;
+        let page = validate::page(first, after, store::CursorKind::Id)?;
         if policy::visible_scope(&r.principal, Category::Identity, r.purpose, r.now).is_none() {
             return Ok(Connection::new(false, false));
         }
@@ -191,8 +193,8 @@ impl ReferralMutation {
         r.require(Action::Refer, "proposeReferral")?;
         // Every invalid value is reported at once; the records named are looked up after.
         let mut invalid = validate::Invalid::default();
-        let person_id = invalid.check(store::parse_id("input.personId", &input.person_id));
-        let to = invalid.check(store::parse_id("input.toAgencyId", &input.to_agency_id));
+        let person_id = invalid.check(validate::id("input.personId", &input.person_id));
+        let to = invalid.check(validate::id("input.toAgencyId", &input.to_agency_id));
         if to == r.principal.agency_id {
             invalid.push(ApiError::bad_input(
                 "input.toAgencyId",
@@ -202,7 +204,7 @@ impl ReferralMutation {
         let consultation_id = input
             .consultation_id
             .as_ref()
-            .and_then(|c| invalid.check(store::parse_id("input.consultationId", c).map(Some)));
+            .and_then(|c| invalid.check(validate::id("input.consultationId", c).map(Some)));
         let reason = invalid.check(validate::required("input.reason", &input.reason, 4000));
         invalid.finish(ctx)?;
         let db = db(ctx)?;
@@ -327,7 +329,7 @@ async fn transition(
 ) -> ApiResult<Referral> {
     let r = req(ctx)?;
     r.require(Action::Refer, operation)?;
-    let id = store::parse_id("id", &id)?;
+    let id = validate::id("id", &id)?;
     let current = find(ctx, "id", &id).await?.0;
     if current.to_agency_id != r.principal.agency_id {
         return Err(ApiError::forbidden(

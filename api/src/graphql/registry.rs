@@ -85,7 +85,7 @@ impl Account {
 }
 
 pub async fn agency_by_id(ctx: &Context<'_>, id: &str) -> ApiResult<Agency> {
-    super::context::agency(ctx, id)
+    super::loaders::agency(ctx, id)
         .await?
         .map(Agency)
         .ok_or_else(|| ApiError::internal("agency lookup", format!("missing agency {id}")))
@@ -132,7 +132,7 @@ impl RegistryQuery {
     async fn accounts(&self, ctx: &Context<'_>, agency_id: Option<ID>) -> ApiResult<Vec<Account>> {
         req(ctx)?.require(Action::ManageRegistry, "accounts")?;
         let agency_id = agency_id
-            .map(|a| store::parse_id("agencyId", &a))
+            .map(|a| validate::id("agencyId", &a))
             .transpose()?;
         Ok(store::registry::accounts(db(ctx)?, agency_id.as_deref())
             .await?
@@ -258,7 +258,7 @@ impl RegistryMutation {
         r.require(Action::ManageRegistry, "updateAgency")?;
         // Every invalid value is reported at once; the agency is looked up after.
         let mut invalid = validate::Invalid::default();
-        let id = invalid.check(store::parse_id("id", &id));
+        let id = invalid.check(validate::id("id", &id));
         let name = input
             .name
             .as_ref()
@@ -329,7 +329,7 @@ impl RegistryMutation {
             &input.display_name,
             100,
         ));
-        let agency_id = invalid.check(store::parse_id("input.agencyId", &input.agency_id));
+        let agency_id = invalid.check(validate::id("input.agencyId", &input.agency_id));
         invalid.finish(ctx)?;
         let db = db(ctx)?;
         if store::registry::agency(db, &agency_id).await?.is_none() {
@@ -390,7 +390,7 @@ impl RegistryMutation {
         });
         let agency_id = input
             .agency_id
-            .and_then(|a| invalid.check(store::parse_id("input.agencyId", &a).map(Some)));
+            .and_then(|a| invalid.check(validate::id("input.agencyId", &a).map(Some)));
         invalid.finish(ctx)?;
         if let Some(a) = &agency_id {
             if store::registry::agency(db(ctx)?, a).await?.is_none() {
@@ -452,7 +452,7 @@ async fn change_account(
 ) -> ApiResult<Account> {
     let r = req(ctx)?;
     r.require(Action::ManageRegistry, operation)?;
-    let id = store::parse_id("id", &id)?;
+    let id = validate::id("id", &id)?;
     let db = db(ctx)?;
     let current = store::registry::account(db, &id)
         .await?

@@ -6,8 +6,10 @@
 use async_graphql::{Context, InputObject, Object, ID};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
-use super::context::{admit, db, load_persons, req, RecordRef};
+use super::context::{db, req};
 use super::enums::text_enum;
+use super::gate::{admit, RecordRef};
+use super::loaders::load_persons;
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
 use super::scalars::Date;
@@ -201,7 +203,7 @@ impl ResourceQuery {
     }
 
     async fn community_resource(&self, ctx: &Context<'_>, id: ID) -> ApiResult<CommunityResource> {
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         store::resources::get(db(ctx)?, &id)
             .await?
             .map(CommunityResource)
@@ -210,7 +212,7 @@ impl ResourceQuery {
 
     /// この人の参加支援 (PLAN; 根拠のあるもののみ) / a person's placements the caller may see
     async fn placements(&self, ctx: &Context<'_>, person_id: ID) -> ApiResult<Vec<Placement>> {
-        let person_id = store::parse_id("personId", &person_id)?;
+        let person_id = validate::id("personId", &person_id)?;
         Person::find(ctx, "personId", &person_id).await?;
         visible_placements(ctx, &person_id).await
     }
@@ -339,7 +341,7 @@ impl ResourceMutation {
     ) -> ApiResult<CommunityResource> {
         let r = req(ctx)?;
         r.require(Action::ManageResources, "updateCommunityResource")?;
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         let db = db(ctx)?;
         let current = store::resources::get(db, &id)
             .await?
@@ -398,8 +400,8 @@ impl ResourceMutation {
     ) -> ApiResult<Placement> {
         let r = req(ctx)?;
         r.require(Action::RecordActivity, "startPlacement")?;
-        let person_id = store::parse_id("personId", &person_id)?;
-        let resource_id = store::parse_id("resourceId", &resource_id)?;
+        let person_id = validate::id("personId", &person_id)?;
+        let resource_id = validate::id("resourceId", &resource_id)?;
         let started_on = started_on.get("startedOn")?;
         Person::find(ctx, "personId", &person_id).await?;
         let db = db(ctx)?;
@@ -455,7 +457,7 @@ impl ResourceMutation {
     ) -> ApiResult<Placement> {
         let r = req(ctx)?;
         r.require(Action::RecordActivity, "setPlacementStatus")?;
-        let id = store::parse_id("id", &id)?;
+        let id = validate::id("id", &id)?;
         let db = db(ctx)?;
         let Some(current) = store::resources::placement(db, &id).await? else {
             return Err(ApiError::not_found("id"));

@@ -102,7 +102,7 @@ impl ServiceClientQuery {
     ) -> ApiResult<Vec<ServiceClient>> {
         req(ctx)?.require(Action::ManageRegistry, "serviceClients")?;
         let account_id = account_id
-            .map(|a| store::parse_id("accountId", &a))
+            .map(|a| validate::id("accountId", &a))
             .transpose()?;
         Ok(
             store::service_clients::list(db(ctx)?, account_id.as_deref())
@@ -141,7 +141,7 @@ impl ServiceClientMutation {
         r.require(Action::ManageRegistry, "createServiceClient")?;
         // Every invalid value is reported at once; the account is looked up after.
         let mut invalid = validate::Invalid::default();
-        let account_id = invalid.check(store::parse_id("input.accountId", &input.account_id));
+        let account_id = invalid.check(validate::id("input.accountId", &input.account_id));
         let name = invalid.check(validate::required("input.name", &input.name, 100));
         let scopes: BTreeSet<policy::Role> = input.scopes.iter().copied().map(Into::into).collect();
         if scopes.is_empty() {
@@ -289,7 +289,7 @@ async fn change_client(
 ) -> ApiResult<ServiceClient> {
     let r = req(ctx)?;
     r.require(Action::ManageRegistry, operation)?;
-    let id = store::parse_id("id", &id)?;
+    let id = validate::id("id", &id)?;
     let db = db(ctx)?;
     let current = store::service_clients::by_id(db, &id)
         .await?

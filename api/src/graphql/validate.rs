@@ -19,6 +19,37 @@ use async_graphql::Context;
 
 use crate::error::{ApiError, ApiResult};
 use crate::kana;
+use crate::store::{decode_cursor, CursorKind, Page, MAX_PAGE};
+
+/// A client-supplied record id (a UUID), in its canonical form.
+pub fn id(field: &str, id: &str) -> ApiResult<String> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::bad_input(field, "不正なIDです / not a valid id"))
+}
+
+/// A list's page: `first` (1..=100, default 20) and `after`, which must be a cursor of this
+/// list's kind that the hub handed out.
+pub fn page(first: Option<i32>, after: Option<String>, kind: CursorKind) -> ApiResult<Page> {
+    let first = first.unwrap_or(20);
+    if !(1..=MAX_PAGE).contains(&first) {
+        return Err(ApiError::bad_input(
+            "first",
+            format!("1 以上 {MAX_PAGE} 以下で指定してください / must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let after = after
+        .map(|c| {
+            decode_cursor(&c)
+                .filter(|key| kind.accepts(key))
+                .ok_or_else(|| ApiError::bad_input("after", "不正なカーソルです / invalid cursor"))
+        })
+        .transpose()?;
+    Ok(Page {
+        first: first as u64,
+        after,
+    })
+}
 
 fn check(field: &str, v: &str, max: usize) -> ApiResult<()> {
     if v.chars().count() > max {

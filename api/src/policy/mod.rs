@@ -12,6 +12,7 @@
 pub mod ceiling;
 mod decide;
 mod types;
+pub mod write;
 
 pub use ceiling::{may, Action, POLICY_VERSION};
 pub use decide::{
@@ -21,3 +22,4 @@ pub use decide::{
     REFERRAL_CATEGORIES,
 };
 pub use types::*;
+pub use write::{Permit, Refusal, Ruling};

@@ -16,6 +16,9 @@ pub mod referrals;
 pub mod registry;
 pub mod resources;
 pub mod service_clients;
+pub mod write;
+
+pub use write::{next_version, write, Versioned};
 
 use std::time::Duration;
 
@@ -99,23 +102,9 @@ where
     Ok(())
 }
 
-/// The version a guarded update writes after the client's `version`. Saturating: a client's
-/// i32::MAX (never a stored version) must not overflow (a panic in debug builds); the
-/// guarded update then matches no row and answers CONFLICT.
-pub fn next_version(version: i32) -> i32 {
-    version.saturating_add(1)
-}
-
 /// A new record id: UUID v7, so ids sort by creation time.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// Parse a client-supplied id.
-pub fn parse_id(field: &str, id: &str) -> ApiResult<String> {
-    uuid::Uuid::parse_str(id)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::bad_input(field, "不正なIDです / not a valid id"))
 }
 
 /// The persons for whom the scope has a basis other than OWN for its category, now: an
@@ -249,7 +238,8 @@ pub enum CursorKind {
 }
 
 impl CursorKind {
-    fn accepts(self, key: &str) -> bool {
+    /// Whether `key` (a decoded cursor) is of this kind.
+    pub fn accepts(self, key: &str) -> bool {
         let uuid = |s: &str| uuid::Uuid::parse_str(s).is_ok();
         match self {
             CursorKind::Id => uuid(key),
@@ -261,40 +251,12 @@ impl CursorKind {
     }
 }
 
-impl Page {
-    /// Validate `first` (1..=100, default 20) and decode `after`, which must be a cursor this
-    /// list handed out.
-    pub fn parse(first: Option<i32>, after: Option<String>, kind: CursorKind) -> ApiResult<Self> {
-        let first = first.unwrap_or(20);
-        if !(1..=MAX_PAGE).contains(&first) {
-            return Err(ApiError::bad_input(
-                "first",
-                format!(
-                    "1 以上 {MAX_PAGE} 以下で指定してください / must be between 1 and {MAX_PAGE}"
-                ),
-            ));
-        }
-        let after = after
-            .map(|c| {
-                decode_cursor(&c)
-                    .filter(|key| kind.accepts(key))
-                    .ok_or_else(|| {
-                        ApiError::bad_input("after", "不正なカーソルです / invalid cursor")
-                    })
-            })
-            .transpose()?;
-        Ok(Page {
-            first: first as u64,
-            after,
-        })
-    }
-}
-
 pub fn encode_cursor(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
 }
 
-fn decode_cursor(cursor: &str) -> Option<String> {
+/// The key a cursor holds (None: not a cursor this hub made).
+pub fn decode_cursor(cursor: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()?;

@@ -1,4 +1,4 @@
-//! Persons: scoped lists and lookups.
+//! Persons: scoped lists, lookups and writes.
 
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func};
 use sea_orm::{
@@ -6,8 +6,11 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{basis_subjects, consenting_subjects_naming_agency, Page};
-use crate::policy::ListScope;
+use super::{basis_subjects, consenting_subjects_naming_agency, write, Page};
+use crate::audit::Entry;
+use crate::error::ApiResult;
+use crate::policy::write::person::ChangePerson;
+use crate::policy::{ListScope, Permit};
 use entity::person;
 
 #[derive(Clone, Debug, Default)]
@@ -89,4 +92,22 @@ pub async fn by_ids<C: ConnectionTrait>(
         .order_by_asc(person::Column::Id)
         .all(db)
         .await
+}
+
+/// Write a changed person record over the one read (optimistic: CONFLICT if it changed
+/// since), with its ledger entries.
+pub async fn update(
+    db: &sea_orm::DatabaseConnection,
+    permit: Permit<ChangePerson>,
+    read: &person::Model,
+    client_version: i32,
+    changed: person::Model,
+    entries: Vec<Entry>,
+) -> ApiResult<person::Model> {
+    debug_assert_eq!(permit.id(), read.id);
+    let read = read.clone();
+    write(db, entries, move |txn| {
+        Box::pin(async move { super::write::update(txn, &read, client_version, changed).await })
+    })
+    .await
 }

@@ -1,0 +1,355 @@
+//! The rows a request reads, each read once and in batches: persons with their policy
+//! facts, agencies, the issue-category table, households, memberships, cases and their
+//! parts. One mechanism, [`Keyed`]: a list loads what its items need for the whole page in
+//! one query rather than one query per item. Only rows: what is shown is still decided per
+//! field, by the gate ([`super::gate`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::{Context, Lookahead};
+
+use super::context::{db, req};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::SubjectFacts;
+use crate::store;
+use entity::person;
+
+/// Rows of one request keyed by the id they hang off (a household's members, a case's
+/// plans), so that a list loads them for all its items in one query rather than one query
+/// per item. Only rows: what is shown is still decided per field, exactly as without them.
+pub struct Keyed<V> {
+    rows: Mutex<HashMap<String, V>>,
+    /// Held while rows are loaded, so that sibling resolvers running at once do not all miss
+    /// and load the same keys.
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl<V> Default for Keyed<V> {
+    fn default() -> Self {
+        Keyed {
+            rows: Mutex::new(HashMap::new()),
+            loading: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl<V: Clone + Default> Keyed<V> {
+    /// The values for `keys`, after loading the keys not yet here with one call of `load`
+    /// (given them sorted and deduplicated). A key `load` returns nothing for gets the
+    /// default (no rows), so it is not asked for again.
+    pub async fn get<F, Fut>(&self, keys: &[String], load: F) -> ApiResult<HashMap<String, V>>
+    where
+        F: FnOnce(Vec<String>) -> Fut,
+        Fut: std::future::Future<Output = ApiResult<HashMap<String, V>>>,
+    {
+        let _loading = self.loading.lock().await;
+        let missing: Vec<String> = {
+            let rows = self.lock()?;
+            let mut m: Vec<String> = keys
+                .iter()
+                .filter(|k| !rows.contains_key(*k))
+                .cloned()
+                .collect();
+            m.sort();
+            m.dedup();
+            m
+        };
+        if !missing.is_empty() {
+            let mut found = load(missing.clone()).await?;
+            let mut rows = self.lock()?;
+            for k in missing {
+                let v = found.remove(&k).unwrap_or_default();
+                rows.insert(k, v);
+            }
+        }
+        let rows = self.lock()?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| rows.get(k).map(|v| (k.clone(), v.clone())))
+            .collect())
+    }
+
+    /// Forget everything (after a write in this request changed these rows).
+    pub fn forget(&self) -> ApiResult<()> {
+        self.lock()?.clear();
+        Ok(())
+    }
+
+    /// Forget one key (after a write in this request changed its rows).
+    pub fn forget_key(&self, key: &str) -> ApiResult<()> {
+        self.lock()?.remove(key);
+        Ok(())
+    }
+
+    fn lock(&self) -> ApiResult<std::sync::MutexGuard<'_, HashMap<String, V>>> {
+        self.rows
+            .lock()
+            .map_err(|_| ApiError::internal("cache", "poisoned"))
+    }
+}
+
+/// Group rows by a key, keeping their order.
+pub fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {
+    let mut out: HashMap<String, Vec<T>> = HashMap::new();
+    for r in rows {
+        out.entry(key(&r).to_owned()).or_default().push(r);
+    }
+    out
+}
+
+/// What the items of a list ask for: the selections under each item (the list field
+/// itself, or a connection's `nodes` and `edges { node }`), to load rows for the page ahead.
+pub struct Wants<'a>(Vec<Lookahead<'a>>);
+
+impl<'a> Wants<'a> {
+    /// Under each item of a plain list field.
+    pub fn list(ctx: &'a Context<'_>) -> Self {
+        Wants(vec![ctx.look_ahead()])
+    }
+
+    /// Under each node of a connection field.
+    pub fn connection(ctx: &'a Context<'_>) -> Self {
+        let l = ctx.look_ahead();
+        Wants(vec![l.field("nodes"), l.field("edges").field("node")])
+    }
+
+    pub fn field(&self, name: &str) -> Wants<'a> {
+        Wants(self.0.iter().map(|l| l.field(name)).collect())
+    }
+
+    pub fn exists(&self) -> bool {
+        self.0.iter().any(Lookahead::exists)
+    }
+}
+
+/// The [`Keyed`] rows of a request.
+#[derive(Default)]
+pub struct Rows {
+    /// Person id → the person with its policy facts (None: no such person).
+    pub persons: Keyed<Option<Loaded>>,
+    /// Agency id → the agency (None: no such agency). Public registry data.
+    pub agencies: Keyed<Option<entity::agency::Model>>,
+    /// The issue-category table, under the key [`ALL`].
+    pub issue_categories: Keyed<Arc<Vec<entity::issue_category::Model>>>,
+    /// Household id → the household (None: no such household).
+    pub households: Keyed<Option<entity::household::Model>>,
+    /// Household id → its members, current and past, head first.
+    pub members: Keyed<Vec<entity::household_member::Model>>,
+    /// Person id → the person's memberships.
+    pub memberships: Keyed<Vec<entity::household_member::Model>>,
+    /// Case id → the case (None: no such case).
+    pub cases: Keyed<Option<entity::support_case::Model>>,
+    /// Case id → its decisions, in the order recorded.
+    pub decisions: Keyed<Vec<entity::case_decision::Model>>,
+    /// Case id → its involvements.
+    pub involvements: Keyed<Vec<entity::case_involvement::Model>>,
+    /// Case id → its plan versions, newest first.
+    pub plans: Keyed<Vec<entity::support_plan::Model>>,
+    /// Plan id → its assignments, in order.
+    pub assignments: Keyed<Vec<entity::plan_assignment::Model>>,
+    /// Meeting id → the case decisions taken at it, oldest first.
+    pub meeting_decisions: Keyed<Vec<entity::case_decision::Model>>,
+}
+
+/// A person row with its policy facts, shared within one request.
+#[derive(Clone)]
+pub struct Loaded {
+    pub model: Arc<person::Model>,
+    pub facts: Arc<SubjectFacts>,
+    /// Every consent record of the person, read with the facts (oldest recorded first). Raw
+    /// rows: who may see which of them is decided in `consent::of_person`, nowhere else.
+    pub consents: Arc<Vec<store::facts::ConsentRecord>>,
+}
+
+/// The one key of a table read whole.
+const ALL: &str = "";
+
+/// An agency by id, read once per request.
+pub async fn agency(ctx: &Context<'_>, id: &str) -> ApiResult<Option<entity::agency::Model>> {
+    Ok(load_agency_map(ctx, &[id.to_owned()])
+        .await?
+        .remove(id)
+        .flatten())
+}
+
+/// Agencies by id into the request's cache, in one query for those not yet there (before
+/// the resolvers of a list ask for them one by one).
+pub async fn load_agencies(ctx: &Context<'_>, ids: &[String]) -> ApiResult<()> {
+    load_agency_map(ctx, ids).await.map(|_| ())
+}
+
+async fn load_agency_map(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, Option<entity::agency::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .agencies
+        .get(ids, |ids| async move {
+            Ok(store::registry::agencies_by_ids(db, ids)
+                .await?
+                .into_iter()
+                .map(|a| (a.id.clone(), Some(a)))
+                .collect())
+        })
+        .await
+}
+
+/// The issue-category table, read once per request.
+pub async fn issue_categories(
+    ctx: &Context<'_>,
+) -> ApiResult<Arc<Vec<entity::issue_category::Model>>> {
+    let db = db(ctx)?;
+    let mut all = req(ctx)?
+        .rows
+        .issue_categories
+        .get(&[ALL.to_owned()], |_| async move {
+            let table = store::consultations::issue_categories(db).await?;
+            Ok(HashMap::from([(ALL.to_owned(), Arc::new(table))]))
+        })
+        .await?;
+    Ok(all.remove(ALL).unwrap_or_default())
+}
+
+/// Load persons (and their facts) by id, in one batch for those not yet read. Returns every
+/// person found, visible or not, in the order asked: callers decide visibility.
+pub async fn load_persons(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Loaded>> {
+    let db = db(ctx)?;
+    let mut found = req(ctx)?
+        .rows
+        .persons
+        .get(ids, |missing| async move {
+            let models = store::persons::by_ids(db, missing).await?;
+            let refs: Vec<&person::Model> = models.iter().collect();
+            let mut facts = store::facts::for_persons(db, &refs).await?;
+            Ok(models
+                .into_iter()
+                .filter_map(|m| {
+                    let f = facts.remove(&m.id)?;
+                    Some((
+                        m.id.clone(),
+                        Some(Loaded {
+                            model: Arc::new(m),
+                            facts: Arc::new(f.facts),
+                            consents: Arc::new(f.consents),
+                        }),
+                    ))
+                })
+                .collect())
+        })
+        .await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.remove(id).flatten())
+        .collect())
+}
+
+/// Forget a cached person (after a write in this request changed them).
+pub fn forget_person(ctx: &Context<'_>, id: &str) -> ApiResult<()> {
+    req(ctx)?.rows.persons.forget_key(id)
+}
+
+/// Facts for the persons the caller may know exist, keyed by id.
+pub async fn known_facts(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, Arc<SubjectFacts>>> {
+    let r = req(ctx)?;
+    Ok(load_persons(ctx, ids)
+        .await?
+        .into_iter()
+        .filter(|l| r.knows_person(&l.facts))
+        .map(|l| (l.model.id.clone(), l.facts))
+        .collect())
+}
+
+/// Facts for the current members of a household: the subjects of records about the household
+/// as a whole (support cases, plans, meetings). Use with [`reveal_all`] so a field is shown
+/// only if allowed for every member.
+pub async fn household_subjects(
+    ctx: &Context<'_>,
+    household_id: &str,
+) -> ApiResult<Vec<Arc<SubjectFacts>>> {
+    let r = req(ctx)?;
+    let members = members_of(ctx, &[household_id.to_owned()]).await?;
+    let ids: Vec<String> = members
+        .into_values()
+        .flatten()
+        .filter(|m| r.current(m))
+        .map(|m| m.person_id)
+        .collect();
+    Ok(load_persons(ctx, &ids)
+        .await?
+        .into_iter()
+        .map(|l| l.facts)
+        .collect())
+}
+
+/// Members (current and past, head first) of these households, keyed by household; one
+/// query for those this request has not read yet.
+pub async fn members_of(
+    ctx: &Context<'_>,
+    household_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<entity::household_member::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .members
+        .get(household_ids, |ids| async move {
+            let rows = store::households::members_of(db, ids).await?;
+            Ok(group(rows, |m| &m.household_id))
+        })
+        .await
+}
+
+/// Memberships of these persons, keyed by person; one query for those not read yet.
+pub async fn memberships_of(
+    ctx: &Context<'_>,
+    person_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<entity::household_member::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .memberships
+        .get(person_ids, |ids| async move {
+            let rows = store::households::memberships_of(db, ids).await?;
+            Ok(group(rows, |m| &m.person_id))
+        })
+        .await
+}
+
+/// Household rows by id (None: no such household); one query for those not read yet.
+pub async fn households(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, Option<entity::household::Model>>> {
+    let db = db(ctx)?;
+    req(ctx)?
+        .rows
+        .households
+        .get(ids, |ids| async move {
+            Ok(store::households::by_ids(db, ids)
+                .await?
+                .into_iter()
+                .map(|h| (h.id.clone(), Some(h)))
+                .collect())
+        })
+        .await
+}
+
+/// Forget the rows read ahead in this request (after a write changed some of them), so that
+/// what the write returns, and any later mutation in the request, reads them afresh.
+pub fn forget_rows(ctx: &Context<'_>) -> ApiResult<()> {
+    let rows = &req(ctx)?.rows;
+    rows.households.forget()?;
+    rows.members.forget()?;
+    rows.memberships.forget()?;
+    rows.cases.forget()?;
+    rows.decisions.forget()?;
+    rows.involvements.forget()?;
+    rows.plans.forget()?;
+    rows.assignments.forget()?;
+    rows.meeting_decisions.forget()
+}

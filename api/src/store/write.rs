@@ -1,0 +1,166 @@
+//! The one write path. Every insert, update and transaction of the hub goes through here:
+//!
+//! - [`write`] runs the rows of one change in a transaction and appends the change's ledger
+//!   entries in that same transaction, so a change is stored with its ledger rows or not at
+//!   all (a failed ledger append rolls the rows back).
+//! - [`update`] writes a changed record under its optimistic guard ([`Versioned`]): only if
+//!   the row is still at the version the caller read and the client sent; CONFLICT with the
+//!   current version otherwise, and nothing is written.
+//! - [`guarded`] is the same for a row without a version whose change is guarded by its state
+//!   (a grant still open, a membership not yet ended).
+//!
+//! The domain modules of `store` build their writes from these; the GraphQL layer never
+//! writes. A store write function takes the `policy::Permit` that allowed it.
+
+use sea_orm::sea_query::IntoCondition;
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, ModelTrait, QueryFilter, TransactionTrait,
+};
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::audit::{self, Entry};
+use crate::error::{ApiError, ApiResult};
+
+/// The connection a write's rows run on.
+pub type Txn = DatabaseTransaction;
+
+/// What a write's closure returns: its rows' future, borrowing the transaction.
+pub type Rows<'t, T> = Pin<Box<dyn Future<Output = ApiResult<T>> + Send + 't>>;
+
+/// Run `rows` in one transaction, append `entries` to the ledger in it, commit. An error
+/// from `rows` or from the ledger rolls everything back.
+///
+/// ```ignore
+/// store::write(db, entries, |txn| Box::pin(async move {
+///     person::ActiveModel::from(model).insert(txn).await?;
+///     Ok(())
+/// })).await?;
+/// ```
+pub async fn write<T, F>(db: &DatabaseConnection, entries: Vec<Entry>, rows: F) -> ApiResult<T>
+where
+    T: Send,
+    F: for<'t> FnOnce(&'t Txn) -> Rows<'t, T> + Send,
+{
+    let txn = db.begin().await?;
+    let out = rows(&txn).await?;
+    audit::append(&txn, entries).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// Insert a new row (inside [`write`]).
+pub async fn insert<M>(txn: &Txn, model: M) -> ApiResult<M>
+where
+    M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
+    M::Entity: EntityTrait<Model = M>,
+    <M::Entity as EntityTrait>::ActiveModel: ActiveModelBehavior + Send,
+{
+    Ok(model.into_active_model().insert(txn).await?)
+}
+
+/// A record under optimistic concurrency: it carries a `version` that every change bumps.
+pub trait Versioned:
+    ModelTrait + IntoActiveModel<<Self::Entity as EntityTrait>::ActiveModel> + Clone + Send + Sync
+{
+    fn id_column() -> <Self::Entity as EntityTrait>::Column;
+    fn version_column() -> <Self::Entity as EntityTrait>::Column;
+    fn id(&self) -> &str;
+    fn version(&self) -> i32;
+    fn set_version(&mut self, version: i32);
+}
+
+macro_rules! versioned {
+    ($($m:ident),* $(,)?) => {$(
+        impl Versioned for entity::$m::Model {
+            fn id_column() -> entity::$m::Column {
+                entity::$m::Column::Id
+            }
+            fn version_column() -> entity::$m::Column {
+                entity::$m::Column::Version
+            }
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn version(&self) -> i32 {
+                self.version
+            }
+            fn set_version(&mut self, version: i32) {
+                self.version = version;
+            }
+        }
+    )*};
+}
+
+versioned!(
+    account,
+    agency,
+    case_involvement,
+    community_resource,
+    consent,
+    consultation,
+    household,
+    meeting,
+    participation_placement,
+    person,
+    referral,
+    service_client,
+    support_case,
+);
+
+/// The version a guarded update writes after the client's `version`. Saturating: a client's
+/// i32::MAX (never a stored version) must not overflow (a panic in debug builds); the
+/// guarded update then matches no row and answers CONFLICT.
+pub fn next_version(version: i32) -> i32 {
+    version.saturating_add(1)
+}
+
+/// Write `changed` (the record as read, with the caller's changes) over the row, inside
+/// [`write`], only if the client sent the version that was read and the row is still at it.
+/// The version is bumped; every column of `changed` is written, which the guard makes safe:
+/// the row is exactly as read. A stale version is CONFLICT naming the current version.
+pub async fn update<M>(txn: &Txn, read: &M, client_version: i32, mut changed: M) -> ApiResult<M>
+where
+    M: Versioned,
+    M::Entity: EntityTrait<Model = M>,
+{
+    if client_version != read.version() {
+        return Err(ApiError::stale(read.version()));
+    }
+    changed.set_version(next_version(read.version()));
+    let res = M::Entity::update_many()
+        .set(changed.clone().into_active_model().reset_all())
+        .filter(M::id_column().eq(read.id()))
+        .filter(M::version_column().eq(read.version()))
+        .exec(txn)
+        .await?;
+    if res.rows_affected == 0 {
+        let current = M::Entity::find()
+            .filter(M::id_column().eq(read.id()))
+            .one(txn)
+            .await?
+            .map_or(read.version(), |m| m.version());
+        return Err(ApiError::stale(current));
+    }
+    Ok(changed)
+}
+
+/// An UPDATE of rows without a version, guarded by `guard` on the row as read (a grant that
+/// is still open, a membership not yet ended): CONFLICT with `message` when no row matched,
+/// because someone changed it meanwhile.
+pub async fn guarded<E: EntityTrait>(
+    txn: &Txn,
+    change: E::ActiveModel,
+    guard: impl IntoCondition,
+    message: &'static str,
+) -> ApiResult<()>
+where
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    let res = E::update_many().set(change).filter(guard).exec(txn).await?;
+    if res.rows_affected == 0 {
+        return Err(ApiError::conflict(message));
+    }
+    Ok(())
+}
