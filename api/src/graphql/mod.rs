@@ -12,12 +12,14 @@ pub mod emergency;
 pub mod enums;
 pub mod gate;
 pub mod household;
+pub mod household_mutation;
 pub mod involvement;
 pub mod ledger;
 pub mod loaders;
 pub mod meeting;
 pub mod meeting_mutation;
 pub mod person;
+pub mod person_mutation;
 pub mod plan;
 pub mod prepare;
 pub mod referral;
@@ -52,8 +54,8 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     registry::RegistryMutation,
-    person::PersonMutation,
-    household::HouseholdMutation,
+    person_mutation::PersonMutation,
+    household_mutation::HouseholdMutation,
     consultation::ConsultationMutation,
     referral::ReferralMutation,
     consent::ConsentMutation,
