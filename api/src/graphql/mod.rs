@@ -7,6 +7,7 @@ pub mod case;
 pub mod case_write;
 pub mod consent;
 pub mod consultation;
+pub mod consultation_mutation;
 pub mod context;
 pub mod emergency;
 pub mod enums;
@@ -56,7 +57,7 @@ pub struct Mutation(
     registry::RegistryMutation,
     person_mutation::PersonMutation,
     household_mutation::HouseholdMutation,
-    consultation::ConsultationMutation,
+    consultation_mutation::ConsultationMutation,
     referral::ReferralMutation,
     consent::ConsentMutation,
     emergency::EmergencyMutation,
