@@ -38,6 +38,7 @@ tests!(
     decision_meeting_id_is_null_for_a_non_party,
     withdraw_consent_on_an_unlistable_consent_is_not_found,
     end_membership_of_a_hidden_member_is_not_found,
+    end_membership_ended_meanwhile_is_conflict,
     demo_dv_address_is_plausible_and_only_flagged
 );
 
@@ -1010,6 +1011,65 @@ async fn end_membership_of_a_hidden_member_is_not_found(srv: &Server) {
         .unwrap()
         .iter()
         .all(|m| m["leftOn"].is_null()));
+}
+
+/// A membership is ended only while it is as it was read: one another request ended between
+/// the read and the write is CONFLICT, nothing more is written, and the first end stands.
+async fn end_membership_ended_meanwhile_is_conflict(srv: &Server) {
+    use tsunagi_api::error::ApiError;
+    use tsunagi_api::policy::write::household::may_end_membership;
+    use tsunagi_api::policy::{AgencyKind, Principal, Purpose, Role, SubjectFacts};
+    use tsunagi_api::store::households;
+
+    let a = srv.agency("emc-a", "COMPREHENSIVE_CARE").await;
+    let (account, tok) = srv.account("emc-a-cw", &a, &["caseworker"]).await;
+    let p = srv
+        .person(&tok, person_input("渡辺", "三郎", "ワタナベ", "サブロウ"))
+        .await;
+    let h = srv.household(&tok, &[&p]).await;
+    let read = households::members_of(&srv.db, vec![h]).await.unwrap()[0].clone();
+    // The permit endHouseholdMembership gets for it (A registered the person).
+    let principal = Principal {
+        account_id: account,
+        agency_id: a.clone(),
+        agency_kind: AgencyKind::ComprehensiveCare,
+        roles: [Role::Caseworker].into(),
+    };
+    let facts = SubjectFacts {
+        person_id: p,
+        owner_agency_id: a.clone(),
+        ..SubjectFacts::default()
+    };
+    let now = Utc::now();
+    let permit = may_end_membership(
+        &principal,
+        &read.id,
+        &a,
+        Some(&facts),
+        Purpose::Support,
+        now,
+    )
+    .unwrap();
+    // Meanwhile another request ends it.
+    let first = srv
+        .gql(&tok, END_MEMBERSHIP, json!({ "m": read.id, "d": day(0) }))
+        .await;
+    assert_eq!(
+        first.ok()["endHouseholdMembership"]["leftOn"],
+        day(0).as_str()
+    );
+    let before = srv.ledger().await.len();
+    let late = households::end_membership(&srv.db, permit, &read, now.date_naive(), vec![]).await;
+    assert!(
+        matches!(late, Err(ApiError::Conflict { .. })),
+        "a stale end must not be written: {late:?}"
+    );
+    no_write_since(srv, before).await;
+    let row = households::member(&srv.db, &read.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.left_on.map(|d| d.to_string()), Some(day(0)));
 }
 
 // ---------------------------------------------------------------------------------------

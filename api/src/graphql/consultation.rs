@@ -1,35 +1,37 @@
 //! Consultations (相談受付). A consultation is NARRATIVE data of each subject, held by the
 //! receiving agency; its issues are governed by each issue category's policy category.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::scalars::DateTime;
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use sea_orm::{ActiveModelTrait, TransactionTrait};
+use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::context::{db, req};
 use super::enums::{Category as GqlCategory, Channel, ConsultationStatus, Sensitivity, Urgency};
 use super::gate::{admit, nullable, reveal_all, RecordRef};
 use super::household;
-use super::loaders::{known_facts, load_persons, Wants};
+use super::loaders::{
+    consultation_issues, consultation_subjects, consultations, consultations_about, known_facts,
+    load_agencies, load_persons, Wants,
+};
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
 use super::validate;
-use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Action, Category, Item, Link, SubjectFacts};
+use crate::policy::write::consultation::{knows_consultation, sees_every_consultation_of};
+use crate::policy::{self, Category, Item, Link, SubjectFacts};
 use crate::store::{self, consultations::ConsultationFilter};
-use entity::{consultation, consultation_issue, consultation_subject, issue_category};
+use entity::{consultation, issue_category};
 
 const NARRATIVE: Item = Item::of(Category::Narrative);
 
 /// 相談 / a consultation. Built only when the caller may know it exists.
 pub struct Consultation {
-    model: consultation::Model,
+    pub(super) model: consultation::Model,
     subjects: Vec<Arc<SubjectFacts>>,
-    subject_ids: Vec<String>,
+    pub(super) subject_ids: Vec<String>,
 }
 
 /// Build the visible consultations among `models`: those for which the caller may see
@@ -39,28 +41,11 @@ async fn visible(
     models: Vec<consultation::Model>,
 ) -> ApiResult<Vec<Consultation>> {
     let r = req(ctx)?;
-    let mut by_consultation: HashMap<String, Vec<String>> = HashMap::new();
-    let mut missing = Vec::new();
-    {
-        let cache = prefetched(r)?;
-        for m in &models {
-            match cache.subjects.get(&m.id) {
-                Some(ids) => {
-                    by_consultation.insert(m.id.clone(), ids.clone());
-                }
-                None => missing.push(m.id.clone()),
-            }
-        }
-    }
-    for s in store::consultations::subjects_of(db(ctx)?, missing).await? {
-        by_consultation
-            .entry(s.consultation_id)
-            .or_default()
-            .push(s.person_id);
-    }
+    let ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
+    let mut by_consultation = consultation_subjects(ctx, &ids).await?;
     let all_ids: Vec<String> = by_consultation.values().flatten().cloned().collect();
-    let loaded = load_persons(ctx, &all_ids).await?;
-    let facts: HashMap<String, Arc<SubjectFacts>> = loaded
+    let facts: HashMap<String, Arc<SubjectFacts>> = load_persons(ctx, &all_ids)
+        .await?
         .into_iter()
         .map(|l| (l.model.id.clone(), l.facts))
         .collect();
@@ -69,10 +54,14 @@ async fn visible(
         let ids = by_consultation.remove(&m.id).unwrap_or_default();
         let subjects: Vec<Arc<SubjectFacts>> =
             ids.iter().filter_map(|id| facts.get(id).cloned()).collect();
-        if subjects
-            .iter()
-            .any(|s| r.decide(s, &m.receiving_agency_id, NARRATIVE).is_ok())
-        {
+        let of_subjects = subjects.iter().map(AsRef::as_ref);
+        if knows_consultation(
+            &r.principal,
+            &m.receiving_agency_id,
+            of_subjects,
+            r.purpose,
+            r.now,
+        ) {
             out.push(Consultation {
                 model: m,
                 subjects,
@@ -84,148 +73,44 @@ async fn visible(
 }
 
 pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Consultation> {
-    let Some(m) = store::consultations::get(db(ctx)?, id).await? else {
-        return Err(ApiError::not_found(field));
-    };
-    visible(ctx, vec![m])
+    let model = consultations(ctx, &[id.to_owned()])
+        .await?
+        .remove(id)
+        .flatten();
+    visible(ctx, model.into_iter().collect())
         .await?
         .pop()
         .ok_or_else(|| ApiError::not_found(field))
 }
 
-/// Consultation rows loaded ahead, in one batch, for the persons of a list (a household's
-/// members): which consultations are about whom, the consultations, their subjects and
-/// issues. Only rows: [`visible`] and the field resolvers still decide what is shown.
-#[derive(Default)]
-pub struct Prefetched {
-    /// Person id → ids of the consultations about them (for prefetched persons only).
-    about: HashMap<String, Vec<String>>,
-    models: HashMap<String, consultation::Model>,
-    /// Consultation id → subject person ids, in person id order.
-    subjects: HashMap<String, Vec<String>>,
-    /// Consultation id → its issues (when issues were asked for).
-    issues: HashMap<String, Vec<consultation_issue::Model>>,
-}
-
-fn prefetched(r: &super::context::RequestCtx) -> ApiResult<std::sync::MutexGuard<'_, Prefetched>> {
-    r.consultations
-        .lock()
-        .map_err(|_| ApiError::internal("cache", "poisoned"))
-}
-
-/// Forget prefetched consultations (after a write in this request changed them).
-fn forget_prefetched(ctx: &Context<'_>) -> ApiResult<()> {
-    *prefetched(req(ctx)?)? = Prefetched::default();
-    Ok(())
-}
-
 /// Load the consultations about these persons, their subjects (and the subjects' policy
-/// facts) and, if `with_issues`, their issues: a fixed number of queries for all of them,
-/// so that `Person.consultations` under a list does not query once per person.
+/// facts), their receiving agencies and, if `with_issues`, their issues: a fixed number of
+/// queries for all of them, so that `Person.consultations` under a list does not query once
+/// per person. Only rows: [`visible`] and the field resolvers still decide what is shown.
 pub async fn prefetch_about(
     ctx: &Context<'_>,
     person_ids: &[String],
     with_issues: bool,
 ) -> ApiResult<()> {
-    let r = req(ctx)?;
-    let wanted: Vec<String> = {
-        let cache = prefetched(r)?;
-        let mut w: Vec<String> = person_ids
-            .iter()
-            .filter(|id| !cache.about.contains_key(*id))
-            .cloned()
-            .collect();
-        w.sort();
-        w.dedup();
-        w
-    };
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let db = db(ctx)?;
-    let pairs = store::consultations::about_persons(db, wanted.clone()).await?;
-    let mut ids: Vec<String> = pairs.iter().map(|p| p.consultation_id.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    let models = store::consultations::by_ids(db, ids.clone()).await?;
-    let subjects = store::consultations::subjects_of(db, ids.clone()).await?;
-    let agencies: Vec<String> = models
-        .iter()
-        .map(|m| m.receiving_agency_id.clone())
+    let ids: Vec<String> = consultations_about(ctx, person_ids)
+        .await?
+        .into_values()
+        .flatten()
         .collect();
-    super::loaders::load_agencies(ctx, &agencies).await?;
-    let issues = if with_issues {
-        Some(store::consultations::issues_of(db, ids).await?)
-    } else {
-        None
-    };
+    let models = consultations(ctx, &ids).await?;
+    let subjects = consultation_subjects(ctx, &ids).await?;
+    let agencies: Vec<String> = models
+        .into_values()
+        .flatten()
+        .map(|m| m.receiving_agency_id)
+        .collect();
+    load_agencies(ctx, &agencies).await?;
+    if with_issues {
+        consultation_issues(ctx, &ids).await?;
+    }
     // Co-subjects' facts too, in one batch, before the per-person resolvers need them.
-    let subject_ids: Vec<String> = subjects.iter().map(|s| s.person_id.clone()).collect();
+    let subject_ids: Vec<String> = subjects.into_values().flatten().collect();
     load_persons(ctx, &subject_ids).await?;
-    let mut cache = prefetched(r)?;
-    for p in &wanted {
-        cache.about.entry(p.clone()).or_default();
-    }
-    for p in pairs {
-        if let Some(list) = cache.about.get_mut(&p.person_id) {
-            list.push(p.consultation_id);
-        }
-    }
-    let mut by_consultation: HashMap<String, Vec<String>> = HashMap::new();
-    for s in subjects {
-        by_consultation
-            .entry(s.consultation_id)
-            .or_default()
-            .push(s.person_id);
-    }
-    // Issues only for consultations no earlier loader filled: a consultation reached twice
-    // in one request (a list, then through a household) must not list its issues twice.
-    let mut fill: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for m in models {
-        cache.subjects.insert(
-            m.id.clone(),
-            by_consultation.remove(&m.id).unwrap_or_default(),
-        );
-        if issues.is_some() && !cache.issues.contains_key(&m.id) {
-            cache.issues.insert(m.id.clone(), Vec::new());
-            fill.insert(m.id.clone());
-        }
-        cache.models.insert(m.id.clone(), m);
-    }
-    for i in issues.into_iter().flatten() {
-        if fill.contains(&i.consultation_id) {
-            if let Some(list) = cache.issues.get_mut(&i.consultation_id) {
-                list.push(i);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Load the issues of these consultations into [`Prefetched`], in one query for those not
-/// there yet.
-async fn prefetch_issues(ctx: &Context<'_>, ids: &[String]) -> ApiResult<()> {
-    let r = req(ctx)?;
-    let missing: Vec<String> = {
-        let cache = prefetched(r)?;
-        ids.iter()
-            .filter(|id| !cache.issues.contains_key(*id))
-            .cloned()
-            .collect()
-    };
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let rows = store::consultations::issues_of(db(ctx)?, missing.clone()).await?;
-    let mut cache = prefetched(r)?;
-    for id in missing {
-        cache.issues.entry(id).or_default();
-    }
-    for i in rows {
-        if let Some(list) = cache.issues.get_mut(&i.consultation_id) {
-            list.push(i);
-        }
-    }
     Ok(())
 }
 
@@ -235,14 +120,14 @@ async fn prefetch_issues(ctx: &Context<'_>, ids: &[String]) -> ApiResult<()> {
 async fn prefetch(ctx: &Context<'_>, list: &[Consultation], wants: &Wants<'_>) -> ApiResult<()> {
     if wants.field("issues").exists() {
         let ids: Vec<String> = list.iter().map(|c| c.model.id.clone()).collect();
-        prefetch_issues(ctx, &ids).await?;
+        consultation_issues(ctx, &ids).await?;
     }
     if wants.field("receivingAgency").exists() {
         let agencies: Vec<String> = list
             .iter()
             .map(|c| c.model.receiving_agency_id.clone())
             .collect();
-        super::loaders::load_agencies(ctx, &agencies).await?;
+        load_agencies(ctx, &agencies).await?;
     }
     let subjects = wants.field("subjects");
     if subjects.exists() {
@@ -260,27 +145,18 @@ async fn prefetch(ctx: &Context<'_>, list: &[Consultation], wants: &Wants<'_>) -
     Ok(())
 }
 
-/// Consultations about a person that the caller may see.
+/// Consultations about a person that the caller may see, newest first.
 pub async fn about_person(ctx: &Context<'_>, person_id: &str) -> ApiResult<Vec<Consultation>> {
-    let db = db(ctx)?;
-    let cached = {
-        let cache = prefetched(req(ctx)?)?;
-        cache.about.get(person_id).map(|ids| {
-            let mut models: Vec<consultation::Model> = ids
-                .iter()
-                .filter_map(|id| cache.models.get(id).cloned())
-                .collect();
-            models.sort_by(store::consultations::newest_first);
-            models
-        })
-    };
-    let models = match cached {
-        Some(models) => models,
-        None => {
-            let ids = store::consultations::ids_about(db, person_id).await?;
-            store::consultations::by_ids(db, ids).await?
-        }
-    };
+    let ids = consultations_about(ctx, &[person_id.to_owned()])
+        .await?
+        .remove(person_id)
+        .unwrap_or_default();
+    let mut models: Vec<consultation::Model> = consultations(ctx, &ids)
+        .await?
+        .into_values()
+        .flatten()
+        .collect();
+    models.sort_by(store::consultations::newest_first);
     // That this person was a subject is NARRATIVE of this person, not of a co-subject.
     let r = req(ctx)?;
     Ok(visible(ctx, models)
@@ -396,11 +272,10 @@ impl Consultation {
     }
     /// 課題 (各課題の情報区分について全対象者の根拠がある課題のみ) / issues the caller may see
     async fn issues(&self, ctx: &Context<'_>) -> ApiResult<Vec<ConsultationIssue>> {
-        let cached = prefetched(req(ctx)?)?.issues.get(&self.model.id).cloned();
-        let rows = match cached {
-            Some(rows) => rows,
-            None => store::consultations::issues_of(db(ctx)?, vec![self.model.id.clone()]).await?,
-        };
+        let rows = consultation_issues(ctx, std::slice::from_ref(&self.model.id))
+            .await?
+            .remove(&self.model.id)
+            .unwrap_or_default();
         let all = super::loaders::issue_categories(ctx).await?;
         let cats: HashMap<&str, &issue_category::Model> =
             all.iter().map(|c| (c.code.as_str(), c)).collect();
@@ -478,7 +353,7 @@ impl ConsultationQuery {
         }
         // A person filter: a person the caller may not know answers as for an unknown id; and
         // it matches only consultations whose link to that person the caller may see (its
-        // own, or any when it has a NARRATIVE basis for the person — "" owns nothing).
+        // own, or any when it has a NARRATIVE basis for the person beyond holding a record).
         let person_filter = match person_id
             .map(|p| validate::id("personId", &p))
             .transpose()?
@@ -489,7 +364,7 @@ impl ConsultationQuery {
                 let Some(f) = facts.get(&p) else {
                     return Ok(Connection::new(false, false));
                 };
-                let open = r.decide(f, "", NARRATIVE).is_ok();
+                let open = sees_every_consultation_of(&r.principal, f, r.purpose, r.now);
                 Some((p, open))
             }
         };
@@ -559,214 +434,5 @@ impl ConsultationQuery {
             .into_iter()
             .map(issue_category)
             .collect()
-    }
-}
-
-#[derive(InputObject)]
-pub struct IssueInput {
-    /// 課題分類コード / issue category code
-    pub code: String,
-    /// 主課題 (◎) / main issue
-    #[graphql(default)]
-    pub main: bool,
-}
-
-#[derive(InputObject)]
-pub struct RecordConsultationInput {
-    pub received_at: DateTime,
-    pub channel: Channel,
-    pub subject_person_ids: Vec<ID>,
-    pub household_id: Option<ID>,
-    pub issues: Vec<IssueInput>,
-    pub summary: String,
-    pub urgency: Urgency,
-}
-
-#[derive(Default)]
-pub struct ConsultationMutation;
-
-#[Object]
-impl ConsultationMutation {
-    /// 相談を受け付ける (自機関が受付機関) / record a consultation received by the caller's agency
-    async fn record_consultation(
-        &self,
-        ctx: &Context<'_>,
-        input: RecordConsultationInput,
-    ) -> ApiResult<Consultation> {
-        let r = req(ctx)?;
-        r.require(Action::RecordConsultation, "recordConsultation")?;
-        // Every invalid value is reported at once (the issue codes too, a fixed list); the
-        // persons and the household are looked up after, and nothing is written unless all
-        // are valid.
-        let mut invalid = validate::Invalid::default();
-        if input.subject_person_ids.is_empty() {
-            invalid.push(ApiError::bad_input(
-                "input.subjectPersonIds",
-                "1 人以上必要です / at least one person",
-            ));
-        }
-        let mut subjects: Vec<(String, String)> = Vec::new();
-        for (i, id) in input.subject_person_ids.iter().enumerate() {
-            let field = format!("input.subjectPersonIds.{i}");
-            let Some(id) = invalid.check(validate::id(&field, id).map(Some)) else {
-                continue;
-            };
-            if subjects.iter().any(|(_, s)| *s == id) {
-                invalid.push(ApiError::bad_input(
-                    field,
-                    "同じ人が重複しています / the same person twice",
-                ));
-                continue;
-            }
-            subjects.push((field, id));
-        }
-        let household_id = input
-            .household_id
-            .as_ref()
-            .and_then(|h| invalid.check(validate::id("input.householdId", h).map(Some)));
-        let received_at = invalid.check(input.received_at.get("input.receivedAt").map(Some));
-        if received_at.is_some_and(|at| at > r.now + chrono::Duration::minutes(5)) {
-            invalid.push(ApiError::bad_input(
-                "input.receivedAt",
-                "未来の日時です / in the future",
-            ));
-        }
-        let summary = invalid.check(validate::required("input.summary", &input.summary, 10_000));
-        let db = db(ctx)?;
-        let known: HashSet<String> = store::consultations::issue_categories(db)
-            .await?
-            .into_iter()
-            .map(|c| c.code)
-            .collect();
-        let mut codes = HashSet::new();
-        for (i, issue) in input.issues.iter().enumerate() {
-            if !known.contains(&issue.code) {
-                invalid.push(ApiError::bad_input(
-                    format!("input.issues.{i}.code"),
-                    format!(
-                        "不明な課題分類です / unknown issue category {:?}",
-                        issue.code
-                    ),
-                ));
-            } else if !codes.insert(issue.code.clone()) {
-                invalid.push(ApiError::bad_input(
-                    format!("input.issues.{i}.code"),
-                    "重複しています / duplicate",
-                ));
-            }
-        }
-        if !input.issues.is_empty() && input.issues.iter().filter(|i| i.main).count() != 1 {
-            invalid.push(ApiError::bad_input(
-                "input.issues",
-                "主課題 (main) はちょうど 1 つ / exactly one main issue",
-            ));
-        }
-        invalid.finish(ctx)?;
-        let Some(received_at) = received_at else {
-            return Err(ApiError::internal(
-                "recordConsultation",
-                "receivedAt unchecked",
-            ));
-        };
-        for (field, id) in &subjects {
-            if known_facts(ctx, std::slice::from_ref(id)).await?.is_empty() {
-                return Err(ApiError::not_found(field.as_str()));
-            }
-        }
-        let subjects: Vec<String> = subjects.into_iter().map(|(_, id)| id).collect();
-        if let Some(h) = &household_id {
-            household::find(ctx, "input.householdId", h).await?;
-        }
-        let id = store::new_id();
-        let model = consultation::Model {
-            id: id.clone(),
-            receiving_agency_id: r.principal.agency_id.clone(),
-            received_at,
-            channel: input.channel.as_str().to_owned(),
-            household_id,
-            summary,
-            urgency: input.urgency.as_str().to_owned(),
-            status: ConsultationStatus::Open.as_str().to_owned(),
-            version: 1,
-            created_by: r.principal.account_id.clone(),
-            created_at: r.now,
-            updated_at: r.now,
-        };
-        let txn = db.begin().await?;
-        consultation::ActiveModel::from(model).insert(&txn).await?;
-        let mut entries = Vec::new();
-        for p in &subjects {
-            consultation_subject::ActiveModel::from(consultation_subject::Model {
-                consultation_id: id.clone(),
-                person_id: p.clone(),
-            })
-            .insert(&txn)
-            .await?;
-            entries.push(Entry::write(&r.principal, "recordConsultation", "consultation", &id, Some(p), serde_json::json!({"fields": ["receivedAt", "channel", "summary", "issues", "urgency"]})));
-        }
-        for issue in &input.issues {
-            consultation_issue::ActiveModel::from(consultation_issue::Model {
-                consultation_id: id.clone(),
-                issue_code: issue.code.clone(),
-                is_main: issue.main,
-            })
-            .insert(&txn)
-            .await?;
-        }
-        audit::append(&txn, entries).await?;
-        txn.commit().await?;
-        forget_prefetched(ctx)?;
-        find(ctx, "id", &id).await
-    }
-
-    /// 相談の状態を変更 (受付機関のみ) / change a consultation's status (receiving agency)
-    async fn set_consultation_status(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        version: i32,
-        status: ConsultationStatus,
-    ) -> ApiResult<Consultation> {
-        let r = req(ctx)?;
-        r.require(Action::RecordConsultation, "setConsultationStatus")?;
-        let id = validate::id("id", &id)?;
-        let current = find(ctx, "id", &id).await?;
-        if current.model.receiving_agency_id != r.principal.agency_id {
-            return Err(ApiError::forbidden(
-                "受付機関のみ変更できます / only the receiving agency may change it",
-            ));
-        }
-        let mut am: consultation::ActiveModel = current.model.clone().into();
-        am.status = sea_orm::ActiveValue::Set(status.as_str().to_owned());
-        am.version = sea_orm::ActiveValue::Set(store::next_version(version));
-        am.updated_at = sea_orm::ActiveValue::Set(r.now);
-        let db = db(ctx)?;
-        let entries = current
-            .subject_ids
-            .iter()
-            .map(|p| {
-                Entry::write(
-                    &r.principal,
-                    "setConsultationStatus",
-                    "consultation",
-                    &id,
-                    Some(p),
-                    serde_json::json!({"status": status.as_str()}),
-                )
-            })
-            .collect();
-        store::versioned_update::<consultation::Entity>(
-            db,
-            am,
-            consultation::Column::Id,
-            consultation::Column::Version,
-            &id,
-            version,
-            current.model.version,
-            entries,
-        )
-        .await?;
-        forget_prefetched(ctx)?;
-        find(ctx, "id", &id).await
     }
 }

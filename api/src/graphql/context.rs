@@ -2,7 +2,7 @@
 //! the ledger recorder and the rows loaded in this request ([`super::loaders`]). The gate
 //! through which personal fields are revealed is [`super::gate`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_graphql::Context;
 use chrono::{DateTime, Utc};
@@ -23,9 +23,6 @@ pub struct RequestCtx {
     pub recorder: AccessRecorder,
     /// Default length of a break-glass grant, in hours.
     pub emergency_hours: u32,
-    /// Consultation rows loaded ahead for a list of persons (rows only: what is shown is
-    /// still decided per field).
-    pub(crate) consultations: Mutex<super::consultation::Prefetched>,
     /// Rows read in this request, each read once ([`super::loaders`]).
     pub(crate) rows: Rows,
 }
@@ -38,7 +35,6 @@ impl RequestCtx {
             purpose: Purpose::Support,
             recorder: AccessRecorder::default(),
             emergency_hours,
-            consultations: Mutex::new(Default::default()),
             rows: Rows::default(),
         }
     }

@@ -5,32 +5,28 @@ use std::collections::HashMap;
 
 use super::scalars::Date;
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, InputObject, Object, ID};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+use async_graphql::{Context, Object, ID};
 
 use super::context::{db, req};
 use super::gate::{admit, nullable, reveal_all, RecordRef};
-use super::loaders::{
-    forget_person, forget_rows, household_subjects, households, known_facts, members_of,
-    memberships_of, Wants,
-};
+use super::loaders::{household_subjects, households, members_of, memberships_of, Wants};
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
 use super::validate;
-use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{Action, Category, Item, Link};
+use crate::policy::write::household::{household_existence, knows_household, Existence};
+use crate::policy::{Category, Item, Link, SubjectFacts};
 use crate::store;
 use entity::{household, household_member};
 
 const HOUSEHOLD: Item = Item::of(Category::Household);
 
 /// 世帯 / a household
-pub struct Household(household::Model);
+pub struct Household(pub(super) household::Model);
 
 /// 世帯構成員 / a household membership
 pub struct HouseholdMember {
-    model: household_member::Model,
+    pub(super) model: household_member::Model,
 }
 
 /// Memberships of these households that the caller may see (ledgered either way).
@@ -78,42 +74,40 @@ async fn visible_members(
     Ok(out)
 }
 
-/// The households among `rows` the caller may know exist (order kept): its agency owns
-/// them, or it may see the membership of at least one member. Not ledgered (no personal
-/// field is shown by it). The members and their facts are loaded for all rows at once.
+/// The households among `rows` the caller may know exist (order kept; the rule is
+/// [`knows_household`]). Not ledgered (no personal field is shown by it). The members and
+/// their facts are loaded at once for all rows that need them.
 async fn visible_households(
     ctx: &Context<'_>,
     rows: Vec<household::Model>,
 ) -> ApiResult<Vec<household::Model>> {
     let r = req(ctx)?;
-    if !crate::policy::ceiling::ceiling_allows(&r.principal, Category::Household) {
-        return Ok(Vec::new());
-    }
-    let others: Vec<String> = rows
+    let p = &r.principal;
+    let by_members: Vec<String> = rows
         .iter()
-        .filter(|h| h.owner_agency_id != r.principal.agency_id)
+        .filter(|h| household_existence(p, &h.owner_agency_id) == Existence::ByMembers)
         .map(|h| h.id.clone())
         .collect();
-    let members = members_of(ctx, &others).await?;
+    let members = members_of(ctx, &by_members).await?;
     let ids: Vec<String> = members
         .values()
         .flatten()
         .map(|m| m.person_id.clone())
         .collect();
     let loaded = super::loaders::load_persons(ctx, &ids).await?;
-    let facts: HashMap<&str, _> = loaded
+    let facts: HashMap<&str, &SubjectFacts> = loaded
         .iter()
-        .map(|l| (l.model.id.as_str(), &l.facts))
+        .map(|l| (l.model.id.as_str(), l.facts.as_ref()))
         .collect();
     Ok(rows
         .into_iter()
         .filter(|h| {
-            h.owner_agency_id == r.principal.agency_id
-                || members.get(&h.id).into_iter().flatten().any(|m| {
-                    facts
-                        .get(m.person_id.as_str())
-                        .is_some_and(|f| r.decide(f, &h.owner_agency_id, HOUSEHOLD).is_ok())
-                })
+            let of_members = members
+                .get(&h.id)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| facts.get(m.person_id.as_str()).copied());
+            knows_household(p, &h.owner_agency_id, of_members, r.purpose, r.now)
         })
         .collect())
 }
@@ -346,273 +340,5 @@ impl HouseholdQuery {
                 .push(Edge::new(store::encode_cursor(&h.id), Household(h)));
         }
         Ok(conn)
-    }
-}
-
-#[derive(InputObject)]
-pub struct MemberInput {
-    pub person_id: ID,
-    /// 続柄 (本人, 妻, 長男 …)
-    pub relationship: String,
-    #[graphql(default)]
-    pub is_head: bool,
-    pub joined_on: Option<Date>,
-}
-
-#[derive(Default)]
-pub struct HouseholdMutation;
-
-/// A member input's own values (remembering each invalid one in `invalid`).
-fn member_row(
-    invalid: &mut validate::Invalid,
-    field: &str,
-    household_id: &str,
-    m: &MemberInput,
-    now: chrono::DateTime<chrono::Utc>,
-) -> household_member::Model {
-    household_member::Model {
-        id: store::new_id(),
-        household_id: household_id.to_owned(),
-        person_id: invalid.check(validate::id(&format!("{field}.personId"), &m.person_id)),
-        relationship: invalid.check(validate::required(
-            &format!("{field}.relationship"),
-            &m.relationship,
-            50,
-        )),
-        is_head: m.is_head,
-        joined_on: m
-            .joined_on
-            .as_ref()
-            .and_then(|d| invalid.check(d.get(&format!("{field}.joinedOn")).map(Some))),
-        left_on: None,
-        created_at: now,
-    }
-}
-
-/// A member must be a person the caller may know by own record or consent.
-async fn member_known(ctx: &Context<'_>, field: &str, person_id: &str) -> ApiResult<()> {
-    let r = req(ctx)?;
-    let known = known_facts(ctx, &[person_id.to_owned()]).await?;
-    let Some(facts) = known.get(person_id) else {
-        return Err(ApiError::not_found(format!("{field}.personId")));
-    };
-    // Only a person known by own record or consent may be put into a household: a grant or
-    // a 支援会議 must not become a household membership (and so a basis for more).
-    if !crate::policy::knows_by_own_or_consent(
-        &r.principal,
-        facts,
-        Category::Identity,
-        r.purpose,
-        r.now,
-    ) {
-        return Err(ApiError::forbidden(
-            "自機関の記録か同意で把握している人のみ / only a person known by own record or consent",
-        ));
-    }
-    Ok(())
-}
-
-#[Object]
-impl HouseholdMutation {
-    /// 世帯を登録 / create a household with its members
-    async fn create_household(
-        &self,
-        ctx: &Context<'_>,
-        members: Vec<MemberInput>,
-    ) -> ApiResult<Household> {
-        let r = req(ctx)?;
-        r.require(Action::RecordPerson, "createHousehold")?;
-        // Every invalid value is reported at once; the persons are looked up after.
-        let mut invalid = validate::Invalid::default();
-        if members.is_empty() {
-            invalid.push(ApiError::bad_input(
-                "members",
-                "1 人以上必要です / at least one member",
-            ));
-        }
-        let id = store::new_id();
-        let mut rows = Vec::new();
-        for (i, m) in members.iter().enumerate() {
-            let row = member_row(&mut invalid, &format!("members.{i}"), &id, m, r.now);
-            if !row.person_id.is_empty()
-                && rows
-                    .iter()
-                    .any(|x: &household_member::Model| x.person_id == row.person_id)
-            {
-                invalid.push(ApiError::bad_input(
-                    format!("members.{i}.personId"),
-                    "同じ人が重複しています / the same person twice",
-                ));
-            }
-            rows.push(row);
-        }
-        if rows.iter().filter(|m| m.is_head).count() > 1 {
-            invalid.push(ApiError::bad_input(
-                "members",
-                "世帯主は 1 人まで / at most one head",
-            ));
-        }
-        invalid.finish(ctx)?;
-        for (i, row) in rows.iter().enumerate() {
-            member_known(ctx, &format!("members.{i}"), &row.person_id).await?;
-        }
-        let model = household::Model {
-            id: id.clone(),
-            owner_agency_id: r.principal.agency_id.clone(),
-            version: 1,
-            created_by: r.principal.account_id.clone(),
-            created_at: r.now,
-            updated_at: r.now,
-        };
-        let txn = db(ctx)?.begin().await?;
-        household::ActiveModel::from(model).insert(&txn).await?;
-        let mut entries = vec![Entry::write(
-            &r.principal,
-            "createHousehold",
-            "household",
-            &id,
-            None,
-            serde_json::json!({"members": rows.len()}),
-        )];
-        for m in rows {
-            entries.push(Entry::write(
-                &r.principal,
-                "createHousehold",
-                "household_member",
-                &m.id,
-                Some(&m.person_id),
-                serde_json::json!({"householdId": id}),
-            ));
-            household_member::ActiveModel::from(m).insert(&txn).await?;
-        }
-        audit::append(&txn, entries).await?;
-        txn.commit().await?;
-        forget_rows(ctx)?;
-        find(ctx, "id", &id).await
-    }
-
-    /// 構成員を追加 (登録機関のみ) / add a member (owning agency only)
-    async fn add_household_member(
-        &self,
-        ctx: &Context<'_>,
-        household_id: ID,
-        member: MemberInput,
-    ) -> ApiResult<HouseholdMember> {
-        let r = req(ctx)?;
-        r.require(Action::RecordPerson, "addHouseholdMember")?;
-        let hid = validate::id("householdId", &household_id)?;
-        let h = find(ctx, "householdId", &hid).await?;
-        if h.0.owner_agency_id != r.principal.agency_id {
-            return Err(ApiError::forbidden(
-                "登録機関のみ変更できます / only the owning agency may change it",
-            ));
-        }
-        let mut invalid = validate::Invalid::default();
-        let row = member_row(&mut invalid, "member", &hid, &member, r.now);
-        invalid.finish(ctx)?;
-        member_known(ctx, "member", &row.person_id).await?;
-        let db = db(ctx)?;
-        let existing = store::households::members_of(db, vec![hid.clone()]).await?;
-        if existing
-            .iter()
-            .any(|m| m.person_id == row.person_id && m.left_on.is_none())
-        {
-            return Err(ApiError::bad_input(
-                "member.personId",
-                "既にこの世帯の構成員です / already a member of this household",
-            ));
-        }
-        if row.is_head && existing.iter().any(|m| m.is_head && m.left_on.is_none()) {
-            return Err(ApiError::bad_input(
-                "member.isHead",
-                "世帯主は既にいます / the household already has a head",
-            ));
-        }
-        let txn = db.begin().await?;
-        let saved = household_member::ActiveModel::from(row)
-            .insert(&txn)
-            .await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "addHouseholdMember",
-                "household_member",
-                &saved.id,
-                Some(&saved.person_id),
-                serde_json::json!({"householdId": hid}),
-            )],
-        )
-        .await?;
-        txn.commit().await?;
-        forget_rows(ctx)?;
-        // The person's facts include the 支援会議 of the household they belong to now.
-        forget_person(ctx, &saved.person_id)?;
-        Ok(HouseholdMember { model: saved })
-    }
-
-    /// 構成員の離脱 / end a membership (owning agency only)
-    async fn end_household_membership(
-        &self,
-        ctx: &Context<'_>,
-        member_id: ID,
-        left_on: Date,
-    ) -> ApiResult<HouseholdMember> {
-        let r = req(ctx)?;
-        r.require(Action::RecordPerson, "endHouseholdMembership")?;
-        let mid = validate::id("memberId", &member_id)?;
-        let left_on = left_on.get("leftOn")?;
-        let db = db(ctx)?;
-        let Some(m) = store::households::member(db, &mid).await? else {
-            return Err(ApiError::not_found("memberId"));
-        };
-        let h = find(ctx, "memberId", &m.household_id).await?;
-        // A membership the caller may not see (the member's HOUSEHOLD data) is, to it, one
-        // that does not exist: the same decision as `Household.members`.
-        let member = super::loaders::load_persons(ctx, std::slice::from_ref(&m.person_id)).await?;
-        let sees = member
-            .first()
-            .is_some_and(|p| r.decide(&p.facts, &h.0.owner_agency_id, HOUSEHOLD).is_ok());
-        if !sees {
-            return Err(ApiError::not_found("memberId"));
-        }
-        if h.0.owner_agency_id != r.principal.agency_id {
-            return Err(ApiError::forbidden(
-                "登録機関のみ変更できます / only the owning agency may change it",
-            ));
-        }
-        if m.left_on.is_some() {
-            return Err(ApiError::bad_input(
-                "memberId",
-                "既に離脱しています / already left",
-            ));
-        }
-        if m.joined_on.is_some_and(|j| left_on < j) {
-            return Err(ApiError::bad_input(
-                "leftOn",
-                "加入日より前です / before the join date",
-            ));
-        }
-        let mut am: household_member::ActiveModel = m.into();
-        am.left_on = Set(Some(left_on));
-        let txn = db.begin().await?;
-        let saved = am.update(&txn).await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "endHouseholdMembership",
-                "household_member",
-                &saved.id,
-                Some(&saved.person_id),
-                serde_json::json!({"fields": ["leftOn"]}),
-            )],
-        )
-        .await?;
-        txn.commit().await?;
-        forget_rows(ctx)?;
-        // The person's facts include the 支援会議 of the household they belong to now.
-        forget_person(ctx, &saved.person_id)?;
-        Ok(HouseholdMember { model: saved })
     }
 }

@@ -1,13 +1,15 @@
 //! The rows a request reads, each read once and in batches: persons with their policy
-//! facts, agencies, the issue-category table, households, memberships, cases and their
-//! parts. One mechanism, [`Keyed`]: a list loads what its items need for the whole page in
-//! one query rather than one query per item. Only rows: what is shown is still decided per
-//! field, by the gate ([`super::gate`]).
+//! facts, agencies, the issue-category table, households, memberships, consultations, cases
+//! and their parts. One mechanism, [`Keyed`]: a list loads what its items need for the whole
+//! page in one query rather than one query per item. Only rows: what is shown is still
+//! decided per field, by the gate ([`super::gate`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::{Context, Lookahead};
+
+use sea_orm::DatabaseConnection;
 
 use super::context::{db, req};
 use crate::error::{ApiError, ApiResult};
@@ -150,6 +152,16 @@ pub struct Rows {
     pub assignments: Keyed<Vec<entity::plan_assignment::Model>>,
     /// Meeting id → the case decisions taken at it, oldest first.
     pub meeting_decisions: Keyed<Vec<entity::case_decision::Model>>,
+    /// Person id → ids of the consultations about them.
+    pub consultations_about: Keyed<Vec<String>>,
+    /// Consultation id → the consultation (None: no such consultation).
+    pub consultations: Keyed<Option<entity::consultation::Model>>,
+    /// Consultation id → its subjects' person ids, in person id order.
+    pub consultation_subjects: Keyed<Vec<String>>,
+    /// Consultation id → its issues, the main one first. Each consultation's are read once,
+    /// so one reached twice in a request (a list, then through a household) does not list
+    /// its issues twice.
+    pub consultation_issues: Keyed<Vec<entity::consultation_issue::Model>>,
 }
 
 /// A person row with its policy facts, shared within one request.
@@ -337,6 +349,117 @@ pub async fn households(
                 .collect())
         })
         .await
+}
+
+/// The values of `keys` in the request's `rows` chosen by `of`, after loading those not read
+/// yet with one call of `load`.
+async fn read<'a, V, Fut>(
+    ctx: &'a Context<'_>,
+    of: impl FnOnce(&'a Rows) -> &'a Keyed<V>,
+    keys: &[String],
+    load: impl FnOnce(&'a DatabaseConnection, Vec<String>) -> Fut,
+) -> ApiResult<HashMap<String, V>>
+where
+    V: Clone + Default + 'a,
+    Fut: std::future::Future<Output = ApiResult<HashMap<String, V>>>,
+{
+    let db = db(ctx)?;
+    of(&req(ctx)?.rows)
+        .get(keys, |missing| load(db, missing))
+        .await
+}
+
+/// Group (key, value) pairs by key, keeping their order.
+fn group_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in pairs {
+        out.entry(k).or_default().push(v);
+    }
+    out
+}
+
+/// Ids of the consultations about these persons, keyed by person; one query for those not
+/// read yet.
+pub async fn consultations_about(
+    ctx: &Context<'_>,
+    person_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<String>>> {
+    read(
+        ctx,
+        |r| &r.consultations_about,
+        person_ids,
+        |db, ids| async move {
+            let rows = store::consultations::about_persons(db, ids).await?;
+            Ok(group_pairs(
+                rows.into_iter().map(|s| (s.person_id, s.consultation_id)),
+            ))
+        },
+    )
+    .await
+}
+
+/// Consultation rows by id (None: no such consultation); one query for those not read yet.
+pub async fn consultations(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, Option<entity::consultation::Model>>> {
+    read(
+        ctx,
+        |r| &r.consultations,
+        ids,
+        |db, ids| async move {
+            let rows = store::consultations::by_ids(db, ids).await?;
+            Ok(rows.into_iter().map(|c| (c.id.clone(), Some(c))).collect())
+        },
+    )
+    .await
+}
+
+/// The subjects (person ids, in id order) of these consultations, keyed by consultation;
+/// one query for those not read yet.
+pub async fn consultation_subjects(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, Vec<String>>> {
+    read(
+        ctx,
+        |r| &r.consultation_subjects,
+        ids,
+        |db, ids| async move {
+            let rows = store::consultations::subjects_of(db, ids).await?;
+            Ok(group_pairs(
+                rows.into_iter().map(|s| (s.consultation_id, s.person_id)),
+            ))
+        },
+    )
+    .await
+}
+
+/// The issues (main first) of these consultations, keyed by consultation; one query for
+/// those not read yet.
+pub async fn consultation_issues(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, Vec<entity::consultation_issue::Model>>> {
+    read(
+        ctx,
+        |r| &r.consultation_issues,
+        ids,
+        |db, ids| async move {
+            let rows = store::consultations::issues_of(db, ids).await?;
+            Ok(group(rows, |i| &i.consultation_id))
+        },
+    )
+    .await
+}
+
+/// Forget the consultations read in this request (after a write changed some of them).
+pub fn forget_consultations(ctx: &Context<'_>) -> ApiResult<()> {
+    let rows = &req(ctx)?.rows;
+    rows.consultations_about.forget()?;
+    rows.consultations.forget()?;
+    rows.consultation_subjects.forget()?;
+    rows.consultation_issues.forget()
 }
 
 /// Forget the rows read ahead in this request (after a write changed some of them), so that

@@ -7,17 +7,20 @@ pub mod case;
 pub mod case_write;
 pub mod consent;
 pub mod consultation;
+pub mod consultation_mutation;
 pub mod context;
 pub mod emergency;
 pub mod enums;
 pub mod gate;
 pub mod household;
+pub mod household_mutation;
 pub mod involvement;
 pub mod ledger;
 pub mod loaders;
 pub mod meeting;
 pub mod meeting_mutation;
 pub mod person;
+pub mod person_mutation;
 pub mod plan;
 pub mod prepare;
 pub mod referral;
@@ -52,9 +55,9 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     registry::RegistryMutation,
-    person::PersonMutation,
-    household::HouseholdMutation,
-    consultation::ConsultationMutation,
+    person_mutation::PersonMutation,
+    household_mutation::HouseholdMutation,
+    consultation_mutation::ConsultationMutation,
     referral::ReferralMutation,
     consent::ConsentMutation,
     emergency::EmergencyMutation,

@@ -3,12 +3,10 @@
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, InputObject, Object, ID};
-use chrono::NaiveDate;
+use async_graphql::{Context, Object, ID};
 
 use super::scalars::Date;
 use super::validate;
-use sea_orm::{ActiveModelTrait, TransactionTrait};
 
 use super::consent::Consent;
 use super::consultation::{self, Consultation};
@@ -16,12 +14,11 @@ use super::context::{db, req};
 use super::enums::Sex;
 use super::gate::{admit, nullable, reveal, RecordRef};
 use super::household::{self, HouseholdMember};
-use super::loaders::{forget_person, load_persons, Loaded, Wants};
+use super::loaders::{load_persons, Loaded, Wants};
 use super::registry::{agency_by_id, Agency};
-use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::kana;
-use crate::policy::{Action, Category, Item, Link};
+use crate::policy::{Category, Item, Link};
 use crate::store::{self, persons::PersonFilter};
 use entity::person;
 
@@ -85,6 +82,11 @@ impl Person {
 
     pub fn person_id(&self) -> &str {
         &self.model.id
+    }
+
+    /// The person's record as read.
+    pub(super) fn model(&self) -> &person::Model {
+        &self.model
     }
 
     pub fn owner_agency_id(&self) -> &str {
@@ -245,61 +247,6 @@ impl Person {
     }
 }
 
-#[derive(InputObject)]
-pub struct CreatePersonInput {
-    pub family_name: String,
-    pub given_name: String,
-    /// カナ (ひらがな・半角カナも可、全角カタカナに正規化) / kana, normalised to katakana
-    pub family_name_kana: String,
-    pub given_name_kana: String,
-    pub birth_date: Option<Date>,
-    pub sex: Sex,
-    pub address: Option<String>,
-    pub phone: Option<String>,
-    pub district: Option<String>,
-    #[graphql(default)]
-    pub address_confidential: bool,
-    pub care_level: Option<String>,
-    pub disability_certificate: Option<String>,
-    pub public_assistance: Option<bool>,
-}
-
-/// Omitted fields are left unchanged.
-#[derive(InputObject)]
-pub struct UpdatePersonInput {
-    pub family_name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name_kana: Option<String>,
-    pub given_name_kana: Option<String>,
-    pub birth_date: Option<Date>,
-    pub sex: Option<Sex>,
-    pub address: Option<String>,
-    pub phone: Option<String>,
-    pub district: Option<String>,
-    pub address_confidential: Option<bool>,
-    pub care_level: Option<String>,
-    pub disability_certificate: Option<String>,
-    pub public_assistance: Option<bool>,
-}
-
-fn kana_field(field: &str, value: &str) -> ApiResult<String> {
-    kana::normalize_kana(value).map_err(|e| ApiError::bad_input(field, e.to_string()))
-}
-
-fn birth_date(field: &str, date: Option<&Date>, today: NaiveDate) -> ApiResult<Option<NaiveDate>> {
-    let Some(date) = date else {
-        return Ok(None);
-    };
-    let d = date.get(field)?;
-    if d > today {
-        return Err(ApiError::bad_input(field, "未来の日付です / in the future"));
-    }
-    if d < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(NaiveDate::MIN) {
-        return Err(ApiError::bad_input(field, "日付が古すぎます / too early"));
-    }
-    Ok(Some(d))
-}
-
 #[derive(Default)]
 pub struct PersonQuery;
 
@@ -380,252 +327,5 @@ impl PersonQuery {
                 .push(Edge::new(store::encode_cursor(p.person_id()), p));
         }
         Ok(conn)
-    }
-}
-
-#[derive(Default)]
-pub struct PersonMutation;
-
-#[Object]
-impl PersonMutation {
-    /// 個人を登録 (自機関が登録機関になる) / register a person; the caller's agency owns the record
-    async fn create_person(
-        &self,
-        ctx: &Context<'_>,
-        input: CreatePersonInput,
-    ) -> ApiResult<Person> {
-        let r = req(ctx)?;
-        r.require(Action::RecordPerson, "createPerson")?;
-        let today = r.now.date_naive();
-        // Every invalid field is reported at once; nothing is written unless all are valid.
-        let mut invalid = validate::Invalid::default();
-        let family_name =
-            invalid.check(validate::line("input.familyName", &input.family_name, 100));
-        let given_name = invalid.check(validate::line("input.givenName", &input.given_name, 100));
-        let family_name_kana =
-            invalid.check(kana_field("input.familyNameKana", &input.family_name_kana));
-        let given_name_kana =
-            invalid.check(kana_field("input.givenNameKana", &input.given_name_kana));
-        let birth_date = invalid.check(birth_date(
-            "input.birthDate",
-            input.birth_date.as_ref(),
-            today,
-        ));
-        let address = invalid.check(validate::optional_line(
-            "input.address",
-            input.address.as_ref(),
-            300,
-        ));
-        let phone = invalid.check(validate::phone("input.phone", input.phone.as_ref()));
-        let district = invalid.check(validate::optional_line(
-            "input.district",
-            input.district.as_ref(),
-            100,
-        ));
-        let care_level = invalid.check(validate::optional(
-            "input.careLevel",
-            input.care_level.as_ref(),
-            50,
-        ));
-        let disability_certificate = invalid.check(validate::optional(
-            "input.disabilityCertificate",
-            input.disability_certificate.as_ref(),
-            100,
-        ));
-        invalid.finish(ctx)?;
-        let kana_key = kana::match_key(&format!("{family_name_kana}{given_name_kana}"))
-            .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?;
-        let model = person::Model {
-            id: store::new_id(),
-            owner_agency_id: r.principal.agency_id.clone(),
-            family_name,
-            given_name,
-            family_name_kana,
-            given_name_kana,
-            kana_key,
-            birth_date,
-            sex: input.sex.as_str().to_owned(),
-            address,
-            phone,
-            district,
-            address_confidential: input.address_confidential,
-            care_level,
-            disability_certificate,
-            public_assistance: input.public_assistance,
-            version: 1,
-            created_by: r.principal.account_id.clone(),
-            created_at: r.now,
-            updated_at: r.now,
-        };
-        let id = model.id.clone();
-        let txn = db(ctx)?.begin().await?;
-        person::ActiveModel::from(model).insert(&txn).await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(&r.principal, "createPerson", "person", &id, Some(&id), serde_json::json!({"categories": ["IDENTITY", "CONTACT", "HEALTH", "LIVELIHOOD", "CHILD_PROTECTION"]}))],
-        )
-        .await?;
-        txn.commit().await?;
-        Person::find(ctx, "id", &id).await
-    }
-
-    /// 個人を更新 (登録機関のみ、version が一致すること) / update a person (owning agency; current version)
-    async fn update_person(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        version: i32,
-        input: UpdatePersonInput,
-    ) -> ApiResult<Person> {
-        let r = req(ctx)?;
-        r.require(Action::RecordPerson, "updatePerson")?;
-        let id = validate::id("id", &id)?;
-        let current = Person::find(ctx, "id", &id).await?;
-        let permit = crate::policy::write::person::may_change_person(
-            &r.principal,
-            &id,
-            current.owner_agency_id(),
-        )
-        .map_err(|e| ApiError::refused(e, "id"))?;
-        let today = r.now.date_naive();
-        let mut changed: person::Model = (*current.model).clone();
-        let mut fields: Vec<&str> = Vec::new();
-        macro_rules! set {
-            ($col:ident, $name:literal, $value:expr) => {{
-                changed.$col = $value;
-                fields.push($name);
-            }};
-        }
-        // Every invalid field is reported at once; nothing is written unless all are valid.
-        let mut invalid = validate::Invalid::default();
-        if let Some(v) = &input.family_name {
-            set!(
-                family_name,
-                "familyName",
-                invalid.check(validate::line("input.familyName", v, 100))
-            );
-        }
-        if let Some(v) = &input.given_name {
-            set!(
-                given_name,
-                "givenName",
-                invalid.check(validate::line("input.givenName", v, 100))
-            );
-        }
-        let fk = input
-            .family_name_kana
-            .as_ref()
-            .and_then(|v| invalid.check(kana_field("input.familyNameKana", v).map(Some)));
-        let gk = input
-            .given_name_kana
-            .as_ref()
-            .and_then(|v| invalid.check(kana_field("input.givenNameKana", v).map(Some)));
-        if let Some(v) = &fk {
-            set!(family_name_kana, "familyNameKana", v.clone());
-        }
-        if let Some(v) = &gk {
-            set!(given_name_kana, "givenNameKana", v.clone());
-        }
-        if input.birth_date.is_some() {
-            set!(
-                birth_date,
-                "birthDate",
-                invalid.check(birth_date(
-                    "input.birthDate",
-                    input.birth_date.as_ref(),
-                    today
-                ))
-            );
-        }
-        if let Some(v) = input.sex {
-            set!(sex, "sex", v.as_str().to_owned());
-        }
-        if input.address.is_some() {
-            set!(
-                address,
-                "address",
-                invalid.check(validate::optional_line(
-                    "input.address",
-                    input.address.as_ref(),
-                    300
-                ))
-            );
-        }
-        if input.phone.is_some() {
-            set!(
-                phone,
-                "phone",
-                invalid.check(validate::phone("input.phone", input.phone.as_ref()))
-            );
-        }
-        if input.district.is_some() {
-            set!(
-                district,
-                "district",
-                invalid.check(validate::optional_line(
-                    "input.district",
-                    input.district.as_ref(),
-                    100
-                ))
-            );
-        }
-        if let Some(v) = input.address_confidential {
-            set!(address_confidential, "addressConfidential", v);
-        }
-        if input.care_level.is_some() {
-            set!(
-                care_level,
-                "careLevel",
-                invalid.check(validate::optional(
-                    "input.careLevel",
-                    input.care_level.as_ref(),
-                    50
-                ))
-            );
-        }
-        if input.disability_certificate.is_some() {
-            set!(
-                disability_certificate,
-                "disabilityCertificate",
-                invalid.check(validate::optional(
-                    "input.disabilityCertificate",
-                    input.disability_certificate.as_ref(),
-                    100
-                ))
-            );
-        }
-        if input.public_assistance.is_some() {
-            set!(
-                public_assistance,
-                "publicAssistance",
-                input.public_assistance
-            );
-        }
-        invalid.finish(ctx)?;
-        if fk.is_some() || gk.is_some() {
-            let f = fk.unwrap_or_else(|| current.model.family_name_kana.clone());
-            let g = gk.unwrap_or_else(|| current.model.given_name_kana.clone());
-            changed.kana_key = kana::match_key(&format!("{f}{g}"))
-                .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?;
-        }
-        changed.updated_at = r.now;
-        store::persons::update(
-            db(ctx)?,
-            permit,
-            &current.model,
-            version,
-            changed,
-            vec![Entry::write(
-                &r.principal,
-                "updatePerson",
-                "person",
-                &id,
-                Some(&id),
-                serde_json::json!({ "fields": fields }),
-            )],
-        )
-        .await?;
-        forget_person(ctx, &id)?;
-        Person::find(ctx, "id", &id).await
     }
 }

@@ -24,6 +24,19 @@ pub fn decide(
     if record_owner == principal.agency_id {
         return Ok(Basis::Own);
     }
+    shared_basis(principal, subject, item, purpose, now)
+}
+
+/// The bases that hold whichever agency holds the record, the role ceiling aside: for an
+/// address_confidential location only a consent naming the caller's agency, otherwise
+/// CONSENT, SUPPORT_MEETING, EMERGENCY. [`decide`] after OWN.
+pub(super) fn shared_basis(
+    principal: &Principal,
+    subject: &SubjectFacts,
+    item: Item,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Decision {
     let covering = |c: &&ConsentFacts| c.covers(item.category, purpose, now);
     if item.location && subject.address_confidential {
         // 支援措置: only a consent that names this very agency opens the address.

@@ -3,12 +3,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
-use super::{basis_subjects, Page};
-use crate::policy::ListScope;
+use super::{basis_subjects, write, Page};
+use crate::audit::Entry;
+use crate::error::ApiResult;
+use crate::policy::write::consultation::{ChangeConsultation, RecordConsultation};
+use crate::policy::{ListScope, Permit};
 use entity::{consultation, consultation_issue, consultation_subject, issue_category};
 
 #[derive(Clone, Debug, Default)]
@@ -224,4 +227,70 @@ pub async fn issue_categories<C: ConnectionTrait>(
         .order_by_asc(issue_category::Column::SortOrder)
         .all(db)
         .await
+}
+
+/// Record a consultation with its subjects and issues (code, whether main), with the ledger
+/// entries.
+pub async fn record(
+    db: &DatabaseConnection,
+    permit: Permit<RecordConsultation>,
+    model: consultation::Model,
+    subjects: Vec<String>,
+    issues: Vec<(String, bool)>,
+    entries: Vec<Entry>,
+) -> ApiResult<()> {
+    debug_assert_eq!(permit.id(), model.id);
+    let id = &model.id;
+    let subjects: Vec<consultation_subject::Model> = subjects
+        .into_iter()
+        .map(|person_id| consultation_subject::Model {
+            consultation_id: id.clone(),
+            person_id,
+        })
+        .collect();
+    let issues: Vec<consultation_issue::Model> = issues
+        .into_iter()
+        .map(|(issue_code, is_main)| consultation_issue::Model {
+            consultation_id: id.clone(),
+            issue_code,
+            is_main,
+        })
+        .collect();
+    write(db, entries, move |txn| {
+        Box::pin(async move {
+            write::insert(txn, model).await?;
+            for s in subjects {
+                write::insert(txn, s).await?;
+            }
+            for i in issues {
+                write::insert(txn, i).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Set the status of the consultation `read` (optimistic: CONFLICT unless the client's
+/// version is the one read and the row is still at it), with the ledger entries.
+pub async fn set_status(
+    db: &DatabaseConnection,
+    permit: Permit<ChangeConsultation>,
+    read: &consultation::Model,
+    client_version: i32,
+    status: &str,
+    at: DateTime<Utc>,
+    entries: Vec<Entry>,
+) -> ApiResult<consultation::Model> {
+    debug_assert_eq!(permit.id(), read.id);
+    let read = read.clone();
+    let changed = consultation::Model {
+        status: status.to_owned(),
+        updated_at: at,
+        ..read.clone()
+    };
+    write(db, entries, move |txn| {
+        Box::pin(async move { write::update(txn, &read, client_version, changed).await })
+    })
+    .await
 }

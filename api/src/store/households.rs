@@ -1,13 +1,18 @@
 //! Households and their members.
 
+use chrono::NaiveDate;
 use sea_orm::sea_query::Query;
+use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
-use super::{basis_subjects, Page};
-use crate::policy::ListScope;
+use super::{basis_subjects, write, Page};
+use crate::audit::Entry;
+use crate::error::ApiResult;
+use crate::policy::write::household::{ChangeHousehold, CreateHousehold, EndMembership, Enrol};
+use crate::policy::{ListScope, Permit};
 use entity::{household, household_member};
 
 /// Households the scope may know exist: its agency's own, or with a member whose consent
@@ -91,4 +96,82 @@ pub async fn member<C: ConnectionTrait>(
     household_member::Entity::find_by_id(id.to_owned())
         .one(db)
         .await
+}
+
+/// Register a household with its members (each enrolled by its own permit), with the ledger
+/// entries.
+pub async fn create(
+    db: &DatabaseConnection,
+    permit: Permit<CreateHousehold>,
+    model: household::Model,
+    members: Vec<(Permit<Enrol>, household_member::Model)>,
+    entries: Vec<Entry>,
+) -> ApiResult<()> {
+    debug_assert_eq!(permit.id(), model.id);
+    write(db, entries, move |txn| {
+        Box::pin(async move {
+            write::insert(txn, model).await?;
+            for (enrol, m) in members {
+                debug_assert_eq!(enrol.id(), m.person_id);
+                write::insert(txn, m).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Add a member to a household, with the ledger entries.
+pub async fn add_member(
+    db: &DatabaseConnection,
+    permit: Permit<ChangeHousehold>,
+    enrol: Permit<Enrol>,
+    row: household_member::Model,
+    entries: Vec<Entry>,
+) -> ApiResult<household_member::Model> {
+    debug_assert_eq!(permit.id(), row.household_id);
+    debug_assert_eq!(enrol.id(), row.person_id);
+    write(db, entries, move |txn| {
+        Box::pin(async move { write::insert(txn, row).await })
+    })
+    .await
+}
+
+/// End the membership `read` on `left_on`, with the ledger entries: only if it is still as
+/// read (not ended meanwhile), CONFLICT otherwise.
+pub async fn end_membership(
+    db: &DatabaseConnection,
+    permit: Permit<EndMembership>,
+    read: &household_member::Model,
+    left_on: NaiveDate,
+    entries: Vec<Entry>,
+) -> ApiResult<household_member::Model> {
+    debug_assert_eq!(permit.id(), read.id);
+    let as_read = match read.left_on {
+        None => household_member::Column::LeftOn.is_null(),
+        Some(d) => household_member::Column::LeftOn.eq(d),
+    };
+    let guard = Condition::all()
+        .add(household_member::Column::Id.eq(read.id.as_str()))
+        .add(as_read);
+    let change = household_member::ActiveModel {
+        left_on: Set(Some(left_on)),
+        ..Default::default()
+    };
+    write(db, entries, move |txn| {
+        Box::pin(async move {
+            write::guarded::<household_member::Entity>(
+                txn,
+                change,
+                guard,
+                "構成員の記録が他の更新で変わりました / the membership changed since it was read",
+            )
+            .await
+        })
+    })
+    .await?;
+    Ok(household_member::Model {
+        left_on: Some(left_on),
+        ..read.clone()
+    })
 }

@@ -9,7 +9,7 @@ use sea_orm::{
 use super::{basis_subjects, consenting_subjects_naming_agency, write, Page};
 use crate::audit::Entry;
 use crate::error::ApiResult;
-use crate::policy::write::person::ChangePerson;
+use crate::policy::write::person::{ChangePerson, CreatePerson};
 use crate::policy::{ListScope, Permit};
 use entity::person;
 
@@ -92,6 +92,20 @@ pub async fn by_ids<C: ConnectionTrait>(
         .order_by_asc(person::Column::Id)
         .all(db)
         .await
+}
+
+/// Register a new person, with its ledger entries.
+pub async fn create(
+    db: &sea_orm::DatabaseConnection,
+    permit: Permit<CreatePerson>,
+    model: person::Model,
+    entries: Vec<Entry>,
+) -> ApiResult<person::Model> {
+    debug_assert_eq!(permit.id(), model.id);
+    write(db, entries, move |txn| {
+        Box::pin(async move { super::write::insert(txn, model).await })
+    })
+    .await
 }
 
 /// Write a changed person record over the one read (optimistic: CONFLICT if it changed

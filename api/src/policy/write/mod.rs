@@ -9,6 +9,8 @@
 
 use std::marker::PhantomData;
 
+use super::{may, Action, Principal};
+
 /// Proof that the policy allowed a write of kind `W` to the record `id` (for a new record,
 /// the record it is made under, or the new id). Not `Clone`: one check, one write.
 #[derive(Debug)]
@@ -33,6 +35,30 @@ impl<W> Permit<W> {
     }
 }
 
+/// The role a write needs: FORBIDDEN naming the operation without it (like
+/// `RequestCtx::require`, which the resolvers call first).
+pub(super) fn needs(p: &Principal, action: Action, operation: &'static str) -> Result<(), Refusal> {
+    if may(p, action) {
+        Ok(())
+    } else {
+        Err(Refusal::Forbidden(operation))
+    }
+}
+
+/// Only the agency that holds a record (registered it, received it) changes it: FORBIDDEN
+/// with `message` for any other.
+pub(super) fn holder_only(
+    p: &Principal,
+    holder_agency_id: &str,
+    message: &'static str,
+) -> Result<(), Refusal> {
+    if holder_agency_id == p.agency_id {
+        Ok(())
+    } else {
+        Err(Refusal::Forbidden(message))
+    }
+}
+
 /// Why a write is not allowed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -48,6 +74,8 @@ pub enum Refusal {
 
 pub type Ruling<W> = Result<Permit<W>, Refusal>;
 
+pub mod consultation;
+pub mod household;
 pub mod person;
 
 /// For the rules' unit tests.
