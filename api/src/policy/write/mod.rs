@@ -48,7 +48,10 @@ pub enum Refusal {
 
 pub type Ruling<W> = Result<Permit<W>, Refusal>;
 
+pub mod consent;
+pub mod emergency;
 pub mod person;
+pub mod referral;
 
 /// For the rules' unit tests.
 #[cfg(test)]
