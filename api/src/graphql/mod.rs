@@ -6,6 +6,7 @@ pub mod activity;
 pub mod case;
 pub mod case_write;
 pub mod consent;
+pub mod consent_mutation;
 pub mod consultation;
 pub mod context;
 pub mod emergency;
@@ -56,7 +57,7 @@ pub struct Mutation(
     household::HouseholdMutation,
     consultation::ConsultationMutation,
     referral::ReferralMutation,
-    consent::ConsentMutation,
+    consent_mutation::ConsentMutation,
     emergency::EmergencyMutation,
     resource::ResourceMutation,
     case_write::CaseMutation,
