@@ -5,21 +5,19 @@
 use std::collections::BTreeSet;
 
 use super::scalars::DateTime;
-use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::context::{db, req};
 use super::enums::{
     AgencyKind, Category as GqlCategory, ConsentMethod, GivenBy, Purpose as GqlPurpose,
 };
-use super::loaders::{forget_person, load_persons};
+use super::loaders::load_persons;
 use super::person::Person;
 use super::registry::{agency_by_id, Account, Agency};
 use super::validate;
-use crate::audit::{self, Entry};
 use crate::auth::parse_roles;
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Action, Category, Item, Lapse, Principal};
+use crate::policy::{self, Action, Category, Item, Lapse, Principal, Recipient};
 use crate::store;
 use entity::{consent, consent_category, consent_recipient};
 
@@ -68,22 +66,20 @@ impl Consent {
     /// 提供先機関 / recipient agencies named
     async fn recipient_agencies(&self, ctx: &Context<'_>) -> ApiResult<Vec<Agency>> {
         let mut out = Vec::new();
-        for r in self
-            .recipients
-            .iter()
-            .filter(|r| r.recipient_type == "AGENCY")
-        {
-            out.push(agency_by_id(ctx, &r.recipient_value).await?);
+        for r in self.named() {
+            if let Recipient::Agency(a) = r {
+                out.push(agency_by_id(ctx, a).await?);
+            }
         }
         Ok(out)
     }
     /// 提供先の機関種別 / recipient agency kinds
     async fn recipient_agency_kinds(&self) -> Vec<AgencyKind> {
-        self.recipients
-            .iter()
-            .filter(|r| r.recipient_type == "AGENCY_KIND")
-            .filter_map(|r| policy::AgencyKind::parse(&r.recipient_value))
-            .map(Into::into)
+        self.named()
+            .filter_map(|r| match r {
+                Recipient::Kind(k) => Some(k.into()),
+                Recipient::Agency(_) => None,
+            })
             .collect()
     }
     async fn purpose(&self) -> ApiResult<GqlPurpose> {
@@ -143,21 +139,6 @@ impl Consent {
     }
 }
 
-async fn with_details(ctx: &Context<'_>, models: Vec<consent::Model>) -> ApiResult<Vec<Consent>> {
-    let mut details = store::facts::consent_details(db(ctx)?, &models).await?;
-    Ok(models
-        .into_iter()
-        .map(|model| {
-            let (categories, recipients) = details.remove(&model.id).unwrap_or_default();
-            Consent {
-                model,
-                categories,
-                recipients,
-            }
-        })
-        .collect())
-}
-
 impl From<store::facts::ConsentRecord> for Consent {
     fn from(r: store::facts::ConsentRecord) -> Self {
         Consent {
@@ -199,13 +180,10 @@ pub async fn of_person(ctx: &Context<'_>, field: &str, person_id: &str) -> ApiRe
             )
         });
         // … and of those, only its own agency and kind among the recipients.
+        let p = &r.principal;
         for c in &mut consents {
             c.recipients
-                .retain(|rec| match rec.recipient_type.as_str() {
-                    "AGENCY" => rec.recipient_value == r.principal.agency_id,
-                    "AGENCY_KIND" => rec.recipient_value == r.principal.agency_kind.as_str(),
-                    _ => false,
-                });
+                .retain(|rec| policy::consent_names(recipient(rec), &p.agency_id, p.agency_kind));
         }
     }
     r.note_read(
@@ -223,12 +201,10 @@ pub async fn prefetch_agencies(ctx: &Context<'_>, person_ids: &[String]) -> ApiR
     for l in load_persons(ctx, person_ids).await? {
         for c in l.consents.iter() {
             agencies.push(c.model.recorded_agency_id.clone());
-            agencies.extend(
-                c.recipients
-                    .iter()
-                    .filter(|r| r.recipient_type == "AGENCY")
-                    .map(|r| r.recipient_value.clone()),
-            );
+            agencies.extend(c.recipients.iter().filter_map(|r| match recipient(r) {
+                Some(Recipient::Agency(a)) => Some(a.to_owned()),
+                _ => None,
+            }));
         }
     }
     super::loaders::load_agencies(ctx, &agencies).await
@@ -257,16 +233,21 @@ async fn sees_all_consents(ctx: &Context<'_>, person_id: &str) -> ApiResult<bool
 }
 
 impl Consent {
-    /// Whether this consent names the principal's agency or its kind.
-    fn names(&self, p: &Principal) -> bool {
-        self.recipients
-            .iter()
-            .any(|rec| match rec.recipient_type.as_str() {
-                "AGENCY" => rec.recipient_value == p.agency_id,
-                "AGENCY_KIND" => rec.recipient_value == p.agency_kind.as_str(),
-                _ => false,
-            })
+    /// The recipients the consent names (as far as shown to the caller).
+    fn named(&self) -> impl Iterator<Item = Recipient<'_>> {
+        self.recipients.iter().filter_map(recipient)
     }
+
+    /// Whether this consent names the principal's agency or its kind (the policy's one
+    /// recipient rule).
+    fn names(&self, p: &Principal) -> bool {
+        policy::consent_names(self.named(), &p.agency_id, p.agency_kind)
+    }
+}
+
+/// A stored recipient row as the policy reads it (None: text that names no one).
+pub(super) fn recipient(row: &consent_recipient::Model) -> Option<Recipient<'_>> {
+    Recipient::parse(&row.recipient_type, &row.recipient_value)
 }
 
 /// 区分ごとのアクセス可否 / access to one category, explained
@@ -455,306 +436,5 @@ impl ConsentQuery {
             person_id: ID(person_id),
             items,
         })
-    }
-}
-
-#[derive(InputObject)]
-pub struct RecordConsentInput {
-    pub person_id: ID,
-    pub given_by: GivenBy,
-    pub proxy_name: Option<String>,
-    pub proxy_relationship: Option<String>,
-    pub categories: Vec<GqlCategory>,
-    #[graphql(default)]
-    pub recipient_agency_ids: Vec<ID>,
-    #[graphql(default)]
-    pub recipient_agency_kinds: Vec<AgencyKind>,
-    pub purpose: GqlPurpose,
-    /// 効力の開始。日付のみ (YYYY-MM-DD) は日本時間のその日 0:00 / start; a date alone
-    /// (YYYY-MM-DD) means 00:00 Asia/Tokyo that day
-    pub valid_from: DateTime,
-    /// 効力の終了 (この時点で失効)。省略時は撤回まで (終結まで等は運用で)。日付のみは日本時間の
-    /// その日 0:00 (その日の始まりに失効) / end (the consent lapses at this instant);
-    /// open-ended when omitted; a date alone means 00:00 Asia/Tokyo that day, so the consent
-    /// lapses as that day begins
-    pub valid_until: Option<DateTime>,
-    pub method: ConsentMethod,
-    pub evidence_ref: Option<String>,
-    pub explanation_version: Option<String>,
-}
-
-#[derive(Default)]
-pub struct ConsentMutation;
-
-#[Object]
-impl ConsentMutation {
-    /// 同意を記録 (本人を登録した機関のみ) / record a consent (the person's registering agency)
-    async fn record_consent(
-        &self,
-        ctx: &Context<'_>,
-        input: RecordConsentInput,
-    ) -> ApiResult<Consent> {
-        let r = req(ctx)?;
-        r.require(Action::RecordConsent, "recordConsent")?;
-        // Every invalid value is reported at once; the person and the recipient agencies are
-        // looked up after, and nothing is written unless all are valid.
-        let mut invalid = validate::Invalid::default();
-        let person_id = invalid.check(validate::id("input.personId", &input.person_id));
-        let categories: BTreeSet<Category> = input
-            .categories
-            .iter()
-            .map(|c| Category::from(*c))
-            .collect();
-        if categories.is_empty() {
-            invalid.push(ApiError::bad_input(
-                "input.categories",
-                "1 つ以上必要です / at least one category",
-            ));
-        }
-        if input.recipient_agency_ids.is_empty() && input.recipient_agency_kinds.is_empty() {
-            invalid.push(ApiError::bad_input(
-                "input.recipientAgencyIds",
-                "提供先が必要です / at least one recipient agency or kind",
-            ));
-        }
-        let recipients: Vec<(String, String)> = input
-            .recipient_agency_ids
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| {
-                let field = format!("input.recipientAgencyIds.{i}");
-                invalid
-                    .check(validate::id(&field, a).map(Some))
-                    .map(|a| (field, a))
-            })
-            .collect();
-        let kinds: BTreeSet<policy::AgencyKind> = input
-            .recipient_agency_kinds
-            .iter()
-            .map(|k| (*k).into())
-            .collect();
-        // A date alone means 00:00 Asia/Tokyo that day (README §5).
-        let valid_from = input
-            .valid_from
-            .get_or_date("input.validFrom")
-            .map_err(|e| invalid.push(e))
-            .ok();
-        let valid_until = input
-            .valid_until
-            .as_ref()
-            .map(|u| u.get_or_date("input.validUntil"))
-            .transpose()
-            .map_err(|e| invalid.push(e))
-            .ok()
-            .flatten();
-        if let (Some(from), Some(until)) = (valid_from, valid_until) {
-            if until <= from {
-                invalid.push(ApiError::bad_input(
-                    "input.validUntil",
-                    "validFrom より後にしてください / must be after validFrom",
-                ));
-            }
-        }
-        let (proxy_name, proxy_relationship) = match input.given_by {
-            GivenBy::Proxy => {
-                let required = "代理人の場合は必須 / required for a proxy";
-                let n = invalid.check(
-                    validate::optional_line("input.proxyName", input.proxy_name.as_ref(), 100)
-                        .and_then(|n| {
-                            n.map(Some)
-                                .ok_or_else(|| ApiError::bad_input("input.proxyName", required))
-                        }),
-                );
-                let rel = invalid.check(
-                    validate::optional(
-                        "input.proxyRelationship",
-                        input.proxy_relationship.as_ref(),
-                        100,
-                    )
-                    .and_then(|r| {
-                        r.map(Some)
-                            .ok_or_else(|| ApiError::bad_input("input.proxyRelationship", required))
-                    }),
-                );
-                (n, rel)
-            }
-            GivenBy::SelfGiven => {
-                if input.proxy_name.is_some() || input.proxy_relationship.is_some() {
-                    invalid.push(ApiError::bad_input("input.proxyName", "本人の同意に代理人は指定できません / no proxy for the person's own consent"));
-                }
-                (None, None)
-            }
-        };
-        let evidence_ref = invalid.check(validate::optional(
-            "input.evidenceRef",
-            input.evidence_ref.as_ref(),
-            200,
-        ));
-        let explanation_version = invalid.check(validate::optional(
-            "input.explanationVersion",
-            input.explanation_version.as_ref(),
-            50,
-        ));
-        invalid.finish(ctx)?;
-        let Some(valid_from) = valid_from else {
-            return Err(ApiError::internal("recordConsent", "validFrom unchecked"));
-        };
-        let person = Person::find(ctx, "input.personId", &person_id).await?;
-        if person.owner_agency_id() != r.principal.agency_id {
-            return Err(ApiError::forbidden("本人を登録した機関のみ記録できます / only the agency that registered the person may record consent"));
-        }
-        let db = db(ctx)?;
-        let mut agencies = BTreeSet::new();
-        for (field, a) in recipients {
-            if store::registry::agency(db, &a).await?.is_none() {
-                return Err(ApiError::not_found(field));
-            }
-            agencies.insert(a);
-        }
-        let id = store::new_id();
-        let model = consent::Model {
-            id: id.clone(),
-            subject_person_id: person_id.clone(),
-            given_by: input.given_by.as_str().to_owned(),
-            proxy_name,
-            proxy_relationship,
-            purpose: policy::Purpose::from(input.purpose).as_str().to_owned(),
-            valid_from,
-            valid_until,
-            method: input.method.as_str().to_owned(),
-            evidence_ref,
-            explanation_version,
-            recorded_by: r.principal.account_id.clone(),
-            recorded_agency_id: r.principal.agency_id.clone(),
-            recorded_at: r.now,
-            withdrawn_at: None,
-            withdrawn_by: None,
-            withdrawal_reason: None,
-            version: 1,
-        };
-        let txn = db.begin().await?;
-        consent::ActiveModel::from(model).insert(&txn).await?;
-        for c in &categories {
-            consent_category::ActiveModel::from(consent_category::Model {
-                consent_id: id.clone(),
-                category: c.as_str().to_owned(),
-            })
-            .insert(&txn)
-            .await?;
-        }
-        let recipients = agencies
-            .iter()
-            .map(|a| ("AGENCY", a.clone()))
-            .chain(kinds.iter().map(|k| ("AGENCY_KIND", k.as_str().to_owned())));
-        for (t, v) in recipients {
-            consent_recipient::ActiveModel::from(consent_recipient::Model {
-                consent_id: id.clone(),
-                recipient_type: t.to_owned(),
-                recipient_value: v,
-            })
-            .insert(&txn)
-            .await?;
-        }
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "recordConsent",
-                "consent",
-                &id,
-                Some(&person_id),
-                serde_json::json!({
-                    "categories": categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-                    "recipientAgencies": agencies,
-                    "recipientKinds": kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
-                }),
-            )],
-        )
-        .await?;
-        txn.commit().await?;
-        // The person's cached facts and consent records are stale now.
-        forget_person(ctx, &person_id)?;
-        let saved = store::consents::get(db, &id)
-            .await?
-            .ok_or_else(|| ApiError::internal("recordConsent", "vanished"))?;
-        Ok(with_details(ctx, vec![saved]).await?.remove(0))
-    }
-
-    /// 同意を撤回 (削除はしない; 次のリクエストから効力) / withdraw a consent (never deleted)
-    async fn withdraw_consent(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        version: i32,
-        reason: Option<String>,
-    ) -> ApiResult<Consent> {
-        let r = req(ctx)?;
-        r.require(Action::RecordConsent, "withdrawConsent")?;
-        let id = validate::id("id", &id)?;
-        let db = db(ctx)?;
-        let current = store::consents::get(db, &id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("id"))?;
-        let Some(person) = Person::visible(ctx, std::slice::from_ref(&current.subject_person_id))
-            .await?
-            .pop()
-        else {
-            return Err(ApiError::not_found("id"));
-        };
-        // A consent the caller may not list is, to it, one that does not exist.
-        let listed = load_persons(ctx, std::slice::from_ref(&current.subject_person_id))
-            .await?
-            .pop()
-            .and_then(|l| l.consents.iter().find(|c| c.model.id == id).cloned())
-            .map(Consent::from);
-        let known = listed.is_some_and(|c| {
-            policy::may_know_consent(
-                &r.principal,
-                person.owner_agency_id(),
-                c.names(&r.principal),
-                &current.recorded_agency_id,
-            )
-        });
-        if !known {
-            return Err(ApiError::not_found("id"));
-        }
-        if person.owner_agency_id() != r.principal.agency_id
-            && current.recorded_agency_id != r.principal.agency_id
-        {
-            return Err(ApiError::forbidden("本人を登録した機関のみ撤回を記録できます / only the registering agency may record a withdrawal"));
-        }
-        if current.withdrawn_at.is_some() {
-            return Err(ApiError::conflict(
-                "既に撤回されています / already withdrawn",
-            ));
-        }
-        let mut am: consent::ActiveModel = current.clone().into();
-        am.withdrawn_at = Set(Some(r.now));
-        am.withdrawn_by = Set(Some(r.principal.account_id.clone()));
-        am.withdrawal_reason = Set(validate::optional("reason", reason.as_ref(), 500)?);
-        am.version = Set(store::next_version(version));
-        store::versioned_update::<consent::Entity>(
-            db,
-            am,
-            consent::Column::Id,
-            consent::Column::Version,
-            &id,
-            version,
-            current.version,
-            vec![Entry::write(
-                &r.principal,
-                "withdrawConsent",
-                "consent",
-                &id,
-                Some(&current.subject_person_id),
-                serde_json::json!({"fields": ["withdrawnAt"]}),
-            )],
-        )
-        .await?;
-        forget_person(ctx, &current.subject_person_id)?;
-        let saved = store::consents::get(db, &id)
-            .await?
-            .ok_or_else(|| ApiError::internal("withdrawConsent", "vanished"))?;
-        Ok(with_details(ctx, vec![saved]).await?.remove(0))
     }
 }

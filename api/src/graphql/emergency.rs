@@ -4,16 +4,16 @@
 
 use async_graphql::{Context, Object, ID};
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::context::{db, req};
 use super::loaders::load_persons;
 use super::registry::{agency_by_id, Account, Agency};
 use super::scalars::DateTime;
 use super::validate;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::config::MAX_EMERGENCY_HOURS;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::write::emergency::{may_close_grant, may_request_emergency, GrantFacts};
 use crate::policy::Action;
 use crate::store;
 use entity::emergency_grant;
@@ -147,14 +147,9 @@ impl EmergencyMutation {
         // No chaining: while a grant is open the same account cannot renew it by itself (an
         // admin closes it first, after review).
         let open = store::emergency::list(db(ctx)?, true, Some(&r.principal.account_id)).await?;
-        if open
-            .iter()
-            .any(|g| g.person_id == person_id && r.now < g.expires_at)
-        {
-            return Err(ApiError::conflict(
-                "この人への緊急時アクセスは既に有効です / an emergency grant for this person is already open",
-            ));
-        }
+        let grants: Vec<_> = open.iter().map(facts).collect();
+        let permit = may_request_emergency(&r.principal, &person_id, &grants, r.now)
+            .map_err(|e| ApiError::refused(e, "personId"))?;
         let grant = emergency_grant::Model {
             id: store::new_id(),
             account_id: r.principal.account_id.clone(),
@@ -167,23 +162,15 @@ impl EmergencyMutation {
             closed_by: None,
             review_note: None,
         };
-        let txn = db(ctx)?.begin().await?;
-        let saved = emergency_grant::ActiveModel::from(grant)
-            .insert(&txn)
-            .await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "requestEmergencyAccess",
-                "emergency_grant",
-                &saved.id,
-                Some(&person_id),
-                serde_json::json!({ "hours": hours, "fields": ["reason"], "alert": "EMERGENCY_ACCESS" }),
-            )],
-        )
-        .await?;
-        txn.commit().await?;
+        let entries = vec![Entry::write(
+            &r.principal,
+            "requestEmergencyAccess",
+            "emergency_grant",
+            &grant.id,
+            Some(&person_id),
+            serde_json::json!({ "hours": hours, "fields": ["reason"], "alert": "EMERGENCY_ACCESS" }),
+        )];
+        let saved = store::emergency::create(db(ctx)?, permit, grant, entries).await?;
         tracing::warn!(grant = %saved.id, account = %saved.account_id, "emergency access granted");
         Ok(EmergencyGrant(saved))
     }
@@ -203,29 +190,35 @@ impl EmergencyMutation {
         let current = store::emergency::get(db, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("id"))?;
-        if current.closed_at.is_some() {
-            return Err(ApiError::conflict("既に終了しています / already closed"));
-        }
+        let permit = may_close_grant(&r.principal, &facts(&current))
+            .map_err(|e| ApiError::refused(e, "id"))?;
         let person_id = current.person_id.clone();
-        let mut am: emergency_grant::ActiveModel = current.into();
-        am.closed_at = Set(Some(r.now));
-        am.closed_by = Set(Some(r.principal.account_id.clone()));
-        am.review_note = Set(Some(note));
-        let txn = db.begin().await?;
-        let saved = am.update(&txn).await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "closeEmergencyGrant",
-                "emergency_grant",
-                &id,
-                Some(&person_id),
-                serde_json::json!({ "fields": ["closedAt", "reviewNote"], "alert": "EMERGENCY_ACCESS_CLOSED" }),
-            )],
-        )
-        .await?;
-        txn.commit().await?;
+        let closed = emergency_grant::Model {
+            closed_at: Some(r.now),
+            closed_by: Some(r.principal.account_id.clone()),
+            review_note: Some(note),
+            ..current
+        };
+        let entries = vec![Entry::write(
+            &r.principal,
+            "closeEmergencyGrant",
+            "emergency_grant",
+            &id,
+            Some(&person_id),
+            serde_json::json!({ "fields": ["closedAt", "reviewNote"], "alert": "EMERGENCY_ACCESS_CLOSED" }),
+        )];
+        let saved = store::emergency::close(db, permit, closed, entries).await?;
         Ok(EmergencyGrant(saved))
+    }
+}
+
+/// A stored grant as its rules read it.
+fn facts(g: &emergency_grant::Model) -> GrantFacts<'_> {
+    GrantFacts {
+        id: &g.id,
+        account_id: &g.account_id,
+        person_id: &g.person_id,
+        expires_at: g.expires_at,
+        closed: g.closed_at.is_some(),
     }
 }

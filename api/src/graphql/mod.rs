@@ -6,6 +6,7 @@ pub mod activity;
 pub mod case;
 pub mod case_write;
 pub mod consent;
+pub mod consent_mutation;
 pub mod consultation;
 pub mod consultation_mutation;
 pub mod context;
@@ -59,7 +60,7 @@ pub struct Mutation(
     household_mutation::HouseholdMutation,
     consultation_mutation::ConsultationMutation,
     referral::ReferralMutation,
-    consent::ConsentMutation,
+    consent_mutation::ConsentMutation,
     emergency::EmergencyMutation,
     resource::ResourceMutation,
     case_write::CaseMutation,

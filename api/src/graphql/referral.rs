@@ -4,18 +4,18 @@
 use super::scalars::DateTime;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, ID};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::consultation::{self, Consultation};
 use super::context::{db, req};
-use super::enums::ReferralStatus;
+use super::enums::ReferralStatus as GqlReferralStatus;
 use super::gate::{nullable, reveal, RecordRef};
 use super::loaders::load_persons;
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
 use super::validate;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::write::referral::{self as rules, Blocked, ReferralStatus};
 use crate::policy::{self, Action, Category, Item, Link};
 use crate::store::{self, referrals::ReferralFilter};
 use entity::referral;
@@ -84,8 +84,8 @@ impl Referral {
     async fn to_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
         agency_by_id(ctx, &self.0.to_agency_id).await
     }
-    async fn status(&self) -> ApiResult<ReferralStatus> {
-        ReferralStatus::from_db(&self.0.status)
+    async fn status(&self) -> ApiResult<GqlReferralStatus> {
+        GqlReferralStatus::from_db(&self.0.status)
     }
     async fn version(&self) -> i32 {
         self.0.version
@@ -142,7 +142,7 @@ impl ReferralQuery {
     async fn referrals(
         &self,
         ctx: &Context<'_>,
-        status: Option<ReferralStatus>,
+        status: Option<GqlReferralStatus>,
         #[graphql(desc = "true: 受けたもの / received; false: 送ったもの / sent")] incoming: Option<
             bool,
         >,
@@ -195,11 +195,8 @@ impl ReferralMutation {
         let mut invalid = validate::Invalid::default();
         let person_id = invalid.check(validate::id("input.personId", &input.person_id));
         let to = invalid.check(validate::id("input.toAgencyId", &input.to_agency_id));
-        if to == r.principal.agency_id {
-            invalid.push(ApiError::bad_input(
-                "input.toAgencyId",
-                "自機関へはつなげません / cannot refer to one's own agency",
-            ));
+        if let Err(message) = rules::referral_target(&r.principal, &to) {
+            invalid.push(ApiError::bad_input("input.toAgencyId", message));
         }
         let consultation_id = input
             .consultation_id
@@ -219,15 +216,15 @@ impl ReferralMutation {
         if let Some(c) = &consultation_id {
             consultation::find(ctx, "input.consultationId", c).await?;
         }
-        if let Some(missing) =
-            policy::referral_missing(person.facts(), &to, to_kind, r.purpose, r.now).first()
-        {
-            return Err(ApiError::ConsentRequired {
-                category: *missing,
-                subject_id: Some(person_id),
-                reason: "REFERRAL_NEEDS_CONSENT",
-            });
-        }
+        let permit = rules::may_propose_referral(
+            &r.principal,
+            person.facts(),
+            &to,
+            to_kind,
+            r.purpose,
+            r.now,
+        )
+        .map_err(|b| blocked(b, "input.toAgencyId", Some(person_id.clone())))?;
         let model = referral::Model {
             id: store::new_id(),
             from_agency_id: r.principal.agency_id.clone(),
@@ -244,21 +241,15 @@ impl ReferralMutation {
             decided_at: None,
             completed_at: None,
         };
-        let txn = db.begin().await?;
-        let saved = referral::ActiveModel::from(model).insert(&txn).await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "proposeReferral",
-                "referral",
-                &saved.id,
-                Some(&person_id),
-                serde_json::json!({"fields": ["toAgencyId", "reason", "consultationId"]}),
-            )],
-        )
-        .await?;
-        txn.commit().await?;
+        let entries = vec![Entry::write(
+            &r.principal,
+            "proposeReferral",
+            "referral",
+            &model.id,
+            Some(&person_id),
+            serde_json::json!({"fields": ["toAgencyId", "reason", "consultationId"]}),
+        )];
+        let saved = store::referrals::create(db, permit, model, entries).await?;
         Ok(Referral(saved))
     }
 
@@ -319,6 +310,7 @@ impl ReferralMutation {
     }
 }
 
+/// Move a referral to `to`, as its rule allows (`policy::write::referral`).
 async fn transition(
     ctx: &Context<'_>,
     operation: &str,
@@ -331,86 +323,73 @@ async fn transition(
     r.require(Action::Refer, operation)?;
     let id = validate::id("id", &id)?;
     let current = find(ctx, "id", &id).await?.0;
-    if current.to_agency_id != r.principal.agency_id {
-        return Err(ApiError::forbidden(
-            "つなぎ先のみ操作できます / only the receiving agency may do this",
-        ));
-    }
-    let from = ReferralStatus::from_db(&current.status)?;
-    let legal = matches!(
-        (from, to),
-        (ReferralStatus::Proposed, ReferralStatus::Accepted)
-            | (ReferralStatus::Proposed, ReferralStatus::Declined)
-            | (ReferralStatus::Accepted, ReferralStatus::Completed)
-    );
-    if current.version != version {
-        return Err(ApiError::stale(current.version));
-    }
-    if !legal {
-        return Err(ApiError::bad_input(
-            "id",
-            format!(
-                "{} から {} へは変更できません / cannot go from {} to {}",
-                from.as_str(),
-                to.as_str(),
-                from.as_str(),
-                to.as_str()
-            ),
-        ));
-    }
-    // Accepting needs the consent still to hold: a withdrawal since the proposal ends it.
-    if to == ReferralStatus::Accepted {
-        let loaded = load_persons(ctx, std::slice::from_ref(&current.person_id)).await?;
-        let subject = loaded
-            .first()
-            .ok_or_else(|| ApiError::internal("referral", "person vanished"))?;
-        if let Some(missing) = policy::referral_missing(
-            &subject.facts,
-            &r.principal.agency_id,
-            r.principal.agency_kind,
-            r.purpose,
-            r.now,
-        )
-        .first()
-        {
-            return Err(ApiError::ConsentRequired {
-                category: *missing,
-                // The receiver may no longer know the person (the consent that let it is gone).
-                subject_id: r
-                    .may_name(&subject.facts, Link::Person)
-                    .then(|| current.person_id.clone()),
-                reason: "REFERRAL_NEEDS_CONSENT",
-            });
-        }
-    }
-    let mut am: referral::ActiveModel = current.clone().into();
-    am.status = Set(to.as_str().to_owned());
-    am.version = Set(store::next_version(version));
-    am.updated_at = Set(r.now);
+    let status = ReferralStatus::parse(&current.status)
+        .ok_or_else(|| ApiError::internal("ReferralStatus", &current.status))?;
+    // Accepting needs the consent still to hold: the person's facts are read for it.
+    let loaded = match to {
+        ReferralStatus::Accepted => load_persons(ctx, std::slice::from_ref(&current.person_id))
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::internal("referral", "person vanished"))
+            .map(Some)?,
+        _ => None,
+    };
+    let facts = rules::ReferralFacts {
+        id: &current.id,
+        from_agency_id: &current.from_agency_id,
+        to_agency_id: &current.to_agency_id,
+        status,
+        version: current.version,
+        subject: loaded.as_ref().map(|l| &*l.facts),
+    };
+    let permit = rules::referral_transition(&r.principal, &facts, version, to, r.purpose, r.now)
+        .map_err(|b| {
+            // The receiver may no longer know the person (the consent that let it is gone).
+            let named = loaded
+                .as_ref()
+                .filter(|l| r.may_name(&l.facts, Link::Person))
+                .map(|_| current.person_id.clone());
+            blocked(b, "id", named)
+        })?;
+    let mut moved = referral::Model {
+        status: to.as_str().to_owned(),
+        updated_at: r.now,
+        ..current.clone()
+    };
     match to {
-        ReferralStatus::Completed => am.completed_at = Set(Some(r.now)),
-        _ => am.decided_at = Set(Some(r.now)),
+        ReferralStatus::Completed => moved.completed_at = Some(r.now),
+        _ => moved.decided_at = Some(r.now),
     }
     if decline_reason.is_some() {
-        am.decline_reason = Set(decline_reason);
+        moved.decline_reason = decline_reason;
     }
-    store::versioned_update::<referral::Entity>(
-        db(ctx)?,
-        am,
-        referral::Column::Id,
-        referral::Column::Version,
+    let entries = vec![Entry::write(
+        &r.principal,
+        operation,
+        "referral",
         &id,
-        version,
-        current.version,
-        vec![Entry::write(
-            &r.principal,
-            operation,
-            "referral",
-            &id,
-            Some(&current.person_id),
-            serde_json::json!({"status": to.as_str()}),
-        )],
-    )
-    .await?;
+        Some(&current.person_id),
+        serde_json::json!({"status": to.as_str()}),
+    )];
+    store::referrals::update(db(ctx)?, permit, current, version, moved, entries).await?;
     find(ctx, "id", &id).await
+}
+
+/// The error for a referral write its rule refused; `field` names the referral (or, for a
+/// proposal, the receiving agency), `subject` is the person when the caller may know them.
+fn blocked(b: Blocked, field: &str, subject: Option<String>) -> ApiError {
+    match b {
+        Blocked::Refused(refusal) => ApiError::refused(refusal, field),
+        Blocked::Target(message) => ApiError::bad_input(field, message),
+        Blocked::Stale(current) => ApiError::stale(current),
+        Blocked::Illegal { from, to } => ApiError::bad_input(
+            field,
+            format!("{from} から {to} へは変更できません / cannot go from {from} to {to}"),
+        ),
+        Blocked::NeedsConsent(category) => ApiError::ConsentRequired {
+            category,
+            subject_id: subject,
+            reason: "REFERRAL_NEEDS_CONSENT",
+        },
+    }
 }

@@ -181,9 +181,10 @@ pub fn consent_covers(
     purpose: Purpose,
     now: DateTime<Utc>,
 ) -> bool {
-    subject.consents.iter().any(|c| {
-        c.covers(category, purpose, now) && (c.names_agency(agency_id) || c.names_kind(kind))
-    })
+    subject
+        .consents
+        .iter()
+        .any(|c| c.covers(category, purpose, now) && c.names(agency_id, kind))
 }
 
 /// Whether `principal` may constitute a 支援会議 (Art. 106-6) for a household: it is the

@@ -31,6 +31,8 @@ macro_rules! string_enum {
     };
 }
 
+pub(crate) use string_enum;
+
 string_enum! {
     /// 情報区分: every personal field belongs to exactly one.
     Category {
@@ -156,17 +158,80 @@ impl ConsentFacts {
         self.lapse(now).is_none() && self.purpose == purpose && self.categories.contains(&category)
     }
 
-    pub fn names_kind(&self, kind: AgencyKind) -> bool {
-        self.recipient_kinds.contains(&kind)
-    }
-
+    /// Whether this consent names the agency itself (not merely its kind): what the address
+    /// of an address_confidential person needs.
     pub fn names_agency(&self, agency_id: &str) -> bool {
         self.recipient_agencies.contains(agency_id)
     }
 
-    pub fn names_recipient(&self, principal: &Principal) -> bool {
-        self.names_agency(&principal.agency_id) || self.names_kind(principal.agency_kind)
+    /// The recipients this consent names.
+    pub fn recipients(&self) -> impl Iterator<Item = Recipient<'_>> {
+        self.recipient_agencies
+            .iter()
+            .map(|a| Recipient::Agency(a))
+            .chain(self.recipient_kinds.iter().map(|k| Recipient::Kind(*k)))
     }
+
+    /// Whether this consent names the agency `agency_id` of kind `kind` ([`consent_names`]).
+    pub fn names(&self, agency_id: &str, kind: AgencyKind) -> bool {
+        consent_names(self.recipients(), agency_id, kind)
+    }
+
+    /// Whether this consent names the principal's agency or its kind ([`consent_names`]).
+    pub fn names_recipient(&self, principal: &Principal) -> bool {
+        self.names(&principal.agency_id, principal.agency_kind)
+    }
+}
+
+/// 提供先: whom a consent names, one agency or every agency of a kind. Stored as the text
+/// pair ([`Recipient::recipient_type`], [`Recipient::value`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recipient<'a> {
+    Agency(&'a str),
+    Kind(AgencyKind),
+}
+
+impl<'a> Recipient<'a> {
+    /// A stored recipient back from its text pair; None for text that does not parse (such a
+    /// row names no one).
+    pub fn parse(recipient_type: &str, value: &'a str) -> Option<Self> {
+        match recipient_type {
+            "AGENCY" => Some(Recipient::Agency(value)),
+            "AGENCY_KIND" => AgencyKind::parse(value).map(Recipient::Kind),
+            _ => None,
+        }
+    }
+
+    /// The stored type text.
+    pub fn recipient_type(self) -> &'static str {
+        match self {
+            Recipient::Agency(_) => "AGENCY",
+            Recipient::Kind(_) => "AGENCY_KIND",
+        }
+    }
+
+    /// The stored value text: the agency id, or the kind.
+    pub fn value(self) -> &'a str {
+        match self {
+            Recipient::Agency(a) => a,
+            Recipient::Kind(k) => k.as_str(),
+        }
+    }
+}
+
+/// Whether a consent with these recipients names the agency `agency_id` of kind `kind`: the
+/// agency itself, or its kind. The one recipient rule, for the policy's facts and for stored
+/// consent records alike (which consents another agency may list, and which of their
+/// recipients it is shown).
+pub fn consent_names<'a>(
+    recipients: impl IntoIterator<Item = Recipient<'a>>,
+    agency_id: &str,
+    kind: AgencyKind,
+) -> bool {
+    recipients.into_iter().any(|r| match r {
+        Recipient::Agency(a) => a == agency_id,
+        Recipient::Kind(k) => k == kind,
+    })
 }
 
 /// Why a consent no longer (or not yet) holds.
@@ -301,3 +366,31 @@ impl Denial {
 }
 
 pub type Decision = Result<Basis, Denial>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_consent_names_an_agency_itself_or_its_kind() {
+        let kind = AgencyKind::ChildFamily;
+        let rows = [("AGENCY", "a1"), ("AGENCY_KIND", "DISABILITY")];
+        let names = |agency: &str, kind: AgencyKind| {
+            consent_names(
+                rows.iter().filter_map(|(t, v)| Recipient::parse(t, v)),
+                agency,
+                kind,
+            )
+        };
+        assert!(names("a1", kind));
+        assert!(names("a2", AgencyKind::Disability));
+        assert!(!names("a2", kind));
+        // Text that does not parse names no one.
+        assert_eq!(Recipient::parse("AGENCY_KIND", "NO_SUCH_KIND"), None);
+        assert_eq!(Recipient::parse("PERSON", "a1"), None);
+        // Stored text round-trips.
+        for r in [Recipient::Agency("a1"), Recipient::Kind(kind)] {
+            assert_eq!(Recipient::parse(r.recipient_type(), r.value()), Some(r));
+        }
+    }
+}

@@ -1,7 +1,16 @@
 //! Break-glass grants (生命・身体の保護).
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder,
+};
 
+use super::write::{guarded, insert, write};
+use crate::audit::Entry;
+use crate::error::ApiResult;
+use crate::policy::write::emergency::{CloseGrant, RequestEmergency, ALREADY_CLOSED};
+use crate::policy::Permit;
 use entity::emergency_grant;
 
 /// Grants, newest first; only open ones (not closed by an admin) when `open_only`.
@@ -30,4 +39,42 @@ pub async fn get<C: ConnectionTrait>(
     emergency_grant::Entity::find_by_id(id.to_owned())
         .one(db)
         .await
+}
+
+/// Store a new grant with its ledger entries. The permit is for the grant's person.
+pub async fn create(
+    db: &DatabaseConnection,
+    permit: Permit<RequestEmergency>,
+    grant: emergency_grant::Model,
+    entries: Vec<Entry>,
+) -> ApiResult<emergency_grant::Model> {
+    debug_assert_eq!(permit.id(), grant.person_id);
+    write(db, entries, move |txn| Box::pin(insert(txn, grant))).await
+}
+
+/// Close a grant (`closed`: the grant as read with its closing columns set) only if it is
+/// still open: a concurrent close is CONFLICT, and nothing is written twice.
+pub async fn close(
+    db: &DatabaseConnection,
+    permit: Permit<CloseGrant>,
+    closed: emergency_grant::Model,
+    entries: Vec<Entry>,
+) -> ApiResult<emergency_grant::Model> {
+    debug_assert_eq!(permit.id(), closed.id);
+    let change = emergency_grant::ActiveModel {
+        closed_at: Set(closed.closed_at),
+        closed_by: Set(closed.closed_by.clone()),
+        review_note: Set(closed.review_note.clone()),
+        ..Default::default()
+    };
+    let still_open = Condition::all()
+        .add(emergency_grant::Column::Id.eq(closed.id.as_str()))
+        .add(emergency_grant::Column::ClosedAt.is_null());
+    write(db, entries, move |txn| {
+        Box::pin(async move {
+            guarded::<emergency_grant::Entity>(txn, change, still_open, ALREADY_CLOSED).await?;
+            Ok(closed)
+        })
+    })
+    .await
 }

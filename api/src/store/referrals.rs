@@ -1,11 +1,16 @@
 //! Referrals (つなぎ): visible to the two agencies that are party to them.
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
+use super::write::{self, insert, write};
 use super::Page;
+use crate::audit::Entry;
+use crate::error::ApiResult;
+use crate::policy::write::referral::{MoveReferral, ProposeReferral};
+use crate::policy::Permit;
 use entity::referral;
 
 #[derive(Clone, Debug, Default)]
@@ -43,4 +48,32 @@ pub async fn list<C: ConnectionTrait>(
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<referral::Model>, DbErr> {
     referral::Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+/// Store a proposed referral with its ledger entries. The permit is for its person.
+pub async fn create(
+    db: &DatabaseConnection,
+    permit: Permit<ProposeReferral>,
+    proposed: referral::Model,
+    entries: Vec<Entry>,
+) -> ApiResult<referral::Model> {
+    debug_assert_eq!(permit.id(), proposed.person_id);
+    write(db, entries, move |txn| Box::pin(insert(txn, proposed))).await
+}
+
+/// Write a referral's move (`moved`: the referral as read, in its new status) only if it is
+/// still at the version the client decided on (CONFLICT otherwise).
+pub async fn update(
+    db: &DatabaseConnection,
+    permit: Permit<MoveReferral>,
+    read: referral::Model,
+    client_version: i32,
+    moved: referral::Model,
+    entries: Vec<Entry>,
+) -> ApiResult<referral::Model> {
+    debug_assert_eq!(permit.id(), read.id);
+    write(db, entries, move |txn| {
+        Box::pin(async move { write::update(txn, &read, client_version, moved).await })
+    })
+    .await
 }

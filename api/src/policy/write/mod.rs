@@ -76,7 +76,10 @@ pub type Ruling<W> = Result<Permit<W>, Refusal>;
 
 pub mod consultation;
 pub mod household;
+pub mod consent;
+pub mod emergency;
 pub mod person;
+pub mod referral;
 
 /// For the rules' unit tests.
 #[cfg(test)]
