@@ -48,7 +48,39 @@ pub enum Refusal {
 
 pub type Ruling<W> = Result<Permit<W>, Refusal>;
 
+/// The caller's roles allow `action`; otherwise `operation` (the mutation) is FORBIDDEN.
+pub(in crate::policy) fn role(
+    p: &crate::policy::Principal,
+    action: crate::policy::Action,
+    operation: &'static str,
+) -> Result<(), Refusal> {
+    if crate::policy::may(p, action) {
+        Ok(())
+    } else {
+        Err(Refusal::Forbidden(operation))
+    }
+}
+
+/// The rule most changes share: only the agency that owns a record (registered, maintains
+/// or recorded it) changes it. The permit for `id` when the caller's agency is
+/// `owner_agency_id`, else `refusal()` (FORBIDDEN, or NOT_FOUND where the caller may not
+/// know the record).
+pub(in crate::policy) fn owner_only<W>(
+    p: &crate::policy::Principal,
+    id: &str,
+    owner_agency_id: &str,
+    refusal: impl FnOnce() -> Refusal,
+) -> Ruling<W> {
+    if owner_agency_id == p.agency_id {
+        Ok(Permit::grant(id))
+    } else {
+        Err(refusal())
+    }
+}
+
 pub mod person;
+pub mod registry;
+pub mod resource;
 
 /// For the rules' unit tests.
 #[cfg(test)]
