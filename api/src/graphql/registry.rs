@@ -3,16 +3,19 @@
 use std::collections::BTreeSet;
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+use chrono::{DateTime, Utc};
 
 use super::context::{db, req};
 use super::enums::{AccountKind, AgencyKind, LegalRegime, Role};
 use super::validate;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::{format_roles, parse_roles};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Action};
-use crate::store;
+use crate::policy::write::registry::{
+    may_administer, ChangeAccount, ChangeAgency, CreateAccount, CreateAgency,
+};
+use crate::policy::{self, Action, Permit, Principal, Ruling};
+use crate::store::{self, write::Record};
 use entity::{account, agency};
 
 /// 機関 / an agency (no personal data)
@@ -210,15 +213,20 @@ impl RegistryMutation {
         let code = invalid.check(login_name("input.code", &input.code));
         let name = invalid.check(validate::required("input.name", &input.name, 200));
         invalid.finish(ctx)?;
-        let db = db(ctx)?;
-        if store::registry::agency_by_code(db, &code).await?.is_some() {
+        if store::registry::agency_by_code(db(ctx)?, &code)
+            .await?
+            .is_some()
+        {
             return Err(ApiError::bad_input(
                 "input.code",
                 "既に使われています / already in use",
             ));
         }
+        let id = store::new_id();
+        let permit =
+            may_administer::<CreateAgency>(&r.principal, "createAgency", &id).map_err(refused)?;
         let model = agency::Model {
-            id: store::new_id(),
+            id,
             code,
             name,
             kind: policy::AgencyKind::from(input.kind).as_str().to_owned(),
@@ -228,22 +236,11 @@ impl RegistryMutation {
             created_at: r.now,
             updated_at: r.now,
         };
-        let txn = db.begin().await?;
-        let saved = agency::ActiveModel::from(model).insert(&txn).await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "createAgency",
-                "agency",
-                &saved.id,
-                None,
-                serde_json::json!({"fields": ["code", "name", "kind", "legalRegime"]}),
-            )],
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(Agency(saved))
+        let detail = serde_json::json!({"fields": ["code", "name", "kind", "legalRegime"]});
+        let op = ("createAgency", "agency");
+        create_record(ctx, op, permit, model, (None, detail))
+            .await
+            .map(Agency)
     }
 
     /// 機関を更新 (管理者) / update an agency (admin); `version` must be current
@@ -264,53 +261,33 @@ impl RegistryMutation {
             .as_ref()
             .and_then(|n| invalid.check(validate::required("input.name", n, 200).map(Some)));
         invalid.finish(ctx)?;
-        let db = db(ctx)?;
-        let current = store::registry::agency(db, &id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("id"))?;
-        let mut am: agency::ActiveModel = current.clone().into();
-        let mut fields = Vec::new();
-        if let Some(name) = name {
-            am.name = Set(name);
-            fields.push("name");
-        }
-        if let Some(kind) = input.kind {
-            am.kind = Set(policy::AgencyKind::from(kind).as_str().to_owned());
-            fields.push("kind");
-        }
-        if let Some(regime) = input.legal_regime {
-            am.legal_regime = Set(regime.as_str().to_owned());
-            fields.push("legalRegime");
-        }
-        if let Some(active) = input.active {
-            am.active = Set(active);
-            fields.push("active");
-        }
-        am.version = Set(store::next_version(version));
-        am.updated_at = Set(r.now);
-        store::versioned_update::<agency::Entity>(
-            db,
-            am,
-            agency::Column::Id,
-            agency::Column::Version,
-            &id,
-            version,
-            current.version,
-            vec![Entry::write(
-                &r.principal,
-                "updateAgency",
-                "agency",
-                &id,
-                None,
-                serde_json::json!({"fields": fields}),
-            )],
-        )
-        .await?;
-        // Read afresh: the request's agency cache may hold the version before this update.
-        store::registry::agency(db, &id)
-            .await?
-            .map(Agency)
-            .ok_or_else(|| ApiError::internal("updateAgency", "vanished"))
+        let rule = |p: &Principal, a: &agency::Model| {
+            may_administer::<ChangeAgency>(p, "updateAgency", &a.id)
+        };
+        // The agency as stored, not the request's agency cache (which may hold the version
+        // before this update).
+        change_record(ctx, ("updateAgency", "agency"), &id, version, rule, |rec| {
+            let mut fields = Vec::new();
+            if let Some(name) = name {
+                rec.name = name;
+                fields.push("name");
+            }
+            if let Some(kind) = input.kind {
+                rec.kind = policy::AgencyKind::from(kind).as_str().to_owned();
+                fields.push("kind");
+            }
+            if let Some(regime) = input.legal_regime {
+                rec.legal_regime = regime.as_str().to_owned();
+                fields.push("legalRegime");
+            }
+            if let Some(active) = input.active {
+                rec.active = active;
+                fields.push("active");
+            }
+            Ok(serde_json::json!({"fields": fields}))
+        })
+        .await
+        .map(Agency)
     }
 
     /// アカウントを作成 (管理者) / create an account (admin)
@@ -344,34 +321,32 @@ impl RegistryMutation {
                 "既に使われています / already in use",
             ));
         }
+        let id = store::new_id();
+        let permit =
+            may_administer::<CreateAccount>(&r.principal, "createAccount", &id).map_err(refused)?;
+        let roles = roles_text(&input.roles);
+        let detail = serde_json::json!({ "roles": roles });
         let model = account::Model {
-            id: store::new_id(),
+            id,
             login,
             display_name,
             agency_id,
             kind: input.kind.as_str().to_owned(),
-            roles: roles_text(&input.roles),
+            roles,
             active: true,
             version: 1,
             created_at: r.now,
             updated_at: r.now,
         };
-        let txn = db.begin().await?;
-        let saved = account::ActiveModel::from(model).insert(&txn).await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "createAccount",
-                "account",
-                &saved.id,
-                None,
-                serde_json::json!({"roles": saved.roles}),
-            )],
+        create_record(
+            ctx,
+            ("createAccount", "account"),
+            permit,
+            model,
+            (None, detail),
         )
-        .await?;
-        txn.commit().await?;
-        Ok(Account(saved))
+        .await
+        .map(Account)
     }
 
     /// アカウントを更新 (管理者) / update an account (admin)
@@ -382,7 +357,6 @@ impl RegistryMutation {
         version: i32,
         input: UpdateAccountInput,
     ) -> ApiResult<Account> {
-        let mut fields = Vec::new();
         // Every invalid value is reported at once; the agency is looked up after.
         let mut invalid = validate::Invalid::default();
         let display_name = input.display_name.and_then(|d| {
@@ -397,18 +371,25 @@ impl RegistryMutation {
                 return Err(ApiError::not_found("input.agencyId"));
             }
         }
-        change_account(ctx, "updateAccount", id, version, |am| {
-            if let Some(d) = display_name {
-                am.display_name = Set(d);
-                fields.push("displayName");
-            }
-            if let Some(a) = agency_id {
-                am.agency_id = Set(a);
-                fields.push("agencyId");
-            }
-            serde_json::json!({ "fields": fields })
-        })
+        change_registered(
+            ctx,
+            "updateAccount",
+            (id, version),
+            |rec: &mut account::Model| {
+                let mut fields = Vec::new();
+                if let Some(d) = display_name {
+                    rec.display_name = d;
+                    fields.push("displayName");
+                }
+                if let Some(a) = agency_id {
+                    rec.agency_id = a;
+                    fields.push("agencyId");
+                }
+                serde_json::json!({ "fields": fields })
+            },
+        )
         .await
+        .map(Account)
     }
 
     /// ロールを設定 (管理者) / set an account's roles (admin); effective on the next request
@@ -420,11 +401,17 @@ impl RegistryMutation {
         roles: Vec<Role>,
     ) -> ApiResult<Account> {
         let text = roles_text(&roles);
-        change_account(ctx, "setAccountRoles", id, version, |am| {
-            am.roles = Set(text.clone());
-            serde_json::json!({ "roles": text })
-        })
+        change_registered(
+            ctx,
+            "setAccountRoles",
+            (id, version),
+            |rec: &mut account::Model| {
+                rec.roles = text.clone();
+                serde_json::json!({ "roles": text })
+            },
+        )
         .await
+        .map(Account)
     }
 
     /// アカウントを無効化 (管理者) / deactivate an account (admin); refused from its next request
@@ -434,53 +421,126 @@ impl RegistryMutation {
         id: ID,
         version: i32,
     ) -> ApiResult<Account> {
-        change_account(ctx, "deactivateAccount", id, version, |am| {
-            am.active = Set(false);
-            serde_json::json!({ "fields": ["active"] })
-        })
+        change_registered(
+            ctx,
+            "deactivateAccount",
+            (id, version),
+            |rec: &mut account::Model| {
+                rec.active = false;
+                serde_json::json!({ "fields": ["active"] })
+            },
+        )
         .await
+        .map(Account)
     }
 }
 
-/// Optimistic update of one account, ledgered in the same transaction.
-async fn change_account(
+/// A registry record an administrator changes by its id and version (an account, a
+/// service client): its ledger record type and the rule for a change.
+pub(super) trait Registered: Record + Stamped {
+    type Change;
+    const RECORD_TYPE: &'static str;
+    fn may_change(&self, p: &Principal, operation: &'static str) -> Ruling<Self::Change>;
+}
+
+impl Registered for account::Model {
+    type Change = ChangeAccount;
+    const RECORD_TYPE: &'static str = "account";
+    fn may_change(&self, p: &Principal, operation: &'static str) -> Ruling<ChangeAccount> {
+        may_administer(p, operation, &self.id)
+    }
+}
+
+/// An administrator's change of one registry record by `operation`: `change` is made to
+/// a copy of the record as read and returns the ledger detail.
+pub(super) async fn change_registered<M: Registered>(
     ctx: &Context<'_>,
-    operation: &str,
-    id: ID,
-    version: i32,
-    change: impl FnOnce(&mut account::ActiveModel) -> serde_json::Value,
-) -> ApiResult<Account> {
-    let r = req(ctx)?;
-    r.require(Action::ManageRegistry, operation)?;
+    operation: &'static str,
+    (id, version): (ID, i32),
+    change: impl FnOnce(&mut M) -> serde_json::Value,
+) -> ApiResult<M> {
+    req(ctx)?.require(Action::ManageRegistry, operation)?;
     let id = validate::id("id", &id)?;
+    let rule = |p: &Principal, m: &M| m.may_change(p, operation);
+    change_record(ctx, (operation, M::RECORD_TYPE), &id, version, rule, |m| {
+        Ok(change(m))
+    })
+    .await
+}
+
+/// A refused write: the record is named by the `id` argument.
+pub(super) fn refused(refusal: policy::Refusal) -> ApiError {
+    ApiError::refused(refusal, "id")
+}
+
+/// Ledgered as `.0` (the mutation) on a `.1` row.
+pub(super) type Operation = (&'static str, &'static str);
+
+/// Store the new record `model` as `permit` allows, ledgered as `operation` with the
+/// entry's subject person and detail.
+pub(super) async fn create_record<W, M: Record>(
+    ctx: &Context<'_>,
+    (operation, record_type): Operation,
+    permit: Permit<W>,
+    model: M,
+    (subject, detail): (Option<&str>, serde_json::Value),
+) -> ApiResult<M> {
+    let r = req(ctx)?;
+    let entry = Entry::write(
+        &r.principal,
+        operation,
+        record_type,
+        model.id(),
+        subject,
+        detail,
+    );
+    store::write::create(db(ctx)?, permit, model, vec![entry]).await
+}
+
+/// A record whose change stamps `updated_at`.
+pub(super) trait Stamped {
+    fn stamp(&mut self, now: DateTime<Utc>);
+}
+
+macro_rules! stamped {
+    ($($m:ident),*) => {$(
+        impl Stamped for entity::$m::Model {
+            fn stamp(&mut self, now: DateTime<Utc>) {
+                self.updated_at = now;
+            }
+        }
+    )*};
+}
+
+stamped!(
+    account,
+    agency,
+    community_resource,
+    participation_placement,
+    service_client
+);
+
+/// Change the record `id` at the client's `version`: read (NOT_FOUND at `id`), allowed by
+/// `rule` (its refusal is the error), changed by `change` on a copy (which returns the
+/// ledger detail, or an argument error), stamped, written under the version guard and
+/// ledgered as `operation`. Returns the record as stored.
+pub(super) async fn change_record<W, M: Record + Stamped>(
+    ctx: &Context<'_>,
+    (operation, record_type): Operation,
+    id: &str,
+    version: i32,
+    rule: impl FnOnce(&Principal, &M) -> Ruling<W>,
+    change: impl FnOnce(&mut M) -> ApiResult<serde_json::Value>,
+) -> ApiResult<M> {
+    let r = req(ctx)?;
     let db = db(ctx)?;
-    let current = store::registry::account(db, &id)
+    let current = store::write::read::<M>(db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("id"))?;
-    let mut am: account::ActiveModel = current.clone().into();
-    let detail = change(&mut am);
-    am.version = Set(store::next_version(version));
-    am.updated_at = Set(r.now);
-    store::versioned_update::<account::Entity>(
-        db,
-        am,
-        account::Column::Id,
-        account::Column::Version,
-        &id,
-        version,
-        current.version,
-        vec![Entry::write(
-            &r.principal,
-            operation,
-            "account",
-            &id,
-            None,
-            detail,
-        )],
-    )
-    .await?;
-    store::registry::account(db, &id)
-        .await?
-        .map(Account)
-        .ok_or_else(|| ApiError::internal(operation, "account vanished"))
+    let permit = rule(&r.principal, &current).map_err(refused)?;
+    let mut changed = current.clone();
+    let detail = change(&mut changed)?;
+    changed.stamp(r.now);
+    let entry = Entry::write(&r.principal, operation, record_type, id, None, detail);
+    store::write::change(db, permit, &current, version, changed, vec![entry]).await
 }

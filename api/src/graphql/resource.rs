@@ -4,18 +4,21 @@
 //! person to a resource: PLAN data of the person, held by the agency that recorded it.
 
 use async_graphql::{Context, InputObject, Object, ID};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::context::{db, req};
 use super::enums::text_enum;
 use super::gate::{admit, RecordRef};
 use super::loaders::load_persons;
 use super::person::Person;
-use super::registry::{agency_by_id, Agency};
+use super::registry::{agency_by_id, change_record, create_record, refused, Agency, Stamped};
 use super::scalars::Date;
 use super::validate;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::write::resource::{
+    may_change_placement, may_change_resource, may_create_resource, may_know_placement,
+    may_start_placement, placement_end, PlacementEnd,
+};
 use crate::policy::{Action, Category, Item, Link};
 use crate::store;
 use entity::{community_resource, participation_placement};
@@ -170,9 +173,14 @@ async fn sees_placement(
 ) -> ApiResult<bool> {
     let loaded = load_persons(ctx, std::slice::from_ref(&model.person_id)).await?;
     let r = req(ctx)?;
-    Ok(loaded
-        .first()
-        .is_some_and(|p| r.decide(&p.facts, &model.agency_id, PLAN).is_ok()))
+    let facts = loaded.first().map(|p| &*p.facts);
+    Ok(may_know_placement(
+        &r.principal,
+        facts,
+        &model.agency_id,
+        r.purpose,
+        r.now,
+    ))
 }
 
 #[derive(Default)]
@@ -295,8 +303,10 @@ impl ResourceMutation {
         let r = req(ctx)?;
         r.require(Action::ManageResources, "createCommunityResource")?;
         let c = checked(ctx, &input)?;
+        let id = store::new_id();
+        let permit = may_create_resource(&r.principal, &id).map_err(refused)?;
         let model = community_resource::Model {
-            id: store::new_id(),
+            id,
             kind: input.kind.as_str().to_owned(),
             name: c.name,
             district: c.district,
@@ -310,24 +320,10 @@ impl ResourceMutation {
             created_at: r.now,
             updated_at: r.now,
         };
-        let txn = db(ctx)?.begin().await?;
-        let saved = community_resource::ActiveModel::from(model)
-            .insert(&txn)
-            .await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "createCommunityResource",
-                "community_resource",
-                &saved.id,
-                None,
-                serde_json::json!({}),
-            )],
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(CommunityResource(saved))
+        let op = ("createCommunityResource", "community_resource");
+        create_record(ctx, op, permit, model, (None, serde_json::json!({})))
+            .await
+            .map(CommunityResource)
     }
 
     /// 社会資源を更新 (登録機関のみ) / update a resource (maintaining agency)
@@ -342,52 +338,27 @@ impl ResourceMutation {
         let r = req(ctx)?;
         r.require(Action::ManageResources, "updateCommunityResource")?;
         let id = validate::id("id", &id)?;
-        let db = db(ctx)?;
-        let current = store::resources::get(db, &id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("id"))?;
-        if current.agency_id != r.principal.agency_id {
-            return Err(ApiError::forbidden(
-                "登録機関のみ更新できます / only the maintaining agency may update",
-            ));
-        }
-        let mut am: community_resource::ActiveModel = current.clone().into();
-        am.kind = Set(input.kind.as_str().to_owned());
-        let c = checked(ctx, &input)?;
-        am.name = Set(c.name);
-        am.district = Set(c.district);
-        am.schedule = Set(c.schedule);
-        am.target_groups = Set(c.target_groups);
-        am.capacity = Set(c.capacity);
-        am.contact = Set(c.contact);
-        if let Some(a) = active {
-            am.active = Set(a);
-        }
-        am.version = Set(store::next_version(version));
-        am.updated_at = Set(r.now);
-        let entry = Entry::write(
-            &r.principal,
-            "updateCommunityResource",
-            "community_resource",
-            &id,
-            None,
-            serde_json::json!({}),
-        );
-        store::versioned_update::<community_resource::Entity>(
-            db,
-            am,
-            community_resource::Column::Id,
-            community_resource::Column::Version,
-            &id,
-            version,
-            current.version,
-            vec![entry],
-        )
-        .await?;
-        store::resources::get(db, &id)
-            .await?
-            .map(CommunityResource)
-            .ok_or_else(|| ApiError::internal("updateCommunityResource", "vanished"))
+        let rule = |p: &_, current: &community_resource::Model| {
+            may_change_resource(p, &current.id, &current.agency_id)
+        };
+        let op = ("updateCommunityResource", "community_resource");
+        // The resource's owner is checked before its new values.
+        change_record(ctx, op, &id, version, rule, |res| {
+            let c = checked(ctx, &input)?;
+            res.kind = input.kind.as_str().to_owned();
+            res.name = c.name;
+            res.district = c.district;
+            res.schedule = c.schedule;
+            res.target_groups = c.target_groups;
+            res.capacity = c.capacity;
+            res.contact = c.contact;
+            if let Some(a) = active {
+                res.active = a;
+            }
+            Ok(serde_json::json!({}))
+        })
+        .await
+        .map(CommunityResource)
     }
 
     /// 参加支援を開始 (社会資源につなぐ) / place a person with a resource
@@ -404,17 +375,14 @@ impl ResourceMutation {
         let resource_id = validate::id("resourceId", &resource_id)?;
         let started_on = started_on.get("startedOn")?;
         Person::find(ctx, "personId", &person_id).await?;
-        let db = db(ctx)?;
-        match store::resources::get(db, &resource_id).await? {
-            Some(res) if res.active => {}
-            _ => return Err(ApiError::not_found("resourceId")),
-        }
-        // The caller records PLAN data of the person: its roles must allow PLAN.
-        if crate::policy::visible_scope(&r.principal, Category::Plan, r.purpose, r.now).is_none() {
-            return Err(ApiError::forbidden("startPlacement"));
-        }
+        let resource = store::resources::get(db(ctx)?, &resource_id).await?;
+        let id = store::new_id();
+        // An inactive resource is as unknown as a missing one; the caller records PLAN data
+        // of the person, so its roles must allow PLAN.
+        let permit = may_start_placement(&r.principal, &id, resource.is_some_and(|r| r.active))
+            .map_err(|e| ApiError::refused(e, "resourceId"))?;
         let model = participation_placement::Model {
-            id: store::new_id(),
+            id,
             person_id: person_id.clone(),
             resource_id,
             agency_id: r.principal.agency_id.clone(),
@@ -426,24 +394,11 @@ impl ResourceMutation {
             created_at: r.now,
             updated_at: r.now,
         };
-        let txn = db.begin().await?;
-        let saved = participation_placement::ActiveModel::from(model)
-            .insert(&txn)
-            .await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "startPlacement",
-                "placement",
-                &saved.id,
-                Some(&person_id),
-                serde_json::json!({"fields": ["resourceId", "startedOn"]}),
-            )],
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(Placement { model: saved })
+        let detail = serde_json::json!({"fields": ["resourceId", "startedOn"]});
+        let op = ("startPlacement", "placement");
+        create_record(ctx, op, permit, model, (Some(&person_id), detail))
+            .await
+            .map(|model| Placement { model })
     }
 
     /// 参加支援の状態を変更 (記録機関のみ) / change a placement's status (recording agency)
@@ -462,45 +417,34 @@ impl ResourceMutation {
         let Some(current) = store::resources::placement(db, &id).await? else {
             return Err(ApiError::not_found("id"));
         };
-        if current.agency_id != r.principal.agency_id {
-            // Another agency's placement: it exists for the caller only if it may see it.
-            // Decided without the ledger: nothing is shown, so no read may be recorded (a
-            // refused write leaves no row, and R must not appear to have read PLAN data).
-            return Err(if sees_placement(ctx, &current).await? {
-                ApiError::forbidden(
-                    "記録機関のみ変更できます / only the recording agency may change it",
-                )
-            } else {
-                ApiError::not_found("id")
-            });
-        }
+        // Another agency's placement exists for the caller only if it may see it. Decided
+        // without the ledger: nothing is shown, so no read may be recorded (a refused write
+        // leaves no row, and R must not appear to have read PLAN data).
+        let subject = load_persons(ctx, std::slice::from_ref(&current.person_id)).await?;
+        let facts = subject.first().map(|s| &*s.facts);
+        let permit = may_change_placement(
+            &r.principal,
+            &id,
+            &current.agency_id,
+            facts,
+            r.purpose,
+            r.now,
+        )
+        .map_err(refused)?;
         let ended_on = ended_on.map(|d| d.get("endedOn")).transpose()?;
-        match (status, ended_on) {
-            (PlacementStatus::Ended, None) => {
-                return Err(ApiError::bad_input(
-                    "endedOn",
-                    "終了日が必要です / required when ENDED",
-                ))
-            }
-            (PlacementStatus::Ended, Some(e)) if e < current.started_on => {
-                return Err(ApiError::bad_input(
-                    "endedOn",
-                    "開始日より前です / before the start",
-                ))
-            }
-            (PlacementStatus::Active | PlacementStatus::Paused, Some(_)) => {
-                return Err(ApiError::bad_input(
-                    "endedOn",
-                    "終了時のみ / only when ENDED",
-                ))
-            }
-            _ => {}
-        }
-        let mut am: participation_placement::ActiveModel = current.clone().into();
-        am.status = Set(status.as_str().to_owned());
-        am.ended_on = Set(ended_on);
-        am.version = Set(store::next_version(version));
-        am.updated_at = Set(r.now);
+        let ended = status == PlacementStatus::Ended;
+        placement_end(ended, ended_on, current.started_on).map_err(|e| {
+            let message = match e {
+                PlacementEnd::Missing => "終了日が必要です / required when ENDED",
+                PlacementEnd::BeforeStart => "開始日より前です / before the start",
+                PlacementEnd::NotEnded => "終了時のみ / only when ENDED",
+            };
+            ApiError::bad_input("endedOn", message)
+        })?;
+        let mut changed = current.clone();
+        changed.status = status.as_str().to_owned();
+        changed.ended_on = ended_on;
+        changed.stamp(r.now);
         let entry = Entry::write(
             &r.principal,
             "setPlacementStatus",
@@ -509,20 +453,8 @@ impl ResourceMutation {
             Some(&current.person_id),
             serde_json::json!({"fields": ["status", "endedOn"]}),
         );
-        store::versioned_update::<participation_placement::Entity>(
-            db,
-            am,
-            participation_placement::Column::Id,
-            participation_placement::Column::Version,
-            &id,
-            version,
-            current.version,
-            vec![entry],
-        )
-        .await?;
-        let model = store::resources::placement(db, &id)
-            .await?
-            .ok_or_else(|| ApiError::internal("setPlacementStatus", "vanished"))?;
+        let model =
+            store::write::change(db, permit, &current, version, changed, vec![entry]).await?;
         Ok(Placement { model })
     }
 }

@@ -7,18 +7,19 @@
 use std::collections::BTreeSet;
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 
 use super::context::{db, req};
 use super::enums::Role;
-use super::registry::Account;
+use super::registry::{change_registered, create_record, refused, Account, Registered};
 use super::scalars::DateTime;
 use super::validate;
-use crate::audit::{self, Entry};
 use crate::auth::{format_roles, parse_roles};
 use crate::error::{ApiError, ApiResult};
 use crate::oauth::{grantable, secret};
-use crate::policy::{self, Action};
+use crate::policy::write::registry::{
+    may_change_client, may_issue_client, ChangeClient, ClientAccount, Unfit,
+};
+use crate::policy::{self, Action, Principal, Ruling};
 use crate::store;
 use entity::service_client;
 
@@ -156,44 +157,22 @@ impl ServiceClientMutation {
             ));
         }
         invalid.finish(ctx)?;
-        let db = db(ctx)?;
-        let account = store::registry::account(db, &account_id)
+        let account = store::registry::account(db(ctx)?, &account_id)
             .await?
             .ok_or_else(|| ApiError::not_found("input.accountId"))?;
-        if account.kind != "SERVICE" {
-            return Err(ApiError::bad_input(
-                "input.accountId",
-                "SERVICE 種別のアカウントではありません / not a SERVICE account",
-            ));
-        }
-        if !account.active {
-            return Err(ApiError::bad_input(
-                "input.accountId",
-                "アカウントは無効化されています / the account is deactivated",
-            ));
-        }
+        let id = store::new_id();
         let roles = parse_roles(&account.roles);
-        if !roles.contains(&policy::Role::Integration) {
-            return Err(ApiError::bad_input(
-                "input.accountId",
-                "INTEGRATION ロールを持つアカウントが必要です / the account must hold the INTEGRATION role",
-            ));
-        }
-        let beyond: Vec<&str> = scopes
-            .iter()
-            .filter(|r| !roles.contains(r))
-            .map(|r| r.as_str())
-            .collect();
-        if !beyond.is_empty() {
-            let beyond = beyond.join(", ");
-            return Err(ApiError::bad_input(
-                "input.scopes",
-                format!("アカウントのロールにありません: {beyond} / not among the account's roles: {beyond}"),
-            ));
-        }
+        let fit = ClientAccount {
+            kind: &account.kind,
+            active: account.active,
+            roles: &roles,
+        };
+        let permit = may_issue_client(&r.principal, &id, &fit, &scopes)
+            .map_err(unfit)?
+            .map_err(refused)?;
         let (secret, hash) = new_secret().await?;
         let model = service_client::Model {
-            id: store::new_id(),
+            id,
             account_id,
             name,
             secret_hash: hash,
@@ -206,27 +185,13 @@ impl ServiceClientMutation {
             created_at: r.now,
             updated_at: r.now,
         };
-        let txn = db.begin().await?;
-        let saved = service_client::ActiveModel::from(model)
-            .insert(&txn)
-            .await?;
-        audit::append(
-            &txn,
-            vec![Entry::write(
-                &r.principal,
-                "createServiceClient",
-                "service_client",
-                &saved.id,
-                None,
-                serde_json::json!({
-                    "accountId": saved.account_id,
-                    "scopes": saved.scopes,
-                    "fields": ["name", "scopes", "secret"],
-                }),
-            )],
-        )
-        .await?;
-        txn.commit().await?;
+        let detail = serde_json::json!({
+            "accountId": model.account_id,
+            "scopes": model.scopes,
+            "fields": ["name", "scopes", "secret"],
+        });
+        let op = ("createServiceClient", service_client::Model::RECORD_TYPE);
+        let saved = create_record(ctx, op, permit, model, (None, detail)).await?;
         Ok(IssuedServiceClient {
             client: ServiceClient(saved),
             client_secret: secret,
@@ -243,18 +208,19 @@ impl ServiceClientMutation {
         version: i32,
     ) -> ApiResult<IssuedServiceClient> {
         let r = req(ctx)?;
+        let op = "rotateServiceClientSecret";
         // Checked before the (deliberately slow) hashing, and again with the update.
-        r.require(Action::ManageRegistry, "rotateServiceClientSecret")?;
+        r.require(Action::ManageRegistry, op)?;
         let (secret, hash) = new_secret().await?;
         let now = r.now;
-        let client = change_client(ctx, "rotateServiceClientSecret", id, version, |am| {
-            am.secret_hash = Set(hash);
-            am.secret_rotated_at = Set(now);
+        let client = change_registered(ctx, op, (id, version), |c: &mut service_client::Model| {
+            c.secret_hash = hash;
+            c.secret_rotated_at = now;
             serde_json::json!({ "fields": ["secret", "secretRotatedAt"] })
         })
         .await?;
         Ok(IssuedServiceClient {
-            client,
+            client: ServiceClient(client),
             client_secret: secret,
         })
     }
@@ -269,60 +235,52 @@ impl ServiceClientMutation {
     ) -> ApiResult<ServiceClient> {
         let r = req(ctx)?;
         let (now, by) = (r.now, r.principal.account_id.clone());
-        change_client(ctx, "revokeServiceClient", id, version, |am| {
-            am.revoked_at = Set(Some(now));
-            am.revoked_by = Set(Some(by));
-            serde_json::json!({ "fields": ["revokedAt"] })
-        })
+        change_registered(
+            ctx,
+            "revokeServiceClient",
+            (id, version),
+            |c: &mut service_client::Model| {
+                c.revoked_at = Some(now);
+                c.revoked_by = Some(by);
+                serde_json::json!({ "fields": ["revokedAt"] })
+            },
+        )
         .await
+        .map(ServiceClient)
     }
 }
 
-/// Optimistic update of one active client, ledgered in the same transaction. A revoked
-/// client cannot be changed (CONFLICT).
-async fn change_client(
-    ctx: &Context<'_>,
-    operation: &str,
-    id: ID,
-    version: i32,
-    change: impl FnOnce(&mut service_client::ActiveModel) -> serde_json::Value,
-) -> ApiResult<ServiceClient> {
-    let r = req(ctx)?;
-    r.require(Action::ManageRegistry, operation)?;
-    let id = validate::id("id", &id)?;
-    let db = db(ctx)?;
-    let current = store::service_clients::by_id(db, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("id"))?;
-    if current.revoked_at.is_some() {
-        return Err(ApiError::conflict(
-            "クライアントは失効済みです / the client is already revoked",
-        ));
+/// A client is changed by an administrator until it is revoked (CONFLICT after).
+impl Registered for service_client::Model {
+    type Change = ChangeClient;
+    const RECORD_TYPE: &'static str = "service_client";
+    fn may_change(&self, p: &Principal, operation: &'static str) -> Ruling<ChangeClient> {
+        may_change_client(p, operation, &self.id, self.revoked_at.is_some())
     }
-    let mut am: service_client::ActiveModel = current.clone().into();
-    let detail = change(&mut am);
-    am.version = Set(store::next_version(version));
-    am.updated_at = Set(r.now);
-    store::versioned_update::<service_client::Entity>(
-        db,
-        am,
-        service_client::Column::Id,
-        service_client::Column::Version,
-        &id,
-        version,
-        current.version,
-        vec![Entry::write(
-            &r.principal,
-            operation,
-            "service_client",
-            &id,
-            None,
-            detail,
-        )],
-    )
-    .await?;
-    store::service_clients::by_id(db, &id)
-        .await?
-        .map(ServiceClient)
-        .ok_or_else(|| ApiError::internal(operation, "client vanished"))
+}
+
+/// Why the account cannot have the client asked for.
+fn unfit(u: Unfit) -> ApiError {
+    let (field, message) = match u {
+        Unfit::NotService => (
+            "input.accountId",
+            "SERVICE 種別のアカウントではありません / not a SERVICE account".to_owned(),
+        ),
+        Unfit::Deactivated => (
+            "input.accountId",
+            "アカウントは無効化されています / the account is deactivated".to_owned(),
+        ),
+        Unfit::NoIntegration => (
+            "input.accountId",
+            "INTEGRATION ロールを持つアカウントが必要です / the account must hold the INTEGRATION role".to_owned(),
+        ),
+        Unfit::Beyond(roles) => {
+            let beyond = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+            (
+                "input.scopes",
+                format!("アカウントのロールにありません: {beyond} / not among the account's roles: {beyond}"),
+            )
+        }
+    };
+    ApiError::bad_input(field, message)
 }

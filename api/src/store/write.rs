@@ -8,6 +8,9 @@
 //!   current version otherwise, and nothing is written.
 //! - [`guarded`] is the same for a row without a version whose change is guarded by its state
 //!   (a grant still open, a membership not yet ended).
+//! - [`create`] and [`change`] are a whole write of one versioned record (a new row, or a
+//!   changed one under its guard) with its ledger entries, taking the `policy::Permit` for
+//!   that record.
 //!
 //! The domain modules of `store` build their writes from these; the GraphQL layer never
 //! writes. A store write function takes the `policy::Permit` that allowed it.
@@ -15,13 +18,14 @@
 use sea_orm::sea_query::IntoCondition;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, ModelTrait, QueryFilter, TransactionTrait,
+    EntityTrait, FromQueryResult, IntoActiveModel, ModelTrait, QueryFilter, TransactionTrait,
 };
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
+use crate::policy::Permit;
 
 /// The connection a write's rows run on.
 pub type Txn = DatabaseTransaction;
@@ -163,4 +167,86 @@ where
         return Err(ApiError::conflict(message));
     }
     Ok(())
+}
+
+/// A versioned entity model as the whole-record writes below take it (every [`Versioned`]
+/// model is one), so that their callers need no SeaORM bounds.
+pub trait Record: Versioned + 'static {
+    /// The record `id`, as read before a change.
+    fn find<'a>(db: &'a DatabaseConnection, id: &'a str) -> Rows<'a, Option<Self>>;
+    /// [`insert`] it.
+    fn insert_in(self, txn: &Txn) -> Rows<'_, Self>;
+    /// [`update`] the record as `read` to this, its changed copy.
+    fn update_in(self, txn: &Txn, read: Self, client_version: i32) -> Rows<'_, Self>;
+}
+
+impl<M> Record for M
+where
+    M: Versioned + FromQueryResult + 'static,
+    M::Entity: EntityTrait<Model = M>,
+    <M::Entity as EntityTrait>::ActiveModel: ActiveModelBehavior + Send,
+{
+    fn find<'a>(db: &'a DatabaseConnection, id: &'a str) -> Rows<'a, Option<M>> {
+        Box::pin(async move {
+            Ok(M::Entity::find()
+                .filter(M::id_column().eq(id))
+                .one(db)
+                .await?)
+        })
+    }
+
+    fn insert_in(self, txn: &Txn) -> Rows<'_, M> {
+        Box::pin(insert(txn, self))
+    }
+
+    fn update_in(self, txn: &Txn, read: M, client_version: i32) -> Rows<'_, M> {
+        Box::pin(async move { update(txn, &read, client_version, self).await })
+    }
+}
+
+/// A record by id, as read before a change.
+pub async fn read<M: Record>(db: &DatabaseConnection, id: &str) -> ApiResult<Option<M>> {
+    M::find(db, id).await
+}
+
+/// Store a new record with its ledger entries, as the policy's `permit` (granted for the
+/// new record's id) allows.
+pub async fn create<W, M: Record>(
+    db: &DatabaseConnection,
+    permit: Permit<W>,
+    model: M,
+    entries: Vec<Entry>,
+) -> ApiResult<M> {
+    permitted(&permit, model.id())?;
+    write(db, entries, move |txn| model.insert_in(txn)).await
+}
+
+/// Write `changed` over the record as `read`, with its ledger entries, as the policy's
+/// `permit` allows: [`update`] in its own [`write`]. Returns the record as stored.
+pub async fn change<W, M: Record>(
+    db: &DatabaseConnection,
+    permit: Permit<W>,
+    read: &M,
+    client_version: i32,
+    changed: M,
+    entries: Vec<Entry>,
+) -> ApiResult<M> {
+    permitted(&permit, read.id())?;
+    let read = read.clone();
+    write(db, entries, move |txn| {
+        changed.update_in(txn, read, client_version)
+    })
+    .await
+}
+
+/// A permit is for one record: writing another with it is a bug, refused.
+fn permitted<W>(permit: &Permit<W>, id: &str) -> ApiResult<()> {
+    if permit.id() == id {
+        Ok(())
+    } else {
+        Err(ApiError::internal(
+            "store write",
+            format!("permit for {} used on {id}", permit.id()),
+        ))
+    }
 }

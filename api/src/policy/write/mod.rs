@@ -37,7 +37,7 @@ impl<W> Permit<W> {
 
 /// The role a write needs: FORBIDDEN naming the operation without it (like
 /// `RequestCtx::require`, which the resolvers call first).
-pub(super) fn needs(p: &Principal, action: Action, operation: &'static str) -> Result<(), Refusal> {
+pub(in crate::policy) fn needs(p: &Principal, action: Action, operation: &'static str) -> Result<(), Refusal> {
     if may(p, action) {
         Ok(())
     } else {
@@ -47,7 +47,7 @@ pub(super) fn needs(p: &Principal, action: Action, operation: &'static str) -> R
 
 /// Only the agency that holds a record (registered it, received it) changes it: FORBIDDEN
 /// with `message` for any other.
-pub(super) fn holder_only(
+pub(in crate::policy) fn holder_only(
     p: &Principal,
     holder_agency_id: &str,
     message: &'static str,
@@ -74,6 +74,25 @@ pub enum Refusal {
 
 pub type Ruling<W> = Result<Permit<W>, Refusal>;
 
+/// The rule most changes share: only the agency that owns a record (registered, maintains
+/// or recorded it) changes it. The permit for `id` when the caller's agency is
+/// `owner_agency_id`, else `refusal()` (FORBIDDEN, or NOT_FOUND where the caller may not
+/// know the record).
+pub(in crate::policy) fn owner_only<W>(
+    p: &crate::policy::Principal,
+    id: &str,
+    owner_agency_id: &str,
+    refusal: impl FnOnce() -> Refusal,
+) -> Ruling<W> {
+    if owner_agency_id == p.agency_id {
+        Ok(Permit::grant(id))
+    } else {
+        Err(refusal())
+    }
+}
+
+pub mod registry;
+pub mod resource;
 pub mod consultation;
 pub mod household;
 pub mod consent;

@@ -1,0 +1,214 @@
+//! The registry: agencies, accounts and the service clients of agency software. Only an
+//! administrator (ManageRegistry) writes it; a revoked client is never changed again; a
+//! client is issued only for an active SERVICE account holding INTEGRATION, with scopes
+//! among the account's roles.
+
+use std::collections::BTreeSet;
+
+use super::{needs, Permit, Refusal, Ruling};
+use crate::policy::{Action, Principal, Role};
+
+/// Creating an agency (createAgency).
+#[derive(Debug)]
+pub enum CreateAgency {}
+/// Changing an agency (updateAgency).
+#[derive(Debug)]
+pub enum ChangeAgency {}
+/// Creating an account (createAccount).
+#[derive(Debug)]
+pub enum CreateAccount {}
+/// Changing an account (updateAccount, setAccountRoles, deactivateAccount).
+#[derive(Debug)]
+pub enum ChangeAccount {}
+/// Issuing a service client (createServiceClient).
+#[derive(Debug)]
+pub enum IssueClient {}
+/// Changing a service client (rotateServiceClientSecret, revokeServiceClient).
+#[derive(Debug)]
+pub enum ChangeClient {}
+
+/// The registry writes an administrator may make, and only those (a rule of this module
+/// cannot grant a permit for another kind of record).
+pub trait RegistryWrite: sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! registry_writes {
+    ($($w:ident),*) => {$(
+        impl sealed::Sealed for $w {}
+        impl RegistryWrite for $w {}
+    )*};
+}
+
+registry_writes!(
+    CreateAgency,
+    ChangeAgency,
+    CreateAccount,
+    ChangeAccount,
+    IssueClient
+);
+
+/// Only an administrator writes the registry: `operation` (the mutation, the FORBIDDEN
+/// message) on the record `id` (for a new record, its new id).
+pub fn may_administer<W: RegistryWrite>(
+    p: &Principal,
+    operation: &'static str,
+    id: &str,
+) -> Ruling<W> {
+    needs(p, Action::ManageRegistry, operation)?;
+    Ok(Permit::grant(id))
+}
+
+/// An administrator changes a client until it is revoked; a revoked client stays revoked.
+pub fn may_change_client(
+    p: &Principal,
+    operation: &'static str,
+    client_id: &str,
+    revoked: bool,
+) -> Ruling<ChangeClient> {
+    needs(p, Action::ManageRegistry, operation)?;
+    if revoked {
+        return Err(Refusal::State(
+            "クライアントは失効済みです / the client is already revoked",
+        ));
+    }
+    Ok(Permit::grant(client_id))
+}
+
+/// The account a client would act as, as read.
+#[derive(Debug)]
+pub struct ClientAccount<'a> {
+    pub kind: &'a str,
+    pub active: bool,
+    pub roles: &'a BTreeSet<Role>,
+}
+
+/// Why an account cannot have the client asked for (BAD_USER_INPUT at the GraphQL edge).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unfit {
+    /// Not a SERVICE account.
+    NotService,
+    /// The account is deactivated.
+    Deactivated,
+    /// The account does not hold INTEGRATION.
+    NoIntegration,
+    /// These scopes are not among the account's roles.
+    Beyond(Vec<Role>),
+}
+
+/// A client is issued (its new id `client_id`) for an active SERVICE account holding
+/// INTEGRATION, with scopes among the account's roles: checked in that order.
+pub fn may_issue_client(
+    p: &Principal,
+    client_id: &str,
+    account: &ClientAccount<'_>,
+    scopes: &BTreeSet<Role>,
+) -> Result<Ruling<IssueClient>, Unfit> {
+    if account.kind != "SERVICE" {
+        return Err(Unfit::NotService);
+    }
+    if !account.active {
+        return Err(Unfit::Deactivated);
+    }
+    if !account.roles.contains(&Role::Integration) {
+        return Err(Unfit::NoIntegration);
+    }
+    let beyond: Vec<Role> = scopes.difference(account.roles).copied().collect();
+    if !beyond.is_empty() {
+        return Err(Unfit::Beyond(beyond));
+    }
+    Ok(may_administer(p, "createServiceClient", client_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::write::test_support::principal;
+
+    #[test]
+    fn only_an_administrator_writes_the_registry() {
+        let admin = principal("a1", &[Role::Admin]);
+        let permit: Permit<ChangeAccount> = may_administer(&admin, "updateAccount", "x").unwrap();
+        assert_eq!(permit.id(), "x");
+        let worker = principal("a1", &[Role::Caseworker]);
+        assert_eq!(
+            may_administer::<CreateAgency>(&worker, "createAgency", "x").unwrap_err(),
+            Refusal::Forbidden("createAgency")
+        );
+    }
+
+    #[test]
+    fn a_revoked_client_is_not_changed() {
+        let admin = principal("a1", &[Role::Admin]);
+        assert_eq!(
+            may_change_client(&admin, "rotateServiceClientSecret", "c", false)
+                .unwrap()
+                .id(),
+            "c"
+        );
+        assert!(matches!(
+            may_change_client(&admin, "revokeServiceClient", "c", true),
+            Err(Refusal::State(_))
+        ));
+        // The role is checked first.
+        let worker = principal("a1", &[Role::Caseworker]);
+        assert_eq!(
+            may_change_client(&worker, "revokeServiceClient", "c", true).unwrap_err(),
+            Refusal::Forbidden("revokeServiceClient")
+        );
+    }
+
+    #[test]
+    fn a_client_needs_an_active_integration_service_account() {
+        let admin = principal("a1", &[Role::Admin]);
+        let roles: BTreeSet<Role> = [Role::Integration, Role::Caseworker].into();
+        let scopes: BTreeSet<Role> = [Role::Caseworker].into();
+        let service = ClientAccount {
+            kind: "SERVICE",
+            active: true,
+            roles: &roles,
+        };
+        let issued = may_issue_client(&admin, "c", &service, &scopes).unwrap();
+        assert_eq!(issued.unwrap().id(), "c");
+
+        let staff = ClientAccount {
+            kind: "STAFF",
+            active: false,
+            ..service
+        };
+        assert_eq!(
+            may_issue_client(&admin, "c", &staff, &scopes).unwrap_err(),
+            Unfit::NotService
+        );
+        let deactivated = ClientAccount {
+            active: false,
+            ..service
+        };
+        assert_eq!(
+            may_issue_client(&admin, "c", &deactivated, &scopes).unwrap_err(),
+            Unfit::Deactivated
+        );
+        let plain: BTreeSet<Role> = [Role::Caseworker].into();
+        let no_integration = ClientAccount {
+            roles: &plain,
+            ..service
+        };
+        assert_eq!(
+            may_issue_client(&admin, "c", &no_integration, &scopes).unwrap_err(),
+            Unfit::NoIntegration
+        );
+        let wide: BTreeSet<Role> = [Role::Auditor, Role::Caseworker, Role::Coordinator].into();
+        assert_eq!(
+            may_issue_client(&admin, "c", &service, &wide).unwrap_err(),
+            Unfit::Beyond(vec![Role::Coordinator, Role::Auditor])
+        );
+        // The administrator's role is still the rule's.
+        let worker = principal("a1", &[Role::Caseworker]);
+        assert!(matches!(
+            may_issue_client(&worker, "c", &service, &scopes),
+            Ok(Err(Refusal::Forbidden("createServiceClient")))
+        ));
+    }
+}
