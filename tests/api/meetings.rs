@@ -15,6 +15,7 @@ tests!(
     multi_agency_meeting_gives_only_what_consent_allows,
     consent_gaps_list_exactly_what_is_missing,
     minutes_need_narrative_basis_and_the_current_version,
+    minutes_of_a_household_with_no_current_member_are_the_conveners_and_ledgered,
     create_meeting_is_for_coordinators_with_valid_input,
     only_the_city_constitutes_a_support_meeting_on_its_own_knowledge
 );
@@ -573,6 +574,70 @@ async fn minutes_need_narrative_basis_and_the_current_version(srv: &Server) {
         m.ok()["meeting"]["minutes"],
         "長男の就労について話し合った。"
     );
+}
+
+/// Once every member has left the household, the minutes are the convener's own record
+/// alone: it still reads them, through the gate (OWN), and the read is ledgered for the
+/// household's former members; a participant gets null, as before.
+async fn minutes_of_a_household_with_no_current_member_are_the_conveners_and_ledgered(
+    srv: &Server,
+) {
+    let w = world(srv).await;
+    let meeting = create(srv, &w.m_tok, multi_agency(&w, &[&w.b], &["IDENTITY"])).await;
+    srv.gql(
+        &w.m_tok,
+        "mutation($id: ID!) { updateMeetingMinutes(id: $id, version: 1, minutes: \"転居後の連絡方法を確認した。\") { version } }",
+        json!({ "id": meeting }),
+    )
+    .await
+    .ok();
+    let h = srv
+        .gql(
+            &w.m_tok,
+            "query($id: ID!) { household(id: $id) { members { id } } }",
+            json!({ "id": w.household }),
+        )
+        .await;
+    let left = (Utc::now() - Duration::days(2)).date_naive().to_string();
+    for m in h.ok()["household"]["members"].as_array().unwrap() {
+        srv.gql(
+            &w.m_tok,
+            "mutation($m: ID!, $d: Date!) { endHouseholdMembership(memberId: $m, leftOn: $d) { id } }",
+            json!({ "m": m["id"], "d": left }),
+        )
+        .await
+        .ok();
+    }
+    const MINUTES: &str = "query ConvenerMinutes($id: ID!) { meeting(id: $id) { minutes } }";
+    let before = srv.ledger().await.len();
+    let r = srv.gql(&w.m_tok, MINUTES, json!({ "id": meeting })).await;
+    assert_eq!(r.ok()["meeting"]["minutes"], "転居後の連絡方法を確認した。");
+    let rows = srv.ledger().await;
+    let reads: Vec<_> = rows[before..]
+        .iter()
+        .filter(|r| r.action == "READ" && r.operation == "ConvenerMinutes")
+        .collect();
+    let mut subjects: Vec<_> = reads
+        .iter()
+        .filter_map(|r| r.subject_person_id.clone())
+        .collect();
+    subjects.sort();
+    let mut former = vec![w.p1.clone(), w.p2.clone()];
+    former.sort();
+    assert_eq!(subjects, former, "one READ row per former member");
+    for row in &reads {
+        assert!(row.shown.contains("NARRATIVE"), "{}", row.shown);
+        assert!(row.bases.contains("OWN"), "{}", row.bases);
+        assert!(row.detail.contains(meeting.as_str()), "{}", row.detail);
+    }
+    // A participant sees no minutes (null, no error) and leaves no read of them.
+    let before = srv.ledger().await.len();
+    const OTHERS: &str = "query ParticipantMinutes($id: ID!) { meeting(id: $id) { minutes } }";
+    let b = srv.gql(&w.b_tok, OTHERS, json!({ "id": meeting })).await;
+    assert!(b.ok()["meeting"]["minutes"].is_null(), "{}", b.body);
+    assert!(srv.ledger().await[before..]
+        .iter()
+        .all(|r| !(r.action == "READ" && r.operation == "ParticipantMinutes")));
 }
 
 async fn create_meeting_is_for_coordinators_with_valid_input(srv: &Server) {

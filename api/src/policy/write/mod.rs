@@ -48,6 +48,9 @@ pub enum Refusal {
 
 pub type Ruling<W> = Result<Permit<W>, Refusal>;
 
+pub mod activity;
+pub mod case;
+pub mod meeting;
 pub mod person;
 
 /// For the rules' unit tests.
