@@ -6,6 +6,7 @@
 //! participants nothing beyond their consents; consentGaps lists what is missing.
 
 use chrono::{Duration, Utc};
+use entity::audit_event::Model as LedgerRow;
 use serde_json::{json, Value};
 use tsunagi_tests::{consent_input, person_input, tests, Gql, Server};
 
@@ -15,6 +16,7 @@ tests!(
     multi_agency_meeting_gives_only_what_consent_allows,
     consent_gaps_list_exactly_what_is_missing,
     minutes_need_narrative_basis_and_the_current_version,
+    minutes_of_a_household_with_no_current_member_are_the_conveners_and_ledgered,
     create_meeting_is_for_coordinators_with_valid_input,
     only_the_city_constitutes_a_support_meeting_on_its_own_knowledge
 );
@@ -86,6 +88,30 @@ pub fn id_of(r: &Gql, field: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{field} id in {}", r.body))
         .to_owned()
+}
+
+/// The ledger rows of one action by one operation.
+fn rows_of<'a>(rows: &'a [LedgerRow], action: &str, operation: &str) -> Vec<&'a LedgerRow> {
+    rows.iter()
+        .filter(|r| r.action == action && r.operation == operation)
+        .collect()
+}
+
+/// The subjects of ledger rows, sorted.
+fn subjects(rows: &[&LedgerRow]) -> Vec<String> {
+    let mut out: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.subject_person_id.clone())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The household's two members, sorted.
+fn household_members(w: &World) -> Vec<String> {
+    let mut out = vec![w.p1.clone(), w.p2.clone()];
+    out.sort();
+    out
 }
 
 fn at(offset: Duration) -> String {
@@ -177,18 +203,9 @@ async fn support_meeting_member_sees_declared_categories_without_consent(srv: &S
 
     // The creation is ledgered once per household member, names only.
     let rows = srv.ledger().await;
-    let writes: Vec<_> = rows[before..]
-        .iter()
-        .filter(|r| r.action == "WRITE" && r.operation == "createMeeting")
-        .collect();
-    let mut subjects: Vec<_> = writes
-        .iter()
-        .filter_map(|r| r.subject_person_id.clone())
-        .collect();
-    subjects.sort();
-    let mut want = vec![w.p1.clone(), w.p2.clone()];
-    want.sort();
-    assert_eq!(subjects, want);
+    let writes = rows_of(&rows[before..], "WRITE", "createMeeting");
+    let want = household_members(&w);
+    assert_eq!(subjects(&writes), want);
     assert!(writes
         .iter()
         .all(|r| r.record_id.as_deref() == Some(meeting.as_str())));
@@ -573,6 +590,52 @@ async fn minutes_need_narrative_basis_and_the_current_version(srv: &Server) {
         m.ok()["meeting"]["minutes"],
         "長男の就労について話し合った。"
     );
+}
+
+/// Once every member has left the household, the minutes are the convener's own record
+/// alone: it still reads them, through the gate (OWN), and the read is ledgered for the
+/// household's former members; a participant gets null, as before.
+async fn minutes_of_a_household_with_no_current_member_are_the_conveners_and_ledgered(
+    srv: &Server,
+) {
+    let w = world(srv).await;
+    let meeting = create(srv, &w.m_tok, multi_agency(&w, &[&w.b], &["IDENTITY"])).await;
+    let id = json!({ "id": meeting });
+    const SET: &str = "mutation($id: ID!) { updateMeetingMinutes(id: $id, version: 1, minutes: \"転居後の連絡方法\") { version } }";
+    srv.gql(&w.m_tok, SET, id.clone()).await.ok();
+    // Every member leaves the household.
+    const MEMBERS: &str = "query($id: ID!) { household(id: $id) { members { id } } }";
+    let h = srv
+        .gql(&w.m_tok, MEMBERS, json!({ "id": w.household }))
+        .await;
+    const LEAVE: &str =
+        "mutation($m: ID!, $d: Date!) { endHouseholdMembership(memberId: $m, leftOn: $d) { id } }";
+    let left = (Utc::now() - Duration::days(2)).date_naive().to_string();
+    for m in h.ok()["household"]["members"].as_array().unwrap() {
+        let vars = json!({ "m": m["id"], "d": left });
+        srv.gql(&w.m_tok, LEAVE, vars).await.ok();
+    }
+
+    let before = srv.ledger().await.len();
+    const CONVENER: &str = "query Convener($id: ID!) { meeting(id: $id) { minutes } }";
+    let r = srv.gql(&w.m_tok, CONVENER, id.clone()).await;
+    assert_eq!(r.ok()["meeting"]["minutes"], "転居後の連絡方法");
+    let rows = srv.ledger().await;
+    let reads = rows_of(&rows[before..], "READ", "Convener");
+    let former = household_members(&w);
+    assert_eq!(subjects(&reads), former, "one READ row per former member");
+    for row in &reads {
+        assert!(row.shown.contains("NARRATIVE"), "{}", row.shown);
+        assert!(row.bases.contains("OWN"), "{}", row.bases);
+        assert!(row.detail.contains(meeting.as_str()), "{}", row.detail);
+    }
+
+    // A participant sees no minutes (null, no error) and no read of them is ledgered.
+    let before = srv.ledger().await.len();
+    const PARTICIPANT: &str = "query Participant($id: ID!) { meeting(id: $id) { minutes } }";
+    let b = srv.gql(&w.b_tok, PARTICIPANT, id).await;
+    assert!(b.ok()["meeting"]["minutes"].is_null(), "{}", b.body);
+    assert!(rows_of(&srv.ledger().await[before..], "READ", "Participant").is_empty());
 }
 
 async fn create_meeting_is_for_coordinators_with_valid_input(srv: &Server) {

@@ -20,6 +20,7 @@ use super::scalars::Date;
 use super::validate;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::write::activity::may_record_activity;
 use crate::policy::{self, Action, Category, Item, Link, SubjectFacts};
 use crate::store::{self, activities::Followed};
 use entity::activity;
@@ -396,6 +397,8 @@ impl ActivityMutation {
                 _ => return Err(ApiError::not_found("input.placementId")),
             }
         }
+        let permit = may_record_activity(&r.principal, &person_id)
+            .map_err(|e| ApiError::refused(e, "input.personId"))?;
         let model = activity::Model {
             id: store::new_id(),
             kind: input.kind.as_str().to_owned(),
@@ -431,7 +434,7 @@ impl ActivityMutation {
             Some(&person_id),
             serde_json::json!({ "fields": fields }),
         );
-        let model = store::activities::create(db, model, vec![entry]).await?;
+        let model = store::activities::create(db, permit, model, entry).await?;
         Ok(Activity { model, facts })
     }
 }

@@ -7,23 +7,30 @@
 //! exactly like a random id, and lists leave it out. Status, dates, versions and agency ids
 //! are then shown as metadata; content (plan text, decision reasons) only where PLAN is
 //! allowed for every member, decision notes where NARRATIVE is; a withheld field is null with
-//! CONSENT_REQUIRED. Writes are in `case_write` and `plan`.
+//! CONSENT_REQUIRED. Who may know a case, see all of it or change it, and its status machine,
+//! are `policy::write::case`. Writes are in `case_mutation`, `involvement` and `plan`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Object, ID};
+use std::future::Future;
 
-use super::context::{db, req};
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, MergedObject, Object, ID};
+use sea_orm::{DatabaseConnection, DbErr};
+
+use super::case_decision::CaseDecision;
+use super::context::{db, req, RequestCtx};
 use super::enums::text_enum;
 use super::gate::{nullable, reveal_all, RecordRef};
-use super::loaders::{group, load_agencies, load_persons, members_of, Wants};
+use super::involvement::CaseInvolvement;
+use super::loaders::{group, load_agencies, load_persons, members_of, Keyed, Rows, Wants};
 use super::plan::SupportPlan;
 use super::registry::{agency_by_id, Agency};
 use super::scalars::{Date, DateTime};
 use super::validate;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::write::case as rule;
 use crate::policy::{Action, Category, Item, Link, SubjectFacts};
 use crate::store::{self, cases::View};
 use entity::{case_decision, case_involvement, plan_assignment, support_case, support_plan};
@@ -49,38 +56,11 @@ text_enum! {
     }
 }
 
-text_enum! {
-    /// ケースの決定の種別 / kind of case decision
-    CaseDecisionKind {
-        /// 支援決定 / the city's decision to support
-        SupportDecision = "SUPPORT_DECISION",
-        /// 中断 / suspension
-        Suspension = "SUSPENSION",
-        /// 再開 / resumption
-        Resumption = "RESUMPTION",
-        /// 終結 / closure
-        Closure = "CLOSURE",
-    }
-}
-
-text_enum! {
-    /// 終結・中断・再開の理由 / reason for a closure, suspension or resumption
-    CaseReason {
-        /// 目標達成 / goals achieved
-        GoalAchieved = "GOAL_ACHIEVED",
-        /// 主担当へ移行 / handed over to the lead agency
-        HandedToLead = "HANDED_TO_LEAD",
-        /// 転出 / moved out of the city
-        MovedOut = "MOVED_OUT",
-        /// 死亡 / died
-        Died = "DIED",
-        /// 連絡途絶 / contact lost
-        LostContact = "LOST_CONTACT",
-        /// 本人拒否 / refused by the person
-        Refused = "REFUSED",
-        /// その他 / other
-        Other = "OTHER",
-    }
+/// A stored status (or one the schema names: the same text) as the policy's; unknown text is
+/// an internal inconsistency.
+pub fn stored_status(text: &str) -> ApiResult<rule::CaseStatus> {
+    rule::CaseStatus::parse(text)
+        .ok_or_else(|| ApiError::internal("CaseStatus", format!("unknown stored value {text:?}")))
 }
 
 text_enum! {
@@ -90,12 +70,6 @@ text_enum! {
         Lead = "LEAD",
         /// 支援機関 / supporting agency
         Supporting = "SUPPORTING",
-    }
-}
-
-impl CaseStatus {
-    pub fn is_open(self) -> bool {
-        self != CaseStatus::Closed
     }
 }
 
@@ -135,16 +109,15 @@ impl Scope {
 
     /// Whether `item` of the case is allowed for every current member, decided without the
     /// ledger (for a write that shows nothing of it): what [`Scope::reveal`] would show.
-    /// The owning agency always does (its own record, even with no member left).
-    pub fn sees_all(&self, r: &super::context::RequestCtx, item: Item) -> bool {
-        let own = r
-            .decide(&SubjectFacts::default(), &self.owner_agency_id, item)
-            .is_ok();
-        own || !self.subjects.is_empty()
-            && self
-                .subjects
-                .iter()
-                .all(|s| r.decide(s, &self.owner_agency_id, item).is_ok())
+    pub fn sees_all(&self, r: &RequestCtx, item: Item) -> bool {
+        rule::sees_whole_case(
+            &r.principal,
+            &self.owner_agency_id,
+            &self.subjects,
+            item,
+            r.purpose,
+            r.now,
+        )
     }
 
     pub fn member_ids(&self) -> Vec<String> {
@@ -159,13 +132,40 @@ pub struct SupportCase {
 }
 
 impl SupportCase {
-    pub fn current_status(&self) -> ApiResult<CaseStatus> {
-        CaseStatus::from_db(&self.model.status)
+    pub fn current_status(&self) -> ApiResult<rule::CaseStatus> {
+        stored_status(&self.model.status)
+    }
+
+    /// The key this case's rows hang off.
+    fn key(&self) -> &[String] {
+        std::slice::from_ref(&self.model.id)
     }
 
     /// This case's rows out of rows keyed by case.
     fn rows<T>(&self, mut by_case: HashMap<String, Vec<T>>) -> Vec<T> {
         by_case.remove(&self.model.id).unwrap_or_default()
+    }
+
+    /// This case's rows out of rows keyed by case, each as a record of the case (its content
+    /// decided like the case's).
+    fn parts<T, P>(&self, by_case: HashMap<String, Vec<T>>, part: fn(T, Scope) -> P) -> Vec<P> {
+        let rows = self.rows(by_case).into_iter();
+        rows.map(|m| part(m, self.scope.clone())).collect()
+    }
+
+    /// The case's decisions, in the order recorded.
+    async fn decision_parts(&self, ctx: &Context<'_>) -> ApiResult<Vec<CaseDecision>> {
+        let rows = decisions_of(ctx, self.key()).await?;
+        Ok(self.parts(rows, |model, scope| CaseDecision { model, scope }))
+    }
+
+    /// The case's plan versions, newest first.
+    async fn plan_parts(&self, ctx: &Context<'_>) -> ApiResult<Vec<SupportPlan>> {
+        Ok(
+            self.parts(plans_of(ctx, self.key()).await?, |model, scope| {
+                SupportPlan { model, scope }
+            }),
+        )
     }
 }
 
@@ -205,16 +205,13 @@ pub async fn visible(
             .flatten()
             .filter_map(|id| facts.get(id).cloned())
             .collect();
-        // The owning agency keeps its case even when no one is left in the household (so it
-        // can still close it): OWN, decided on an empty subject.
-        let own = r
-            .decide(&SubjectFacts::default(), &m.owner_agency_id, PLAN)
-            .is_ok();
-        if own
-            || subjects
-                .iter()
-                .any(|s| r.decide(s, &m.owner_agency_id, PLAN).is_ok())
-        {
+        if rule::may_know_case(
+            &r.principal,
+            &m.owner_agency_id,
+            &subjects,
+            r.purpose,
+            r.now,
+        ) {
             let scope = Scope {
                 owner_agency_id: m.owner_agency_id.clone(),
                 household_owner: owners.get(&m.household_id).cloned().unwrap_or_default(),
@@ -226,68 +223,54 @@ pub async fn visible(
     Ok(out)
 }
 
-/// Decisions of these cases, keyed by case, each case's in the order recorded.
-pub async fn decisions_of(
-    ctx: &Context<'_>,
-    case_ids: &[String],
-) -> ApiResult<HashMap<String, Vec<case_decision::Model>>> {
+/// Rows hanging off these ids (a case's decisions, a plan's assignments), keyed by id: from
+/// the request's `cache`, after loading the ids not read yet with one `query`.
+pub(super) async fn rows_of<'c, T, Q, Fut>(
+    ctx: &'c Context<'_>,
+    cache: fn(&Rows) -> &Keyed<Vec<T>>,
+    ids: &[String],
+    query: Q,
+    key: fn(&T) -> &str,
+) -> ApiResult<HashMap<String, Vec<T>>>
+where
+    T: Clone,
+    Q: FnOnce(&'c DatabaseConnection, Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, DbErr>>,
+{
     let db = db(ctx)?;
-    req(ctx)?
-        .rows
-        .decisions
-        .get(case_ids, |ids| async move {
-            let rows = store::cases::decisions_of_cases(db, &ids).await?;
-            Ok(group(rows, |d| &d.case_id))
-        })
+    cache(&req(ctx)?.rows)
+        .get(
+            ids,
+            |ids| async move { Ok(group(query(db, ids).await?, key)) },
+        )
         .await
 }
 
-/// Involvements of these cases, keyed by case.
-pub async fn involvements_of(
-    ctx: &Context<'_>,
-    case_ids: &[String],
-) -> ApiResult<HashMap<String, Vec<case_involvement::Model>>> {
-    let db = db(ctx)?;
-    req(ctx)?
-        .rows
-        .involvements
-        .get(case_ids, |ids| async move {
-            let rows = store::cases::involvements_of_cases(db, &ids).await?;
-            Ok(group(rows, |i| &i.case_id))
-        })
-        .await
+/// The rows of one kind hanging off ids, keyed by id, through [`rows_of`]: one function per
+/// kind, from one template.
+macro_rules! hanging_rows {
+    ($($(#[$doc:meta])* $name:ident: $cache:ident, $query:path, $key:ident -> $row:ty;)+) => {$(
+        $(#[$doc])*
+        pub async fn $name(
+            ctx: &Context<'_>,
+            ids: &[String],
+        ) -> ApiResult<HashMap<String, Vec<$row>>> {
+            rows_of(ctx, |r| &r.$cache, ids, $query, |row| &row.$key).await
+        }
+    )+};
 }
 
-/// Plan versions of these cases, keyed by case, newest first.
-pub async fn plans_of(
-    ctx: &Context<'_>,
-    case_ids: &[String],
-) -> ApiResult<HashMap<String, Vec<support_plan::Model>>> {
-    let db = db(ctx)?;
-    req(ctx)?
-        .rows
-        .plans
-        .get(case_ids, |ids| async move {
-            let rows = store::cases::plans_of_cases(db, &ids).await?;
-            Ok(group(rows, |p| &p.case_id))
-        })
-        .await
-}
-
-/// Assignments of these plan versions, keyed by plan, in order.
-pub async fn assignments_of(
-    ctx: &Context<'_>,
-    plan_ids: &[String],
-) -> ApiResult<HashMap<String, Vec<plan_assignment::Model>>> {
-    let db = db(ctx)?;
-    req(ctx)?
-        .rows
-        .assignments
-        .get(plan_ids, |ids| async move {
-            let rows = store::cases::assignments_of_plans(db, &ids).await?;
-            Ok(group(rows, |a| &a.plan_id))
-        })
-        .await
+hanging_rows! {
+    /// Decisions of these cases, keyed by case, each case's in the order recorded.
+    decisions_of: decisions, store::cases::decisions_of_cases, case_id -> case_decision::Model;
+    /// Involvements of these cases, keyed by case.
+    involvements_of: involvements, store::cases::involvements_of_cases, case_id
+        -> case_involvement::Model;
+    /// Plan versions of these cases, keyed by case, newest first.
+    plans_of: plans, store::cases::plans_of_cases, case_id -> support_plan::Model;
+    /// Assignments of these plan versions, keyed by plan, in order.
+    assignments_of: assignments, store::cases::assignments_of_plans, plan_id
+        -> plan_assignment::Model;
 }
 
 /// Load ahead, for a list of cases, the rows that `wants` asks of each (decisions,
@@ -413,7 +396,7 @@ impl SupportCase {
         ID(self.model.lead_account_id.clone())
     }
     async fn status(&self) -> ApiResult<CaseStatus> {
-        self.current_status()
+        CaseStatus::from_db(&self.model.status)
     }
     /// 中断前の状態 (中断中のみ) / status before the suspension, while suspended
     async fn status_before_suspension(&self) -> ApiResult<Option<CaseStatus>> {
@@ -442,25 +425,13 @@ impl SupportCase {
     }
     /// 決定 (支援決定・中断・再開・終結、記録順) / decisions, in the order recorded
     async fn decisions(&self, ctx: &Context<'_>) -> ApiResult<Vec<CaseDecision>> {
-        Ok(self
-            .rows(decisions_of(ctx, std::slice::from_ref(&self.model.id)).await?)
-            .into_iter()
-            .map(|model| CaseDecision {
-                model,
-                scope: self.scope.clone(),
-            })
-            .collect())
+        self.decision_parts(ctx).await
     }
     /// 支援決定 (未決定なら null) / the 支援決定, if recorded
     async fn support_decision(&self, ctx: &Context<'_>) -> ApiResult<Option<CaseDecision>> {
-        Ok(self
-            .rows(decisions_of(ctx, std::slice::from_ref(&self.model.id)).await?)
-            .into_iter()
-            .find(|d| d.kind == store::cases::SUPPORT_DECISION)
-            .map(|model| CaseDecision {
-                model,
-                scope: self.scope.clone(),
-            }))
+        let all = self.decision_parts(ctx).await?;
+        let support = |d: &CaseDecision| d.model.kind == store::cases::SUPPORT_DECISION;
+        Ok(all.into_iter().find(support))
     }
     /// 各機関の関与 (PLAN: どの機関が関わっているか自体が機微情報) / each agency's
     /// involvement — which agencies work with a household is itself sensitive, so PLAN
@@ -473,7 +444,7 @@ impl SupportCase {
             return Ok(None);
         }
         Ok(Some(
-            self.rows(involvements_of(ctx, std::slice::from_ref(&self.model.id)).await?)
+            self.rows(involvements_of(ctx, self.key()).await?)
                 .into_iter()
                 .map(CaseInvolvement)
                 .collect(),
@@ -481,132 +452,30 @@ impl SupportCase {
     }
     /// 支援プランの全版 (新しい順) / every plan version, newest first
     async fn plans(&self, ctx: &Context<'_>) -> ApiResult<Vec<SupportPlan>> {
-        Ok(self
-            .rows(plans_of(ctx, std::slice::from_ref(&self.model.id)).await?)
-            .into_iter()
-            .map(|model| SupportPlan {
-                model,
-                scope: self.scope.clone(),
-            })
-            .collect())
+        self.plan_parts(ctx).await
     }
     /// 現行の支援プラン (最新版) / the current (latest) plan version
     async fn current_plan(&self, ctx: &Context<'_>) -> ApiResult<Option<SupportPlan>> {
-        Ok(self
-            .rows(plans_of(ctx, std::slice::from_ref(&self.model.id)).await?)
-            .into_iter()
-            .next()
-            .map(|model| SupportPlan {
-                model,
-                scope: self.scope.clone(),
-            }))
+        Ok(self.plan_parts(ctx).await?.into_iter().next())
     }
 }
 
-/// ケースの決定 / a decision on a case (支援決定, 中断, 再開, 終結)
-pub struct CaseDecision {
-    model: case_decision::Model,
-    scope: Scope,
-}
+/// The case queries, in the schema's order.
+#[derive(MergedObject, Default)]
+pub struct CaseQuery(CaseLookupQuery, CoordinatorViewQuery);
 
-#[Object]
-impl CaseDecision {
-    async fn id(&self) -> ID {
-        ID(self.model.id.clone())
-    }
-    async fn kind(&self) -> ApiResult<CaseDecisionKind> {
-        CaseDecisionKind::from_db(&self.model.kind)
-    }
-    /// 決定日 / decided on
-    async fn decided_on(&self) -> Date {
-        self.model.decided_on.into()
-    }
-    /// 決定者 / who decided (e.g. 福祉課長)
-    async fn decider(&self) -> &str {
-        &self.model.decider
-    }
-    /// 支援決定の根拠 (PLAN) / basis of a 支援決定
-    async fn basis(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        let value = self.model.basis.clone();
-        self.scope
-            .reveal(ctx, "case_decision", &self.model.id, PLAN, || value)
-    }
-    /// 理由 (PLAN) / reason of a suspension, resumption or closure
-    async fn reason(&self, ctx: &Context<'_>) -> ApiResult<Option<CaseReason>> {
-        let value = self
-            .model
-            .reason
-            .as_deref()
-            .map(CaseReason::from_db)
-            .transpose()?;
-        self.scope
-            .reveal(ctx, "case_decision", &self.model.id, PLAN, || value)
-    }
-    /// 備考 (NARRATIVE) / note
-    async fn note(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        let value = self.model.note.clone();
-        self.scope
-            .reveal(ctx, "case_decision", &self.model.id, NARRATIVE, || value)
-    }
-    /// 決定した会議 (招集・参加した機関にのみ; ほかは null) / the meeting that took the
-    /// decision, for its convener and participants (null for anyone else)
-    async fn meeting_id(&self, ctx: &Context<'_>) -> ApiResult<Option<ID>> {
-        match &self.model.meeting_id {
-            Some(id) if super::meeting::knows(ctx, id).await? => Ok(Some(ID(id.clone()))),
-            _ => Ok(None),
-        }
-    }
-    async fn created_at(&self) -> DateTime {
-        self.model.created_at.into()
-    }
-}
-
-/// 関与 / an agency's involvement in a case, with its own role, start and end
-pub struct CaseInvolvement(pub case_involvement::Model);
-
-#[Object]
-impl CaseInvolvement {
-    async fn id(&self) -> ID {
-        ID(self.0.id.clone())
-    }
-    async fn case_id(&self) -> ID {
-        ID(self.0.case_id.clone())
-    }
-    /// 機関 / the agency
-    async fn agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
-        agency_by_id(ctx, &self.0.agency_id).await
-    }
-    async fn role(&self) -> ApiResult<InvolvementRole> {
-        InvolvementRole::from_db(&self.0.role)
-    }
-    /// 開始日 / started on
-    async fn started_on(&self) -> Date {
-        self.0.started_on.into()
-    }
-    /// 終了日 / ended on
-    async fn ended_on(&self) -> Option<Date> {
-        self.0.ended_on.map(Into::into)
-    }
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-}
-
-#[derive(Default)]
-pub struct CaseQuery;
-
-/// A coordinator view: the caller's agency's cases in `view`, paged by id.
+/// A coordinator view: the caller's agency's cases in the `view` of the caller, paged by id.
 async fn coordinator_view(
     ctx: &Context<'_>,
     operation: &str,
-    view: View,
+    view: fn(&RequestCtx) -> View,
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<Connection<String, SupportCase>> {
     let r = req(ctx)?;
     r.require(Action::CoordinateCases, operation)?;
     let page = validate::page(first, after, store::CursorKind::Id)?;
-    let rows = store::cases::view(db(ctx)?, &r.principal.agency_id, &view, &page).await?;
+    let rows = store::cases::view(db(ctx)?, &r.principal.agency_id, &view(r), &page).await?;
     let has_next = rows.len() as u64 > page.first;
     let rows: Vec<_> = rows.into_iter().take(page.first as usize).collect();
     let mut conn = Connection::new(page.after.is_some(), has_next);
@@ -619,8 +488,11 @@ async fn coordinator_view(
     Ok(conn)
 }
 
+#[derive(Default)]
+pub struct CaseLookupQuery;
+
 #[Object]
-impl CaseQuery {
+impl CaseLookupQuery {
     /// 支援ケース / a support case by id
     async fn support_case(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SupportCase> {
         let id = validate::id("id", &id)?;
@@ -639,70 +511,38 @@ impl CaseQuery {
         prefetch(ctx, &list, &Wants::list(ctx)).await?;
         Ok(list)
     }
+}
 
+/// The coordinator views: queries of one shape, each a [`View`] of the caller's agency's
+/// cases, made from one template.
+macro_rules! coordinator_views {
+    ($($(#[$doc:meta])* $name:ident($op:literal, $view:expr);)+) => {
+        #[derive(Default)]
+        pub struct CoordinatorViewQuery;
+
+        #[Object]
+        impl CoordinatorViewQuery {$(
+            $(#[$doc])*
+            async fn $name(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>)
+                -> ApiResult<Connection<String, SupportCase>> {
+                coordinator_view(ctx, $op, $view, first, after).await
+            }
+        )+}
+    };
+}
+
+coordinator_views! {
     /// 担当ケース (自分が担当の進行中ケース) / open cases the caller leads
-    async fn my_cases(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> ApiResult<Connection<String, SupportCase>> {
-        let me = req(ctx)?.principal.account_id.clone();
-        coordinator_view(ctx, "myCases", View::LedBy(me), first, after).await
-    }
-
+    my_cases("myCases", |r| View::LedBy(r.principal.account_id.clone()));
     /// 見直し期限切れ (自機関の進行中ケースで現行プランの次回見直し日が今日より前) /
     /// open cases of the caller's agency whose current plan's review date has passed
-    async fn overdue_reviews(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> ApiResult<Connection<String, SupportCase>> {
-        let today = crate::policy::city_date(req(ctx)?.now);
-        coordinator_view(
-            ctx,
-            "overdueReviews",
-            View::ReviewOverdue(today),
-            first,
-            after,
-        )
-        .await
-    }
-
+    overdue_reviews("overdueReviews", |r| View::ReviewOverdue(crate::policy::city_date(r.now)));
     /// 本人同意のないプラン (自機関の進行中ケースで現行プランが未同意) /
     /// open cases of the caller's agency whose current plan lacks the person's agreement
-    async fn plans_without_agreement(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> ApiResult<Connection<String, SupportCase>> {
-        coordinator_view(
-            ctx,
-            "plansWithoutAgreement",
-            View::PlanNotAgreed,
-            first,
-            after,
-        )
-        .await
-    }
-
+    plans_without_agreement("plansWithoutAgreement", |_| View::PlanNotAgreed);
     /// 終結後も終了していない関与 (自機関の終結ケース) /
     /// closed cases of the caller's agency with an involvement that has no end
-    async fn open_involvements_after_closure(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> ApiResult<Connection<String, SupportCase>> {
-        coordinator_view(
-            ctx,
-            "openInvolvementsAfterClosure",
-            View::OpenInvolvementAfterClosure,
-            first,
-            after,
-        )
-        .await
-    }
+    open_involvements_after_closure("openInvolvementsAfterClosure", |_| {
+        View::OpenInvolvementAfterClosure
+    });
 }

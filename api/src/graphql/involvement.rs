@@ -1,19 +1,52 @@
 //! Involvements (関与): each agency's own role (主担当 or supporting), start and end in a
 //! case, apart from the case's own status. At most one open LEAD per case; an involvement
-//! may be ended after the case closed (the coordinator view lists those still open).
+//! may be ended after the case closed (the coordinator view lists those still open). Which
+//! agencies work with a household is PLAN of its members (`SupportCase.involvements`).
 
 use async_graphql::{Context, InputObject, Object, ID};
-use sea_orm::ActiveValue::Set;
 
-use super::case::{CaseInvolvement, InvolvementRole};
-use super::case_write::{bump, entries, owned};
+use super::case::{InvolvementRole, PLAN};
+use super::case_mutation::{add_to_case, entries, owned};
 use super::context::{db, req};
+use super::registry::{agency_by_id, Agency};
 use super::scalars::Date;
 use super::validate;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::write::case::{may_add_involvement, may_coordinate, Clash, EndInvolvement};
 use crate::policy::Action;
 use crate::store::{self, cases::Row};
 use entity::case_involvement;
+
+/// 関与 / an agency's involvement in a case, with its own role, start and end
+pub struct CaseInvolvement(pub case_involvement::Model);
+
+#[Object]
+impl CaseInvolvement {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn case_id(&self) -> ID {
+        ID(self.0.case_id.clone())
+    }
+    /// 機関 / the agency
+    async fn agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
+        agency_by_id(ctx, &self.0.agency_id).await
+    }
+    async fn role(&self) -> ApiResult<InvolvementRole> {
+        InvolvementRole::from_db(&self.0.role)
+    }
+    /// 開始日 / started on
+    async fn started_on(&self) -> Date {
+        self.0.started_on.into()
+    }
+    /// 終了日 / ended on
+    async fn ended_on(&self) -> Option<Date> {
+        self.0.ended_on.map(Into::into)
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
 
 #[derive(InputObject)]
 pub struct InvolvementInput {
@@ -37,7 +70,7 @@ impl InvolvementMutation {
     ) -> ApiResult<CaseInvolvement> {
         let op = "addInvolvement";
         let r = req(ctx)?;
-        let c = owned(ctx, op, "caseId", &case_id).await?;
+        let (c, permit) = owned(ctx, op, "caseId", &case_id).await?;
         if !c.current_status()?.is_open() {
             return Err(ApiError::bad_input(
                 "caseId",
@@ -54,26 +87,32 @@ impl InvolvementMutation {
             Some(a) if a.active => {}
             _ => return Err(ApiError::not_found("input.agencyId")),
         }
-        let open: Vec<_> = store::cases::involvements_of(db, &c.model.id)
-            .await?
-            .into_iter()
+        let involvements = store::cases::involvements_of(db, &c.model.id).await?;
+        let open: Vec<(&str, bool)> = involvements
+            .iter()
             .filter(|i| i.ended_on.is_none())
+            .map(|i| {
+                (
+                    i.agency_id.as_str(),
+                    i.role == InvolvementRole::Lead.as_str(),
+                )
+            })
             .collect();
-        if open.iter().any(|i| i.agency_id == agency_id) {
-            return Err(ApiError::bad_input(
-                "input.agencyId",
-                "この機関は既に関与中です / the agency is already involved",
-            ));
-        }
-        if input.role == InvolvementRole::Lead
-            && open
-                .iter()
-                .any(|i| i.role == InvolvementRole::Lead.as_str())
-        {
-            return Err(ApiError::bad_input(
-                "input.role",
-                "主担当は既にいます (先に終了してください) / there is already an open lead; end it first",
-            ));
+        let lead = input.role == InvolvementRole::Lead;
+        match may_add_involvement(&open, &agency_id, lead) {
+            Ok(()) => {}
+            Err(Clash::AlreadyInvolved) => {
+                return Err(ApiError::bad_input(
+                    "input.agencyId",
+                    "この機関は既に関与中です / the agency is already involved",
+                ))
+            }
+            Err(Clash::LeadTaken) => {
+                return Err(ApiError::bad_input(
+                    "input.role",
+                    "主担当は既にいます (先に終了してください) / there is already an open lead; end it first",
+                ))
+            }
         }
         let model = case_involvement::Model {
             id: store::new_id(),
@@ -91,15 +130,8 @@ impl InvolvementMutation {
             "caseId": c.model.id,
             "fields": ["agencyId", "role", "startedOn"],
         });
-        let change = bump(r, c.model.version);
-        store::cases::write_guarded(
-            db,
-            Some((change, &c.model.id, c.model.version)),
-            vec![Row::Involvement(model)],
-            entries(r, op, "case_involvement", &id, &c, detail),
-        )
-        .await?;
-        super::loaders::forget_rows(ctx)?;
+        let entries = entries(r, op, "case_involvement", &id, &c, detail);
+        add_to_case(ctx, permit, &c, vec![Row::Involvement(model)], entries).await?;
         store::cases::involvement(db, &id)
             .await?
             .map(CaseInvolvement)
@@ -125,10 +157,12 @@ impl InvolvementMutation {
         // Involvements are PLAN of every current member (`SupportCase.involvements`): one the
         // caller may not list is, to it, one that does not exist, even in a case it knows.
         let known = super::case::find(ctx, "id", &inv.case_id).await?;
-        if !known.scope.sees_all(r, super::case::PLAN) {
+        if !known.scope.sees_all(r, PLAN) {
             return Err(ApiError::not_found("id"));
         }
-        let c = owned(ctx, op, "id", &ID(inv.case_id.clone())).await?;
+        let owner = &known.model.owner_agency_id;
+        let permit = may_coordinate::<EndInvolvement>(&r.principal, op, &iid, owner)
+            .map_err(|e| ApiError::refused(e, "id"))?;
         if inv.version != version {
             return Err(ApiError::stale(inv.version));
         }
@@ -145,22 +179,14 @@ impl InvolvementMutation {
                 "開始日より前です / before the start date",
             ));
         }
-        let mut am: case_involvement::ActiveModel = inv.clone().into();
-        am.ended_on = Set(Some(ended_on));
-        am.version = Set(store::next_version(version));
-        am.updated_at = Set(r.now);
-        let detail = serde_json::json!({ "caseId": c.model.id, "fields": ["endedOn"] });
-        store::versioned_update::<case_involvement::Entity>(
-            db,
-            am,
-            case_involvement::Column::Id,
-            case_involvement::Column::Version,
-            &iid,
-            version,
-            inv.version,
-            entries(r, op, "case_involvement", &iid, &c, detail),
-        )
-        .await?;
+        let changed = case_involvement::Model {
+            ended_on: Some(ended_on),
+            updated_at: r.now,
+            ..inv.clone()
+        };
+        let detail = serde_json::json!({ "caseId": known.model.id, "fields": ["endedOn"] });
+        let entries = entries(r, op, "case_involvement", &iid, &known, detail);
+        store::cases::update_record(db, permit, &inv, version, changed, entries).await?;
         super::loaders::forget_rows(ctx)?;
         store::cases::involvement(db, &iid)
             .await?

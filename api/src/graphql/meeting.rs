@@ -4,7 +4,9 @@
 //!
 //! A meeting exists for the agencies that convened it or take part in it (with roles that
 //! handle person-level data); for anyone else it is NOT_FOUND. Its minutes are NARRATIVE of
-//! every current household member, held by the convener.
+//! every current household member, held by the convener; with no current member left they
+//! are the convener's alone. Either way they leave through the gate and are ledgered. Who
+//! convenes, writes the minutes and asks consent gaps is `policy::write::meeting`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -14,13 +16,18 @@ use super::context::{db, req};
 use super::enums::{text_enum, Category as GqlCategory};
 use super::gate::{nullable, reveal_all, RecordRef};
 use super::household::{self, Household};
-use super::loaders::{group, household_subjects, households, known_facts, load_agencies, Wants};
+use super::loaders::{
+    household_subjects, households, known_facts, load_agencies, load_persons, members_of, Wants,
+};
 use super::registry::{agency_by_id, Agency};
 use super::scalars::{Date, DateTime};
 use super::validate;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::write::case::may_coordinate;
+use crate::policy::write::meeting::{self as rule, AskConsentGaps};
 use crate::policy::{self, Action, AgencyKind, Category, Item, Link, SubjectFacts};
 use crate::store::{self, meetings::MeetingRow};
+use entity::case_decision;
 
 text_enum! {
     /// 会議の種別 / kind of meeting
@@ -91,17 +98,31 @@ impl Meeting {
             .ok_or_else(|| ApiError::internal("meeting.household", "missing household"))
     }
 
-    /// NARRATIVE of the meeting (minutes, decision reasons): shown only if allowed for every
-    /// current household member. With no current member, only the convener sees it.
+    /// NARRATIVE of the meeting (minutes): shown only if allowed for every current household
+    /// member. With no current member, only the convener sees it, its own record (OWN),
+    /// revealed for the household's former members (and so ledgered); anyone else gets null.
     async fn narrative(
         &self,
         ctx: &Context<'_>,
         value: Option<String>,
     ) -> ApiResult<Option<String>> {
-        let subjects = household_subjects(ctx, &self.0.model.household_id).await?;
+        let hid = &self.0.model.household_id;
+        let mut subjects = household_subjects(ctx, hid).await?;
         if subjects.is_empty() {
-            let own = self.0.model.owner_agency_id == req(ctx)?.principal.agency_id;
-            return Ok(value.filter(|_| own));
+            if !rule::holds_minutes(&req(ctx)?.principal, &self.0.model.owner_agency_id) {
+                return Ok(None);
+            }
+            let former: Vec<String> = members_of(ctx, std::slice::from_ref(hid))
+                .await?
+                .into_values()
+                .flatten()
+                .map(|m| m.person_id)
+                .collect();
+            subjects = load_persons(ctx, &former)
+                .await?
+                .into_iter()
+                .map(|l| l.facts)
+                .collect();
         }
         let owner = self.household_owner(ctx).await?;
         nullable(
@@ -114,7 +135,7 @@ impl Meeting {
 /// 会議での決定 (支援決定・終結・中断等; 記録はケース側) / a case decision taken at the
 /// meeting. Listed only for cases the caller may see; its reason is PLAN of the case.
 pub struct MeetingDecision {
-    model: entity::case_decision::Model,
+    model: case_decision::Model,
     scope: super::case::Scope,
 }
 
@@ -262,16 +283,10 @@ pub struct ConsentGaps {
 async fn decisions_at(
     ctx: &Context<'_>,
     meeting_ids: &[String],
-) -> ApiResult<HashMap<String, Vec<entity::case_decision::Model>>> {
-    let db = db(ctx)?;
-    req(ctx)?
-        .rows
-        .meeting_decisions
-        .get(meeting_ids, |ids| async move {
-            let rows = store::meetings::decisions_of_meetings(db, &ids).await?;
-            Ok(group(rows, |d| d.meeting_id.as_deref().unwrap_or_default()))
-        })
-        .await
+) -> ApiResult<HashMap<String, Vec<case_decision::Model>>> {
+    let query = store::meetings::decisions_of_meetings;
+    let key: fn(&case_decision::Model) -> &str = |d| d.meeting_id.as_deref().unwrap_or_default();
+    super::case::rows_of(ctx, |r| &r.meeting_decisions, meeting_ids, query, key).await
 }
 
 /// Load ahead, for a list of meetings, the rows that `wants` asks of each: the agencies,
@@ -354,11 +369,10 @@ impl MeetingQuery {
         r.require(Action::CoordinateCases, "consentGaps")?;
         let id = validate::id("meetingId", &meeting_id)?;
         let m = find(ctx, "meetingId", &id).await?;
-        if m.0.model.owner_agency_id != r.principal.agency_id {
-            return Err(ApiError::forbidden(
-                "招集機関のみ確認できます / only the convening agency may ask",
-            ));
-        }
+        let convener = &m.0.model.owner_agency_id;
+        may_coordinate::<AskConsentGaps>(&r.principal, "consentGaps", &id, convener)
+            .map(drop)
+            .map_err(|e| ApiError::refused(e, "meetingId"))?;
         if m.0.model.kind != MeetingKind::MultiAgencyMeeting.as_str() {
             return Err(ApiError::bad_input(
                 "meetingId",

@@ -14,7 +14,9 @@ use super::scalars::DateTime;
 use super::validate;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{Action, AgencyKind, Category};
+use crate::policy::write::case::may_coordinate;
+use crate::policy::write::meeting::{self as rule, ChangeMinutes};
+use crate::policy::{Action, AgencyKind, Category, SubjectFacts};
 use crate::store::{self, meetings::MeetingRow};
 use entity::meeting;
 
@@ -83,7 +85,9 @@ async fn participant_agencies(
             Some(a) if a.active => a,
             _ => return Err(ApiError::not_found(field)),
         };
-        if kind == MeetingKind::SupportMeeting && agency.kind == AgencyKind::ThirdParty.as_str() {
+        let support_meeting = kind == MeetingKind::SupportMeeting;
+        if AgencyKind::parse(&agency.kind).is_some_and(|k| !rule::may_take_part(support_meeting, k))
+        {
             return Err(ApiError::bad_input(
                 field,
                 "第三者は支援会議の構成員になれません / a third party cannot be a member",
@@ -171,13 +175,22 @@ impl MeetingMutation {
         invalid.finish(ctx)?;
         household::find(ctx, "input.householdId", &household_id).await?;
         let db = db(ctx)?;
-        if input.kind == MeetingKind::SupportMeeting {
-            let members = household_subjects(ctx, &household_id).await?;
-            let members: Vec<&crate::policy::SubjectFacts> =
-                members.iter().map(|m| m.as_ref()).collect();
-            crate::policy::may_convene_support_meeting(&r.principal, &members, r.purpose, r.now)
-                .map_err(ApiError::forbidden)?;
-        }
+        let support_meeting = input.kind == MeetingKind::SupportMeeting;
+        let members = if support_meeting {
+            household_subjects(ctx, &household_id).await?
+        } else {
+            Vec::new()
+        };
+        let members: Vec<&SubjectFacts> = members.iter().map(|m| m.as_ref()).collect();
+        let support_meeting = support_meeting.then_some(&members[..]);
+        let permit = rule::may_convene(
+            &r.principal,
+            &household_id,
+            support_meeting,
+            r.purpose,
+            r.now,
+        )
+        .map_err(|e| ApiError::refused(e, "input.householdId"))?;
         if let Some(c) = &case_id {
             // Only a case the caller may know (else it is, to it, one that does not exist),
             // of this household.
@@ -230,7 +243,7 @@ impl MeetingMutation {
             members: members.into_iter().collect(),
             categories: cats,
         };
-        store::meetings::create(db, row, entries).await?;
+        store::meetings::create(db, permit, row, entries).await?;
         // The household's facts changed (a new 支援会議 may be a basis): reload them.
         for p in &subjects {
             super::loaders::forget_person(ctx, p)?;
@@ -250,16 +263,16 @@ impl MeetingMutation {
         r.require(Action::CoordinateCases, "updateMeetingMinutes")?;
         let id = validate::id("id", &id)?;
         let current = find(ctx, "id", &id).await?;
-        if current.0.model.owner_agency_id != r.principal.agency_id {
-            return Err(ApiError::forbidden(
-                "招集機関のみ更新できます / only the convening agency may update",
-            ));
-        }
+        let read = &current.0.model;
+        let op = "updateMeetingMinutes";
+        let permit = may_coordinate::<ChangeMinutes>(&r.principal, op, &id, &read.owner_agency_id)
+            .map_err(|e| ApiError::refused(e, "id"))?;
         let minutes = validate::required("minutes", &minutes, 20_000)?;
-        let mut am: meeting::ActiveModel = current.0.model.clone().into();
-        am.minutes = sea_orm::ActiveValue::Set(Some(minutes));
-        am.version = sea_orm::ActiveValue::Set(store::next_version(version));
-        am.updated_at = sea_orm::ActiveValue::Set(r.now);
+        let changed = meeting::Model {
+            minutes: Some(minutes),
+            updated_at: r.now,
+            ..read.clone()
+        };
         let entries = current_members(ctx, &current.0.model.household_id)
             .await?
             .iter()
@@ -274,17 +287,7 @@ impl MeetingMutation {
                 )
             })
             .collect();
-        store::versioned_update::<meeting::Entity>(
-            db(ctx)?,
-            am,
-            meeting::Column::Id,
-            meeting::Column::Version,
-            &id,
-            version,
-            current.0.model.version,
-            entries,
-        )
-        .await?;
+        store::cases::update_record(db(ctx)?, permit, read, version, changed, entries).await?;
         find(ctx, "id", &id).await
     }
 }

@@ -4,7 +4,8 @@
 
 pub mod activity;
 pub mod case;
-pub mod case_write;
+pub mod case_decision;
+pub mod case_mutation;
 pub mod consent;
 pub mod consent_mutation;
 pub mod consultation;
@@ -63,7 +64,7 @@ pub struct Mutation(
     consent_mutation::ConsentMutation,
     emergency::EmergencyMutation,
     resource::ResourceMutation,
-    case_write::CaseMutation,
+    case_mutation::CaseMutation,
     involvement::InvolvementMutation,
     plan::PlanMutation,
     meeting_mutation::MeetingMutation,

@@ -7,7 +7,7 @@
 use async_graphql::{Context, InputObject, Object, ID};
 
 use super::case::{self, InvolvementRole, Scope, SupportCase, PLAN};
-use super::case_write::{bump, entries, owned, require_workable};
+use super::case_mutation::{add_to_case, entries, owned, require_workable};
 use super::enums::text_enum;
 use super::registry::{agency_by_id, Agency};
 use super::scalars::{Date, DateTime};
@@ -297,7 +297,7 @@ impl PlanMutation {
         input: PlanInput,
     ) -> ApiResult<SupportPlan> {
         let op = "createPlanVersion";
-        let c = owned(ctx, op, "caseId", &case_id).await?;
+        let (c, permit) = owned(ctx, op, "caseId", &case_id).await?;
         require_workable(&c, "caseId")?;
         let r = super::context::req(ctx)?;
         // Every invalid value is reported at once; the agencies are looked up after.
@@ -343,44 +343,36 @@ impl PlanMutation {
             })
             .collect();
         invalid.finish(ctx)?;
-        let mut rows = Vec::new();
-        for (i, a) in assignments.into_iter().enumerate() {
+        for (i, a) in assignments.iter().enumerate() {
             assignment_agency(ctx, &format!("input.assignments.{i}"), &a.agency_id).await?;
-            rows.push(Row::Assignment(a));
         }
         let db = super::context::db(ctx)?;
         let next = store::cases::current_plan(db, &c.model.id)
             .await?
             .map_or(1, |p| p.plan_version + 1);
-        rows.insert(
-            0,
-            Row::Plan(support_plan::Model {
-                id: plan_id.clone(),
-                case_id: c.model.id.clone(),
-                plan_version: next,
-                wishes: texts.wishes,
-                long_term_goal: texts.long_term_goal,
-                short_term_goals: texts.short_term_goals,
-                next_review_on: Some(next_review_on),
-                agreed_on: None,
-                agreement_method: None,
-                created_by: r.principal.account_id.clone(),
-                created_at: r.now,
-            }),
-        );
+        // The plan version first, then its assignments.
+        let rows = std::iter::once(Row::Plan(support_plan::Model {
+            id: plan_id.clone(),
+            case_id: c.model.id.clone(),
+            plan_version: next,
+            wishes: texts.wishes,
+            long_term_goal: texts.long_term_goal,
+            short_term_goals: texts.short_term_goals,
+            next_review_on: Some(next_review_on),
+            agreed_on: None,
+            agreement_method: None,
+            created_by: r.principal.account_id.clone(),
+            created_at: r.now,
+        }))
+        .chain(assignments.into_iter().map(Row::Assignment))
+        .collect();
         let detail = serde_json::json!({
             "caseId": c.model.id,
             "planVersion": next,
             "fields": ["wishes", "longTermGoal", "shortTermGoals", "nextReviewOn", "assignments"],
         });
-        store::cases::write_guarded(
-            db,
-            Some((bump(r, c.model.version), &c.model.id, c.model.version)),
-            rows,
-            entries(r, op, "support_plan", &plan_id, &c, detail),
-        )
-        .await?;
-        super::loaders::forget_rows(ctx)?;
+        let entries = entries(r, op, "support_plan", &plan_id, &c, detail);
+        add_to_case(ctx, permit, &c, rows, entries).await?;
         let c = case::find(ctx, "caseId", &c.model.id).await?;
         let model = store::cases::plan(db, &plan_id)
             .await?
@@ -405,7 +397,7 @@ impl PlanMutation {
         let Some(plan) = store::cases::plan(db, &pid).await? else {
             return Err(ApiError::not_found("planId"));
         };
-        let c = owned(ctx, op, "planId", &ID(plan.case_id.clone())).await?;
+        let (c, permit) = owned(ctx, op, "planId", &ID(plan.case_id.clone())).await?;
         let agreed_on = agreed_on.get("agreedOn")?;
         require_workable(&c, "planId")?;
         let latest = store::cases::current_plan(db, &c.model.id).await?;
@@ -436,18 +428,13 @@ impl PlanMutation {
             "planVersion": plan.plan_version,
             "fields": ["agreedOn", "agreementMethod"],
         });
-        store::cases::write_guarded(
-            db,
-            Some((bump(r, c.model.version), &c.model.id, c.model.version)),
-            vec![Row::PlanAgreed {
-                plan_id: plan.id.clone(),
-                agreed_on,
-                method: method.as_str().to_owned(),
-            }],
-            entries(r, op, "support_plan", &plan.id, &c, detail),
-        )
-        .await?;
-        super::loaders::forget_rows(ctx)?;
+        let entries = entries(r, op, "support_plan", &plan.id, &c, detail);
+        let rows = vec![Row::PlanAgreed {
+            plan_id: plan.id.clone(),
+            agreed_on,
+            method: method.as_str().to_owned(),
+        }];
+        add_to_case(ctx, permit, &c, rows, entries).await?;
         let c = case::find(ctx, "planId", &c.model.id).await?;
         let model = store::cases::plan(db, &plan.id)
             .await?

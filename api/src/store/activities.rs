@@ -5,30 +5,34 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
+use super::write::{self, write};
 use super::{basis_subjects, Page};
-use crate::audit::{self, Entry};
-use crate::policy::{membership_current, ListScope};
+use crate::audit::Entry;
+use crate::error::ApiResult;
+use crate::policy::write::activity::RecordActivity;
+use crate::policy::{membership_current, ListScope, Permit};
 use entity::{activity, household_member, support_case};
 
 /// The stored kind of an outreach visit, and the stage that ends outreach (つなぎ完了).
 pub const OUTREACH_VISIT: &str = "OUTREACH_VISIT";
 pub const CONNECTED: &str = "CONNECTED";
 
-/// Insert an activity and its ledger entries in one transaction.
+/// Insert an activity and its ledger entry in one transaction.
 pub async fn create(
     db: &DatabaseConnection,
+    permit: Permit<RecordActivity>,
     model: activity::Model,
-    entries: Vec<Entry>,
-) -> Result<activity::Model, DbErr> {
-    let txn = db.begin().await?;
-    let saved = activity::ActiveModel::from(model).insert(&txn).await?;
-    audit::append(&txn, entries).await?;
-    txn.commit().await?;
-    Ok(saved)
+    entry: Entry,
+) -> ApiResult<activity::Model> {
+    debug_assert_eq!(permit.id(), model.person_id);
+    write(db, vec![entry], move |txn| {
+        Box::pin(async move { write::insert(txn, model).await })
+    })
+    .await
 }
 
 /// Cursor key: the date (as micros of its midnight, UTC) and the id, newest first.

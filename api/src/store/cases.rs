@@ -2,21 +2,26 @@
 //! No GraphQL and no access decisions: callers pass the caller's agency for the coordinator
 //! views (scoped here, in SQL) and check visibility of single records through the policy.
 //!
-//! Every write that concerns a case goes through [`write_guarded`]: the case row's version
-//! is bumped under an optimistic guard in the same transaction as the rows it adds and the
-//! ledger entries, so two concurrent writers (two 支援決定, two open LEADs, two plan versions
-//! with the same number) cannot both succeed.
+//! Every write that concerns a case goes through [`change`]: the case row's version is
+//! bumped under its optimistic guard (`write::update`) in the same transaction as the rows
+//! it adds and the ledger entries, so two concurrent writers (two 支援決定, two open LEADs,
+//! two plan versions with the same number) cannot both succeed. Each takes the permit of
+//! `policy::write::case`.
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::write::{self, write, Txn, Versioned};
 use super::Page;
-use crate::audit::{self, Entry};
-use crate::error::{ApiError, ApiResult};
+use crate::audit::Entry;
+use crate::error::ApiResult;
+use crate::policy::write::case::{ChangeCase, OpenCase};
+use crate::policy::Permit;
 use entity::{case_decision, case_involvement, plan_assignment, support_case, support_plan};
 
 /// The status of a closed case; every other status is open.
@@ -131,13 +136,13 @@ pub async fn plan<C: ConnectionTrait>(
 /// Decisions of the given cases, each case's in the order they were recorded: one query.
 pub async fn decisions_of_cases<C: ConnectionTrait>(
     db: &C,
-    case_ids: &[String],
+    case_ids: Vec<String>,
 ) -> Result<Vec<case_decision::Model>, DbErr> {
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
     case_decision::Entity::find()
-        .filter(case_decision::Column::CaseId.is_in(case_ids.iter().cloned()))
+        .filter(case_decision::Column::CaseId.is_in(case_ids))
         .order_by_asc(case_decision::Column::CreatedAt)
         .order_by_asc(case_decision::Column::Id)
         .all(db)
@@ -147,13 +152,13 @@ pub async fn decisions_of_cases<C: ConnectionTrait>(
 /// Involvements of the given cases, in [`involvements_of`]'s order: one query.
 pub async fn involvements_of_cases<C: ConnectionTrait>(
     db: &C,
-    case_ids: &[String],
+    case_ids: Vec<String>,
 ) -> Result<Vec<case_involvement::Model>, DbErr> {
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
     case_involvement::Entity::find()
-        .filter(case_involvement::Column::CaseId.is_in(case_ids.iter().cloned()))
+        .filter(case_involvement::Column::CaseId.is_in(case_ids))
         .order_by_asc(case_involvement::Column::StartedOn)
         .order_by_asc(case_involvement::Column::Id)
         .all(db)
@@ -163,13 +168,13 @@ pub async fn involvements_of_cases<C: ConnectionTrait>(
 /// Plan versions of the given cases, newest first within each case: one query.
 pub async fn plans_of_cases<C: ConnectionTrait>(
     db: &C,
-    case_ids: &[String],
+    case_ids: Vec<String>,
 ) -> Result<Vec<support_plan::Model>, DbErr> {
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
     support_plan::Entity::find()
-        .filter(support_plan::Column::CaseId.is_in(case_ids.iter().cloned()))
+        .filter(support_plan::Column::CaseId.is_in(case_ids))
         .order_by_desc(support_plan::Column::PlanVersion)
         .all(db)
         .await
@@ -178,13 +183,13 @@ pub async fn plans_of_cases<C: ConnectionTrait>(
 /// Assignments of the given plan versions, in order within each plan: one query.
 pub async fn assignments_of_plans<C: ConnectionTrait>(
     db: &C,
-    plan_ids: &[String],
+    plan_ids: Vec<String>,
 ) -> Result<Vec<plan_assignment::Model>, DbErr> {
     if plan_ids.is_empty() {
         return Ok(Vec::new());
     }
     plan_assignment::Entity::find()
-        .filter(plan_assignment::Column::PlanId.is_in(plan_ids.iter().cloned()))
+        .filter(plan_assignment::Column::PlanId.is_in(plan_ids))
         .order_by_asc(plan_assignment::Column::SortOrder)
         .all(db)
         .await
@@ -266,9 +271,8 @@ pub async fn view<C: ConnectionTrait>(
         .await
 }
 
-/// A row written together with a guarded case update.
+/// A row written together with a change to its case.
 pub enum Row {
-    Case(support_case::Model),
     Decision(case_decision::Model),
     Involvement(case_involvement::Model),
     Plan(support_plan::Model),
@@ -281,67 +285,95 @@ pub enum Row {
     },
 }
 
-/// In one transaction: update the case only if its version is still `version` (the change
-/// must set the next version), insert or change `rows`, append `entries`. A stale version
-/// (or a plan agreed meanwhile) is CONFLICT and nothing is written. With `change` None the
-/// case is new and is among `rows`.
-pub async fn write_guarded(
+/// Insert a new case, with its ledger entries.
+pub async fn open(
     db: &DatabaseConnection,
-    change: Option<(support_case::ActiveModel, &str, i32)>,
+    permit: Permit<OpenCase>,
+    model: support_case::Model,
+    entries: Vec<Entry>,
+) -> ApiResult<support_case::Model> {
+    debug_assert_eq!(permit.id(), model.household_id);
+    write(db, entries, move |txn| {
+        Box::pin(async move { write::insert(txn, model).await })
+    })
+    .await
+}
+
+/// In one transaction: write `changed` over the case as read, only if the client's
+/// `version` is the one read and the row is still at it (the version is bumped), insert or
+/// change `rows` (a plan agreed meanwhile is CONFLICT), append `entries`. Nothing is
+/// written unless all of it is.
+pub async fn change(
+    db: &DatabaseConnection,
+    permit: Permit<ChangeCase>,
+    read: &support_case::Model,
+    version: i32,
+    changed: support_case::Model,
     rows: Vec<Row>,
     entries: Vec<Entry>,
-) -> ApiResult<()> {
-    let txn = db.begin().await?;
-    if let Some((change, id, version)) = change {
-        let res = support_case::Entity::update_many()
-            .set(change)
-            .filter(support_case::Column::Id.eq(id))
-            .filter(support_case::Column::Version.eq(version))
-            .exec(&txn)
-            .await?;
-        if res.rows_affected == 0 {
-            let current = get(&txn, id).await?.map(|c| c.version).unwrap_or(version);
-            return Err(ApiError::stale(current));
+) -> ApiResult<support_case::Model> {
+    debug_assert_eq!(permit.id(), read.id);
+    let read = read.clone();
+    write(db, entries, move |txn| {
+        Box::pin(async move {
+            let case = write::update(txn, &read, version, changed).await?;
+            for row in rows {
+                write_row(txn, row).await?;
+            }
+            Ok(case)
+        })
+    })
+    .await
+}
+
+async fn write_row(txn: &Txn, row: Row) -> ApiResult<()> {
+    match row {
+        Row::Decision(m) => write::insert(txn, m).await.map(drop),
+        Row::Involvement(m) => write::insert(txn, m).await.map(drop),
+        Row::Plan(m) => write::insert(txn, m).await.map(drop),
+        Row::Assignment(m) => write::insert(txn, m).await.map(drop),
+        Row::PlanAgreed {
+            plan_id,
+            agreed_on,
+            method,
+        } => {
+            let change = support_plan::ActiveModel {
+                agreed_on: Set(Some(agreed_on)),
+                agreement_method: Set(Some(method)),
+                ..Default::default()
+            };
+            write::guarded::<support_plan::Entity>(
+                txn,
+                change,
+                Condition::all()
+                    .add(support_plan::Column::Id.eq(plan_id))
+                    .add(support_plan::Column::AgreedOn.is_null()),
+                "このプランは既に同意済みです / the plan was agreed meanwhile",
+            )
+            .await
         }
     }
-    for row in rows {
-        match row {
-            Row::Case(m) => {
-                support_case::ActiveModel::from(m).insert(&txn).await?;
-            }
-            Row::Decision(m) => {
-                case_decision::ActiveModel::from(m).insert(&txn).await?;
-            }
-            Row::Involvement(m) => {
-                case_involvement::ActiveModel::from(m).insert(&txn).await?;
-            }
-            Row::Plan(m) => {
-                support_plan::ActiveModel::from(m).insert(&txn).await?;
-            }
-            Row::Assignment(m) => {
-                plan_assignment::ActiveModel::from(m).insert(&txn).await?;
-            }
-            Row::PlanAgreed {
-                plan_id,
-                agreed_on,
-                method,
-            } => {
-                let res = support_plan::Entity::update_many()
-                    .col_expr(support_plan::Column::AgreedOn, Expr::value(agreed_on))
-                    .col_expr(support_plan::Column::AgreementMethod, Expr::value(method))
-                    .filter(support_plan::Column::Id.eq(plan_id.as_str()))
-                    .filter(support_plan::Column::AgreedOn.is_null())
-                    .exec(&txn)
-                    .await?;
-                if res.rows_affected == 0 {
-                    return Err(ApiError::conflict(
-                        "このプランは既に同意済みです / the plan was agreed meanwhile",
-                    ));
-                }
-            }
-        }
-    }
-    audit::append(&txn, entries).await?;
-    txn.commit().await?;
-    Ok(())
+}
+
+/// A record of the area changed on its own (an involvement's end, a meeting's minutes):
+/// written over the one read, optimistically (CONFLICT if it changed since), with its ledger
+/// entries, under the permit for that record.
+pub async fn update_record<W, M>(
+    db: &DatabaseConnection,
+    permit: Permit<W>,
+    read: &M,
+    version: i32,
+    changed: M,
+    entries: Vec<Entry>,
+) -> ApiResult<M>
+where
+    M: Versioned + FromQueryResult + 'static,
+    M::Entity: EntityTrait<Model = M>,
+{
+    debug_assert_eq!(permit.id(), read.id());
+    let read = read.clone();
+    write(db, entries, move |txn| {
+        Box::pin(async move { write::update(txn, &read, version, changed).await })
+    })
+    .await
 }

@@ -2,11 +2,15 @@
 //! categories and the case decisions taken at them.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelBehavior, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, IntoActiveModel, ModelTrait, QueryFilter, QueryOrder,
 };
 
-use crate::audit::{self, Entry};
+use super::write::{self, write, Txn};
+use crate::audit::Entry;
+use crate::error::ApiResult;
+use crate::policy::write::meeting::ConveneMeeting;
+use crate::policy::Permit;
 use entity::{case_decision, meeting, meeting_category, meeting_member};
 
 /// A meeting with its member agencies (the convener included) and declared categories.
@@ -20,30 +24,46 @@ pub struct MeetingRow {
 /// Insert a meeting, its members and categories, and the ledger entries, in one transaction.
 pub async fn create(
     db: &DatabaseConnection,
+    permit: Permit<ConveneMeeting>,
     row: MeetingRow,
     entries: Vec<Entry>,
-) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
-    let id = row.model.id.clone();
-    meeting::ActiveModel::from(row.model).insert(&txn).await?;
-    for agency_id in row.members {
-        meeting_member::ActiveModel::from(meeting_member::Model {
-            meeting_id: id.clone(),
-            agency_id,
+) -> ApiResult<()> {
+    debug_assert_eq!(permit.id(), row.model.household_id);
+    write(db, entries, move |txn| {
+        Box::pin(async move {
+            let id = row.model.id.clone();
+            write::insert(txn, row.model).await?;
+            let members = row
+                .members
+                .into_iter()
+                .map(|agency_id| meeting_member::Model {
+                    meeting_id: id.clone(),
+                    agency_id,
+                });
+            insert_all(txn, members).await?;
+            let categories = row.categories.into_iter().map(|category| {
+                let meeting_id = id.clone();
+                meeting_category::Model {
+                    meeting_id,
+                    category,
+                }
+            });
+            insert_all(txn, categories).await
         })
-        .insert(&txn)
-        .await?;
+    })
+    .await
+}
+
+async fn insert_all<M>(txn: &Txn, models: impl IntoIterator<Item = M>) -> ApiResult<()>
+where
+    M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
+    M::Entity: EntityTrait<Model = M>,
+    <M::Entity as EntityTrait>::ActiveModel: ActiveModelBehavior + Send,
+{
+    for m in models {
+        write::insert(txn, m).await?;
     }
-    for category in row.categories {
-        meeting_category::ActiveModel::from(meeting_category::Model {
-            meeting_id: id.clone(),
-            category,
-        })
-        .insert(&txn)
-        .await?;
-    }
-    audit::append(&txn, entries).await?;
-    txn.commit().await
+    Ok(())
 }
 
 /// One meeting with its members and categories.
@@ -118,13 +138,13 @@ async fn with_details<C: ConnectionTrait>(
 /// Case decisions taken at the given meetings, oldest first within each: one query.
 pub async fn decisions_of_meetings<C: ConnectionTrait>(
     db: &C,
-    meeting_ids: &[String],
+    meeting_ids: Vec<String>,
 ) -> Result<Vec<case_decision::Model>, DbErr> {
     if meeting_ids.is_empty() {
         return Ok(Vec::new());
     }
     case_decision::Entity::find()
-        .filter(case_decision::Column::MeetingId.is_in(meeting_ids.iter().cloned()))
+        .filter(case_decision::Column::MeetingId.is_in(meeting_ids))
         .order_by_asc(case_decision::Column::DecidedOn)
         .order_by_asc(case_decision::Column::Id)
         .all(db)

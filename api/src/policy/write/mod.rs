@@ -91,14 +91,17 @@ pub(in crate::policy) fn owner_only<W>(
     }
 }
 
-pub mod registry;
-pub mod resource;
-pub mod consultation;
-pub mod household;
+pub mod activity;
+pub mod case;
 pub mod consent;
+pub mod consultation;
 pub mod emergency;
+pub mod household;
+pub mod meeting;
 pub mod person;
 pub mod referral;
+pub mod registry;
+pub mod resource;
 
 /// For the rules' unit tests.
 #[cfg(test)]

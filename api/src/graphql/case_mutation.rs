@@ -1,20 +1,21 @@
 //! Writes to support cases: opening, the status machine with its decisions and the 支援決定
 //! (involvements are in `involvement`, plans in `plan`). Only the owning agency's
 //! coordinators write; any other caller who can see the case gets FORBIDDEN, one who cannot
-//! gets NOT_FOUND.
+//! gets NOT_FOUND (`policy::write::case`).
 //!
-//! Status machine: ASSESSMENT → PLANNING → ACTIVE → MONITORING (→ ACTIVE again) with
-//! `advanceCase`; SUSPENDED (中断) from any open status with `suspendCase`, back to the status
-//! before suspension with `resumeCase`; CLOSED (終結) from any open status with `closeCase`
-//! (a person may die or move out at any stage). Moving to ACTIVE needs the current plan's
-//! agreement; the agreement needs the 支援決定. An illegal move is BAD_USER_INPUT and
-//! writes nothing. Each suspension, resumption and closure is a decision row written in the
-//! same transaction as the status change and its ledger rows (one per household member).
+//! Status machine (`policy::write::case::case_step`): ASSESSMENT → PLANNING → ACTIVE →
+//! MONITORING (→ ACTIVE again) with `advanceCase`; SUSPENDED (中断) from any open status with
+//! `suspendCase`, back to the status before suspension with `resumeCase`; CLOSED (終結) from
+//! any open status with `closeCase` (a person may die or move out at any stage). Moving to
+//! ACTIVE needs the current plan's agreement; the agreement needs the 支援決定. An illegal
+//! move is BAD_USER_INPUT and writes nothing. Each suspension, resumption and closure is a
+//! decision row written in the same transaction as the status change and its ledger rows
+//! (one per household member).
 
-use async_graphql::{Context, InputObject, Object, ID};
-use sea_orm::ActiveValue::Set;
+use async_graphql::{Context, InputObject, MergedObject, Object, ID};
 
-use super::case::{self, CaseDecisionKind, CaseReason, CaseStatus, SupportCase};
+use super::case::{self, stored_status, CaseStatus, SupportCase};
+use super::case_decision::{CaseDecisionKind, CaseReason};
 use super::context::{db, req, RequestCtx};
 use super::household;
 use super::loaders::household_subjects;
@@ -22,48 +23,70 @@ use super::scalars::Date;
 use super::validate;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
-use crate::policy::Action;
+use crate::policy::write::case::{self as rule, ChangeCase, IllegalStep};
+use crate::policy::write::meeting::{may_cite_meeting, Citation};
+use crate::policy::{Action, Permit};
 use crate::store::{self, cases::Row};
 use entity::{case_decision, support_case};
 
-/// A case the caller's agency owns, for a write by a coordinator: FORBIDDEN without the
-/// role, NOT_FOUND when the case is not visible, FORBIDDEN when another agency owns it.
+/// A case the caller's agency owns, for a write by a coordinator, with the permit to change
+/// it: FORBIDDEN without the role, NOT_FOUND when the case is not visible, FORBIDDEN when
+/// another agency owns it.
 pub(super) async fn owned(
     ctx: &Context<'_>,
-    operation: &str,
+    operation: &'static str,
     field: &str,
     id: &ID,
-) -> ApiResult<SupportCase> {
+) -> ApiResult<(SupportCase, Permit<ChangeCase>)> {
     let r = req(ctx)?;
     r.require(Action::CoordinateCases, operation)?;
     let id = validate::id(field, id)?;
     let c = case::find(ctx, field, &id).await?;
-    if c.model.owner_agency_id != r.principal.agency_id {
-        return Err(ApiError::forbidden(
-            "担当機関のみ変更できます / only the owning agency may change a case",
-        ));
-    }
-    Ok(c)
+    let permit = rule::may_coordinate(&r.principal, operation, &id, &c.model.owner_agency_id)
+        .map_err(|e| ApiError::refused(e, field))?;
+    Ok((c, permit))
 }
 
 /// Plans, decisions and involvements change only while the case is open and not suspended.
 pub(super) fn require_workable(c: &SupportCase, field: &str) -> ApiResult<()> {
-    match c.current_status()? {
-        CaseStatus::Closed | CaseStatus::Suspended => Err(ApiError::bad_input(
-            field,
-            "終結・中断中のケースは変更できません / the case is closed or suspended",
-        )),
-        _ => Ok(()),
+    if c.current_status()?.is_workable() {
+        return Ok(());
+    }
+    Err(ApiError::bad_input(
+        field,
+        "終結・中断中のケースは変更できません / the case is closed or suspended",
+    ))
+}
+
+/// The case as read, changed now (its version is bumped by the write).
+fn touched(r: &RequestCtx, c: &SupportCase) -> support_case::Model {
+    support_case::Model {
+        updated_at: r.now,
+        ..c.model.clone()
     }
 }
 
-/// The guarded case change every write carries: the version after `version`, now.
-pub(super) fn bump(r: &RequestCtx, version: i32) -> support_case::ActiveModel {
-    support_case::ActiveModel {
-        version: Set(store::next_version(version)),
-        updated_at: Set(r.now),
-        ..Default::default()
-    }
+/// Write `rows` about the case as read, bumping its version in the same transaction
+/// (CONFLICT if it changed since it was read), with their ledger entries.
+pub(super) async fn add_to_case(
+    ctx: &Context<'_>,
+    permit: Permit<ChangeCase>,
+    c: &SupportCase,
+    rows: Vec<Row>,
+    entries: Vec<Entry>,
+) -> ApiResult<()> {
+    let (db, changed) = (db(ctx)?, touched(req(ctx)?, c));
+    store::cases::change(
+        db,
+        permit,
+        &c.model,
+        c.model.version,
+        changed,
+        rows,
+        entries,
+    )
+    .await?;
+    super::loaders::forget_rows(ctx)
 }
 
 /// Ledger rows for a write about a case: one per current household member.
@@ -134,16 +157,32 @@ struct DecisionBase {
     meeting_id: Option<String>,
 }
 
+/// What every decision's input has: its date, decider and meeting.
+trait DecisionInput {
+    fn values(&self) -> (&Date, &str, Option<&ID>);
+}
+
+macro_rules! decision_input {
+    ($($input:ty),+) => {$(
+        impl DecisionInput for $input {
+            fn values(&self) -> (&Date, &str, Option<&ID>) {
+                (&self.decided_on, &self.decider, self.meeting_id.as_ref())
+            }
+        }
+    )+};
+}
+
+decision_input!(CaseDecisionInput, SupportDecisionInput);
+
 /// A decision's own values (remembering each invalid one in `invalid`); the meeting it names
 /// is checked by [`decision_meeting`] once every value is valid.
 fn decision_base(
     invalid: &mut validate::Invalid,
     c: &SupportCase,
     field: &str,
-    decided_on: &Date,
-    decider: &str,
-    meeting_id: Option<&ID>,
+    input: &impl DecisionInput,
 ) -> DecisionBase {
+    let (decided_on, decider, meeting_id) = input.values();
     let decided_on = invalid.check(decided_on.get(&format!("{field}.decidedOn")).map(Some));
     if decided_on.is_some_and(|d| d < c.model.opened_on) {
         invalid.push(ApiError::bad_input(
@@ -166,7 +205,7 @@ fn decision_base(
 }
 
 /// The meeting a decision names: one the caller's agency took part in (convener or member),
-/// about the case's household.
+/// about the case's household (`policy::write::meeting::may_cite_meeting`).
 async fn decision_meeting(
     ctx: &Context<'_>,
     c: &SupportCase,
@@ -177,26 +216,19 @@ async fn decision_meeting(
         return Ok(());
     };
     let f = format!("{field}.meetingId");
-    let r = req(ctx)?;
     let Some(row) = store::meetings::get(db(ctx)?, m).await? else {
         return Err(ApiError::not_found(f));
     };
-    let took_part = row.model.owner_agency_id == r.principal.agency_id
-        || row.members.contains(&r.principal.agency_id);
-    if !took_part {
-        return Err(ApiError::not_found(f));
+    let same_household = row.model.household_id == c.model.household_id;
+    let p = &req(ctx)?.principal;
+    match may_cite_meeting(p, &row.model.owner_agency_id, &row.members, same_household) {
+        Ok(()) => Ok(()),
+        Err(Citation::Unknown) => Err(ApiError::not_found(f)),
+        Err(Citation::OtherHousehold) => Err(ApiError::bad_input(
+            f,
+            "別の世帯の会議です / the meeting is about another household",
+        )),
     }
-    if row.model.household_id != c.model.household_id {
-        // A meeting of the caller's own agency about another household.
-        if row.model.owner_agency_id == r.principal.agency_id {
-            return Err(ApiError::bad_input(
-                f,
-                "別の世帯の会議です / the meeting is about another household",
-            ));
-        }
-        return Err(ApiError::not_found(f));
-    }
-    Ok(())
 }
 
 fn decision_row(
@@ -221,140 +253,105 @@ fn decision_row(
     }
 }
 
-fn illegal(field: &str, from: CaseStatus, to: CaseStatus) -> ApiError {
-    ApiError::bad_input(
-        field,
-        format!(
-            "{} から {} へは変更できません / cannot go from {} to {}",
-            from.as_str(),
-            to.as_str(),
-            from.as_str(),
-            to.as_str()
+/// The error for a step the status machine refuses (`field`: the argument naming the step).
+fn illegal(field: &str, e: IllegalStep) -> ApiError {
+    match e {
+        IllegalStep::Cannot { from, to } => {
+            let (from, to) = (from.as_str(), to.as_str());
+            let message =
+                format!("{from} から {to} へは変更できません / cannot go from {from} to {to}");
+            ApiError::bad_input(field, message)
+        }
+        IllegalStep::NotSuspended => ApiError::bad_input(
+            "id",
+            "中断中のケースではありません / the case is not suspended",
         ),
-    )
+        IllegalStep::NoPriorStatus => {
+            ApiError::internal("support_case", "suspended without a prior status")
+        }
+    }
 }
 
-/// A status change: forward moves, or a decision (suspension, resumption, closure).
-enum Step {
-    Advance(CaseStatus),
-    Decide(CaseDecisionKind, CaseDecisionInput),
-}
-
+/// A status change: a forward move, or one recorded as a decision (suspension, resumption,
+/// closure) with its input.
 async fn transition(
     ctx: &Context<'_>,
-    operation: &str,
+    operation: &'static str,
     id: ID,
     version: i32,
-    step: Step,
+    step: rule::Step,
+    decision: Option<(CaseDecisionKind, CaseDecisionInput)>,
 ) -> ApiResult<SupportCase> {
     let r = req(ctx)?;
-    let c = owned(ctx, operation, "id", &id).await?;
+    let (c, permit) = owned(ctx, operation, "id", &id).await?;
     if c.model.version != version {
         return Err(ApiError::stale(c.model.version));
     }
     let from = c.current_status()?;
-    let mut change = bump(r, version);
+    let before = c.model.status_before_suspension.as_deref();
+    let before = before.map(stored_status).transpose()?;
+    let field = if decision.is_some() { "id" } else { "to" };
+    let step = rule::case_step(from, before, step).map_err(|e| illegal(field, e))?;
+    let mut changed = touched(r, &c);
+    changed.status = step.to.as_str().to_owned();
     let mut fields = vec!["status"];
-    let mut rows = Vec::new();
-    let to = match step {
-        Step::Advance(to) => {
-            use CaseStatus::*;
-            let legal = matches!(
-                (from, to),
-                (Assessment, Planning)
-                    | (Planning, Active)
-                    | (Active, Monitoring)
-                    | (Monitoring, Active)
-            );
-            if !legal {
-                return Err(illegal("to", from, to));
-            }
-            if to == Active {
-                let plan = store::cases::current_plan(db(ctx)?, &c.model.id).await?;
-                if plan.is_none_or(|p| p.agreed_on.is_none()) {
-                    return Err(ApiError::bad_input(
-                        "to",
-                        "現行プランに本人の同意がありません / the current plan has no agreement of the person",
-                    ));
-                }
-            }
-            to
-        }
-        Step::Decide(kind, input) => {
-            let to = match kind {
-                CaseDecisionKind::Suspension if from.is_open() && from != CaseStatus::Suspended => {
-                    change.status_before_suspension = Set(Some(from.as_str().to_owned()));
-                    fields.push("statusBeforeSuspension");
-                    CaseStatus::Suspended
-                }
-                CaseDecisionKind::Resumption if from == CaseStatus::Suspended => {
-                    let before = c.model.status_before_suspension.as_deref().ok_or_else(|| {
-                        ApiError::internal("support_case", "suspended without a prior status")
-                    })?;
-                    change.status_before_suspension = Set(None);
-                    fields.push("statusBeforeSuspension");
-                    CaseStatus::from_db(before)?
-                }
-                CaseDecisionKind::Closure if from.is_open() => {
-                    fields.push("closedOn");
-                    CaseStatus::Closed
-                }
-                CaseDecisionKind::Suspension => {
-                    return Err(illegal("id", from, CaseStatus::Suspended))
-                }
-                CaseDecisionKind::Closure => return Err(illegal("id", from, CaseStatus::Closed)),
-                _ => {
-                    return Err(ApiError::bad_input(
-                        "id",
-                        "中断中のケースではありません / the case is not suspended",
-                    ))
-                }
-            };
-            // Every invalid value is reported at once; the meeting is looked up after.
-            let mut invalid = validate::Invalid::default();
-            let base = decision_base(
-                &mut invalid,
-                &c,
-                "decision",
-                &input.decided_on,
-                &input.decider,
-                input.meeting_id.as_ref(),
-            );
-            let note = invalid.check(validate::optional(
-                "decision.note",
-                input.note.as_ref(),
-                4000,
+    if let Some(before) = step.before_suspension {
+        changed.status_before_suspension = before.map(|s| s.as_str().to_owned());
+        fields.push("statusBeforeSuspension");
+    }
+    if step.to == rule::CaseStatus::Closed {
+        fields.push("closedOn");
+    }
+    if step.needs_agreed_plan {
+        let plan = store::cases::current_plan(db(ctx)?, &c.model.id).await?;
+        if plan.is_none_or(|p| p.agreed_on.is_none()) {
+            return Err(ApiError::bad_input(
+                "to",
+                "現行プランに本人の同意がありません / the current plan has no agreement of the person",
             ));
-            invalid.finish(ctx)?;
-            decision_meeting(ctx, &c, "decision", &base).await?;
-            if to == CaseStatus::Closed {
-                change.closed_on = Set(Some(base.decided_on));
-            }
-            let mut row = decision_row(r, &c.model.id, kind, base);
-            row.reason = Some(input.reason.as_str().to_owned());
-            row.note = note;
-            rows.push(Row::Decision(row));
-            to
         }
-    };
-    change.status = Set(to.as_str().to_owned());
+    }
+    let mut rows = Vec::new();
+    if let Some((kind, input)) = decision {
+        // Every invalid value is reported at once; the meeting is looked up after.
+        let mut invalid = validate::Invalid::default();
+        let base = decision_base(&mut invalid, &c, "decision", &input);
+        let note = invalid.check(validate::optional(
+            "decision.note",
+            input.note.as_ref(),
+            4000,
+        ));
+        invalid.finish(ctx)?;
+        decision_meeting(ctx, &c, "decision", &base).await?;
+        if step.to == rule::CaseStatus::Closed {
+            changed.closed_on = Some(base.decided_on);
+        }
+        let mut row = decision_row(r, &c.model.id, kind, base);
+        row.reason = Some(input.reason.as_str().to_owned());
+        row.note = note;
+        rows.push(Row::Decision(row));
+    }
     let detail = serde_json::json!({ "fields": fields });
-    store::cases::write_guarded(
-        db(ctx)?,
-        Some((change, &c.model.id, version)),
-        rows,
-        entries(r, operation, "support_case", &c.model.id, &c, detail),
-    )
-    .await?;
+    let entries = entries(r, operation, "support_case", &c.model.id, &c, detail);
+    let db = db(ctx)?;
+    store::cases::change(db, permit, &c.model, version, changed, rows, entries).await?;
     super::loaders::forget_rows(ctx)?;
     case::find(ctx, "id", &c.model.id).await
 }
 
+/// The case mutations, in the schema's order.
+#[derive(MergedObject, Default)]
+pub struct CaseMutation(
+    CaseStatusMutation,
+    CaseDecisionMutation,
+    SupportDecisionMutation,
+);
+
 #[derive(Default)]
-pub struct CaseMutation;
+pub struct CaseStatusMutation;
 
 #[Object]
-impl CaseMutation {
+impl CaseStatusMutation {
     /// 支援ケースを開始 (担当機関は呼び出し元の機関、状態は ASSESSMENT) /
     /// open a support case for a household; the caller's agency owns it
     async fn open_case(&self, ctx: &Context<'_>, input: OpenCaseInput) -> ApiResult<SupportCase> {
@@ -374,26 +371,27 @@ impl CaseMutation {
         let db = db(ctx)?;
         let lead = match lead_account_id {
             None => r.principal.account_id.clone(),
-            Some(a) => {
-                match store::registry::account(db, &a).await? {
-                    Some(acc)
-                        if acc.active
-                            && acc.agency_id == r.principal.agency_id
-                            && crate::auth::parse_roles(&acc.roles)
-                                .contains(&crate::policy::Role::Coordinator) =>
-                    {
-                        a
-                    }
-                    _ => {
-                        return Err(ApiError::bad_input(
-                            "input.leadAccountId",
-                            "自機関の有効なコーディネーターを指定してください / must be an active coordinator of your agency",
-                        ))
-                    }
+            Some(a) => match store::registry::account(db, &a).await? {
+                Some(acc)
+                    if rule::may_lead_case(
+                        &r.principal,
+                        &acc.agency_id,
+                        acc.active,
+                        &crate::auth::parse_roles(&acc.roles),
+                    ) =>
+                {
+                    a
                 }
-            }
+                _ => {
+                    return Err(ApiError::bad_input(
+                        "input.leadAccountId",
+                        "自機関の有効なコーディネーターを指定してください / must be an active coordinator of your agency",
+                    ))
+                }
+            },
         };
-        if household_subjects(ctx, &hid).await?.is_empty() {
+        let subjects = household_subjects(ctx, &hid).await?;
+        if subjects.is_empty() {
             return Err(ApiError::bad_input(
                 "input.householdId",
                 "現在の構成員がいない世帯です / the household has no current members",
@@ -405,6 +403,8 @@ impl CaseMutation {
                 "この世帯には自機関の進行中のケースがあります / your agency already has an open case for this household",
             ));
         }
+        let permit = rule::may_open_case(&r.principal, &hid)
+            .map_err(|e| ApiError::refused(e, "input.householdId"))?;
         let model = support_case::Model {
             id: store::new_id(),
             household_id: hid.clone(),
@@ -420,7 +420,6 @@ impl CaseMutation {
             updated_at: r.now,
         };
         let id = model.id.clone();
-        let subjects = household_subjects(ctx, &hid).await?;
         let detail = serde_json::json!({
             "householdId": hid,
             "fields": ["householdId", "leadAccountId", "openedOn", "status"],
@@ -438,7 +437,7 @@ impl CaseMutation {
                 )
             })
             .collect();
-        store::cases::write_guarded(db, None, vec![Row::Case(model)], entries).await?;
+        store::cases::open(db, permit, model, entries).await?;
         super::loaders::forget_rows(ctx)?;
         case::find(ctx, "id", &id).await
     }
@@ -452,45 +451,44 @@ impl CaseMutation {
         version: i32,
         to: CaseStatus,
     ) -> ApiResult<SupportCase> {
-        transition(ctx, "advanceCase", id, version, Step::Advance(to)).await
+        let step = rule::Step::Advance(stored_status(to.as_str())?);
+        transition(ctx, "advanceCase", id, version, step, None).await
     }
+}
 
+/// 中断・再開・終結: three mutations of one shape, each a status change recorded as a
+/// decision, made from one template.
+macro_rules! decision_mutations {
+    ($($(#[$doc:meta])* $name:ident($op:literal, $step:ident, $kind:ident);)+) => {
+        #[derive(Default)]
+        pub struct CaseDecisionMutation;
+
+        #[Object]
+        impl CaseDecisionMutation {$(
+            $(#[$doc])*
+            async fn $name(&self, ctx: &Context<'_>, id: ID, version: i32, decision: CaseDecisionInput)
+                -> ApiResult<SupportCase> {
+                let decision = Some((CaseDecisionKind::$kind, decision));
+                transition(ctx, $op, id, version, rule::Step::$step, decision).await
+            }
+        )+}
+    };
+}
+
+decision_mutations! {
     /// 中断 (決定として記録) / suspend a case, recorded as a decision
-    async fn suspend_case(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        version: i32,
-        decision: CaseDecisionInput,
-    ) -> ApiResult<SupportCase> {
-        let step = Step::Decide(CaseDecisionKind::Suspension, decision);
-        transition(ctx, "suspendCase", id, version, step).await
-    }
-
+    suspend_case("suspendCase", Suspend, Suspension);
     /// 再開 (中断前の状態へ戻る) / resume a suspended case to its status before suspension
-    async fn resume_case(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        version: i32,
-        decision: CaseDecisionInput,
-    ) -> ApiResult<SupportCase> {
-        let step = Step::Decide(CaseDecisionKind::Resumption, decision);
-        transition(ctx, "resumeCase", id, version, step).await
-    }
-
+    resume_case("resumeCase", Resume, Resumption);
     /// 終結 (決定として記録) / close a case, recorded as a decision
-    async fn close_case(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        version: i32,
-        decision: CaseDecisionInput,
-    ) -> ApiResult<SupportCase> {
-        let step = Step::Decide(CaseDecisionKind::Closure, decision);
-        transition(ctx, "closeCase", id, version, step).await
-    }
+    close_case("closeCase", Close, Closure);
+}
 
+#[derive(Default)]
+pub struct SupportDecisionMutation;
+
+#[Object]
+impl SupportDecisionMutation {
     /// 支援決定を記録 (1 ケースに 1 回) / record the city's decision to support (once per case)
     async fn record_support_decision(
         &self,
@@ -500,7 +498,7 @@ impl CaseMutation {
     ) -> ApiResult<SupportCase> {
         let op = "recordSupportDecision";
         let r = req(ctx)?;
-        let c = owned(ctx, op, "caseId", &case_id).await?;
+        let (c, permit) = owned(ctx, op, "caseId", &case_id).await?;
         require_workable(&c, "caseId")?;
         let decisions = store::cases::decisions_of(db(ctx)?, &c.model.id).await?;
         if decisions
@@ -514,14 +512,7 @@ impl CaseMutation {
         }
         // Every invalid value is reported at once; the meeting is looked up after.
         let mut invalid = validate::Invalid::default();
-        let base = decision_base(
-            &mut invalid,
-            &c,
-            "input",
-            &input.decided_on,
-            &input.decider,
-            input.meeting_id.as_ref(),
-        );
+        let base = decision_base(&mut invalid, &c, "input", &input);
         let basis = invalid.check(validate::required("input.basis", &input.basis, 2000));
         invalid.finish(ctx)?;
         decision_meeting(ctx, &c, "input", &base).await?;
@@ -544,15 +535,7 @@ impl CaseMutation {
             "fields": ["decidedOn", "decider", "basis", "meetingId"],
         });
         let entries = entries(r, op, "support_case", &c.model.id, &c, detail);
-        let change = bump(r, c.model.version);
-        store::cases::write_guarded(
-            db(ctx)?,
-            Some((change, &c.model.id, c.model.version)),
-            vec![Row::Decision(row)],
-            entries,
-        )
-        .await?;
-        super::loaders::forget_rows(ctx)?;
+        add_to_case(ctx, permit, &c, vec![Row::Decision(row)], entries).await?;
         case::find(ctx, "caseId", &c.model.id).await
     }
 }
