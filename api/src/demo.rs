@@ -22,7 +22,7 @@ use crate::config::Limits;
 use crate::graphql::context::RequestCtx;
 use crate::graphql::enums::{AccountKind, LegalRegime};
 use crate::graphql::{self, TsunagiSchema};
-use crate::policy::{AgencyKind, Principal};
+use crate::policy::{AgencyKind, Principal, Role};
 use crate::store;
 use entity::{account, agency};
 
@@ -168,7 +168,7 @@ impl Loader<'_> {
             agency_id: agency.id,
             agency_kind: AgencyKind::parse(&agency.kind)
                 .ok_or_else(|| anyhow!("agency kind {:?}", agency.kind))?,
-            roles: crate::auth::parse_roles(&account.roles),
+            roles: Role::parse_set(&account.roles),
         };
         self.principals.insert(login.to_owned(), p.clone());
         Ok(p)
@@ -286,7 +286,7 @@ async fn bootstrap(l: &mut Loader<'_>) -> anyhow::Result<()> {
         display_name: display.to_owned(),
         agency_id: city.id.clone(),
         kind: AccountKind::Staff.as_str().to_owned(),
-        roles: crate::auth::format_roles(&crate::auth::parse_roles(roles)),
+        roles: Role::format_set(&Role::parse_set(roles)),
         active: true,
         version: 1,
         created_at: now,
