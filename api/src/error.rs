@@ -1,6 +1,31 @@
-//! Client-visible errors. Every error a client sees carries `extensions.code` from the closed
-//! set in [`Code`]. Internal errors are logged where they arise and reach the client only as
+//! Client-visible errors, and the list of every error type in the hub: which one is used
+//! where. Every error a client sees carries `extensions.code` from the closed set in
+//! [`Code`]. Internal errors are logged where they arise and reach the client only as
 //! `INTERNAL` with a fixed message: no SQL, no stack, no detail.
+//!
+//! # Which error type, where
+//!
+//! | type | used in | reaches the client as |
+//! | --- | --- | --- |
+//! | [`ApiError`] ([`ApiResult`]) | resolvers, the gate, store write functions (a stale version is CONFLICT) | a GraphQL error with its [`Code`] and extensions |
+//! | `graphql::validate::Invalid` | collecting every invalid argument of one mutation | one [`ApiError`] per invalid value, all at once |
+//! | `sea_orm::DbErr` | `store` reads, `audit` (append, tail, verify), the registry lookups of `auth` | through `From<DbErr> for ApiError`: INTERNAL (a unique violation: CONFLICT) |
+//! | `policy::Refusal` | write rules (`policy::write`): why a write is not permitted | [`ApiError::refused`]: FORBIDDEN, NOT_FOUND or CONFLICT |
+//! | `policy::Denial` | read decisions (a decision, not a failure) | a withheld field (CONSENT_REQUIRED or null) and the ledger |
+//! | `kana::KanaError` | kana normalisation (it implements `std::error::Error`) | its `Display` text inside BAD_USER_INPUT |
+//! | `auth::AuthFailure`, `auth::ClientFailure` | token verification and the account or client behind it | HTTP 401, UNAUTHENTICATED with `extensions.reason` |
+//! | `documents::Refusal` | trusted documents at the HTTP edge | HTTP 400, BAD_USER_INPUT with `extensions.reason` |
+//! | `oauth::OAuthError` (private) | POST /oauth/token | RFC 6749 §5.2 JSON `{error, error_description}` |
+//! | `async_graphql::ServerError` | async-graphql's own parse and validation errors | recoded by `graphql::prepare` (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT) |
+//! | `String` | `audit::GroupCommit::append`: one failed group commit shared by every request in it | INTERNAL, the response withheld |
+//! | `anyhow::Error` | start-up and commands: configuration (`config`, `documents` manifests), token keys (`auth::keys`), minting (`auth::mint`, `auth::sign`), `seed`, `demo`, `main` | at start-up never (the process reports it and stops; a failed key reload keeps the keys in use); a failed mint at POST /oauth/token is `server_error` |
+//!
+//! The failure enums (`AuthFailure`, `ClientFailure`, `documents::Refusal`,
+//! `policy::Refusal`) are closed sets of reasons with a stable `reason()` code and a
+//! bilingual `message()`, matched by the edge that answers them; they are values, not
+//! `std::error::Error`s. So the hub does not use `thiserror`: its one `std` error
+//! (`KanaError`) implements `Display` by hand, and `ApiError` must not implement
+//! `Display` at all (below).
 //!
 //! `ApiError` deliberately does not implement `Display`, so async-graphql's blanket
 //! `From<impl Display>` can never turn one into an error without a code; resolvers return
