@@ -371,20 +371,7 @@ pub fn mint(
     ttl_secs: u64,
     roles: Option<&BTreeSet<Role>>,
 ) -> anyhow::Result<String> {
-    let now = jsonwebtoken::get_current_timestamp();
-    let claims = Claims {
-        sub: account_id.to_owned(),
-        iss: cfg.issuer.clone(),
-        aud: cfg.audience.clone(),
-        exp: now + ttl_secs,
-        nbf: now,
-        iat: Some(now),
-        roles: roles.map(|r| r.iter().map(|r| r.as_str().to_owned()).collect()),
-        cid: None,
-        cgen: None,
-        scope: None,
-    };
-    sign(cfg, &claims)
+    sign(cfg, &issued(cfg, account_id, ttl_secs, roles))
 }
 
 /// Mint a token for a service client (POST /oauth/token): `sub` is the client's account,
@@ -398,21 +385,37 @@ pub fn mint_for_client(
     scopes: &BTreeSet<Role>,
     ttl_secs: u64,
 ) -> anyhow::Result<String> {
-    let now = jsonwebtoken::get_current_timestamp();
-    let names: Vec<String> = scopes.iter().map(|r| r.as_str().to_owned()).collect();
+    let names: Vec<&str> = scopes.iter().map(|r| r.as_str()).collect();
     let claims = Claims {
+        scope: Some(names.join(" ")),
+        cid: Some(client_id.to_owned()),
+        cgen: Some(secret_generation),
+        ..issued(cfg, account_id, ttl_secs, Some(scopes))
+    };
+    sign(cfg, &claims)
+}
+
+/// The claims of a token this hub issues for `account_id` now, valid for `ttl_secs`,
+/// narrowed to `roles` when given.
+fn issued(
+    cfg: &JwtConfig,
+    account_id: &str,
+    ttl_secs: u64,
+    roles: Option<&BTreeSet<Role>>,
+) -> Claims {
+    let now = jsonwebtoken::get_current_timestamp();
+    Claims {
         sub: account_id.to_owned(),
         iss: cfg.issuer.clone(),
         aud: cfg.audience.clone(),
         exp: now + ttl_secs,
         nbf: now,
         iat: Some(now),
-        scope: Some(names.join(" ")),
-        roles: Some(names),
-        cid: Some(client_id.to_owned()),
-        cgen: Some(secret_generation),
-    };
-    sign(cfg, &claims)
+        roles: roles.map(|r| r.iter().map(|r| r.as_str().to_owned()).collect()),
+        cid: None,
+        cgen: None,
+        scope: None,
+    }
 }
 
 /// Sign `claims` with the hub's signing key (its `kid` in the header, `typ` "JWT"). Refuses

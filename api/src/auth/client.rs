@@ -1,6 +1,6 @@
-//! The service client behind a token: a token obtained at POST /oauth/token carries the client's id (`cid`) and secret generation (`cgen`); every
-//! request checks the client again, so revoking it or rotating its secret ends the token on
-//! its next use.
+//! The service client behind a token: a token obtained at POST /oauth/token carries the
+//! client's id (`cid`) and secret generation (`cgen`); every request checks the client
+//! again, so revoking it or rotating its secret ends the token on its next use.
 
 use std::collections::BTreeSet;
 
