@@ -15,8 +15,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::auth::format_roles;
-use crate::policy::{Category, Decision, Principal, POLICY_VERSION};
+use crate::policy::{Category, Decision, Principal, Role, POLICY_VERSION};
 use entity::audit_event;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -55,7 +54,7 @@ impl Entry {
         Entry {
             account_id: Some(principal.account_id.clone()),
             agency_id: Some(principal.agency_id.clone()),
-            roles: format_roles(&principal.roles),
+            roles: Role::format_set(&principal.roles),
             action: "WRITE",
             operation: operation.to_owned(),
             record_type: record_type.to_owned(),
@@ -391,7 +390,7 @@ impl AccessRecorder {
             .map(|(subject, g)| Entry {
                 account_id: Some(principal.account_id.clone()),
                 agency_id: Some(principal.agency_id.clone()),
-                roles: format_roles(&principal.roles),
+                roles: Role::format_set(&principal.roles),
                 action: "READ",
                 operation: operation.to_owned(),
                 record_type: "person".to_owned(),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::auth::JwtConfig;
 use crate::auth::{KeyConfig, KeySource};
 use crate::documents::TrustedDocuments;
 
@@ -149,18 +150,6 @@ impl Limits {
             documents: d.documents,
         }
     }
-}
-
-#[derive(Clone, Debug)]
-pub struct JwtConfig {
-    pub key: KeySource,
-    pub issuer: String,
-    pub audience: String,
-    /// Clock skew tolerated on exp, nbf and iat, in seconds (at most [`MAX_LEEWAY_SECS`]).
-    pub leeway_secs: u64,
-    /// The oldest a token may be (now - iat) and the longest it may live (exp - iat), in
-    /// seconds.
-    pub max_token_age_secs: u64,
 }
 
 /// A whole number of seconds from the environment; a value that is not one is an error (a

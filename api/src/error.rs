@@ -1,6 +1,48 @@
-//! Client-visible errors. Every error a client sees carries `extensions.code` from the closed
-//! set in [`Code`]. Internal errors are logged where they arise and reach the client only as
+//! Client-visible errors, and the list of every error type in the hub: which one is used
+//! where. Every error a client sees carries `extensions.code` from the closed set in
+//! [`Code`]. Internal errors are logged where they arise and reach the client only as
 //! `INTERNAL` with a fixed message: no SQL, no stack, no detail.
+//!
+//! # Which error type, where
+//!
+//! Each type, where it is used, and what a client gets from it.
+//!
+//! - [`ApiError`] ([`ApiResult`]): resolvers, the gate, store write functions (a stale
+//!   version is CONFLICT). Client: a GraphQL error with its [`Code`] and extensions.
+//! - `graphql::validate::Invalid`: collects every invalid argument of one mutation. Client:
+//!   one [`ApiError`] per invalid value, all at once.
+//! - `sea_orm::DbErr`: `store` reads, `audit` (append, tail, verify), the registry lookups of
+//!   `auth`. Client: through `From<DbErr> for ApiError`: INTERNAL (a unique violation:
+//!   CONFLICT).
+//! - `policy::Refusal`: the write rules (`policy::write`): why a write is not permitted.
+//!   Client: through [`ApiError::refused`]: FORBIDDEN, NOT_FOUND or CONFLICT.
+//! - `policy::Denial`: read decisions (a decision, not a failure). Client: a withheld field
+//!   (CONSENT_REQUIRED or null) and the ledger's reasons.
+//! - `kana::KanaError`: kana normalisation (a `std::error::Error`). Client: its `Display`
+//!   text inside BAD_USER_INPUT.
+//! - `auth::AuthFailure`, `auth::ClientFailure`: token verification, and the account or
+//!   service client behind a token. Client: HTTP 401, UNAUTHENTICATED with
+//!   `extensions.reason`.
+//! - `documents::Refusal`: trusted documents at the HTTP edge. Client: HTTP 400,
+//!   BAD_USER_INPUT with `extensions.reason`.
+//! - `oauth::OAuthError` (private): POST /oauth/token. Client: RFC 6749 §5.2 JSON `{error,
+//!   error_description}`.
+//! - `async_graphql::ServerError`: async-graphql's own parse and validation errors. Client:
+//!   recoded by `graphql::prepare` (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED,
+//!   BAD_USER_INPUT).
+//! - `String`: `audit::GroupCommit::append`: one failed group commit, shared by every request
+//!   in it. Client: INTERNAL; the response is withheld.
+//! - `anyhow::Error`: start-up and commands: configuration (`config`, `documents` manifests),
+//!   token keys (`auth::keys`), minting (`auth::mint`, `auth::sign`), `seed`, `demo`, `main`.
+//!   Client: at start-up never: the process reports it and stops (a failed key reload keeps
+//!   the keys in use); a failed mint at POST /oauth/token is `server_error`.
+//!
+//! The failure enums are closed sets of reasons, matched by the edge that answers them:
+//! `AuthFailure`, `ClientFailure` and `documents::Refusal` with a stable `reason()` code and
+//! a bilingual `message()`, `policy::Refusal` with its bilingual message. They are values,
+//! not `std::error::Error`s, so the hub does not use `thiserror`: deriving `Error` would add
+//! a second text beside `message()`, its one `std` error (`KanaError`) implements `Display`
+//! by hand, and `ApiError` must not implement `Display` at all (below).
 //!
 //! `ApiError` deliberately does not implement `Display`, so async-graphql's blanket
 //! `From<impl Display>` can never turn one into an error without a code; resolvers return

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, State};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -39,7 +39,8 @@ use crate::documents::{self, Resolved};
 use crate::error::Code;
 use crate::graphql::{context::RequestCtx, TsunagiSchema};
 use crate::limits::{self, RateLimiter};
-use crate::policy::Principal;
+use crate::oauth::{self, TokenService};
+use crate::policy::{Principal, Role};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -47,25 +48,29 @@ pub struct AppState {
     pub schema: TsunagiSchema,
     pub config: Arc<Config>,
     pub limiter: Arc<RateLimiter>,
-    /// Tokens issued per client by POST /oauth/token.
-    pub token_limiter: Arc<RateLimiter>,
-    /// Concurrent argon2 verifications at POST /oauth/token.
-    pub hash_slots: Arc<tokio::sync::Semaphore>,
+    /// POST /oauth/token's own state (its per-client limit and argon2 slots).
+    pub oauth: TokenService,
     /// The ledger's group commit for reads (see [`audit::GroupCommit`]).
     pub ledger: Arc<audit::GroupCommit>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
+        let config = Arc::new(config);
         AppState {
             schema: crate::graphql::schema(Some(db.clone()), &config.limits),
             limiter: Arc::new(RateLimiter::new(config.limits.rate_per_minute)),
-            token_limiter: Arc::new(RateLimiter::new(config.oauth.requests_per_minute)),
-            hash_slots: Arc::new(tokio::sync::Semaphore::new(crate::oauth::HASH_SLOTS)),
+            oauth: TokenService::new(db.clone(), config.clone()),
             ledger: Arc::new(audit::GroupCommit::start(db.clone())),
             db,
-            config: Arc::new(config),
+            config,
         }
+    }
+}
+
+impl FromRef<AppState> for TokenService {
+    fn from_ref(state: &AppState) -> Self {
+        state.oauth.clone()
     }
 }
 
@@ -73,7 +78,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
-        .route("/oauth/token", post(crate::oauth::token))
+        .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -499,8 +504,8 @@ async fn trusted_document(
                     internal()
                 })?;
             // An account gone since authentication: fail closed.
-            let required = account
-                .is_none_or(|a| trusted.mode.requires(&a.kind, &auth::parse_roles(&a.roles)));
+            let required =
+                account.is_none_or(|a| trusted.mode.requires(&a.kind, &Role::parse_set(&a.roles)));
             if !required {
                 return Ok(());
             }

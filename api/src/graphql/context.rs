@@ -79,7 +79,7 @@ impl RequestCtx {
         self.recorder.note(Entry {
             account_id: Some(self.principal.account_id.clone()),
             agency_id: Some(self.principal.agency_id.clone()),
-            roles: crate::auth::format_roles(&self.principal.roles),
+            roles: policy::Role::format_set(&self.principal.roles),
             action: "READ",
             record_type: record_type.to_owned(),
             subject_person_id: subject.map(str::to_owned),

@@ -5,7 +5,7 @@
 //! receives a short-lived hub-signed JWT: `sub` = the client's SERVICE account, `roles` = the
 //! granted scope (role names, a subset of the client's scopes), `cid` = the client id and
 //! `cgen` = the generation of its secret. Every GraphQL request with such a token checks the
-//! client again ([`token_client`]): a revoked client, or a secret rotated since the token was
+//! client again ([`crate::auth`]): a revoked client, or a secret rotated since the token was
 //! issued, ends the token on its next use.
 //!
 //! Errors follow §5.2: JSON `{error, error_description}` (the description is ASCII, as the
@@ -21,6 +21,7 @@
 pub mod secret;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -29,11 +30,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
-use crate::auth::{mint_for_client, parse_roles};
-use crate::http::AppState;
+use crate::auth::mint_for_client;
+use crate::config::Config;
+use crate::limits::RateLimiter;
 use crate::policy::Role;
 use crate::store;
 
@@ -44,63 +46,28 @@ pub const GRANT_TYPE: &str = "client_credentials";
 pub const HASH_SLOTS: usize = 2;
 const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Why a token issued to a service client is no longer accepted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientFailure {
-    /// The client does not exist or belongs to another account than the token's `sub`.
-    UnknownClient,
-    /// An admin revoked the client.
-    Revoked,
-    /// The client's secret was rotated after the token was issued.
-    SecretRotated,
+/// What POST /oauth/token needs: the database, the token keys and lifetime (in the
+/// configuration), the per-client limit on issued tokens and the argon2 slots. The HTTP
+/// router hands it to [`token`] as its state.
+#[derive(Clone)]
+pub struct TokenService {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    /// Tokens issued per client.
+    pub limiter: Arc<RateLimiter>,
+    /// Concurrent argon2 verifications ([`HASH_SLOTS`]).
+    pub hash_slots: Arc<tokio::sync::Semaphore>,
 }
 
-impl ClientFailure {
-    pub fn reason(self) -> &'static str {
-        match self {
-            ClientFailure::UnknownClient => "unknown_client",
-            ClientFailure::Revoked => "client_revoked",
-            ClientFailure::SecretRotated => "client_secret_rotated",
+impl TokenService {
+    pub fn new(db: DatabaseConnection, config: Arc<Config>) -> Self {
+        TokenService {
+            limiter: Arc::new(RateLimiter::new(config.oauth.requests_per_minute)),
+            hash_slots: Arc::new(tokio::sync::Semaphore::new(HASH_SLOTS)),
+            db,
+            config,
         }
     }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            ClientFailure::UnknownClient => {
-                "クライアントが見つかりません / unknown service client"
-            }
-            ClientFailure::Revoked => {
-                "クライアントは失効しています / the service client has been revoked"
-            }
-            ClientFailure::SecretRotated => {
-                "クライアントシークレットが更新されました。トークンを取り直してください / the client secret was rotated; obtain a new token"
-            }
-        }
-    }
-}
-
-/// The client behind a token carrying `cid`: it must exist, belong to `account_id`, be
-/// active, and its secret must be the one the token was issued under. Returns its scopes
-/// (the token's roles are narrowed to them as well).
-pub async fn token_client<C: ConnectionTrait>(
-    db: &C,
-    client_id: &str,
-    account_id: &str,
-    generation: Option<i64>,
-) -> Result<Result<BTreeSet<Role>, ClientFailure>, DbErr> {
-    let Some(client) = store::service_clients::by_id(db, client_id).await? else {
-        return Ok(Err(ClientFailure::UnknownClient));
-    };
-    if client.account_id != account_id {
-        return Ok(Err(ClientFailure::UnknownClient));
-    }
-    if client.revoked_at.is_some() {
-        return Ok(Err(ClientFailure::Revoked));
-    }
-    if generation != Some(client.secret_rotated_at.timestamp_micros()) {
-        return Ok(Err(ClientFailure::SecretRotated));
-    }
-    Ok(Ok(parse_roles(&client.scopes)))
 }
 
 /// The scopes a client may be given: roles other than admin (a machine credential never
@@ -201,7 +168,7 @@ impl IntoResponse for OAuthError {
 
 /// POST /oauth/token.
 pub async fn token(
-    State(state): State<AppState>,
+    State(state): State<TokenService>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -320,7 +287,11 @@ fn bad_client() -> OAuthError {
     )
 }
 
-async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+async fn issue(
+    state: &TokenService,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -407,7 +378,7 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
             "クライアントは失効しています",
         ));
     }
-    if let Err(wait) = state.token_limiter.check(&client.id) {
+    if let Err(wait) = state.limiter.check(&client.id) {
         let secs = wait.as_secs().max(1);
         return Err(OAuthError {
             retry_after: Some(secs),
@@ -439,8 +410,8 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
         ));
     };
     // What the client may be given now: its scopes, within the account's current roles.
-    let account_roles = parse_roles(&account.roles);
-    let available: BTreeSet<Role> = parse_roles(&client.scopes)
+    let account_roles = Role::parse_set(&account.roles);
+    let available: BTreeSet<Role> = Role::parse_set(&client.scopes)
         .into_iter()
         .filter(|r| account_roles.contains(r) && grantable(*r))
         .collect();

@@ -67,6 +67,26 @@ string_enum! {
     }
 }
 
+impl Role {
+    /// Roles as stored in the registry (an account's roles, a client's scopes): role names
+    /// separated by commas. Unknown names are ignored (and so cannot grant anything).
+    pub fn parse_set(text: &str) -> BTreeSet<Role> {
+        text.split(',')
+            .filter_map(|r| Role::parse(r.trim()))
+            .collect()
+    }
+
+    /// The stored form of a set of roles (and the ledger's `roles`): names in role order,
+    /// separated by commas.
+    pub fn format_set(roles: &BTreeSet<Role>) -> String {
+        roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 string_enum! {
     /// 機関種別: the functions of Art. 106-4 §2 as the seed city runs them, plus third parties.
     AgencyKind {
@@ -392,5 +412,17 @@ mod tests {
         for r in [Recipient::Agency("a1"), Recipient::Kind(kind)] {
             assert_eq!(Recipient::parse(r.recipient_type(), r.value()), Some(r));
         }
+    }
+
+    #[test]
+    fn role_text_round_trips_and_ignores_unknown_names() {
+        let set = Role::parse_set(" caseworker,admin,nobody,,coordinator ");
+        assert_eq!(
+            set,
+            BTreeSet::from([Role::Admin, Role::Coordinator, Role::Caseworker])
+        );
+        assert_eq!(Role::format_set(&set), "admin,coordinator,caseworker");
+        assert_eq!(Role::parse_set(&Role::format_set(&set)), set);
+        assert_eq!(Role::format_set(&BTreeSet::new()), "");
     }
 }
