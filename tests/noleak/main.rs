@@ -39,11 +39,7 @@ fn env_num(name: &str, default: u64) -> u64 {
 }
 
 fn main() -> std::process::ExitCode {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run())
+    tsunagi_tests::block_on(run())
 }
 
 async fn start(backend: &Backend) -> Server {
@@ -67,26 +63,12 @@ async fn run() -> std::process::ExitCode {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1),
     );
-    let (backends, pg_missing, _container) = backends().await;
-    println!();
-    println!(
-        "backends: {}",
-        backends
-            .iter()
-            .map(|b| match b {
-                Backend::Sqlite => "sqlite".to_owned(),
-                Backend::Postgres { source, .. } => format!("postgres (via {source})"),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    if let Some(why) = &pg_missing {
-        println!("WARNING: PostgreSQL NOT TESTED: {why}. Set TEST_DATABASE_URL to test it.");
-    }
+    let backends = backends().await;
+    backends.banner();
     println!("noleak: NOLEAK_SEED={seed} NOLEAK_CASES={cases} NOLEAK_PER_WORLD={per_world}");
 
     let mut failed_total = 0usize;
-    for backend in &backends {
+    for backend in &backends.list {
         let started = Instant::now();
         let mut failed = 0usize;
         let mut printed = 0usize;
@@ -245,9 +227,7 @@ async fn run() -> std::process::ExitCode {
         );
         failed_total += failed;
     }
-    if let Some(why) = &pg_missing {
-        println!("WARNING: PostgreSQL NOT TESTED: {why}.");
-    }
+    backends.footer();
     if failed_total == 0 {
         println!("noleak: ok");
         std::process::ExitCode::SUCCESS
