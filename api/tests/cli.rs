@@ -5,9 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::fixtures::{jwks as fixture_jwks, jwt_fixture};
 use common::{
     command, free_port, fresh_dir, pairs, tsunagi, tsunagi_with, workspace_root, ServerProcess,
 };
@@ -148,31 +149,6 @@ fn segment_json(token: &str, n: usize) -> serde_json::Value {
     serde_json::from_slice(&bytes).expect("JSON")
 }
 
-fn fixtures() -> PathBuf {
-    workspace_root().join("tests/fixtures/jwt")
-}
-
-/// The test fixtures' public JWKs with these kids, as a JWKS.
-fn fixture_jwks(kids: &[&str]) -> String {
-    let all: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(fixtures().join("public.json")).expect("public.json"),
-    )
-    .expect("JSON");
-    let keys: Vec<serde_json::Value> = kids
-        .iter()
-        .map(|kid| {
-            all["keys"]
-                .as_array()
-                .expect("keys")
-                .iter()
-                .find(|k| k["kid"] == *kid)
-                .cloned()
-                .expect("fixture kid")
-        })
-        .collect();
-    serde_json::json!({ "keys": keys }).to_string()
-}
-
 /// Start `serve` expecting it to refuse; returns its stderr. Fails if it is still running
 /// after a generous while (it would be serving).
 fn refused_start(dir: &Path, env: &[(&str, &str)]) -> String {
@@ -206,7 +182,7 @@ fn production_refuses_to_start_without_token_keys() {
         "no development key in production"
     );
     // With a configured key the same command line gets past configuration.
-    let key = fixtures().join("hub.pem");
+    let key = jwt_fixture("hub.pem");
     let out = tsunagi_with(
         &dir,
         &["migrate"],
@@ -227,7 +203,7 @@ fn production_refuses_to_start_without_token_keys() {
 fn a_bad_key_configuration_stops_the_start_naming_the_key() {
     let dir = fresh_dir("tsunagi-cli");
     let jwks = dir.join("jwks.json");
-    let good: serde_json::Value = serde_json::from_str(&fixture_jwks(&["ed-1"])).expect("JSON");
+    let good = fixture_jwks(&["ed-1"]);
     let bad = serde_json::json!({ "keys": [good["keys"][0], { "kty": "RSA", "kid": "small", "n": "AQAB", "e": "AQAB" }] });
     std::fs::write(&jwks, bad.to_string()).expect("write");
     let path = jwks.to_str().expect("path");
@@ -268,8 +244,8 @@ fn a_bad_key_configuration_stops_the_start_naming_the_key() {
 async fn sighup_reloads_the_jwks() {
     let dir = fresh_dir("tsunagi-cli");
     let jwks = dir.join("jwks.json");
-    std::fs::write(&jwks, fixture_jwks(&["ed-1"])).expect("write");
-    let hub = fixtures().join("hub.pem");
+    std::fs::write(&jwks, fixture_jwks(&["ed-1"]).to_string()).expect("write");
+    let hub = jwt_fixture("hub.pem");
     let env = [
         ("TSUNAGI_JWT_JWKS_FILE", jwks.to_str().expect("path")),
         ("TSUNAGI_JWT_SIGNING_KEY_FILE", hub.to_str().expect("path")),
@@ -298,7 +274,7 @@ async fn sighup_reloads_the_jwks() {
         }
         let sub = segment_json(String::from_utf8_lossy(&minted.stdout).trim(), 1)["sub"].clone();
         let token = |kid: &str| {
-            let der = std::fs::read(fixtures().join(format!("{kid}.der"))).expect("der");
+            let der = std::fs::read(jwt_fixture(&format!("{kid}.der"))).expect("der");
             let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
             header.kid = Some(kid.to_owned());
             let now = jsonwebtoken::get_current_timestamp();
@@ -324,7 +300,7 @@ async fn sighup_reloads_the_jwks() {
         let mut seen = Vec::new();
         seen.push(("ed-1 before", ask(token("ed-1")).await?));
         seen.push(("ed-2 before", ask(token("ed-2")).await?));
-        std::fs::write(&jwks, fixture_jwks(&["ed-2"])).map_err(|e| e.to_string())?;
+        std::fs::write(&jwks, fixture_jwks(&["ed-2"]).to_string()).map_err(|e| e.to_string())?;
         seen.push(("ed-2 after the write, before SIGHUP", ask(token("ed-2")).await?));
         let hup = Command::new("kill")
             .args(["-HUP", &server.id().to_string()])

@@ -26,6 +26,7 @@ use rand::Rng;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 
+use common::fixtures::with_database;
 use common::{fresh_dir, tsunagi_with, ServerProcess};
 use entity::{
     account, audit_event, consent, consent_category, consent_recipient, consultation,
@@ -948,20 +949,6 @@ async fn kill_rounds(site: &Site, rounds: usize) {
         .check(&attempts, &base, &accounts, "after the last restart")
         .await;
     println!("{}: done: {tally:?}", site.label);
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| i + scheme_end);
-    match query {
-        Some(q) => format!("{}/{name}?{q}", &base[..host_end]),
-        None => format!("{}/{name}", &base[..host_end]),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use tsunagi_api::auth::{KeyConfig, KeySource};
+use tsunagi_tests::fixtures::{jwks, jwt_fixture, jwt_fixture_bytes};
 use tsunagi_tests::{tests, Gql, Server, TempDir, AUDIENCE, ISSUER, SECRET};
 
 tests!(
@@ -213,7 +214,7 @@ fn assert_viewer(r: &Gql, login: &str, roles: &[&str], case: &str) {
 /// Run a table of (case, token, reason) against `viewer` and report every mismatch at once;
 /// refused requests must not reach the ledger.
 async fn check_table(srv: &Server, table: Vec<(String, String, &str)>, secrets: &[&str]) {
-    let ledger_before = srv.ledger().await.len();
+    let before = srv.snapshot().await;
     let mut failures = Vec::new();
     for (case, token, reason) in &table {
         let r = viewer_as(srv, token).await;
@@ -229,11 +230,11 @@ async fn check_table(srv: &Server, table: Vec<(String, String, &str)>, secrets: 
         table.len(),
         failures.join("\n")
     );
-    assert_eq!(
-        srv.ledger().await.len(),
-        ledger_before,
-        "a refused request leaves no ledger entry"
-    );
+    srv.assert_unchanged(
+        &before,
+        "a refused request writes nothing, not even the ledger",
+    )
+    .await;
 }
 
 async fn account_version(srv: &Server, id: &str) -> i64 {
@@ -310,12 +311,13 @@ async fn header_problems_are_refused(srv: &Server) {
             "malformed_token",
         ),
     ];
-    let ledger_before = srv.ledger().await.len();
+    let before = srv.snapshot().await;
     for (case, header, reason) in &cases {
         let r = viewer(srv, header.as_deref()).await;
         assert_refused(&r, reason, &secrets, case);
     }
-    assert_eq!(srv.ledger().await.len(), ledger_before);
+    srv.assert_unchanged(&before, "malformed Authorization headers")
+        .await;
     // The same valid tokens, properly presented, work (also with a lower-case scheme).
     assert_viewer(
         &viewer_as(srv, &a.token).await,
@@ -938,16 +940,6 @@ async fn non_admin_cannot_create_agency(srv: &Server) {
 /// The server's default maximum token age (`config::DEFAULT_MAX_TOKEN_AGE_SECS`), restated.
 const MAX_AGE: u64 = 8 * HOUR;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/jwt")
-        .join(name)
-}
-
-fn fixture_bytes(name: &str) -> Vec<u8> {
-    std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
-}
-
 /// A test-only private key from tests/fixtures/jwt (its public JWK is in public.json under
 /// the same kid).
 struct TestKey {
@@ -957,7 +949,7 @@ struct TestKey {
 }
 
 fn test_key(kid: &'static str) -> TestKey {
-    let der = fixture_bytes(&format!("{kid}.der"));
+    let der = jwt_fixture_bytes(&format!("{kid}.der"));
     let (alg, key) = if kid.contains("rsa") {
         (Algorithm::RS256, EncodingKey::from_rsa_der(&der))
     } else if kid.contains("ec") {
@@ -970,24 +962,6 @@ fn test_key(kid: &'static str) -> TestKey {
 
 fn alg_name(alg: Algorithm) -> String {
     format!("{alg:?}")
-}
-
-/// The fixtures' public JWKs with these kids, as a JWKS.
-fn jwks(kids: &[&str]) -> Value {
-    let all: Value = serde_json::from_slice(&fixture_bytes("public.json")).expect("public.json");
-    let keys: Vec<Value> = kids
-        .iter()
-        .map(|kid| {
-            all["keys"]
-                .as_array()
-                .expect("keys")
-                .iter()
-                .find(|k| k["kid"] == *kid)
-                .cloned()
-                .unwrap_or_else(|| panic!("no public JWK {kid}"))
-        })
-        .collect();
-    json!({ "keys": keys })
 }
 
 /// Replace a file the way an operator should: write beside it, then rename over it.
@@ -1027,7 +1001,7 @@ async fn keyed_server(
     }
     let keys = KeySource::load(KeyConfig {
         hs256_secret: hs256.then(|| SECRET.to_vec()),
-        signing_key_file: signing.map(|s| fixture(&format!("{s}.pem"))),
+        signing_key_file: signing.map(|s| jwt_fixture(&format!("{s}.pem"))),
         signing_kid: None,
         jwks_file: (!jwks_kids.is_empty()).then(|| jwks_file.clone()),
         poll: Some(Duration::ZERO),
@@ -1157,8 +1131,8 @@ async fn asymmetric_tokens_are_checked_strictly(srv: &Server) {
         );
     }
 
-    let rsa_pem = fixture_bytes("rsa-1-public.pem");
-    let rsa_der = fixture_bytes("rsa-1-public.der");
+    let rsa_pem = jwt_fixture_bytes("rsa-1-public.pem");
+    let rsa_der = jwt_fixture_bytes("rsa-1-public.der");
     let rsa_n = b64url_decode(jwks(&["rsa-1"])["keys"][0]["n"].as_str().expect("n"));
     let hs = |secret: &[u8], kid: Option<&str>| {
         let mut header = json!({ "alg": "HS256", "typ": "JWT" });
@@ -1492,7 +1466,7 @@ async fn hub_signing_keys_of_each_type_sign_and_verify(srv: &Server) {
     }
     // An explicit kid.
     let keys = KeySource::load(KeyConfig {
-        signing_key_file: Some(fixture("hub-ec.pem")),
+        signing_key_file: Some(jwt_fixture("hub-ec.pem")),
         signing_kid: Some("hub-2026-04".to_owned()),
         ..KeyConfig::default()
     })
@@ -1663,7 +1637,7 @@ async fn hs256_beside_a_key_set_keeps_algorithms_pinned(srv: &Server) {
         &["CASEWORKER"],
         "RS256, kid rsa-1",
     );
-    let rsa_pem = fixture_bytes("rsa-1-public.pem");
+    let rsa_pem = jwt_fixture_bytes("rsa-1-public.pem");
     let table = vec![
         (
             "HS256 naming the RSA kid, public key as secret".to_owned(),

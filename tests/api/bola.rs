@@ -9,7 +9,7 @@
 //! Consents by agency kind, expired consents, the role ceiling and the address of a person
 //! under a support measure (支援措置) are checked end to end.
 
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::EntityTrait;
 use serde_json::{json, Value};
 use tsunagi_tests::{consent_input, person_input, tests, Gql, Server};
 
@@ -206,76 +206,6 @@ fn contains(list: &Value, id: &str) -> bool {
         .is_some_and(|l| l.iter().any(|v| v.as_str() == Some(id)))
 }
 
-/// Rows of every table a request could write to, the ledger included.
-async fn row_counts(srv: &Server) -> Vec<(&'static str, u64)> {
-    let db = &srv.db;
-    vec![
-        (
-            "audit_event",
-            entity::audit_event::Entity::find()
-                .count(db)
-                .await
-                .expect("count"),
-        ),
-        (
-            "person",
-            entity::person::Entity::find()
-                .count(db)
-                .await
-                .expect("count"),
-        ),
-        (
-            "household",
-            entity::household::Entity::find()
-                .count(db)
-                .await
-                .expect("count"),
-        ),
-        (
-            "household_member",
-            entity::household_member::Entity::find()
-                .count(db)
-                .await
-                .expect("count"),
-        ),
-        (
-            "consultation",
-            entity::consultation::Entity::find()
-                .count(db)
-                .await
-                .expect("count"),
-        ),
-        (
-            "consultation_subject",
-            entity::consultation_subject::Entity::find()
-                .count(db)
-                .await
-                .expect("count"),
-        ),
-        (
-            "consent",
-            entity::consent::Entity::find()
-                .count(db)
-                .await
-                .expect("count"),
-        ),
-        (
-            "consent_recipient",
-            entity::consent_recipient::Entity::find()
-                .count(db)
-                .await
-                .expect("count"),
-        ),
-        (
-            "referral",
-            entity::referral::Entity::find()
-                .count(db)
-                .await
-                .expect("count"),
-        ),
-    ]
-}
-
 async fn person_row(srv: &Server, id: &str) -> entity::person::Model {
     entity::person::Entity::find_by_id(id.to_owned())
         .one(&srv.db)
@@ -411,7 +341,7 @@ async fn only_the_owner_updates_a_person_or_its_consents(srv: &Server) {
     let w = world(srv).await;
     let update = "mutation($id: ID!, $v: Int!, $i: UpdatePersonInput!) { updatePerson(id: $id, version: $v, input: $i) { id version familyName } }";
     let before = person_row(srv, &w.person).await;
-    let rows_before = row_counts(srv).await;
+    let rows_before = srv.snapshot().await;
 
     // C: NOT_FOUND, nothing changed.
     let r = srv
@@ -480,11 +410,8 @@ async fn only_the_owner_updates_a_person_or_its_consents(srv: &Server) {
     );
 
     // (B's and A's reads above are ledgered; no refused write left a row anywhere.)
-    assert_eq!(
-        row_counts(srv).await[1..],
-        rows_before[1..],
-        "no refused write left a row"
-    );
+    srv.assert_only_reads(&rows_before, "no refused write left a row")
+        .await;
     let writes_by_others = srv
         .ledger()
         .await
@@ -556,13 +483,14 @@ async fn only_the_receiver_moves_a_referral(srv: &Server) {
     assert!(!d["completedAt"].is_null());
 
     // A completed referral cannot be declined (nor accepted again).
-    let before = row_counts(srv).await;
+    let before = srv.snapshot().await;
     let r = srv.gql(&w.b_tok, decline, vars(3)).await;
     let e = r.only_error("BAD_USER_INPUT");
     assert_eq!(e["extensions"]["field"], "id");
     let r = srv.gql(&w.b_tok, accept, vars(3)).await;
     r.only_error("BAD_USER_INPUT");
-    assert_eq!(row_counts(srv).await, before);
+    srv.assert_unchanged(&before, "a completed referral declined or accepted")
+        .await;
     let row = referral_row(srv, &w.referral).await;
     assert_eq!((row.status.as_str(), row.version), ("COMPLETED", 3));
     assert_eq!(row.decline_reason, None);
@@ -851,17 +779,15 @@ async fn expired_consent_opens_nothing(srv: &Server) {
     assert_indistinguishable(srv, &b_tok, PERSON, by_id, &p, "NOT_FOUND").await;
     assert!(!contains(&list_ids(srv, &b_tok).await["persons"], &p));
     // Nor does it carry a referral.
-    let before = row_counts(srv).await;
     let r = srv
-        .gql(
+        .writes_nothing(srv.gql(
             &a_tok,
             "mutation($i: ProposeReferralInput!) { proposeReferral(input: $i) { id } }",
             json!({ "i": { "personId": p, "toAgencyId": b, "reason": "相談" } }),
-        )
+        ))
         .await;
     let e = r.only_error("CONSENT_REQUIRED");
     assert_eq!(e["extensions"]["category"], "IDENTITY");
-    assert_eq!(row_counts(srv).await, before);
 }
 
 /// The district of a person under a support measure must not leak through a filtered

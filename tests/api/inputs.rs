@@ -46,41 +46,6 @@ pub(crate) async fn caseworker(srv: &Server, code: &str, kind: &str) -> (String,
     (agency, token)
 }
 
-/// Row counts of every table a request could write to, the ledger first.
-pub(crate) async fn snapshot(srv: &Server) -> Vec<(&'static str, u64)> {
-    let db = &srv.db;
-    macro_rules! count {
-        ($($name:literal => $entity:path),+ $(,)?) => {
-            vec![$(($name, <$entity>::find().count(db).await.expect("count"))),+]
-        };
-    }
-    count![
-        "audit_event" => entity::audit_event::Entity,
-        "agency" => entity::agency::Entity,
-        "account" => entity::account::Entity,
-        "person" => entity::person::Entity,
-        "household" => entity::household::Entity,
-        "household_member" => entity::household_member::Entity,
-        "consultation" => entity::consultation::Entity,
-        "consultation_subject" => entity::consultation_subject::Entity,
-        "consultation_issue" => entity::consultation_issue::Entity,
-        "consent" => entity::consent::Entity,
-        "consent_category" => entity::consent_category::Entity,
-        "consent_recipient" => entity::consent_recipient::Entity,
-        "referral" => entity::referral::Entity,
-        "support_case" => entity::support_case::Entity,
-        "case_decision" => entity::case_decision::Entity,
-        "case_involvement" => entity::case_involvement::Entity,
-        "support_plan" => entity::support_plan::Entity,
-        "plan_assignment" => entity::plan_assignment::Entity,
-        "meeting" => entity::meeting::Entity,
-        "meeting_member" => entity::meeting_member::Entity,
-        "meeting_category" => entity::meeting_category::Entity,
-        "activity" => entity::activity::Entity,
-        "service_client" => entity::service_client::Entity,
-    ]
-}
-
 /// The response shows no SQL and does not name the database or its driver.
 fn assert_no_sql(what: &str, text: &str) {
     let lower = text.to_lowercase();
@@ -124,16 +89,6 @@ fn bad_named(r: &Gql, argument: &str) -> Value {
     e
 }
 
-/// Run `request` and check it wrote nothing at all.
-macro_rules! writes_nothing {
-    ($srv:expr, $request:expr) => {{
-        let before = snapshot($srv).await;
-        let r = $request.await;
-        assert_eq!(snapshot($srv).await, before, "nothing written: {}", r.body);
-        r
-    }};
-}
-
 pub(crate) async fn person_row(srv: &Server, id: &str) -> entity::person::Model {
     entity::person::Entity::find_by_id(id.to_owned())
         .one(&srv.db)
@@ -155,20 +110,18 @@ async fn invalid_id_is_bad_input(srv: &Server) {
     .await;
     let bad = "not-a-uuid";
 
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             "query($id: ID!) { person(id: $id) { id familyName } }",
-            json!({ "id": bad })
-        )
-    );
+            json!({ "id": bad }),
+        ))
+        .await;
     bad_field(&r, "id");
     // Also inline, and for every other lookup by id.
-    let r = writes_nothing!(
-        srv,
-        srv.gql(&tok, "{ person(id: \"not-a-uuid\") { id } }", json!({}))
-    );
+    let r = srv
+        .writes_nothing(srv.gql(&tok, "{ person(id: \"not-a-uuid\") { id } }", json!({})))
+        .await;
     bad_field(&r, "id");
     for (query, field) in [
         ("query($id: ID!) { household(id: $id) { id } }", "id"),
@@ -183,7 +136,7 @@ async fn invalid_id_is_bad_input(srv: &Server) {
         ("mutation($id: ID!) { addHouseholdMember(householdId: $id, member: { personId: $id, relationship: \"長男\" }) { id } }", "householdId"),
         ("mutation($id: ID!) { createHousehold(members: [{ personId: $id, relationship: \"本人\" }]) { id } }", "members.0.personId"),
     ] {
-        let r = writes_nothing!(srv, srv.gql(&tok, query, json!({ "id": bad })));
+        let r = srv.writes_nothing(srv.gql(&tok, query, json!({ "id": bad }))).await;
         bad_field(&r, field);
     }
     for (input, field) in [
@@ -200,12 +153,16 @@ async fn invalid_id_is_bad_input(srv: &Server) {
             "input.consultationId",
         ),
     ] {
-        let r = writes_nothing!(srv, srv.gql(&tok, PROPOSE, json!({ "i": input })));
+        let r = srv
+            .writes_nothing(srv.gql(&tok, PROPOSE, json!({ "i": input })))
+            .await;
         bad_field(&r, field);
     }
     let mut consent = consent_input(&p, &["IDENTITY"], &[&b], &[]);
     consent["recipientAgencyIds"] = json!([b, bad]);
-    let r = writes_nothing!(srv, srv.gql(&tok, RECORD_CONSENT, json!({ "i": consent })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, RECORD_CONSENT, json!({ "i": consent })))
+        .await;
     bad_field(&r, "input.recipientAgencyIds.1");
 }
 
@@ -217,7 +174,9 @@ async fn unknown_enum_value_is_bad_input(srv: &Server) {
         .await;
 
     let input = consent_input(&p, &["SECRETS"], &[&b], &[]);
-    let r = writes_nothing!(srv, srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })))
+        .await;
     let e = bad_named(&r, "input");
     let message = e["message"].as_str().unwrap_or_default();
     assert!(message.contains("categories"), "names the field: {message}");
@@ -225,7 +184,9 @@ async fn unknown_enum_value_is_bad_input(srv: &Server) {
 
     // A valid category beside it does not let the request through.
     let input = consent_input(&p, &["IDENTITY", "SECRETS"], &[&b], &[]);
-    let r = writes_nothing!(srv, srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })))
+        .await;
     bad_named(&r, "categories");
     // An unknown recipient kind, purpose or method.
     for (key, value) in [
@@ -236,23 +197,24 @@ async fn unknown_enum_value_is_bad_input(srv: &Server) {
     ] {
         let mut input = consent_input(&p, &["IDENTITY"], &[&b], &[]);
         input[key] = value;
-        let r = writes_nothing!(srv, srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })));
+        let r = srv
+            .writes_nothing(srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })))
+            .await;
         bad_named(&r, key);
     }
     // An enum value written in the query itself.
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv.writes_nothing(srv.gql(
             &tok,
             "mutation($p: ID!, $b: ID!) { recordConsent(input: { personId: $p, givenBy: SELF, categories: [SECRETS], recipientAgencyIds: [$b], purpose: SUPPORT, validFrom: \"2026-01-01T00:00:00Z\", method: WRITTEN }) { id } }",
             json!({ "p": p, "b": b }),
-        )
-    );
+        )).await;
     only(&r, "BAD_USER_INPUT");
     // In createPerson.
     let mut input = person_input("鈴木", "一郎", "スズキ", "イチロウ");
     input["sex"] = json!("ROBOT");
-    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+        .await;
     bad_named(&r, "sex");
 }
 
@@ -262,13 +224,17 @@ async fn malformed_date_is_bad_input(srv: &Server) {
     for bad in MALFORMED_DATES {
         let mut input = person_input("鈴木", "一郎", "スズキ", "イチロウ");
         input["birthDate"] = json!(bad);
-        let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+        let r = srv
+            .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+            .await;
         only(&r, "BAD_USER_INPUT");
     }
     // A well-formed date that cannot be a birth date.
     let mut input = person_input("鈴木", "一郎", "スズキ", "イチロウ");
     input["birthDate"] = json!("2999-01-01");
-    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+        .await;
     bad_field(&r, "input.birthDate");
 
     let p = srv
@@ -276,16 +242,17 @@ async fn malformed_date_is_bad_input(srv: &Server) {
         .await;
     let mut input = consent_input(&p, &["IDENTITY"], &[&b], &[]);
     input["validFrom"] = json!("2026-13-45T25:00:00Z");
-    let r = writes_nothing!(srv, srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })))
+        .await;
     only(&r, "BAD_USER_INPUT");
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             UPDATE_PERSON,
-            json!({ "id": p, "v": 1, "i": { "birthDate": "1990-13-45" } })
-        )
-    );
+            json!({ "id": p, "v": 1, "i": { "birthDate": "1990-13-45" } }),
+        ))
+        .await;
     only(&r, "BAD_USER_INPUT");
     assert_eq!(person_row(srv, &p).await.version, 1);
 }
@@ -348,7 +315,9 @@ async fn kana_must_be_kana_and_is_stored_as_katakana(srv: &Server) {
         ("   ", "タロウ", "input.familyNameKana"),
     ] {
         let input = person_input("山田", "太郎", family, given);
-        let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+        let r = srv
+            .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+            .await;
         bad_field(&r, field);
     }
 
@@ -384,14 +353,13 @@ async fn kana_must_be_kana_and_is_stored_as_katakana(srv: &Server) {
         Some(3),
         "a half-width kana search finds all three"
     );
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             "{ persons(kana: \"Yamada\") { edges { node { id } } } }",
-            json!({})
-        )
-    );
+            json!({}),
+        ))
+        .await;
     bad_field(&r, "kana");
 
     // An update with non-kana changes nothing.
@@ -399,14 +367,13 @@ async fn kana_must_be_kana_and_is_stored_as_katakana(srv: &Server) {
         .person(&tok, person_input("佐藤", "花子", "さとう", "はなこ"))
         .await;
     let before = person_row(srv, &p).await;
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             UPDATE_PERSON,
-            json!({ "id": p, "v": 1, "i": { "familyName": "加藤", "familyNameKana": "Kato" } })
-        )
-    );
+            json!({ "id": p, "v": 1, "i": { "familyName": "加藤", "familyNameKana": "Kato" } }),
+        ))
+        .await;
     bad_field(&r, "input.familyNameKana");
     assert_eq!(person_row(srv, &p).await, before);
     let r = srv
@@ -431,17 +398,23 @@ async fn text_fields_are_checked(srv: &Server) {
     ] {
         let mut input = person_input("山田", "太郎", "ヤマダ", "タロウ");
         input[key] = value;
-        let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+        let r = srv
+            .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+            .await;
         bad_field(&r, field);
     }
     // Wrong JSON types for an argument.
     let mut input = person_input("山田", "太郎", "ヤマダ", "タロウ");
     input["publicAssistance"] = json!("yes");
-    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+        .await;
     bad_named(&r, "publicAssistance");
     let mut input = person_input("山田", "太郎", "ヤマダ", "タロウ");
     input["familyName"] = Value::Null;
-    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+        .await;
     bad_named(&r, "familyName");
 }
 
@@ -454,44 +427,43 @@ async fn same_person_twice_in_a_household(srv: &Server) {
         .person(&tok, person_input("山田", "トメ", "ヤマダ", "トメ"))
         .await;
 
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             CREATE_HOUSEHOLD,
             json!({ "m": [
                 { "personId": p, "relationship": "世帯主", "isHead": true },
                 { "personId": p, "relationship": "長男" },
-            ] })
-        )
-    );
+            ] }),
+        ))
+        .await;
     bad_field(&r, "members.1.personId");
     // The same id in another spelling is the same person.
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             CREATE_HOUSEHOLD,
             json!({ "m": [
                 { "personId": p, "relationship": "世帯主" },
                 { "personId": p.to_uppercase(), "relationship": "長男" },
-            ] })
-        )
-    );
+            ] }),
+        ))
+        .await;
     bad_field(&r, "members.1.personId");
-    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_HOUSEHOLD, json!({ "m": [] })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, CREATE_HOUSEHOLD, json!({ "m": [] })))
+        .await;
     bad_field(&r, "members");
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             CREATE_HOUSEHOLD,
             json!({ "m": [
                 { "personId": p, "relationship": "世帯主", "isHead": true },
                 { "personId": q, "relationship": "妻", "isHead": true },
-            ] })
-        )
-    );
+            ] }),
+        ))
+        .await;
     bad_field(&r, "members");
 
     let h = srv
@@ -505,23 +477,21 @@ async fn same_person_twice_in_a_household(srv: &Server) {
         .as_str()
         .expect("household id")
         .to_owned();
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             ADD_MEMBER,
-            json!({ "h": h, "m": { "personId": p, "relationship": "長男" } })
-        )
-    );
+            json!({ "h": h, "m": { "personId": p, "relationship": "長男" } }),
+        ))
+        .await;
     bad_field(&r, "member.personId");
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             ADD_MEMBER,
-            json!({ "h": h, "m": { "personId": q, "relationship": "妻", "isHead": true } })
-        )
-    );
+            json!({ "h": h, "m": { "personId": q, "relationship": "妻", "isHead": true } }),
+        ))
+        .await;
     bad_field(&r, "member.isHead");
     // A different person may still be added.
     let r = srv
@@ -550,30 +520,32 @@ async fn consent_must_end_after_it_starts(srv: &Server) {
         let mut input = consent_input(&p, &["IDENTITY"], &[&b], &[]);
         input["validFrom"] = json!(now.to_rfc3339());
         input["validUntil"] = json!(until.to_rfc3339());
-        let r = writes_nothing!(srv, srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })));
+        let r = srv
+            .writes_nothing(srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })))
+            .await;
         bad_field(&r, "input.validUntil");
     }
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             RECORD_CONSENT,
-            json!({ "i": consent_input(&p, &[], &[&b], &[]) })
-        )
-    );
+            json!({ "i": consent_input(&p, &[], &[&b], &[]) }),
+        ))
+        .await;
     bad_field(&r, "input.categories");
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             RECORD_CONSENT,
-            json!({ "i": consent_input(&p, &["IDENTITY"], &[], &[]) })
-        )
-    );
+            json!({ "i": consent_input(&p, &["IDENTITY"], &[], &[]) }),
+        ))
+        .await;
     bad_field(&r, "input.recipientAgencyIds");
     let mut input = consent_input(&p, &["IDENTITY"], &[&b], &[]);
     input["givenBy"] = json!("PROXY");
-    let r = writes_nothing!(srv, srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })))
+        .await;
     // Both missing, each reported (README §5: every invalid field at once).
     let fields: Vec<Value> = r
         .errors()
@@ -605,24 +577,22 @@ async fn referral_to_own_agency_is_bad_input(srv: &Server) {
         consent_input(&p, &["IDENTITY", "CONTACT"], &[&a], &[]),
     )
     .await;
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             PROPOSE,
-            json!({ "i": { "personId": p, "toAgencyId": a, "reason": "自機関へ" } })
-        )
-    );
+            json!({ "i": { "personId": p, "toAgencyId": a, "reason": "自機関へ" } }),
+        ))
+        .await;
     bad_field(&r, "input.toAgencyId");
     // The same agency id in another spelling.
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             PROPOSE,
-            json!({ "i": { "personId": p, "toAgencyId": a.to_uppercase(), "reason": "自機関へ" } })
-        )
-    );
+            json!({ "i": { "personId": p, "toAgencyId": a.to_uppercase(), "reason": "自機関へ" } }),
+        ))
+        .await;
     bad_field(&r, "input.toAgencyId");
 }
 
@@ -635,7 +605,9 @@ async fn referral_without_consent_writes_nothing(srv: &Server) {
         .await;
     let propose = |to: &str| json!({ "i": { "personId": p, "toAgencyId": to, "reason": "アセスメント依頼" } });
 
-    let r = writes_nothing!(srv, srv.gql(&tok, PROPOSE, propose(&b)));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, PROPOSE, propose(&b)))
+        .await;
     let e = only(&r, "CONSENT_REQUIRED");
     assert_eq!(e["extensions"]["category"], "IDENTITY");
     assert_eq!(e["extensions"]["subjectId"], p.as_str());
@@ -644,7 +616,9 @@ async fn referral_without_consent_writes_nothing(srv: &Server) {
     // IDENTITY alone is not enough: CONTACT is missing.
     srv.consent(&tok, consent_input(&p, &["IDENTITY"], &[&b], &[]))
         .await;
-    let r = writes_nothing!(srv, srv.gql(&tok, PROPOSE, propose(&b)));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, PROPOSE, propose(&b)))
+        .await;
     assert_eq!(
         only(&r, "CONSENT_REQUIRED")["extensions"]["category"],
         "CONTACT"
@@ -655,7 +629,9 @@ async fn referral_without_consent_writes_nothing(srv: &Server) {
         consent_input(&p, &["IDENTITY", "CONTACT"], &[&other], &[]),
     )
     .await;
-    let r = writes_nothing!(srv, srv.gql(&tok, PROPOSE, propose(&b)));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, PROPOSE, propose(&b)))
+        .await;
     assert_eq!(
         only(&r, "CONSENT_REQUIRED")["extensions"]["category"],
         "CONTACT"
@@ -664,7 +640,9 @@ async fn referral_without_consent_writes_nothing(srv: &Server) {
     let mut eval = consent_input(&p, &["IDENTITY", "CONTACT"], &[&b], &[]);
     eval["purpose"] = json!("EVALUATION");
     srv.consent(&tok, eval).await;
-    let r = writes_nothing!(srv, srv.gql(&tok, PROPOSE, propose(&b)));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, PROPOSE, propose(&b)))
+        .await;
     only(&r, "CONSENT_REQUIRED");
 
     let referrals = entity::referral::Entity::find()
@@ -696,14 +674,13 @@ async fn stale_person_update_conflicts(srv: &Server) {
     assert_eq!(first.ok()["updatePerson"]["familyName"], "山本");
     let stored = person_row(srv, &p).await;
 
-    let second = writes_nothing!(
-        srv,
-        srv.gql(
+    let second = srv
+        .writes_nothing(srv.gql(
             &tok,
             UPDATE_PERSON,
-            json!({ "id": p, "v": 1, "i": { "familyName": "山川", "careLevel": "要介護5" } })
-        )
-    );
+            json!({ "id": p, "v": 1, "i": { "familyName": "山川", "careLevel": "要介護5" } }),
+        ))
+        .await;
     let e = only(&second, "CONFLICT");
     assert!(
         e["message"].as_str().is_some_and(|m| m.contains('2')),
@@ -716,14 +693,13 @@ async fn stale_person_update_conflicts(srv: &Server) {
         "the stored value is the first update's"
     );
     // A version from the future is no better.
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &tok,
             UPDATE_PERSON,
-            json!({ "id": p, "v": 7, "i": { "familyName": "山川" } })
-        )
-    );
+            json!({ "id": p, "v": 7, "i": { "familyName": "山川" } }),
+        ))
+        .await;
     only(&r, "CONFLICT");
     let read = srv
         .gql(
@@ -792,14 +768,18 @@ async fn page_size_and_cursor_are_checked(srv: &Server) {
     for list in lists {
         for first in [101, 0, -1, 100_000] {
             let q = format!("query($n: Int) {{ {list}(first: $n) {{ edges {{ cursor }} }} }}");
-            let r = writes_nothing!(srv, srv.gql(&tok, &q, json!({ "n": first })));
+            let r = srv
+                .writes_nothing(srv.gql(&tok, &q, json!({ "n": first })))
+                .await;
             bad_field(&r, "first");
         }
         let q = format!("query($n: Int) {{ {list}(first: $n) {{ edges {{ cursor }} }} }}");
         srv.gql(&tok, &q, json!({ "n": 100 })).await.ok();
         for after in ["!!! not a cursor !!!", "%%%", "\u{0}", "ﾔﾏﾀﾞ"] {
             let q = format!("query($c: String) {{ {list}(after: $c) {{ edges {{ cursor }} }} }}");
-            let r = writes_nothing!(srv, srv.gql(&tok, &q, json!({ "c": after })));
+            let r = srv
+                .writes_nothing(srv.gql(&tok, &q, json!({ "c": after })))
+                .await;
             bad_field(&r, "after");
         }
     }
@@ -848,7 +828,9 @@ async fn forged_cursor_is_bad_input(srv: &Server) {
     for list in ["persons", "households", "consultations", "referrals"] {
         for after in ["Zm9v", "MA"] {
             let q = format!("query($c: String) {{ {list}(after: $c) {{ edges {{ cursor }} }} }}");
-            let r = writes_nothing!(srv, srv.gql(&tok, &q, json!({ "c": after })));
+            let r = srv
+                .writes_nothing(srv.gql(&tok, &q, json!({ "c": after })))
+                .await;
             if r.codes().is_empty() {
                 accepted.push(format!("{list}(after: {after:?}) → {}", r.body));
                 continue;
@@ -888,7 +870,7 @@ async fn non_json_body_is_bad_request(srv: &Server) {
         } else {
             400
         };
-        let before = snapshot(srv).await;
+        let before = srv.snapshot().await;
         let resp = client
             .post(srv.url("/graphql"))
             .header("Authorization", format!("Bearer {token}"))
@@ -907,28 +889,29 @@ async fn non_json_body_is_bad_request(srv: &Server) {
         assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{text}");
         assert_eq!(v["data"], Value::Null);
         assert_no_sql(body, &text);
-        assert_eq!(snapshot(srv).await, before, "{body:?} wrote something");
+        srv.assert_unchanged(&before, format!("{body:?} wrote something"))
+            .await;
     }
     // JSON without a query: nothing to run, bad input.
-    let r = writes_nothing!(
-        srv,
-        srv.raw(Some(&format!("Bearer {token}")), json!({ "variables": {} }))
-    );
+    let r = srv
+        .writes_nothing(srv.raw(Some(&format!("Bearer {token}")), json!({ "variables": {} })))
+        .await;
     assert!(matches!(r.status, 200 | 400), "{}", r.body);
     assert_eq!(r.codes(), vec!["BAD_USER_INPUT"], "{}", r.body);
     assert_no_sql("no query", &r.body.to_string());
     // A GraphQL syntax error is refused too, answered as GraphQL.
-    let r = writes_nothing!(srv, srv.gql(&token, "{ person(id: ) { id }", json!({})));
+    let r = srv
+        .writes_nothing(srv.gql(&token, "{ person(id: ) { id }", json!({})))
+        .await;
     only(&r, "GRAPHQL_PARSE_FAILED");
     // So is a field that does not exist.
-    let r = writes_nothing!(
-        srv,
-        srv.gql(
+    let r = srv
+        .writes_nothing(srv.gql(
             &token,
             "{ persons { edges { node { passwordHash } } } }",
-            json!({})
-        )
-    );
+            json!({}),
+        ))
+        .await;
     only(&r, "GRAPHQL_VALIDATION_FAILED");
 }
 
@@ -943,11 +926,11 @@ async fn filter_text_is_checked(srv: &Server) {
         "query($d: String) { communityResources(district: $d) { id } }",
     ] {
         for bad in ["中央\u{0}圏域", "\u{1b}[2J", &"圏".repeat(101)] {
-            let before = snapshot(srv).await;
+            let before = srv.snapshot().await;
             let r = srv.gql(&token, query, json!({ "d": bad })).await;
             let e = r.only_error("BAD_USER_INPUT");
             assert_eq!(e["extensions"]["field"], "district", "{}", r.body);
-            assert_eq!(snapshot(srv).await, before);
+            srv.assert_unchanged(&before, "a refused request").await;
         }
     }
     // A valid filter still works, surrounding spaces trimmed as when stored.
@@ -972,7 +955,7 @@ async fn versions_at_the_int_limits_conflict(srv: &Server) {
         .consent(&token, consent_input(&p, &["IDENTITY"], &[&agency], &[]))
         .await;
     for v in [i32::MAX, i32::MIN, 0, -1] {
-        let before = snapshot(srv).await;
+        let before = srv.snapshot().await;
         let r = srv
             .gql(
                 &token,
@@ -989,7 +972,8 @@ async fn versions_at_the_int_limits_conflict(srv: &Server) {
             )
             .await;
         r.only_error("CONFLICT");
-        assert_eq!(snapshot(srv).await, before, "version {v} wrote something");
+        srv.assert_unchanged(&before, format!("version {v} wrote something"))
+            .await;
     }
 }
 
@@ -1050,7 +1034,9 @@ async fn graphql_layer_errors_are_coded_and_bilingual(srv: &Server) {
     // Values: a bad enum value, in a variable and in the document.
     let mut input = person_input("層", "花子", "ソウ", "ハナコ");
     input["sex"] = json!("female");
-    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+        .await;
     let e = field(&r, "BAD_USER_INPUT", "input.sex");
     assert!(
         e["message"].as_str().unwrap().contains("FEMALE"),
@@ -1058,7 +1044,7 @@ async fn graphql_layer_errors_are_coded_and_bilingual(srv: &Server) {
         r.body
     );
     let literal = "mutation { createPerson(input: { familyName: \"層\", givenName: \"花子\", familyNameKana: \"ソウ\", givenNameKana: \"ハナコ\", sex: female }) { id } }";
-    let r = writes_nothing!(srv, srv.gql(&tok, literal, json!({})));
+    let r = srv.writes_nothing(srv.gql(&tok, literal, json!({}))).await;
     field(&r, "BAD_USER_INPUT", "input.sex");
     // A value of the wrong type: an argument, an input field, a date given as a number.
     let r = srv
@@ -1071,25 +1057,32 @@ async fn graphql_layer_errors_are_coded_and_bilingual(srv: &Server) {
     field(&r, "BAD_USER_INPUT", "first");
     let mut input = person_input("層", "花子", "ソウ", "ハナコ");
     input["familyName"] = json!(1);
-    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+        .await;
     field(&r, "BAD_USER_INPUT", "input.familyName");
     let mut input = person_input("層", "花子", "ソウ", "ハナコ");
     input["birthDate"] = json!(19800101);
-    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+        .await;
     field(&r, "BAD_USER_INPUT", "input.birthDate");
     // Missing: a required argument, a required input field; and an input field that does
     // not exist.
-    let r = writes_nothing!(
-        srv,
-        srv.gql(&tok, "mutation { createPerson { id } }", json!({}))
-    );
+    let r = srv
+        .writes_nothing(srv.gql(&tok, "mutation { createPerson { id } }", json!({})))
+        .await;
     field(&r, "BAD_USER_INPUT", "input");
     let mut input = person_input("層", "花子", "ソウ", "ハナコ");
     input.as_object_mut().unwrap().remove("familyNameKana");
-    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+        .await;
     field(&r, "BAD_USER_INPUT", "input.familyNameKana");
     let mut input = person_input("層", "花子", "ソウ", "ハナコ");
     input["nickname"] = json!("はな");
-    let r = writes_nothing!(srv, srv.gql(&tok, CREATE_PERSON, json!({ "i": input })));
+    let r = srv
+        .writes_nothing(srv.gql(&tok, CREATE_PERSON, json!({ "i": input })))
+        .await;
     field(&r, "BAD_USER_INPUT", "input.nickname");
 }

@@ -9,6 +9,8 @@
 use serde_json::{json, Value};
 use tsunagi_tests::{consent_input, person_input, split_ledger, tests, Gql, Server};
 
+use crate::cases;
+
 tests!(
     households_list_statements_do_not_grow,
     persons_list_statements_do_not_grow,
@@ -426,14 +428,7 @@ const SUPPORT_CASES: &str = "query($h: ID!) { supportCases(householdId: $h) { id
 /// Open a case on the household, with a 支援決定, the last agency's involvement and two plan
 /// versions; returns (id, version).
 async fn case(srv: &Server, tok: &str, household: &str, agencies: &[&str]) -> (String, i64) {
-    let r = srv
-        .gql(
-            tok,
-            "mutation($i: OpenCaseInput!) { openCase(input: $i) { id } }",
-            json!({ "i": { "householdId": household, "openedOn": "2026-10-01" } }),
-        )
-        .await;
-    let id = r.ok()["openCase"]["id"].as_str().unwrap().to_owned();
+    let (id, _) = cases::open(srv, tok, household).await;
     srv.gql(
         tok,
         "mutation($id: ID!, $i: SupportDecisionInput!) { recordSupportDecision(caseId: $id, input: $i) { id } }",
@@ -468,15 +463,7 @@ async fn case(srv: &Server, tok: &str, household: &str, agencies: &[&str]) -> (S
         .await
         .ok();
     }
-    let r = srv
-        .gql(
-            tok,
-            "query($id: ID!) { supportCase(id: $id) { version } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let version = r.ok()["supportCase"]["version"].as_i64().unwrap();
-    (id, version)
+    (id.clone(), cases::state(srv, tok, &id).await.1)
 }
 
 async fn case_lists_statements_do_not_grow(srv: &Server) {

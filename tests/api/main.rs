@@ -33,16 +33,12 @@ mod typed_input;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use tsunagi_tests::{backends, Backend, Server, TestFn};
+use tsunagi_tests::{backends, Server, TestFn};
 
 const PARALLEL: usize = 4;
 
 fn main() -> std::process::ExitCode {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run())
+    tsunagi_tests::block_on(run())
 }
 
 async fn run() -> std::process::ExitCode {
@@ -80,31 +76,17 @@ async fn run() -> std::process::ExitCode {
     tests.extend(demo::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
-    let (backends, pg_missing, _container) = backends().await;
-    println!();
-    println!(
-        "backends: {}",
-        backends
-            .iter()
-            .map(|b| match b {
-                Backend::Sqlite => "sqlite".to_owned(),
-                Backend::Postgres { source, .. } => format!("postgres (via {source})"),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    if let Some(why) = &pg_missing {
-        println!("WARNING: PostgreSQL NOT TESTED: {why}. Set TEST_DATABASE_URL to test it.");
-    }
+    let backends = backends().await;
+    backends.banner();
     println!(
         "running {} tests on {} backend(s)",
         tests.len(),
-        backends.len()
+        backends.list.len()
     );
 
     let sem = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
     let mut handles = Vec::new();
-    for backend in &backends {
+    for backend in &backends.list {
         for (name, test) in &tests {
             let (name, test, backend, sem) = (*name, *test, backend.clone(), sem.clone());
             handles.push(tokio::spawn(
@@ -157,9 +139,7 @@ async fn run() -> std::process::ExitCode {
         }
     }
     println!();
-    if let Some(why) = &pg_missing {
-        println!("WARNING: PostgreSQL NOT TESTED: {why}.");
-    }
+    backends.footer();
     println!("api: {} passed, {} failed", passed, failed.len());
     if failed.is_empty() {
         std::process::ExitCode::SUCCESS

@@ -6,8 +6,6 @@
 use serde_json::{json, Value};
 use tsunagi_tests::{consent_input, person_input, tests, Server};
 
-use crate::inputs::snapshot;
-
 tests!(
     person_consultations_first_takes_the_newest_visible,
     person_consultations_first_is_checked,
@@ -140,14 +138,13 @@ async fn person_consultations_first_is_checked(srv: &Server) {
     consult(srv, &a_cw, &p, 1).await;
     let q = "query($p: ID!, $n: Int) { person(id: $p) { consultations(first: $n) { id } } }";
     for n in [0, -1, 101, 100_000] {
-        let before = snapshot(srv).await;
+        let before = srv.snapshot().await;
         let r = srv.gql(&a_cw, q, json!({ "p": p, "n": n })).await;
-        assert_eq!(
-            snapshot(srv).await,
-            before,
-            "nothing written, not even the ledger: {}",
-            r.body
-        );
+        srv.assert_unchanged(
+            &before,
+            format!("nothing written, not even the ledger: {}", r.body),
+        )
+        .await;
         let e = r.only_error("BAD_USER_INPUT");
         assert_eq!(e["extensions"]["field"], "first", "{}", r.body);
         assert!(!r.body.to_string().contains("相談"), "{}", r.body);

@@ -8,6 +8,7 @@
 //! (in force, withdrawn, naming other agencies), as a caseworker whose access is mixed: own
 //! records, consent, narrower consent, and a withdrawn consent.
 
+use crate::cases;
 use serde_json::{json, Value};
 use tsunagi_tests::{
     consent_input, person_input, split_ledger, tests, Gql, Server, HOUSEHOLD_OVERVIEW,
@@ -50,24 +51,10 @@ const CONSULTATIONS: usize = 7;
 
 /// A case on the household with one plan version.
 async fn case_with_plan(srv: &Server, tok: &str, household: &str, agency: &str) {
-    let r = srv
-        .gql(
-            tok,
-            "mutation($i: OpenCaseInput!) { openCase(input: $i) { id } }",
-            json!({ "i": { "householdId": household, "openedOn": "2026-10-01" } }),
-        )
-        .await;
-    let case = r.ok()["openCase"]["id"].as_str().unwrap().to_owned();
-    srv.gql(
-        tok,
-        "mutation($id: ID!, $i: PlanInput!) { createPlanVersion(caseId: $id, input: $i) { id } }",
-        json!({ "id": case, "i": { "wishes": "家で暮らし続けたい", "longTermGoal": "地域につながる",
-            "shortTermGoals": ["週1回外出する"], "nextReviewOn": "2099-01-01",
-            "assignments": [{ "agencyId": agency, "role": "LEAD", "task": "訪問",
-                "contactFrequency": "月1回", "dueOn": "2027-03-31" }] } }),
-    )
-    .await
-    .ok();
+    let (case, _) = cases::open(srv, tok, household).await;
+    cases::create_plan(srv, tok, &case, "2099-01-01", &[agency])
+        .await
+        .ok();
 }
 
 fn member_of<'a>(r: &'a Gql, person: &str) -> &'a Value {
@@ -246,7 +233,7 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
     assert_eq!(rs.ok()["supportCases"].as_array().unwrap().len(), 1);
     assert_eq!(
         rs.ok()["supportCases"][0]["currentPlan"]["wishes"],
-        "家で暮らし続けたい"
+        "家で母と暮らし続けたい"
     );
 
     // What the large one shows and withholds.

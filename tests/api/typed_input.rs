@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use tsunagi_tests::{consent_input, person_input, tests, Gql, Server};
 
-use crate::inputs::{caseworker, person_row, snapshot};
+use crate::inputs::{caseworker, person_row};
 
 tests!(
     phones_as_typed_are_stored_half_width,
@@ -82,7 +82,7 @@ async fn phones_as_typed_are_stored_half_width(srv: &Server) {
     for typed in ["0235-22-1234 内線5", "call me", "12+34"] {
         let mut input = person_input("電話", "花子", "デンワ", "ハナコ");
         input["phone"] = json!(typed);
-        let before = snapshot(srv).await;
+        let before = srv.snapshot().await;
         let r = srv.gql(&tok, CREATE_PERSON, json!({ "i": input })).await;
         assert_eq!(fields_of(&r), bad(&["input.phone"]), "{typed}");
         let message = r.errors()[0]["message"].as_str().unwrap().to_owned();
@@ -90,7 +90,7 @@ async fn phones_as_typed_are_stored_half_width(srv: &Server) {
             message.contains("半角") && message.contains("half-width"),
             "{message}"
         );
-        assert_eq!(snapshot(srv).await, before);
+        srv.assert_unchanged(&before, "a refused request").await;
     }
     // An update folds the same way.
     let p = srv
@@ -171,12 +171,12 @@ async fn invisible_characters_are_refused(srv: &Server) {
     ] {
         let mut input = person_input("山田", "花子", "ヤマダ", "ハナコ");
         input[key] = json!(value);
-        let before = snapshot(srv).await;
+        let before = srv.snapshot().await;
         let r = srv.gql(&tok, CREATE_PERSON, json!({ "i": input })).await;
         assert_eq!(fields_of(&r), bad(&[field]), "{value:?}");
         let message = r.errors()[0]["message"].as_str().unwrap().to_owned();
         assert!(message.contains(shown), "{message}");
-        assert_eq!(snapshot(srv).await, before);
+        srv.assert_unchanged(&before, "a refused request").await;
     }
     // An update too, leaving the person as it was.
     let p = srv
@@ -200,7 +200,7 @@ async fn every_invalid_field_is_reported_at_once(srv: &Server) {
     input["birthDate"] = json!("2999-01-01");
     input["phone"] = json!("call me");
     input["address"] = json!("町".repeat(301));
-    let before = snapshot(srv).await;
+    let before = srv.snapshot().await;
     let r = srv.gql(&tok, CREATE_PERSON, json!({ "i": input })).await;
     assert_eq!(
         fields_of(&r),
@@ -217,7 +217,7 @@ async fn every_invalid_field_is_reported_at_once(srv: &Server) {
     for e in r.errors() {
         assert_eq!(e["path"], json!(["createPerson"]), "{}", r.body);
     }
-    assert_eq!(snapshot(srv).await, before, "nothing written");
+    srv.assert_unchanged(&before, "nothing written").await;
 
     // An update: each bad field its own error, the person unchanged.
     let p = srv
@@ -241,7 +241,7 @@ async fn every_invalid_field_is_reported_at_once(srv: &Server) {
     let mut input = consent_input(&p, &[], &[], &[]);
     input["validFrom"] = json!("yesterday");
     input["proxyName"] = json!("山田 一郎");
-    let before = snapshot(srv).await;
+    let before = srv.snapshot().await;
     let r = srv.gql(&tok, RECORD_CONSENT, json!({ "i": input })).await;
     assert_eq!(
         fields_of(&r),
@@ -254,7 +254,7 @@ async fn every_invalid_field_is_reported_at_once(srv: &Server) {
         "{}",
         r.body
     );
-    assert_eq!(snapshot(srv).await, before, "nothing written");
+    srv.assert_unchanged(&before, "nothing written").await;
     // A single bad field is still a single error.
     let mut input = consent_input(&p, &["IDENTITY"], &[], &["DISABILITY"]);
     input["validUntil"] = json!("2000-01-01");
@@ -271,7 +271,7 @@ async fn resources_and_consultations_report_every_invalid_field(srv: &Server) {
         "mutation($i: ResourceInput!) { createCommunityResource(input: $i) { id name district } }";
     let bad_resource = json!({ "kind": "SALON", "name": "サロン\u{200B}", "district": "中央\n圏域",
         "capacity": -1, "contact": "x".repeat(301) });
-    let before = snapshot(srv).await;
+    let before = srv.snapshot().await;
     let r = srv.gql(&lsc, create, json!({ "i": bad_resource })).await;
     assert_eq!(
         fields_of(&r),
@@ -282,7 +282,7 @@ async fn resources_and_consultations_report_every_invalid_field(srv: &Server) {
             "input.contact"
         ])
     );
-    assert_eq!(snapshot(srv).await, before);
+    srv.assert_unchanged(&before, "a refused request").await;
     // The name and district fold as typed, and the district filter folds the same way.
     let r = srv
         .gql(
@@ -310,7 +310,7 @@ async fn resources_and_consultations_report_every_invalid_field(srv: &Server) {
         .person(&tok, person_input("相談", "花子", "ソウダン", "ハナコ"))
         .await;
     let record = "mutation($i: RecordConsultationInput!) { recordConsultation(input: $i) { id } }";
-    let before = snapshot(srv).await;
+    let before = srv.snapshot().await;
     let r = srv
         .gql(
             &tok,
@@ -331,16 +331,17 @@ async fn resources_and_consultations_report_every_invalid_field(srv: &Server) {
         "{}",
         r.body
     );
-    assert_eq!(snapshot(srv).await, before);
+    srv.assert_unchanged(&before, "a refused request").await;
 }
 
 /// `query` with `variables` as `token` answers one BAD_USER_INPUT per field in `fields`, in
 /// order, and writes nothing (not even a ledger row).
 async fn all_reported(srv: &Server, token: &str, query: &str, variables: Value, fields: &[&str]) {
-    let before = snapshot(srv).await;
+    let before = srv.snapshot().await;
     let r = srv.gql(token, query, variables).await;
     assert_eq!(fields_of(&r), bad(fields), "{query}: {}", r.body);
-    assert_eq!(snapshot(srv).await, before, "nothing written: {query}");
+    srv.assert_unchanged(&before, format!("nothing written: {query}"))
+        .await;
 }
 
 async fn referrals_and_households_report_every_invalid_field(srv: &Server) {
@@ -428,20 +429,8 @@ async fn open_case(srv: &Server, code: &str) -> (String, String, String, i64) {
         .person(&tok, person_input("支援", "花子", "シエン", "ハナコ"))
         .await;
     let h = srv.household(&tok, &[&p]).await;
-    let r = srv
-        .gql(
-            &tok,
-            "mutation($i: OpenCaseInput!) { openCase(input: $i) { id version } }",
-            json!({ "i": { "householdId": h, "openedOn": "2026-10-01" } }),
-        )
-        .await;
-    let c = &r.ok()["openCase"];
-    (
-        agency,
-        tok,
-        c["id"].as_str().unwrap().to_owned(),
-        c["version"].as_i64().unwrap(),
-    )
+    let (case, version) = crate::cases::open(srv, &tok, &h).await;
+    (agency, tok, case, version)
 }
 
 async fn cases_report_every_invalid_field(srv: &Server) {
@@ -694,11 +683,11 @@ async fn persons_by_name_as_written(srv: &Server) {
         .await;
     assert_eq!(names(&r), vec!["山田 健一"]);
     // A name query is checked like a stored name.
-    let before = snapshot(srv).await;
+    let before = srv.snapshot().await;
     let r = srv.gql(&tok, BY_NAME, json!({ "n": "山\u{200B}田" })).await;
     let e = r.only_error("BAD_USER_INPUT");
     assert_eq!(e["extensions"]["field"], "name", "{}", r.body);
-    assert_eq!(snapshot(srv).await, before);
+    srv.assert_unchanged(&before, "a refused request").await;
 }
 
 async fn hidden_person_is_not_found_by_name_and_takes_no_place(srv: &Server) {

@@ -311,6 +311,7 @@ pub async fn check(
                     let cat = it["category"].as_str().unwrap_or_default();
                     let location = it["location"].as_bool().unwrap_or(false);
                     let want = target.explain(p, cat, location);
+                    o.note(want);
                     if it["allowed"] != json!(want.is_some()) || it["basis"] != json!(want) {
                         c.fail(format!(
                             "explainAccess {cat} location {location}: got {} {}, oracle {want:?}",

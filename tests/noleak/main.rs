@@ -5,6 +5,14 @@
 //! body, completeness of every allowed field, list membership and order, and hidden ids
 //! answering like missing ones (check.rs).
 //!
+//! A run must also show it exercised what it claims (coverage.rs): every basis of the
+//! policy (OWN, CONSENT, SUPPORT_MEETING, EMERGENCY) allowed by the oracle in some case and
+//! named by the ledger rows of the cases, and every query field of `QUERY_COVERED` asked and
+//! answered with data; otherwise it fails naming the gap. A coverage table per backend ends
+//! the output. The generator leans towards what random picks meet seldom (records the caller
+//! may know, grant holders, 支援会議 members) so that the default case count covers it all;
+//! a much shorter run (a small `NOLEAK_CASES` to replay one seed) may fail on coverage alone.
+//!
 //! `NOLEAK_CASES` (default 600 per backend) sets the number of cases; `NOLEAK_SEED`
 //! reproduces a run (every failure prints it); `NOLEAK_PER_WORLD` (default 200) sets how
 //! many cases share one world; `NOLEAK_PRINT` (default 12) how many failed cases are
@@ -14,9 +22,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod check;
+mod coverage;
 mod oracle;
 mod query;
 mod rng;
+mod schema;
 mod secrets;
 mod walk;
 mod walk_more;
@@ -28,7 +38,6 @@ mod writes;
 use std::time::Instant;
 
 use futures::StreamExt;
-use serde_json::json;
 use tsunagi_tests::{backends, Backend, Server};
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -39,11 +48,7 @@ fn env_num(name: &str, default: u64) -> u64 {
 }
 
 fn main() -> std::process::ExitCode {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run())
+    tsunagi_tests::block_on(run())
 }
 
 async fn start(backend: &Backend) -> Server {
@@ -67,26 +72,12 @@ async fn run() -> std::process::ExitCode {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1),
     );
-    let (backends, pg_missing, _container) = backends().await;
-    println!();
-    println!(
-        "backends: {}",
-        backends
-            .iter()
-            .map(|b| match b {
-                Backend::Sqlite => "sqlite".to_owned(),
-                Backend::Postgres { source, .. } => format!("postgres (via {source})"),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    if let Some(why) = &pg_missing {
-        println!("WARNING: PostgreSQL NOT TESTED: {why}. Set TEST_DATABASE_URL to test it.");
-    }
+    let backends = backends().await;
+    backends.banner();
     println!("noleak: NOLEAK_SEED={seed} NOLEAK_CASES={cases} NOLEAK_PER_WORLD={per_world}");
 
     let mut failed_total = 0usize;
-    for backend in &backends {
+    for backend in &backends.list {
         let started = Instant::now();
         let mut failed = 0usize;
         let mut printed = 0usize;
@@ -94,15 +85,12 @@ async fn run() -> std::process::ExitCode {
         let mut done = 0u64;
         let mut world_no = 0u64;
         let mut build_time = std::time::Duration::ZERO;
-        // How often each basis decides a (caller, person, category) in the worlds built,
-        // so a run shows it exercised every basis.
-        let mut bases: std::collections::BTreeMap<&str, usize> = Default::default();
-        // Per query kind: (cases, rows the oracle expected in its lists).
-        let mut exercised: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+        // Which bases and queries the cases exercised (the run fails on a gap).
+        let mut covered = coverage::Coverage::default();
         // The schema check: every field of the types the oracle judges is known to it.
         {
             let srv = start(backend).await;
-            for p in schema_coverage(&srv).await {
+            for p in schema::schema_coverage(&srv).await {
                 println!("{}::noleak schema coverage: {p}", backend.name());
                 failed += 1;
             }
@@ -122,33 +110,19 @@ async fn run() -> std::process::ExitCode {
                 .map(|a| oracle::Oracle::new(&w, a))
                 .collect();
             let secrets: Vec<secrets::Secrets> = oracles.iter().map(secrets::secrets).collect();
-            for o in &oracles {
-                for p in 0..w.persons.len() {
-                    for cat in world::CATEGORIES {
-                        let b = o
-                            .basis(p, cat, Some(w.persons[p].owner))
-                            .unwrap_or("denied");
-                        *bases.entry(b).or_insert(0usize) += 1;
-                    }
-                }
-            }
+            covered.world(&w, &oracles);
+            let built = coverage::Coverage::last_seq(&srv).await;
             let n = per_world.min(cases - done);
             let first_case = done;
-            let results: Vec<(u64, Vec<String>, String, String, usize)> =
+            let results: Vec<(u64, Vec<String>, String, coverage::Did)> =
                 futures::stream::iter((0..n).map(|k| {
                     let case_seed = world_seed ^ (k + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     let (srv, w, oracles, secrets) = (&srv, &w, &oracles, &secrets);
                     async move {
                         let mut crng = rng::Rng::new(case_seed);
-                        // Now and then a coordinator, whose 多機関協働 views need the role.
-                        let coordinators: Vec<usize> = (0..w.accounts.len())
-                            .filter(|a| w.accounts[*a].roles.contains(&"coordinator"))
-                            .collect();
-                        let caller = if crng.chance(15) && !coordinators.is_empty() {
-                            coordinators[crng.below(coordinators.len())]
-                        } else {
-                            crng.below(w.accounts.len())
-                        };
+                        // Every kind of query equally often, to callers it fits now and then.
+                        let kind = (first_case + k) as usize % query::KINDS;
+                        let caller = pick_caller(&mut crng, w, query::fitting_callers(w, kind));
                         let a = &w.accounts[caller];
                         // Now and then an id-taking write on a record the caller may not know.
                         let write = if crng.chance(12) {
@@ -160,49 +134,48 @@ async fn run() -> std::process::ExitCode {
                             "caller {} at agency {} ({}) roles {:?}",
                             a.login, a.agency, w.agencies[a.agency].kind, a.roles
                         );
-                        let (problems, report, kind, rows) = if let Some(x) = write {
+                        let (problems, report, did) = if let Some(x) = write {
                             let (problems, bodies) = writes::check(srv, &a.token, &x).await;
                             let report = format!(
                                 "{who}\n  write: {} on {}\n  mutation: {}\n  vars: {}\n  {bodies}",
                                 x.name, x.target, x.text, x.hidden
                             );
-                            (problems, report, format!("Write:{}", x.name), 0)
+                            (problems, report, coverage::Did::Write(x.name))
                         } else {
-                            let q = query::generate(&mut crng, w, a);
+                            let q = query::generate(&mut crng, w, a, kind);
                             let (r, mut problems) = check::send(srv, &a.token, &q).await;
-                            let (more, rows) = check::check(
-                                srv,
-                                &a.token,
-                                &oracles[caller],
-                                &secrets[caller],
-                                &q,
-                                &r,
-                            )
-                            .await;
+                            // This case's own oracle, so the bases it allows are this case's.
+                            let o = oracle::Oracle::new(w, a);
+                            let (more, rows) =
+                                check::check(srv, &a.token, &o, &secrets[caller], &q, &r).await;
                             problems.extend(more);
-                            let kind = format!("{:?}", q.ask);
-                            let kind = kind.split(['(', ' ']).next().unwrap_or("?").to_owned();
                             let report = format!(
                                 "{who}\n  query: {}\n  vars: {}\n  response: {}",
                                 q.text, q.vars, r.body
                             );
-                            (problems, report, kind, rows)
+                            let root = q.ask.root();
+                            let did = coverage::Did::Read {
+                                root,
+                                answered: coverage::answered(&r.body["data"][root]),
+                                rows,
+                                bases: o.bases_used(),
+                            };
+                            (problems, report, did)
                         };
                         let report = if problems.is_empty() {
                             String::new()
                         } else {
                             report
                         };
-                        (first_case + k, problems, report, kind, rows)
+                        (first_case + k, problems, report, did)
                     }
                 }))
                 .buffer_unordered(4)
                 .collect()
                 .await;
-            for (case, problems, report, kind, rows) in results {
-                let e = exercised.entry(kind).or_insert((0, 0));
-                e.0 += 1;
-                e.1 += rows;
+            covered.ledger(&srv, built).await;
+            for (case, problems, report, did) in results {
+                covered.case(did);
                 if problems.is_empty() {
                     continue;
                 }
@@ -235,19 +208,18 @@ async fn run() -> std::process::ExitCode {
             build_time.as_secs_f64(),
             done as f64 / (secs - build_time.as_secs_f64()).max(0.001)
         );
-        println!(
-            "{}::noleak: (caller, person, category) by basis: {bases:?}",
-            backend.name()
-        );
-        println!(
-            "{}::noleak: per query (cases, expected list rows): {exercised:?}",
-            backend.name()
-        );
+        covered.print(backend.name());
+        // A run that did not exercise every basis and every query it claims fails.
+        for gap in covered.missing(schema::QUERY_COVERED) {
+            println!(
+                "{}::noleak FAILED: coverage: {gap} (NOLEAK_SEED={seed} NOLEAK_CASES={cases})",
+                backend.name()
+            );
+            failed += 1;
+        }
         failed_total += failed;
     }
-    if let Some(why) = &pg_missing {
-        println!("WARNING: PostgreSQL NOT TESTED: {why}.");
-    }
+    backends.footer();
     if failed_total == 0 {
         println!("noleak: ok");
         std::process::ExitCode::SUCCESS
@@ -255,6 +227,43 @@ async fn run() -> std::process::ExitCode {
         println!("noleak: {failed_total} failed (NOLEAK_SEED={seed})");
         std::process::ExitCode::FAILURE
     }
+}
+
+/// The caller of a case: mostly any account; now and then one meeting what random callers
+/// meet seldom: one the case's query `fits` (see `query::fitting_callers`), a coordinator
+/// (the 多機関協働 views need the role), one holding an open break-glass grant (EMERGENCY),
+/// one at an agency taking part in a 支援会議 in its period (SUPPORT_MEETING).
+fn pick_caller(rng: &mut rng::Rng, w: &world::World, fits: Vec<usize>) -> usize {
+    let accounts = 0..w.accounts.len();
+    let coordinators: Vec<usize> = accounts
+        .clone()
+        .filter(|a| w.accounts[*a].roles.contains(&"coordinator"))
+        .collect();
+    let granted: Vec<usize> = w
+        .grants
+        .iter()
+        .filter(|g| g.active)
+        .map(|g| g.account)
+        .collect();
+    let in_meeting: Vec<usize> = accounts
+        .filter(|a| !oracle::ceiling(&w.accounts[*a].roles).is_empty())
+        .filter(|a| {
+            w.meetings
+                .iter()
+                .any(|m| m.in_period && m.members.contains(&w.accounts[*a].agency))
+        })
+        .collect();
+    for (percent, some) in [
+        (50, fits),
+        (15, coordinators),
+        (10, granted),
+        (10, in_meeting),
+    ] {
+        if rng.chance(percent) && !some.is_empty() {
+            return some[rng.below(some.len())];
+        }
+    }
+    rng.below(w.accounts.len())
 }
 
 /// A short description of the world, for reproducing a failure by hand.
@@ -339,290 +348,4 @@ fn describe(w: &world::World) -> String {
     }
     s.push_str(&format!("\n    today (JST) {}", w.today));
     s
-}
-
-/// Fields of the personal types as the oracle knows them; a field added to the schema
-/// fails this until the generator and the oracle judge it.
-const KNOWN: &[(&str, &[&str])] = &[
-    (
-        "Person",
-        &[
-            "id",
-            "ownerAgency",
-            "familyName",
-            "givenName",
-            "familyNameKana",
-            "givenNameKana",
-            "birthDate",
-            "sex",
-            "address",
-            "district",
-            "phone",
-            "addressConfidential",
-            "careLevel",
-            "disabilityCertificate",
-            "publicAssistance",
-            "version",
-            "households",
-            "consultations",
-            "consents",
-        ],
-    ),
-    ("Household", &["id", "ownerAgency", "version", "members"]),
-    (
-        "HouseholdMember",
-        &[
-            "id",
-            "householdId",
-            "relationship",
-            "isHead",
-            "joinedOn",
-            "leftOn",
-            "person",
-        ],
-    ),
-    (
-        "Consultation",
-        &[
-            "id",
-            "receivingAgency",
-            "receivedAt",
-            "channel",
-            "urgency",
-            "status",
-            "version",
-            "summary",
-            "subjects",
-            "issues",
-            "household",
-        ],
-    ),
-    ("ConsultationIssue", &["category", "main"]),
-    (
-        "Referral",
-        &[
-            "id",
-            "fromAgency",
-            "toAgency",
-            "status",
-            "version",
-            "createdAt",
-            "decidedAt",
-            "completedAt",
-            "person",
-            "reason",
-            "declineReason",
-            "consultation",
-        ],
-    ),
-    (
-        "Consent",
-        &[
-            "id",
-            "personId",
-            "givenBy",
-            "proxyName",
-            "proxyRelationship",
-            "categories",
-            "recipientAgencies",
-            "recipientAgencyKinds",
-            "purpose",
-            "validFrom",
-            "validUntil",
-            "method",
-            "evidenceRef",
-            "explanationVersion",
-            "recordedBy",
-            "recordedAgency",
-            "recordedAt",
-            "withdrawnAt",
-            "withdrawnBy",
-            "withdrawalReason",
-            "version",
-            "state",
-        ],
-    ),
-    // Types the oracle judges in part; the fields it does not judge yet (decisions, plans,
-    // involvements, the 支援会議 period) are listed in the final report. Listed in full so a
-    // new field fails here until it is judged.
-    (
-        "Meeting",
-        &[
-            "id",
-            "kind",
-            "heldAt",
-            "convener",
-            "participants",
-            "categories",
-            "periodFrom",
-            "periodUntil",
-            "inEffect",
-            "minutes",
-            "decisions",
-            "caseId",
-            "household",
-            "version",
-        ],
-    ),
-    (
-        "Activity",
-        &[
-            "id",
-            "kind",
-            "occurredOn",
-            "result",
-            "stage",
-            "nextPlannedOn",
-            "agency",
-            "note",
-            "person",
-            "caseId",
-            "placementId",
-            "createdAt",
-        ],
-    ),
-    (
-        "SupportCase",
-        &[
-            "id",
-            "householdId",
-            "ownerAgency",
-            "leadAccountId",
-            "status",
-            "statusBeforeSuspension",
-            "openedOn",
-            "closedOn",
-            "version",
-            "createdAt",
-            "updatedAt",
-            "decisions",
-            "supportDecision",
-            "involvements",
-            "plans",
-            "currentPlan",
-        ],
-    ),
-    (
-        "Placement",
-        &[
-            "id",
-            "person",
-            "resource",
-            "agency",
-            "startedOn",
-            "endedOn",
-            "status",
-            "version",
-        ],
-    ),
-    ("NoContact", &["person", "lastContactOn", "reason"]),
-    ("ConsentGaps", &["gaps", "unknownMembers"]),
-    ("ConsentGap", &["agency", "personId", "category"]),
-    (
-        "AccessExplanation",
-        &[
-            "category",
-            "location",
-            "allowed",
-            "basis",
-            "basisReference",
-            "denial",
-            "missing",
-            "lapsedConsentIds",
-            "otherRecipientConsentIds",
-        ],
-    ),
-];
-
-/// Query fields the property test generates, and those it does not cover yet (named, so a
-/// new query field fails until it is classified).
-const QUERY_COVERED: &[&str] = &[
-    "person",
-    "persons",
-    "household",
-    "households",
-    "consultation",
-    "consultations",
-    "referral",
-    "referrals",
-    "consents",
-    "explainAccess",
-    "meeting",
-    "meetings",
-    "activities",
-    "supportCase",
-    "supportCases",
-    "noContact",
-    "placements",
-    "consentGaps",
-];
-const QUERY_NOT_YET: &[&str] = &[
-    "viewer",
-    "agencies",
-    "accounts",
-    "issueCategories",
-    "auditEvents",
-    "alertFeed",
-    "accessLog",
-    "verifyAuditChain",
-    "emergencyGrants",
-    "myEmergencyGrants",
-    "communityResources",
-    "communityResource",
-    "myCases",
-    "overdueReviews",
-    "plansWithoutAgreement",
-    "openInvolvementsAfterClosure",
-    // admin-only registry of OAuth service clients (no personal data), from the clients work
-    "serviceClients",
-];
-
-async fn schema_coverage(srv: &Server) -> Vec<String> {
-    let mut problems: Vec<String> = QUERY_COVERED
-        .iter()
-        .filter(|f| QUERY_NOT_YET.contains(f))
-        .map(|f| format!("Query.{f} is listed both as covered and as not covered"))
-        .collect();
-    let mut types: Vec<(&str, Vec<&str>)> = KNOWN.iter().map(|(t, f)| (*t, f.to_vec())).collect();
-    types.push((
-        "Query",
-        QUERY_COVERED.iter().chain(QUERY_NOT_YET).copied().collect(),
-    ));
-    for (ty, known) in types {
-        let r = srv
-            .gql(
-                &srv.admin_token,
-                "query T($n: String!) { __type(name: $n) { fields { name } } }",
-                json!({ "n": ty }),
-            )
-            .await;
-        let fields: Vec<String> = r.body["data"]["__type"]["fields"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f["name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if fields.is_empty() {
-            problems.push(format!("type {ty} not found by introspection: {}", r.body));
-        }
-        for f in &fields {
-            if !known.contains(&f.as_str()) {
-                problems.push(format!(
-                    "{ty}.{f} is in the schema but unknown to the oracle"
-                ));
-            }
-        }
-        for f in known {
-            // (A field not covered yet may be gone, or not there yet, on this branch.)
-            let pending = ty == "Query" && QUERY_NOT_YET.contains(&f);
-            if !pending && !fields.iter().any(|x| x == f) {
-                problems.push(format!(
-                    "{ty}.{f} is known to the oracle but gone from the schema"
-                ));
-            }
-        }
-    }
-    problems
 }

@@ -99,13 +99,20 @@
 //! - Person.consultations(first: n): the n newest (newest first) of the consultations whose
 //!   link to the person the caller may see; one it may not see takes no place.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use crate::world::{Account, ConsentState, World};
 
+/// The bases of the policy, in the documented order.
+pub const BASES: [&str; 4] = ["OWN", "CONSENT", "SUPPORT_MEETING", "EMERGENCY"];
+
 pub struct Oracle<'w> {
     pub w: &'w World,
     pub a: &'w Account,
+    /// Which of [`BASES`] this oracle has allowed something on (one bit each), so a run
+    /// can tell which bases its cases exercised.
+    used: Cell<u8>,
 }
 
 pub fn ceiling(roles: &[&str]) -> BTreeSet<&'static str> {
@@ -130,7 +137,26 @@ pub fn ceiling(roles: &[&str]) -> BTreeSet<&'static str> {
 
 impl<'w> Oracle<'w> {
     pub fn new(w: &'w World, a: &'w Account) -> Self {
-        Oracle { w, a }
+        Oracle {
+            w,
+            a,
+            used: Cell::new(0),
+        }
+    }
+
+    /// Notes that something was allowed on `basis` (see [`Oracle::bases_used`]).
+    pub fn note(&self, basis: Option<&'static str>) {
+        if let Some(i) = basis.and_then(|b| BASES.iter().position(|x| *x == b)) {
+            self.used.set(self.used.get() | 1 << i);
+        }
+    }
+
+    /// The bases this oracle allowed something on since it was made.
+    pub fn bases_used(&self) -> Vec<&'static str> {
+        (0..BASES.len())
+            .filter(|i| self.used.get() & 1 << i != 0)
+            .map(|i| BASES[i])
+            .collect()
     }
 
     fn within(&self, cat: &str) -> bool {
@@ -186,6 +212,12 @@ impl<'w> Oracle<'w> {
     /// The first basis that holds for category `cat` of person `p` in a record held by
     /// agency `holder` (non-location items), in the documented order.
     pub fn basis(&self, p: usize, cat: &str, holder: Option<usize>) -> Option<&'static str> {
+        let basis = self.first_basis(p, cat, holder);
+        self.note(basis);
+        basis
+    }
+
+    fn first_basis(&self, p: usize, cat: &str, holder: Option<usize>) -> Option<&'static str> {
         if !self.within(cat) {
             return None;
         }

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::oracle::Oracle;
 use crate::rng::Rng;
 use crate::world::{kana_prefix, Account, World, DISTRICTS};
 
@@ -60,6 +61,32 @@ pub enum Ask {
     NoContact,
     Placements(String),
     ConsentGaps(String),
+}
+
+impl Ask {
+    /// The root field of the Query type this asks.
+    pub fn root(&self) -> &'static str {
+        match self {
+            Ask::Person(_) => "person",
+            Ask::Persons { .. } => "persons",
+            Ask::Household(_) => "household",
+            Ask::Households => "households",
+            Ask::Consultation(_) => "consultation",
+            Ask::Consultations { .. } => "consultations",
+            Ask::Referral(_) => "referral",
+            Ask::Referrals { .. } => "referrals",
+            Ask::Consents(_) => "consents",
+            Ask::Explain(..) => "explainAccess",
+            Ask::Meeting(_) => "meeting",
+            Ask::Meetings(_) => "meetings",
+            Ask::Activities(_) => "activities",
+            Ask::Case(_) => "supportCase",
+            Ask::Cases(_) => "supportCases",
+            Ask::NoContact => "noContact",
+            Ask::Placements(_) => "placements",
+            Ask::ConsentGaps(_) => "consentGaps",
+        }
+    }
 }
 
 pub struct Query {
@@ -249,15 +276,102 @@ fn some_id(rng: &mut Rng, ids: Vec<String>) -> String {
     }
 }
 
-pub fn generate(rng: &mut Rng, w: &World, caller: &Account) -> Query {
-    let mut q = generate_one(rng, w, caller);
-    let root = match q.ask {
-        Ask::Persons { .. } => Some("persons"),
-        Ask::Households => Some("households"),
-        Ask::Consultations { .. } => Some("consultations"),
-        Ask::Referrals { .. } => Some("referrals"),
-        _ => None,
+/// A person id for a query taking one: now and then one whom a rare basis may open to the
+/// caller (a person it holds an open break-glass grant for, a current member of a household
+/// a 支援会議 in its period with its agency is about), which random picks meet seldom; else
+/// mostly one for whom the query `answers` the caller; else any person, or one that exists
+/// nowhere.
+fn person_id(rng: &mut Rng, o: &Oracle, answers: impl Fn(usize) -> bool) -> String {
+    let (w, caller) = (o.w, o.a);
+    let granted = w
+        .grants
+        .iter()
+        .filter(|g| g.active && w.accounts[g.account].id == caller.id)
+        .map(|g| g.person);
+    let met = w
+        .meetings
+        .iter()
+        .filter(|m| m.in_period && m.members.contains(&caller.agency))
+        .flat_map(|m| &w.households[m.household].members)
+        .filter(|m| m.current(w.today))
+        .map(|m| m.person);
+    let rare: Vec<usize> = granted.chain(met).collect();
+    if !rare.is_empty() && rng.chance(30) {
+        return w.persons[*pick(rng, &rare)].id.clone();
+    }
+    id_of(rng, &w.persons, 60, answers, |p| &p.id)
+}
+
+/// The id of one of `records`: with `percent` chance one of those for which `favoured`
+/// holds of its index (one the caller may know, say, which picks from the whole world
+/// meet seldom) when there are any, else [`some_id`] of them all.
+fn id_of<'r, T>(
+    rng: &mut Rng,
+    records: &'r [T],
+    percent: u64,
+    favoured: impl Fn(usize) -> bool,
+    id: impl Fn(&'r T) -> &'r String,
+) -> String {
+    let mine: Vec<&String> = (0..records.len())
+        .filter(|i| favoured(*i))
+        .map(|i| id(&records[i]))
+        .collect();
+    if !mine.is_empty() && rng.chance(percent) {
+        (*pick(rng, &mine)).clone()
+    } else {
+        some_id(rng, records.iter().map(id).cloned().collect())
+    }
+}
+
+/// How many kinds of query the generator writes (person and persons count twice). Case `n`
+/// of a world asks kind `n % KINDS`, so every kind is asked equally often.
+pub const KINDS: usize = 20;
+const REFERRAL: usize = 8;
+const REFERRALS: usize = 9;
+const MEETING: usize = 12;
+const MEETINGS: usize = 13;
+const CASE: usize = 15;
+const CASES: usize = 16;
+const NO_CONTACT: usize = 17;
+const CONSENT_GAPS: usize = 19;
+
+/// The accounts a kind of query answers with data, where random callers seldom are: those
+/// that may know some referral, meeting or support case for the queries of those; accounts
+/// that may record activities at an agency holding a support case for noContact; the
+/// coordinators of an agency that convened a 重層的支援会議 for consentGaps.
+pub fn fitting_callers(w: &World, kind: usize) -> Vec<usize> {
+    let fits = |a: &Account| {
+        let o = Oracle::new(w, a);
+        match kind {
+            REFERRAL | REFERRALS => (0..w.referrals.len()).any(|r| o.knows_referral(r)),
+            MEETING | MEETINGS => (0..w.meetings.len()).any(|m| o.knows_meeting(m)),
+            CASE | CASES => (0..w.cases.len()).any(|k| o.knows_case(k)),
+            NO_CONTACT => {
+                !crate::oracle::ceiling(&a.roles).is_empty()
+                    && w.cases.iter().any(|c| c.owner == a.agency)
+            }
+            CONSENT_GAPS => {
+                a.roles.contains(&"coordinator")
+                    && w.meetings
+                        .iter()
+                        .any(|m| m.convener == a.agency && m.kind == "MULTI_AGENCY_MEETING")
+            }
+            _ => false,
+        }
     };
+    (0..w.accounts.len())
+        .filter(|a| fits(&w.accounts[*a]))
+        .collect()
+}
+
+/// A query of kind `kind` (below [`KINDS`]) as `caller`.
+pub fn generate(rng: &mut Rng, w: &World, caller: &Account, kind: usize) -> Query {
+    let mut q = generate_one(rng, w, caller, kind);
+    let connection = matches!(
+        q.ask,
+        Ask::Persons { .. } | Ask::Households | Ask::Consultations { .. } | Ask::Referrals { .. }
+    );
+    let root = connection.then(|| q.ask.root());
     if let Some(root) = root.filter(|_| rng.chance(35)) {
         // Page through the same list a few rows at a time.
         q.text = q
@@ -275,12 +389,15 @@ pub fn generate(rng: &mut Rng, w: &World, caller: &Account) -> Query {
     q
 }
 
-fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
+fn generate_one(rng: &mut Rng, w: &World, caller: &Account, kind: usize) -> Query {
+    // Most id-taking queries name a record the caller may know (the rest any record, or
+    // none): this oracle is the generator's own, so what it is asked counts for no case.
+    let o = Oracle::new(w, caller);
     let depth = 1 + rng.below(2);
     let person_ids: Vec<String> = w.persons.iter().map(|p| p.id.clone()).collect();
-    match rng.below(20) {
+    match kind {
         0 | 1 => {
-            let id = some_id(rng, person_ids);
+            let id = person_id(rng, &o, |p| o.knows_person(p));
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ person(id: $id) {{ {} }} }}",
@@ -339,7 +456,7 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
             }
         }
         4 => {
-            let id = some_id(rng, w.households.iter().map(|h| h.id.clone()).collect());
+            let id = id_of(rng, &w.households, 70, |h| o.knows_household(h), |h| &h.id);
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ household(id: $id) {{ {} }} }}",
@@ -360,7 +477,8 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
             ask: Ask::Households,
         },
         6 => {
-            let id = some_id(rng, w.consultations.iter().map(|c| c.id.clone()).collect());
+            let known = |c| o.knows_consultation(c);
+            let id = id_of(rng, &w.consultations, 70, known, |c| &c.id);
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ consultation(id: $id) {{ {} }} }}",
@@ -391,8 +509,8 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
                 },
             }
         }
-        8 => {
-            let id = some_id(rng, w.referrals.iter().map(|r| r.id.clone()).collect());
+        REFERRAL => {
+            let id = id_of(rng, &w.referrals, 70, |r| o.knows_referral(r), |r| &r.id);
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ referral(id: $id) {{ {} }} }}",
@@ -403,7 +521,7 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
                 ask: Ask::Referral(id),
             }
         }
-        9 => {
+        REFERRALS => {
             let incoming = match rng.below(3) {
                 0 => None,
                 1 => Some(true),
@@ -420,9 +538,16 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
             }
         }
         11 => {
-            let id = some_id(rng, person_ids);
-            // Admins and auditors may ask about another account (not the bootstrap admin).
-            let about = rng.chance(50).then(|| rng.below(w.accounts.len() - 1));
+            let id = person_id(rng, &o, |p| o.knows_person_id(p));
+            // Admins and auditors may ask about another account (not the bootstrap admin);
+            // now and then another caller tries (and is refused).
+            let oversight = caller
+                .roles
+                .iter()
+                .any(|r| *r == "admin" || *r == "auditor");
+            let about = rng
+                .chance(if oversight { 50 } else { 15 })
+                .then(|| rng.below(w.accounts.len() - 1));
             Query {
                 text: "query Q($id: ID!, $acc: ID) { explainAccess(personId: $id, accountId: $acc) { personId items { category location allowed basis basisReference denial lapsedConsentIds otherRecipientConsentIds } } }".to_owned(),
                 vars: json!({ "id": id, "acc": about.map(|a| w.accounts[a].id.clone()) }),
@@ -430,8 +555,8 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
                 ask: Ask::Explain(id, about),
             }
         }
-        12 => {
-            let id = some_id(rng, w.meetings.iter().map(|m| m.id.clone()).collect());
+        MEETING => {
+            let id = id_of(rng, &w.meetings, 70, |m| o.knows_meeting(m), |m| &m.id);
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ meeting(id: $id) {{ {} }} }}",
@@ -442,8 +567,16 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
                 ask: Ask::Meeting(id),
             }
         }
-        13 => {
-            let id = some_id(rng, w.households.iter().map(|h| h.id.clone()).collect());
+        MEETINGS => {
+            // Mostly the household of a meeting.
+            let id = if rng.chance(70) && !w.meetings.is_empty() {
+                let known = |m| o.knows_meeting(m);
+                id_of(rng, &w.meetings, 70, known, |m| {
+                    &w.households[m.household].id
+                })
+            } else {
+                some_id(rng, w.households.iter().map(|h| h.id.clone()).collect())
+            };
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ meetings(householdId: $id) {{ {} }} }}",
@@ -455,17 +588,10 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
             }
         }
         14 => {
-            // Mostly a person with activities, often ones the caller's agency recorded.
-            let own: Vec<usize> = w
-                .activities
-                .iter()
-                .filter(|x| x.agency == caller.agency)
-                .map(|x| x.person)
-                .collect();
-            let id = if rng.chance(50) && !own.is_empty() {
-                w.persons[*pick(rng, &own)].id.clone()
-            } else if rng.chance(60) && !w.activities.is_empty() {
-                w.persons[pick(rng, &w.activities).person].id.clone()
+            // Mostly a person with activities.
+            let id = if rng.chance(80) && !w.activities.is_empty() {
+                let known = |x| o.sees_activity(x) && o.knows_person(w.activities[x].person);
+                id_of(rng, &w.activities, 70, known, |x| &w.persons[x.person].id)
             } else {
                 some_id(rng, person_ids)
             };
@@ -488,8 +614,8 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
                 ask: Ask::Activities(id),
             }
         }
-        15 => {
-            let id = some_id(rng, w.cases.iter().map(|c| c.id.clone()).collect());
+        CASE => {
+            let id = id_of(rng, &w.cases, 70, |k| o.knows_case(k), |c| &c.id);
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ supportCase(id: $id) {{ {} }} }}",
@@ -500,9 +626,11 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
                 ask: Ask::Case(id),
             }
         }
-        16 => {
+        CASES => {
+            // Mostly the household of a case.
             let id = if rng.chance(70) && !w.cases.is_empty() {
-                w.households[pick(rng, &w.cases).household].id.clone()
+                let known = |k| o.knows_case(k);
+                id_of(rng, &w.cases, 70, known, |c| &w.households[c.household].id)
             } else {
                 some_id(rng, w.households.iter().map(|h| h.id.clone()).collect())
             };
@@ -516,7 +644,7 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
                 ask: Ask::Cases(id),
             }
         }
-        17 => Query {
+        NO_CONTACT => Query {
             text: format!(
                 "query Q {{ noContact(days: 1) {{ reason person {{ {} }} }} }}",
                 person_sel(rng, 0)
@@ -526,8 +654,10 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
             ask: Ask::NoContact,
         },
         18 => {
+            // Mostly a person with placements.
             let id = if rng.chance(70) && !w.placements.is_empty() {
-                w.persons[pick(rng, &w.placements).person].id.clone()
+                let known = |x| o.sees_placement(x) && o.knows_person(w.placements[x].person);
+                id_of(rng, &w.placements, 70, known, |x| &w.persons[x.person].id)
             } else {
                 some_id(rng, person_ids)
             };
@@ -545,18 +675,13 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
                 ask: Ask::Placements(id),
             }
         }
-        19 => {
-            let convened: Vec<String> = w
-                .meetings
-                .iter()
-                .filter(|m| m.convener == caller.agency)
-                .map(|m| m.id.clone())
-                .collect();
-            let id = if rng.chance(60) && !convened.is_empty() {
-                pick(rng, &convened).clone()
-            } else {
-                some_id(rng, w.meetings.iter().map(|m| m.id.clone()).collect())
+        CONSENT_GAPS => {
+            // Mostly a 重層的支援会議 the caller's agency convened (the one answered).
+            let convened = |m: usize| {
+                w.meetings[m].convener == caller.agency
+                    && w.meetings[m].kind == "MULTI_AGENCY_MEETING"
             };
+            let id = id_of(rng, &w.meetings, 80, convened, |m| &m.id);
             Query {
                 text: "query Q($id: ID!) { consentGaps(meetingId: $id) { gaps { agency { id } personId category } unknownMembers } }".to_owned(),
                 vars: json!({ "id": id }),
@@ -565,7 +690,10 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account) -> Query {
             }
         }
         _ => {
-            let id = some_id(rng, person_ids);
+            let id = person_id(rng, &o, |p| {
+                let seen = |k: usize| w.consents[k].person == p && o.sees_consent(k);
+                (0..w.consents.len()).any(seen)
+            });
             Query {
                 text: format!(
                     "query Q($id: ID!) {{ consents(personId: $id) {{ {CONSENT_SEL} }} }}"

@@ -158,6 +158,60 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The index of the record `obj` is (found by its id among `records`) when the caller
+    /// may know it (`known`); else None, having failed the case (an id unknown to the world,
+    /// or a LEAK).
+    pub fn record<T>(
+        &mut self,
+        obj: &serde_json::Map<String, Value>,
+        path: &[Value],
+        what: &str,
+        records: &[T],
+        id: impl Fn(&T) -> &String,
+        known: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        let want = obj["id"].as_str().unwrap_or_default();
+        let Some(i) = records.iter().position(|x| id(x) == want) else {
+            self.fail(format!("{path:?}: unknown {what} id {want}"));
+            return None;
+        };
+        if !known(i) {
+            self.fail(format!("LEAK {path:?}: {what} {i} may not be known"));
+            return None;
+        }
+        Some(i)
+    }
+
+    /// A record nested in another (`what`): the one with id `want` when the caller may know
+    /// it, walked in turn; else null.
+    pub fn nested(&mut self, path: Vec<Value>, got: &Value, want: Option<&String>, what: &str) {
+        match want {
+            Some(id) => {
+                if got["id"] != json!(id) {
+                    self.fail(format!("{path:?}: {what} missing or wrong: {got}"));
+                }
+                self.walk(got, path);
+            }
+            None if !got.is_null() => {
+                self.fail(format!("LEAK {path:?}: {what} not knowable: {got}"));
+            }
+            None => {}
+        }
+    }
+
+    /// Person `p` nested in a record: shown exactly when the caller may know them.
+    pub fn nested_person(&mut self, path: Vec<Value>, got: &Value, p: usize, what: &str) {
+        let want = self.o.knows_person(p).then(|| &self.o.w.persons[p].id);
+        self.nested(path, got, want, what);
+    }
+
+    /// An agency nested in a record: always this one (agencies are public).
+    pub fn agency(&mut self, path: &[Value], got: &Value, agency: usize) {
+        if got["id"] != json!(self.o.w.agencies[agency].id) {
+            self.fail(format!("{path:?}: wrong agency {got}"));
+        }
+    }
+
     pub fn list(&mut self, path: &[Value], got: &Value, want: BTreeSet<String>, what: &str) {
         self.expected_rows += want.len();
         let ids = ids_of(got);
@@ -221,15 +275,10 @@ impl<'a> Checker<'a> {
 
     pub fn person(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(i) = w.persons.iter().position(|p| p.id == id) else {
-            return self.fail(format!("{path:?}: unknown person id {id}"));
+        let known = |i: usize| o.knows_person(i);
+        let Some(i) = self.record(obj, path, "person", &w.persons, |x| &x.id, known) else {
+            return;
         };
-        if !o.knows_person(i) {
-            return self.fail(format!(
-                "LEAK {path:?}: person {i} returned without IDENTITY"
-            ));
-        }
         let p = &w.persons[i];
         // A person's own fields: the link is the person (rule 2), known here.
         let who = || Who::Must(p.id.clone());
@@ -416,14 +465,7 @@ impl<'a> Checker<'a> {
                 "joinedOn" => mm.joined.map_or(Value::Null, |d| json!(d.to_string())),
                 "leftOn" => mm.left.map_or(Value::Null, |d| json!(d.to_string())),
                 "person" => {
-                    if o.knows_person(mm.person) {
-                        if got["id"] != json!(w.persons[mm.person].id) {
-                            self.fail(format!("{fp:?}: member's person missing or wrong: {got}"));
-                        }
-                        self.walk(got, fp);
-                    } else if !got.is_null() {
-                        self.fail(format!("LEAK {fp:?}: member's person not knowable: {got}"));
-                    }
+                    self.nested_person(fp, got, mm.person, "member's person");
                     continue;
                 }
                 other => {
@@ -441,13 +483,10 @@ impl<'a> Checker<'a> {
 
     pub fn household(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(h) = w.households.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown household id {id}"));
+        let known = |h: usize| o.knows_household(h);
+        let Some(h) = self.record(obj, path, "household", &w.households, |x| &x.id, known) else {
+            return;
         };
-        if !o.knows_household(h) {
-            return self.fail(format!("LEAK {path:?}: household {h} not knowable"));
-        }
         let hh = &w.households[h];
         for (k, got) in obj {
             let fp = Self::child(path, k);
@@ -475,13 +514,17 @@ impl<'a> Checker<'a> {
 
     pub fn consultation(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(c) = w.consultations.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown consultation id {id}"));
+        let known = |c: usize| o.knows_consultation(c);
+        let Some(c) = self.record(
+            obj,
+            path,
+            "consultation",
+            &w.consultations,
+            |x| &x.id,
+            known,
+        ) else {
+            return;
         };
-        if !o.knows_consultation(c) {
-            return self.fail(format!("LEAK {path:?}: consultation {c} not knowable"));
-        }
         let cc = &w.consultations[c];
         for (k, got) in obj {
             let fp = Self::child(path, k);
@@ -536,19 +579,10 @@ impl<'a> Checker<'a> {
                     self.list(&fp, got, want, "subject");
                     self.walk(got, fp);
                 }
-                "household" => match cc.household.filter(|h| o.knows_household(*h)) {
-                    Some(h) => {
-                        if got["id"] != json!(w.households[h].id) {
-                            self.fail(format!("{fp:?}: household missing or wrong: {got}"));
-                        }
-                        self.walk(got, fp);
-                    }
-                    None => {
-                        if !got.is_null() {
-                            self.fail(format!("LEAK {fp:?}: household not knowable: {got}"));
-                        }
-                    }
-                },
+                "household" => {
+                    let known = cc.household.filter(|h| o.knows_household(*h));
+                    self.nested(fp, got, known.map(|h| &w.households[h].id), "household");
+                }
                 other => self.fail(format!(
                     "{path:?}: Consultation.{other} unknown to the oracle"
                 )),

@@ -11,13 +11,10 @@ use crate::world::ConsentState;
 impl Checker<'_> {
     pub fn referral(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(r) = w.referrals.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown referral id {id}"));
+        let known = |r: usize| o.knows_referral(r);
+        let Some(r) = self.record(obj, path, "referral", &w.referrals, |x| &x.id, known) else {
+            return;
         };
-        if !o.knows_referral(r) {
-            return self.fail(format!("LEAK {path:?}: referral {r} not knowable"));
-        }
         let rr = &w.referrals[r];
         // The referral's person is known to both parties: IDENTITY only (rule 2).
         let who = || {
@@ -31,16 +28,8 @@ impl Checker<'_> {
             let fp = Self::child(path, k);
             match k.as_str() {
                 "__typename" | "id" | "status" | "version" => {}
-                "fromAgency" => {
-                    if got["id"] != json!(w.agencies[rr.from].id) {
-                        self.fail(format!("{fp:?}: wrong {got}"));
-                    }
-                }
-                "toAgency" => {
-                    if got["id"] != json!(w.agencies[rr.to].id) {
-                        self.fail(format!("{fp:?}: wrong {got}"));
-                    }
-                }
+                "fromAgency" => self.agency(&fp, got, rr.from),
+                "toAgency" => self.agency(&fp, got, rr.to),
                 "reason" => self.field(
                     &fp,
                     got,
@@ -57,29 +46,12 @@ impl Checker<'_> {
                     rr.decline_reason.as_ref().map_or(Value::Null, |d| json!(d)),
                     who(),
                 ),
-                "person" => {
-                    if o.knows_person(rr.person) {
-                        if got["id"] != json!(w.persons[rr.person].id) {
-                            self.fail(format!("{fp:?}: referral person missing: {got}"));
-                        }
-                        self.walk(got, fp);
-                    } else if !got.is_null() {
-                        self.fail(format!("LEAK {fp:?}: referral person not knowable"));
-                    }
+                "person" => self.nested_person(fp, got, rr.person, "referral person"),
+                "consultation" => {
+                    let known = rr.consultation.filter(|c| o.knows_consultation(*c));
+                    let want = known.map(|c| &w.consultations[c].id);
+                    self.nested(fp, got, want, "consultation");
                 }
-                "consultation" => match rr.consultation.filter(|c| o.knows_consultation(*c)) {
-                    Some(c) => {
-                        if got["id"] != json!(w.consultations[c].id) {
-                            self.fail(format!("{fp:?}: consultation missing: {got}"));
-                        }
-                        self.walk(got, fp);
-                    }
-                    None => {
-                        if !got.is_null() {
-                            self.fail(format!("LEAK {fp:?}: consultation not knowable"));
-                        }
-                    }
-                },
                 other => self.fail(format!("{path:?}: Referral.{other} unknown to the oracle")),
             }
         }
@@ -87,13 +59,10 @@ impl Checker<'_> {
 
     pub fn activity(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(a) = w.activities.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown activity id {id}"));
+        let known = |a: usize| o.sees_activity(a);
+        let Some(a) = self.record(obj, path, "activity", &w.activities, |x| &x.id, known) else {
+            return;
         };
-        if !o.sees_activity(a) {
-            return self.fail(format!("LEAK {path:?}: activity {a} not visible"));
-        }
         let x = &w.activities[a];
         for (k, got) in obj {
             let fp = Self::child(path, k);
@@ -107,21 +76,8 @@ impl Checker<'_> {
                     o.placement_ref(x.placement),
                     "Activity.placementId",
                 ),
-                "agency" => {
-                    if got["id"] != json!(w.agencies[x.agency].id) {
-                        self.fail(format!("{fp:?}: wrong agency {got}"));
-                    }
-                }
-                "person" => {
-                    if o.knows_person(x.person) {
-                        if got["id"] != json!(w.persons[x.person].id) {
-                            self.fail(format!("{fp:?}: activity person missing: {got}"));
-                        }
-                        self.walk(got, fp);
-                    } else if !got.is_null() {
-                        self.fail(format!("LEAK {fp:?}: activity person not knowable"));
-                    }
-                }
+                "agency" => self.agency(&fp, got, x.agency),
+                "person" => self.nested_person(fp, got, x.person, "activity person"),
                 other => self.fail(format!("{path:?}: Activity.{other} unknown to the oracle")),
             }
         }
@@ -129,33 +85,17 @@ impl Checker<'_> {
 
     pub fn placement(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(k) = w.placements.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown placement id {id}"));
+        let known = |k: usize| o.sees_placement(k);
+        let Some(k) = self.record(obj, path, "placement", &w.placements, |x| &x.id, known) else {
+            return;
         };
-        if !o.sees_placement(k) {
-            return self.fail(format!("LEAK {path:?}: placement {k} not visible"));
-        }
         let x = &w.placements[k];
         for (key, got) in obj {
             let fp = Self::child(path, key);
             match key.as_str() {
                 "__typename" | "id" | "status" | "resource" => {}
-                "agency" => {
-                    if got["id"] != json!(w.agencies[x.agency].id) {
-                        self.fail(format!("{fp:?}: wrong agency {got}"));
-                    }
-                }
-                "person" => {
-                    if o.knows_person(x.person) {
-                        if got["id"] != json!(w.persons[x.person].id) {
-                            self.fail(format!("{fp:?}: placement person missing: {got}"));
-                        }
-                        self.walk(got, fp);
-                    } else if !got.is_null() {
-                        self.fail(format!("LEAK {fp:?}: placement person not knowable"));
-                    }
-                }
+                "agency" => self.agency(&fp, got, x.agency),
+                "person" => self.nested_person(fp, got, x.person, "placement person"),
                 other => self.fail(format!("{path:?}: Placement.{other} unknown to the oracle")),
             }
         }
@@ -163,13 +103,10 @@ impl Checker<'_> {
 
     pub fn case(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(k) = w.cases.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown support case id {id}"));
+        let known = |k: usize| o.knows_case(k);
+        let Some(k) = self.record(obj, path, "support case", &w.cases, |x| &x.id, known) else {
+            return;
         };
-        if !o.knows_case(k) {
-            return self.fail(format!("LEAK {path:?}: support case {k} not knowable"));
-        }
         let x = &w.cases[k];
         for (key, got) in obj {
             let fp = Self::child(path, key);
@@ -253,14 +190,11 @@ impl Checker<'_> {
 
     pub fn decision(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(d) = w.decisions.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown decision id {id}"));
+        let known = |d: usize| o.knows_case(w.decisions[d].case);
+        let Some(d) = self.record(obj, path, "decision", &w.decisions, |x| &x.id, known) else {
+            return;
         };
         let dd = &w.decisions[d];
-        if !o.knows_case(dd.case) {
-            return self.fail(format!("LEAK {path:?}: decision {d} of an unknowable case"));
-        }
         for (key, got) in obj {
             let fp = Self::child(path, key);
             match key.as_str() {
@@ -283,14 +217,11 @@ impl Checker<'_> {
 
     pub fn meeting_decision(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(d) = w.decisions.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown decision id {id}"));
+        let known = |d: usize| o.knows_case(w.decisions[d].case);
+        let Some(d) = self.record(obj, path, "decision", &w.decisions, |x| &x.id, known) else {
+            return;
         };
         let dd = &w.decisions[d];
-        if !o.knows_case(dd.case) {
-            return self.fail(format!("LEAK {path:?}: decision {d} of an unknowable case"));
-        }
         for (key, got) in obj {
             let fp = Self::child(path, key);
             match key.as_str() {
@@ -305,14 +236,12 @@ impl Checker<'_> {
 
     pub fn involvement(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(i) = w.involvements.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown involvement id {id}"));
+        let known = |i: usize| o.sees_case_content(w.involvements[i].case, "PLAN");
+        let Some(i) = self.record(obj, path, "involvement", &w.involvements, |x| &x.id, known)
+        else {
+            return;
         };
         let ii = &w.involvements[i];
-        if !o.sees_case_content(ii.case, "PLAN") {
-            return self.fail(format!("LEAK {path:?}: involvement {i} without PLAN"));
-        }
         for (key, got) in obj {
             let want = match key.as_str() {
                 "__typename" | "id" | "role" | "startedOn" | "endedOn" | "version" => continue,
@@ -333,15 +262,12 @@ impl Checker<'_> {
 
     pub fn plan(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(p) = w.plans.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown plan id {id}"));
+        let known = |p: usize| o.knows_case(w.plans[p].case);
+        let Some(p) = self.record(obj, path, "plan", &w.plans, |x| &x.id, known) else {
+            return;
         };
         let pp = &w.plans[p];
         let k = pp.case;
-        if !o.knows_case(k) {
-            return self.fail(format!("LEAK {path:?}: plan {p} of an unknowable case"));
-        }
         for (key, got) in obj {
             let fp = Self::child(path, key);
             match key.as_str() {
@@ -379,25 +305,17 @@ impl Checker<'_> {
 
     pub fn assignment(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(p) = w.plans.iter().position(|x| x.assignment == id) else {
-            return self.fail(format!("{path:?}: unknown assignment id {id}"));
+        let known = |p: usize| o.sees_case_content(w.plans[p].case, "PLAN");
+        let Some(p) = self.record(obj, path, "assignment", &w.plans, |x| &x.assignment, known)
+        else {
+            return;
         };
         let pp = &w.plans[p];
-        if !o.sees_case_content(pp.case, "PLAN") {
-            return self.fail(format!(
-                "LEAK {path:?}: assignment of plan {p} without PLAN"
-            ));
-        }
         for (key, got) in obj {
             let fp = Self::child(path, key);
             match key.as_str() {
                 "__typename" | "id" | "role" | "dueOn" => {}
-                "agency" => {
-                    if got["id"] != json!(w.agencies[pp.assignment_agency].id) {
-                        self.fail(format!("{fp:?}: wrong agency {got}"));
-                    }
-                }
+                "agency" => self.agency(&fp, got, pp.assignment_agency),
                 "task" => self.case_content(pp.case, &fp, got, "PLAN", json!(pp.task)),
                 "contactFrequency" => {
                     self.case_content(pp.case, &fp, got, "PLAN", json!(pp.frequency))
@@ -411,13 +329,10 @@ impl Checker<'_> {
 
     pub fn meeting(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(m) = w.meetings.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown meeting id {id}"));
+        let known = |m: usize| o.knows_meeting(m);
+        let Some(m) = self.record(obj, path, "meeting", &w.meetings, |x| &x.id, known) else {
+            return;
         };
-        if !o.knows_meeting(m) {
-            return self.fail(format!("LEAK {path:?}: meeting {m} not knowable"));
-        }
         let mm = &w.meetings[m];
         for (k, got) in obj {
             let fp = Self::child(path, k);
@@ -468,14 +383,9 @@ impl Checker<'_> {
                     }
                 }
                 "household" => {
-                    if o.knows_household(mm.household) {
-                        if got["id"] != json!(w.households[mm.household].id) {
-                            self.fail(format!("{fp:?}: household missing or wrong: {got}"));
-                        }
-                        self.walk(got, fp);
-                    } else if !got.is_null() {
-                        self.fail(format!("LEAK {fp:?}: household not knowable: {got}"));
-                    }
+                    let known = o.knows_household(mm.household);
+                    let want = known.then(|| &w.households[mm.household].id);
+                    self.nested(fp, got, want, "household");
                 }
                 other => self.fail(format!("{path:?}: Meeting.{other} unknown to the oracle")),
             }
@@ -484,13 +394,10 @@ impl Checker<'_> {
 
     pub fn consent(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
         let (o, w) = (self.o, self.o.w);
-        let id = obj["id"].as_str().unwrap_or_default();
-        let Some(k) = w.consents.iter().position(|x| x.id == id) else {
-            return self.fail(format!("{path:?}: unknown consent id {id}"));
+        let known = |k: usize| o.sees_consent(k);
+        let Some(k) = self.record(obj, path, "consent", &w.consents, |x| &x.id, known) else {
+            return;
         };
-        if !o.sees_consent(k) {
-            return self.fail(format!("LEAK {path:?}: consent {k} not visible"));
-        }
         let c = &w.consents[k];
         let all = o.sees_all_recipients(k);
         let me = o.a.agency;

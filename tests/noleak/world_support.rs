@@ -97,9 +97,12 @@ impl World {
         let mut meetings = Vec::new();
         for n in 0..self.households.len() {
             let household = rng.below(self.households.len());
-            // 多機関協働 usually convenes.
+            // 多機関協働 usually convenes; the first meeting is always its 重層的支援会議, so
+            // every world has one whose consentGaps its coordinators may ask, and the second
+            // a 支援会議 in its period, so every world has a SUPPORT_MEETING basis.
+            let (first, second) = (n == 0, n == 1);
             let convener = match self.agencies.iter().position(|a| a.kind == "MULTI_AGENCY") {
-                Some(m) if rng.chance(40) => m,
+                Some(m) if first || rng.chance(40) => m,
                 _ => some_agency(rng),
             };
             let mut members = vec![convener];
@@ -109,7 +112,9 @@ impl World {
                     members.push(a);
                 }
             }
-            let kind = if self.agencies[convener].kind == "MULTI_AGENCY" && rng.chance(30) {
+            let kind = if second {
+                "SUPPORT_MEETING"
+            } else if self.agencies[convener].kind == "MULTI_AGENCY" && (first || rng.chance(30)) {
                 "MULTI_AGENCY_MEETING"
             } else {
                 *pick(
@@ -131,7 +136,7 @@ impl World {
             if categories.is_empty() {
                 categories.push("IDENTITY");
             }
-            let phase = rng.below(5); // 0..=2 in period, 3 over, 4 not yet
+            let phase = if second { 0 } else { rng.below(5) }; // 0..=2 in period, 3 over, 4 not yet
             let (from, until) = match phase {
                 3 => (now - Duration::days(100), now - Duration::days(1)),
                 4 => (now + Duration::days(1), now + Duration::days(100)),
@@ -192,12 +197,28 @@ impl World {
             });
         }
 
-        // Emergency grants: open, expired and closed, mostly of self.accounts that may ask.
+        // Emergency grants: open, expired and closed, of any account but the bootstrap admin.
+        // The first is open, held by an account whose roles see something, for a person its
+        // agency did not register, so every world has an EMERGENCY basis for its cases.
         let mut grants = Vec::new();
-        for _ in 0..(size / 4) {
-            let account = rng.below(self.accounts.len() - 1); // not the bootstrap admin
-            let person = rng.below(self.persons.len());
-            let state = rng.below(4); // 0..=1 open, 2 expired, 3 closed
+        let may_see: Vec<usize> = (0..self.accounts.len() - 1)
+            .filter(|a| !crate::oracle::ceiling(&self.accounts[*a].roles).is_empty())
+            .collect();
+        for g in 0..(size / 4) {
+            let account = if g == 0 {
+                *pick(rng, &may_see)
+            } else {
+                rng.below(self.accounts.len() - 1)
+            };
+            let others: Vec<usize> = (0..self.persons.len())
+                .filter(|p| g > 0 || self.persons[*p].owner != self.accounts[account].agency)
+                .collect();
+            let person = if others.is_empty() {
+                rng.below(self.persons.len())
+            } else {
+                *pick(rng, &others)
+            };
+            let state = if g == 0 { 0 } else { rng.below(4) }; // 0..=1 open, 2 expired, 3 closed
             let (granted, expires) = if state == 2 {
                 (now - Duration::hours(8), now - Duration::hours(4))
             } else {
@@ -289,7 +310,7 @@ impl World {
         .await
         .expect("resource");
         let mut placements = Vec::new();
-        for _ in 0..(size / 2) {
+        for _ in 0..size {
             let person = rng.below(self.persons.len());
             let agency = if rng.chance(50) {
                 self.persons[person].owner

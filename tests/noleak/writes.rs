@@ -4,9 +4,8 @@
 //! must change nothing. Only writes the oracle says must be refused are sent, so a world
 //! is never changed by a passing test (and a failing one shows what changed).
 
-use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::{json, Value};
-use tsunagi_tests::Server;
+use tsunagi_tests::{snapshot, Server};
 
 use crate::oracle::Oracle;
 use crate::rng::Rng;
@@ -285,45 +284,14 @@ pub fn generate(rng: &mut Rng, o: &Oracle) -> Option<Write> {
     None
 }
 
-/// Every row of every table a write could change, sorted (the ledger is left out: a
-/// refused write may be ledgered).
-async fn fingerprint(db: &DatabaseConnection) -> Vec<String> {
-    let mut rows: Vec<String> = Vec::new();
-    macro_rules! dump {
-        ($($t:ident),*) => {$(
-            for r in entity::$t::Entity::find().all(db).await.expect("fingerprint") {
-                rows.push(format!("{}: {r:?}", stringify!($t)));
-            }
-        )*};
-    }
-    dump!(
-        person,
-        consent,
-        household,
-        household_member,
-        consultation,
-        referral,
-        meeting,
-        support_case,
-        case_decision,
-        case_involvement,
-        support_plan,
-        plan_assignment,
-        participation_placement,
-        activity
-    );
-    rows.sort();
-    rows
-}
-
 /// Sends the write against the hidden record and against a random UUID; returns the
 /// problems and both bodies (for the report).
 pub async fn check(srv: &Server, token: &str, x: &Write) -> (Vec<String>, String) {
     let mut problems = Vec::new();
-    let before = fingerprint(&srv.db).await;
+    let before = srv.snapshot().await;
     let hidden = srv.gql(token, &x.text, x.hidden.clone()).await;
     let missing = srv.gql(token, &x.text, x.missing.clone()).await;
-    let after = fingerprint(&srv.db).await;
+    let after = srv.snapshot().await;
     // Byte-identical: the same serialised body and status (the random id is not echoed).
     let (hb, mb) = (
         serde_json::to_string(&hidden.body).unwrap_or_default(),
@@ -358,11 +326,12 @@ pub async fn check(srv: &Server, token: &str, x: &Write) -> (Vec<String>, String
     if !hidden.body["data"].is_null() {
         problems.push(format!("{}: data on a refused write: {hb}", x.name));
     }
-    if before != after {
-        let gone: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
-        let new: Vec<&String> = after.iter().filter(|r| !before.contains(r)).collect();
+    // Every table, every column; READ rows of the ledger aside (other cases read meanwhile,
+    // and a refusal may ledger what it looked at), never a WRITE row.
+    let written = snapshot::writes(&before, &after);
+    if !written.is_empty() {
         problems.push(format!(
-            "LEAK: {} on a hidden {} changed the world: before {gone:?} after {new:?}",
+            "LEAK: {} on a hidden {} changed the world: {written:?}",
             x.name, x.target
         ));
     }

@@ -13,7 +13,10 @@ use tsunagi_api::{http, store};
 
 pub use serde_json;
 
+pub mod fixtures;
 pub mod snapshot;
+
+use fixtures::with_database;
 
 pub const ISSUER: &str = "tsunagi-test";
 pub const AUDIENCE: &str = "tsunagi-api";
@@ -51,6 +54,8 @@ pub struct Server {
     /// Every SQL statement the server's connection ran, in order (see [`Server::statements`]).
     pub sql: SqlLog,
     client: reqwest::Client,
+    /// The query that reads the whole database, made on first use ([`Server::snapshot`]).
+    snapshotter: tokio::sync::OnceCell<snapshot::Snapshotter>,
     cleanup: Option<(String, String)>,
     _dir: Option<TempDir>,
     task: tokio::task::JoinHandle<()>,
@@ -345,6 +350,7 @@ impl Server {
             city_agency: city.id,
             sql,
             client: reqwest::Client::new(),
+            snapshotter: tokio::sync::OnceCell::new(),
             cleanup,
             _dir: dir,
             task,
@@ -503,25 +509,6 @@ impl Server {
     }
 }
 
-fn with_database(url: &str, name: &str) -> String {
-    // postgres://user@host:port/db?params → replace the path.
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| i + scheme_end)
-        .unwrap_or(base.len());
-    let mut out = format!("{}/{}", &base[..host_end], name);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
 /// A default person input with distinct names.
 pub fn person_input(family: &str, given: &str, kana_family: &str, kana_given: &str) -> Value {
     json!({
@@ -561,10 +548,65 @@ macro_rules! tests {
     };
 }
 
-/// The backends to run on: SQLite always; PostgreSQL from TEST_DATABASE_URL, else through
-/// testcontainers when a Docker engine answers. The second value says why PostgreSQL is
-/// missing, when it is.
-pub async fn backends() -> (Vec<Backend>, Option<String>, Option<ContainerGuard>) {
+/// Runs a runner (a test binary without the standard harness: tests/api, tests/noleak) to
+/// its end on a multi-threaded Tokio runtime.
+pub fn block_on<F: Future>(runner: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(runner)
+}
+
+/// The backends a runner tests on: SQLite always; PostgreSQL from TEST_DATABASE_URL, else
+/// through testcontainers when a Docker engine answers.
+pub struct Backends {
+    pub list: Vec<Backend>,
+    /// Why PostgreSQL is missing, when it is.
+    pub pg_missing: Option<String>,
+    _container: Option<ContainerGuard>,
+}
+
+impl Backends {
+    /// The first lines of a runner's output: which backends run, and a warning when
+    /// PostgreSQL does not.
+    pub fn banner(&self) {
+        println!();
+        println!(
+            "backends: {}",
+            self.list
+                .iter()
+                .map(|b| match b {
+                    Backend::Sqlite => "sqlite".to_owned(),
+                    Backend::Postgres { source, .. } => format!("postgres (via {source})"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if let Some(why) = &self.pg_missing {
+            println!("WARNING: PostgreSQL NOT TESTED: {why}. Set TEST_DATABASE_URL to test it.");
+        }
+    }
+
+    /// The warning again at the end, where it is read.
+    pub fn footer(&self) {
+        if let Some(why) = &self.pg_missing {
+            println!("WARNING: PostgreSQL NOT TESTED: {why}.");
+        }
+    }
+}
+
+/// The backends to run on (see [`Backends`]).
+pub async fn backends() -> Backends {
+    let (list, pg_missing, container) = find_backends().await;
+    Backends {
+        list,
+        pg_missing,
+        _container: container,
+    }
+}
+
+async fn find_backends() -> (Vec<Backend>, Option<String>, Option<ContainerGuard>) {
     let mut out = vec![Backend::Sqlite];
     if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
         if !url.trim().is_empty() {

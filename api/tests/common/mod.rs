@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tsunagi");
 
+/// The JWT fixtures and test database names: the end-to-end tests' own file, not a copy.
+#[path = "../../../tests/support/fixtures.rs"]
+pub mod fixtures;
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
