@@ -25,12 +25,8 @@ use std::time::Duration;
 use base64::Engine;
 use migration::MigratorTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query, SelectStatement, UnionType};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-use crate::error::{ApiError, ApiResult};
 use crate::policy::{ListScope, Purpose};
 
 /// How long a request waits for a database connection before it fails (INTERNAL). While the
@@ -67,39 +63,6 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     migration::Migrator::up(db, None).await
-}
-
-/// Update one row only if its version is still `version` (optimistic concurrency), and
-/// append the ledger entries, in one transaction. A stale version is CONFLICT and nothing
-/// is written.
-#[allow(clippy::too_many_arguments)]
-pub async fn versioned_update<E>(
-    db: &DatabaseConnection,
-    change: E::ActiveModel,
-    id_column: E::Column,
-    version_column: E::Column,
-    id: &str,
-    version: i32,
-    current_version: i32,
-    entries: Vec<crate::audit::Entry>,
-) -> ApiResult<()>
-where
-    E: EntityTrait,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-{
-    let txn = db.begin().await?;
-    let res = E::update_many()
-        .set(change)
-        .filter(id_column.eq(id))
-        .filter(version_column.eq(version))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::stale(current_version));
-    }
-    crate::audit::append(&txn, entries).await?;
-    txn.commit().await?;
-    Ok(())
 }
 
 /// A new record id: UUID v7, so ids sort by creation time.

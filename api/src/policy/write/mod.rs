@@ -37,7 +37,11 @@ impl<W> Permit<W> {
 
 /// The role a write needs: FORBIDDEN naming the operation without it (like
 /// `RequestCtx::require`, which the resolvers call first).
-pub(in crate::policy) fn needs(p: &Principal, action: Action, operation: &'static str) -> Result<(), Refusal> {
+pub(in crate::policy) fn needs(
+    p: &Principal,
+    action: Action,
+    operation: &'static str,
+) -> Result<(), Refusal> {
     if may(p, action) {
         Ok(())
     } else {
