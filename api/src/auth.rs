@@ -350,19 +350,6 @@ pub async fn authenticate(
     }))
 }
 
-/// Moved to [`Role::parse_set`] (role text lives with the role). Kept only while the
-/// resolvers being rewritten for issue 11 still call it (graphql/{registry, service_client,
-/// consent, case_write}.rs): TODO remove after those branches merge.
-pub fn parse_roles(text: &str) -> BTreeSet<Role> {
-    Role::parse_set(text)
-}
-
-/// Moved to [`Role::format_set`]; kept for the same callers as [`parse_roles`] (TODO remove
-/// after the resolver branches merge).
-pub fn format_roles(roles: &BTreeSet<Role>) -> String {
-    Role::format_set(roles)
-}
-
 /// Mint a token for an account, valid from now for `ttl_secs` (at most the maximum token
 /// age), optionally narrowing roles.
 pub fn mint(

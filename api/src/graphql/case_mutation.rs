@@ -377,7 +377,7 @@ impl CaseStatusMutation {
                         &r.principal,
                         &acc.agency_id,
                         acc.active,
-                        &crate::auth::parse_roles(&acc.roles),
+                        &crate::policy::Role::parse_set(&acc.roles),
                     ) =>
                 {
                     a

@@ -15,9 +15,8 @@ use super::loaders::load_persons;
 use super::person::Person;
 use super::registry::{agency_by_id, Account, Agency};
 use super::validate;
-use crate::auth::parse_roles;
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Action, Category, Item, Lapse, Principal, Recipient};
+use crate::policy::{self, Action, Category, Item, Lapse, Principal, Recipient, Role};
 use crate::store;
 use entity::{consent, consent_category, consent_recipient};
 
@@ -326,7 +325,7 @@ impl ConsentQuery {
                     agency_id: agency.id,
                     agency_kind: kind,
                     roles: if account.active {
-                        parse_roles(&account.roles)
+                        Role::parse_set(&account.roles)
                     } else {
                         BTreeSet::new()
                     },

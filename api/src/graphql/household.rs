@@ -58,15 +58,7 @@ async fn visible_members(
         ) else {
             continue;
         };
-        let record = RecordRef {
-            kind: "household",
-            id: &m.household_id,
-            owner,
-            link: Link::Data {
-                category: Category::Household,
-                holder: owner,
-            },
-        };
+        let record = household_record(&m.household_id, owner);
         if admit(ctx, f, record, HOUSEHOLD)? {
             out.push(m);
         }
@@ -204,15 +196,7 @@ pub async fn memberships_of_person(
         let Some(owner) = owners.get(m.household_id.as_str()) else {
             continue;
         };
-        let record = RecordRef {
-            kind: "household",
-            id: &m.household_id,
-            owner,
-            link: Link::Data {
-                category: Category::Household,
-                holder: owner,
-            },
-        };
+        let record = household_record(&m.household_id, owner);
         if admit(ctx, p.facts(), record, HOUSEHOLD)? {
             out.push(HouseholdMember { model: m });
         }
@@ -229,15 +213,7 @@ impl Household {
     /// holds the household is NARRATIVE of every current member
     async fn owner_agency(&self, ctx: &Context<'_>) -> ApiResult<Option<Agency>> {
         let subjects = household_subjects(ctx, &self.0.id).await?;
-        let record = RecordRef {
-            kind: "household",
-            id: &self.0.id,
-            owner: &self.0.owner_agency_id,
-            link: Link::Data {
-                category: Category::Household,
-                holder: &self.0.owner_agency_id,
-            },
-        };
+        let record = household_record(&self.0.id, &self.0.owner_agency_id);
         let owner = reveal_all(
             ctx,
             &subjects,
@@ -340,5 +316,19 @@ impl HouseholdQuery {
                 .push(Edge::new(store::encode_cursor(&h.id), Household(h)));
         }
         Ok(conn)
+    }
+}
+
+/// A household as the record a revealed field belongs to: held by `owner`, its members tied
+/// to it by their HOUSEHOLD data held there.
+fn household_record<'a>(id: &'a str, owner: &'a str) -> RecordRef<'a> {
+    RecordRef {
+        kind: "household",
+        id,
+        owner,
+        link: Link::Data {
+            category: Category::Household,
+            holder: owner,
+        },
     }
 }

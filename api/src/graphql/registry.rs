@@ -9,7 +9,6 @@ use super::context::{db, req};
 use super::enums::{AccountKind, AgencyKind, LegalRegime, Role};
 use super::validate;
 use crate::audit::Entry;
-use crate::auth::{format_roles, parse_roles};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::write::registry::{
     may_administer, ChangeAccount, ChangeAgency, CreateAccount, CreateAgency,
@@ -71,7 +70,7 @@ impl Account {
     }
     /// 登録上のロール / roles in the registry
     async fn roles(&self) -> Vec<Role> {
-        parse_roles(&self.0.roles)
+        policy::Role::parse_set(&self.0.roles)
             .into_iter()
             .map(Into::into)
             .collect()
@@ -192,7 +191,7 @@ fn login_name(field: &str, value: &str) -> ApiResult<String> {
 
 fn roles_text(roles: &[Role]) -> String {
     let set: BTreeSet<policy::Role> = roles.iter().copied().map(Into::into).collect();
-    format_roles(&set)
+    policy::Role::format_set(&set)
 }
 
 #[derive(Default)]

@@ -13,7 +13,6 @@ use super::enums::Role;
 use super::registry::{change_registered, create_record, refused, Account, Registered};
 use super::scalars::DateTime;
 use super::validate;
-use crate::auth::{format_roles, parse_roles};
 use crate::error::{ApiError, ApiResult};
 use crate::oauth::{grantable, secret};
 use crate::policy::write::registry::{
@@ -39,7 +38,7 @@ impl ServiceClient {
     }
     /// 付与できるスコープ (ロール) / scopes the client may be granted (roles)
     async fn scopes(&self) -> Vec<Role> {
-        parse_roles(&self.0.scopes)
+        policy::Role::parse_set(&self.0.scopes)
             .into_iter()
             .map(Into::into)
             .collect()
@@ -161,7 +160,7 @@ impl ServiceClientMutation {
             .await?
             .ok_or_else(|| ApiError::not_found("input.accountId"))?;
         let id = store::new_id();
-        let roles = parse_roles(&account.roles);
+        let roles = policy::Role::parse_set(&account.roles);
         let fit = ClientAccount {
             kind: &account.kind,
             active: account.active,
@@ -176,7 +175,7 @@ impl ServiceClientMutation {
             account_id,
             name,
             secret_hash: hash,
-            scopes: format_roles(&scopes),
+            scopes: policy::Role::format_set(&scopes),
             secret_rotated_at: r.now,
             revoked_at: None,
             revoked_by: None,
