@@ -129,6 +129,13 @@ where
     M: Versioned,
     M::Entity: EntityTrait<Model = M>,
 {
+    if changed.id() != read.id() {
+        // A changed copy of another record: a bug in the caller, never a rename.
+        return Err(ApiError::internal(
+            "store update",
+            format!("{} written over {}", changed.id(), read.id()),
+        ));
+    }
     if client_version != read.version() {
         return Err(ApiError::stale(read.version()));
     }
