@@ -354,7 +354,7 @@ impl ConsentQuery {
             .chain([Item::location()])
             .collect();
         for item in all {
-            let e = policy::explain(
+            let e = policy::explain_to_caller(
                 &principal,
                 &subject.facts,
                 &subject.facts.owner_agency_id,
@@ -362,26 +362,6 @@ impl ConsentQuery {
                 r.purpose,
                 r.now,
             );
-            // Saying "ADDRESS_CONFIDENTIAL" would tell the caller the person is under a
-            // support measure (CHILD_PROTECTION): only those who may see that are told.
-            let sees_protection = policy::decide(
-                &principal,
-                &subject.facts,
-                &subject.facts.owner_agency_id,
-                Item::of(Category::ChildProtection),
-                r.purpose,
-                r.now,
-            )
-            .is_ok();
-            let e = match e.decision {
-                Err(policy::Denial::AddressConfidential) if !sees_protection => {
-                    policy::Explanation {
-                        decision: Err(policy::Denial::NoBasis),
-                        ..e
-                    }
-                }
-                _ => e,
-            };
             let (basis, basis_reference, denial) = match &e.decision {
                 Ok(b) => (
                     Some(b.kind().to_owned()),

@@ -348,5 +348,31 @@ pub fn explain(
     }
 }
 
+/// [`explain`] as told to the caller: saying ADDRESS_CONFIDENTIAL would tell them the person
+/// is under a support measure (CHILD_PROTECTION), so only a caller who may see that category
+/// is told; anyone else hears NO_BASIS.
+pub fn explain_to_caller(
+    principal: &Principal,
+    subject: &SubjectFacts,
+    record_owner: &str,
+    item: Item,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Explanation {
+    let e = explain(principal, subject, record_owner, item, purpose, now);
+    let protection = Item::of(Category::ChildProtection);
+    match e.decision {
+        Err(Denial::AddressConfidential)
+            if decide(principal, subject, record_owner, protection, purpose, now).is_err() =>
+        {
+            Explanation {
+                decision: Err(Denial::NoBasis),
+                ..e
+            }
+        }
+        _ => e,
+    }
+}
+
 #[cfg(test)]
 mod tests;

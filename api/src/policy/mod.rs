@@ -16,10 +16,10 @@ pub mod write;
 
 pub use ceiling::{may, Action, POLICY_VERSION};
 pub use decide::{
-    city_date, consent_covers, decide, explain, is_party, knows_by_own_or_consent,
-    may_convene_support_meeting, may_know_consent, may_name_subject, membership_current,
-    referral_missing, sees_all_consents, visible_scope, Explanation, Link, ListScope,
-    REFERRAL_CATEGORIES,
+    city_date, consent_covers, decide, explain, explain_to_caller, is_party,
+    knows_by_own_or_consent, may_convene_support_meeting, may_know_consent, may_name_subject,
+    membership_current, referral_missing, sees_all_consents, visible_scope, Explanation, Link,
+    ListScope, REFERRAL_CATEGORIES,
 };
 pub use types::*;
 pub use write::{Permit, Refusal, Ruling};

@@ -59,3 +59,27 @@ fn non_confidential_location_opened_by_kind_consent() {
     let s = sole(consent("c1", &[Contact], &[], &[ChildFamily]));
     assert_eq!(cw_loc(&s), by_consent("c1"));
 }
+
+#[test]
+fn explanation_names_address_confidential_only_to_who_may_see_child_protection() {
+    let p = caseworker();
+    // A kind consent for CONTACT only: the location is denied for the support measure, which
+    // the caller may not know about (no basis for CHILD_PROTECTION), so it is told NO_BASIS.
+    let s = confidential(vec![consent("c1", &[Contact], &[], &[ChildFamily])]);
+    let told = |s: &SubjectFacts| {
+        explain_to_caller(&p, s, OWNER, Item::location(), Purpose::Support, now()).decision
+    };
+    assert_eq!(
+        explain(&p, &s, OWNER, Item::location(), Purpose::Support, now()).decision,
+        CONFIDENTIAL
+    );
+    assert_eq!(told(&s), Err(Denial::NoBasis));
+    // With CHILD_PROTECTION consented as well, the reason is told as it is.
+    let s = confidential(vec![consent(
+        "c1",
+        &[Contact, ChildProtection],
+        &[],
+        &[ChildFamily],
+    )]);
+    assert_eq!(told(&s), CONFIDENTIAL);
+}
