@@ -28,3 +28,4 @@ pub mod referral;
 pub mod service_client;
 pub mod support_case;
 pub mod support_plan;
+pub mod visibility;

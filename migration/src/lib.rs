@@ -7,6 +7,7 @@ mod m20261127_000001_core;
 mod m20261127_000002_workflow;
 mod m20261127_000003_one_open_case;
 mod m20261127_000004_service_client;
+mod m20261206_000001_visibility;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_workflow::Migration),
             Box::new(m20261127_000003_one_open_case::Migration),
             Box::new(m20261127_000004_service_client::Migration),
+            Box::new(m20261206_000001_visibility::Migration),
         ]
     }
 }

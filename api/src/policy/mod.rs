@@ -11,6 +11,7 @@
 
 pub mod ceiling;
 mod decide;
+pub mod index;
 mod types;
 pub mod write;
 

@@ -9,8 +9,9 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
+use super::visibility::{self, Own};
 use super::write::{self, write};
-use super::{basis_subjects, Page};
+use super::Page;
 use crate::audit::Entry;
 use crate::error::ApiResult;
 use crate::policy::write::activity::RecordActivity;
@@ -65,7 +66,10 @@ pub async fn of_person<C: ConnectionTrait>(
         .filter(
             Condition::any()
                 .add(activity::Column::AgencyId.eq(scope.agency_id.as_str()))
-                .add(activity::Column::PersonId.in_subquery(basis_subjects(scope))),
+                .add(
+                    activity::Column::PersonId
+                        .in_subquery(visibility::subjects(scope, Own::Exclude)),
+                ),
         );
     if let Some(after) = &page.after {
         let Some((on, id)) = parse_key(after) else {

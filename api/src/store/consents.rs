@@ -24,6 +24,7 @@ pub async fn record(
     entries: Vec<Entry>,
 ) -> ApiResult<()> {
     debug_assert_eq!(permit.id(), record.model.subject_person_id);
+    let subject = [record.model.subject_person_id.clone()];
     write(db, entries, move |txn| {
         Box::pin(async move {
             insert(txn, record.model).await?;
@@ -33,6 +34,7 @@ pub async fn record(
             for r in record.recipients {
                 insert(txn, r).await?;
             }
+            super::visibility::refresh(txn, &subject).await?;
             Ok(())
         })
     })
@@ -52,7 +54,12 @@ pub async fn withdraw(
 ) -> ApiResult<consent::Model> {
     debug_assert_eq!(permit.id(), read.id);
     write(db, entries, move |txn| {
-        Box::pin(async move { write::update(txn, &read, client_version, withdrawn).await })
+        Box::pin(async move {
+            let subject = [read.subject_person_id.clone()];
+            let out = write::update(txn, &read, client_version, withdrawn).await?;
+            super::visibility::refresh(txn, &subject).await?;
+            Ok(out)
+        })
     })
     .await
 }

@@ -7,7 +7,8 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::{basis_subjects, write, Page};
+use super::visibility::{self, Own};
+use super::{write, Page};
 use crate::audit::Entry;
 use crate::error::ApiResult;
 use crate::policy::write::consultation::{ChangeConsultation, RecordConsultation};
@@ -52,7 +53,10 @@ pub async fn list<C: ConnectionTrait>(
     let consenting = Query::select()
         .column(consultation_subject::Column::ConsultationId)
         .from(consultation_subject::Entity)
-        .and_where(consultation_subject::Column::PersonId.in_subquery(basis_subjects(scope)))
+        .and_where(
+            consultation_subject::Column::PersonId
+                .in_subquery(visibility::subjects(scope, Own::Exclude)),
+        )
         .to_owned();
     let mut q = consultation::Entity::find().filter(
         Condition::any()
@@ -88,7 +92,8 @@ pub async fn list<C: ConnectionTrait>(
                 .equals((consultation::Entity, consultation::Column::Id)),
             )
             .and_where(
-                consultation_subject::Column::PersonId.not_in_subquery(basis_subjects(issue_scope)),
+                consultation_subject::Column::PersonId
+                    .not_in_subquery(visibility::subjects(issue_scope, Own::Exclude)),
             )
             .to_owned();
         q = q.filter(

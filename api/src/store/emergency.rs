@@ -49,7 +49,15 @@ pub async fn create(
     entries: Vec<Entry>,
 ) -> ApiResult<emergency_grant::Model> {
     debug_assert_eq!(permit.id(), grant.person_id);
-    write(db, entries, move |txn| Box::pin(insert(txn, grant))).await
+    write(db, entries, move |txn| {
+        Box::pin(async move {
+            let subject = [grant.person_id.clone()];
+            let out = insert(txn, grant).await?;
+            super::visibility::refresh(txn, &subject).await?;
+            Ok(out)
+        })
+    })
+    .await
 }
 
 /// Close a grant (`closed`: the grant as read with its closing columns set) only if it is
@@ -73,6 +81,7 @@ pub async fn close(
     write(db, entries, move |txn| {
         Box::pin(async move {
             guarded::<emergency_grant::Entity>(txn, change, still_open, ALREADY_CLOSED).await?;
+            super::visibility::refresh(txn, std::slice::from_ref(&closed.person_id)).await?;
             Ok(closed)
         })
     })

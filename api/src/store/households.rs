@@ -8,7 +8,8 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::{basis_subjects, write, Page};
+use super::visibility::{self, Own};
+use super::{write, Page};
 use crate::audit::Entry;
 use crate::error::ApiResult;
 use crate::policy::write::household::{ChangeHousehold, CreateHousehold, EndMembership, Enrol};
@@ -25,7 +26,10 @@ pub async fn list<C: ConnectionTrait>(
     let consenting_members = Query::select()
         .column(household_member::Column::HouseholdId)
         .from(household_member::Entity)
-        .and_where(household_member::Column::PersonId.in_subquery(basis_subjects(scope)))
+        .and_where(
+            household_member::Column::PersonId
+                .in_subquery(visibility::subjects(scope, Own::Exclude)),
+        )
         .to_owned();
     let mut q = household::Entity::find().filter(
         Condition::any()
@@ -111,10 +115,13 @@ pub async fn create(
     write(db, entries, move |txn| {
         Box::pin(async move {
             write::insert(txn, model).await?;
+            let mut persons = Vec::new();
             for (enrol, m) in members {
                 debug_assert_eq!(enrol.id(), m.person_id);
+                persons.push(m.person_id.clone());
                 write::insert(txn, m).await?;
             }
+            visibility::refresh(txn, &persons).await?;
             Ok(())
         })
     })
@@ -132,7 +139,12 @@ pub async fn add_member(
     debug_assert_eq!(permit.id(), row.household_id);
     debug_assert_eq!(enrol.id(), row.person_id);
     write(db, entries, move |txn| {
-        Box::pin(async move { write::insert(txn, row).await })
+        Box::pin(async move {
+            let person = [row.person_id.clone()];
+            let out = write::insert(txn, row).await?;
+            visibility::refresh(txn, &person).await?;
+            Ok(out)
+        })
     })
     .await
 }
@@ -154,6 +166,7 @@ pub async fn end_membership(
     let guard = Condition::all()
         .add(household_member::Column::Id.eq(read.id.as_str()))
         .add(as_read);
+    let person = [read.person_id.clone()];
     let change = household_member::ActiveModel {
         left_on: Set(Some(left_on)),
         ..Default::default()
@@ -166,7 +179,9 @@ pub async fn end_membership(
                 guard,
                 "構成員の記録が他の更新で変わりました / the membership changed since it was read",
             )
-            .await
+            .await?;
+            visibility::refresh(txn, &person).await?;
+            Ok(())
         })
     })
     .await?;

@@ -32,6 +32,7 @@ pub async fn create(
     write(db, entries, move |txn| {
         Box::pin(async move {
             let id = row.model.id.clone();
+            let household = row.model.household_id.clone();
             write::insert(txn, row.model).await?;
             let members = row
                 .members
@@ -48,7 +49,18 @@ pub async fn create(
                     category,
                 }
             });
-            insert_all(txn, categories).await
+            insert_all(txn, categories).await?;
+            // Every person who is, was or will be a member: a 支援会議 opens them while their
+            // membership is current.
+            let members: Vec<String> = entity::household_member::Entity::find()
+                .filter(entity::household_member::Column::HouseholdId.eq(household))
+                .all(txn)
+                .await?
+                .into_iter()
+                .map(|m| m.person_id)
+                .collect();
+            super::visibility::refresh(txn, &members).await?;
+            Ok(())
         })
     })
     .await

@@ -1,6 +1,6 @@
 //! Data access: sea-orm queries, no GraphQL. Lists are scoped here, in SQL, to the records
-//! the caller may know exist (the caller's agency's own records, or subjects whose consent
-//! names the caller's agency or kind), from a [`ListScope`] the policy hands out.
+//! the caller may know exist (the caller's agency's own records, or subjects the visibility
+//! index lets it know: [`visibility`]), from a `policy::ListScope` the policy hands out.
 
 pub mod activities;
 pub mod cases;
@@ -16,6 +16,7 @@ pub mod referrals;
 pub mod registry;
 pub mod resources;
 pub mod service_clients;
+pub mod visibility;
 pub mod write;
 
 pub use write::{next_version, write, Versioned};
@@ -24,10 +25,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use migration::MigratorTrait;
-use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query, SelectStatement, UnionType};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
-
-use crate::policy::{ListScope, Purpose};
 
 /// How long a request waits for a database connection before it fails (INTERNAL). While the
 /// database is down, opening a connection is retried until then (sqlx treats a refused
@@ -68,116 +66,6 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// A new record id: UUID v7, so ids sort by creation time.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// The persons for whom the scope has a basis other than OWN for its category, now: an
-/// active consent naming the agency or its kind, a 支援会議 the agency is a member of that
-/// covers the person's household and declared the category, or an open emergency grant to
-/// the account. The SQL twin of `policy::decide` for lists; rows are re-checked by it.
-pub fn basis_subjects(scope: &ListScope) -> SelectStatement {
-    let mut q = consenting(scope, true);
-    q.union(UnionType::Distinct, meeting_subjects(scope))
-        .union(UnionType::Distinct, emergency_subjects(scope));
-    q
-}
-
-fn meeting_subjects(scope: &ListScope) -> SelectStatement {
-    let mut q = Query::select();
-    if scope.purpose != Purpose::Support {
-        // Like the policy: a 支援会議 is a basis for the SUPPORT purpose only.
-        q.and_where(Expr::val(1).eq(0));
-    }
-    q.column(("hm", "person_id"))
-        .from_as("household_member", "hm")
-        .join_as(
-            JoinType::InnerJoin,
-            "meeting",
-            "m",
-            Expr::col(("m", "household_id")).equals(("hm", "household_id")),
-        )
-        .join_as(
-            JoinType::InnerJoin,
-            "meeting_member",
-            "mm",
-            Expr::col(("mm", "meeting_id")).equals(("m", "id")),
-        )
-        .join_as(
-            JoinType::InnerJoin,
-            "meeting_category",
-            "mc",
-            Expr::col(("mc", "meeting_id")).equals(("m", "id")),
-        )
-        // A current member only: `joined_on <= today < left_on` (policy::membership_current).
-        .and_where(
-            Expr::col(("hm", "joined_on"))
-                .is_null()
-                .or(Expr::col(("hm", "joined_on")).lte(scope.today())),
-        )
-        .and_where(
-            Expr::col(("hm", "left_on"))
-                .is_null()
-                .or(Expr::col(("hm", "left_on")).gt(scope.today())),
-        )
-        .and_where(Expr::col(("m", "kind")).eq(facts::SUPPORT_MEETING_KIND))
-        .and_where(Expr::col(("mm", "agency_id")).eq(scope.agency_id.as_str()))
-        .and_where(Expr::col(("mc", "category")).eq(scope.category.as_str()))
-        .and_where(Expr::col(("m", "period_from")).lte(scope.now))
-        .and_where(Expr::col(("m", "period_until")).gt(scope.now))
-        .to_owned()
-}
-
-fn emergency_subjects(scope: &ListScope) -> SelectStatement {
-    Query::select()
-        .column(("g", "person_id"))
-        .from_as("emergency_grant", "g")
-        .and_where(Expr::col(("g", "account_id")).eq(scope.account_id.as_str()))
-        .and_where(Expr::col(("g", "closed_at")).is_null())
-        .and_where(Expr::col(("g", "granted_at")).lte(scope.now))
-        .and_where(Expr::col(("g", "expires_at")).gt(scope.now))
-        .to_owned()
-}
-
-/// Like [`consenting_subjects`], but only consents that name the agency itself (what an
-/// address_confidential address needs).
-pub fn consenting_subjects_naming_agency(scope: &ListScope) -> SelectStatement {
-    consenting(scope, false)
-}
-
-fn consenting(scope: &ListScope, by_kind: bool) -> SelectStatement {
-    let named = Expr::col(("consent_recipient", "recipient_type"))
-        .eq("AGENCY")
-        .and(Expr::col(("consent_recipient", "recipient_value")).eq(scope.agency_id.as_str()));
-    let recipient = if by_kind {
-        named.or(Expr::col(("consent_recipient", "recipient_type"))
-            .eq("AGENCY_KIND")
-            .and(
-                Expr::col(("consent_recipient", "recipient_value")).eq(scope.agency_kind.as_str()),
-            ))
-    } else {
-        named
-    };
-    Query::select()
-        .column(("c", "subject_person_id"))
-        .from_as("consent", "c")
-        .inner_join(
-            "consent_category",
-            Expr::col(("consent_category", "consent_id")).equals(("c", "id")),
-        )
-        .inner_join(
-            "consent_recipient",
-            Expr::col(("consent_recipient", "consent_id")).equals(("c", "id")),
-        )
-        .and_where(Expr::col(("consent_category", "category")).eq(scope.category.as_str()))
-        .and_where(recipient)
-        .and_where(Expr::col(("c", "purpose")).eq(scope.purpose.as_str()))
-        .and_where(Expr::col(("c", "withdrawn_at")).is_null())
-        .and_where(Expr::col(("c", "valid_from")).lte(scope.now))
-        .and_where(
-            Expr::col(("c", "valid_until"))
-                .is_null()
-                .or(Expr::col(("c", "valid_until")).gt(scope.now)),
-        )
-        .to_owned()
 }
 
 /// Page size and opaque cursor.

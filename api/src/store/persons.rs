@@ -6,7 +6,8 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{basis_subjects, consenting_subjects_naming_agency, write, Page};
+use super::visibility::{self, Own};
+use super::{write, Page};
 use crate::audit::Entry;
 use crate::error::ApiResult;
 use crate::policy::write::person::{ChangePerson, CreatePerson};
@@ -34,11 +35,8 @@ pub async fn list<C: ConnectionTrait>(
     filter: &PersonFilter,
     page: &Page,
 ) -> Result<Vec<person::Model>, DbErr> {
-    let mut q = person::Entity::find().filter(
-        Condition::any()
-            .add(person::Column::OwnerAgencyId.eq(scope.agency_id.as_str()))
-            .add(person::Column::Id.in_subquery(basis_subjects(scope))),
-    );
+    let mut q = person::Entity::find()
+        .filter(person::Column::Id.in_subquery(visibility::subjects(scope, Own::Include)));
     if let Some(d) = &filter.district {
         // Filtering on a location must not reveal a location the caller may not see: the same
         // rule as the policy's (OWN; any basis for CONTACT; for an address_confidential person
@@ -52,9 +50,11 @@ pub async fn list<C: ConnectionTrait>(
                 .add(
                     Condition::all()
                         .add(person::Column::AddressConfidential.eq(false))
-                        .add(person::Column::Id.in_subquery(basis_subjects(loc))),
+                        .add(
+                            person::Column::Id.in_subquery(visibility::subjects(loc, Own::Exclude)),
+                        ),
                 )
-                .add(person::Column::Id.in_subquery(consenting_subjects_naming_agency(loc))),
+                .add(person::Column::Id.in_subquery(visibility::naming_agency(loc))),
         );
     }
     if let Some(k) = &filter.kana_key_prefix {
@@ -103,7 +103,12 @@ pub async fn create(
 ) -> ApiResult<person::Model> {
     debug_assert_eq!(permit.id(), model.id);
     write(db, entries, move |txn| {
-        Box::pin(async move { super::write::insert(txn, model).await })
+        Box::pin(async move {
+            let person = [model.id.clone()];
+            let out = super::write::insert(txn, model).await?;
+            visibility::refresh(txn, &person).await?;
+            Ok(out)
+        })
     })
     .await
 }
@@ -121,7 +126,13 @@ pub async fn update(
     debug_assert_eq!(permit.id(), read.id);
     let read = read.clone();
     write(db, entries, move |txn| {
-        Box::pin(async move { super::write::update(txn, &read, client_version, changed).await })
+        Box::pin(async move {
+            let person = [read.id.clone()];
+            let out = super::write::update(txn, &read, client_version, changed).await?;
+            // The registering agency is a basis (OWN).
+            visibility::refresh(txn, &person).await?;
+            Ok(out)
+        })
     })
     .await
 }
