@@ -59,8 +59,14 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opts).await
 }
 
+/// Apply pending migrations, then fill the visibility index if a database from before it has
+/// persons and no entries (so an upgrade needs no step of its own).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    migration::Migrator::up(db, None).await
+    migration::Migrator::up(db, None).await?;
+    if let Some(n) = visibility::fill_if_empty(db).await? {
+        tracing::info!(entries = n, "visibility index built");
+    }
+    Ok(())
 }
 
 /// A new record id: UUID v7, so ids sort by creation time.
