@@ -225,7 +225,7 @@ pub async fn issue_categories(
     Ok(all.remove(ALL).unwrap_or_default())
 }
 
-/// Load persons (and their facts) by id, in one batch for those not yet read. Returns every
+/// Load persons (and their facts) by id, in one statement for those not yet read. Returns every
 /// person found, visible or not, in the order asked: callers decide visibility.
 pub async fn load_persons(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Loaded>> {
     let db = db(ctx)?;
@@ -233,21 +233,18 @@ pub async fn load_persons(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Lo
         .rows
         .persons
         .get(ids, |missing| async move {
-            let models = store::persons::by_ids(db, missing).await?;
-            let refs: Vec<&person::Model> = models.iter().collect();
-            let mut facts = store::facts::for_persons(db, &refs).await?;
-            Ok(models
+            Ok(store::facts::persons_with_facts(db, &missing)
+                .await?
                 .into_iter()
-                .filter_map(|m| {
-                    let f = facts.remove(&m.id)?;
-                    Some((
+                .map(|(m, f)| {
+                    (
                         m.id.clone(),
                         Some(Loaded {
                             model: Arc::new(m),
                             facts: Arc::new(f.facts),
                             consents: Arc::new(f.consents),
                         }),
-                    ))
+                    )
                 })
                 .collect())
         })
