@@ -76,7 +76,7 @@ fn sql_type(t: &ColumnType) -> Result<&'static str, DbErr> {
 }
 
 /// A statement being built: the parts in its column layout, its branches and their
-/// parameters (bound in the order their placeholders appear).
+/// parameters (each bound to its numbered placeholder).
 pub struct Union<'p> {
     backend: DbBackend,
     parts: Vec<&'p Part>,
@@ -94,13 +94,11 @@ impl<'p> Union<'p> {
         }
     }
 
-    /// A placeholder for one parameter.
+    /// A placeholder for one parameter: numbered (`$n`, which SQLite takes as well), so the
+    /// text may use placeholders in any order they were made.
     pub fn param(&mut self, v: impl Into<Value>) -> String {
         self.values.push(v.into());
-        match self.backend {
-            DbBackend::Postgres => format!("${}", self.values.len()),
-            _ => "?".to_owned(),
-        }
+        format!("${}", self.values.len())
     }
 
     /// A parenthesised list of placeholders for these values, for `IN`; never empty (an
@@ -115,7 +113,7 @@ impl<'p> Union<'p> {
 
     /// A branch: rows of `kind`, the given parts read from the given table aliases of
     /// `from` (the rest of the select: `FROM … WHERE …`, its placeholders made by this
-    /// union after those of earlier branches), every other part NULL.
+    /// union), every other part NULL.
     pub fn branch(&mut self, kind: &str, sources: &[(&Part, &str)], from: &str) {
         let mut cols = vec![format!("'{kind}' AS {KIND}")];
         for part in &self.parts {
