@@ -318,7 +318,8 @@ pub async fn authenticate(
         },
     };
     // The account, its agency and the client a client token names: one statement.
-    let Some(caller) = crate::store::registry::caller(db, &claims.sub, claims.cid.as_deref()).await?
+    let Some(caller) =
+        crate::store::registry::caller(db, &claims.sub, claims.cid.as_deref()).await?
     else {
         return Ok(Err(AuthFailure::UnknownAccount));
     };

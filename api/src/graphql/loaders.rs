@@ -99,7 +99,11 @@ impl<V: Clone + Default> Keyed<V> {
     /// Which of `keys` are here already.
     pub fn known(&self, keys: &[String]) -> ApiResult<std::collections::HashSet<String>> {
         let rows = self.lock()?;
-        Ok(keys.iter().filter(|k| rows.contains_key(*k)).cloned().collect())
+        Ok(keys
+            .iter()
+            .filter(|k| rows.contains_key(*k))
+            .cloned()
+            .collect())
     }
 
     fn lock(&self) -> ApiResult<std::sync::MutexGuard<'_, HashMap<String, V>>> {
@@ -517,7 +521,11 @@ pub async fn load_about(
     };
     let also: Vec<String> = {
         let known = rows.agencies.known(also)?;
-        let mut a: Vec<String> = also.iter().filter(|id| !known.contains(*id)).cloned().collect();
+        let mut a: Vec<String> = also
+            .iter()
+            .filter(|id| !known.contains(*id))
+            .cloned()
+            .collect();
         a.sort();
         a.dedup();
         a
@@ -537,7 +545,12 @@ pub async fn load_about(
     let ids: Vec<String> = found.consultations.iter().map(|c| c.id.clone()).collect();
     let mut agencies: Vec<String> = also;
     agencies.extend(found.agencies.iter().map(|a| a.id.clone()));
-    agencies.extend(found.consultations.iter().map(|c| c.receiving_agency_id.clone()));
+    agencies.extend(
+        found
+            .consultations
+            .iter()
+            .map(|c| c.receiving_agency_id.clone()),
+    );
     rows.agencies.seed(
         &agencies,
         found

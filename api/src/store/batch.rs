@@ -39,10 +39,7 @@ impl Part {
 
     /// This part of a row from an outer join: None when the joined row is missing (its first
     /// column, a text key, is NULL).
-    pub fn decode_joined<M: FromQueryResult>(
-        &self,
-        row: &QueryResult,
-    ) -> Result<Option<M>, DbErr> {
+    pub fn decode_joined<M: FromQueryResult>(&self, row: &QueryResult) -> Result<Option<M>, DbErr> {
         let Some((first, _)) = self.columns.first() else {
             return Ok(None);
         };
@@ -140,8 +137,12 @@ impl<'p> Union<'p> {
             return Ok(Vec::new());
         }
         let sql = self.branches.join(" UNION ALL ");
-        db.query_all_raw(Statement::from_sql_and_values(self.backend, sql, self.values))
-            .await
+        db.query_all_raw(Statement::from_sql_and_values(
+            self.backend,
+            sql,
+            self.values,
+        ))
+        .await
     }
 }
 

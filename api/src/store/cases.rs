@@ -16,8 +16,8 @@ use sea_orm::{
     FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::write::{self, write, Txn, Versioned};
 use super::batch::{Part, Union};
+use super::write::{self, write, Txn, Versioned};
 use super::Page;
 use crate::audit::Entry;
 use crate::error::ApiResult;

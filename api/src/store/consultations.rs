@@ -253,10 +253,7 @@ pub async fn about<C: ConnectionTrait>(
     let s = Part::of::<consultation_subject::Entity>("s_")?;
     let (issue, category) = issue_parts()?;
     let a = Part::of::<entity::agency::Entity>("a_")?;
-    let mut u = Union::new(
-        db.get_database_backend(),
-        &[&c, &s, &issue, &category, &a],
-    );
+    let mut u = Union::new(db.get_database_backend(), &[&c, &s, &issue, &category, &a]);
     let about = |u: &mut Union<'_>| {
         let l = u.list(person_ids);
         format!(

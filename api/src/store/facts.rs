@@ -119,7 +119,11 @@ async fn read<C: ConnectionTrait>(
     let mut u = Union::new(db.get_database_backend(), &parts);
     if with_persons {
         let l = u.list(ids);
-        u.branch("p", &[(&person, "t")], &format!("FROM \"person\" t WHERE t.\"id\" IN {l}"));
+        u.branch(
+            "p",
+            &[(&person, "t")],
+            &format!("FROM \"person\" t WHERE t.\"id\" IN {l}"),
+        );
     }
     let l = u.list(ids);
     u.branch(
@@ -192,7 +196,9 @@ async fn read<C: ConnectionTrait>(
             "mc" => out.meeting_categories.push(meeting_cat.decode(&row)?),
             "e" => out.emergencies.push(emergency.decode(&row)?),
             other => {
-                return Err(DbErr::Custom(format!("facts: unexpected row kind {other:?}")));
+                return Err(DbErr::Custom(format!(
+                    "facts: unexpected row kind {other:?}"
+                )));
             }
         }
     }
@@ -315,8 +321,7 @@ fn support_meetings(rows: &mut Rows) -> Vec<(String, MeetingFacts)> {
 pub const SUPPORT_MEETING_KIND: &str = "SUPPORT_MEETING";
 
 /// A consent's categories and recipients, keyed by consent id.
-pub type Details =
-    HashMap<String, (Vec<consent_category::Model>, Vec<consent_recipient::Model>)>;
+pub type Details = HashMap<String, (Vec<consent_category::Model>, Vec<consent_recipient::Model>)>;
 
 /// Categories and recipients of the given consents, keyed by consent id: two queries.
 pub async fn consent_details<C: ConnectionTrait>(
