@@ -3,6 +3,7 @@
 //! index lets it know: [`visibility`]), from a `policy::ListScope` the policy hands out.
 
 pub mod activities;
+pub mod batch;
 pub mod cases;
 pub mod consents;
 pub mod consultations;
