@@ -153,7 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         println!("{}", serde_json::to_string_pretty(&jwks)?);
         return Ok(std::process::ExitCode::SUCCESS);
     }
-    let mut db = store::connect(&config.database_url).await?;
+    let mut db = store::connect(&config.database_url, &config.pool).await?;
     bench_switches::instrument(&mut db)?;
     match command {
         // Done above, before any configuration is read.

@@ -237,6 +237,30 @@ fn a_bad_key_configuration_stops_the_start_naming_the_key() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A bad pool or admission setting stops the start naming the variable (no silent default),
+/// and SQLite refuses a pool of more than one connection.
+#[test]
+fn a_bad_load_setting_stops_the_start_naming_it() {
+    let dir = fresh_dir("tsunagi-cli");
+    for (name, value) in [
+        ("TSUNAGI_DATABASE_POOL_SIZE", "sixteen"),
+        ("TSUNAGI_DATABASE_POOL_SIZE", "0"),
+        ("TSUNAGI_DATABASE_ACQUIRE_TIMEOUT_MS", "5s"),
+        ("TSUNAGI_ADMISSION_LIMIT", "0"),
+        ("TSUNAGI_ADMISSION_QUEUE", "-1"),
+        ("TSUNAGI_ADMISSION_WAIT_MS", "1e3"),
+    ] {
+        let err = refused_start(&dir, &[(name, value)]);
+        assert!(
+            err.contains(&format!("{name} must be a whole number from")),
+            "{name}={value}: {err}"
+        );
+    }
+    let err = refused_start(&dir, &[("TSUNAGI_DATABASE_POOL_SIZE", "4")]);
+    assert!(err.contains("SQLite uses exactly one connection"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Key rotation without a restart: with change polling off, a new JWKS is not used until
 /// SIGHUP, and then at once.
 #[cfg(unix)]
