@@ -52,6 +52,9 @@ pub struct AppState {
     pub oauth: TokenService,
     /// The ledger's group commit for reads (see [`audit::GroupCommit`]).
     pub ledger: Arc<audit::GroupCommit>,
+    /// The read replica (TSUNAGI_DATABASE_REPLICA_URL), handed to every request's context;
+    /// what may be read from it is `graphql::context::replica_db`'s rule.
+    pub replica: Option<DatabaseConnection>,
 }
 
 impl AppState {
@@ -64,7 +67,14 @@ impl AppState {
             ledger: Arc::new(audit::GroupCommit::start(db.clone())),
             db,
             config,
+            replica: None,
         }
+    }
+
+    /// With a connection to a streaming replica of `db` (see [`Config::replica_url`]).
+    pub fn with_replica(mut self, replica: Option<DatabaseConnection>) -> Self {
+        self.replica = replica;
+        self
     }
 }
 
@@ -359,11 +369,14 @@ async fn graphql_request(
             .into_response();
     }
     let operation = facts.operation;
-    let ctx = Arc::new(RequestCtx::new(
-        principal.clone(),
-        audit::now_micros(),
-        state.config.emergency_hours,
-    ));
+    let ctx = Arc::new(
+        RequestCtx::new(
+            principal.clone(),
+            audit::now_micros(),
+            state.config.emergency_hours,
+        )
+        .with_replica(state.replica.clone()),
+    );
     let execution = state.schema.execute(request.data(ctx.clone()));
     let Ok(response) = tokio::time::timeout(state.config.limits.request_timeout, execution).await
     else {

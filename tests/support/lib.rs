@@ -277,6 +277,7 @@ impl Server {
             emergency_hours: 4,
             limits: tsunagi_api::config::Limits::default(),
             oauth: tsunagi_api::config::OAuthConfig::default(),
+            database_replica_url: None,
         };
         tweak(&mut config);
         // The keys as tweaked: srv.token() signs like the server's own `tsunagi token`.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::policy::{
     AgencyKind, Category, ConsentFacts, EmergencyFacts, MeetingFacts, Purpose, SubjectFacts,
@@ -40,7 +40,45 @@ pub async fn for_persons<C: ConnectionTrait>(
     db: &C,
     persons: &[&person::Model],
 ) -> Result<HashMap<String, PersonFacts>, DbErr> {
-    let ids: Vec<String> = persons.iter().map(|p| p.id.clone()).collect();
+    let subjects = persons.iter().map(|p| {
+        (
+            p.id.clone(),
+            p.owner_agency_id.clone(),
+            p.address_confidential,
+        )
+    });
+    for_subjects(db, subjects.collect()).await
+}
+
+/// Policy facts for persons by id, the person columns the decision rests on
+/// (`owner_agency_id`, `address_confidential`) included, all read on `db`: for person rows
+/// that came from elsewhere (a read replica, whose copy of those columns may be stale). An id
+/// with no person has no entry.
+pub async fn for_person_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<HashMap<String, PersonFacts>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let subjects: Vec<(String, String, bool)> = person::Entity::find()
+        .select_only()
+        .column(person::Column::Id)
+        .column(person::Column::OwnerAgencyId)
+        .column(person::Column::AddressConfidential)
+        .filter(person::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for_subjects(db, subjects).await
+}
+
+/// [`for_persons`] from each person's (id, registering agency, address_confidential).
+async fn for_subjects<C: ConnectionTrait>(
+    db: &C,
+    persons: Vec<(String, String, bool)>,
+) -> Result<HashMap<String, PersonFacts>, DbErr> {
+    let ids: Vec<String> = persons.iter().map(|p| p.0.clone()).collect();
     let consents = if ids.is_empty() {
         Vec::new()
     } else {
@@ -51,14 +89,14 @@ pub async fn for_persons<C: ConnectionTrait>(
     };
     let mut by_consent = consent_details(db, &consents).await?;
     let mut out: HashMap<String, SubjectFacts> = persons
-        .iter()
-        .map(|p| {
+        .into_iter()
+        .map(|(id, owner_agency_id, address_confidential)| {
             (
-                p.id.clone(),
+                id.clone(),
                 SubjectFacts {
-                    person_id: p.id.clone(),
-                    owner_agency_id: p.owner_agency_id.clone(),
-                    address_confidential: p.address_confidential,
+                    person_id: id,
+                    owner_agency_id,
+                    address_confidential,
                     ..SubjectFacts::default()
                 },
             )
