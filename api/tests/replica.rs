@@ -337,7 +337,7 @@ impl Hub {
 }
 
 const SEARCH: &str =
-    "query($k: String!) { persons(kana: $k) { nodes { id familyName givenName address phone } } }";
+    "query($k: String!) { persons(kana: $k) { nodes { id familyName givenName address phone version } } }";
 const DIRECT: &str = "query($p: ID!) { person(id: $p) { id familyName address phone } }";
 const HOUSEHOLDS: &str = "{ households(first: 100) { nodes { id } } }";
 const CONSULTATIONS: &str = "{ consultations(first: 100) { nodes { id summary } } }";
@@ -547,6 +547,26 @@ async fn a_lagging_replica_never_reveals_what_the_primary_has_withdrawn() {
         "the listed content is the replica's, as old as its lag: {found}"
     );
     let direct = hub.ok(&b, DIRECT, json!({ "p": p })).await;
+    assert_eq!(direct["person"]["familyName"], "検証改", "{direct}");
+    // The listed version belongs to the listed (old) content: an update sent with it is
+    // refused, never overwriting the correction.
+    let own = hub.ok(&a, SEARCH, json!({ "k": KANA })).await;
+    let listed_version = own["persons"]["nodes"][0]["version"]
+        .as_i64()
+        .expect("version");
+    assert!(listed_version < version, "{own}");
+    let stale = hub
+        .gql(
+            &a,
+            UPDATE,
+            json!({ "p": p, "v": listed_version, "i": { "givenName": "上書き" } }),
+        )
+        .await;
+    assert_eq!(
+        stale["errors"][0]["extensions"]["code"], "CONFLICT",
+        "{stale}"
+    );
+    let direct = hub.ok(&a, DIRECT, json!({ "p": p })).await;
     assert_eq!(direct["person"]["familyName"], "検証改", "{direct}");
 
     // 2b. Candidates come from the replica: a consultation recorded on the primary is not
