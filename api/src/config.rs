@@ -43,6 +43,10 @@ pub struct Config {
     /// The database pool ([`PoolSettings`]) and admission to /graphql ([`AdmissionSettings`]).
     pub pool: PoolSettings,
     pub admission: AdmissionSettings,
+    /// A streaming read replica of the PostgreSQL primary (TSUNAGI_DATABASE_REPLICA_URL),
+    /// checked by [`Config::replica_url`]. What may be read from it: README §12,
+    /// [`crate::graphql::context::replica_db`].
+    pub database_replica_url: Option<String>,
 }
 
 /// POST /oauth/token (service clients, OAuth 2.0 client credentials).
@@ -262,6 +266,7 @@ impl Config {
             oauth,
             pool: PoolSettings::from_env()?,
             admission: AdmissionSettings::from_env()?,
+            database_replica_url: env("TSUNAGI_DATABASE_REPLICA_URL"),
         })
     }
 }
@@ -375,5 +380,71 @@ fn whole(name: &str, min: u64, max: u64) -> anyhow::Result<Option<u64>> {
         _ => anyhow::bail!(
             "{name} は {min}〜{max} の整数で指定してください / {name} must be a whole number from {min} to {max}, not {v:?}"
         ),
+    }
+}
+
+// --- The read replica (TSUNAGI_DATABASE_REPLICA_URL) ---------------------------------------
+
+impl Config {
+    /// The read replica's URL, if one is configured, after checking it: PostgreSQL only (a
+    /// replica of an SQLite file does not exist, and a replica of another PostgreSQL than
+    /// the primary would offer rows the primary does not have), and a URL that parses. Called
+    /// by `serve` before anything is opened, after `--database-url` has overridden the
+    /// primary, so that a wrong setting stops the start with a message rather than failing
+    /// the first list request.
+    pub fn replica_url(&self) -> anyhow::Result<Option<&str>> {
+        checked_replica_url(&self.database_url, self.database_replica_url.as_deref())
+    }
+}
+
+/// [`Config::replica_url`]'s checks of a replica URL against the primary's.
+fn checked_replica_url<'a>(
+    primary: &str,
+    replica: Option<&'a str>,
+) -> anyhow::Result<Option<&'a str>> {
+    let Some(url) = replica else {
+        return Ok(None);
+    };
+    let postgres = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+    if !postgres(primary) {
+        anyhow::bail!(
+            "TSUNAGI_DATABASE_REPLICA_URL は PostgreSQL のときだけ使えます（DATABASE_URL が PostgreSQL ではありません）/ TSUNAGI_DATABASE_REPLICA_URL needs a PostgreSQL primary: DATABASE_URL is not postgres:// (SQLite has no read replica); unset TSUNAGI_DATABASE_REPLICA_URL"
+        );
+    }
+    if !postgres(url) {
+        anyhow::bail!(
+            "TSUNAGI_DATABASE_REPLICA_URL は postgres:// の URL にしてください / TSUNAGI_DATABASE_REPLICA_URL must be a postgres:// (or postgresql://) URL of a streaming replica of the primary"
+        );
+    }
+    if let Err(e) = url.parse::<sea_orm::sqlx::postgres::PgConnectOptions>() {
+        anyhow::bail!(
+            "TSUNAGI_DATABASE_REPLICA_URL を解釈できません / TSUNAGI_DATABASE_REPLICA_URL does not parse as a PostgreSQL URL: {e}"
+        );
+    }
+    Ok(Some(url))
+}
+
+#[cfg(test)]
+mod replica_tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_needs_a_postgres_primary_and_a_postgres_url_that_parses() {
+        let pg = "postgres://postgres@127.0.0.1:5432/hub";
+        assert_eq!(checked_replica_url(pg, None).expect("none"), None);
+        let ok = "postgresql://reader@10.0.0.2:5433/hub";
+        assert_eq!(checked_replica_url(pg, Some(ok)).expect("ok"), Some(ok));
+        let e = checked_replica_url(DEFAULT_DATABASE_URL, Some(ok))
+            .expect_err("SQLite has no replica")
+            .to_string();
+        assert!(e.contains("needs a PostgreSQL primary"), "{e}");
+        let e = checked_replica_url(pg, Some("sqlite://replica.db"))
+            .expect_err("not PostgreSQL")
+            .to_string();
+        assert!(e.contains("must be a postgres://"), "{e}");
+        let e = checked_replica_url(pg, Some("postgres://h:notaport/db"))
+            .expect_err("bad port")
+            .to_string();
+        assert!(e.contains("does not parse"), "{e}");
     }
 }

@@ -58,6 +58,9 @@ pub struct AppState {
     pub ledger: Arc<audit::GroupCommit>,
     /// Admission to POST /graphql and the shed counts ([`crate::shed`]).
     pub admission: Arc<Admission>,
+    /// The read replica (TSUNAGI_DATABASE_REPLICA_URL), handed to every request's context;
+    /// what may be read from it is `graphql::context::replica_db`'s rule.
+    pub replica: Option<DatabaseConnection>,
 }
 
 impl AppState {
@@ -72,7 +75,14 @@ impl AppState {
             ledger: Arc::new(audit::GroupCommit::start(db.clone())),
             db,
             config,
+            replica: None,
         }
+    }
+
+    /// With a connection to a streaming replica of `db` (see [`Config::replica_url`]).
+    pub fn with_replica(mut self, replica: Option<DatabaseConnection>) -> Self {
+        self.replica = replica;
+        self
     }
 }
 
@@ -372,11 +382,14 @@ async fn graphql_request(
             .into_response();
     }
     let operation = facts.operation;
-    let ctx = Arc::new(RequestCtx::new(
-        principal.clone(),
-        audit::now_micros(),
-        state.config.emergency_hours,
-    ));
+    let ctx = Arc::new(
+        RequestCtx::new(
+            principal.clone(),
+            audit::now_micros(),
+            state.config.emergency_hours,
+        )
+        .with_replica(state.replica.clone()),
+    );
     let wrote = Arc::new(AtomicBool::new(false));
     let execution = crate::shed::track_writes(
         wrote.clone(),

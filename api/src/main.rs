@@ -146,6 +146,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     if let Some(url) = cli.database_url {
         config.database_url = url;
     }
+    // A wrong replica setting stops `serve` here, before anything is opened.
+    if let Command::Serve { .. } = command {
+        config.replica_url()?;
+    }
     if let Command::Jwks = command {
         let Some(jwks) = config.jwt.key.public_jwks() else {
             anyhow::bail!("no asymmetric signing key configured (TSUNAGI_JWT_SIGNING_KEY_FILE)");
@@ -190,6 +194,13 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 demo::load(&db).await?;
                 demo::print_accounts(&db).await?;
             }
+            let replica = match config.replica_url()? {
+                None => None,
+                Some(url) => {
+                    tracing::info!(replica = %redact(url), "read replica: list candidates and listed persons' content (README §12)");
+                    Some(store::connect(url, &config.pool).await?)
+                }
+            };
             let listener = tokio::net::TcpListener::bind(&config.listen).await?;
             tracing::info!(keys = %config.jwt.key.describe(), "token keys");
             #[cfg(unix)]
@@ -201,7 +212,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 "trusted documents"
             );
             tracing::info!(listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
-            let state = http::AppState::new(db, config);
+            let state = http::AppState::new(db, config).with_replica(replica);
             axum::serve(listener, http::router(state))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;

@@ -276,6 +276,7 @@ impl Server {
                 wait: std::time::Duration::from_secs(600),
                 ..Default::default()
             },
+            database_replica_url: None,
         };
         tweak(&mut config);
         // The pool as tweaked (a load test sets its size and acquire timeout).

@@ -8,7 +8,7 @@ use super::scalars::DateTime;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, SimpleObject, ID};
 
-use super::context::{db, req};
+use super::context::{db, reads_replica, replica_db, req};
 use super::enums::{Category as GqlCategory, Channel, ConsultationStatus, Sensitivity, Urgency};
 use super::gate::{admit, nullable, reveal_all, RecordRef};
 use super::household;
@@ -385,11 +385,23 @@ impl ConsultationQuery {
         else {
             return Ok(Connection::new(false, false));
         };
-        let rows = store::consultations::list(db(ctx)?, &scope, &filter, &page)
+        // Candidates from the read replica (README §12); the rows themselves, whose holder
+        // the decision rests on, are read again on the primary (when they came from a
+        // replica), and decided there.
+        let candidates = store::consultations::list(replica_db(ctx)?, &scope, &filter, &page)
             .await?
             .ok_or_else(|| ApiError::bad_input("after", "不正なカーソルです / invalid cursor"))?;
-        let has_next = rows.len() as u64 > page.first;
-        let rows: Vec<_> = rows.into_iter().take(page.first as usize).collect();
+        let has_next = candidates.len() as u64 > page.first;
+        let candidates = candidates.into_iter().take(page.first as usize);
+        let rows: Vec<_> = if reads_replica(ctx)? {
+            let ids: Vec<String> = candidates.map(|row| row.id).collect();
+            let mut by_id = consultations(ctx, &ids).await?;
+            ids.iter()
+                .filter_map(|id| by_id.remove(id).flatten())
+                .collect()
+        } else {
+            candidates.collect()
+        };
         let mut conn = Connection::new(page.after.is_some(), has_next);
         let list = visible(ctx, rows).await?;
         prefetch(ctx, &list, &Wants::connection(ctx)).await?;

@@ -1,6 +1,7 @@
 //! The request context every resolver gets: the principal, the request's clock and purpose,
-//! the ledger recorder and the rows loaded in this request ([`super::loaders`]). The gate
-//! through which personal fields are revealed is [`super::gate`].
+//! the ledger recorder, the rows loaded in this request ([`super::loaders`]) and the two
+//! database handles ([`db`], the primary; [`replica_db`], the read replica when one is set).
+//! The gate through which personal fields are revealed is [`super::gate`].
 
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ pub struct RequestCtx {
     pub emergency_hours: u32,
     /// Rows read in this request, each read once ([`super::loaders`]).
     pub(crate) rows: Rows,
+    /// The read replica (TSUNAGI_DATABASE_REPLICA_URL), if set: reached only through
+    /// [`replica_db`].
+    replica: Option<DatabaseConnection>,
 }
 
 impl RequestCtx {
@@ -36,7 +40,15 @@ impl RequestCtx {
             recorder: AccessRecorder::default(),
             emergency_hours,
             rows: Rows::default(),
+            replica: None,
         }
+    }
+
+    /// With a read replica (a pool handle: cloning it is cheap). See [`replica_db`] for what
+    /// may be read from it.
+    pub fn with_replica(mut self, replica: Option<DatabaseConnection>) -> Self {
+        self.replica = replica;
+        self
     }
 
     /// The policy decision for one item of one subject, held in a record owned by `owner`.
@@ -96,7 +108,40 @@ pub fn req<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a RequestCtx> {
         .map_err(|e| ApiError::internal("request context", e.message))
 }
 
+/// The primary. Everything is read here unless [`replica_db`]'s rule allows otherwise.
 pub fn db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a DatabaseConnection> {
     ctx.data::<DatabaseConnection>()
         .map_err(|e| ApiError::internal("database handle", e.message))
+}
+
+/// The read handle: the streaming replica when TSUNAGI_DATABASE_REPLICA_URL is set, else the
+/// primary. A replica may lag the primary, so the rule (README §12 "what may go to a read
+/// replica", docs/design.md §4.6) is:
+///
+/// - **May go to the replica**: the *candidates* of a list or a kana/name search (their ids,
+///   paging, and the list's visibility subquery), because every candidate is then decided
+///   again by the gate on facts read on the primary (a lagging replica can only offer a row
+///   that is then dropped, or miss one that just became visible: staleness, not a leak); and
+///   the *content* of a record whose access is decided on primary facts (a person's names and
+///   contact fields as listed: [`super::loaders::load_listed_persons`]), which may then be as
+///   old as the replica's lag.
+/// - **Never**: anything a decision rests on — the fields of a row the policy reads (a
+///   person's registering agency and `address_confidential`, a household's or consultation's
+///   holder), consents with their recipients and categories, accounts and roles, service-client
+///   generations, emergency grants, memberships, 支援会議 and their members, involvements —
+///   every write, the ledger, reads for optimistic concurrency, `audit verify`. Those use
+///   [`db`].
+///
+/// Callers: `persons`, `households`, `consultations` (grep `replica_db(`). If in doubt, [`db`].
+pub fn replica_db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a DatabaseConnection> {
+    match &req(ctx)?.replica {
+        Some(replica) => Ok(replica),
+        None => db(ctx),
+    }
+}
+
+/// Whether [`replica_db`] is a replica, so that rows read through it must be read again on
+/// the primary before a decision rests on them (without one they came from the primary).
+pub fn reads_replica(ctx: &Context<'_>) -> ApiResult<bool> {
+    Ok(req(ctx)?.replica.is_some())
 }

@@ -7,7 +7,7 @@ use super::scalars::Date;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, ID};
 
-use super::context::{db, req};
+use super::context::{reads_replica, replica_db, req};
 use super::gate::{admit, nullable, reveal_all, RecordRef};
 use super::loaders::{household_subjects, households, members_of, memberships_of, Wants};
 use super::person::Person;
@@ -311,10 +311,22 @@ impl HouseholdQuery {
         else {
             return Ok(Connection::new(false, false));
         };
-        let rows = store::households::list(db(ctx)?, &scope, &page).await?;
-        let has_next = rows.len() as u64 > page.first;
+        // Candidates from the read replica (README §12); the rows themselves, whose holder
+        // the decision rests on, are read again on the primary (when they came from a
+        // replica), and decided there.
+        let candidates = store::households::list(replica_db(ctx)?, &scope, &page).await?;
+        let has_next = candidates.len() as u64 > page.first;
         let mut conn = Connection::new(page.after.is_some(), has_next);
-        let rows: Vec<_> = rows.into_iter().take(page.first as usize).collect();
+        let candidates = candidates.into_iter().take(page.first as usize);
+        let rows: Vec<_> = if reads_replica(ctx)? {
+            let ids: Vec<String> = candidates.map(|row| row.id).collect();
+            let mut by_id = households(ctx, &ids).await?;
+            ids.iter()
+                .filter_map(|id| by_id.remove(id).flatten())
+                .collect()
+        } else {
+            candidates.collect()
+        };
         let list = visible_households(ctx, rows).await?;
         prefetch(ctx, &list, &Wants::connection(ctx)).await?;
         for h in list {

@@ -282,6 +282,50 @@ pub async fn load_persons(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Lo
         .collect())
 }
 
+/// Persons offered by a list, `candidates` as the list read them — on the read replica when
+/// one is set ([`super::context::replica_db`]). Their content (names, contact fields) is
+/// kept, but the columns the decision rests on (registering agency, `address_confidential`)
+/// and every policy fact are read on the primary, and the model carries the primary's values
+/// of those columns: nothing the gate decides on is the replica's. A candidate the primary
+/// does not have is dropped; a person this request already read keeps what was read first.
+/// In the order given; visible or not (callers decide).
+pub async fn load_listed_persons(
+    ctx: &Context<'_>,
+    candidates: Vec<person::Model>,
+) -> ApiResult<Vec<Loaded>> {
+    let db = db(ctx)?;
+    let ids: Vec<String> = candidates.iter().map(|m| m.id.clone()).collect();
+    let mut content: HashMap<String, person::Model> =
+        candidates.into_iter().map(|m| (m.id.clone(), m)).collect();
+    let mut found = req(ctx)?
+        .rows
+        .persons
+        .get(&ids, |missing| async move {
+            let mut facts = store::facts::for_person_ids(db, missing.clone()).await?;
+            Ok(missing
+                .into_iter()
+                .filter_map(|id| {
+                    let f = facts.remove(&id)?;
+                    let mut model = content.remove(&id)?;
+                    // The primary's, whatever the replica's copy says.
+                    model.owner_agency_id.clone_from(&f.facts.owner_agency_id);
+                    model.address_confidential = f.facts.address_confidential;
+                    let loaded = Loaded {
+                        model: Arc::new(model),
+                        facts: Arc::new(f.facts),
+                        consents: Arc::new(f.consents),
+                    };
+                    Some((id, Some(loaded)))
+                })
+                .collect())
+        })
+        .await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.remove(id).flatten())
+        .collect())
+}
+
 /// Forget a cached person (after a write in this request changed them).
 pub fn forget_person(ctx: &Context<'_>, id: &str) -> ApiResult<()> {
     req(ctx)?.rows.persons.forget_key(id)

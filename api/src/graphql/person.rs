@@ -10,11 +10,11 @@ use super::validate;
 
 use super::consent::Consent;
 use super::consultation::{self, Consultation};
-use super::context::{db, req};
+use super::context::{replica_db, req};
 use super::enums::Sex;
 use super::gate::{admit, nullable, reveal, RecordRef};
 use super::household::{self, HouseholdMember};
-use super::loaders::{load_persons, Loaded, Wants};
+use super::loaders::{load_listed_persons, load_persons, Loaded, Wants};
 use super::registry::{agency_by_id, Agency};
 use crate::error::{ApiError, ApiResult};
 use crate::kana;
@@ -33,6 +33,18 @@ impl Person {
     pub async fn visible(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Person>> {
         let r = req(ctx)?;
         Ok(load_persons(ctx, ids)
+            .await?
+            .into_iter()
+            .filter(|l| r.knows_person(&l.facts))
+            .map(|Loaded { model, facts, .. }| Person { model, facts })
+            .collect())
+    }
+
+    /// The persons a list offered (`candidates`, possibly from the read replica) that the
+    /// caller may know exist, decided on the primary's facts ([`load_listed_persons`]).
+    async fn listed(ctx: &Context<'_>, candidates: Vec<person::Model>) -> ApiResult<Vec<Person>> {
+        let r = req(ctx)?;
+        Ok(load_listed_persons(ctx, candidates)
             .await?
             .into_iter()
             .filter(|l| r.knows_person(&l.facts))
@@ -296,15 +308,13 @@ impl PersonQuery {
         else {
             return Ok(Connection::new(false, false));
         };
-        let rows = store::persons::list(db(ctx)?, &scope, &filter, &page).await?;
+        // Candidates and their content from the read replica (README §12); whether each is
+        // shown, and every field, is decided on the primary's facts (`Person::listed`).
+        let rows = store::persons::list(replica_db(ctx)?, &scope, &filter, &page).await?;
         let has_next = rows.len() as u64 > page.first;
-        let ids: Vec<String> = rows
-            .iter()
-            .take(page.first as usize)
-            .map(|p| p.id.clone())
-            .collect();
+        let candidates: Vec<person::Model> = rows.into_iter().take(page.first as usize).collect();
         let mut conn = Connection::new(page.after.is_some(), has_next);
-        let list = Person::visible(ctx, &ids).await?;
+        let list = Person::listed(ctx, candidates).await?;
         let shown: Vec<String> = list.iter().map(|p| p.model.id.clone()).collect();
         prefetch(ctx, &shown, &Wants::connection(ctx)).await?;
         for p in list {

@@ -410,3 +410,18 @@ pub fn to_facts(c: &consent::Model, details: &Details) -> Option<ConsentFacts> {
     }
     Some(facts)
 }
+
+/// Policy facts for persons by id, the person columns the decision rests on
+/// (`owner_agency_id`, `address_confidential`) included, all read on `db`: for person rows
+/// that came from elsewhere (a read replica, whose copy of those columns may be stale). An id
+/// with no person has no entry.
+pub async fn for_person_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<HashMap<String, PersonFacts>, DbErr> {
+    Ok(persons_with_facts(db, &ids)
+        .await?
+        .into_iter()
+        .map(|(p, f)| (p.id, f))
+        .collect())
+}

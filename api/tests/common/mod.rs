@@ -33,6 +33,7 @@ pub fn command(dir: &Path, args: &[&str], env: &[(String, String)]) -> Command {
     cmd.args(args).current_dir(dir).current_dir(dir);
     for name in [
         "DATABASE_URL",
+        "TSUNAGI_DATABASE_REPLICA_URL",
         "TSUNAGI_ENV",
         "TSUNAGI_LISTEN",
         "TSUNAGI_JWT_SECRET",
