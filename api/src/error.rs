@@ -114,8 +114,8 @@ pub enum ApiError {
     /// The record changed since the caller read it (stale version), or a state conflict.
     Conflict { message: String },
     /// No database connection was free in time (the pool timed out): the hub is overloaded
-    /// or the database is down. The HTTP edge sheds the whole request (503) unless a write
-    /// of it was already committed.
+    /// or the database is down. The HTTP edge sheds the whole request (503; `written` when
+    /// a write of it had already reached its commit).
     Unavailable,
     /// Something failed inside the hub. Already logged; the client sees only the code.
     Internal,

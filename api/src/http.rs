@@ -403,14 +403,14 @@ async fn graphql_request(
         return state.admission.refuse(Shed::Timeout, written());
     };
     // A field found no database connection in time: the answer is withheld whole (no data
-    // leaves, so no read is ledgered), unless a write of this request already committed;
-    // then the caller gets what was done, the failed fields coded UNAVAILABLE.
+    // leaves, so no read is ledgered). Should a write of this request have reached its
+    // commit, the refusal says so (`written`): the caller must check before retrying.
     let starved = response
         .errors
         .iter()
         .any(|e| error_code(e) == Some(Code::Unavailable.as_str()));
-    if starved && !written() {
-        return state.admission.refuse(Shed::DatabasePool, false);
+    if starved {
+        return state.admission.refuse(Shed::DatabasePool, written());
     }
     let Some(entries) = ctx.recorder.entries(&principal, &operation) else {
         return internal();

@@ -19,9 +19,10 @@
 //! A mutation is shed the same way as long as none of its writes reached its commit (a
 //! write holds its connection from `BEGIN` to `COMMIT`, so the pool cannot time out inside
 //! one): [`track_writes`] records, per request, whether `store::write` reached a commit.
-//! Should one have (a later field of the same request found no connection), the answer
-//! says so (`extensions.written: true`, "check before retrying") instead of claiming that
-//! nothing was done.
+//! Should one have (a later field of the same request found no connection, or the request
+//! timed out after it), the 503 says so (`extensions.written: true`, "a change may have
+//! been saved, check before retrying") instead of claiming that nothing was done. Every
+//! UNAVAILABLE answer is a 503 with `Retry-After`; none is a 200.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
