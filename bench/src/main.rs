@@ -12,6 +12,7 @@
 //! ```
 
 mod onestmt;
+mod peer;
 mod rawsql;
 mod scenario;
 mod stats;
@@ -97,6 +98,23 @@ struct Args {
     /// so that no system pays for encryption the others do not.
     #[arg(long)]
     tls: bool,
+    /// Also run the household overview and the person search against a peer on the same
+    /// database, interleaved with the hub round by round: `postgraphile` (PostGraphile 4;
+    /// install first with `npm install --prefix bench/peer`)
+    #[arg(long)]
+    peer: Option<String>,
+    /// The peer's process counts, comma-separated (1 = one Node process; 2 = a cluster of two)
+    #[arg(long, default_value = "1,2", value_delimiter = ',')]
+    peer_workers: Vec<usize>,
+}
+
+/// One peer run, beside the hub's normal-mode run of the same round.
+struct PeerRun {
+    round: usize,
+    workers: usize,
+    scenario: String,
+    hub: f64,
+    stats: Stats,
 }
 
 /// The account a scenario runs as.
@@ -198,6 +216,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let mut first = true;
     let mut bounds = Vec::new();
     let mut one_bounds = Vec::new();
+    let mut peer_runs: Vec<PeerRun> = Vec::new();
     for (i, phase) in [reads, writes].into_iter().enumerate() {
         if phase.is_empty() {
             continue;
@@ -212,7 +231,34 @@ async fn run(args: Args) -> anyhow::Result<bool> {
                 let server = Server::start(&bin, &work, &db, demo, &mode_env(mode)?).await?;
                 let result = bench_mode(&args, &phase, mode, &server, &bin, &work, &db).await;
                 server.stop().await;
-                rows.extend(result?);
+                let (these, inputs) = result?;
+                if let (Some(kind), "normal") = (&args.peer, mode.as_str()) {
+                    for workers in &args.peer_workers {
+                        for (name, variables) in inputs.iter().filter(|(n, _)| peer::supports(n)) {
+                            let hub = these
+                                .iter()
+                                .find(|r| &r.scenario == name)
+                                .map_or(0.0, |r| r.stats.throughput());
+                            let stats =
+                                run_peer(&args, kind, &db, *workers, name, variables).await?;
+                            println!(
+                                "round {round}: {name:<20} Tsunagi / PostGraphile ({workers} process{}) = {hub:.1} / {:.1} = {:.2}  load {}",
+                                if *workers == 1 { "" } else { "es" },
+                                stats.throughput(),
+                                hub / stats.throughput().max(f64::MIN_POSITIVE),
+                                load_average()
+                            );
+                            peer_runs.push(PeerRun {
+                                round,
+                                workers: *workers,
+                                scenario: name.clone(),
+                                hub,
+                                stats,
+                            });
+                        }
+                    }
+                }
+                rows.extend(these);
             }
         }
         // The raw-SQL bound for the reads, on the same data (before the writes add to it).
@@ -229,8 +275,30 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
     let rows = pool_rounds(rows);
     print_report(&rows, &bounds, &one_bounds);
+    if !peer_runs.is_empty() {
+        println!("\npeer: Tsunagi (normal: consent enforced, every read ledgered) / PostGraphile 4 (neither), per round");
+        for p in &peer_runs {
+            println!(
+                "round {} {:<20} {} process{}: {:.1} / {:.1} = {:.2}  (PostGraphile p50 {:.1} ms, p99 {:.1} ms, {} failures)",
+                p.round,
+                p.scenario,
+                p.workers,
+                if p.workers == 1 { " " } else { "es" },
+                p.hub,
+                p.stats.throughput(),
+                p.hub / p.stats.throughput().max(f64::MIN_POSITIVE),
+                p.stats.percentile_ms(0.5),
+                p.stats.percentile_ms(0.99),
+                p.stats.failures
+            );
+            for e in &p.stats.examples {
+                println!("    failure: {e}");
+            }
+        }
+    }
     println!("load average at the end: {}", load_average());
     Ok(rows.iter().all(|r| r.stats.failures == 0)
+        && peer_runs.iter().all(|p| p.stats.failures == 0)
         && bounds.iter().chain(&one_bounds).all(|b| b.1.failed == 0))
 }
 
@@ -243,6 +311,45 @@ fn load_average() -> String {
 }
 
 type Bounds = Vec<(String, rawsql::Bound)>;
+
+/// Start the peer with `workers` processes, warm it up and measure one scenario.
+async fn run_peer(
+    args: &Args,
+    kind: &str,
+    db: &str,
+    workers: usize,
+    name: &str,
+    variables: &[serde_json::Value],
+) -> anyhow::Result<Stats> {
+    let requests = peer::requests(name, variables)?;
+    let p = peer::Peer::start(kind, db, workers).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency * 2)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let api = Arc::new(Api {
+        client,
+        url: format!("http://127.0.0.1:{}/graphql", p.port),
+        token: String::new(),
+    });
+    // Each request once before timing: a peer that answers wrongly measures nothing.
+    for r in &requests {
+        let (status, body) = api.post(&r.body).await?;
+        if let Err(e) = r.validate(status, &body) {
+            p.stop().await;
+            bail!("{kind} {name}: {e}");
+        }
+    }
+    let prepared = Arc::new(Prepared {
+        name: name.to_owned(),
+        requests,
+        refusals: 0,
+    });
+    drive(&api, &prepared, args.concurrency, args.warmup, None).await;
+    let stats = drive(&api, &prepared, args.concurrency, args.duration, None).await;
+    p.stop().await;
+    Ok(stats)
+}
 
 /// Capture the statements of each read request from a server with the SQL log on (normal
 /// mode otherwise), then replay them with pgbench (the statement-replay bound), and run each
@@ -383,7 +490,7 @@ async fn bench_mode(
     bin: &Path,
     work: &Path,
     db: &str,
-) -> anyhow::Result<Vec<Row>> {
+) -> anyhow::Result<(Vec<Row>, Vec<(String, Vec<serde_json::Value>)>)> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency * 2)
         .timeout(Duration::from_secs(30))
@@ -414,6 +521,17 @@ async fn bench_mode(
         }
     }
     let mut rows = Vec::new();
+    let inputs = prepared
+        .iter()
+        .map(|(_, p)| {
+            let vars = p
+                .requests
+                .iter()
+                .map(|r| r.body["variables"].clone())
+                .collect();
+            (p.name.clone(), vars)
+        })
+        .collect();
     for (api, p) in prepared {
         let p = Arc::new(p);
         drive(&api, &p, args.concurrency, args.warmup, None).await;
@@ -438,7 +556,7 @@ async fn bench_mode(
         print_row(&row);
         rows.push(row);
     }
-    Ok(rows)
+    Ok((rows, inputs))
 }
 
 /// `concurrency` workers, each sending one request at a time for `duration`.
