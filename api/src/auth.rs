@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use jsonwebtoken::{errors::ErrorKind, Algorithm, Header, Validation};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{AgencyKind, Principal, Role};
@@ -317,16 +317,14 @@ pub async fn authenticate(
             None => return Ok(Err(AuthFailure::InvalidRoles)),
         },
     };
-    let Some(account) = entity::account::Entity::find_by_id(claims.sub.clone())
-        .one(db)
-        .await?
+    // The account, its agency and the client a client token names: one statement.
+    let Some(caller) =
+        crate::store::registry::caller(db, &claims.sub, claims.cid.as_deref()).await?
     else {
         return Ok(Err(AuthFailure::UnknownAccount));
     };
-    let agency = entity::agency::Entity::find_by_id(account.agency_id.clone())
-        .one(db)
-        .await?;
-    let Some(agency) = agency.filter(|a| a.active && account.active) else {
+    let account = caller.account;
+    let Some(agency) = caller.agency.filter(|a| a.active && account.active) else {
         return Ok(Err(AuthFailure::Deactivated));
     };
     let Some(agency_kind) = AgencyKind::parse(&agency.kind) else {
@@ -336,8 +334,8 @@ pub async fn authenticate(
     if let Some(narrow) = narrowed {
         roles.retain(|r| narrow.contains(r));
     }
-    if let Some(client_id) = &claims.cid {
-        match client::token_client(db, client_id, &account.id, claims.cgen).await? {
+    if claims.cid.is_some() {
+        match client::token_client(caller.client, &account.id, claims.cgen) {
             Ok(scopes) => roles.retain(|r| scopes.contains(r)),
             Err(f) => return Ok(Err(AuthFailure::Client(f))),
         }

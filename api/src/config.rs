@@ -40,6 +40,9 @@ pub struct Config {
     pub emergency_hours: u32,
     pub limits: Limits,
     pub oauth: OAuthConfig,
+    /// The database pool ([`PoolSettings`]) and admission to /graphql ([`AdmissionSettings`]).
+    pub pool: PoolSettings,
+    pub admission: AdmissionSettings,
 }
 
 /// POST /oauth/token (service clients, OAuth 2.0 client credentials).
@@ -257,6 +260,120 @@ impl Config {
                 ..Limits::from_env()
             },
             oauth,
+            pool: PoolSettings::from_env()?,
+            admission: AdmissionSettings::from_env()?,
         })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Load: the database pool and admission to /graphql (issue 12 item 3). Bad values stop the
+// server at start-up: a typo must not silently become a default.
+
+/// PostgreSQL's pool size when none is set. SQLite always has one connection.
+pub const DEFAULT_PG_POOL_SIZE: u32 = 16;
+/// How long a request waits for a pooled connection by default (while the database is
+/// down, opening one is retried until then).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request may queue for an admission slot by default.
+pub const DEFAULT_ADMISSION_WAIT: Duration = Duration::from_secs(1);
+/// What a shed request is told to wait (`Retry-After`, seconds).
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// The database connection pool: TSUNAGI_DATABASE_POOL_SIZE, TSUNAGI_DATABASE_ACQUIRE_TIMEOUT_MS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections at most; None: the backend's default (PostgreSQL
+    /// [`DEFAULT_PG_POOL_SIZE`], SQLite 1, the only size SQLite accepts).
+    pub size: Option<u32>,
+    /// How long a request waits for a connection before it is shed (503 UNAVAILABLE).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            size: None,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+}
+
+impl PoolSettings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(PoolSettings {
+            size: whole("TSUNAGI_DATABASE_POOL_SIZE", 1, 10_000)?.map(|n| n as u32),
+            acquire_timeout: whole("TSUNAGI_DATABASE_ACQUIRE_TIMEOUT_MS", 1, 600_000)?
+                .map_or(DEFAULT_ACQUIRE_TIMEOUT, Duration::from_millis),
+        })
+    }
+
+    /// The pool size for a database URL; Err for a size SQLite cannot take.
+    pub fn size_for(&self, url: &str) -> Result<u32, String> {
+        let sqlite = url.starts_with("sqlite:");
+        match (self.size, sqlite) {
+            (None, true) => Ok(1),
+            (None, false) => Ok(DEFAULT_PG_POOL_SIZE),
+            (Some(1), true) => Ok(1),
+            (Some(n), true) => Err(format!(
+                "TSUNAGI_DATABASE_POOL_SIZE={n}: SQLite は接続 1 本だけです / SQLite uses exactly one connection (one writer); set 1 or leave it unset"
+            )),
+            (Some(n), false) => Ok(n),
+        }
+    }
+}
+
+/// Admission to POST /graphql: at most `limit` requests run at once, at most `queue` more
+/// wait for a slot, each at most `wait`; anything beyond is shed at once with 503
+/// UNAVAILABLE and `Retry-After` (see [`crate::shed`]). TSUNAGI_ADMISSION_LIMIT,
+/// TSUNAGI_ADMISSION_QUEUE, TSUNAGI_ADMISSION_WAIT_MS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdmissionSettings {
+    /// None: twice the pool size, at least 8 (a request spends part of its time off the
+    /// database: policy, serialisation, the ledger's group commit).
+    pub limit: Option<usize>,
+    /// None: eight times the limit.
+    pub queue: Option<usize>,
+    pub wait: Duration,
+}
+
+impl Default for AdmissionSettings {
+    fn default() -> Self {
+        AdmissionSettings {
+            limit: None,
+            queue: None,
+            wait: DEFAULT_ADMISSION_WAIT,
+        }
+    }
+}
+
+impl AdmissionSettings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(AdmissionSettings {
+            limit: whole("TSUNAGI_ADMISSION_LIMIT", 1, 100_000)?.map(|n| n as usize),
+            queue: whole("TSUNAGI_ADMISSION_QUEUE", 0, 1_000_000)?.map(|n| n as usize),
+            wait: whole("TSUNAGI_ADMISSION_WAIT_MS", 0, 60_000)?
+                .map_or(DEFAULT_ADMISSION_WAIT, Duration::from_millis),
+        })
+    }
+
+    /// (limit, queue) for a pool of `pool_size` connections.
+    pub fn sized(&self, pool_size: u32) -> (usize, usize) {
+        let limit = self.limit.unwrap_or((2 * pool_size as usize).max(8));
+        (limit, self.queue.unwrap_or(8 * limit))
+    }
+}
+
+/// A whole number in `min..=max` from the environment, None when unset; anything else is a
+/// start-up error naming the variable.
+fn whole(name: &str, min: u64, max: u64) -> anyhow::Result<Option<u64>> {
+    let Some(v) = env(name) else {
+        return Ok(None);
+    };
+    match v.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => anyhow::bail!(
+            "{name} は {min}〜{max} の整数で指定してください / {name} must be a whole number from {min} to {max}, not {v:?}"
+        ),
     }
 }

@@ -13,7 +13,8 @@
 //!   one [`ApiError`] per invalid value, all at once.
 //! - `sea_orm::DbErr`: `store` reads, `audit` (append, tail, verify), the registry lookups of
 //!   `auth`. Client: through `From<DbErr> for ApiError`: INTERNAL (a unique violation:
-//!   CONFLICT).
+//!   CONFLICT; no pooled connection in time: UNAVAILABLE, which `crate::shed` turns into an
+//!   HTTP 503 with `Retry-After`).
 //! - `policy::Refusal`: the write rules (`policy::write`): why a write is not permitted.
 //!   Client: through [`ApiError::refused`]: FORBIDDEN, NOT_FOUND or CONFLICT.
 //! - `policy::Denial`: read decisions (a decision, not a failure). Client: a withheld field
@@ -31,7 +32,11 @@
 //!   recoded by `graphql::prepare` (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED,
 //!   BAD_USER_INPUT).
 //! - `String`: `audit::GroupCommit::append`: one failed group commit, shared by every request
-//!   in it. Client: INTERNAL; the response is withheld.
+//!   in it. Client: INTERNAL; the response is withheld (no pooled connection in time:
+//!   [`is_pool_timeout_text`], HTTP 503 UNAVAILABLE).
+//! - `shed::Shed`: load shedding at the HTTP edge (admission full, no pooled connection in
+//!   time, the request timeout). Client: HTTP 503, UNAVAILABLE with `Retry-After` and
+//!   `extensions.reason`.
 //! - `anyhow::Error`: start-up and commands: configuration (`config`, `documents` manifests),
 //!   token keys (`auth::keys`), minting (`auth::mint`, `auth::sign`), `seed`, `demo`, `main`.
 //!   Client: at start-up never: the process reports it and stops (a failed key reload keeps
@@ -67,6 +72,9 @@ pub enum Code {
     NotFound,
     Conflict,
     RateLimited,
+    /// The hub shed the request under load (admission full, no database connection in
+    /// time, the request timeout): HTTP 503 with `Retry-After`.
+    Unavailable,
     Internal,
 }
 
@@ -82,6 +90,7 @@ impl Code {
             Code::NotFound => "NOT_FOUND",
             Code::Conflict => "CONFLICT",
             Code::RateLimited => "RATE_LIMITED",
+            Code::Unavailable => "UNAVAILABLE",
             Code::Internal => "INTERNAL",
         }
     }
@@ -104,6 +113,10 @@ pub enum ApiError {
     NotFound { field: String },
     /// The record changed since the caller read it (stale version), or a state conflict.
     Conflict { message: String },
+    /// No database connection was free in time (the pool timed out): the hub is overloaded
+    /// or the database is down. The HTTP edge sheds the whole request (503) unless a write
+    /// of it was already committed.
+    Unavailable,
     /// Something failed inside the hub. Already logged; the client sees only the code.
     Internal,
 }
@@ -165,6 +178,7 @@ impl ApiError {
             ApiError::BadInput { .. } => Code::BadUserInput,
             ApiError::NotFound { .. } => Code::NotFound,
             ApiError::Conflict { .. } => Code::Conflict,
+            ApiError::Unavailable => Code::Unavailable,
             ApiError::Internal => Code::Internal,
         }
     }
@@ -180,6 +194,7 @@ impl ApiError {
                 format!("見つかりません / not found: {field}")
             }
             ApiError::Conflict { message } => format!("競合 / conflict: {message}"),
+            ApiError::Unavailable => UNAVAILABLE_MESSAGE.to_owned(),
             ApiError::Internal => "内部エラー / internal error".to_owned(),
         }
     }
@@ -204,16 +219,43 @@ impl From<ApiError> for async_graphql::Error {
                 ApiError::BadInput { field, .. } | ApiError::NotFound { field } => {
                     ext.set("field", field.as_str());
                 }
+                ApiError::Unavailable => {
+                    ext.set("reason", "database_pool");
+                    ext.set("retryAfter", crate::config::RETRY_AFTER_SECS);
+                }
                 _ => {}
             }
         })
     }
 }
 
+/// The message of [`ApiError::Unavailable`].
+pub const UNAVAILABLE_MESSAGE: &str =
+    "混雑のためデータベースに接続できませんでした。しばらくしてから再試行してください / no database connection was free in time (the hub is busy): retry shortly";
+
+/// Whether a database error is the pool timing out: no connection free in time.
+pub fn is_pool_timeout(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err,
+        sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)
+    )
+}
+
+/// Whether an error passed on as text (`audit::GroupCommit::append`) is the pool timing
+/// out: compared with the text of that very error, not a copy of its wording.
+pub fn is_pool_timeout_text(err: &str) -> bool {
+    err == sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout).to_string()
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     /// A unique-constraint violation is a concurrent write that created the same record
-    /// first (CONFLICT, nothing written); anything else is internal.
+    /// first (CONFLICT, nothing written); the pool timing out is UNAVAILABLE (this request
+    /// got no connection, so the statement never ran); anything else is internal.
     fn from(err: sea_orm::DbErr) -> Self {
+        if is_pool_timeout(&err) {
+            tracing::warn!("no database connection free in time: UNAVAILABLE");
+            return ApiError::Unavailable;
+        }
         if matches!(
             err.sql_err(),
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
@@ -228,3 +270,18 @@ impl From<sea_orm::DbErr> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_timeout_is_unavailable_and_recognised_as_text() {
+        let timeout = sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout);
+        assert!(is_pool_timeout_text(&timeout.to_string()));
+        assert_eq!(ApiError::from(timeout).code(), Code::Unavailable);
+        let closed = sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed);
+        assert!(!is_pool_timeout_text(&closed.to_string()));
+        assert_eq!(ApiError::from(closed).code(), Code::Internal);
+    }
+}

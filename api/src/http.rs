@@ -9,7 +9,9 @@
 //! replaced by its text; free text refused where registration is required), the alias limit,
 //! and execution (depth and complexity are checked by [`crate::graphql::prepare`]). After execution, every read the response contains
 //! is written to the ledger; if that fails the response is withheld (HTTP 500, INTERNAL):
-//! nothing leaves unledgered.
+//! nothing leaves unledgered. Under load a request is shed whole (HTTP 503 UNAVAILABLE with
+//! `Retry-After`, see [`crate::shed`]): before it runs when every admission slot is taken,
+//! or, with its answer withheld, when it gets no database connection in time.
 //!
 //! GraphQL over HTTP: the request body must be `application/json` (else HTTP 415). The answer
 //! is `application/json` unless the client's Accept prefers
@@ -19,6 +21,7 @@
 //! objects keep their keys in selection order: [`crate::graphql::prepare`] puts them in it,
 //! and the response is serialised as built, never through a sorted map.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,11 +39,12 @@ use crate::audit;
 use crate::auth::{self, AuthFailure};
 use crate::config::Config;
 use crate::documents::{self, Resolved};
-use crate::error::Code;
+use crate::error::{is_pool_timeout, is_pool_timeout_text, Code};
 use crate::graphql::{context::RequestCtx, TsunagiSchema};
 use crate::limits::{self, RateLimiter};
 use crate::oauth::{self, TokenService};
 use crate::policy::{Principal, Role};
+use crate::shed::{Admission, Shed};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -52,12 +56,16 @@ pub struct AppState {
     pub oauth: TokenService,
     /// The ledger's group commit for reads (see [`audit::GroupCommit`]).
     pub ledger: Arc<audit::GroupCommit>,
+    /// Admission to POST /graphql and the shed counts ([`crate::shed`]).
+    pub admission: Arc<Admission>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
         let config = Arc::new(config);
+        let pool_size = crate::store::pool_stats(&db).map_or(1, |(_, _, max)| max);
         AppState {
+            admission: Arc::new(Admission::new(&config.admission, pool_size)),
             schema: crate::graphql::schema(Some(db.clone()), &config.limits),
             limiter: Arc::new(RateLimiter::new(config.limits.rate_per_minute)),
             oauth: TokenService::new(db.clone(), config.clone()),
@@ -80,7 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(crate::shed::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
@@ -128,18 +136,18 @@ async fn method_not_allowed() -> Response {
 /// A refusal at the edge as a GraphQL response, keys in the usual order (`data`, `errors`;
 /// `message`, `extensions`).
 #[derive(serde::Serialize)]
-struct EdgeRefusal {
+pub(crate) struct EdgeRefusal {
     data: (),
     errors: [EdgeError; 1],
 }
 
 #[derive(serde::Serialize)]
-struct EdgeError {
+pub(crate) struct EdgeError {
     message: String,
     extensions: Value,
 }
 
-fn error_body(code: Code, message: &str, extra: Value) -> EdgeRefusal {
+pub(crate) fn error_body(code: Code, message: &str, extra: Value) -> EdgeRefusal {
     let mut ext = json!({ "code": code.as_str() });
     if let (Some(e), Value::Object(more)) = (ext.as_object_mut(), extra) {
         e.extend(more);
@@ -266,7 +274,11 @@ fn is_json_request(headers: &HeaderMap) -> bool {
 
 async fn graphql(State(state): State<AppState>, incoming: axum::extract::Request) -> Response {
     let media = Media::negotiate(incoming.headers());
-    let response = graphql_request(state, incoming, media).await;
+    // The slot is held until the answer is built (the ledger append included).
+    let response = match state.admission.admit().await {
+        Ok(_ticket) => graphql_request(state, incoming, media).await,
+        Err(why) => state.admission.refuse(why, false),
+    };
     media.apply(response).await
 }
 
@@ -285,6 +297,7 @@ async fn graphql_request(
     let principal = match auth::authenticate(&state.db, &state.config.jwt, authorization).await {
         Ok(Ok(p)) => p,
         Ok(Err(f)) => return unauthenticated(f),
+        Err(e) if is_pool_timeout(&e) => return state.admission.refuse(Shed::DatabasePool, false),
         Err(e) => {
             tracing::error!(error = %e, "authentication lookup failed");
             return internal();
@@ -364,26 +377,37 @@ async fn graphql_request(
         audit::now_micros(),
         state.config.emergency_hours,
     ));
-    let execution = state.schema.execute(request.data(ctx.clone()));
+    let wrote = Arc::new(AtomicBool::new(false));
+    let execution = crate::shed::track_writes(
+        wrote.clone(),
+        state.schema.execute(request.data(ctx.clone())),
+    );
+    let written = || wrote.load(Ordering::SeqCst);
     let Ok(response) = tokio::time::timeout(state.config.limits.request_timeout, execution).await
     else {
         // Abandoned: nothing is returned, so nothing was read.
         tracing::warn!(operation = %operation, "request timed out");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(error_body(
-                Code::Internal,
-                "時間切れ / the request took too long",
-                json!({ "reason": "timeout" }),
-            )),
-        )
-            .into_response();
+        return state.admission.refuse(Shed::Timeout, written());
     };
+    // A field found no database connection in time: the answer is withheld whole (no data
+    // leaves, so no read is ledgered), unless a write of this request already committed;
+    // then the caller gets what was done, the failed fields coded UNAVAILABLE.
+    let starved = response
+        .errors
+        .iter()
+        .any(|e| error_code(e) == Some(Code::Unavailable.as_str()));
+    if starved && !written() {
+        return state.admission.refuse(Shed::DatabasePool, false);
+    }
     let Some(entries) = ctx.recorder.entries(&principal, &operation) else {
         return internal();
     };
     // Waits until the rows are committed (together with other requests' rows).
     if let Err(e) = state.ledger.append(entries).await {
+        if is_pool_timeout_text(&e) {
+            // The group's transaction never began: no row of it was written.
+            return state.admission.refuse(Shed::DatabasePool, written());
+        }
         tracing::error!(error = %e, "ledger write failed; response withheld");
         return internal();
     }
@@ -421,6 +445,14 @@ async fn graphql_request(
         bytes,
     )
         .into_response()
+}
+
+/// The code of an error from execution (`extensions.code`).
+fn error_code(e: &async_graphql::ServerError) -> Option<&str> {
+    match e.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code),
+        _ => None,
+    }
 }
 
 fn bad_request(message: &str, extra: Value) -> Response {
@@ -500,6 +532,9 @@ async fn trusted_document(
                 .one(&state.db)
                 .await
                 .map_err(|e| {
+                    if is_pool_timeout(&e) {
+                        return state.admission.refuse(Shed::DatabasePool, false);
+                    }
                     tracing::error!(error = %e, "account lookup failed");
                     internal()
                 })?;
@@ -529,27 +564,4 @@ async fn graphiql(State(state): State<AppState>) -> Response {
 
 async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
-}
-
-/// How long /readyz waits for the database before answering 503: shorter than a load
-/// balancer's health-check timeout, so "down" is an answer rather than a hang.
-pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// 200 when a pooled connection answers a ping within [`READY_TIMEOUT`], else 503. Nothing to
-/// reset after a database restart: the pool replaces dead connections by itself, so this
-/// turns 200 again as soon as the database accepts connections.
-async fn readyz(State(state): State<AppState>) -> Response {
-    let unreachable = |why: &str| {
-        tracing::warn!(error = %why, "database not reachable");
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "database unreachable" })),
-        )
-            .into_response()
-    };
-    match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
-        Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
-        Ok(Err(e)) => unreachable(&e.to_string()),
-        Err(_) => unreachable("no answer within the readiness timeout"),
-    }
 }

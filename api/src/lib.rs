@@ -17,4 +17,5 @@ pub mod limits;
 pub mod oauth;
 pub mod policy;
 pub mod seed;
+pub mod shed;
 pub mod store;

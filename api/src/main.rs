@@ -70,6 +70,24 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// 可視範囲の索引 / the visibility index
+    Visibility {
+        #[command(subcommand)]
+        command: VisibilityCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VisibilityCommand {
+    /// 索引を判定 (decide) と突き合わせる / compare the index with the policy's decision for
+    /// every agency, person, category and purpose; exit 1 on any difference
+    Verify {
+        /// 判定の時刻 (RFC 3339、既定は現在) / the instant to compare at (RFC 3339; default now)
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// 索引を記録から作り直す / make the whole index again from the records (recovery)
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -135,7 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         println!("{}", serde_json::to_string_pretty(&jwks)?);
         return Ok(std::process::ExitCode::SUCCESS);
     }
-    let mut db = store::connect(&config.database_url).await?;
+    let mut db = store::connect(&config.database_url, &config.pool).await?;
     bench_switches::instrument(&mut db)?;
     match command {
         // Done above, before any configuration is read.
@@ -224,6 +242,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 auth::mint(&config.jwt, &found.id, ttl, narrow.as_ref())?
             );
         }
+        Command::Visibility { command } => {
+            store::migrate(&db).await?;
+            return visibility(&db, command).await;
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -238,6 +260,52 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     );
                     return Ok(std::process::ExitCode::FAILURE);
                 }
+            }
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `visibility verify|rebuild`.
+async fn visibility(
+    db: &sea_orm::DatabaseConnection,
+    command: VisibilityCommand,
+) -> anyhow::Result<std::process::ExitCode> {
+    match command {
+        VisibilityCommand::Rebuild => {
+            let n = store::visibility::rebuild(db).await?;
+            println!("rebuilt: {n} entries");
+        }
+        VisibilityCommand::Verify { at } => {
+            let at = at.unwrap_or_else(chrono::Utc::now);
+            let report = store::visibility::verify(db, at).await?;
+            for d in report.differences.iter().take(50) {
+                println!(
+                    "DIFFERENCE person {} reader {} {} {} rule {}: decide says {}, the index says {}",
+                    d.person_id,
+                    d.reader,
+                    d.category,
+                    d.purpose,
+                    d.rule,
+                    if d.decide { "visible" } else { "hidden" },
+                    if d.decide { "hidden" } else { "visible" },
+                );
+            }
+            if report.differences.is_empty() {
+                println!(
+                    "ok: {} persons, {} comparisons at {} agree with the policy",
+                    report.persons,
+                    report.compared,
+                    at.to_rfc3339()
+                );
+            } else {
+                println!(
+                    "MISMATCH: {} of {} comparisons at {} differ (run `tsunagi visibility rebuild` to recover)",
+                    report.differences.len(),
+                    report.compared,
+                    at.to_rfc3339()
+                );
+                return Ok(std::process::ExitCode::FAILURE);
             }
         }
     }

@@ -237,6 +237,30 @@ fn a_bad_key_configuration_stops_the_start_naming_the_key() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A bad pool or admission setting stops the start naming the variable (no silent default),
+/// and SQLite refuses a pool of more than one connection.
+#[test]
+fn a_bad_load_setting_stops_the_start_naming_it() {
+    let dir = fresh_dir("tsunagi-cli");
+    for (name, value) in [
+        ("TSUNAGI_DATABASE_POOL_SIZE", "sixteen"),
+        ("TSUNAGI_DATABASE_POOL_SIZE", "0"),
+        ("TSUNAGI_DATABASE_ACQUIRE_TIMEOUT_MS", "5s"),
+        ("TSUNAGI_ADMISSION_LIMIT", "0"),
+        ("TSUNAGI_ADMISSION_QUEUE", "-1"),
+        ("TSUNAGI_ADMISSION_WAIT_MS", "1e3"),
+    ] {
+        let err = refused_start(&dir, &[(name, value)]);
+        assert!(
+            err.contains(&format!("{name} must be a whole number from")),
+            "{name}={value}: {err}"
+        );
+    }
+    let err = refused_start(&dir, &[("TSUNAGI_DATABASE_POOL_SIZE", "4")]);
+    assert!(err.contains("SQLite uses exactly one connection"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Key rotation without a restart: with change polling off, a new JWKS is not used until
 /// SIGHUP, and then at once.
 #[cfg(unix)]
@@ -460,5 +484,54 @@ fn benchmark_switches_are_refused_by_a_default_build() {
         &pairs(&[("TSUNAGI_BENCH_NO_POLICY", "0")]),
     );
     assert!(out.status.success());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `visibility verify` after the demo (loaded through the API's mutations, so its index was
+/// kept by the writes themselves) agrees with the policy; with index rows lost it reports the
+/// differences and exits 1; `visibility rebuild` recovers.
+#[tokio::test(flavor = "multi_thread")]
+async fn visibility_verify_reports_a_damaged_index_and_rebuild_recovers_it() {
+    let dir = fresh_dir("tsunagi-cli");
+    let seeded = tsunagi(&dir, &["seed", "--scale", "demo"]);
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let verify = |dir: &Path| {
+        let out = tsunagi(dir, &["visibility", "verify"]);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, text) = verify(&dir);
+    assert!(ok && text.starts_with("ok: "), "{text}");
+    // Lose the consent entries (as a bad restore or a hand edit would).
+    let url = format!("sqlite://{}?mode=rw", dir.join("tsunagi.db").display());
+    let db = tsunagi_api::store::connect(&url)
+        .await
+        .expect("open the demo database");
+    use sea_orm::ConnectionTrait;
+    let gone = db
+        .execute_unprepared("DELETE FROM visibility WHERE basis = 'CONSENT'")
+        .await
+        .expect("delete entries");
+    assert!(gone.rows_affected() > 0, "the demo has consent entries");
+    db.close().await.expect("close");
+    let (ok, text) = verify(&dir);
+    assert!(!ok, "a damaged index fails verify: {text}");
+    assert!(
+        text.contains("DIFFERENCE person")
+            && text.contains("decide says visible, the index says hidden"),
+        "{text}"
+    );
+    assert!(text.contains("MISMATCH"), "{text}");
+    let rebuilt = tsunagi(&dir, &["visibility", "rebuild"]);
+    assert!(rebuilt.status.success());
+    assert!(String::from_utf8_lossy(&rebuilt.stdout).starts_with("rebuilt: "));
+    let (ok, text) = verify(&dir);
+    assert!(ok && text.starts_with("ok: "), "{text}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -135,7 +135,9 @@ async fn seed_small_is_complete_deterministic_and_served() {
     ok(&seed(&dir, &url_a, "7"), "seed a");
     ok(&seed(&dir, &url_b, "7"), "seed b");
     ok(&seed(&dir, &url_c, "8"), "seed c");
-    let a = tsunagi_api::store::connect(&url_a).await.unwrap();
+    let a = tsunagi_api::store::connect(&url_a, &Default::default())
+        .await
+        .unwrap();
     check_counts(&a, "SQLite").await;
     audit_verify(&dir, &url_a, "SQLite");
 
@@ -151,8 +153,12 @@ async fn seed_small_is_complete_deterministic_and_served() {
     }
 
     let da = digest(&a).await;
-    let b = tsunagi_api::store::connect(&url_b).await.unwrap();
-    let c = tsunagi_api::store::connect(&url_c).await.unwrap();
+    let b = tsunagi_api::store::connect(&url_b, &Default::default())
+        .await
+        .unwrap();
+    let c = tsunagi_api::store::connect(&url_c, &Default::default())
+        .await
+        .unwrap();
     assert!(da == digest(&b).await, "the same seed gave different data");
     let dc = digest(&c).await;
     assert!(
@@ -265,7 +271,9 @@ async fn seed_small_is_complete_deterministic_and_served() {
     let (dir2, pg_url2) = (dir.clone(), pg_url.clone());
     let outcome = tokio::spawn(async move {
         ok(&seed(&dir2, &pg_url2, "7"), "seed PostgreSQL");
-        let pg = tsunagi_api::store::connect(&pg_url2).await.unwrap();
+        let pg = tsunagi_api::store::connect(&pg_url2, &Default::default())
+            .await
+            .unwrap();
         check_counts(&pg, "PostgreSQL").await;
         audit_verify(&dir2, &pg_url2, "PostgreSQL");
         let dp = digest(&pg).await;

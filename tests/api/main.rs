@@ -26,6 +26,7 @@ mod meetings;
 mod overview;
 mod resources;
 mod scenario;
+mod shed;
 mod statements;
 mod surface;
 mod typed_input;
@@ -74,6 +75,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(disclosure::all());
     tests.extend(fuzz::all());
     tests.extend(demo::all());
+    tests.extend(shed::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let backends = backends().await;

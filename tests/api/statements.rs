@@ -1,8 +1,9 @@
 //! The household overview (bench/queries/household_overview.graphql) runs a fixed number of
-//! SQL statements, however many members, consultations and consents the household has: the
-//! persons, their policy facts and consent records, memberships, consultations and the
-//! agencies consents name are loaded in one batch per request, and the request's ledger rows
-//! are written in one insert. Checked by counting the statements the server's connection
+//! SQL statements, however many members, consultations and consents the household has, and
+//! at most six besides the ledger append: the account with its agency, the household with
+//! its members, the persons with all their policy facts and consent records, the
+//! consultations with their subjects, issues and the agencies named, the cases with their
+//! plans, each in one statement; the request's ledger rows are written in one insert. Checked by counting the statements the server's connection
 //! runs for the request (sea-orm's metric callback), for a one-member household and for a
 //! six-member one whose members each have more than five consultations and several consents
 //! (in force, withdrawn, naming other agencies), as a caseworker whose access is mixed: own
@@ -342,4 +343,29 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
         small_sql.join("\n"),
         large_sql.join("\n")
     );
+
+    // At most six reads besides the ledger append: the account with its agency, the
+    // household with its members, the persons with their policy facts, the consultations
+    // with their subjects, issues and agencies, the cases with their plans (five today).
+    let reads: Vec<&String> = large_sql.iter().filter(|s| !ledger_append(s)).collect();
+    assert!(
+        reads.len() <= 6,
+        "{} reads besides the ledger append:\n{}",
+        reads.len(),
+        large_sql.join("\n")
+    );
+    assert!(
+        reads[0].contains("\"account\"") && reads[0].contains("\"agency\""),
+        "the account with its agency in one statement: {}",
+        reads[0]
+    );
+}
+
+/// A statement of the ledger append: the chain lock (PostgreSQL), the chain's tail, the
+/// insert.
+fn ledger_append(sql: &str) -> bool {
+    sql.contains("pg_advisory_xact_lock") || sql.contains("FROM \"audit_event\"") || {
+        let (_, inserts) = split_ledger(&[sql.to_owned()]);
+        inserts == 1
+    }
 }

@@ -253,15 +253,6 @@ impl Server {
                 )
             }
         };
-        let mut db = store::connect(&url).await.expect("connect");
-        store::migrate(&db).await.expect("migrate");
-        let sql = SqlLog::default();
-        let log = sql.clone();
-        db.set_metric_callback(move |info| {
-            if let Ok(mut l) = log.0.lock() {
-                l.push(info.statement.sql.clone());
-            }
-        });
         let base_jwt = JwtConfig {
             key: KeySource::hs256(SECRET.to_vec()).expect("key"),
             issuer: ISSUER.to_owned(),
@@ -270,15 +261,33 @@ impl Server {
             max_token_age_secs: tsunagi_api::config::DEFAULT_MAX_TOKEN_AGE_SECS,
         };
         let mut config = Config {
-            database_url: url,
+            database_url: url.clone(),
             listen: "127.0.0.1:0".to_owned(),
             jwt: base_jwt,
             body_limit: 256 * 1024,
             emergency_hours: 4,
             limits: tsunagi_api::config::Limits::default(),
             oauth: tsunagi_api::config::OAuthConfig::default(),
+            pool: tsunagi_api::config::PoolSettings::default(),
+            // Functional tests are not load tests: requests queue for a slot rather than
+            // being shed (as before admission existed), unless a test sets its own.
+            admission: tsunagi_api::config::AdmissionSettings {
+                queue: Some(100_000),
+                wait: std::time::Duration::from_secs(600),
+                ..Default::default()
+            },
         };
         tweak(&mut config);
+        // The pool as tweaked (a load test sets its size and acquire timeout).
+        let mut db = store::connect(&url, &config.pool).await.expect("connect");
+        store::migrate(&db).await.expect("migrate");
+        let sql = SqlLog::default();
+        let log = sql.clone();
+        db.set_metric_callback(move |info| {
+            if let Ok(mut l) = log.0.lock() {
+                l.push(info.statement.sql.clone());
+            }
+        });
         // The keys as tweaked: srv.token() signs like the server's own `tsunagi token`.
         let jwt = config.jwt.clone();
         // Bootstrap, as an operator would: the city office and its first admin.
@@ -355,6 +364,28 @@ impl Server {
             _dir: dir,
             task,
         }
+    }
+
+    /// After a test wrote rows straight into the database (not through the API), make the
+    /// visibility index from the records again, as `tsunagi visibility rebuild` does.
+    pub async fn rebuild_visibility(&self) {
+        store::visibility::rebuild(&self.db)
+            .await
+            .expect("rebuild the visibility index");
+    }
+
+    /// The index agrees with the policy for every agency, person, category and purpose now
+    /// (`tsunagi visibility verify`); panics naming the first differences otherwise.
+    pub async fn assert_visibility_verified(&self) {
+        let v = store::visibility::verify(&self.db, chrono::Utc::now())
+            .await
+            .expect("verify the visibility index");
+        assert!(
+            v.differences.is_empty(),
+            "the visibility index differs from decide: {:?}",
+            &v.differences[..v.differences.len().min(5)]
+        );
+        assert!(v.persons > 0 && v.compared > 0, "nothing was compared");
     }
 
     pub async fn stop(self) {

@@ -4,10 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{ConnectionTrait, DbErr};
-
 use crate::policy::Role;
-use crate::store;
+use entity::service_client;
 
 /// Why a token issued to a service client is no longer accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,26 +42,25 @@ impl ClientFailure {
     }
 }
 
-/// The client behind a token carrying `cid`: it must exist, belong to `account_id`, be
-/// active, and its secret must be the one the token was issued under. Returns its scopes
-/// (the token's roles are narrowed to them as well).
-pub async fn token_client<C: ConnectionTrait>(
-    db: &C,
-    client_id: &str,
+/// The client behind a token carrying `cid` (read with the account): it must exist, belong
+/// to `account_id`, be active, and its secret must be the one the token was issued under.
+/// Returns its scopes (the token's roles are narrowed to them as well).
+pub fn token_client(
+    client: Option<service_client::Model>,
     account_id: &str,
     generation: Option<i64>,
-) -> Result<Result<BTreeSet<Role>, ClientFailure>, DbErr> {
-    let Some(client) = store::service_clients::by_id(db, client_id).await? else {
-        return Ok(Err(ClientFailure::UnknownClient));
+) -> Result<BTreeSet<Role>, ClientFailure> {
+    let Some(client) = client else {
+        return Err(ClientFailure::UnknownClient);
     };
     if client.account_id != account_id {
-        return Ok(Err(ClientFailure::UnknownClient));
+        return Err(ClientFailure::UnknownClient);
     }
     if client.revoked_at.is_some() {
-        return Ok(Err(ClientFailure::Revoked));
+        return Err(ClientFailure::Revoked);
     }
     if generation != Some(client.secret_rotated_at.timestamp_micros()) {
-        return Ok(Err(ClientFailure::SecretRotated));
+        return Err(ClientFailure::SecretRotated);
     }
-    Ok(Ok(Role::parse_set(&client.scopes)))
+    Ok(Role::parse_set(&client.scopes))
 }

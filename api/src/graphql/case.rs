@@ -182,16 +182,18 @@ pub async fn visible(
         .flatten()
         .map(|h| (h.id, h.owner_agency_id))
         .collect();
-    let mut current: HashMap<String, Vec<String>> = HashMap::new();
-    for m in members_of(ctx, &households)
+    let members: Vec<_> = members_of(ctx, &households)
         .await?
         .into_values()
         .flatten()
-        .filter(|m| r.current(m))
-    {
+        .collect();
+    // Every member's facts, past ones too: the same persons the household's own fields load,
+    // so that whichever resolver comes first reads them all in one statement.
+    let ids: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
+    let mut current: HashMap<String, Vec<String>> = HashMap::new();
+    for m in members.into_iter().filter(|m| r.current(m)) {
         current.entry(m.household_id).or_default().push(m.person_id);
     }
-    let ids: Vec<String> = current.values().flatten().cloned().collect();
     let facts: HashMap<String, Arc<SubjectFacts>> = load_persons(ctx, &ids)
         .await?
         .into_iter()
@@ -506,9 +508,21 @@ impl CaseLookupQuery {
         household_id: ID,
     ) -> ApiResult<Vec<SupportCase>> {
         let id = validate::id("householdId", &household_id)?;
-        let models = store::cases::of_household(db(ctx)?, &id).await?;
+        let wants = Wants::list(ctx);
+        let models = if wants.field("plans").exists() || wants.field("currentPlan").exists() {
+            // The cases with their plan versions: one statement.
+            let (models, plans) = store::cases::of_household_with_plans(db(ctx)?, &id).await?;
+            let ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
+            req(ctx)?
+                .rows
+                .plans
+                .seed(&ids, group(plans, |p| &p.case_id))?;
+            models
+        } else {
+            store::cases::of_household(db(ctx)?, &id).await?
+        };
         let list = visible(ctx, models).await?;
-        prefetch(ctx, &list, &Wants::list(ctx)).await?;
+        prefetch(ctx, &list, &wants).await?;
         Ok(list)
     }
 }

@@ -193,9 +193,9 @@ pub async fn of_person(ctx: &Context<'_>, field: &str, person_id: &str) -> ApiRe
     Ok(consents)
 }
 
-/// Load, in one query, the agencies the consents of these persons name or were recorded by
-/// (public registry rows), before `Person.consents` under a list resolves them one by one.
-pub async fn prefetch_agencies(ctx: &Context<'_>, person_ids: &[String]) -> ApiResult<()> {
+/// The agencies the consents of these persons name or were recorded by (to load them with
+/// other rows).
+pub async fn agencies_named(ctx: &Context<'_>, person_ids: &[String]) -> ApiResult<Vec<String>> {
     let mut agencies = Vec::new();
     for l in load_persons(ctx, person_ids).await? {
         for c in l.consents.iter() {
@@ -206,7 +206,7 @@ pub async fn prefetch_agencies(ctx: &Context<'_>, person_ids: &[String]) -> ApiR
             }));
         }
     }
-    super::loaders::load_agencies(ctx, &agencies).await
+    Ok(agencies)
 }
 
 /// Whether the caller may look at this person's consents: it may know the person exists, or

@@ -91,23 +91,17 @@ pub async fn prefetch_about(
     ctx: &Context<'_>,
     person_ids: &[String],
     with_issues: bool,
+    agencies: &[String],
 ) -> ApiResult<()> {
+    // The consultations, their subjects, issues and receiving agencies (and the other
+    // agencies the caller's selection names): one statement.
+    super::loaders::load_about(ctx, person_ids, with_issues, agencies).await?;
     let ids: Vec<String> = consultations_about(ctx, person_ids)
         .await?
         .into_values()
         .flatten()
         .collect();
-    let models = consultations(ctx, &ids).await?;
     let subjects = consultation_subjects(ctx, &ids).await?;
-    let agencies: Vec<String> = models
-        .into_values()
-        .flatten()
-        .map(|m| m.receiving_agency_id)
-        .collect();
-    load_agencies(ctx, &agencies).await?;
-    if with_issues {
-        consultation_issues(ctx, &ids).await?;
-    }
     // Co-subjects' facts too, in one batch, before the per-person resolvers need them.
     let subject_ids: Vec<String> = subjects.into_values().flatten().collect();
     load_persons(ctx, &subject_ids).await?;
@@ -276,12 +270,10 @@ impl Consultation {
             .await?
             .remove(&self.model.id)
             .unwrap_or_default();
-        let all = super::loaders::issue_categories(ctx).await?;
-        let cats: HashMap<&str, &issue_category::Model> =
-            all.iter().map(|c| (c.code.as_str(), c)).collect();
         let mut out = Vec::new();
         for row in rows {
-            let Some(cat) = cats.get(row.issue_code.as_str()) else {
+            // An issue whose code the table no longer has is not shown.
+            let Some(cat) = row.category else {
                 continue;
             };
             let Some(pc) = Category::parse(&cat.policy_category) else {
@@ -293,8 +285,8 @@ impl Consultation {
             }
             if ok {
                 out.push(ConsultationIssue {
-                    category: issue_category((*cat).clone())?,
-                    main: row.is_main,
+                    category: issue_category(cat)?,
+                    main: row.row.is_main,
                 });
             }
         }

@@ -145,7 +145,7 @@ pub async fn prefetch(
     let consultations = person.field("consultations");
     if consultations.exists() {
         let issues = consultations.field("issues").exists();
-        super::consultation::prefetch_about(ctx, &persons, issues).await?;
+        super::consultation::prefetch_about(ctx, &persons, issues, &[]).await?;
     }
     Ok(())
 }
@@ -233,16 +233,22 @@ impl Household {
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<HouseholdMember>> {
         let members = visible_members(ctx, std::slice::from_ref(&self.0)).await?;
         let ids: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
-        // The agencies of each member's consents (their records come with the persons).
+        // The agencies of each member's consents (their records come with the persons), and
+        // each member's consultations if asked for: one statement for all of them.
         let consents = ctx.look_ahead().field("person").field("consents");
-        if consents.field("recipientAgencies").exists() || consents.field("recordedAgency").exists()
+        let agencies = if consents.field("recipientAgencies").exists()
+            || consents.field("recordedAgency").exists()
         {
-            super::consent::prefetch_agencies(ctx, &ids).await?;
-        }
-        // Each member's consultations, if asked for, in one batch for all of them.
+            super::consent::agencies_named(ctx, &ids).await?
+        } else {
+            Vec::new()
+        };
         let wanted = ctx.look_ahead().field("person").field("consultations");
         if wanted.exists() {
-            super::consultation::prefetch_about(ctx, &ids, wanted.field("issues").exists()).await?;
+            let issues = wanted.field("issues").exists();
+            super::consultation::prefetch_about(ctx, &ids, issues, &agencies).await?;
+        } else {
+            super::loaders::load_agencies(ctx, &agencies).await?;
         }
         Ok(members
             .into_iter()

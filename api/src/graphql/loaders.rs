@@ -72,6 +72,18 @@ impl<V: Clone + Default> Keyed<V> {
             .collect())
     }
 
+    /// Keep rows read along with others (in the same statement), for the keys not here yet:
+    /// `keys` are those the read covered completely (a key among them without rows gets the
+    /// default), `rows` what it found for them.
+    pub fn seed(&self, keys: &[String], mut rows: HashMap<String, V>) -> ApiResult<()> {
+        let mut here = self.lock()?;
+        for k in keys {
+            let v = rows.remove(k).unwrap_or_default();
+            here.entry(k.clone()).or_insert(v);
+        }
+        Ok(())
+    }
+
     /// Forget everything (after a write in this request changed these rows).
     pub fn forget(&self) -> ApiResult<()> {
         self.lock()?.clear();
@@ -82,6 +94,16 @@ impl<V: Clone + Default> Keyed<V> {
     pub fn forget_key(&self, key: &str) -> ApiResult<()> {
         self.lock()?.remove(key);
         Ok(())
+    }
+
+    /// Which of `keys` are here already.
+    pub fn known(&self, keys: &[String]) -> ApiResult<std::collections::HashSet<String>> {
+        let rows = self.lock()?;
+        Ok(keys
+            .iter()
+            .filter(|k| rows.contains_key(*k))
+            .cloned()
+            .collect())
     }
 
     fn lock(&self) -> ApiResult<std::sync::MutexGuard<'_, HashMap<String, V>>> {
@@ -134,10 +156,9 @@ pub struct Rows {
     pub agencies: Keyed<Option<entity::agency::Model>>,
     /// The issue-category table, under the key [`ALL`].
     pub issue_categories: Keyed<Arc<Vec<entity::issue_category::Model>>>,
-    /// Household id → the household (None: no such household).
-    pub households: Keyed<Option<entity::household::Model>>,
-    /// Household id → its members, current and past, head first.
-    pub members: Keyed<Vec<entity::household_member::Model>>,
+    /// Household id → the household with its members, current and past, head first (None:
+    /// no such household), read together.
+    pub households: Keyed<Option<Arc<HouseholdRows>>>,
     /// Person id → the person's memberships.
     pub memberships: Keyed<Vec<entity::household_member::Model>>,
     /// Case id → the case (None: no such case).
@@ -161,7 +182,13 @@ pub struct Rows {
     /// Consultation id → its issues, the main one first. Each consultation's are read once,
     /// so one reached twice in a request (a list, then through a household) does not list
     /// its issues twice.
-    pub consultation_issues: Keyed<Vec<entity::consultation_issue::Model>>,
+    pub consultation_issues: Keyed<Vec<store::consultations::Issue>>,
+}
+
+/// A household row with its members (current and past, head first).
+pub struct HouseholdRows {
+    pub model: entity::household::Model,
+    pub members: Vec<entity::household_member::Model>,
 }
 
 /// A person row with its policy facts, shared within one request.
@@ -225,7 +252,7 @@ pub async fn issue_categories(
     Ok(all.remove(ALL).unwrap_or_default())
 }
 
-/// Load persons (and their facts) by id, in one batch for those not yet read. Returns every
+/// Load persons (and their facts) by id, in one statement for those not yet read. Returns every
 /// person found, visible or not, in the order asked: callers decide visibility.
 pub async fn load_persons(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Loaded>> {
     let db = db(ctx)?;
@@ -233,21 +260,18 @@ pub async fn load_persons(ctx: &Context<'_>, ids: &[String]) -> ApiResult<Vec<Lo
         .rows
         .persons
         .get(ids, |missing| async move {
-            let models = store::persons::by_ids(db, missing).await?;
-            let refs: Vec<&person::Model> = models.iter().collect();
-            let mut facts = store::facts::for_persons(db, &refs).await?;
-            Ok(models
+            Ok(store::facts::persons_with_facts(db, &missing)
+                .await?
                 .into_iter()
-                .filter_map(|m| {
-                    let f = facts.remove(&m.id)?;
-                    Some((
+                .map(|(m, f)| {
+                    (
                         m.id.clone(),
                         Some(Loaded {
                             model: Arc::new(m),
                             facts: Arc::new(f.facts),
                             consents: Arc::new(f.consents),
                         }),
-                    ))
+                    )
                 })
                 .collect())
         })
@@ -285,10 +309,17 @@ pub async fn household_subjects(
     household_id: &str,
 ) -> ApiResult<Vec<Arc<SubjectFacts>>> {
     let r = req(ctx)?;
-    let members = members_of(ctx, &[household_id.to_owned()]).await?;
-    let ids: Vec<String> = members
+    let members: Vec<_> = members_of(ctx, &[household_id.to_owned()])
+        .await?
         .into_values()
         .flatten()
+        .collect();
+    // Every member is loaded (past ones too, as the household's members list does), so the
+    // request reads them in one statement whichever resolver comes first.
+    let all: Vec<String> = members.iter().map(|m| m.person_id.clone()).collect();
+    load_persons(ctx, &all).await?;
+    let ids: Vec<String> = members
+        .into_iter()
         .filter(|m| r.current(m))
         .map(|m| m.person_id)
         .collect();
@@ -299,21 +330,17 @@ pub async fn household_subjects(
         .collect())
 }
 
-/// Members (current and past, head first) of these households, keyed by household; one
-/// query for those this request has not read yet.
+/// Members (current and past, head first) of these households, keyed by household (none for
+/// a household that does not exist); read with the households ([`households`]).
 pub async fn members_of(
     ctx: &Context<'_>,
     household_ids: &[String],
 ) -> ApiResult<HashMap<String, Vec<entity::household_member::Model>>> {
-    let db = db(ctx)?;
-    req(ctx)?
-        .rows
-        .members
-        .get(household_ids, |ids| async move {
-            let rows = store::households::members_of(db, ids).await?;
-            Ok(group(rows, |m| &m.household_id))
-        })
-        .await
+    Ok(household_rows(ctx, household_ids)
+        .await?
+        .into_iter()
+        .map(|(id, h)| (id, h.map(|h| h.members.clone()).unwrap_or_default()))
+        .collect())
 }
 
 /// Memberships of these persons, keyed by person; one query for those not read yet.
@@ -332,20 +359,38 @@ pub async fn memberships_of(
         .await
 }
 
-/// Household rows by id (None: no such household); one query for those not read yet.
+/// Household rows by id (None: no such household); read with their members, in one
+/// statement for those not read yet.
 pub async fn households(
     ctx: &Context<'_>,
     ids: &[String],
 ) -> ApiResult<HashMap<String, Option<entity::household::Model>>> {
+    Ok(household_rows(ctx, ids)
+        .await?
+        .into_iter()
+        .map(|(id, h)| (id, h.map(|h| h.model.clone())))
+        .collect())
+}
+
+/// Households with their members by id; one statement for those not read yet.
+async fn household_rows(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> ApiResult<HashMap<String, Option<Arc<HouseholdRows>>>> {
     let db = db(ctx)?;
     req(ctx)?
         .rows
         .households
         .get(ids, |ids| async move {
-            Ok(store::households::by_ids(db, ids)
+            Ok(store::households::with_members(db, &ids)
                 .await?
                 .into_iter()
-                .map(|h| (h.id.clone(), Some(h)))
+                .map(|(model, members)| {
+                    (
+                        model.id.clone(),
+                        Some(Arc::new(HouseholdRows { model, members })),
+                    )
+                })
                 .collect())
         })
         .await
@@ -435,22 +480,117 @@ pub async fn consultation_subjects(
     .await
 }
 
-/// The issues (main first) of these consultations, keyed by consultation; one query for
-/// those not read yet.
+/// The issues (main first, with their categories) of these consultations, keyed by
+/// consultation; one statement for those not read yet.
 pub async fn consultation_issues(
     ctx: &Context<'_>,
     ids: &[String],
-) -> ApiResult<HashMap<String, Vec<entity::consultation_issue::Model>>> {
+) -> ApiResult<HashMap<String, Vec<store::consultations::Issue>>> {
     read(
         ctx,
         |r| &r.consultation_issues,
         ids,
         |db, ids| async move {
             let rows = store::consultations::issues_of(db, ids).await?;
-            Ok(group(rows, |i| &i.consultation_id))
+            Ok(group(rows, |i| &i.row.consultation_id))
         },
     )
     .await
+}
+
+/// The consultations about these persons (not read yet for them), with all their subjects,
+/// their issues if `with_issues`, their receiving agencies and the agencies `also` names,
+/// into the request's rows: one statement ([`store::consultations::about`]).
+pub async fn load_about(
+    ctx: &Context<'_>,
+    person_ids: &[String],
+    with_issues: bool,
+    also: &[String],
+) -> ApiResult<()> {
+    let rows = &req(ctx)?.rows;
+    let persons: Vec<String> = {
+        let known = rows.consultations_about.known(person_ids)?;
+        let mut p: Vec<String> = person_ids
+            .iter()
+            .filter(|id| !known.contains(*id))
+            .cloned()
+            .collect();
+        p.sort();
+        p.dedup();
+        p
+    };
+    let also: Vec<String> = {
+        let known = rows.agencies.known(also)?;
+        let mut a: Vec<String> = also
+            .iter()
+            .filter(|id| !known.contains(*id))
+            .cloned()
+            .collect();
+        a.sort();
+        a.dedup();
+        a
+    };
+    if persons.is_empty() {
+        if with_issues {
+            let ids: Vec<String> = consultations_about(ctx, person_ids)
+                .await?
+                .into_values()
+                .flatten()
+                .collect();
+            consultation_issues(ctx, &ids).await?;
+        }
+        return load_agencies(ctx, &also).await;
+    }
+    let found = store::consultations::about(db(ctx)?, &persons, with_issues, &also).await?;
+    let ids: Vec<String> = found.consultations.iter().map(|c| c.id.clone()).collect();
+    let mut agencies: Vec<String> = also;
+    agencies.extend(found.agencies.iter().map(|a| a.id.clone()));
+    agencies.extend(
+        found
+            .consultations
+            .iter()
+            .map(|c| c.receiving_agency_id.clone()),
+    );
+    rows.agencies.seed(
+        &agencies,
+        found
+            .agencies
+            .into_iter()
+            .map(|a| (a.id.clone(), Some(a)))
+            .collect(),
+    )?;
+    rows.consultations_about.seed(
+        &persons,
+        group_pairs(
+            found
+                .subjects
+                .iter()
+                .filter(|s| persons.binary_search(&s.person_id).is_ok())
+                .map(|s| (s.person_id.clone(), s.consultation_id.clone())),
+        ),
+    )?;
+    rows.consultation_subjects.seed(
+        &ids,
+        group_pairs(
+            found
+                .subjects
+                .into_iter()
+                .map(|s| (s.consultation_id, s.person_id)),
+        ),
+    )?;
+    if let Some(issues) = found.issues {
+        rows.consultation_issues
+            .seed(&ids, group(issues, |i| &i.row.consultation_id))?;
+    }
+    rows.consultations.seed(
+        &ids,
+        found
+            .consultations
+            .into_iter()
+            .map(|c| (c.id.clone(), Some(c)))
+            .collect(),
+    )?;
+    Ok(())
 }
 
 /// Forget the consultations read in this request (after a write changed some of them).
@@ -467,7 +607,6 @@ pub fn forget_consultations(ctx: &Context<'_>) -> ApiResult<()> {
 pub fn forget_rows(ctx: &Context<'_>) -> ApiResult<()> {
     let rows = &req(ctx)?.rows;
     rows.households.forget()?;
-    rows.members.forget()?;
     rows.memberships.forget()?;
     rows.cases.forget()?;
     rows.decisions.forget()?;

@@ -16,6 +16,7 @@ use sea_orm::{
     FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::batch::{Part, Union};
 use super::write::{self, write, Txn, Versioned};
 use super::Page;
 use crate::audit::Entry;
@@ -61,6 +62,37 @@ pub async fn of_household<C: ConnectionTrait>(
         .order_by_desc(support_case::Column::Id)
         .all(db)
         .await
+}
+
+/// A household's cases, newest first, with their plan versions (newest first): one
+/// statement.
+pub async fn of_household_with_plans<C: ConnectionTrait>(
+    db: &C,
+    household_id: &str,
+) -> Result<(Vec<support_case::Model>, Vec<support_plan::Model>), DbErr> {
+    let c = Part::of::<support_case::Entity>("c_")?;
+    let p = Part::of::<support_plan::Entity>("p_")?;
+    let mut u = Union::new(db.get_database_backend(), &[&c, &p]);
+    let id = u.param(household_id);
+    u.branch(
+        "c",
+        &[(&c, "c"), (&p, "p")],
+        &format!(
+            "FROM \"support_case\" c LEFT JOIN \"support_plan\" p ON p.\"case_id\" = c.\"id\" \
+             WHERE c.\"household_id\" = {id}"
+        ),
+    );
+    let (mut cases, mut plans) = (Vec::<support_case::Model>::new(), Vec::new());
+    for row in u.all(db).await? {
+        let case: support_case::Model = c.decode(&row)?;
+        if !cases.iter().any(|x| x.id == case.id) {
+            cases.push(case);
+        }
+        plans.extend(p.decode_joined::<support_plan::Model>(&row)?);
+    }
+    cases.sort_by(|a, b| b.id.cmp(&a.id));
+    plans.sort_by(|a, b| b.plan_version.cmp(&a.plan_version).then(a.id.cmp(&b.id)));
+    Ok((cases, plans))
 }
 
 /// Whether `agency_id` already runs an open case for the household.

@@ -7,6 +7,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
+use super::batch::{self, Part, Union};
 use super::visibility::{self, Own};
 use super::{write, Page};
 use crate::audit::Entry;
@@ -164,19 +165,160 @@ pub async fn subjects_of<C: ConnectionTrait>(
         .await
 }
 
-pub async fn issues_of<C: ConnectionTrait>(
-    db: &C,
-    ids: Vec<String>,
-) -> Result<Vec<consultation_issue::Model>, DbErr> {
+/// An issue of a consultation with its category (None: a code the table no longer has).
+#[derive(Clone, Debug)]
+pub struct Issue {
+    pub row: consultation_issue::Model,
+    pub category: Option<issue_category::Model>,
+}
+
+/// The issues of these consultations with their categories, the main one first: one
+/// statement.
+pub async fn issues_of<C: ConnectionTrait>(db: &C, ids: Vec<String>) -> Result<Vec<Issue>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    consultation_issue::Entity::find()
-        .filter(consultation_issue::Column::ConsultationId.is_in(ids))
-        .order_by_desc(consultation_issue::Column::IsMain)
-        .order_by_asc(consultation_issue::Column::IssueCode)
-        .all(db)
-        .await
+    let (issue, category) = issue_parts()?;
+    let mut u = Union::new(db.get_database_backend(), &[&issue, &category]);
+    let l = u.list(&ids);
+    issues_branch(&mut u, (&issue, &category), &l);
+    let mut out = Vec::new();
+    for row in u.all(db).await? {
+        out.push(Issue {
+            row: issue.decode(&row)?,
+            category: category.decode_joined(&row)?,
+        });
+    }
+    sort_issues(&mut out);
+    Ok(out)
+}
+
+fn issue_parts() -> Result<(Part, Part), DbErr> {
+    Ok((
+        Part::of::<consultation_issue::Entity>("ci_")?,
+        Part::of::<issue_category::Entity>("ic_")?,
+    ))
+}
+
+/// The branch of the issues (with their categories) of the consultations `ids` selects.
+fn issues_branch(u: &mut Union<'_>, (issue, category): (&Part, &Part), ids: &str) {
+    u.branch(
+        "i",
+        &[(issue, "t"), (category, "ic")],
+        &format!(
+            "FROM \"consultation_issue\" t LEFT JOIN \"issue_category\" ic \
+             ON ic.\"code\" = t.\"issue_code\" WHERE t.\"consultation_id\" IN {ids}"
+        ),
+    );
+}
+
+/// The main issue first, then by code.
+fn sort_issues(issues: &mut [Issue]) {
+    issues.sort_by(|a, b| {
+        (!a.row.is_main, &a.row.consultation_id, &a.row.issue_code).cmp(&(
+            !b.row.is_main,
+            &b.row.consultation_id,
+            &b.row.issue_code,
+        ))
+    });
+}
+
+/// What the consultations about some persons bring with them, read together.
+#[derive(Default)]
+pub struct About {
+    /// Every consultation with one of the persons among its subjects.
+    pub consultations: Vec<consultation::Model>,
+    /// Every subject of those consultations (the persons asked about and their co-subjects),
+    /// in person id order.
+    pub subjects: Vec<consultation_subject::Model>,
+    /// Their issues with their categories (if asked for), the main one first.
+    pub issues: Option<Vec<Issue>>,
+    /// Their receiving agencies, and the `also` agencies.
+    pub agencies: Vec<entity::agency::Model>,
+}
+
+/// The consultations about these persons, all their subjects, their issues (if
+/// `with_issues`) and receiving agencies, and the agencies `also` names: one statement.
+pub async fn about<C: ConnectionTrait>(
+    db: &C,
+    person_ids: &[String],
+    with_issues: bool,
+    also: &[String],
+) -> Result<About, DbErr> {
+    let mut out = About::default();
+    if person_ids.is_empty() && also.is_empty() {
+        return Ok(out);
+    }
+    let c = Part::of::<consultation::Entity>("c_")?;
+    let s = Part::of::<consultation_subject::Entity>("s_")?;
+    let (issue, category) = issue_parts()?;
+    let a = Part::of::<entity::agency::Entity>("a_")?;
+    let mut u = Union::new(db.get_database_backend(), &[&c, &s, &issue, &category, &a]);
+    let about = |u: &mut Union<'_>| {
+        let l = u.list(person_ids);
+        format!(
+            "(SELECT \"consultation_id\" FROM \"consultation_subject\" WHERE \"person_id\" IN {l})"
+        )
+    };
+    if !person_ids.is_empty() {
+        let ids = about(&mut u);
+        u.branch(
+            "c",
+            &[(&c, "t")],
+            &format!("FROM \"consultation\" t WHERE t.\"id\" IN {ids}"),
+        );
+        let ids = about(&mut u);
+        u.branch(
+            "s",
+            &[(&s, "t")],
+            &format!("FROM \"consultation_subject\" t WHERE t.\"consultation_id\" IN {ids}"),
+        );
+        if with_issues {
+            let ids = about(&mut u);
+            issues_branch(&mut u, (&issue, &category), &ids);
+        }
+    }
+    // Placeholders in the order of the text (SQLite's are positional).
+    let named = u.list(also);
+    let receiving = if person_ids.is_empty() {
+        String::new()
+    } else {
+        let ids = about(&mut u);
+        format!(
+            " OR t.\"id\" IN (SELECT \"receiving_agency_id\" FROM \"consultation\" WHERE \"id\" IN {ids})"
+        )
+    };
+    u.branch(
+        "a",
+        &[(&a, "t")],
+        &format!("FROM \"agency\" t WHERE t.\"id\" IN {named}{receiving}"),
+    );
+    let mut issues = Vec::new();
+    for row in u.all(db).await? {
+        match batch::kind(&row)?.as_str() {
+            "c" => out.consultations.push(c.decode(&row)?),
+            "s" => out.subjects.push(s.decode(&row)?),
+            "i" => issues.push(Issue {
+                row: issue.decode(&row)?,
+                category: category.decode_joined(&row)?,
+            }),
+            "a" => out.agencies.push(a.decode(&row)?),
+            other => {
+                return Err(DbErr::Custom(format!(
+                    "consultations: unexpected row kind {other:?}"
+                )))
+            }
+        }
+    }
+    out.consultations.sort_by(newest_first);
+    out.subjects.sort_by(|x, y| {
+        (&x.consultation_id, &x.person_id).cmp(&(&y.consultation_id, &y.person_id))
+    });
+    if with_issues {
+        sort_issues(&mut issues);
+        out.issues = Some(issues);
+    }
+    Ok(out)
 }
 
 /// Consultation ids about the given person.

@@ -1,10 +1,11 @@
 //! Loading what the policy needs about persons (consents, 支援会議 covering their household,
-//! open emergency grants), for all subjects of a response at once.
+//! open emergency grants), for all subjects of a response at once, in one statement.
 
 use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
+use super::batch::{self, Part, Union};
 use crate::policy::{
     AgencyKind, Category, ConsentFacts, EmergencyFacts, MeetingFacts, Purpose, SubjectFacts,
 };
@@ -34,22 +35,183 @@ pub fn consent_order(a: &consent::Model, b: &consent::Model) -> std::cmp::Orderi
     (a.recorded_at, &a.id).cmp(&(b.recorded_at, &b.id))
 }
 
-/// Policy facts for the given persons (consents with their categories and recipients):
-/// a fixed number of queries, whatever the number of persons.
+/// Policy facts for the given persons (consents with their categories and recipients, the
+/// 支援会議 covering their households, open emergency grants): one statement, whatever the
+/// number of persons.
 pub async fn for_persons<C: ConnectionTrait>(
     db: &C,
     persons: &[&person::Model],
 ) -> Result<HashMap<String, PersonFacts>, DbErr> {
     let ids: Vec<String> = persons.iter().map(|p| p.id.clone()).collect();
-    let consents = if ids.is_empty() {
-        Vec::new()
-    } else {
-        consent::Entity::find()
-            .filter(consent::Column::SubjectPersonId.is_in(ids))
-            .all(db)
-            .await?
+    let rows = read(db, &ids, false).await?;
+    Ok(assemble(persons, rows))
+}
+
+/// The persons with these ids (ordered by id) and their policy facts, as [`for_persons`]
+/// gives them: one statement for both.
+pub async fn persons_with_facts<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<Vec<(person::Model, PersonFacts)>, DbErr> {
+    let mut rows = read(db, ids, true).await?;
+    let mut persons = std::mem::take(&mut rows.persons);
+    persons.sort_by(|a, b| a.id.cmp(&b.id));
+    let refs: Vec<&person::Model> = persons.iter().collect();
+    let mut facts = assemble(&refs, rows);
+    Ok(persons
+        .into_iter()
+        .filter_map(|p| {
+            let f = facts.remove(&p.id)?;
+            Some((p, f))
+        })
+        .collect())
+}
+
+/// The rows the policy facts are made of, for a set of persons.
+#[derive(Default)]
+struct Rows {
+    persons: Vec<person::Model>,
+    consents: Vec<consent::Model>,
+    categories: Vec<consent_category::Model>,
+    recipients: Vec<consent_recipient::Model>,
+    memberships: Vec<household_member::Model>,
+    meetings: Vec<meeting::Model>,
+    meeting_members: Vec<meeting_member::Model>,
+    meeting_categories: Vec<meeting_category::Model>,
+    emergencies: Vec<emergency_grant::Model>,
+}
+
+/// Read, in one statement ([`batch::Union`]), every row the facts of these persons are made
+/// of (and the persons themselves if `with_persons`): their consents with categories and
+/// recipients; their memberships, current or not; the 支援会議 of those households with
+/// their member agencies and categories; their open emergency grants.
+async fn read<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+    with_persons: bool,
+) -> Result<Rows, DbErr> {
+    let mut out = Rows::default();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let person = Part::of::<person::Entity>("p_")?;
+    let consent = Part::of::<consent::Entity>("c_")?;
+    let category = Part::of::<consent_category::Entity>("cc_")?;
+    let recipient = Part::of::<consent_recipient::Entity>("cr_")?;
+    let membership = Part::of::<household_member::Entity>("hm_")?;
+    let meeting = Part::of::<meeting::Entity>("m_")?;
+    let member = Part::of::<meeting_member::Entity>("mm_")?;
+    let meeting_cat = Part::of::<meeting_category::Entity>("mc_")?;
+    let emergency = Part::of::<emergency_grant::Entity>("e_")?;
+    let mut parts = vec![
+        &consent,
+        &category,
+        &recipient,
+        &membership,
+        &meeting,
+        &member,
+        &meeting_cat,
+        &emergency,
+    ];
+    if with_persons {
+        parts.insert(0, &person);
+    }
+    let mut u = Union::new(db.get_database_backend(), &parts);
+    if with_persons {
+        let l = u.list(ids);
+        u.branch(
+            "p",
+            &[(&person, "t")],
+            &format!("FROM \"person\" t WHERE t.\"id\" IN {l}"),
+        );
+    }
+    let l = u.list(ids);
+    u.branch(
+        "c",
+        &[(&consent, "t")],
+        &format!("FROM \"consent\" t WHERE t.\"subject_person_id\" IN {l}"),
+    );
+    for (kind, part, table) in [
+        ("cc", &category, "consent_category"),
+        ("cr", &recipient, "consent_recipient"),
+    ] {
+        let l = u.list(ids);
+        u.branch(
+            kind,
+            &[(part, "t")],
+            &format!(
+                "FROM \"{table}\" t WHERE t.\"consent_id\" IN \
+                 (SELECT \"id\" FROM \"consent\" WHERE \"subject_person_id\" IN {l})"
+            ),
+        );
+    }
+    let l = u.list(ids);
+    u.branch(
+        "hm",
+        &[(&membership, "t")],
+        &format!("FROM \"household_member\" t WHERE t.\"person_id\" IN {l}"),
+    );
+    let meetings_of = |u: &mut Union<'_>| {
+        let kind = u.param(SUPPORT_MEETING_KIND);
+        let l = u.list(ids);
+        format!(
+            "SELECT \"id\" FROM \"meeting\" WHERE \"kind\" = {kind} AND \"household_id\" IN \
+             (SELECT \"household_id\" FROM \"household_member\" WHERE \"person_id\" IN {l})"
+        )
     };
-    let mut by_consent = consent_details(db, &consents).await?;
+    let m = meetings_of(&mut u);
+    u.branch(
+        "m",
+        &[(&meeting, "t")],
+        &format!("FROM \"meeting\" t WHERE t.\"id\" IN ({m})"),
+    );
+    for (kind, part, table) in [
+        ("mm", &member, "meeting_member"),
+        ("mc", &meeting_cat, "meeting_category"),
+    ] {
+        let m = meetings_of(&mut u);
+        u.branch(
+            kind,
+            &[(part, "t")],
+            &format!("FROM \"{table}\" t WHERE t.\"meeting_id\" IN ({m})"),
+        );
+    }
+    let l = u.list(ids);
+    u.branch(
+        "e",
+        &[(&emergency, "t")],
+        &format!(
+            "FROM \"emergency_grant\" t WHERE t.\"person_id\" IN {l} AND t.\"closed_at\" IS NULL"
+        ),
+    );
+    for row in u.all(db).await? {
+        match batch::kind(&row)?.as_str() {
+            "p" => out.persons.push(person.decode(&row)?),
+            "c" => out.consents.push(consent.decode(&row)?),
+            "cc" => out.categories.push(category.decode(&row)?),
+            "cr" => out.recipients.push(recipient.decode(&row)?),
+            "hm" => out.memberships.push(membership.decode(&row)?),
+            "m" => out.meetings.push(meeting.decode(&row)?),
+            "mm" => out.meeting_members.push(member.decode(&row)?),
+            "mc" => out.meeting_categories.push(meeting_cat.decode(&row)?),
+            "e" => out.emergencies.push(emergency.decode(&row)?),
+            other => {
+                return Err(DbErr::Custom(format!(
+                    "facts: unexpected row kind {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The facts of `persons` out of the rows read for them, each list in a fixed order
+/// (whatever order the rows came in).
+fn assemble(persons: &[&person::Model], mut rows: Rows) -> HashMap<String, PersonFacts> {
+    let mut by_consent = details(
+        std::mem::take(&mut rows.categories),
+        std::mem::take(&mut rows.recipients),
+    );
     let mut out: HashMap<String, SubjectFacts> = persons
         .iter()
         .map(|p| {
@@ -64,6 +226,8 @@ pub async fn for_persons<C: ConnectionTrait>(
             )
         })
         .collect();
+    let mut consents = std::mem::take(&mut rows.consents);
+    consents.sort_by(consent_order);
     let mut records: HashMap<String, Vec<ConsentRecord>> = HashMap::new();
     for c in consents {
         let Some(facts) = out.get_mut(&c.subject_person_id) else {
@@ -82,93 +246,57 @@ pub async fn for_persons<C: ConnectionTrait>(
                 recipients,
             });
     }
-    for (person_id, m) in support_meetings(db, &out).await? {
+    for (person_id, m) in support_meetings(&mut rows) {
         if let Some(facts) = out.get_mut(&person_id) {
             facts.meetings.push(m);
         }
     }
-    let ids: Vec<String> = out.keys().cloned().collect();
-    if !ids.is_empty() {
-        for g in emergency_grant::Entity::find()
-            .filter(emergency_grant::Column::PersonId.is_in(ids))
-            .filter(emergency_grant::Column::ClosedAt.is_null())
-            .all(db)
-            .await?
-        {
-            if let Some(facts) = out.get_mut(&g.person_id) {
-                facts.emergencies.push(EmergencyFacts {
-                    id: g.id,
-                    account_id: g.account_id,
-                    from: g.granted_at,
-                    until: g.expires_at,
-                });
-            }
+    rows.emergencies.sort_by(|a, b| a.id.cmp(&b.id));
+    for g in rows.emergencies {
+        if let Some(facts) = out.get_mut(&g.person_id) {
+            facts.emergencies.push(EmergencyFacts {
+                id: g.id,
+                account_id: g.account_id,
+                from: g.granted_at,
+                until: g.expires_at,
+            });
         }
     }
-    Ok(out
-        .into_iter()
+    out.into_iter()
         .map(|(id, facts)| {
-            let mut consents = records.remove(&id).unwrap_or_default();
-            consents.sort_by(|a, b| consent_order(&a.model, &b.model));
+            let consents = records.remove(&id).unwrap_or_default();
             (id, PersonFacts { facts, consents })
         })
-        .collect())
+        .collect()
 }
 
 /// 支援会議 (Art. 106-6) constituted for the households the persons belong to (or did, or
-/// will): (person id, meeting facts with the person's membership dates) pairs, in four
-/// queries. Whether the membership is current is the policy's to decide.
-async fn support_meetings<C: ConnectionTrait>(
-    db: &C,
-    persons: &HashMap<String, SubjectFacts>,
-) -> Result<Vec<(String, MeetingFacts)>, DbErr> {
-    let ids: Vec<String> = persons.keys().cloned().collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Every membership, with its dates: the policy decides whether it is current now (a
-    // member who has not joined yet, or has left, is not a subject of the 支援会議).
-    let memberships = household_member::Entity::find()
-        .filter(household_member::Column::PersonId.is_in(ids))
-        .all(db)
-        .await?;
-    let households: Vec<String> = memberships.iter().map(|m| m.household_id.clone()).collect();
-    if households.is_empty() {
-        return Ok(Vec::new());
-    }
-    let meetings = meeting::Entity::find()
-        .filter(meeting::Column::HouseholdId.is_in(households))
-        .filter(meeting::Column::Kind.eq(SUPPORT_MEETING_KIND))
-        .all(db)
-        .await?;
-    let meeting_ids: Vec<String> = meetings.iter().map(|m| m.id.clone()).collect();
-    if meeting_ids.is_empty() {
-        return Ok(Vec::new());
-    }
+/// will): (person id, meeting facts with the person's membership dates) pairs. Whether the
+/// membership is current is the policy's to decide (a member who has not joined yet, or has
+/// left, is not a subject of the 支援会議).
+fn support_meetings(rows: &mut Rows) -> Vec<(String, MeetingFacts)> {
     let mut members: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for m in meeting_member::Entity::find()
-        .filter(meeting_member::Column::MeetingId.is_in(meeting_ids.clone()))
-        .all(db)
-        .await?
-    {
+    for m in std::mem::take(&mut rows.meeting_members) {
         members.entry(m.meeting_id).or_default().insert(m.agency_id);
     }
     let mut categories: HashMap<String, BTreeSet<Category>> = HashMap::new();
-    for c in meeting_category::Entity::find()
-        .filter(meeting_category::Column::MeetingId.is_in(meeting_ids))
-        .all(db)
-        .await?
-    {
+    for c in std::mem::take(&mut rows.meeting_categories) {
         if let Some(cat) = Category::parse(&c.category) {
             categories.entry(c.meeting_id).or_default().insert(cat);
         }
     }
+    rows.meetings.sort_by(|a, b| a.id.cmp(&b.id));
+    rows.memberships.sort_by(|a, b| a.id.cmp(&b.id));
     let mut out = Vec::new();
-    for m in &meetings {
+    for m in &rows.meetings {
+        if m.kind != SUPPORT_MEETING_KIND {
+            continue;
+        }
         let (Some(from), Some(until)) = (m.period_from, m.period_until) else {
             continue;
         };
-        for hm in memberships
+        for hm in rows
+            .memberships
             .iter()
             .filter(|hm| hm.household_id == m.household_id)
         {
@@ -186,38 +314,49 @@ async fn support_meetings<C: ConnectionTrait>(
             ));
         }
     }
-    Ok(out)
+    out
 }
 
 /// The stored kind of a 支援会議 under Art. 106-6 (the only meeting that is a basis).
 pub const SUPPORT_MEETING_KIND: &str = "SUPPORT_MEETING";
 
-/// Categories and recipients of the given consents, keyed by consent id.
+/// A consent's categories and recipients, keyed by consent id.
+pub type Details = HashMap<String, (Vec<consent_category::Model>, Vec<consent_recipient::Model>)>;
+
+/// Categories and recipients of the given consents, keyed by consent id: two queries.
 pub async fn consent_details<C: ConnectionTrait>(
     db: &C,
     consents: &[consent::Model],
-) -> Result<HashMap<String, (Vec<consent_category::Model>, Vec<consent_recipient::Model>)>, DbErr> {
+) -> Result<Details, DbErr> {
     let ids: Vec<String> = consents.iter().map(|c| c.id.clone()).collect();
-    let mut out: HashMap<String, (Vec<_>, Vec<_>)> = HashMap::new();
     if ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
-    for cat in consent_category::Entity::find()
+    let categories = consent_category::Entity::find()
         .filter(consent_category::Column::ConsentId.is_in(ids.clone()))
         .all(db)
-        .await?
-    {
-        out.entry(cat.consent_id.clone()).or_default().0.push(cat);
-    }
-    for rec in consent_recipient::Entity::find()
+        .await?;
+    let recipients = consent_recipient::Entity::find()
         .filter(consent_recipient::Column::ConsentId.is_in(ids))
         .all(db)
-        .await?
-    {
+        .await?;
+    Ok(details(categories, recipients))
+}
+
+/// Categories and recipients keyed by consent id, in a fixed order whatever order the rows
+/// came in (which differs with the set of consents asked for): as they were recorded (in
+/// their sets' order).
+fn details(
+    categories: Vec<consent_category::Model>,
+    recipients: Vec<consent_recipient::Model>,
+) -> Details {
+    let mut out: Details = HashMap::new();
+    for cat in categories {
+        out.entry(cat.consent_id.clone()).or_default().0.push(cat);
+    }
+    for rec in recipients {
         out.entry(rec.consent_id.clone()).or_default().1.push(rec);
     }
-    // A fixed order, whatever order the rows came in (which differs with the set of consents
-    // asked for): categories and recipients as they were recorded (in their sets' order).
     for (cats, recs) in out.values_mut() {
         cats.sort_by(|a, b| {
             (Category::parse(&a.category), &a.category)
@@ -234,15 +373,12 @@ pub async fn consent_details<C: ConnectionTrait>(
             key(a).cmp(&key(b))
         });
     }
-    Ok(out)
+    out
 }
 
 /// The policy's view of one consent. A row whose stored text does not parse grants nothing
 /// (None), rather than being guessed at.
-pub fn to_facts(
-    c: &consent::Model,
-    details: &HashMap<String, (Vec<consent_category::Model>, Vec<consent_recipient::Model>)>,
-) -> Option<ConsentFacts> {
+pub fn to_facts(c: &consent::Model, details: &Details) -> Option<ConsentFacts> {
     let (cats, recs) = details.get(&c.id)?;
     let categories = cats
         .iter()

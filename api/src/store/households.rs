@@ -1,5 +1,7 @@
 //! Households and their members.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use sea_orm::sea_query::Query;
 use sea_orm::ActiveValue::Set;
@@ -8,6 +10,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
+use super::batch::{Part, Union};
 use super::visibility::{self, Own};
 use super::{write, Page};
 use crate::audit::Entry;
@@ -60,6 +63,44 @@ pub async fn by_ids<C: ConnectionTrait>(
         .filter(household::Column::Id.is_in(ids))
         .all(db)
         .await
+}
+
+/// The given households, each with its members (current and past, head first): one
+/// statement.
+pub async fn with_members<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<Vec<(household::Model, Vec<household_member::Model>)>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let h = Part::of::<household::Entity>("h_")?;
+    let m = Part::of::<household_member::Entity>("m_")?;
+    let mut u = Union::new(db.get_database_backend(), &[&h, &m]);
+    let l = u.list(ids);
+    u.branch(
+        "h",
+        &[(&h, "h"), (&m, "m")],
+        &format!(
+            "FROM \"household\" h LEFT JOIN \"household_member\" m \
+             ON m.\"household_id\" = h.\"id\" WHERE h.\"id\" IN {l}"
+        ),
+    );
+    let mut out: Vec<(household::Model, Vec<household_member::Model>)> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for row in u.all(db).await? {
+        let model: household::Model = h.decode(&row)?;
+        let member: Option<household_member::Model> = m.decode_joined(&row)?;
+        let i = *at.entry(model.id.clone()).or_insert_with(|| {
+            out.push((model, Vec::new()));
+            out.len() - 1
+        });
+        out[i].1.extend(member);
+    }
+    for (_, members) in &mut out {
+        members.sort_by(|a, b| (!a.is_head, &a.id).cmp(&(!b.is_head, &b.id)));
+    }
+    Ok(out)
 }
 
 /// Members of the given households (current and past), head first.

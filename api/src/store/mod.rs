@@ -3,6 +3,7 @@
 //! index lets it know: [`visibility`]), from a `policy::ListScope` the policy hands out.
 
 pub mod activities;
+pub mod batch;
 pub mod cases;
 pub mod consents;
 pub mod consultations;
@@ -21,46 +22,67 @@ pub mod write;
 
 pub use write::{next_version, write, Versioned};
 
-use std::time::Duration;
-
 use base64::Engine;
 use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-/// How long a request waits for a database connection before it fails (INTERNAL). While the
-/// database is down, opening a connection is retried until then (sqlx treats a refused
-/// connection as a database starting up), so this bounds how long a request hangs. A
-/// PostgreSQL restart is survived because every pooled connection is pinged before use
-/// (`test_before_acquire`) and a dead one replaced by a new connection.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::config::PoolSettings;
 
-/// Connect. SQLite gets one connection (it has one writer; a second connection inside a
-/// transaction would deadlock or fail with SQLITE_BUSY), WAL and `synchronous=FULL` on every
-/// connection the pool opens: a commit is fsynced to the WAL before it returns, so an
-/// acknowledged write survives a process kill and a power loss (NORMAL would survive only
-/// the kill). PostgreSQL keeps its own durability settings (`synchronous_commit`, `fsync`).
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+/// Connect with the pool `settings` (TSUNAGI_DATABASE_POOL_SIZE,
+/// TSUNAGI_DATABASE_ACQUIRE_TIMEOUT_MS). A request waits at most `acquire_timeout` for a
+/// connection; then the pool times out and the request is shed (503 UNAVAILABLE, see
+/// [`crate::shed`]), never INTERNAL. While the database is down, opening a connection is
+/// retried until then (sqlx treats a refused connection as a database starting up), so this
+/// also bounds how long a request hangs. A PostgreSQL restart is survived because every
+/// pooled connection is pinged before use (`test_before_acquire`) and a dead one replaced.
+///
+/// SQLite gets one connection (it has one writer; a second connection inside a transaction
+/// would deadlock or fail with SQLITE_BUSY: any other size is refused), WAL and
+/// `synchronous=FULL` on every connection the pool opens: a commit is fsynced to the WAL
+/// before it returns, so an acknowledged write survives a process kill and a power loss
+/// (NORMAL would survive only the kill). PostgreSQL keeps its own durability settings
+/// (`synchronous_commit`, `fsync`).
+pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
+    let size = settings.size_for(url).map_err(DbErr::Custom)?;
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .test_before_acquire(true);
-    if url.starts_with("sqlite:") {
-        opts.max_connections(1).min_connections(1);
-        if !url.contains(":memory:") {
-            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            opts.map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
-            });
-        }
-    } else {
-        opts.max_connections(16).min_connections(1);
+        .acquire_timeout(settings.acquire_timeout)
+        .test_before_acquire(true)
+        .max_connections(size)
+        .min_connections(1);
+    if url.starts_with("sqlite:") && !url.contains(":memory:") {
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+        });
     }
     Database::connect(opts).await
 }
 
+/// The pool's connections now: (open, idle, most). None for a connection without a pool.
+pub fn pool_stats(db: &DatabaseConnection) -> Option<(u32, usize, u32)> {
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let p = db.get_postgres_connection_pool();
+            Some((p.size(), p.num_idle(), p.options().get_max_connections()))
+        }
+        sea_orm::DatabaseBackend::Sqlite => {
+            let p = db.get_sqlite_connection_pool();
+            Some((p.size(), p.num_idle(), p.options().get_max_connections()))
+        }
+        _ => None,
+    }
+}
+
+/// Apply pending migrations, then fill the visibility index if a database from before it has
+/// persons and no entries (so an upgrade needs no step of its own).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    migration::Migrator::up(db, None).await
+    migration::Migrator::up(db, None).await?;
+    if let Some(n) = visibility::fill_if_empty(db).await? {
+        tracing::info!(entries = n, "visibility index built");
+    }
+    Ok(())
 }
 
 /// A new record id: UUID v7, so ids sort by creation time.
@@ -126,7 +148,7 @@ mod tests {
             std::env::temp_dir().join(format!("tsunagi-store-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-        let db = super::connect(&url).await.unwrap();
+        let db = super::connect(&url, &Default::default()).await.unwrap();
         let pool = db.get_sqlite_connection_pool();
         for _ in 0..3 {
             let mut conn = pool.acquire().await.unwrap();

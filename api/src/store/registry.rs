@@ -2,7 +2,8 @@
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use entity::{account, agency};
+use super::batch::{Part, Union};
+use entity::{account, agency, service_client};
 
 pub async fn agencies<C: ConnectionTrait>(db: &C) -> Result<Vec<agency::Model>, DbErr> {
     agency::Entity::find()
@@ -64,4 +65,52 @@ pub async fn account_by_login<C: ConnectionTrait>(
         .filter(account::Column::Login.eq(login))
         .one(db)
         .await
+}
+
+/// What authentication reads about the caller: the account, its agency, and the service
+/// client a client token names (when it names one).
+pub struct Caller {
+    pub account: account::Model,
+    pub agency: Option<agency::Model>,
+    pub client: Option<service_client::Model>,
+}
+
+/// The account `account_id` with its agency and, if `client_id` is given, that service
+/// client (whoever it belongs to: the caller checks): one statement. None: no such account.
+pub async fn caller<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    client_id: Option<&str>,
+) -> Result<Option<Caller>, DbErr> {
+    let account = Part::of::<account::Entity>("a_")?;
+    let agency = Part::of::<agency::Entity>("g_")?;
+    let client = Part::of::<service_client::Entity>("s_")?;
+    let mut u = Union::new(db.get_database_backend(), &[&account, &agency, &client]);
+    let (join, sources) = match client_id {
+        Some(id) => (
+            format!(
+                "LEFT JOIN \"service_client\" s ON s.\"id\" = {}",
+                u.param(id)
+            ),
+            vec![(&account, "a"), (&agency, "g"), (&client, "s")],
+        ),
+        None => (String::new(), vec![(&account, "a"), (&agency, "g")]),
+    };
+    let id = u.param(account_id);
+    u.branch(
+        "a",
+        &sources,
+        &format!(
+            "FROM \"account\" a LEFT JOIN \"agency\" g ON g.\"id\" = a.\"agency_id\" {join} \
+             WHERE a.\"id\" = {id}"
+        ),
+    );
+    let Some(row) = u.all(db).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(Some(Caller {
+        account: account.decode(&row)?,
+        agency: agency.decode_joined(&row)?,
+        client: client.decode_joined(&row)?,
+    }))
 }
