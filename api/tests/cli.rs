@@ -510,7 +510,7 @@ async fn visibility_verify_reports_a_damaged_index_and_rebuild_recovers_it() {
     assert!(ok && text.starts_with("ok: "), "{text}");
     // Lose the consent entries (as a bad restore or a hand edit would).
     let url = format!("sqlite://{}?mode=rw", dir.join("tsunagi.db").display());
-    let db = tsunagi_api::store::connect(&url)
+    let db = tsunagi_api::store::connect(&url, &Default::default())
         .await
         .expect("open the demo database");
     use sea_orm::ConnectionTrait;
