@@ -18,9 +18,12 @@ use sha2::{Digest, Sha256};
 use crate::policy::{Category, Decision, Principal, Role, POLICY_VERSION};
 use entity::audit_event;
 
+mod group;
+mod rows;
+
+pub use group::GroupCommit;
+
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-/// Ledger rows per INSERT statement.
-const APPEND_CHUNK: usize = 500;
 const PG_LEDGER_LOCK: i64 = 0x0074_7375_6e61_6769; // "tsunagi"
 
 /// One ledger row before it is chained.
@@ -74,31 +77,54 @@ pub fn now_micros() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or(now)
 }
 
-fn canonical(row: &audit_event::Model) -> String {
-    serde_json::json!([
-        row.seq,
-        row.id,
-        row.at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        row.account_id,
-        row.agency_id,
-        row.roles,
-        row.action,
-        row.operation,
-        row.record_type,
-        row.record_id,
-        row.subject_person_id,
-        row.shown,
-        row.withheld,
-        row.bases,
-        row.detail,
-        row.policy_version,
-        row.prev_hash,
-    ])
-    .to_string()
+/// The hashed form of a row: a JSON array of its columns in order, `hash` left out. Written
+/// straight into `out` (a hasher, or a buffer in the tests) element by element: the bytes are
+/// exactly those of `serde_json::json!([...]).to_string()` over the same values, which is
+/// what every existing row was hashed over, without building a JSON tree of copies first.
+fn write_canonical<W: std::io::Write>(
+    row: &audit_event::Model,
+    out: &mut W,
+) -> std::io::Result<()> {
+    fn item<W: std::io::Write, T: serde::Serialize + ?Sized>(
+        out: &mut W,
+        first: bool,
+        v: &T,
+    ) -> std::io::Result<()> {
+        if !first {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, v).map_err(std::io::Error::other)
+    }
+    out.write_all(b"[")?;
+    item(out, true, &row.seq)?;
+    item(out, false, &row.id)?;
+    item(
+        out,
+        false,
+        &row.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+    )?;
+    item(out, false, &row.account_id)?;
+    item(out, false, &row.agency_id)?;
+    item(out, false, &row.roles)?;
+    item(out, false, &row.action)?;
+    item(out, false, &row.operation)?;
+    item(out, false, &row.record_type)?;
+    item(out, false, &row.record_id)?;
+    item(out, false, &row.subject_person_id)?;
+    item(out, false, &row.shown)?;
+    item(out, false, &row.withheld)?;
+    item(out, false, &row.bases)?;
+    item(out, false, &row.detail)?;
+    item(out, false, &row.policy_version)?;
+    item(out, false, &row.prev_hash)?;
+    out.write_all(b"]")
 }
 
 fn hash_of(row: &audit_event::Model) -> String {
-    hex::encode(Sha256::digest(canonical(row).as_bytes()))
+    let mut hasher = Sha256::new();
+    // Writing into a hasher cannot fail (nor can serialising strings and integers).
+    let _ = write_canonical(row, &mut hasher);
+    hex::encode(hasher.finalize())
 }
 
 /// The chain's last seq and hash as seen inside `txn`, after taking the append lock (on
@@ -111,14 +137,22 @@ pub async fn tail(txn: &DatabaseTransaction) -> Result<(i64, String), DbErr> {
         ))
         .await?;
     }
-    let last = audit_event::Entity::find()
+    // Only the two columns the chain needs (not the last row's detail and bases).
+    tail_unlocked(txn).await
+}
+
+/// The chain's last seq and hash without taking the lock (a hint: the group commit checks
+/// it through the primary key when it inserts after it).
+async fn tail_unlocked<C: ConnectionTrait>(db: &C) -> Result<(i64, String), DbErr> {
+    let last: Option<(i64, String)> = audit_event::Entity::find()
+        .select_only()
+        .column(audit_event::Column::Seq)
+        .column(audit_event::Column::Hash)
         .order_by_desc(audit_event::Column::Seq)
-        .one(txn)
+        .into_tuple()
+        .one(db)
         .await?;
-    Ok(match last {
-        Some(row) => (row.seq, row.hash),
-        None => (0, GENESIS_HASH.to_owned()),
-    })
+    Ok(last.unwrap_or_else(|| (0, GENESIS_HASH.to_owned())))
 }
 
 /// Set a row's hash over its content (including `prev_hash`), as `append` does.
@@ -136,7 +170,13 @@ pub async fn append(txn: &DatabaseTransaction, entries: Vec<Entry>) -> Result<()
     if entries.is_empty() {
         return Ok(());
     }
-    let (mut seq, mut prev) = tail(txn).await?;
+    let (seq, prev) = tail(txn).await?;
+    let rows = chain_rows(seq, prev, &entries);
+    rows::insert_rows(txn, rows).await
+}
+
+/// The entries as chained rows after the row `seq` whose hash is `prev`.
+fn chain_rows(mut seq: i64, mut prev: String, entries: &[Entry]) -> Vec<audit_event::Model> {
     let at = now_micros();
     let mut rows = Vec::with_capacity(entries.len());
     for e in entries {
@@ -145,110 +185,27 @@ pub async fn append(txn: &DatabaseTransaction, entries: Vec<Entry>) -> Result<()
             seq,
             id: uuid::Uuid::now_v7().to_string(),
             at,
-            account_id: e.account_id,
-            agency_id: e.agency_id,
-            roles: e.roles,
+            account_id: e.account_id.clone(),
+            agency_id: e.agency_id.clone(),
+            roles: e.roles.clone(),
             action: e.action.to_owned(),
-            operation: e.operation,
-            record_type: e.record_type,
-            record_id: e.record_id,
-            subject_person_id: e.subject_person_id,
+            operation: e.operation.clone(),
+            record_type: e.record_type.clone(),
+            record_id: e.record_id.clone(),
+            subject_person_id: e.subject_person_id.clone(),
             shown: serde_json::to_string(&e.shown).unwrap_or_default(),
             withheld: serde_json::to_string(&e.withheld).unwrap_or_default(),
             bases: e.bases.to_string(),
             detail: e.detail.to_string(),
             policy_version: POLICY_VERSION,
-            prev_hash: prev.clone(),
+            prev_hash: prev,
             hash: String::new(),
         };
         row.hash = hash_of(&row);
         prev = row.hash.clone();
-        rows.push(audit_event::ActiveModel::from(row));
+        rows.push(row);
     }
-    // One statement per request's worth of rows (chunked to stay under the databases' bind
-    // parameter limits: 18 columns × 500 rows).
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(APPEND_CHUNK));
-        audit_event::Entity::insert_many(std::mem::replace(&mut rows, rest))
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Most requests' read rows taken into one ledger transaction.
-const GROUP_MAX_REQUESTS: usize = 256;
-
-/// Group commit for the read rows of requests (http.rs). Each request hands its rows to one
-/// writer task and waits until they are committed; the writer appends every request that
-/// is waiting in ONE transaction (one lock, one chain-tail read, one INSERT per 500 rows,
-/// one commit and so one WAL flush), then answers each. Without it every request took the
-/// chain lock for its own commit, and the ledger capped the whole hub at one WAL flush per
-/// request. Nothing changes for a caller: its response still waits until its rows are
-/// durable, a failed commit fails every request in the group (their responses are
-/// withheld), and the chain is the same chain. Writes keep appending inside their own
-/// transaction, as before, under the same lock.
-pub struct GroupCommit {
-    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
-}
-
-struct Job {
-    entries: Vec<Entry>,
-    done: tokio::sync::oneshot::Sender<Result<(), String>>,
-}
-
-impl GroupCommit {
-    /// Start the writer task (needs a tokio runtime). It ends when the last handle is dropped.
-    pub fn start(db: sea_orm::DatabaseConnection) -> Self {
-        use sea_orm::TransactionTrait as _;
-        let (jobs, mut queue) = tokio::sync::mpsc::unbounded_channel::<Job>();
-        tokio::spawn(async move {
-            while let Some(first) = queue.recv().await {
-                let mut group = vec![first];
-                while group.len() < GROUP_MAX_REQUESTS {
-                    match queue.try_recv() {
-                        Ok(job) => group.push(job),
-                        Err(_) => break,
-                    }
-                }
-                let entries: Vec<Entry> = group
-                    .iter_mut()
-                    .flat_map(|j| std::mem::take(&mut j.entries))
-                    .collect();
-                // Each group in its own task: should one ever panic, that group's requests
-                // fail (their responses are withheld) and the writer goes on serving.
-                let db = db.clone();
-                let result = match tokio::spawn(async move {
-                    let txn = db.begin().await?;
-                    append(&txn, entries).await?;
-                    txn.commit().await
-                })
-                .await
-                {
-                    Ok(done) => done.map_err(|e| e.to_string()),
-                    Err(e) => Err(format!("ledger group failed: {e}")),
-                };
-                for job in group {
-                    let _ = job.done.send(result.clone());
-                }
-            }
-        });
-        GroupCommit { jobs }
-    }
-
-    /// Append `entries` and wait until they are committed.
-    pub async fn append(&self, entries: Vec<Entry>) -> Result<(), String> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let (done, committed) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Job { entries, done })
-            .map_err(|_| "ledger writer stopped".to_owned())?;
-        committed
-            .await
-            .map_err(|_| "ledger writer stopped".to_owned())?
-    }
+    rows
 }
 
 /// Result of walking the chain.
@@ -412,5 +369,74 @@ impl AccessRecorder {
             }))
             .collect::<Vec<_>>()
             .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How every row before this change was hashed: the canonical bytes must not change,
+    /// or the whole existing chain would stop verifying.
+    fn canonical_as_before(row: &audit_event::Model) -> String {
+        serde_json::json!([
+            row.seq,
+            row.id,
+            row.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            row.account_id,
+            row.agency_id,
+            row.roles,
+            row.action,
+            row.operation,
+            row.record_type,
+            row.record_id,
+            row.subject_person_id,
+            row.shown,
+            row.withheld,
+            row.bases,
+            row.detail,
+            row.policy_version,
+            row.prev_hash,
+        ])
+        .to_string()
+    }
+
+    fn row(account: Option<&str>, text: &str) -> audit_event::Model {
+        audit_event::Model {
+            seq: 42,
+            id: "0193a0c0-0000-7000-8000-000000000001".into(),
+            at: DateTime::from_timestamp_micros(1_765_000_000_123_456).unwrap(),
+            account_id: account.map(str::to_owned),
+            agency_id: None,
+            roles: "CASEWORKER".into(),
+            action: "READ".into(),
+            operation: text.into(),
+            record_type: "person".into(),
+            record_id: Some("p\"1".into()),
+            subject_person_id: Some("p\"1".into()),
+            shown: r#"["IDENTITY"]"#.into(),
+            withheld: "[]".into(),
+            bases: r#"{"IDENTITY":["CONSENT:c1"]}"#.into(),
+            detail: r#"{"denials":{},"records":[]}"#.into(),
+            policy_version: 3,
+            prev_hash: GENESIS_HASH.into(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_canonical_form_is_byte_for_byte_the_old_one() {
+        for r in [
+            row(Some("a1"), "HouseholdOverview"),
+            row(None, "改行\n\ttab \u{0} \u{1f} \\ / 😀 \u{2028}"),
+        ] {
+            let mut out = Vec::new();
+            write_canonical(&r, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), canonical_as_before(&r));
+            assert_eq!(
+                hash_of(&r),
+                hex::encode(Sha256::digest(canonical_as_before(&r).as_bytes()))
+            );
+        }
     }
 }

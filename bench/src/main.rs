@@ -11,6 +11,8 @@
 //! cargo run -p tsunagi-bench --release -- --scenario all --concurrency 32 --duration 20s
 //! ```
 
+mod onestmt;
+mod peer;
 mod rawsql;
 mod scenario;
 mod stats;
@@ -78,6 +80,61 @@ struct Args {
     /// Skip the raw-SQL bound (pgbench replay of the hub's own statements; PostgreSQL only)
     #[arg(long)]
     no_raw_sql: bool,
+    /// Skip the one-statement bound (bench/sql/<scenario>.sql with `pgbench -M prepared`)
+    #[arg(long)]
+    no_one_statement: bool,
+    /// Account the household overview runs as (default: --reader)
+    #[arg(long)]
+    overview_reader: Option<String>,
+    /// Account the person search runs as (default: --reader; at city scale issue 12 asks for
+    /// s-houkatsu-01-cw1, the agency most consents name)
+    #[arg(long)]
+    search_reader: Option<String>,
+    /// Account the consultation list runs as (default: --writer)
+    #[arg(long)]
+    list_reader: Option<String>,
+    /// Keep TLS on the loopback database connections (the hub's, pgbench's, psql's and the
+    /// peer's). Default: `sslmode=disable` is added to a PostgreSQL URL without an sslmode,
+    /// so that no system pays for encryption the others do not.
+    #[arg(long)]
+    tls: bool,
+    /// Also run the household overview and the person search against a peer on the same
+    /// database, interleaved with the hub round by round: `postgraphile` (PostGraphile 4;
+    /// install first with `npm install --prefix bench/peer`)
+    #[arg(long)]
+    peer: Option<String>,
+    /// The peer's process counts, comma-separated (1 = one Node process; 2 = a cluster of two)
+    #[arg(long, default_value = "1,2", value_delimiter = ',')]
+    peer_workers: Vec<usize>,
+}
+
+/// One peer run, beside the hub's normal-mode run of the same round.
+struct PeerRun {
+    round: usize,
+    workers: usize,
+    scenario: String,
+    hub: f64,
+    stats: Stats,
+}
+
+/// The account a scenario runs as.
+fn account_for<'a>(args: &'a Args, scenario: &str) -> &'a str {
+    let pick = |o: &'a Option<String>, default: &'a String| o.as_deref().unwrap_or(default);
+    match scenario {
+        "household-overview" => pick(&args.overview_reader, &args.reader),
+        "person-search" => pick(&args.search_reader, &args.reader),
+        "consultation-list" => pick(&args.list_reader, &args.writer),
+        _ => &args.writer,
+    }
+}
+
+/// A PostgreSQL URL with `sslmode=disable` unless it names an sslmode or TLS is asked for.
+fn loopback_url(db: &str, tls: bool) -> String {
+    if tls || !db.starts_with("postgres") || db.contains("sslmode=") {
+        return db.to_owned();
+    }
+    let sep = if db.contains('?') { '&' } else { '?' };
+    format!("{db}{sep}sslmode=disable")
 }
 
 #[tokio::main]
@@ -141,13 +198,15 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", work.join("bench.db").display()));
+    let db = loopback_url(&db, args.tls);
     println!(
-        "server {} | database {} | concurrency {} | {}s per run (+{}s warm-up)",
+        "server {} | database {} | concurrency {} | {}s per run (+{}s warm-up) | load average {}",
         bin.display(),
         redact(&db),
         args.concurrency,
         args.duration.as_secs_f64(),
-        args.warmup.as_secs_f64()
+        args.warmup.as_secs_f64(),
+        load_average()
     );
     let mut rows = Vec::new();
     // Reads in every mode first, then writes in every mode: the writes add consultations
@@ -156,6 +215,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         names.iter().cloned().partition(|n| !scenario::writes(n));
     let mut first = true;
     let mut bounds = Vec::new();
+    let mut one_bounds = Vec::new();
+    let mut peer_runs: Vec<PeerRun> = Vec::new();
     for (i, phase) in [reads, writes].into_iter().enumerate() {
         if phase.is_empty() {
             continue;
@@ -170,35 +231,136 @@ async fn run(args: Args) -> anyhow::Result<bool> {
                 let server = Server::start(&bin, &work, &db, demo, &mode_env(mode)?).await?;
                 let result = bench_mode(&args, &phase, mode, &server, &bin, &work, &db).await;
                 server.stop().await;
-                rows.extend(result?);
+                let (these, inputs) = result?;
+                if let (Some(kind), "normal") = (&args.peer, mode.as_str()) {
+                    for workers in &args.peer_workers {
+                        for (name, variables) in inputs.iter().filter(|(n, _)| peer::supports(n)) {
+                            let hub = these
+                                .iter()
+                                .find(|r| &r.scenario == name)
+                                .map_or(0.0, |r| r.stats.throughput());
+                            let stats =
+                                run_peer(&args, kind, &db, *workers, name, variables).await?;
+                            println!(
+                                "round {round}: {name:<20} Tsunagi / PostGraphile ({workers} process{}) = {hub:.1} / {:.1} = {:.2}  load {}",
+                                if *workers == 1 { "" } else { "es" },
+                                stats.throughput(),
+                                hub / stats.throughput().max(f64::MIN_POSITIVE),
+                                load_average()
+                            );
+                            peer_runs.push(PeerRun {
+                                round,
+                                workers: *workers,
+                                scenario: name.clone(),
+                                hub,
+                                stats,
+                            });
+                        }
+                    }
+                }
+                rows.extend(these);
             }
         }
         // The raw-SQL bound for the reads, on the same data (before the writes add to it).
-        if i == 0 && !args.no_raw_sql {
+        if i == 0 && !(args.no_raw_sql && args.no_one_statement) {
             if db.starts_with("postgres") {
                 if !args.modes.iter().any(|m| m == "normal") {
-                    bail!("the raw-SQL bound compares with the normal mode: add it to --modes or pass --no-raw-sql");
+                    bail!("the SQL bounds compare with the normal mode: add it to --modes or pass --no-raw-sql --no-one-statement");
                 }
-                bounds = raw_sql_bounds(&args, &phase, &bin, &work, &db).await?;
+                (bounds, one_bounds) = sql_bounds(&args, &phase, &bin, &work, &db).await?;
             } else {
                 println!("raw-SQL bound skipped: it replays the statements with pgbench, which needs PostgreSQL (--database-url postgres://...)");
             }
         }
     }
     let rows = pool_rounds(rows);
-    print_report(&rows, &bounds);
-    Ok(rows.iter().all(|r| r.stats.failures == 0) && bounds.iter().all(|b| b.1.failed == 0))
+    print_report(&rows, &bounds, &one_bounds);
+    if !peer_runs.is_empty() {
+        println!("\npeer: Tsunagi (normal: consent enforced, every read ledgered) / PostGraphile 4 (neither), per round");
+        for p in &peer_runs {
+            println!(
+                "round {} {:<20} {} process{}: {:.1} / {:.1} = {:.2}  (PostGraphile p50 {:.1} ms, p99 {:.1} ms, {} failures)",
+                p.round,
+                p.scenario,
+                p.workers,
+                if p.workers == 1 { " " } else { "es" },
+                p.hub,
+                p.stats.throughput(),
+                p.hub / p.stats.throughput().max(f64::MIN_POSITIVE),
+                p.stats.percentile_ms(0.5),
+                p.stats.percentile_ms(0.99),
+                p.stats.failures
+            );
+            for e in &p.stats.examples {
+                println!("    failure: {e}");
+            }
+        }
+    }
+    println!("load average at the end: {}", load_average());
+    Ok(rows.iter().all(|r| r.stats.failures == 0)
+        && peer_runs.iter().all(|p| p.stats.failures == 0)
+        && bounds.iter().chain(&one_bounds).all(|b| b.1.failed == 0))
+}
+
+/// /proc/loadavg's first three fields (other work on the machine skews every number).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+type Bounds = Vec<(String, rawsql::Bound)>;
+
+/// Start the peer with `workers` processes, warm it up and measure one scenario.
+async fn run_peer(
+    args: &Args,
+    kind: &str,
+    db: &str,
+    workers: usize,
+    name: &str,
+    variables: &[serde_json::Value],
+) -> anyhow::Result<Stats> {
+    let requests = peer::requests(name, variables)?;
+    let p = peer::Peer::start(kind, db, workers).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency * 2)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let api = Arc::new(Api {
+        client,
+        url: format!("http://127.0.0.1:{}/graphql", p.port),
+        token: String::new(),
+    });
+    // Each request once before timing: a peer that answers wrongly measures nothing.
+    for r in &requests {
+        let (status, body) = api.post(&r.body).await?;
+        if let Err(e) = r.validate(status, &body) {
+            p.stop().await;
+            bail!("{kind} {name}: {e}");
+        }
+    }
+    let prepared = Arc::new(Prepared {
+        name: name.to_owned(),
+        requests,
+        refusals: 0,
+    });
+    drive(&api, &prepared, args.concurrency, args.warmup, None).await;
+    let stats = drive(&api, &prepared, args.concurrency, args.duration, None).await;
+    p.stop().await;
+    Ok(stats)
 }
 
 /// Capture the statements of each read request from a server with the SQL log on (normal
-/// mode otherwise), then replay them with pgbench.
-async fn raw_sql_bounds(
+/// mode otherwise), then replay them with pgbench (the statement-replay bound), and run each
+/// scenario's one-statement SQL over the same requests (the one-statement bound).
+async fn sql_bounds(
     args: &Args,
     names: &[String],
     bin: &Path,
     work: &Path,
     db: &str,
-) -> anyhow::Result<Vec<(String, rawsql::Bound)>> {
+) -> anyhow::Result<(Bounds, Bounds)> {
     let log = work.join("captured-sql.log");
     let _ = std::fs::remove_file(&log);
     let log_str = log.to_string_lossy().into_owned();
@@ -215,15 +377,61 @@ async fn raw_sql_bounds(
     let captured = captured?;
     let _ = std::fs::remove_file(&log);
     let mut bounds = Vec::new();
-    for (name, requests) in captured {
-        let b = rawsql::run_pgbench(db, work, &name, &requests, args.concurrency, args.duration)?;
-        println!(
-            "raw-sql    {:<20} {:>8.1} tx/s  ({:.1} statements per request, {} failed)",
-            name, b.tps, b.statements_per_request, b.failed
-        );
-        bounds.push((name, b));
+    let mut one = Vec::new();
+    for c in captured {
+        if !args.no_raw_sql {
+            let b = rawsql::run_pgbench(
+                db,
+                work,
+                &c.name,
+                &c.statements,
+                args.concurrency,
+                args.duration,
+            )?;
+            println!(
+                "raw-sql    {:<20} {:>8.1} tx/s  ({:.1} statements per request, {} failed)  load {}",
+                c.name,
+                b.tps,
+                b.statements_per_request,
+                b.failed,
+                load_average()
+            );
+            bounds.push((c.name.clone(), b));
+        }
+        if !args.no_one_statement && onestmt::sql_for(&c.name).is_some() {
+            // Once by hand first: a file that fails or answers nothing measures nothing.
+            let first = c.params.first().context("no requests")?;
+            let answer = onestmt::run_once(db, &c.name, first)?;
+            if !onestmt::answers_something(&c.name, &answer) {
+                bail!("one-statement {}: empty answer {answer}", c.name);
+            }
+            let b = onestmt::run_pgbench(
+                db,
+                work,
+                &c.name,
+                &c.params,
+                args.concurrency,
+                args.duration,
+            )?;
+            println!(
+                "one-stmt   {:<20} {:>8.1} tx/s  ({} failed)  load {}",
+                c.name,
+                b.tps,
+                b.failed,
+                load_average()
+            );
+            one.push((c.name, b));
+        }
     }
-    Ok(bounds)
+    Ok((bounds, one))
+}
+
+/// What one read scenario's requests were: the hub's statements per request, and the
+/// one-statement SQL's parameters per request.
+struct Captured {
+    name: String,
+    statements: Vec<Vec<String>>,
+    params: Vec<Vec<(String, String)>>,
 }
 
 async fn capture(
@@ -234,7 +442,7 @@ async fn capture(
     work: &Path,
     db: &str,
     log: &Path,
-) -> anyhow::Result<Vec<(String, Vec<Vec<String>>)>> {
+) -> anyhow::Result<Vec<Captured>> {
     let size = || {
         std::fs::metadata(log)
             .map(|m| m.len() as usize)
@@ -242,11 +450,7 @@ async fn capture(
     };
     let mut out = Vec::new();
     for name in names {
-        let account = if scenario::as_writer(name) {
-            &args.writer
-        } else {
-            &args.reader
-        };
+        let account = account_for(args, name);
         let api = Api {
             client: reqwest::Client::new(),
             url: format!("http://127.0.0.1:{}/graphql", server.port),
@@ -257,7 +461,11 @@ async fn capture(
             .pop()
             .context("nothing prepared")?;
         let mut offsets = vec![size()];
+        let mut params = Vec::new();
         for req in &p.requests {
+            if onestmt::sql_for(&p.name).is_some() {
+                params.push(onestmt::params(&p.name, &req.body["variables"], account)?);
+            }
             let (status, body) = api.post(&req.body).await?;
             if let Err(e) = req.validate(status, &body) {
                 bail!("{} (capturing its SQL): {e}", p.name);
@@ -265,7 +473,11 @@ async fn capture(
             offsets.push(size());
         }
         let text = std::fs::read_to_string(log)?;
-        out.push((p.name.clone(), rawsql::split_requests(&text, &offsets)));
+        out.push(Captured {
+            name: p.name.clone(),
+            statements: rawsql::split_requests(&text, &offsets),
+            params,
+        });
     }
     Ok(out)
 }
@@ -278,7 +490,7 @@ async fn bench_mode(
     bin: &Path,
     work: &Path,
     db: &str,
-) -> anyhow::Result<Vec<Row>> {
+) -> anyhow::Result<(Vec<Row>, Vec<(String, Vec<serde_json::Value>)>)> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency * 2)
         .timeout(Duration::from_secs(30))
@@ -286,15 +498,16 @@ async fn bench_mode(
     let url = format!("http://127.0.0.1:{}/graphql", server.port);
     let rss_idle_kb = rss_kb(server.pid).unwrap_or(0);
     let mut prepared = Vec::new();
-    for (account, as_writer) in [(&args.reader, false), (&args.writer, true)] {
+    let mut accounts: Vec<&str> = names.iter().map(|n| account_for(args, n)).collect();
+    accounts.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    accounts.retain(|a| seen.insert(*a));
+    for account in accounts {
         let these: Vec<String> = names
             .iter()
-            .filter(|n| scenario::as_writer(n) == as_writer)
+            .filter(|n| account_for(args, n) == account)
             .cloned()
             .collect();
-        if these.is_empty() {
-            continue;
-        }
         let api = Arc::new(Api {
             client: client.clone(),
             url: url.clone(),
@@ -308,6 +521,17 @@ async fn bench_mode(
         }
     }
     let mut rows = Vec::new();
+    let inputs = prepared
+        .iter()
+        .map(|(_, p)| {
+            let vars = p
+                .requests
+                .iter()
+                .map(|r| r.body["variables"].clone())
+                .collect();
+            (p.name.clone(), vars)
+        })
+        .collect();
     for (api, p) in prepared {
         let p = Arc::new(p);
         drive(&api, &p, args.concurrency, args.warmup, None).await;
@@ -332,7 +556,7 @@ async fn bench_mode(
         print_row(&row);
         rows.push(row);
     }
-    Ok(rows)
+    Ok((rows, inputs))
 }
 
 /// `concurrency` workers, each sending one request at a time for `duration`.
@@ -365,9 +589,27 @@ async fn drive(
                 let req = &p.requests[i % p.requests.len()];
                 i += 1;
                 let t = Instant::now();
-                let outcome = match api.post(&req.body).await {
-                    Ok((status, body)) => req.validate(status, &body),
-                    Err(e) => Err(format!("transport: {e}")),
+                let outcome = match api.post_full(&req.body).await {
+                    Ok((status, retry_after, body)) => {
+                        match validate::classify(status, retry_after, &body) {
+                            validate::Outcome::Shed => {
+                                s.shed += 1;
+                                continue;
+                            }
+                            validate::Outcome::Answer {
+                                internal,
+                                server_error,
+                            } => {
+                                s.internal += u64::from(internal);
+                                s.server_errors += u64::from(server_error);
+                            }
+                        }
+                        req.validate(status, &body)
+                    }
+                    Err(e) => {
+                        s.transport += 1;
+                        Err(format!("transport: {e}"))
+                    }
                 };
                 s.micros.push(t.elapsed().as_micros() as u64);
                 if let Err(e) = outcome {
@@ -437,6 +679,12 @@ fn print_row(r: &Row) {
         r.rss_peak_kb / 1024,
         r.refusals
     );
+    if s.internal + s.server_errors + s.transport + s.shed > 0 {
+        println!(
+            "    of which INTERNAL {}, HTTP 5xx {}, no answer (transport/timeout) {}; shed (503 + Retry-After, not failures) {}",
+            s.internal, s.server_errors, s.transport, s.shed
+        );
+    }
     if r.rounds.len() > 1 {
         let (lo, hi) = r
             .rounds
@@ -449,7 +697,7 @@ fn print_row(r: &Row) {
     }
 }
 
-fn print_report(rows: &[Row], bounds: &[(String, rawsql::Bound)]) {
+fn print_report(rows: &[Row], bounds: &[(String, rawsql::Bound)], one: &[(String, rawsql::Bound)]) {
     println!("\nsummary");
     for r in rows {
         print_row(r);
@@ -471,6 +719,25 @@ fn print_report(rows: &[Row], bounds: &[(String, rawsql::Bound)]) {
                 b.tps,
                 hub / b.tps.max(f64::MIN_POSITIVE),
                 b.statements_per_request
+            );
+        }
+    }
+    if !one.is_empty() {
+        println!(
+            "\none-statement bound (bench/sql/<scenario>.sql, pgbench -M prepared; no policy, no ledger)"
+        );
+        for (name, b) in one {
+            let hub = rows
+                .iter()
+                .find(|r| r.mode == "normal" && &r.scenario == name)
+                .map(|r| r.stats.throughput())
+                .unwrap_or(0.0);
+            println!(
+                "{:<20} hub / one-statement {:>8.1} / {:>8.1} = {:.2}",
+                name,
+                hub,
+                b.tps,
+                hub / b.tps.max(f64::MIN_POSITIVE)
             );
         }
     }
@@ -662,9 +929,8 @@ mod tests {
             scenario: "s".to_owned(),
             stats: Stats {
                 micros: vec![1000; n],
-                failures: 0,
-                examples: Vec::new(),
                 elapsed: Duration::from_secs(secs),
+                ..Stats::default()
             },
             rss_idle_kb: n as u64,
             rss_peak_kb: n as u64,
@@ -683,6 +949,24 @@ mod tests {
         assert_eq!(pooled[0].rounds, vec![10.0, 30.0]);
         assert_eq!(pooled[0].rss_peak_kb, 300);
         assert_eq!(pooled[1].rounds, vec![5.0]);
+    }
+
+    #[test]
+    fn loopback_urls_turn_tls_off_unless_asked() {
+        assert_eq!(
+            loopback_url("postgres://u@h:5432/db", false),
+            "postgres://u@h:5432/db?sslmode=disable"
+        );
+        assert_eq!(
+            loopback_url("postgres://u@h/db?application_name=x", false),
+            "postgres://u@h/db?application_name=x&sslmode=disable"
+        );
+        assert_eq!(
+            loopback_url("postgres://u@h/db?sslmode=require", false),
+            "postgres://u@h/db?sslmode=require"
+        );
+        assert_eq!(loopback_url("postgres://u@h/db", true), "postgres://u@h/db");
+        assert_eq!(loopback_url("sqlite://x.db", false), "sqlite://x.db");
     }
 
     #[test]

@@ -26,13 +26,6 @@ pub fn writes(name: &str) -> bool {
     matches!(name, "record-consultation" | "grant-consent")
 }
 
-/// Whether a scenario runs as the writer (--writer) rather than the reader: the writes, and
-/// the consultation list, which is a caseworker's own agency's list (the coordinator's
-/// agency receives no consultations itself in the demo data).
-pub fn as_writer(name: &str) -> bool {
-    writes(name) || name == "consultation-list"
-}
-
 /// One request a worker may send, with what its answer must be.
 #[derive(Clone, Debug)]
 pub struct Req {
@@ -74,15 +67,20 @@ pub struct Api {
 
 impl Api {
     pub async fn post(&self, body: &Value) -> anyhow::Result<(u16, Vec<u8>)> {
-        let r = self
-            .client
-            .post(&self.url)
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await?;
+        let (status, _, bytes) = self.post_full(body).await?;
+        Ok((status, bytes))
+    }
+
+    /// The status, whether the answer carries `Retry-After`, and the body.
+    pub async fn post_full(&self, body: &Value) -> anyhow::Result<(u16, bool, Vec<u8>)> {
+        let mut r = self.client.post(&self.url).json(body);
+        if !self.token.is_empty() {
+            r = r.bearer_auth(&self.token);
+        }
+        let r = r.send().await?;
         let status = r.status().as_u16();
-        Ok((status, r.bytes().await?.to_vec()))
+        let retry_after = r.headers().contains_key(reqwest::header::RETRY_AFTER);
+        Ok((status, retry_after, r.bytes().await?.to_vec()))
     }
 
     /// A setup query that must succeed without errors.

@@ -9,6 +9,15 @@ pub struct Stats {
     pub micros: Vec<u64>,
     /// Requests whose response failed validation (transport error, non-200, unexpected errors).
     pub failures: u64,
+    /// Of the failures: answers carrying an `INTERNAL` error (whatever their HTTP status).
+    pub internal: u64,
+    /// Of the failures: HTTP 5xx answers other than deliberate load shedding.
+    pub server_errors: u64,
+    /// Of the failures: no answer at all (connection error, the client's timeout).
+    pub transport: u64,
+    /// Deliberate load shedding (HTTP 503 with `Retry-After`): counted apart, neither a
+    /// failure nor a served request (not in `micros`).
+    pub shed: u64,
     /// The first few failure messages, for the report.
     pub examples: Vec<String>,
     pub elapsed: Duration,
@@ -18,6 +27,10 @@ impl Stats {
     pub fn merge(&mut self, other: Stats) {
         self.micros.extend(other.micros);
         self.failures += other.failures;
+        self.internal += other.internal;
+        self.server_errors += other.server_errors;
+        self.transport += other.transport;
+        self.shed += other.shed;
         for e in other.examples {
             if self.examples.len() < 5 {
                 self.examples.push(e);
@@ -97,15 +110,21 @@ mod tests {
             failures: 1,
             examples: vec!["x".into()],
             elapsed: Duration::from_secs(2),
+            shed: 4,
+            ..Stats::default()
         };
         a.merge(Stats {
             micros: vec![2000],
             failures: 2,
             examples: vec!["y".into()],
             elapsed: Duration::ZERO,
+            internal: 1,
+            shed: 1,
+            ..Stats::default()
         });
         assert_eq!(a.requests(), 3);
         assert_eq!(a.failures, 3);
+        assert_eq!((a.internal, a.shed), (1, 5));
         assert_eq!(a.examples, vec!["x", "y"]);
         assert!((a.throughput() - 1.5).abs() < 1e-9);
         assert!((a.percentile_ms(0.5) - 2.0).abs() < 1e-9);

@@ -69,6 +69,34 @@ pub fn check(
     }
 }
 
+/// How an answer that is not a valid one counts (issue 12, item 3: INTERNAL, 5xx and load
+/// shedding are reported apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// HTTP 503 with `Retry-After`: the server shed the request on purpose.
+    Shed,
+    /// Any other answer (valid or not; validation decides).
+    Answer {
+        /// An error with code INTERNAL anywhere in the body.
+        internal: bool,
+        /// HTTP 5xx.
+        server_error: bool,
+    },
+}
+
+pub fn classify(status: u16, retry_after: bool, body: &[u8]) -> Outcome {
+    if status == 503 && retry_after {
+        return Outcome::Shed;
+    }
+    let internal = serde_json::from_slice::<Value>(body)
+        .map(|v| error_set(&v).iter().any(|(_, code)| code == "INTERNAL"))
+        .unwrap_or(false);
+    Outcome::Answer {
+        internal,
+        server_error: status >= 500,
+    }
+}
+
 /// Every expected error must be a refusal by the policy (CONSENT_REQUIRED); anything else
 /// in a baseline response means the scenario itself is broken.
 pub fn only_consent_required(set: &ErrorSet) -> Result<(), String> {
@@ -139,6 +167,34 @@ mod tests {
         let bad_shape = |_: &Value| Err("wrong id".to_owned());
         assert!(check(200, br#"{"data": {}}"#, &none, bad_shape).is_err());
         assert!(check(200, br#"{"data": {}}"#, &none, ok).is_ok());
+    }
+
+    #[test]
+    fn shedding_internal_and_5xx_are_told_apart() {
+        assert_eq!(classify(503, true, b"{}"), Outcome::Shed);
+        assert_eq!(
+            classify(503, false, b"{}"),
+            Outcome::Answer {
+                internal: false,
+                server_error: true
+            }
+        );
+        let internal =
+            json!({"data": null, "errors": [{"extensions": {"code": "INTERNAL"}}]}).to_string();
+        assert_eq!(
+            classify(200, false, internal.as_bytes()),
+            Outcome::Answer {
+                internal: true,
+                server_error: false
+            }
+        );
+        assert_eq!(
+            classify(200, false, br#"{"data": {}}"#),
+            Outcome::Answer {
+                internal: false,
+                server_error: false
+            }
+        );
     }
 
     #[test]
