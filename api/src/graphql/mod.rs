@@ -17,6 +17,7 @@ pub mod gate;
 pub mod household;
 pub mod household_mutation;
 pub mod involvement;
+pub mod keyed;
 pub mod ledger;
 pub mod loaders;
 pub mod meeting;
