@@ -367,28 +367,6 @@ impl Server {
         }
     }
 
-    /// After a test wrote rows straight into the database (not through the API), make the
-    /// visibility index from the records again, as `tsunagi visibility rebuild` does.
-    pub async fn rebuild_visibility(&self) {
-        store::visibility::rebuild(&self.db)
-            .await
-            .expect("rebuild the visibility index");
-    }
-
-    /// The index agrees with the policy for every agency, person, category and purpose now
-    /// (`tsunagi visibility verify`); panics naming the first differences otherwise.
-    pub async fn assert_visibility_verified(&self) {
-        let v = store::visibility::verify(&self.db, chrono::Utc::now())
-            .await
-            .expect("verify the visibility index");
-        assert!(
-            v.differences.is_empty(),
-            "the visibility index differs from decide: {:?}",
-            &v.differences[..v.differences.len().min(5)]
-        );
-        assert!(v.persons > 0 && v.compared > 0, "nothing was compared");
-    }
-
     pub async fn stop(self) {
         self.task.abort();
         self.db.close().await.ok();

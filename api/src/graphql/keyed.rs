@@ -89,13 +89,17 @@ impl<V: Clone + Default> Keyed<V> {
     }
 
     /// Which of `keys` are here already.
-    pub fn known(&self, keys: &[String]) -> ApiResult<std::collections::HashSet<String>> {
+    /// The keys not loaded yet, sorted and without repeats.
+    pub fn missing(&self, keys: &[String]) -> ApiResult<Vec<String>> {
         let rows = self.lock()?;
-        Ok(keys
+        let mut out: Vec<String> = keys
             .iter()
-            .filter(|k| rows.contains_key(*k))
+            .filter(|k| !rows.contains_key(*k))
             .cloned()
-            .collect())
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     fn lock(&self) -> ApiResult<std::sync::MutexGuard<'_, HashMap<String, V>>> {

@@ -424,28 +424,8 @@ pub async fn load_about(
     also: &[String],
 ) -> ApiResult<()> {
     let rows = &req(ctx)?.rows;
-    let persons: Vec<String> = {
-        let known = rows.consultations_about.known(person_ids)?;
-        let mut p: Vec<String> = person_ids
-            .iter()
-            .filter(|id| !known.contains(*id))
-            .cloned()
-            .collect();
-        p.sort();
-        p.dedup();
-        p
-    };
-    let also: Vec<String> = {
-        let known = rows.agencies.known(also)?;
-        let mut a: Vec<String> = also
-            .iter()
-            .filter(|id| !known.contains(*id))
-            .cloned()
-            .collect();
-        a.sort();
-        a.dedup();
-        a
-    };
+    let persons = rows.consultations_about.missing(person_ids)?;
+    let also = rows.agencies.missing(also)?;
     if persons.is_empty() {
         if with_issues {
             let ids: Vec<String> = consultations_about(ctx, person_ids)
