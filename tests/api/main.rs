@@ -30,6 +30,7 @@ mod shed;
 mod statements;
 mod surface;
 mod typed_input;
+mod visibility;
 
 use std::sync::Arc;
 
@@ -76,6 +77,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(fuzz::all());
     tests.extend(demo::all());
     tests.extend(shed::all());
+    tests.extend(visibility::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let backends = backends().await;

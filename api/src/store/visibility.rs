@@ -17,8 +17,8 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::facts;
@@ -112,6 +112,24 @@ pub async fn refresh<C: ConnectionTrait>(db: &C, person_ids: &[String]) -> Resul
     }
     let ids: Vec<String> = ids.into_iter().cloned().collect();
     for chunk in ids.chunks(INSERT_CHUNK) {
+        // Two writes about one person (two consents recorded at once) must not refresh its
+        // entries side by side: each would read the records without the other's, and the
+        // second to insert would collide with the first's rows (a CONFLICT answer for a write
+        // that conflicts with nothing) or, worse, leave the index without the first's
+        // entries. On PostgreSQL the person rows are locked first, in id order (no deadlock
+        // between refreshes); the second waits for the first to commit and then, under READ
+        // COMMITTED, reads its records. SQLite has one writer.
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            person::Entity::find()
+                .select_only()
+                .column(person::Column::Id)
+                .filter(person::Column::Id.is_in(chunk.to_vec()))
+                .order_by_asc(person::Column::Id)
+                .lock_exclusive()
+                .into_tuple::<String>()
+                .all(db)
+                .await?;
+        }
         visibility::Entity::delete_many()
             .filter(visibility::Column::PersonId.is_in(chunk.to_vec()))
             .exec(db)
