@@ -50,6 +50,14 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConne
         .test_before_acquire(true)
         .max_connections(size)
         .min_connections(1);
+    if url.starts_with("postgres") {
+        // The hub's statements are short reads by key; a parallel plan only adds the cost of
+        // starting workers. At city scale PostgreSQL chose a two-worker plan for the policy
+        // facts statement (its estimate crossed `parallel_setup_cost`), which halved the
+        // person search's throughput on two cores (README §12). Off for the hub's sessions
+        // only; other clients of the database keep the server's setting.
+        opts.map_sqlx_postgres_opts(|o| o.options([("max_parallel_workers_per_gather", "0")]));
+    }
     if url.starts_with("sqlite:") && !url.contains(":memory:") {
         use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
         opts.map_sqlx_sqlite_opts(|o| {

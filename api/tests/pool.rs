@@ -1,0 +1,64 @@
+//! The hub's PostgreSQL sessions (`store::connect`): settings the hub applies to its own
+//! connections only.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use tsunagi_api::config::PoolSettings;
+
+async fn show(db: &DatabaseConnection, name: &str) -> String {
+    db.query_one_raw(Statement::from_string(
+        DbBackend::Postgres,
+        format!("SHOW {name}"),
+    ))
+    .await
+    .expect("SHOW")
+    .expect("a row")
+    .try_get_by_index::<String>(0)
+    .expect("text")
+}
+
+/// At city scale PostgreSQL planned the policy facts statement with two parallel workers,
+/// which halved the person search's throughput on two cores (README §12): the hub's sessions
+/// plan without them, while another client of the same database keeps the server's setting.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hubs_sessions_plan_without_parallel_workers_and_other_clients_keep_theirs() {
+    let Some(url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    else {
+        println!("WARNING: PostgreSQL NOT TESTED (pool settings): set TEST_DATABASE_URL");
+        return;
+    };
+    let hub = tsunagi_api::store::connect(&url, &PoolSettings::default())
+        .await
+        .expect("hub pool");
+    let plain = sea_orm::Database::connect(url.as_str())
+        .await
+        .expect("plain connection");
+    let server_default = show(&plain, "max_parallel_workers_per_gather").await;
+    assert_ne!(
+        server_default, "0",
+        "the test needs a server that allows parallel workers (its default is 2)"
+    );
+    // Every connection the pool opens carries it, not only the first: three transactions
+    // open at once hold three connections.
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(hub.begin().await.expect("begin"));
+    }
+    for txn in &open {
+        let row = txn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SHOW max_parallel_workers_per_gather".to_owned(),
+            ))
+            .await
+            .expect("SHOW")
+            .expect("a row");
+        assert_eq!(row.try_get_by_index::<String>(0).expect("text"), "0");
+    }
+    drop(open);
+    assert_eq!(
+        show(&plain, "max_parallel_workers_per_gather").await,
+        server_default
+    );
+}
