@@ -1,53 +1,146 @@
 //! One statement for rows of several tables: a UNION ALL of typed selects, each tagged with
-//! a `kind`, over one column layout in which every table ([`Part`]) has its own columns
-//! under its own prefix (NULL in the rows of the other kinds). A row is decoded by sea-orm's
-//! own entity decoding (`Model::from_query_result` with the part's prefix), so a row whose
-//! text does not fit its column type fails the request rather than being guessed at. Used
-//! where a request needs several kinds of rows that depend only on ids it already has (a
-//! person's policy facts, a household with its members, consultations with their issues),
-//! to save the round trips. Works the same on SQLite and PostgreSQL: PostgreSQL resolves a
-//! UNION's column types branch by branch, so a NULL is cast to its column's type there.
+//! a `kind`. Each table ([`Part`]) has a prefix; the parts that share a prefix share their
+//! columns (slots by SQL type: the third text column of every part under `f_` is `f_text2`),
+//! and parts under different prefixes have their own (so one branch can join several tables,
+//! each under its own prefix). A branch fills the slots of the parts it reads and NULLs the
+//! rest. A row is decoded into the part's entity through its active model (`try_set` per
+//! column, then `try_into_model`), so a value that does not fit its column type fails the
+//! request rather than being guessed at. Used where a request needs several kinds of rows
+//! that depend only on ids it already has (a person's policy facts, a household with its
+//! members, consultations with their issues), to save the round trips. Works the same on
+//! SQLite and PostgreSQL: PostgreSQL resolves a UNION's column types branch by branch, so a
+//! NULL is cast to its slot's type there.
+//!
+//! Why slots: the policy facts read nine tables in nine branches. With a column of its own
+//! for every column of every table, each row carried about a hundred columns, nearly all
+//! NULL, which PostgreSQL built and sent and the hub decoded for every row (at city scale,
+//! 300 rows of 100 columns for one page of a person search; README §12). Sharing slots,
+//! a row is as wide as the widest table.
 
 use sea_orm::{
-    ColumnTrait, ColumnType, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    IdenStatic, Iterable, QueryResult, Statement, Value,
+    ActiveModelTrait, ColumnTrait, ColumnType, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    IdenStatic, Iterable, ModelTrait, QueryResult, Statement, TryIntoModel, Value,
 };
 
 /// The name of the column that tells a row's kind.
 const KIND: &str = "k";
 
-/// The columns of one table in a [`Union`]: each column's name, and the SQL type a NULL
-/// stands in for it as.
+/// The SQL types a slot can have, in the order the layout lists them.
+const TYPES: [&str; 10] = [
+    "text",
+    "smallint",
+    "integer",
+    "bigint",
+    "boolean",
+    "date",
+    "timestamptz",
+    "timestamp",
+    "json",
+    "jsonb",
+];
+
+/// One column of a [`Part`]: its name in the table, the SQL type a NULL stands in for it
+/// as, and the slot it is read into (`{prefix}{type}{n}`).
+struct Col {
+    name: &'static str,
+    ty: &'static str,
+    slot: String,
+}
+
+/// The columns of one table in a [`Union`], each mapped to its slot under the part's prefix.
 pub struct Part {
     prefix: &'static str,
-    columns: Vec<(&'static str, &'static str)>,
+    columns: Vec<Col>,
 }
 
 impl Part {
-    /// Every column of entity `E`, under `prefix` (which must be unique within a union).
+    /// Every column of entity `E`, under `prefix`. Parts that appear together in one branch
+    /// need different prefixes; parts that never do may share one (and so share slots).
     pub fn of<E: EntityTrait>(prefix: &'static str) -> Result<Part, DbErr> {
-        let columns = E::Column::iter()
-            .map(|c| Ok((c.as_str(), sql_type(c.def().get_column_type())?)))
-            .collect::<Result<_, DbErr>>()?;
+        let mut seen = [0usize; TYPES.len()];
+        let mut columns = Vec::new();
+        for c in E::Column::iter() {
+            let ty = sql_type(c.def().get_column_type())?;
+            let t = type_index(ty);
+            columns.push(Col {
+                name: c.as_str(),
+                ty,
+                slot: format!("{prefix}{ty}{}", seen[t]),
+            });
+            seen[t] += 1;
+        }
         Ok(Part { prefix, columns })
     }
 
+    /// How many slots of each type this part fills.
+    fn counts(&self) -> [usize; TYPES.len()] {
+        let mut n = [0usize; TYPES.len()];
+        for c in &self.columns {
+            n[type_index(c.ty)] += 1;
+        }
+        n
+    }
+
     /// This part of a row, as the entity's model.
-    pub fn decode<M: FromQueryResult>(&self, row: &QueryResult) -> Result<M, DbErr> {
-        M::from_query_result(row, self.prefix)
+    pub fn decode<M>(&self, row: &QueryResult) -> Result<M, DbErr>
+    where
+        M: ModelTrait,
+        <M::Entity as EntityTrait>::ActiveModel: TryIntoModel<M>,
+    {
+        let mut am = <<M::Entity as EntityTrait>::ActiveModel as ActiveModelTrait>::default();
+        let mut cols = <M::Entity as EntityTrait>::Column::iter();
+        for col in &self.columns {
+            let Some(c) = cols.find(|c| c.as_str() == col.name) else {
+                return Err(DbErr::Custom(format!(
+                    "store::batch: no column {} in the entity",
+                    col.name
+                )));
+            };
+            am.try_set(c, value(row, &col.slot, c.def().get_column_type())?)?;
+        }
+        am.try_into_model()
     }
 
     /// This part of a row from an outer join: None when the joined row is missing (its first
     /// column, a text key, is NULL).
-    pub fn decode_joined<M: FromQueryResult>(&self, row: &QueryResult) -> Result<Option<M>, DbErr> {
-        let Some((first, _)) = self.columns.first() else {
+    pub fn decode_joined<M>(&self, row: &QueryResult) -> Result<Option<M>, DbErr>
+    where
+        M: ModelTrait,
+        <M::Entity as EntityTrait>::ActiveModel: TryIntoModel<M>,
+    {
+        let Some(first) = self.columns.first() else {
             return Ok(None);
         };
-        match row.try_get::<Option<String>>(self.prefix, first)? {
+        match row.try_get::<Option<String>>("", &first.slot)? {
             None => Ok(None),
             Some(_) => self.decode(row).map(Some),
         }
     }
+}
+
+fn type_index(ty: &str) -> usize {
+    TYPES.iter().position(|t| *t == ty).unwrap_or(0)
+}
+
+/// A slot's value as the column's type wants it.
+fn value(row: &QueryResult, slot: &str, t: &ColumnType) -> Result<Value, DbErr> {
+    Ok(match t {
+        ColumnType::SmallInteger => row.try_get::<Option<i16>>("", slot)?.into(),
+        ColumnType::Integer => row.try_get::<Option<i32>>("", slot)?.into(),
+        ColumnType::BigInteger => row.try_get::<Option<i64>>("", slot)?.into(),
+        ColumnType::Boolean => row.try_get::<Option<bool>>("", slot)?.into(),
+        ColumnType::Date => row.try_get::<Option<chrono::NaiveDate>>("", slot)?.into(),
+        ColumnType::TimestampWithTimeZone => row
+            .try_get::<Option<chrono::DateTime<chrono::Utc>>>("", slot)?
+            .into(),
+        ColumnType::DateTime | ColumnType::Timestamp => row
+            .try_get::<Option<chrono::NaiveDateTime>>("", slot)?
+            .into(),
+        ColumnType::Json | ColumnType::JsonBinary => {
+            row.try_get::<Option<serde_json::Value>>("", slot)?.into()
+        }
+        _ => row.try_get::<Option<String>>("", slot)?.into(),
+    })
 }
 
 /// The SQL type of a NULL standing in for a column of this type (PostgreSQL's names; the
@@ -72,22 +165,45 @@ fn sql_type(t: &ColumnType) -> Result<&'static str, DbErr> {
     })
 }
 
-/// A statement being built: the parts in its column layout, its branches and their
-/// parameters (each bound to its numbered placeholder).
-pub struct Union<'p> {
+/// A statement being built: its column layout (the slots of every prefix), its branches
+/// and their parameters (each bound to its numbered placeholder).
+pub struct Union {
     backend: DbBackend,
-    parts: Vec<&'p Part>,
+    /// Every slot: (name, SQL type), under each prefix in the order the parts came.
+    slots: Vec<(String, &'static str)>,
     branches: Vec<String>,
     values: Vec<Value>,
+    /// A branch that was built wrong (two of its parts in the same slot): the statement is
+    /// refused rather than run.
+    error: Option<String>,
 }
 
-impl<'p> Union<'p> {
-    pub fn new(backend: DbBackend, parts: &[&'p Part]) -> Self {
+impl Union {
+    pub fn new(backend: DbBackend, parts: &[&Part]) -> Self {
+        let mut prefixes: Vec<(&str, [usize; TYPES.len()])> = Vec::new();
+        for part in parts {
+            let n = part.counts();
+            match prefixes.iter_mut().find(|(p, _)| *p == part.prefix) {
+                Some((_, most)) => {
+                    for (m, k) in most.iter_mut().zip(n) {
+                        *m = (*m).max(k);
+                    }
+                }
+                None => prefixes.push((part.prefix, n)),
+            }
+        }
+        let mut slots = Vec::new();
+        for (prefix, most) in prefixes {
+            for (t, ty) in TYPES.iter().enumerate() {
+                slots.extend((0..most[t]).map(|i| (format!("{prefix}{ty}{i}"), *ty)));
+            }
+        }
         Union {
             backend,
-            parts: parts.to_vec(),
+            slots,
             branches: Vec::new(),
             values: Vec::new(),
+            error: None,
         }
     }
 
@@ -110,22 +226,28 @@ impl<'p> Union<'p> {
 
     /// A branch: rows of `kind`, the given parts read from the given table aliases of
     /// `from` (the rest of the select: `FROM … WHERE …`, its placeholders made by this
-    /// union), every other part NULL.
+    /// union), every other slot NULL. The parts must have different prefixes.
     pub fn branch(&mut self, kind: &str, sources: &[(&Part, &str)], from: &str) {
-        let mut cols = vec![format!("'{kind}' AS {KIND}")];
-        for part in &self.parts {
-            let source = sources
-                .iter()
-                .find(|(p, _)| p.prefix == part.prefix)
-                .map(|(_, alias)| *alias);
-            for (name, ty) in &part.columns {
-                let value = match (source, self.backend) {
-                    (Some(alias), _) => format!("{alias}.\"{name}\""),
-                    (None, DbBackend::Postgres) => format!("CAST(NULL AS {ty})"),
-                    (None, _) => "NULL".to_owned(),
-                };
-                cols.push(format!("{value} AS \"{}{name}\"", part.prefix));
+        let mut filled: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+        for (part, alias) in sources {
+            for c in &part.columns {
+                let value = format!("{alias}.\"{}\"", c.name);
+                if filled.insert(c.slot.as_str(), value).is_some() {
+                    self.error = Some(format!(
+                        "store::batch: two parts of {kind} share {}",
+                        c.slot
+                    ));
+                }
             }
+        }
+        let mut cols = vec![format!("'{kind}' AS {KIND}")];
+        for (slot, ty) in &self.slots {
+            let value = match (filled.remove(slot.as_str()), self.backend) {
+                (Some(v), _) => v,
+                (None, DbBackend::Postgres) => format!("CAST(NULL AS {ty})"),
+                (None, _) => "NULL".to_owned(),
+            };
+            cols.push(format!("{value} AS \"{slot}\""));
         }
         self.branches
             .push(format!("SELECT {} {from}", cols.join(", ")));
@@ -133,6 +255,9 @@ impl<'p> Union<'p> {
 
     /// Run the statement (nothing when no branch was added).
     pub async fn all<C: ConnectionTrait>(self, db: &C) -> Result<Vec<QueryResult>, DbErr> {
+        if let Some(e) = self.error {
+            return Err(DbErr::Custom(e));
+        }
         if self.branches.is_empty() {
             return Ok(Vec::new());
         }

@@ -195,13 +195,13 @@ pub async fn issues_of<C: ConnectionTrait>(db: &C, ids: Vec<String>) -> Result<V
 
 fn issue_parts() -> Result<(Part, Part), DbErr> {
     Ok((
-        Part::of::<consultation_issue::Entity>("ci_")?,
+        Part::of::<consultation_issue::Entity>("r_")?,
         Part::of::<issue_category::Entity>("ic_")?,
     ))
 }
 
 /// The branch of the issues (with their categories) of the consultations `ids` selects.
-fn issues_branch(u: &mut Union<'_>, (issue, category): (&Part, &Part), ids: &str) {
+fn issues_branch(u: &mut Union, (issue, category): (&Part, &Part), ids: &str) {
     u.branch(
         "i",
         &[(issue, "t"), (category, "ic")],
@@ -249,12 +249,14 @@ pub async fn about<C: ConnectionTrait>(
     if person_ids.is_empty() && also.is_empty() {
         return Ok(out);
     }
-    let c = Part::of::<consultation::Entity>("c_")?;
-    let s = Part::of::<consultation_subject::Entity>("s_")?;
+    // One table per branch (the issues' categories are joined under their own prefix), so
+    // the tables share the slots of one prefix.
+    let c = Part::of::<consultation::Entity>("r_")?;
+    let s = Part::of::<consultation_subject::Entity>("r_")?;
     let (issue, category) = issue_parts()?;
-    let a = Part::of::<entity::agency::Entity>("a_")?;
+    let a = Part::of::<entity::agency::Entity>("r_")?;
     let mut u = Union::new(db.get_database_backend(), &[&c, &s, &issue, &category, &a]);
-    let about = |u: &mut Union<'_>| {
+    let about = |u: &mut Union| {
         let l = u.list(person_ids);
         format!(
             "(SELECT \"consultation_id\" FROM \"consultation_subject\" WHERE \"person_id\" IN {l})"

@@ -94,15 +94,16 @@ async fn read<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(out);
     }
-    let person = Part::of::<person::Entity>("p_")?;
-    let consent = Part::of::<consent::Entity>("c_")?;
-    let category = Part::of::<consent_category::Entity>("cc_")?;
-    let recipient = Part::of::<consent_recipient::Entity>("cr_")?;
-    let membership = Part::of::<household_member::Entity>("hm_")?;
-    let meeting = Part::of::<meeting::Entity>("m_")?;
-    let member = Part::of::<meeting_member::Entity>("mm_")?;
-    let meeting_cat = Part::of::<meeting_category::Entity>("mc_")?;
-    let emergency = Part::of::<emergency_grant::Entity>("e_")?;
+    // Each branch reads one table, so every part shares the slots of one prefix.
+    let person = Part::of::<person::Entity>("f_")?;
+    let consent = Part::of::<consent::Entity>("f_")?;
+    let category = Part::of::<consent_category::Entity>("f_")?;
+    let recipient = Part::of::<consent_recipient::Entity>("f_")?;
+    let membership = Part::of::<household_member::Entity>("f_")?;
+    let meeting = Part::of::<meeting::Entity>("f_")?;
+    let member = Part::of::<meeting_member::Entity>("f_")?;
+    let meeting_cat = Part::of::<meeting_category::Entity>("f_")?;
+    let emergency = Part::of::<emergency_grant::Entity>("f_")?;
     let mut parts = vec![
         &consent,
         &category,
@@ -151,7 +152,7 @@ async fn read<C: ConnectionTrait>(
         &[(&membership, "t")],
         &format!("FROM \"household_member\" t WHERE t.\"person_id\" IN {l}"),
     );
-    let meetings_of = |u: &mut Union<'_>| {
+    let meetings_of = |u: &mut Union| {
         let kind = u.param(SUPPORT_MEETING_KIND);
         let l = u.list(ids);
         format!(
