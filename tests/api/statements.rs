@@ -331,15 +331,27 @@ async fn household_overview_statements_do_not_grow(srv: &Server) {
     assert!(!body.contains("五郎") && !body.contains(gone.as_str()));
     assert_eq!(data["supportCases"].as_array().unwrap().len(), 1);
 
-    // The statements: the same number for both, ledger inserts included.
+    // The statements: the same number of reads for both, and the ledger append the same
+    // whatever the size. The group commit reads the chain's tail only when it does not know
+    // it, and its insert is refused once when a write appended since its last group (then
+    // it reads the tail and inserts again), so the append is one or two inserts and the
+    // tail read is not one of the request's reads.
     let (s_reads, s_ledger) = split_ledger(&small_sql);
     let (l_reads, l_ledger) = split_ledger(&large_sql);
-    assert!(s_ledger >= 1 && l_ledger >= 1, "reads are ledgered");
-    eprintln!("household overview: {l_reads} statements and {l_ledger} ledger insert(s)");
+    let reads = |sql: &[String]| sql.iter().filter(|s| !ledger_append(s)).count();
+    eprintln!(
+        "household overview: {} reads and {l_ledger} ledger insert(s)",
+        reads(&large_sql)
+    );
+    assert!(
+        (1..=2).contains(&s_ledger) && (1..=2).contains(&l_ledger),
+        "reads are ledgered, in one insert (two after a write): {s_ledger}, {l_ledger}"
+    );
     assert_eq!(
-        (l_reads, l_ledger),
-        (s_reads, s_ledger),
-        "statements per overview must not grow with the household.\nsmall:\n{}\nlarge:\n{}",
+        reads(&large_sql),
+        reads(&small_sql),
+        "statements per overview must not grow with the household ({s_reads} and {l_reads} \
+         with the ledger).\nsmall:\n{}\nlarge:\n{}",
         small_sql.join("\n"),
         large_sql.join("\n")
     );

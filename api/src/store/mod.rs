@@ -51,12 +51,16 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConne
         .max_connections(size)
         .min_connections(1);
     if url.starts_with("postgres") {
-        // The hub's statements are short reads by key; a parallel plan only adds the cost of
-        // starting workers. At city scale PostgreSQL chose a two-worker plan for the policy
-        // facts statement (its estimate crossed `parallel_setup_cost`), which halved the
-        // person search's throughput on two cores (README §12). Off for the hub's sessions
-        // only; other clients of the database keep the server's setting.
-        opts.map_sqlx_postgres_opts(|o| o.options([("max_parallel_workers_per_gather", "0")]));
+        // The hub's statements are short reads by key. Two planner features made them slow
+        // at city scale, so the hub's own sessions turn them off (other clients of the
+        // database keep the server's settings; README §12):
+        // - parallel query: the policy facts statement got a two-worker plan, whose start-up
+        //   halved the person search's throughput on two cores;
+        // - JIT: the consultation list's estimate (an OR with a subquery) crossed
+        //   `jit_above_cost`, and compiling took 56 ms of a query that runs in 1 ms.
+        opts.map_sqlx_postgres_opts(|o| {
+            o.options([("max_parallel_workers_per_gather", "0"), ("jit", "off")])
+        });
     }
     if url.starts_with("sqlite:") && !url.contains(":memory:") {
         use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
