@@ -28,13 +28,20 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 use crate::config::PoolSettings;
 
+/// A pooled connection idle this long is pinged before it is handed out.
+const POOL_PING_IF_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Connect with the pool `settings` (TSUNAGI_DATABASE_POOL_SIZE,
 /// TSUNAGI_DATABASE_ACQUIRE_TIMEOUT_MS). A request waits at most `acquire_timeout` for a
 /// connection; then the pool times out and the request is shed (503 UNAVAILABLE, see
 /// [`crate::shed`]), never INTERNAL. While the database is down, opening a connection is
 /// retried until then (sqlx treats a refused connection as a database starting up), so this
-/// also bounds how long a request hangs. A PostgreSQL restart is survived because every
-/// pooled connection is pinged before use (`test_before_acquire`) and a dead one replaced.
+/// also bounds how long a request hangs. A PostgreSQL restart is survived because a pooled
+/// connection that has been idle for a second or more is pinged before use and a dead one
+/// replaced (a connection in use when the server went away fails its statement and is
+/// closed). Busy connections are not pinged: a ping on every checkout doubled the round
+/// trips of every statement, and under load each round trip waits for the scheduler; the
+/// ledger's group commit, which waits on one statement per group, paid most (README §12).
 ///
 /// SQLite gets one connection (it has one writer; a second connection inside a transaction
 /// would deadlock or fail with SQLITE_BUSY: any other size is refused), WAL and
@@ -47,7 +54,7 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConne
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(settings.acquire_timeout)
-        .test_before_acquire(true)
+        .test_before_acquire_if_idle_for(POOL_PING_IF_IDLE)
         .max_connections(size)
         .min_connections(1);
     if url.starts_with("postgres") {
