@@ -145,7 +145,8 @@ pub fn run_pgbench(
         files.push(f);
     }
     let mut cmd = std::process::Command::new("pgbench");
-    cmd.args(["-n", "-M", "prepared", "-c", &concurrency.to_string()])
+    cmd.env("PGOPTIONS", crate::rawsql::SESSION_OPTIONS)
+        .args(["-n", "-M", "prepared", "-c", &concurrency.to_string()])
         .args(["-j", &concurrency.min(4).to_string()])
         .args(["-T", &duration.as_secs().max(1).to_string()]);
     for f in &files {

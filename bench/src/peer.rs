@@ -86,6 +86,8 @@ impl Peer {
             .arg(dir.join("server.js"))
             .current_dir(&dir)
             .env("DATABASE_URL", db)
+            // node-postgres reads PGOPTIONS like libpq: the hub's session settings.
+            .env("PGOPTIONS", crate::rawsql::SESSION_OPTIONS)
             .env("PORT", port.to_string())
             .env("PEER_WORKERS", workers.to_string())
             .env("NODE_ENV", "production")

@@ -56,6 +56,12 @@ pub fn split_requests(log: &str, offsets: &[usize]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The session settings the hub gives its own PostgreSQL connections (`store::connect`:
+/// no parallel workers, no JIT), given to every other system the benchmark measures on the
+/// same database (pgbench for both bounds, the peer) through `PGOPTIONS`, so that no system
+/// is slowed, or sped up, by planner settings the others do not have.
+pub const SESSION_OPTIONS: &str = "-c max_parallel_workers_per_gather=0 -c jit=off";
+
 /// pgbench's "tps = N (without initial connection time)", and its failed transactions.
 pub fn parse_pgbench(out: &str) -> Option<(f64, u64)> {
     let tps = out
@@ -122,7 +128,8 @@ pub fn run_pgbench(
         ),
     )?;
     let mut cmd = std::process::Command::new("pgbench");
-    cmd.args(["-n", "-c", &concurrency.to_string()])
+    cmd.env("PGOPTIONS", SESSION_OPTIONS)
+        .args(["-n", "-c", &concurrency.to_string()])
         .args(["-j", &concurrency.min(4).to_string()])
         .args(["-T", &duration.as_secs().max(1).to_string()]);
     for f in &files {
