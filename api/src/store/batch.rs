@@ -249,6 +249,12 @@ impl Union {
             };
             cols.push(format!("{value} AS \"{slot}\""));
         }
+        // A part that was not given to `new` has no slots: its columns would be dropped.
+        if let Some(slot) = filled.keys().next() {
+            self.error = Some(format!(
+                "store::batch: {kind} reads {slot}, which is not in the union's layout"
+            ));
+        }
         self.branches
             .push(format!("SELECT {} {from}", cols.join(", ")));
     }
@@ -274,4 +280,51 @@ impl Union {
 /// The kind of a row of a [`Union`].
 pub fn kind(row: &QueryResult) -> Result<String, DbErr> {
     row.try_get("", KIND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entity::{consent, consent_category, person};
+
+    #[test]
+    fn parts_under_one_prefix_share_slots_and_the_layout_is_the_widest() {
+        let p = Part::of::<person::Entity>("f_").unwrap();
+        let c = Part::of::<consent_category::Entity>("f_").unwrap();
+        let u = Union::new(DbBackend::Postgres, &[&p, &c]);
+        let texts = |part: &Part| part.columns.iter().filter(|c| c.ty == "text").count();
+        let layout_texts = u.slots.iter().filter(|(_, t)| *t == "text").count();
+        assert_eq!(layout_texts, texts(&p).max(texts(&c)));
+        assert_eq!(
+            u.slots.len(),
+            p.columns.len(),
+            "no wider than the widest part"
+        );
+        assert_eq!(c.columns[0].slot, "f_text0");
+        assert_eq!(p.columns[0].slot, "f_text0");
+    }
+
+    #[test]
+    fn a_branch_that_would_mix_two_parts_in_one_slot_or_drop_a_part_is_refused() {
+        let p = Part::of::<person::Entity>("f_").unwrap();
+        let c = Part::of::<consent::Entity>("f_").unwrap();
+        let mut u = Union::new(DbBackend::Sqlite, &[&p, &c]);
+        u.branch("p", &[(&p, "t")], "FROM person t");
+        assert!(u.error.is_none());
+        u.branch("pc", &[(&p, "t"), (&c, "c")], "FROM person t, consent c");
+        assert!(
+            u.error.as_deref().unwrap().contains("share"),
+            "{:?}",
+            u.error
+        );
+
+        let other = Part::of::<consent_category::Entity>("x_").unwrap();
+        let mut u = Union::new(DbBackend::Sqlite, &[&p]);
+        u.branch("x", &[(&other, "t")], "FROM consent_category t");
+        assert!(
+            u.error.as_deref().unwrap().contains("layout"),
+            "{:?}",
+            u.error
+        );
+    }
 }
