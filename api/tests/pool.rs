@@ -1,10 +1,11 @@
 //! The hub's PostgreSQL sessions (`store::connect`): settings the hub applies to its own
 //! connections only.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use tsunagi_api::config::PoolSettings;
 
-async fn show(db: &DatabaseConnection, name: &str) -> String {
+/// `SHOW name` on a connection or inside a transaction (which holds its own connection).
+async fn show<C: ConnectionTrait>(db: &C, name: &str) -> String {
     db.query_one_raw(Statement::from_string(
         DbBackend::Postgres,
         format!("SHOW {name}"),
@@ -53,24 +54,8 @@ async fn the_hubs_sessions_plan_without_parallel_workers_or_jit_and_other_client
         open.push(hub.begin().await.expect("begin"));
     }
     for txn in &open {
-        let row = txn
-            .query_one_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SHOW max_parallel_workers_per_gather".to_owned(),
-            ))
-            .await
-            .expect("SHOW")
-            .expect("a row");
-        assert_eq!(row.try_get_by_index::<String>(0).expect("text"), "0");
-        let row = txn
-            .query_one_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SHOW jit".to_owned(),
-            ))
-            .await
-            .expect("SHOW")
-            .expect("a row");
-        assert_eq!(row.try_get_by_index::<String>(0).expect("text"), "off");
+        assert_eq!(show(txn, "max_parallel_workers_per_gather").await, "0");
+        assert_eq!(show(txn, "jit").await, "off");
     }
     drop(open);
     assert_eq!(
