@@ -1,5 +1,6 @@
-//! Configuration from environment variables (TSUNAGI_*, DATABASE_URL); command-line flags
-//! override them in `main.rs`.
+//! The configuration: every setting is parsed once, by clap, from its flag or environment
+//! variable ([`Settings`]); [`Config::from_settings`] turns the settings into what the
+//! server uses.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,6 +9,9 @@ use std::time::Duration;
 pub use crate::auth::JwtConfig;
 use crate::auth::{KeyConfig, KeySource};
 use crate::documents::TrustedDocuments;
+
+mod settings;
+pub use settings::{known_variables, unknown_variables, Environment, LogFormat, Settings};
 
 /// The default database: an SQLite file in the working directory, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tsunagi.db?mode=rwc";
@@ -47,6 +51,8 @@ pub struct Config {
     /// checked by [`Config::replica_url`]. What may be read from it: README §12,
     /// [`crate::graphql::context::replica_db`].
     pub database_replica_url: Option<String>,
+    /// Environment, shutdown, logs and metrics.
+    pub operations: Operations,
 }
 
 /// POST /oauth/token (service clients, OAuth 2.0 client credentials).
@@ -64,22 +70,6 @@ impl Default for OAuthConfig {
         OAuthConfig {
             token_ttl_secs: 600,
             requests_per_minute: 30,
-        }
-    }
-}
-
-impl OAuthConfig {
-    /// From TSUNAGI_CLIENT_TOKEN_TTL_SECS (clamped to 60..=3600) and
-    /// TSUNAGI_CLIENT_TOKEN_RATE_PER_MINUTE.
-    pub fn from_env() -> Self {
-        let d = OAuthConfig::default();
-        OAuthConfig {
-            token_ttl_secs: number("TSUNAGI_CLIENT_TOKEN_TTL_SECS", d.token_ttl_secs)
-                .clamp(60, MAX_CLIENT_TOKEN_TTL_SECS),
-            requests_per_minute: number(
-                "TSUNAGI_CLIENT_TOKEN_RATE_PER_MINUTE",
-                d.requests_per_minute,
-            ),
         }
     }
 }
@@ -121,72 +111,56 @@ impl Default for Limits {
     }
 }
 
-fn flag(name: &str, default: bool) -> bool {
-    match env(name).as_deref() {
-        Some("1" | "true" | "on" | "yes") => true,
-        Some("0" | "false" | "off" | "no") => false,
-        _ => default,
-    }
-}
-
-fn number<T: std::str::FromStr>(name: &str, default: T) -> T {
-    env(name).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 impl Limits {
-    /// From TSUNAGI_ENV (production turns introspection and GraphiQL off unless set),
-    /// TSUNAGI_INTROSPECTION, TSUNAGI_GRAPHIQL, TSUNAGI_MAX_ALIASES, TSUNAGI_MAX_DEPTH,
-    /// TSUNAGI_MAX_COMPLEXITY, TSUNAGI_REQUEST_TIMEOUT_MS, TSUNAGI_RATE_LIMIT_PER_MINUTE.
-    /// Trusted documents (TSUNAGI_TRUSTED_DOCUMENTS, TSUNAGI_TRUSTED_DOCUMENTS_FILE) are read
-    /// by [`Config::from_env`], since a bad manifest must stop the server.
-    pub fn from_env() -> Self {
+    /// From the settings: production turns introspection and GraphiQL off unless set.
+    /// Trusted documents are read by [`Config::from_settings`], since a bad manifest must
+    /// stop the server.
+    fn from_settings(s: &Settings) -> Self {
         let d = Limits::default();
-        let production = env("TSUNAGI_ENV").is_some_and(|e| e == "production");
+        let production = s.environment == Some(Environment::Production);
+        let millis = |v: Option<u64>, d: Duration| v.map_or(d, Duration::from_millis);
+        let count = |v: Option<u64>, d: usize| v.map_or(d, |n| n as usize);
         Limits {
-            introspection: flag("TSUNAGI_INTROSPECTION", !production),
-            graphiql: flag("TSUNAGI_GRAPHIQL", !production),
-            max_aliases: number("TSUNAGI_MAX_ALIASES", d.max_aliases),
-            max_depth: number("TSUNAGI_MAX_DEPTH", d.max_depth),
-            max_complexity: number("TSUNAGI_MAX_COMPLEXITY", d.max_complexity),
-            request_timeout: Duration::from_millis(number(
-                "TSUNAGI_REQUEST_TIMEOUT_MS",
-                d.request_timeout.as_millis() as u64,
-            )),
-            rate_per_minute: number("TSUNAGI_RATE_LIMIT_PER_MINUTE", d.rate_per_minute),
-            // Read (and verified) in Config::from_env, which can fail.
+            introspection: s.introspection.unwrap_or(!production),
+            graphiql: s.graphiql.unwrap_or(!production),
+            max_aliases: count(s.max_aliases, d.max_aliases),
+            max_depth: count(s.max_depth, d.max_depth),
+            max_complexity: count(s.max_complexity, d.max_complexity),
+            request_timeout: millis(s.request_timeout_ms, d.request_timeout),
+            rate_per_minute: s
+                .rate_limit_per_minute
+                .map_or(d.rate_per_minute, |n| n as u32),
             documents: d.documents,
         }
     }
 }
 
-/// A whole number of seconds from the environment; a value that is not one is an error (a
-/// typo must not silently weaken token checks).
-fn seconds(name: &str, default: u64) -> anyhow::Result<u64> {
-    match env(name) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name} must be a whole number of seconds, not {v:?}")),
-    }
+/// What a command does when no token key is configured in development.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevKey {
+    /// Create [`DEV_SIGNING_KEY_FILE`] in the working directory if it is missing (`serve`).
+    Create,
+    /// Use the file if it is there, else no key at all (every other command: `token` run
+    /// from another directory must not create a key the server does not know).
+    IfPresent,
 }
 
 impl JwtConfig {
-    /// Token keys and checks from TSUNAGI_JWT_* (see [`KeyConfig`]). Without any key
-    /// configuration, a development Ed25519 signing key is created once in
-    /// [`DEV_SIGNING_KEY_FILE`] (and reused by `tsunagi token`), so a fresh machine works
-    /// without set-up, no well-known secret ever signs tokens, and HS256 is never used
-    /// implicitly. In production (TSUNAGI_ENV=production) a key configuration is required.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let production = env("TSUNAGI_ENV").is_some_and(|e| e == "production");
+    /// Token keys and checks from the settings (see [`KeyConfig`]). Without any key
+    /// configuration, a development Ed25519 signing key is used from [`DEV_SIGNING_KEY_FILE`]
+    /// (created by `serve`: [`DevKey`]), so a fresh machine works without set-up, no
+    /// well-known secret ever signs tokens, and HS256 is never used implicitly. In production
+    /// a key configuration is required.
+    pub fn from_settings(s: &Settings, dev_key: DevKey) -> anyhow::Result<Self> {
+        let production = s.environment == Some(Environment::Production);
         let mut keys = KeyConfig {
-            hs256_secret: env("TSUNAGI_JWT_SECRET").map(String::into_bytes),
-            signing_key_file: env("TSUNAGI_JWT_SIGNING_KEY_FILE").map(PathBuf::from),
-            signing_kid: env("TSUNAGI_JWT_SIGNING_KID"),
-            jwks_file: env("TSUNAGI_JWT_JWKS_FILE").map(PathBuf::from),
-            poll: match seconds("TSUNAGI_JWT_RELOAD_CHECK_SECS", 1)? {
+            hs256_secret: s.jwt_secret.clone().map(String::into_bytes),
+            signing_key_file: s.jwt_signing_key_file.clone(),
+            signing_kid: s.jwt_signing_kid.clone(),
+            jwks_file: s.jwt_jwks_file.clone(),
+            poll: match s.jwt_reload_check_secs.unwrap_or(1) {
                 0 => None,
-                s => Some(Duration::from_secs(s)),
+                secs => Some(Duration::from_secs(secs)),
             },
         };
         if keys.hs256_secret.is_none()
@@ -199,75 +173,126 @@ impl JwtConfig {
                 );
             }
             let path = PathBuf::from(DEV_SIGNING_KEY_FILE);
-            if crate::auth::ensure_dev_signing_key(&path)? {
-                tracing::warn!(
-                    file = %path.display(),
-                    "no token key configured: created a development Ed25519 signing key; configure TSUNAGI_JWT_SIGNING_KEY_FILE / TSUNAGI_JWT_JWKS_FILE in production"
-                );
+            match dev_key {
+                DevKey::Create => {
+                    if crate::auth::ensure_dev_signing_key(&path)? {
+                        tracing::warn!(
+                            file = %path.display(),
+                            "no token key configured: created a development Ed25519 signing key; configure TSUNAGI_JWT_SIGNING_KEY_FILE / TSUNAGI_JWT_JWKS_FILE in production"
+                        );
+                    }
+                    keys.signing_key_file = Some(path);
+                }
+                DevKey::IfPresent if path.exists() => keys.signing_key_file = Some(path),
+                // Nothing to sign or verify with: `token` says so when it needs a key.
+                DevKey::IfPresent => {}
             }
-            keys.signing_key_file = Some(path);
         }
-        let leeway = seconds("TSUNAGI_JWT_LEEWAY_SECS", DEFAULT_LEEWAY_SECS)?;
-        if leeway > MAX_LEEWAY_SECS {
-            tracing::warn!(
-                leeway,
-                max = MAX_LEEWAY_SECS,
-                "TSUNAGI_JWT_LEEWAY_SECS is clamped to the maximum"
-            );
-        }
-        let max_age = seconds("TSUNAGI_JWT_MAX_TOKEN_AGE_SECS", DEFAULT_MAX_TOKEN_AGE_SECS)?;
-        if max_age == 0 {
-            anyhow::bail!("TSUNAGI_JWT_MAX_TOKEN_AGE_SECS must be more than 0");
-        }
+        let unkeyed = keys.hs256_secret.is_none()
+            && keys.signing_key_file.is_none()
+            && keys.jwks_file.is_none();
         Ok(JwtConfig {
-            key: KeySource::load(keys)?,
-            issuer: env("TSUNAGI_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
-            audience: env("TSUNAGI_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
-            leeway_secs: leeway.min(MAX_LEEWAY_SECS),
-            max_token_age_secs: max_age,
+            key: if unkeyed {
+                KeySource::none()
+            } else {
+                KeySource::load(keys)?
+            },
+            issuer: s.jwt_issuer.clone(),
+            audience: s.jwt_audience.clone(),
+            leeway_secs: s.jwt_leeway_secs.unwrap_or(DEFAULT_LEEWAY_SECS),
+            max_token_age_secs: s
+                .jwt_max_token_age_secs
+                .unwrap_or(DEFAULT_MAX_TOKEN_AGE_SECS),
         })
     }
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 impl Config {
-    /// Read the environment (token keys: [`JwtConfig::from_env`]).
-    pub fn from_env() -> anyhow::Result<Self> {
-        let jwt = JwtConfig::from_env()?;
-        let mut oauth = OAuthConfig::from_env();
+    /// The configuration from parsed settings (token keys: [`JwtConfig::from_settings`]).
+    pub fn from_settings(s: &Settings, dev_key: DevKey) -> anyhow::Result<Self> {
+        let jwt = JwtConfig::from_settings(s, dev_key)?;
+        let d = OAuthConfig::default();
+        let oauth = OAuthConfig {
+            token_ttl_secs: s.client_token_ttl_secs.unwrap_or(d.token_ttl_secs),
+            requests_per_minute: s
+                .client_token_rate_per_minute
+                .map_or(d.requests_per_minute, |n| n as u32),
+        };
         // A client token may not outlive what the hub itself accepts: otherwise every
         // /oauth/token request would fail at signing, after the secret was verified.
         if oauth.token_ttl_secs > jwt.max_token_age_secs {
-            tracing::warn!(
-                ttl = oauth.token_ttl_secs,
-                max_age = jwt.max_token_age_secs,
-                "TSUNAGI_CLIENT_TOKEN_TTL_SECS exceeds TSUNAGI_JWT_MAX_TOKEN_AGE_SECS: client tokens get the maximum age"
+            anyhow::bail!(
+                "TSUNAGI_CLIENT_TOKEN_TTL_SECS ({}) は TSUNAGI_JWT_MAX_TOKEN_AGE_SECS ({}) 以下にしてください / TSUNAGI_CLIENT_TOKEN_TTL_SECS ({}) must not exceed TSUNAGI_JWT_MAX_TOKEN_AGE_SECS ({})",
+                oauth.token_ttl_secs,
+                jwt.max_token_age_secs,
+                oauth.token_ttl_secs,
+                jwt.max_token_age_secs
             );
-            oauth.token_ttl_secs = jwt.max_token_age_secs;
         }
+        let mode = s.trusted_documents.unwrap_or_default();
         Ok(Config {
-            database_url: env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
-            listen: env("TSUNAGI_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+            database_url: s.database_url.clone(),
+            listen: s.listen.clone(),
             jwt,
-            body_limit: env("TSUNAGI_BODY_LIMIT")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(256 * 1024),
-            emergency_hours: env("TSUNAGI_EMERGENCY_HOURS")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(4)
-                .clamp(1, MAX_EMERGENCY_HOURS),
+            body_limit: s.body_limit.map_or(256 * 1024, |n| n as usize),
+            emergency_hours: s.emergency_hours.map_or(4, |n| n as u32),
             limits: Limits {
-                documents: Arc::new(TrustedDocuments::from_env()?),
-                ..Limits::from_env()
+                documents: Arc::new(TrustedDocuments::from_settings(
+                    mode,
+                    s.trusted_documents_file.as_deref(),
+                )?),
+                ..Limits::from_settings(s)
             },
             oauth,
-            pool: PoolSettings::from_env()?,
-            admission: AdmissionSettings::from_env()?,
-            database_replica_url: env("TSUNAGI_DATABASE_REPLICA_URL"),
+            pool: PoolSettings {
+                size: s.database_pool_size.map(|n| n as u32),
+                acquire_timeout: s
+                    .database_acquire_timeout_ms
+                    .map_or(DEFAULT_ACQUIRE_TIMEOUT, Duration::from_millis),
+            },
+            admission: AdmissionSettings {
+                limit: s.admission_limit.map(|n| n as usize),
+                queue: s.admission_queue.map(|n| n as usize),
+                wait: s
+                    .admission_wait_ms
+                    .map_or(DEFAULT_ADMISSION_WAIT, Duration::from_millis),
+            },
+            database_replica_url: s.database_replica_url.clone(),
+            operations: Operations {
+                environment: s.environment.unwrap_or_default(),
+                shutdown_grace: s
+                    .shutdown_grace_secs
+                    .map_or(DEFAULT_SHUTDOWN_GRACE, Duration::from_secs),
+                log_format: s.log_format.unwrap_or_default(),
+                metrics_listen: s.metrics_listen.clone(),
+            },
         })
+    }
+}
+
+/// How the process runs: its environment, shutdown, logs and metrics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operations {
+    pub environment: Environment,
+    /// After SIGTERM or SIGINT, how long in-flight requests may take before the process
+    /// exits anyway (TSUNAGI_SHUTDOWN_GRACE_SECS).
+    pub shutdown_grace: Duration,
+    pub log_format: LogFormat,
+    /// Where /metrics is served (TSUNAGI_METRICS_LISTEN); None: nowhere.
+    pub metrics_listen: Option<String>,
+}
+
+/// The default shutdown grace period.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+impl Default for Operations {
+    fn default() -> Self {
+        Operations {
+            environment: Environment::Development,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            log_format: LogFormat::Text,
+            metrics_listen: None,
+        }
     }
 }
 
@@ -305,14 +330,6 @@ impl Default for PoolSettings {
 }
 
 impl PoolSettings {
-    pub fn from_env() -> anyhow::Result<Self> {
-        Ok(PoolSettings {
-            size: whole("TSUNAGI_DATABASE_POOL_SIZE", 1, 10_000)?.map(|n| n as u32),
-            acquire_timeout: whole("TSUNAGI_DATABASE_ACQUIRE_TIMEOUT_MS", 1, 600_000)?
-                .map_or(DEFAULT_ACQUIRE_TIMEOUT, Duration::from_millis),
-        })
-    }
-
     /// The pool size for a database URL; Err for a size SQLite cannot take.
     pub fn size_for(&self, url: &str) -> Result<u32, String> {
         let sqlite = url.starts_with("sqlite:");
@@ -353,33 +370,10 @@ impl Default for AdmissionSettings {
 }
 
 impl AdmissionSettings {
-    pub fn from_env() -> anyhow::Result<Self> {
-        Ok(AdmissionSettings {
-            limit: whole("TSUNAGI_ADMISSION_LIMIT", 1, 100_000)?.map(|n| n as usize),
-            queue: whole("TSUNAGI_ADMISSION_QUEUE", 0, 1_000_000)?.map(|n| n as usize),
-            wait: whole("TSUNAGI_ADMISSION_WAIT_MS", 0, 60_000)?
-                .map_or(DEFAULT_ADMISSION_WAIT, Duration::from_millis),
-        })
-    }
-
     /// (limit, queue) for a pool of `pool_size` connections.
     pub fn sized(&self, pool_size: u32) -> (usize, usize) {
         let limit = self.limit.unwrap_or((2 * pool_size as usize).max(8));
         (limit, self.queue.unwrap_or(8 * limit))
-    }
-}
-
-/// A whole number in `min..=max` from the environment, None when unset; anything else is a
-/// start-up error naming the variable.
-fn whole(name: &str, min: u64, max: u64) -> anyhow::Result<Option<u64>> {
-    let Some(v) = env(name) else {
-        return Ok(None);
-    };
-    match v.trim().parse::<u64>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-        _ => anyhow::bail!(
-            "{name} は {min}〜{max} の整数で指定してください / {name} must be a whole number from {min} to {max}, not {v:?}"
-        ),
     }
 }
 

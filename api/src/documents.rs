@@ -124,18 +124,9 @@ impl TrustedDocuments {
 
     /// From TSUNAGI_TRUSTED_DOCUMENTS (off | integration | all) and
     /// TSUNAGI_TRUSTED_DOCUMENTS_FILE. A mode other than off needs a manifest.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let mode = match var("TSUNAGI_TRUSTED_DOCUMENTS") {
-            None => Mode::Off,
-            Some(m) => Mode::parse(&m).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "TSUNAGI_TRUSTED_DOCUMENTS must be off, integration or all, not {m:?}"
-                )
-            })?,
-        };
-        match var("TSUNAGI_TRUSTED_DOCUMENTS_FILE") {
-            Some(file) => Self::from_file(mode, Path::new(&file)),
+    pub fn from_settings(mode: Mode, file: Option<&Path>) -> anyhow::Result<Self> {
+        match file {
+            Some(file) => Self::from_file(mode, file),
             None if mode == Mode::Off => Ok(TrustedDocuments::default()),
             None => anyhow::bail!(
                 "TSUNAGI_TRUSTED_DOCUMENTS={} needs TSUNAGI_TRUSTED_DOCUMENTS_FILE (the manifest)",
@@ -167,6 +158,21 @@ impl TrustedDocuments {
     /// Whether this exact text is registered.
     pub fn contains_text(&self, text: &str) -> bool {
         self.docs.contains_key(&hash(text))
+    }
+
+    /// The names of the registered documents' operations (metric labels, [`crate::observe`]).
+    pub fn operation_names(&self) -> Vec<String> {
+        use async_graphql::parser::types::DocumentOperations;
+        self.docs
+            .values()
+            .filter_map(|text| async_graphql::parser::parse_query(text).ok())
+            .flat_map(|doc| match doc.operations {
+                DocumentOperations::Multiple(ops) => {
+                    ops.keys().map(|k| k.to_string()).collect::<Vec<_>>()
+                }
+                DocumentOperations::Single(_) => Vec::new(),
+            })
+            .collect()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod http;
 pub mod kana;
 pub mod limits;
 pub mod oauth;
+pub mod operate;
 pub mod policy;
 pub mod seed;
 pub mod shed;

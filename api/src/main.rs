@@ -1,23 +1,33 @@
-//! `tsunagi`: serve, migrate, seed, schema, token, documents, audit verify.
+//! `tsunagi`: serve, migrate, seed, schema, token, admin, config, documents, audit,
+//! visibility.
 
-use std::collections::BTreeSet;
-
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tsunagi_api::{
-    audit, auth, bench_switches, config::Config, demo, documents, graphql, http, policy::Role,
+    audit, auth, bench_switches,
+    config::{self, Config, DevKey, Settings},
+    demo, documents, graphql, http,
+    operate::redact,
     store,
 };
+
+/// The version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("GIT_COMMIT_SHORT"),
+    ")"
+);
 
 #[derive(Parser)]
 #[command(
     name = "tsunagi",
-    version,
-    about = "Tsunagi (つなぎ): 包括的な支援体制のデータ連携ハブ / data-exchange hub"
+    version = VERSION,
+    about = "Tsunagi (つなぎ): 包括的な支援体制のデータ連携ハブ / data-exchange hub",
+    after_help = "設定はフラグか環境変数で与えます（フラグが優先）。TSUNAGI_ で始まる未知の変数があると起動しません。\nEvery setting is a flag or an environment variable (the flag wins); an unknown TSUNAGI_* variable stops the start. `tsunagi config check` prints the effective configuration."
 )]
 struct Cli {
-    /// Database URL (overrides DATABASE_URL)
-    #[arg(long, global = true)]
-    database_url: Option<String>,
+    #[command(flatten)]
+    settings: Settings,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -26,9 +36,6 @@ struct Cli {
 enum Command {
     /// サーバを起動 (マイグレーションも実行) / run the server (migrates first)
     Serve {
-        /// Listen address (overrides TSUNAGI_LISTEN)
-        #[arg(long)]
-        listen: Option<String>,
         /// デモデータを投入 (初回のみ) / load the demo data set (once)
         #[arg(long)]
         demo: bool,
@@ -51,12 +58,22 @@ enum Command {
         /// Account login name or id
         #[arg(long)]
         account: String,
-        /// Lifetime in seconds
+        /// 有効期間（秒、60 以上 TSUNAGI_JWT_MAX_TOKEN_AGE_SECS 以下）/ lifetime in seconds (60 to TSUNAGI_JWT_MAX_TOKEN_AGE_SECS)
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
-        /// Narrow the roles (comma-separated), e.g. caseworker
+        /// ロールを絞る（カンマ区切り、大文字小文字は問わない）/ narrow the roles (comma-separated, any case), e.g. caseworker
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
+    },
+    /// 管理 / administration
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// 設定 / configuration
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// ハブ署名鍵の公開鍵を JWKS で出力 / print the public half of the hub's signing key as a JWKS
     Jwks,
@@ -75,6 +92,33 @@ enum Command {
         #[command(subcommand)]
         command: VisibilityCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// 空のデータベースに市の機関と最初の管理者を作る（一度だけ）/ create the city office and its
+    /// first admin on a database with no admin (once)
+    Bootstrap {
+        /// 機関コード / the agency's code, e.g. city
+        #[arg(long)]
+        agency_code: String,
+        /// 機関名 / the agency's name, e.g. "○○市 福祉政策課"
+        #[arg(long)]
+        agency_name: String,
+        /// 管理者のログイン名 / the admin's login
+        #[arg(long)]
+        login: String,
+        /// 管理者の表示名 / the admin's display name
+        #[arg(long)]
+        display_name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// 有効な設定を表示（秘密は伏せる）して検査 / check and print the effective configuration
+    /// (secrets masked); exit 1 if it would not start
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -112,14 +156,14 @@ enum AuditCommand {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Cli::parse()).await {
+    // Bad settings end here with the variable named (clap exits 2).
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    init_logging(cli.settings.log_format.unwrap_or_default());
+    match run(cli, &matches).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -128,45 +172,93 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<std::process::ExitCode> {
     bench_switches::check_startup().map_err(anyhow::Error::msg)?;
-    let command = cli.command.unwrap_or(Command::Serve {
-        listen: None,
-        demo: false,
-    });
-    if let Command::Schema = command {
-        print!("{}", graphql::sdl());
-        return Ok(std::process::ExitCode::SUCCESS);
+    refuse_unknown_variables()?;
+    let settings = cli.settings;
+    let command = cli.command.unwrap_or(Command::Serve { demo: false });
+    match command {
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        Command::Documents { command } => {
+            documents(&command)?;
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            let config = Config::from_settings(&settings, DevKey::IfPresent)?;
+            config.replica_url()?;
+            print!(
+                "{}",
+                tsunagi_api::operate::describe(&Cli::command(), matches, &config)
+            );
+            println!("ok: この設定で起動できます / the hub would start with this configuration");
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        Command::Jwks => {
+            let config = Config::from_settings(&settings, DevKey::IfPresent)?;
+            let Some(jwks) = config.jwt.key.public_jwks() else {
+                anyhow::bail!("非対称の署名鍵がありません / no asymmetric signing key configured (TSUNAGI_JWT_SIGNING_KEY_FILE)");
+            };
+            println!("{}", serde_json::to_string_pretty(&jwks)?);
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        Command::Serve { demo: load_demo } => {
+            let config = Config::from_settings(&settings, DevKey::Create)?;
+            // A wrong replica setting stops `serve` here, before anything is opened.
+            config.replica_url()?;
+            return serve(config, load_demo).await;
+        }
+        Command::Token {
+            account,
+            ttl,
+            roles,
+        } => {
+            let config = Config::from_settings(&settings, DevKey::IfPresent)?;
+            let db = tsunagi_api::operate::open_existing(&config).await?;
+            let token = tsunagi_api::operate::token(&db, &config, &account, ttl, &roles).await?;
+            println!("{token}");
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        _ => {}
     }
-    if let Command::Documents { command } = &command {
-        documents(command)?;
-        return Ok(std::process::ExitCode::SUCCESS);
-    }
-    let mut config = Config::from_env()?;
-    if let Some(url) = cli.database_url {
-        config.database_url = url;
-    }
-    // A wrong replica setting stops `serve` here, before anything is opened.
-    if let Command::Serve { .. } = command {
-        config.replica_url()?;
-    }
-    if let Command::Jwks = command {
-        let Some(jwks) = config.jwt.key.public_jwks() else {
-            anyhow::bail!("no asymmetric signing key configured (TSUNAGI_JWT_SIGNING_KEY_FILE)");
-        };
-        println!("{}", serde_json::to_string_pretty(&jwks)?);
-        return Ok(std::process::ExitCode::SUCCESS);
-    }
+    let config = Config::from_settings(&settings, DevKey::IfPresent)?;
     let mut db = store::connect(&config.database_url, &config.pool).await?;
     bench_switches::instrument(&mut db)?;
     match command {
-        // Done above, before any configuration is read.
-        Command::Schema | Command::Documents { .. } => {}
-        // Printed above, before the database is opened.
-        Command::Jwks => {}
+        // Done above, without opening the database this way.
+        Command::Schema
+        | Command::Documents { .. }
+        | Command::Config { .. }
+        | Command::Jwks
+        | Command::Serve { .. }
+        | Command::Token { .. } => {}
         Command::Migrate => {
             store::migrate(&db).await?;
             eprintln!("migrated {}", redact(&config.database_url));
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Bootstrap {
+                    agency_code,
+                    agency_name,
+                    login,
+                    display_name,
+                },
+        } => {
+            store::migrate(&db).await?;
+            let admin = tsunagi_api::operate::bootstrap(
+                &db,
+                &agency_code,
+                &agency_name,
+                &login,
+                &display_name,
+            )
+            .await?;
+            println!("{admin}");
         }
         Command::Seed { scale, seed } => {
             store::migrate(&db).await?;
@@ -181,77 +273,6 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 };
                 tsunagi_api::seed::run(&db, scale, seed).await?;
             }
-        }
-        Command::Serve {
-            listen,
-            demo: load_demo,
-        } => {
-            if let Some(l) = listen {
-                config.listen = l;
-            }
-            store::migrate(&db).await?;
-            if load_demo {
-                demo::load(&db).await?;
-                demo::print_accounts(&db).await?;
-            }
-            let replica = match config.replica_url()? {
-                None => None,
-                Some(url) => {
-                    tracing::info!(replica = %redact(url), "read replica: list candidates and listed persons' content (README §12)");
-                    Some(store::connect(url, &config.pool).await?)
-                }
-            };
-            let listener = tokio::net::TcpListener::bind(&config.listen).await?;
-            tracing::info!(keys = %config.jwt.key.describe(), "token keys");
-            #[cfg(unix)]
-            reload_keys_on_sighup(config.jwt.key.clone())?;
-            let trusted = &config.limits.documents;
-            tracing::info!(
-                mode = trusted.mode.as_str(),
-                registered = trusted.len(),
-                "trusted documents"
-            );
-            tracing::info!(listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
-            let state = http::AppState::new(db, config).with_replica(replica);
-            axum::serve(listener, http::router(state))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
-        }
-        Command::Token {
-            account,
-            ttl,
-            roles,
-        } => {
-            store::migrate(&db).await?;
-            let found = match store::registry::account_by_login(&db, &account).await? {
-                Some(a) => Some(a),
-                None => store::registry::account(&db, &account).await?,
-            };
-            let Some(found) = found else {
-                anyhow::bail!("no account with login or id {account:?}");
-            };
-            if !found.active {
-                anyhow::bail!("account {account:?} is deactivated");
-            }
-            let narrow: Option<BTreeSet<Role>> = if roles.is_empty() {
-                None
-            } else {
-                Some(
-                    roles
-                        .iter()
-                        .map(|r| {
-                            Role::parse(r.trim())
-                                .ok_or_else(|| anyhow::anyhow!("unknown role {r:?}"))
-                        })
-                        .collect::<anyhow::Result<_>>()?,
-                )
-            };
-            println!(
-                "{}",
-                auth::mint(&config.jwt, &found.id, ttl, narrow.as_ref())?
-            );
         }
         Command::Visibility { command } => {
             store::migrate(&db).await?;
@@ -274,7 +295,127 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
         }
     }
+    db.close().await?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// A `TSUNAGI_*` variable that no setting reads is a typo until shown otherwise: stop.
+fn refuse_unknown_variables() -> anyhow::Result<()> {
+    let names = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
+    let unknown = config::unknown_variables(&Cli::command(), names);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = unknown
+        .iter()
+        .map(|(name, near)| match near {
+            Some(near) => format!("{name} ({near} の誤り？ / did you mean {near}?)"),
+            None => name.clone(),
+        })
+        .collect();
+    anyhow::bail!(
+        "不明な環境変数 / unknown environment variables: {}; `tsunagi --help` lists every setting",
+        lines.join(", ")
+    )
+}
+
+/// `serve`: migrate (and load the demo), listen, and on SIGTERM or SIGINT stop accepting,
+/// let in-flight requests finish within the grace period, and exit 0 (1 if the grace
+/// period ran out with requests still running).
+async fn serve(config: Config, load_demo: bool) -> anyhow::Result<std::process::ExitCode> {
+    let mut db = store::connect(&config.database_url, &config.pool).await?;
+    bench_switches::instrument(&mut db)?;
+    store::migrate(&db).await?;
+    if load_demo {
+        demo::load(&db).await?;
+        demo::print_accounts(&db).await?;
+    }
+    let replica = match config.replica_url()? {
+        None => None,
+        Some(url) => {
+            tracing::info!(replica = %redact(url), "read replica: list candidates and listed persons' content (README §12)");
+            Some(store::connect(url, &config.pool).await?)
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{} で待ち受けできません / cannot listen on {}: {e}",
+                config.listen,
+                config.listen
+            )
+        })?;
+    tracing::info!(keys = %config.jwt.key.describe(), "token keys");
+    #[cfg(unix)]
+    reload_keys_on_sighup(config.jwt.key.clone())?;
+    let trusted = &config.limits.documents;
+    tracing::info!(
+        mode = trusted.mode.as_str(),
+        registered = trusted.len(),
+        "trusted documents"
+    );
+    tracing::info!(version = VERSION, listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
+    let grace = config.operations.shutdown_grace;
+    let state = http::AppState::new(db.clone(), config).with_replica(replica.clone());
+    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+        let signal = shutdown_signal().await;
+        tracing::info!(
+            signal,
+            grace_secs = grace.as_secs(),
+            "shutting down: no new connections; finishing requests in flight"
+        );
+        let _ = stopping_tx.send(());
+    });
+    let cut_off = async move {
+        if stopping.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(grace).await;
+    };
+    let code = tokio::select! {
+        served = server => {
+            served?;
+            tracing::info!("every request in flight finished; exiting");
+            std::process::ExitCode::SUCCESS
+        }
+        () = cut_off => {
+            tracing::error!(grace_secs = grace.as_secs(), "the grace period ended with requests still running: exiting without them (they are answered by nobody; their transactions roll back)");
+            std::process::ExitCode::FAILURE
+        }
+    };
+    db.close().await?;
+    if let Some(r) = replica {
+        r.close().await?;
+    }
+    Ok(code)
+}
+
+/// The first of SIGTERM (systemd, Kubernetes, every process manager) and SIGINT (Ctrl-C).
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = tokio::signal::ctrl_c() => "SIGINT",
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops gracefully");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
 }
 
 /// `visibility verify|rebuild`.
@@ -367,10 +508,15 @@ fn documents(command: &DocumentsCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Hide a password in a database URL for logs.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_owned(),
-    }
+/// Logs go to stderr, coloured only on a terminal.
+fn init_logging(_format: config::LogFormat) {
+    use std::io::IsTerminal as _;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -994,6 +994,116 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
     }
 }
 
+/// SIGTERM mid-stream: the server stops taking connections, answers every request it had
+/// taken, and exits 0 within the grace period; every acknowledged write is there, whole;
+/// nothing was refused; the restarted server serves the same data.
+#[cfg(unix)]
+async fn term_round(site: &Site) {
+    let client = reqwest::Client::new();
+    let mut server = site.serve(&client, true).await;
+    let tokens = site.tokens();
+    let (base, accounts) = {
+        let db = site.connect().await;
+        let out = (baseline(&db).await, writer_accounts(&db).await);
+        db.close().await.ok();
+        out
+    };
+    let load = Load::new(&server.base, &tokens);
+    let writers = load.start("t", false);
+    let after = rand::rng().random_range(10..40);
+    load.wait_acks(after, site.label).await;
+    let signalled = Instant::now();
+    let status = tokio::task::block_in_place(|| server.terminate(BOUND));
+    let log = server.log_text();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "{}: still running {BOUND:?} after SIGTERM; log:\n{log}",
+            site.label
+        )
+    });
+    assert!(
+        status.success(),
+        "{}: SIGTERM exit {status}; log:\n{log}",
+        site.label
+    );
+    assert!(
+        log.contains("SIGTERM"),
+        "{}: the shutdown is logged: {log}",
+        site.label
+    );
+    let attempts = load.attempts();
+    let failed: Vec<&Attempt> = attempts
+        .iter()
+        .filter(|a| matches!(a.outcome, Outcome::Failed { .. }))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{}: refused while draining: {failed:?}",
+        site.label
+    );
+    // Requests taken before the signal were answered after it: the drain, not a cut.
+    let drained = attempts
+        .iter()
+        .filter(|a| a.acked().is_some() && a.started < signalled && a.started + a.took > signalled)
+        .count();
+    assert!(
+        drained > 0,
+        "{}: no request in flight at SIGTERM was answered: {attempts:?}",
+        site.label
+    );
+    let tally = site
+        .check(&attempts, &base, &accounts, "after SIGTERM")
+        .await;
+    let again = site.serve(&client, false).await;
+    drop(again);
+    println!(
+        "{}: SIGTERM drained {drained} request(s) in flight; {tally:?}",
+        site.label
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_answers_requests_in_flight_and_exits_0() {
+    let dir = fresh_dir("tsunagi-term");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("term.db").display());
+    term_round(&Site::new("SQLite", &dir, url)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            !in_ci(),
+            "CI is set but TEST_DATABASE_URL is not: PostgreSQL must be tested"
+        );
+        println!("WARNING: PostgreSQL NOT TESTED (SIGTERM): set TEST_DATABASE_URL to test it.");
+        return;
+    };
+    let name = format!("tsunagi_term_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(admin_url.as_str())
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    let dir = fresh_dir("tsunagi-term");
+    let site = Site::new("PostgreSQL", &dir, with_database(&admin_url, &name));
+    let outcome = tokio::spawn(async move { term_round(&site).await }).await;
+    let _ = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+    admin.close().await.ok();
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // PostgreSQL restart under load, on a private cluster
 

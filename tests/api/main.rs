@@ -7,6 +7,7 @@
 // A test fails by panicking; unwrapping is how it says "this must be there".
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
 mod activities;
 mod auth;
 mod authz;
@@ -56,6 +57,7 @@ async fn run() -> std::process::ExitCode {
     let mut tests: Vec<(&'static str, TestFn)> = Vec::new();
     tests.extend(scenario::all());
     tests.extend(auth::all());
+    tests.extend(accounts::all());
     tests.extend(bola::all());
     tests.extend(inputs::all());
     tests.extend(typed_input::all());

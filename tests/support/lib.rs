@@ -277,6 +277,7 @@ impl Server {
                 ..Default::default()
             },
             database_replica_url: None,
+            operations: Default::default(),
         };
         tweak(&mut config);
         // The pool as tweaked (a load test sets its size and acquire timeout).

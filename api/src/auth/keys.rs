@@ -137,9 +137,24 @@ impl KeySource {
 
     /// Load every configured key; any problem is an error (the server must not start).
     pub fn load(config: KeyConfig) -> anyhow::Result<Self> {
-        let stamps = stamps(&config);
         let set = build(&config)?;
-        Ok(KeySource {
+        Ok(Self::with(config, set))
+    }
+
+    /// No key at all: for a command that neither signs nor verifies (`migrate`, `audit
+    /// verify` …) where no key is configured. Every token is refused; nothing is signed.
+    pub fn none() -> Self {
+        let set = KeySet {
+            hs256: None,
+            keys: BTreeMap::new(),
+            signer: None,
+        };
+        Self::with(KeyConfig::default(), set)
+    }
+
+    fn with(config: KeyConfig, set: KeySet) -> Self {
+        let stamps = stamps(&config);
+        KeySource {
             inner: Arc::new(Inner {
                 config,
                 current: RwLock::new(Arc::new(set)),
@@ -148,7 +163,7 @@ impl KeySource {
                     stamps,
                 }),
             }),
-        })
+        }
     }
 
     /// Re-read the key files now (SIGHUP). On failure the keys in use stay, and the error is

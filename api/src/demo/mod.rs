@@ -152,6 +152,14 @@ fn date_time(t: DateTime<Utc>) -> String {
 
 /// Load the demo data set unless it is there already.
 pub async fn load(db: &DatabaseConnection) -> anyhow::Result<()> {
+    // Two `serve --demo` started together: the second waits here, then finds it loaded.
+    let lock = store::StartLock::take(db).await?;
+    let done = load_unlocked(db).await;
+    lock.release().await;
+    done
+}
+
+async fn load_unlocked(db: &DatabaseConnection) -> anyhow::Result<()> {
     if loaded(db).await? {
         tracing::info!("demo data already loaded");
         return Ok(());

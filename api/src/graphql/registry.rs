@@ -11,7 +11,8 @@ use super::validate;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::write::registry::{
-    may_administer, ChangeAccount, ChangeAgency, CreateAccount, CreateAgency,
+    may_administer, may_change_admin, AdminChange, ChangeAccount, ChangeAgency, CreateAccount,
+    CreateAgency,
 };
 use crate::policy::{self, Action, Permit, Principal, Ruling};
 use crate::store::{self, write::Record};
@@ -400,11 +401,14 @@ impl RegistryMutation {
         roles: Vec<Role>,
     ) -> ApiResult<Account> {
         let text = roles_text(&roles);
-        change_registered(
+        let keeps_admin = roles.contains(&Role::Admin);
+        change_admin(
             ctx,
             "setAccountRoles",
             (id, version),
-            |rec: &mut account::Model| {
+            keeps_admin,
+            false,
+            |rec| {
                 rec.roles = text.clone();
                 serde_json::json!({ "roles": text })
             },
@@ -420,11 +424,13 @@ impl RegistryMutation {
         id: ID,
         version: i32,
     ) -> ApiResult<Account> {
-        change_registered(
+        change_admin(
             ctx,
             "deactivateAccount",
             (id, version),
-            |rec: &mut account::Model| {
+            false,
+            true,
+            |rec| {
                 rec.active = false;
                 serde_json::json!({ "fields": ["active"] })
             },
@@ -432,6 +438,62 @@ impl RegistryMutation {
         .await
         .map(Account)
     }
+
+    /// アカウントを再び有効にする (管理者) / reactivate a deactivated account (admin); its
+    /// tokens work again from the next request
+    async fn reactivate_account(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+    ) -> ApiResult<Account> {
+        change_registered(
+            ctx,
+            "reactivateAccount",
+            (id, version),
+            |rec: &mut account::Model| {
+                rec.active = true;
+                serde_json::json!({ "fields": ["active"] })
+            },
+        )
+        .await
+        .map(Account)
+    }
+}
+
+/// A change that may take an account out of administration (`deactivating` it, or its
+/// roles without admin unless `keeps_admin`): the other active admins are counted first, and
+/// the policy refuses self-deactivation and the loss of the last active admin.
+async fn change_admin(
+    ctx: &Context<'_>,
+    operation: &'static str,
+    (id, version): (ID, i32),
+    keeps_admin: bool,
+    deactivating: bool,
+    change: impl FnOnce(&mut account::Model) -> serde_json::Value,
+) -> ApiResult<account::Model> {
+    req(ctx)?.require(Action::ManageRegistry, operation)?;
+    let id = validate::id("id", &id)?;
+    let others = store::registry::active_admins(db(ctx)?)
+        .await?
+        .into_iter()
+        .filter(|a| a.id != id)
+        .count();
+    let rule = |p: &Principal, m: &account::Model| {
+        let admin_now =
+            m.active && policy::Role::parse_set(&m.roles).contains(&policy::Role::Admin);
+        let change = AdminChange {
+            account_id: &m.id,
+            admin_now,
+            admin_after: admin_now && keeps_admin && !deactivating,
+            other_active_admins: others,
+        };
+        may_change_admin(p, operation, &change, deactivating)
+    };
+    change_record(ctx, (operation, "account"), &id, version, rule, |m| {
+        Ok(change(m))
+    })
+    .await
 }
 
 /// A registry record an administrator changes by its id and version (an account, a

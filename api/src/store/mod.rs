@@ -95,13 +95,66 @@ pub fn pool_stats(db: &DatabaseConnection) -> Option<(u32, usize, u32)> {
 }
 
 /// Apply pending migrations, then fill the visibility index if a database from before it has
-/// persons and no entries (so an upgrade needs no step of its own).
+/// persons and no entries (so an upgrade needs no step of its own). Under the start lock:
+/// replicas started together on an empty PostgreSQL take turns, and the second finds
+/// nothing to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    migration::Migrator::up(db, None).await?;
-    if let Some(n) = visibility::fill_if_empty(db).await? {
-        tracing::info!(entries = n, "visibility index built");
+    let lock = StartLock::take(db).await?;
+    let done = async {
+        migration::Migrator::up(db, None).await?;
+        if let Some(n) = visibility::fill_if_empty(db).await? {
+            tracing::info!(entries = n, "visibility index built");
+        }
+        Ok(())
     }
-    Ok(())
+    .await;
+    lock.release().await;
+    done
+}
+
+/// The PostgreSQL advisory lock key of start-up work (migrations, the visibility index's first
+/// fill, loading the demo); the ledger has a key of its own (`audit::PG_LEDGER_LOCK`).
+pub const PG_START_LOCK: i64 = 32_778_045_498_681_194;
+
+/// Held while one process does start-up work that another must not do at the same time. On
+/// PostgreSQL a session-level advisory lock on a connection of its own, outside the pool (so
+/// a pool of one connection still works, and the work itself may use the pool); released by
+/// [`StartLock::release`], or by PostgreSQL when the connection drops if the process dies.
+/// On SQLite nothing: the file's own locking serialises writers.
+pub struct StartLock(Option<sea_orm::sqlx::postgres::PgConnection>);
+
+impl StartLock {
+    /// Wait for the lock.
+    pub async fn take(db: &DatabaseConnection) -> Result<StartLock, DbErr> {
+        use sea_orm::sqlx::ConnectOptions as _;
+        if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            return Ok(StartLock(None));
+        }
+        let failed = |e: sea_orm::sqlx::Error| {
+            DbErr::Custom(format!(
+                "起動時のロックを取得できません / cannot take the start-up lock: {e}"
+            ))
+        };
+        let options = db.get_postgres_connection_pool().connect_options();
+        let mut conn = options.connect().await.map_err(failed)?;
+        sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(PG_START_LOCK)
+            .execute(&mut conn)
+            .await
+            .map_err(failed)?;
+        Ok(StartLock(Some(conn)))
+    }
+
+    /// Let the next process in.
+    pub async fn release(self) {
+        use sea_orm::sqlx::Connection as _;
+        if let Some(conn) = self.0 {
+            // Closing the session releases its advisory locks.
+            if let Err(e) = conn.close().await {
+                tracing::warn!(error = %e, "closing the start-up lock's connection");
+            }
+        }
+    }
 }
 
 /// A new record id: UUID v7, so ids sort by creation time.

@@ -1,8 +1,12 @@
 //! Agencies and accounts: the hub's registry.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
+};
 
 use super::batch::{Part, Union};
+use crate::policy::Role;
 use entity::{account, agency, service_client};
 
 pub async fn agencies<C: ConnectionTrait>(db: &C) -> Result<Vec<agency::Model>, DbErr> {
@@ -113,4 +117,75 @@ pub async fn caller<C: ConnectionTrait>(
         agency: agency.decode_joined(&row)?,
         client: client.decode_joined(&row)?,
     }))
+}
+
+/// The active accounts holding the admin role.
+pub async fn active_admins<C: ConnectionTrait>(db: &C) -> Result<Vec<account::Model>, DbErr> {
+    let accounts = account::Entity::find()
+        .filter(account::Column::Active.eq(true))
+        .all(db)
+        .await?;
+    Ok(accounts
+        .into_iter()
+        .filter(|a| Role::parse_set(&a.roles).contains(&Role::Admin))
+        .collect())
+}
+
+/// Why [`bootstrap`] did nothing.
+#[derive(Debug)]
+pub enum NotBootstrapped {
+    /// An active admin exists (their login).
+    AdminExists(String),
+    /// The agency code or the login is taken.
+    Taken(&'static str),
+    Db(DbErr),
+}
+
+impl From<DbErr> for NotBootstrapped {
+    fn from(e: DbErr) -> Self {
+        NotBootstrapped::Db(e)
+    }
+}
+
+/// The first run of a real installation: the city office `agency` and its first
+/// administrator `admin`, in one transaction with their ledger row, only while no active
+/// admin exists (so it can also recover a hub whose admins were all deactivated). Under the
+/// start lock, so two runs at once make one.
+pub async fn bootstrap(
+    db: &DatabaseConnection,
+    agency: agency::Model,
+    admin: account::Model,
+) -> Result<(), NotBootstrapped> {
+    let lock = super::StartLock::take(db).await?;
+    let done = async {
+        if let Some(a) = active_admins(db).await?.into_iter().next() {
+            return Err(NotBootstrapped::AdminExists(a.login));
+        }
+        if agency_by_code(db, &agency.code).await?.is_some() {
+            return Err(NotBootstrapped::Taken("agency-code"));
+        }
+        if account_by_login(db, &admin.login).await?.is_some() {
+            return Err(NotBootstrapped::Taken("login"));
+        }
+        let txn = db.begin().await?;
+        let entry = crate::audit::Entry {
+            account_id: Some(admin.id.clone()),
+            agency_id: Some(agency.id.clone()),
+            roles: admin.roles.clone(),
+            action: "WRITE",
+            operation: "bootstrapAdmin".to_owned(),
+            record_type: "account".to_owned(),
+            record_id: Some(admin.id.clone()),
+            detail: serde_json::json!({ "agency": agency.id, "via": "tsunagi admin bootstrap" }),
+            ..crate::audit::Entry::default()
+        };
+        agency::ActiveModel::from(agency).insert(&txn).await?;
+        account::ActiveModel::from(admin).insert(&txn).await?;
+        crate::audit::append(&txn, vec![entry]).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+    .await;
+    lock.release().await;
+    done
 }

@@ -26,27 +26,17 @@ pub fn fresh_dir(prefix: &str) -> PathBuf {
     dir
 }
 
-/// The binary in `dir` with no inherited database, listen, environment or token key settings,
-/// plus `env`.
+/// The binary in `dir` with no inherited database URL and no inherited `TSUNAGI_*` setting
+/// (the server refuses a `TSUNAGI_*` variable it does not know, and the test runner's own,
+/// such as TSUNAGI_REPLICA_TEST, are not the server's), plus `env`.
 pub fn command(dir: &Path, args: &[&str], env: &[(String, String)]) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).current_dir(dir).current_dir(dir);
-    for name in [
-        "DATABASE_URL",
-        "TSUNAGI_DATABASE_REPLICA_URL",
-        "TSUNAGI_ENV",
-        "TSUNAGI_LISTEN",
-        "TSUNAGI_JWT_SECRET",
-        "TSUNAGI_JWT_JWKS_FILE",
-        "TSUNAGI_JWT_SIGNING_KEY_FILE",
-        "TSUNAGI_JWT_SIGNING_KID",
-        "TSUNAGI_JWT_RELOAD_CHECK_SECS",
-        "TSUNAGI_JWT_LEEWAY_SECS",
-        "TSUNAGI_JWT_MAX_TOKEN_AGE_SECS",
-        "TSUNAGI_TRUSTED_DOCUMENTS",
-        "TSUNAGI_TRUSTED_DOCUMENTS_FILE",
-    ] {
-        cmd.env_remove(name);
+    cmd.args(args).current_dir(dir);
+    cmd.env_remove("DATABASE_URL");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TSUNAGI_") {
+            cmd.env_remove(name);
+        }
     }
     cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     cmd
@@ -123,6 +113,28 @@ impl ServerProcess {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         false
+    }
+
+    /// Send SIGTERM (what systemd and Kubernetes send) and wait up to `bound` for the process
+    /// to exit; its exit status, or None if it is still running (then it is killed).
+    #[cfg(unix)]
+    pub fn terminate(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success(), "kill -TERM failed");
+        let start = Instant::now();
+        while start.elapsed() < bound {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     }
 
     /// SIGKILL (no shutdown of any kind) and reap.

@@ -61,6 +61,41 @@ pub fn may_administer<W: RegistryWrite>(
     Ok(Permit::grant(id))
 }
 
+/// What a change does to an account's administration: whether the account is an active
+/// administrator now, whether it stays one after the change, and how many other active
+/// administrators there are.
+#[derive(Debug)]
+pub struct AdminChange<'a> {
+    pub account_id: &'a str,
+    pub admin_now: bool,
+    pub admin_after: bool,
+    pub other_active_admins: usize,
+}
+
+/// An administrator changes an account, but never deactivates their own, and never leaves
+/// the hub without an active administrator (by deactivating the last one or taking its
+/// admin role away): nobody could then manage accounts or consent, and only `tsunagi admin
+/// bootstrap` on the server could make a new one.
+pub fn may_change_admin(
+    p: &Principal,
+    operation: &'static str,
+    change: &AdminChange<'_>,
+    deactivating: bool,
+) -> Ruling<ChangeAccount> {
+    needs(p, Action::ManageRegistry, operation)?;
+    if deactivating && change.account_id == p.account_id {
+        return Err(Refusal::State(
+            "自分のアカウントは無効化できません / an account cannot deactivate itself",
+        ));
+    }
+    if change.admin_now && !change.admin_after && change.other_active_admins == 0 {
+        return Err(Refusal::State(
+            "最後の有効な管理者です。先に別の管理者を作ってください / this is the last active admin: make another admin first",
+        ));
+    }
+    Ok(Permit::grant(change.account_id))
+}
+
 /// An administrator changes a client until it is revoked; a revoked client stays revoked.
 pub fn may_change_client(
     p: &Principal,
@@ -136,6 +171,72 @@ mod tests {
         assert_eq!(
             may_administer::<CreateAgency>(&worker, "createAgency", "x").unwrap_err(),
             Refusal::Forbidden("createAgency")
+        );
+    }
+
+    #[test]
+    fn the_hub_keeps_an_active_admin_and_nobody_deactivates_themselves() {
+        let admin = principal("a1", &[Role::Admin]);
+        let me = admin.account_id.clone();
+        let change = |id: &'static str, now: bool, after: bool, others: usize| AdminChange {
+            account_id: id,
+            admin_now: now,
+            admin_after: after,
+            other_active_admins: others,
+        };
+        // Deactivating another admin while one more remains; a non-admin always.
+        assert!(may_change_admin(
+            &admin,
+            "deactivateAccount",
+            &change("b", true, false, 1),
+            true
+        )
+        .is_ok());
+        assert!(may_change_admin(
+            &admin,
+            "deactivateAccount",
+            &change("c", false, false, 0),
+            true
+        )
+        .is_ok());
+        // The last active admin: neither deactivated nor stripped of the role.
+        for deactivating in [true, false] {
+            assert!(matches!(
+                may_change_admin(&admin, "x", &change("b", true, false, 0), deactivating),
+                Err(Refusal::State(_))
+            ));
+        }
+        // Keeping the role is no loss.
+        assert!(may_change_admin(
+            &admin,
+            "setAccountRoles",
+            &change("b", true, true, 0),
+            false
+        )
+        .is_ok());
+        // One's own account: never deactivated, even with other admins about.
+        let own = AdminChange {
+            account_id: &me,
+            admin_now: true,
+            admin_after: false,
+            other_active_admins: 3,
+        };
+        assert!(matches!(
+            may_change_admin(&admin, "deactivateAccount", &own, true),
+            Err(Refusal::State(_))
+        ));
+        // ...but an admin may hand the role on when others hold it.
+        assert!(may_change_admin(&admin, "setAccountRoles", &own, false).is_ok());
+        let worker = principal("a1", &[Role::Caseworker]);
+        assert_eq!(
+            may_change_admin(
+                &worker,
+                "deactivateAccount",
+                &change("b", false, false, 1),
+                true
+            )
+            .unwrap_err(),
+            Refusal::Forbidden("deactivateAccount")
         );
     }
 

@@ -1,0 +1,486 @@
+//! Installing and running the real binary as a municipal IT officer would (issue 14): the
+//! first admin on an empty database, strict configuration, `token` that creates nothing by
+//! accident, `--version`, and two replicas started at once on an empty PostgreSQL.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use serde_json::{json, Value};
+
+use common::fixtures::{jwt_fixture, with_database};
+use common::{fresh_dir, pairs, tsunagi_with, ServerProcess};
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.trim().is_empty())
+}
+
+/// A fresh PostgreSQL database on TEST_DATABASE_URL's server: (its URL, a guard that drops
+/// it). None (with a warning) when TEST_DATABASE_URL is not set.
+async fn postgres(what: &str) -> Option<(String, DropDb)> {
+    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            !in_ci(),
+            "CI is set but TEST_DATABASE_URL is not: PostgreSQL must be tested"
+        );
+        println!("WARNING: PostgreSQL NOT TESTED ({what}): set TEST_DATABASE_URL to test it.");
+        return None;
+    };
+    let name = format!("tsunagi_op_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(admin_url.as_str())
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    admin.close().await.ok();
+    Some((with_database(&admin_url, &name), DropDb { admin_url, name }))
+}
+
+struct DropDb {
+    admin_url: String,
+    name: String,
+}
+
+impl DropDb {
+    async fn drop_now(self) {
+        if let Ok(admin) = sea_orm::Database::connect(self.admin_url.as_str()).await {
+            let _ = admin
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .await;
+            admin.close().await.ok();
+        }
+    }
+}
+
+/// From an empty database to a first query, as README §3 walks it: `admin bootstrap`
+/// creates the city office and its admin once (refused the second time, nothing written),
+/// `token` mints for it (roles in any case, only roles it holds, a lifetime within bounds),
+/// and the server answers it. No demo data anywhere.
+async fn bootstrap_then_query(label: &str, dir: &Path, url: &str) {
+    let key = jwt_fixture("hub.pem");
+    let env = pairs(&[
+        ("DATABASE_URL", url),
+        ("TSUNAGI_ENV", "production"),
+        ("TSUNAGI_JWT_SIGNING_KEY_FILE", key.to_str().expect("path")),
+    ]);
+    let run = |args: &[&str]| tsunagi_with(dir, args, &env);
+    let first = run(&[
+        "admin",
+        "bootstrap",
+        "--agency-code",
+        "city",
+        "--agency-name",
+        "つなぎ市 福祉政策課",
+        "--login",
+        "chief",
+        "--display-name",
+        "管理者",
+    ]);
+    assert!(first.status.success(), "{label}: {}", text(&first));
+    assert!(
+        text(&first).contains("tsunagi token --account chief"),
+        "{label}: {}",
+        text(&first)
+    );
+    let again = run(&[
+        "admin",
+        "bootstrap",
+        "--agency-code",
+        "city2",
+        "--agency-name",
+        "x",
+        "--login",
+        "chief2",
+        "--display-name",
+        "y",
+    ]);
+    assert!(
+        !again.status.success(),
+        "{label}: a second bootstrap must be refused"
+    );
+    assert!(
+        text(&again).contains("an active admin exists (\"chief\")"),
+        "{label}: {}",
+        text(&again)
+    );
+
+    // token: case-insensitive roles the account holds; nothing else.
+    let token = run(&[
+        "token",
+        "--account",
+        "chief",
+        "--roles",
+        "ADMIN",
+        "--ttl",
+        "600",
+    ]);
+    assert!(token.status.success(), "{label}: {}", text(&token));
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    for (args, says) in [
+        (
+            vec!["--roles", "caseworker"],
+            "does not hold the role caseworker",
+        ),
+        (vec!["--roles", "boss"], "unknown role"),
+        (vec!["--ttl", "0"], "--ttl must be from 60 to 28800"),
+        (vec!["--ttl", "59"], "--ttl must be from 60 to 28800"),
+        (vec!["--ttl", "28801"], "--ttl must be from 60 to 28800"),
+    ] {
+        let out = run(&[&["token", "--account", "chief"][..], &args].concat());
+        assert!(
+            !out.status.success(),
+            "{label}: token {args:?} must be refused"
+        );
+        assert!(
+            text(&out).contains(says),
+            "{label}: {args:?}: {}",
+            text(&out)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+            "{label}: no token printed"
+        );
+    }
+
+    let server = ServerProcess::spawn(dir, &["serve"], &env);
+    let client = reqwest::Client::new();
+    assert!(
+        server.wait_ready(&client, Duration::from_secs(60)).await,
+        "{label}: not ready: {}",
+        server.log_text()
+    );
+    let body: Value = client
+        .post(server.url("/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ viewer { account { login } effectiveRoles } agencies { code kind } }" }))
+        .send()
+        .await
+        .expect("query")
+        .json()
+        .await
+        .expect("json");
+    drop(server);
+    assert_eq!(
+        body,
+        json!({ "data": {
+            "viewer": { "account": { "login": "chief" }, "effectiveRoles": ["ADMIN"] },
+            "agencies": [{ "code": "city", "kind": "CITY_OFFICE" }],
+        } }),
+        "{label}"
+    );
+    let db = sea_orm::Database::connect(url).await.expect("connect");
+    assert_eq!(
+        entity::agency::Entity::find()
+            .count(&db)
+            .await
+            .expect("count"),
+        1,
+        "{label}"
+    );
+    assert_eq!(
+        entity::account::Entity::find()
+            .count(&db)
+            .await
+            .expect("count"),
+        1,
+        "{label}"
+    );
+    assert_eq!(
+        entity::person::Entity::find()
+            .count(&db)
+            .await
+            .expect("count"),
+        0,
+        "{label}: no demo data"
+    );
+    let ledger = entity::audit_event::Entity::find()
+        .all(&db)
+        .await
+        .expect("ledger");
+    db.close().await.ok();
+    let first = ledger.iter().min_by_key(|e| e.seq).expect("a ledger row");
+    assert_eq!(
+        (first.operation.as_str(), first.action.as_str()),
+        ("bootstrapAdmin", "WRITE"),
+        "{label}"
+    );
+    let verify = run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{label}: {}", text(&verify));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_admin_is_bootstrapped_once_then_queries() {
+    let dir = fresh_dir("tsunagi-op");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("hub.db").display());
+    bootstrap_then_query("SQLite", &dir, &url).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some((url, guard)) = postgres("admin bootstrap").await {
+        let dir = fresh_dir("tsunagi-op");
+        let outcome = tokio::spawn({
+            let dir = dir.clone();
+            async move { bootstrap_then_query("PostgreSQL", &dir, &url).await }
+        })
+        .await;
+        guard.drop_now().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
+
+/// `token` in a directory with no database creates nothing: no database file, no key.
+#[test]
+fn token_creates_nothing_where_there_is_no_database() {
+    let dir = fresh_dir("tsunagi-op");
+    let out = tsunagi_with(&dir, &["token", "--account", "admin"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("does not exist (nothing was created)"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("がありません"),
+        "bilingual: {}",
+        text(&out)
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
+    assert!(left.is_empty(), "created {left:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Every bad value stops the start naming the variable and what it accepts; so does a
+/// misspelt variable; `--help` lists every variable the code reads, and README §3 documents
+/// each; `config check` prints the configuration with its secrets masked.
+#[test]
+fn configuration_is_strict_and_listed() {
+    let dir = fresh_dir("tsunagi-op");
+    for (name, value, accepts) in [
+        ("TSUNAGI_ENV", "Production", "development or production"),
+        (
+            "TSUNAGI_RATE_LIMIT_PER_MINUTE",
+            "abc",
+            "whole number from 0 to",
+        ),
+        ("TSUNAGI_BODY_LIMIT", "1MB", "whole number from 1024 to"),
+        ("TSUNAGI_MAX_DEPTH", "-3", "whole number from 1 to 100"),
+        ("TSUNAGI_GRAPHIQL", "enabled", "true or false"),
+        (
+            "TSUNAGI_JWT_LEEWAY_SECS",
+            "30s",
+            "whole number from 0 to 60",
+        ),
+        ("TSUNAGI_JWT_LEEWAY_SECS", "90", "whole number from 0 to 60"),
+        ("TSUNAGI_LISTEN", "8080", "host:port"),
+        ("TSUNAGI_LOG_FORMAT", "JSON", "text or json"),
+        (
+            "TSUNAGI_SHUTDOWN_GRACE_SECS",
+            "forever",
+            "whole number from 0 to 3600",
+        ),
+    ] {
+        for command in [&["config", "check"][..], &["serve"][..]] {
+            let out = tsunagi_with(&dir, command, &pairs(&[(name, value)]));
+            assert!(
+                !out.status.success(),
+                "{name}={value} {command:?} must stop"
+            );
+            let said = text(&out);
+            assert!(
+                said.contains(name) && said.contains(accepts),
+                "{name}={value}: {said}"
+            );
+        }
+    }
+    let out = tsunagi_with(
+        &dir,
+        &["serve"],
+        &pairs(&[("TSUNAGI_RATE_LIMIT_PER_MINUT", "5")]),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("TSUNAGI_RATE_LIMIT_PER_MINUT (")
+            && text(&out).contains("did you mean TSUNAGI_RATE_LIMIT_PER_MINUTE?"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        std::fs::read_dir(&dir).expect("dir").next().is_none(),
+        "a refused start writes nothing"
+    );
+
+    // Every variable the settings read is in --help and in README §3.
+    let source =
+        std::fs::read_to_string(common::workspace_root().join("api/src/config/settings.rs"))
+            .expect("settings source");
+    let names: Vec<&str> = source
+        .split("env = \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(names.len() >= 30, "{names:?}");
+    let help = text(&tsunagi_with(&dir, &["--help"], &[]));
+    let readme =
+        std::fs::read_to_string(common::workspace_root().join("README.md")).expect("README");
+    for name in &names {
+        assert!(
+            help.contains(&format!("[env: {name}")),
+            "--help lacks {name}"
+        );
+        assert!(readme.contains(&format!("`{name}`")), "README lacks {name}");
+    }
+
+    // config check: where each value came from, secrets masked.
+    let secret = "correct-horse-battery-staple-0123456789";
+    let out = tsunagi_with(
+        &dir,
+        &["config", "check"],
+        &pairs(&[
+            ("DATABASE_URL", "postgres://hub:hunter2@db.example:5432/hub"),
+            ("TSUNAGI_JWT_SECRET", secret),
+            ("TSUNAGI_MAX_DEPTH", "9"),
+        ]),
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        !said.contains("hunter2") && !said.contains(secret),
+        "{said}"
+    );
+    assert!(
+        said.contains("postgres://***@db.example:5432/hub"),
+        "{said}"
+    );
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("TSUNAGI_JWT_SECRET") && l.contains("*** (environment)")),
+        "{said}"
+    );
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("TSUNAGI_MAX_DEPTH") && l.contains("9 (environment)")),
+        "{said}"
+    );
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("TSUNAGI_LISTEN") && l.contains("(default)")),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn version_names_the_commit() {
+    let dir = fresh_dir("tsunagi-op");
+    let out = tsunagi_with(&dir, &["--version"], &[]);
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let _ = std::fs::remove_dir_all(dir);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(common::workspace_root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let expected = format!(
+        "tsunagi {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        head.as_deref().unwrap_or("unknown")
+    );
+    assert_eq!(said, expected);
+}
+
+/// Two `serve --demo` started together on an empty PostgreSQL: both become ready; the
+/// migrations ran once (the second waited, then found nothing to do) and the demo loaded once.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_start_together_on_an_empty_postgres() {
+    let Some((url, guard)) = postgres("concurrent start").await else {
+        return;
+    };
+    let dir = fresh_dir("tsunagi-op");
+    let outcome = tokio::spawn({
+        let dir = dir.clone();
+        async move {
+            let secret = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            let env = pairs(&[("DATABASE_URL", &url), ("TSUNAGI_JWT_SECRET", &secret)]);
+            let a = ServerProcess::spawn(&dir, &["serve", "--demo"], &env);
+            let b = ServerProcess::spawn(&dir, &["serve", "--demo"], &env);
+            let client = reqwest::Client::new();
+            for s in [&a, &b] {
+                assert!(
+                    s.wait_ready(&client, Duration::from_secs(120)).await,
+                    "a replica did not start: {}",
+                    s.log_text()
+                );
+            }
+            let logs = format!("{}\n{}", a.log_text(), b.log_text());
+            assert!(!logs.contains("duplicate key"), "{logs}");
+            assert_eq!(
+                logs.matches("demo data already loaded").count(),
+                1,
+                "{logs}"
+            );
+            drop((a, b));
+            let db = sea_orm::Database::connect(url.as_str())
+                .await
+                .expect("connect");
+            let demo_agency = entity::agency::Entity::find()
+                .all(&db)
+                .await
+                .expect("agencies")
+                .into_iter()
+                .filter(|a| a.code == "houkatsu-chuo")
+                .count();
+            let migrations = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Postgres,
+                    "SELECT count(*) AS n FROM seaql_migrations",
+                ))
+                .await
+                .expect("migrations")
+                .expect("a row")
+                .try_get::<i64>("", "n")
+                .expect("n");
+            db.close().await.ok();
+            assert_eq!(demo_agency, 1);
+            assert_eq!(migrations as usize, migration_count());
+            let verify = tsunagi_with(&dir, &["audit", "verify"], &env);
+            assert!(verify.status.success(), "{}", text(&verify));
+        }
+    })
+    .await;
+    guard.drop_now().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+fn migration_count() -> usize {
+    use migration::MigratorTrait;
+    migration::Migrator::migrations().len()
+}
