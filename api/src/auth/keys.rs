@@ -16,10 +16,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
-use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 mod jwks;
 mod signing;
@@ -386,17 +384,36 @@ fn alg_name(alg: Algorithm) -> String {
     format!("{alg:?}")
 }
 
-/// RFC 7638 thumbprint (SHA-256) of a public JWK: its required members in lexicographic
-/// order, no white space.
-fn thumbprint(jwk: &Value) -> String {
-    let members: &[&str] = match jwk["kty"].as_str() {
-        Some("RSA") => &["e", "kty", "n"],
-        Some("EC") => &["crv", "kty", "x", "y"],
-        _ => &["crv", "kty", "x"],
-    };
-    let body: Vec<String> = members
-        .iter()
-        .map(|m| format!("\"{m}\":{}", jwk[*m]))
-        .collect();
-    B64.encode(Sha256::digest(format!("{{{}}}", body.join(","))))
+/// RFC 7638 thumbprint (SHA-256) of a public JWK, by `jsonwebtoken`'s own JWK type.
+fn thumbprint(jwk: &Value) -> anyhow::Result<String> {
+    use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+    let jwk: Jwk = serde_json::from_value(jwk.clone()).map_err(|e| anyhow::anyhow!("JWK: {e}"))?;
+    jwk.thumbprint(ThumbprintHash::SHA256)
+        .map_err(|e| anyhow::anyhow!("JWK thumbprint: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// RFC 8037 appendix A.3: the Ed25519 example key's RFC 7638 thumbprint.
+    #[test]
+    fn thumbprint_matches_rfc_8037_example() {
+        let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" });
+        assert_eq!(
+            thumbprint(&jwk).unwrap(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    /// The development key is PKCS#8 PEM that the key reader accepts, and fresh each time.
+    #[test]
+    fn new_ed25519_keys_read_back() {
+        let (a, b) = (new_ed25519_pem().unwrap(), new_ed25519_pem().unwrap());
+        assert!(a.starts_with("-----BEGIN PRIVATE KEY-----"), "{a}");
+        assert_ne!(a, b);
+        let key = signing::PrivateKey::from_pkcs8_pem(&a).unwrap();
+        assert_eq!(key.public.alg, Algorithm::EdDSA);
+    }
 }

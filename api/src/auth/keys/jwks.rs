@@ -169,7 +169,7 @@ fn jwk_entry(jwk: &Value) -> anyhow::Result<Option<(String, VerifyKey)>> {
         VerifyKey {
             alg,
             key,
-            thumbprint: thumbprint(&public),
+            thumbprint: thumbprint(&public)?,
         },
     )))
 }

@@ -19,11 +19,6 @@ const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.84
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
-/// PKCS#8 v1 (RFC 8410) prefix of an Ed25519 private key; the 32-byte seed follows.
-const ED25519_PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-
 /// A private signing key read from PKCS#8 PEM.
 pub(super) struct PrivateKey {
     pub(super) encoding: EncodingKey,
@@ -61,7 +56,7 @@ impl PrivateKey {
                 public: VerifyKey {
                     alg: Algorithm::EdDSA,
                     key: DecodingKey::from_ed_components(&x)?,
-                    thumbprint: thumbprint(&jwk),
+                    thumbprint: thumbprint(&jwk)?,
                 },
                 public_jwk: jwk,
             })
@@ -86,7 +81,7 @@ impl PrivateKey {
                 public: VerifyKey {
                     alg: Algorithm::ES256,
                     key: DecodingKey::from_ec_components(&x, &y)?,
-                    thumbprint: thumbprint(&jwk),
+                    thumbprint: thumbprint(&jwk)?,
                 },
                 public_jwk: jwk,
             })
@@ -105,7 +100,7 @@ impl PrivateKey {
                 public: VerifyKey {
                     alg: Algorithm::RS256,
                     key: DecodingKey::from_rsa_raw_components(&n, &e),
-                    thumbprint: thumbprint(&jwk),
+                    thumbprint: thumbprint(&jwk)?,
                 },
                 public_jwk: jwk,
             })
@@ -115,17 +110,15 @@ impl PrivateKey {
     }
 }
 
-/// A fresh Ed25519 private key as PKCS#8 PEM.
+/// A fresh Ed25519 private key as PKCS#8 PEM (RFC 8410), encoded by `ed25519-dalek`.
 pub fn new_ed25519_pem() -> anyhow::Result<String> {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
     use rand::RngCore;
-    let mut der = ED25519_PKCS8_PREFIX.to_vec();
     let mut seed = [0u8; 32];
     rand::rng().fill_bytes(&mut seed);
-    der.extend_from_slice(&seed);
-    let doc = SecretDocument::try_from(der).map_err(|e| anyhow!("PKCS#8: {e}"))?;
-    let pem = doc
-        .to_pem("PRIVATE KEY", LineEnding::LF)
-        .map_err(|e| anyhow!("PEM: {e}"))?;
+    let pem = ed25519_dalek::SigningKey::from_bytes(&seed)
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| anyhow!("PKCS#8: {e}"))?;
     Ok(pem.to_string())
 }
 
