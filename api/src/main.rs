@@ -238,7 +238,10 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<std::proces
         | Command::Token { .. } => {}
         Command::Migrate => {
             store::migrate(&db).await?;
-            eprintln!("migrated {}", redact(&config.database_url));
+            eprintln!(
+                "migrated {} / マイグレーションを適用しました",
+                redact(&config.database_url)
+            );
         }
         Command::Admin {
             command:
@@ -283,10 +286,13 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<std::proces
         } => {
             let report = audit::verify(&db).await?;
             match report.first_broken_seq {
-                None => println!("ok: {} rows verified", report.checked),
+                None => println!(
+                    "ok: {} rows verified / 台帳 {} 行を検証しました",
+                    report.checked, report.checked
+                ),
                 Some(seq) => {
                     println!(
-                        "BROKEN at seq {seq}: {} ({} rows verified before it)",
+                        "BROKEN at seq {seq}: {} ({} rows verified before it) / seq {seq} でチェーンが壊れています",
                         report.problem.unwrap_or_default(),
                         report.checked
                     );
@@ -426,14 +432,14 @@ async fn visibility(
     match command {
         VisibilityCommand::Rebuild => {
             let n = store::visibility::rebuild(db).await?;
-            println!("rebuilt: {n} entries");
+            println!("rebuilt: {n} entries / 索引を {n} 件作り直しました");
         }
         VisibilityCommand::Verify { at } => {
             let at = at.unwrap_or_else(chrono::Utc::now);
             let report = store::visibility::verify(db, at).await?;
             for d in report.differences.iter().take(50) {
                 println!(
-                    "DIFFERENCE person {} reader {} {} {} rule {}: decide says {}, the index says {}",
+                    "DIFFERENCE person {} reader {} {} {} rule {}: decide says {}, the index says {} / 索引と判定が異なります",
                     d.person_id,
                     d.reader,
                     d.category,
@@ -445,14 +451,14 @@ async fn visibility(
             }
             if report.differences.is_empty() {
                 println!(
-                    "ok: {} persons, {} comparisons at {} agree with the policy",
+                    "ok: {} persons, {} comparisons at {} agree with the policy / 索引は判定と一致します",
                     report.persons,
                     report.compared,
                     at.to_rfc3339()
                 );
             } else {
                 println!(
-                    "MISMATCH: {} of {} comparisons at {} differ (run `tsunagi visibility rebuild` to recover)",
+                    "MISMATCH: {} of {} comparisons at {} differ (run `tsunagi visibility rebuild` to recover) / 索引が判定と異なります",
                     report.differences.len(),
                     report.compared,
                     at.to_rfc3339()
