@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod bench_switches;
 pub mod config;
 pub mod demo;

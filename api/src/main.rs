@@ -1,5 +1,5 @@
 //! `tsunagi`: serve, migrate, seed, schema, token, admin, config, documents, audit,
-//! visibility.
+//! visibility, backup.
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tsunagi_api::{
@@ -91,6 +91,13 @@ enum Command {
     Visibility {
         #[command(subcommand)]
         command: VisibilityCommand,
+    },
+    /// SQLite のオンラインバックアップ (VACUUM INTO)。PostgreSQL は pg_dump (docs/operations.md) /
+    /// online backup of an SQLite database (VACUUM INTO); PostgreSQL: pg_dump (docs/operations.md)
+    Backup {
+        /// 書き出す新しいファイル (既にあれば拒否) / the new file to write (refused if it exists)
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
     },
 }
 
@@ -280,6 +287,14 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<std::proces
         Command::Visibility { command } => {
             store::migrate(&db).await?;
             return visibility(&db, command).await;
+        }
+        Command::Backup { to } => {
+            // No migration: the copy is the database as it is.
+            tsunagi_api::backup::sqlite_backup(&db, &to).await?;
+            match tsunagi_api::backup::sqlite_file_anchor(&to).await? {
+                Some(anchor) => println!("ok: {} (ledger anchor: {anchor})", to.display()),
+                None => println!("ok: {} (the ledger is empty)", to.display()),
+            }
         }
         Command::Audit {
             command: AuditCommand::Verify,
