@@ -369,6 +369,12 @@ fn probes() -> Vec<Probe> {
             Some("account"),
         ),
         admin_only(
+            "mutation($id: ID!, $v: Int!) { reactivateAccount(id: $id, version: $v) { id } }",
+            |w| json!({ "id": w.account }),
+            "/id",
+            Some("account"),
+        ),
+        admin_only(
             "mutation($id: ID!) { closeEmergencyGrant(id: $id, note: \"確認済み\") { id } }",
             |w| json!({ "id": w.grant }),
             "/id",

@@ -928,9 +928,22 @@ fn mutations() -> Vec<Entry> {
                 Cell(OtherRole, ACw, FORBIDDEN),
             ],
         ),
-        // Last: the account the registry rows changed is deactivated.
+        // Near the end: the account the registry rows changed is deactivated, then reactivated.
         row(
             "mutation($id: ID!, $v: Int!) { deactivateAccount(id: $id, version: $v) { id } }",
+            |w| json!({ "id": w.account }),
+            |w| w.account.clone(),
+            "",
+            Some("account"),
+            vec![
+                Cell(Owner, Admin, Ok),
+                Cell(NonOwner, BAdmin, CITY_WIDE),
+                Cell(OtherRole, ACoord, FORBIDDEN),
+                Cell(OtherRole, ACw, FORBIDDEN),
+            ],
+        ),
+        row(
+            "mutation($id: ID!, $v: Int!) { reactivateAccount(id: $id, version: $v) { id } }",
             |w| json!({ "id": w.account }),
             |w| w.account.clone(),
             "",
