@@ -28,7 +28,7 @@ use std::time::Duration;
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -45,6 +45,9 @@ use crate::limits::{self, RateLimiter};
 use crate::oauth::{self, TokenService};
 use crate::policy::{Principal, Role};
 use crate::shed::{Admission, Shed};
+
+mod media;
+use media::{is_json_request, Media};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -66,6 +69,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
         let config = Arc::new(config);
+        // The manifest's operations get metric labels of their own.
+        crate::observe::register_operations(config.limits.documents.operation_names());
         let pool_size = crate::store::pool_stats(&db).map_or(1, |(_, _, max)| max);
         AppState {
             admission: Arc::new(Admission::new(&config.admission, pool_size)),
@@ -94,7 +99,7 @@ impl FromRef<AppState> for TokenService {
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
-    Router::new()
+    let routes = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(healthz))
@@ -112,8 +117,9 @@ pub fn router(state: AppState) -> Router {
                 tracing::error!("a request handler panicked; answered INTERNAL, nothing returned");
                 internal()
             },
-        ))
-        .with_state(state)
+        ));
+    // Outermost: the request id and the request line see every answer ([`crate::observe`]).
+    crate::observe::request_layers(routes).with_state(state)
 }
 
 /// How long a request body may take to arrive.
@@ -122,11 +128,11 @@ pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
-        Json(error_body(
+        error_body(
             Code::NotFound,
             "そのパスはありません / no such path (POST /graphql, POST /oauth/token, /healthz, /readyz)",
             json!({ "field": "path" }),
-        )),
+        ),
     )
         .into_response()
 }
@@ -134,11 +140,11 @@ async fn not_found() -> Response {
 async fn method_not_allowed() -> Response {
     (
         StatusCode::METHOD_NOT_ALLOWED,
-        Json(error_body(
+        error_body(
             Code::BadUserInput,
             "このパスではそのメソッドは使えません / method not allowed on this path",
             json!({ "field": "method" }),
-        )),
+        ),
     )
         .into_response()
 }
@@ -149,6 +155,17 @@ async fn method_not_allowed() -> Response {
 pub(crate) struct EdgeRefusal {
     data: (),
     errors: [EdgeError; 1],
+    /// For the request line ([`crate::observe::ErrorCode`]); not part of the body.
+    #[serde(skip)]
+    code: Code,
+}
+
+/// JSON, with the error code as a response extension for the request line.
+impl IntoResponse for EdgeRefusal {
+    fn into_response(self) -> Response {
+        let code = crate::observe::ErrorCode(self.code.as_str());
+        (axum::Extension(code), Json(self)).into_response()
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -168,18 +185,20 @@ pub(crate) fn error_body(code: Code, message: &str, extra: Value) -> EdgeRefusal
             message: message.to_owned(),
             extensions: ext,
         }],
+        code,
     }
 }
 
 fn unauthenticated(f: AuthFailure) -> Response {
+    crate::observe::token_failure(f.reason());
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, "Bearer")],
-        Json(error_body(
+        error_body(
             Code::Unauthenticated,
             f.message(),
             json!({ "reason": f.reason() }),
-        )),
+        ),
     )
         .into_response()
 }
@@ -187,115 +206,28 @@ fn unauthenticated(f: AuthFailure) -> Response {
 fn internal() -> Response {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
-        Json(error_body(
-            Code::Internal,
-            "内部エラー / internal error",
-            json!({}),
-        )),
+        error_body(Code::Internal, "内部エラー / internal error", json!({})),
     )
         .into_response()
 }
 
-/// The media type of an answer on POST /graphql (GraphQL over HTTP, "Accept").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Media {
-    /// `application/json`: also for `*/*`, no Accept, or nothing we offer.
-    Json,
-    /// `application/graphql-response+json`: HTTP status says whether anything ran.
-    GraphqlResponse,
-}
-
-const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
-
-impl Media {
-    /// The better of the two by the client's q-values; a tie goes to
-    /// `application/graphql-response+json`, the spec's media type.
-    fn negotiate(headers: &HeaderMap) -> Media {
-        let (mut json, mut graphql) = (0.0_f32, 0.0_f32);
-        for value in headers.get_all(header::ACCEPT) {
-            for range in value.to_str().unwrap_or_default().split(',') {
-                let mut parts = range.split(';');
-                let kind = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-                let q = parts
-                    .filter_map(|p| p.trim().strip_prefix("q="))
-                    .find_map(|q| q.trim().parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                match kind.as_str() {
-                    GRAPHQL_RESPONSE_JSON => graphql = graphql.max(q),
-                    "application/json" | "application/*" | "*/*" => json = json.max(q),
-                    _ => {}
-                }
-            }
-        }
-        if graphql > 0.0 && graphql >= json {
-            Media::GraphqlResponse
-        } else {
-            Media::Json
-        }
-    }
-
-    /// Put an answer of the edge in this media type: its Content-Type, and for
-    /// `application/graphql-response+json` no `data` entry on a refusal (a 4xx or 5xx answer
-    /// is a request that did not execute).
-    async fn apply(self, response: Response) -> Response {
-        if self == Media::Json {
-            return response;
-        }
-        let (mut parts, body) = response.into_parts();
-        let is_json = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-        if !is_json {
-            return Response::from_parts(parts, body);
-        }
-        parts.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(GRAPHQL_RESPONSE_JSON),
-        );
-        if parts.status.is_success() {
-            return Response::from_parts(parts, body);
-        }
-        // Refusals are small bodies built by the edge.
-        let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
-            return internal();
-        };
-        // async-graphql's Value keeps the keys in their order.
-        let body = match serde_json::from_slice::<async_graphql::Value>(&bytes) {
-            Ok(async_graphql::Value::Object(mut map)) => {
-                map.shift_remove("data");
-                serde_json::to_vec(&map).unwrap_or_default()
-            }
-            _ => bytes.to_vec(),
-        };
-        parts.headers.remove(header::CONTENT_LENGTH);
-        Response::from_parts(parts, axum::body::Body::from(body))
-    }
-}
-
-/// A request body must be JSON (GraphQL over HTTP; a POST without a Content-Type is refused).
-fn is_json_request(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-}
-
 async fn graphql(State(state): State<AppState>, incoming: axum::extract::Request) -> Response {
     let media = Media::negotiate(incoming.headers());
+    // What the request line may say about this request (crate::observe).
+    let mut facts = crate::observe::RequestFacts::default();
     // The slot is held until the answer is built (the ledger append included).
     let response = match state.admission.admit().await {
-        Ok(_ticket) => graphql_request(state, incoming, media).await,
+        Ok(_ticket) => graphql_request(state, incoming, media, &mut facts).await,
         Err(why) => state.admission.refuse(why, false),
     };
-    media.apply(response).await
+    (axum::Extension(facts), media.apply(response).await).into_response()
 }
 
 async fn graphql_request(
     state: AppState,
     incoming: axum::extract::Request,
     media: Media,
+    facts: &mut crate::observe::RequestFacts,
 ) -> Response {
     // Authenticate from the headers before reading the body: an unauthenticated client never
     // makes the hub buffer a body.
@@ -313,14 +245,15 @@ async fn graphql_request(
             return internal();
         }
     };
+    facts.set_caller(&principal.account_id, &principal.agency_id);
     if !is_json_request(headers) {
         return (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Json(error_body(
+            error_body(
                 Code::BadUserInput,
                 "本文は application/json で送ってください (Content-Type) / send the body as application/json (Content-Type)",
                 json!({ "field": "content-type", "reason": "unsupported_media_type" }),
-            )),
+            ),
         )
             .into_response();
     }
@@ -339,11 +272,11 @@ async fn graphql_request(
             let limit = state.config.body_limit;
             return (
                 status,
-                Json(error_body(
+                error_body(
                     Code::BadUserInput,
                     &format!("リクエスト本文を読めません (上限 {limit} バイト) / the request body could not be read (at most {limit} bytes)"),
                     json!({ "field": "body", "reason": reason }),
-                )),
+                ),
             )
                 .into_response();
         }
@@ -352,36 +285,39 @@ async fn graphql_request(
         Ok(parsed) => parsed,
         Err(refused) => return refused,
     };
+    facts.set_operation(request.operation_name.as_deref());
     if let Err(wait) = state.limiter.check(&principal.account_id) {
+        crate::observe::rate_limited("account");
         let secs = wait.as_secs().max(1);
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, secs.to_string())],
-            Json(error_body(
+            error_body(
                 Code::RateLimited,
                 "リクエストが多すぎます / too many requests",
                 json!({ "retryAfter": secs }),
-            )),
+            ),
         )
             .into_response();
     }
     if let Err(refused) = trusted_document(&state, &principal, document_id, &mut request).await {
         return refused;
     }
-    let facts = limits::inspect(&request.query, request.operation_name.as_deref());
-    if facts.aliases > state.config.limits.max_aliases {
+    let document = limits::inspect(&request.query, request.operation_name.as_deref());
+    if document.aliases > state.config.limits.max_aliases {
         let max = state.config.limits.max_aliases;
         return (
             StatusCode::BAD_REQUEST,
-            Json(error_body(
+            error_body(
                 Code::BadUserInput,
                 &format!("エイリアスが多すぎます (上限 {max}) / too many aliases (at most {max})"),
                 json!({ "field": "query" }),
-            )),
+            ),
         )
             .into_response();
     }
-    let operation = facts.operation;
+    let operation = document.operation;
+    facts.set_operation(Some(&operation));
     let ctx = Arc::new(
         RequestCtx::new(
             principal.clone(),
@@ -399,7 +335,8 @@ async fn graphql_request(
     let Ok(response) = tokio::time::timeout(state.config.limits.request_timeout, execution).await
     else {
         // Abandoned: nothing is returned, so nothing was read.
-        tracing::warn!(operation = %operation, "request timed out");
+        // The operation name is in the request line (checked there); not repeated here.
+        tracing::warn!("request timed out");
         return state.admission.refuse(Shed::Timeout, written());
     };
     // A field found no database connection in time: the answer is withheld whole (no data
@@ -449,7 +386,7 @@ async fn graphql_request(
     } else {
         StatusCode::OK
     };
-    (
+    let mut answer = (
         status,
         [(
             header::CONTENT_TYPE,
@@ -457,7 +394,14 @@ async fn graphql_request(
         )],
         bytes,
     )
-        .into_response()
+        .into_response();
+    if let Some(first) = response.errors.first() {
+        let code = crate::observe::closed_code(error_code(first).unwrap_or_default());
+        answer
+            .extensions_mut()
+            .insert(crate::observe::ErrorCode(code));
+    }
+    answer
 }
 
 /// The code of an error from execution (`extensions.code`).
@@ -471,7 +415,7 @@ fn error_code(e: &async_graphql::ServerError) -> Option<&str> {
 fn bad_request(message: &str, extra: Value) -> Response {
     (
         StatusCode::BAD_REQUEST,
-        Json(error_body(Code::BadUserInput, message, extra)),
+        error_body(Code::BadUserInput, message, extra),
     )
         .into_response()
 }

@@ -16,6 +16,7 @@ pub mod http;
 pub mod kana;
 pub mod limits;
 pub mod oauth;
+pub mod observe;
 pub mod operate;
 pub mod policy;
 pub mod seed;

@@ -170,13 +170,16 @@ async fn main() -> std::process::ExitCode {
         Err(e) => e.exit(),
     };
     init_logging(cli.settings.log_format.unwrap_or_default());
-    match run(cli, &matches).await {
+    let code = match run(cli, &matches).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
-    }
+    };
+    // Flushes the OTLP exporter (the `otlp` feature); nothing otherwise.
+    tsunagi_api::observe::shutdown_tracing();
+    code
 }
 
 async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<std::process::ExitCode> {
@@ -378,7 +381,21 @@ async fn serve(config: Config, load_demo: bool) -> anyhow::Result<std::process::
     );
     tracing::info!(version = VERSION, listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
     let grace = config.operations.shutdown_grace;
+    let metrics_listen = config.operations.metrics_listen.clone();
     let state = http::AppState::new(db.clone(), config).with_replica(replica.clone());
+    if let Some(addr) = metrics_listen {
+        let handle = tsunagi_api::observe::install_metrics();
+        let metrics = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+            anyhow::anyhow!("{addr} で待ち受けできません / cannot listen on {addr} (TSUNAGI_METRICS_LISTEN): {e}")
+        })?;
+        tracing::info!(metrics = %addr, "metrics: GET /metrics (Prometheus)");
+        let scraped = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = tsunagi_api::observe::serve_metrics(metrics, handle, scraped).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
     let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
         let signal = shutdown_signal().await;
@@ -529,15 +546,10 @@ fn documents(command: &DocumentsCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Logs go to stderr, coloured only on a terminal.
-fn init_logging(_format: config::LogFormat) {
-    use std::io::IsTerminal as _;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
-        )
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+/// Logs go to stderr: text (coloured only on a terminal) or JSON lines (observe.rs).
+fn init_logging(format: config::LogFormat) {
+    tsunagi_api::observe::init_logging(match format {
+        config::LogFormat::Text => tsunagi_api::observe::LogFormat::Text,
+        config::LogFormat::Json => tsunagi_api::observe::LogFormat::Json,
+    });
 }

@@ -141,9 +141,20 @@ impl Admission {
         self.in_flight() >= self.limit
     }
 
+    /// Requests waiting for a slot now.
+    pub fn queued(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Requests run at once, at most.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Count one shed request.
     pub fn count(&self, why: Shed) {
         self.shed[why as usize].fetch_add(1, Ordering::Relaxed);
+        crate::observe::shed(why.reason());
     }
 
     /// The admission half of /readyz.
@@ -175,11 +186,7 @@ impl Admission {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
-            Json(crate::http::error_body(
-                Code::Unavailable,
-                &why.message(written),
-                extra,
-            )),
+            crate::http::error_body(Code::Unavailable, &why.message(written), extra),
         )
             .into_response()
     }

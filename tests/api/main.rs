@@ -24,6 +24,7 @@ mod ledger;
 mod limits;
 mod list_statements;
 mod meetings;
+mod observe;
 mod overview;
 mod resources;
 mod scenario;
@@ -80,6 +81,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(demo::all());
     tests.extend(shed::all());
     tests.extend(visibility::all());
+    tests.extend(observe::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
     let backends = backends().await;

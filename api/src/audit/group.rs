@@ -61,6 +61,8 @@ impl GroupCommit {
                     .iter_mut()
                     .flat_map(|j| std::mem::take(&mut j.entries))
                     .collect();
+                let (requests, rows) = (group.len(), entries.len());
+                let started = std::time::Instant::now();
                 // Each group in its own task: should one ever panic, that group's requests
                 // fail (their responses are withheld) and the writer goes on serving.
                 let db = db.clone();
@@ -77,6 +79,7 @@ impl GroupCommit {
                     Ok(Err(e)) => Err(e.to_string()),
                     Err(e) => Err(format!("ledger group failed: {e}")),
                 };
+                crate::observe::ledger_group(requests, rows, started.elapsed(), result.is_ok());
                 for job in group {
                     let _ = job.done.send(result.clone());
                 }

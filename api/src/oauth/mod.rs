@@ -150,7 +150,14 @@ impl IntoResponse for OAuthError {
         if let Some(f) = &self.field {
             body["field"] = json!(f);
         }
+        crate::observe::oauth_refusal(self.error);
+        if self.error == "slow_down" {
+            crate::observe::rate_limited("oauth_client");
+        }
         let mut resp = (self.status, Json(body)).into_response();
+        // For the request line (crate::observe): the RFC 6749 code, a closed set.
+        resp.extensions_mut()
+            .insert(crate::observe::ErrorCode(self.error));
         let headers = resp.headers_mut();
         no_store(headers);
         if self.status == StatusCode::UNAUTHORIZED {
