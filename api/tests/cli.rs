@@ -29,9 +29,33 @@ fn schema_graphql_is_generated_from_the_code() {
 #[test]
 fn token_for_an_unknown_account_is_refused() {
     let dir = fresh_dir("tsunagi-cli");
+    let migrated = tsunagi(&dir, &["migrate"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     let out = tsunagi(&dir, &["token", "--account", "nobody"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no account"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // No key here: that is said first. With one, the account is looked up and not found.
+    assert!(err.contains("no signing key"), "{err}");
+    let key = jwt_fixture("hub.pem");
+    let out = tsunagi_with(
+        &dir,
+        &["token", "--account", "nobody"],
+        &pairs(&[("TSUNAGI_JWT_SIGNING_KEY_FILE", key.to_str().expect("path"))]),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no account with login or id \"nobody\""),
+        "{err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "no token printed"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
