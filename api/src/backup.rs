@@ -126,6 +126,16 @@ pub async fn sqlite_backup(db: &DatabaseConnection, to: &Path) -> anyhow::Result
             );
         }
     }
+    // The copy holds residents' records: create it empty and owner-only first (VACUUM INTO
+    // writes into an empty file), so that no umask makes it readable by others, and so that
+    // a file appearing since the check above is not overwritten (create_new).
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    create
+        .open(to)
+        .with_context(|| format!("create {}", to.display()))?;
     let copied = db
         .execute_raw(Statement::from_sql_and_values(
             DatabaseBackend::Sqlite,

@@ -55,6 +55,35 @@ pub struct Config {
     pub operations: Operations,
 }
 
+/// A database URL fit for a log line or `config check`: rebuilt from its parts with the
+/// password masked and any query string (which may carry `password=`) left out; `***` for
+/// anything that is not a URL. SQLite URLs hold no secret and are shown as they are.
+pub fn redact(url: &str) -> String {
+    if url.starts_with("sqlite:") {
+        return url.to_owned();
+    }
+    let Ok(u) = url::Url::parse(url) else {
+        return "***".to_owned();
+    };
+    let mut out = format!("{}://", u.scheme());
+    if !u.username().is_empty() {
+        out.push_str(u.username());
+        if u.password().is_some() {
+            out.push_str(":***");
+        }
+        out.push('@');
+    }
+    out.push_str(u.host_str().unwrap_or_default());
+    if let Some(port) = u.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    out.push_str(u.path());
+    if u.query().is_some() {
+        out.push_str("?***");
+    }
+    out
+}
+
 /// POST /oauth/token (service clients, OAuth 2.0 client credentials).
 #[derive(Clone, Debug)]
 pub struct OAuthConfig {
@@ -230,8 +259,34 @@ impl Config {
             );
         }
         let mode = s.trusted_documents.unwrap_or_default();
+        let production = s.environment == Some(Environment::Production);
+        for (name, url) in [
+            ("DATABASE_URL", &s.database_url),
+            ("TSUNAGI_DATABASE_REPLICA_URL", &s.database_replica_url),
+        ] {
+            if let Some(url) = url {
+                settings::check_database_url(name, url).map_err(anyhow::Error::msg)?;
+            }
+        }
+        let database_url = match &s.database_url {
+            Some(url) => url.clone(),
+            // A production hub on an SQLite file nobody chose would lose every record with
+            // its container or working directory.
+            None if production => anyhow::bail!(
+                "TSUNAGI_ENV=production: DATABASE_URL を指定してください / DATABASE_URL must be set in production (postgres://…, or sqlite://FILE?mode=rwc chosen explicitly)"
+            ),
+            None => DEFAULT_DATABASE_URL.to_owned(),
+        };
+        let pool = PoolSettings {
+            size: s.database_pool_size.map(|n| n as u32),
+            acquire_timeout: s
+                .database_acquire_timeout_ms
+                .map_or(DEFAULT_ACQUIRE_TIMEOUT, Duration::from_millis),
+        };
+        // Checked here, so that `config check` refuses what `serve` would.
+        pool.size_for(&database_url).map_err(anyhow::Error::msg)?;
         Ok(Config {
-            database_url: s.database_url.clone(),
+            database_url,
             listen: s.listen.clone(),
             jwt,
             body_limit: s.body_limit.map_or(256 * 1024, |n| n as usize),
@@ -244,12 +299,7 @@ impl Config {
                 ..Limits::from_settings(s)
             },
             oauth,
-            pool: PoolSettings {
-                size: s.database_pool_size.map(|n| n as u32),
-                acquire_timeout: s
-                    .database_acquire_timeout_ms
-                    .map_or(DEFAULT_ACQUIRE_TIMEOUT, Duration::from_millis),
-            },
+            pool,
             admission: AdmissionSettings {
                 limit: s.admission_limit.map(|n| n as usize),
                 queue: s.admission_queue.map(|n| n as usize),
@@ -421,6 +471,28 @@ fn checked_replica_url<'a>(
 #[cfg(test)]
 mod replica_tests {
     use super::*;
+
+    #[test]
+    fn redacted_urls_keep_no_password() {
+        for (url, shown) in [
+            (
+                "postgres://hub:hunter2@db:5432/hub",
+                "postgres://hub:***@db:5432/hub",
+            ),
+            (
+                "postgres://hub@db/hub?password=hunter2",
+                "postgres://hub@db/hub?***",
+            ),
+            ("postgres://db/hub", "postgres://db/hub"),
+            (
+                "sqlite://tsunagi.db?mode=rwc",
+                "sqlite://tsunagi.db?mode=rwc",
+            ),
+            ("not a url hunter2", "***"),
+        ] {
+            assert_eq!(redact(url), shown);
+        }
+    }
 
     #[test]
     fn a_replica_needs_a_postgres_primary_and_a_postgres_url_that_parses() {

@@ -23,7 +23,7 @@ const VERSION: &str = concat!(
     name = "tsunagi",
     version = VERSION,
     about = "Tsunagi (つなぎ): 包括的な支援体制のデータ連携ハブ / data-exchange hub",
-    after_help = "設定はフラグか環境変数で与えます（フラグが優先）。TSUNAGI_ で始まる未知の変数があると起動しません。\nEvery setting is a flag or an environment variable (the flag wins); an unknown TSUNAGI_* variable stops the start. `tsunagi config check` prints the effective configuration."
+    after_help = "設定はフラグか環境変数で与えます（フラグが優先）。TSUNAGI_ で始まる未知の変数があると起動しません。\nEvery setting is a flag or an environment variable (the flag wins); an unknown TSUNAGI_* variable stops the start. `tsunagi config check` prints the effective configuration.\nほかに / also read: RUST_LOG (log filter), NO_COLOR, and with the otlp feature OTEL_EXPORTER_OTLP_ENDPOINT and the other standard OTEL_* variables."
 )]
 struct Cli {
     #[command(flatten)]
@@ -413,14 +413,19 @@ async fn serve(config: Config, load_demo: bool) -> anyhow::Result<std::process::
         tokio::time::sleep(grace).await;
     };
     let code = tokio::select! {
+        // Both can be ready at once with a grace period of 0: the finished drain wins.
+        biased;
         served = server => {
             served?;
             tracing::info!("every request in flight finished; exiting");
             std::process::ExitCode::SUCCESS
         }
         () = cut_off => {
-            tracing::error!(grace_secs = grace.as_secs(), "the grace period ended with requests still running: exiting without them (they are answered by nobody; their transactions roll back)");
-            std::process::ExitCode::FAILURE
+            // Not closing the pools: closing waits for every connection in use, and the
+            // requests still running hold theirs. Exiting ends their sessions; PostgreSQL
+            // rolls back what they had not committed.
+            tracing::error!(grace_secs = grace.as_secs(), "the grace period ended with requests still running: exiting without answering them");
+            return Ok(std::process::ExitCode::FAILURE);
         }
     };
     db.close().await?;

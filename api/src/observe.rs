@@ -12,8 +12,8 @@
 //! authenticated. Never a token, never the query text, never variables, never a response.
 //!
 //! * The line: [`request_layers`] (added by [`crate::http::router`]). A caller's
-//!   `x-request-id` is kept only when it is 1 to [`MAX_REQUEST_ID`] characters of
-//!   `[A-Za-z0-9._-]`; otherwise (absent, longer, anything else, or sent twice) the hub makes
+//!   `x-request-id` is kept only when it is a UUID or 16 to [`MAX_REQUEST_ID`] hex digits
+//!   ([`is_safe_request_id`]); otherwise (absent, longer, anything else, or sent twice) the hub makes
 //!   a UUID v7 (tower-http's `SetRequestId`). Either way the response carries it
 //!   (`PropagateRequestId`). The line is the event `request` of target `tsunagi::request`,
 //!   emitted when the response head is ready; other log lines of the request carry its id in
@@ -64,7 +64,7 @@ pub use prometheus::{
 // Logging
 
 /// The filter when `RUST_LOG` is unset or does not parse.
-pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn";
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=error,sea_orm=warn";
 
 /// How log lines are written to stderr (TSUNAGI_LOG_FORMAT).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -246,13 +246,23 @@ pub fn closed_code(code: &str) -> &'static str {
     .unwrap_or("OTHER")
 }
 
-/// A request id the caller may choose: 1 to [`MAX_REQUEST_ID`] bytes of `[A-Za-z0-9._-]`.
+/// A request id the caller may choose: a hyphenated UUID, or 16 to [`MAX_REQUEST_ID`] hex
+/// digits (nginx's `$request_id` is 32). Nothing shaped like words or a short number: a
+/// caller's id must not be able to carry a name, a birth date or an individual number
+/// (マイナンバー, 12 digits) into the log.
 pub fn is_safe_request_id(id: &[u8]) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_REQUEST_ID
+    let hex = |b: &[u8]| b.iter().all(u8::is_ascii_hexdigit);
+    let uuid = id.len() == 36
         && id
+            .split(|b| *b == b'-')
+            .map(<[u8]>::len)
+            .eq([8, 4, 4, 4, 12])
+        && hex(&id
             .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            .copied()
+            .filter(|b| *b != b'-')
+            .collect::<Vec<_>>());
+    uuid || ((16..=MAX_REQUEST_ID).contains(&id.len()) && hex(id))
 }
 
 /// Makes a UUID v7 request id (time-ordered, like the hub's record ids).
@@ -371,21 +381,23 @@ mod tests {
     #[test]
     fn request_ids_the_caller_may_choose() {
         for ok in [
-            "a",
             "0190d7b2-5c3e-7abc-8def-0123456789ab",
-            "req_1.2-3",
-            &"x".repeat(64),
+            "0123456789abcdef0123456789ABCDEF",
+            &"f".repeat(64),
         ] {
             assert!(is_safe_request_id(ok.as_bytes()), "{ok:?}");
         }
         for bad in [
             "",
-            &"x".repeat(65),
+            "a",
+            "req_1.2-3",
+            "123456789012",
+            "yamada-hanako-19500101",
+            &"f".repeat(65),
+            "0190d7b2-5c3e-7abc-8def-0123456789ag",
+            "0190d7b25c3e-7abc-8def-0123456789abc",
             "has space",
             "山田太郎",
-            "a/b",
-            "a\"b",
-            "a=b",
             "eyJhbGciOi.eyJzdWIi.sig+/",
         ] {
             assert!(!is_safe_request_id(bad.as_bytes()), "{bad:?}");

@@ -12,13 +12,7 @@ use crate::config::Config;
 use crate::policy::Role;
 use crate::store;
 
-/// Hide a password in a database URL for logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_owned(),
-    }
-}
+pub use crate::config::redact;
 
 /// `config check`: each setting of `cmd` with its value as given and where it came from
 /// (flag, environment, default, unset; secrets masked), then what the hub makes of them.
@@ -39,7 +33,12 @@ pub fn describe(cmd: &clap::Command, matches: &clap::ArgMatches, config: &Config
             .unwrap_or_default();
         let value = match value.first() {
             None => "-".to_owned(),
-            Some(v) if arg.is_hide_env_values_set() && v.contains("://") => redact(v),
+            Some(v)
+                if arg.is_hide_env_values_set()
+                    && (v.starts_with("postgres") || v.starts_with("sqlite:")) =>
+            {
+                redact(v)
+            }
             Some(_) if arg.is_hide_env_values_set() => "***".to_owned(),
             Some(v) => v.clone(),
         };
@@ -200,23 +199,23 @@ pub async fn bootstrap(
     display_name: &str,
 ) -> anyhow::Result<String> {
     use store::registry::NotBootstrapped;
-    for (flag, value, max) in [
-        ("--agency-code", code, 50),
-        ("--agency-name", name, 100),
-        ("--login", login, 100),
-        ("--display-name", display_name, 100),
-    ] {
+    // The same rules as createAgency and createAccount.
+    let code = crate::graphql::registry::login_name("--agency-code", code)
+        .map_err(|e| anyhow!("--agency-code: {}", e.message()))?;
+    let login = crate::graphql::registry::login_name("--login", login)
+        .map_err(|e| anyhow!("--login: {}", e.message()))?;
+    for (flag, value) in [("--agency-name", name), ("--display-name", display_name)] {
         if value.trim().is_empty()
-            || value.chars().count() > max
+            || value.chars().count() > 100
             || value.chars().any(char::is_control)
         {
-            bail!("{flag}: 1〜{max} 文字で指定してください / {flag} must be 1 to {max} characters without control characters");
+            bail!("{flag}: 1〜100 文字で指定してください / {flag} must be 1 to 100 characters without control characters");
         }
     }
     let now = crate::audit::now_micros();
     let agency = entity::agency::Model {
         id: store::new_id(),
-        code: code.trim().to_owned(),
+        code: code.clone(),
         name: name.trim().to_owned(),
         kind: crate::policy::AgencyKind::CityOffice.as_str().to_owned(),
         legal_regime: crate::graphql::enums::LegalRegime::PublicBody
@@ -229,7 +228,7 @@ pub async fn bootstrap(
     };
     let admin = entity::account::Model {
         id: store::new_id(),
-        login: login.trim().to_owned(),
+        login,
         display_name: display_name.trim().to_owned(),
         agency_id: agency.id.clone(),
         kind: crate::graphql::enums::AccountKind::Staff

@@ -295,6 +295,16 @@ async fn sqlite_online_backup_restores_to_a_verified_ledger_at_its_anchor() {
         .await
         .expect("online backup");
     db.close().await.ok();
+    // Residents' records: the copy is the owner's alone, whatever the umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&online)
+            .expect("backup file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "backup mode {mode:o}");
+    }
     let copy = connect(&sqlite_url(&online, "rw")).await;
     let report = tsunagi_api::audit::verify(&copy).await.expect("verify");
     assert_eq!(report.first_broken_seq, None, "{report:?}");

@@ -213,6 +213,7 @@ fn production_refuses_to_start_without_token_keys() {
         &pairs(&[
             ("TSUNAGI_ENV", "production"),
             ("TSUNAGI_JWT_SIGNING_KEY_FILE", key.to_str().expect("path")),
+            ("DATABASE_URL", "sqlite://hub.db?mode=rwc"),
         ]),
     );
     assert!(

@@ -91,7 +91,7 @@ async fn json_request_lines_and_metrics_without_personal_values() {
     // 1. Success.
     let ok = answer(
         post(
-            "obs-ok",
+            "00000000000000000000000000000a01",
             &caseworker,
             json!({
                 "query": format!("query {OK_OPERATION} {{ viewer {{ account {{ login }} }} persons {{ edges {{ node {{ familyName givenName }} }} }} }}"),
@@ -102,7 +102,12 @@ async fn json_request_lines_and_metrics_without_personal_values() {
         .expect("ok request"),
     )
     .await;
-    assert_eq!((ok.0, ok.1.as_str()), (200, "obs-ok"), "{}", ok.2);
+    assert_eq!(
+        (ok.0, ok.1.as_str()),
+        (200, "00000000000000000000000000000a01"),
+        "{}",
+        ok.2
+    );
     assert!(
         ok.2.to_string().contains("健一"),
         "the demo answers: {}",
@@ -111,17 +116,24 @@ async fn json_request_lines_and_metrics_without_personal_values() {
 
     // 2. A bad token (401).
     let denied = answer(
-        post("obs-401", &forged, json!({ "query": "{ __typename }" }))
-            .await
-            .expect("401 request"),
+        post(
+            "00000000000000000000000000000401",
+            &forged,
+            json!({ "query": "{ __typename }" }),
+        )
+        .await
+        .expect("401 request"),
     )
     .await;
-    assert_eq!((denied.0, denied.1.as_str()), (401, "obs-401"));
+    assert_eq!(
+        (denied.0, denied.1.as_str()),
+        (401, "00000000000000000000000000000401")
+    );
 
     // 3. Refused: an auditor may not register a person; the name is in the variables.
     let refused = answer(
         post(
-            "obs-refused",
+            "000000000000000000000000000000f0",
             &auditor,
             json!({
                 "query": "mutation ObserveRegister($i: CreatePersonInput!) { createPerson(input: $i) { id } }",
@@ -135,7 +147,7 @@ async fn json_request_lines_and_metrics_without_personal_values() {
         .expect("refused request"),
     )
     .await;
-    assert_eq!(refused.1, "obs-refused");
+    assert_eq!(refused.1, "000000000000000000000000000000f0");
     let refused_code = refused.2["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_default()
@@ -145,7 +157,7 @@ async fn json_request_lines_and_metrics_without_personal_values() {
     // 4. Erroring: a name where a page size belongs (nothing runs).
     let erroring = answer(
         post(
-            "obs-error",
+            "000000000000000000000000000000e0",
             &caseworker,
             json!({
                 "query": "query ObserveBadPage($n: Int) { persons(first: $n) { edges { node { id } } } }",
@@ -156,7 +168,7 @@ async fn json_request_lines_and_metrics_without_personal_values() {
         .expect("erroring request"),
     )
     .await;
-    assert_eq!(erroring.1, "obs-error");
+    assert_eq!(erroring.1, "000000000000000000000000000000e0");
     let erroring_code = erroring.2["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_default()
@@ -238,17 +250,29 @@ async fn json_request_lines_and_metrics_without_personal_values() {
     };
     let is_uuid = |v: &Value| v.as_str().is_some_and(|s| uuid::Uuid::try_parse(s).is_ok());
     for (id, status, code, operation, authenticated) in [
-        ("obs-ok", 200, None, Some(OK_OPERATION), true),
-        ("obs-401", 401, Some("UNAUTHENTICATED"), None, false),
         (
-            "obs-refused",
+            "00000000000000000000000000000a01",
+            200,
+            None,
+            Some(OK_OPERATION),
+            true,
+        ),
+        (
+            "00000000000000000000000000000401",
+            401,
+            Some("UNAUTHENTICATED"),
+            None,
+            false,
+        ),
+        (
+            "000000000000000000000000000000f0",
             refused.0,
             Some(refused_code.as_str()),
             Some("ObserveRegister"),
             true,
         ),
         (
-            "obs-error",
+            "000000000000000000000000000000e0",
             erroring.0,
             Some(erroring_code.as_str()),
             Some("ObserveBadPage"),

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, TransactionTrait};
 use serde_json::{json, Value};
 
 use common::fixtures::{jwt_fixture, with_database};
@@ -350,6 +350,42 @@ fn configuration_is_strict_and_listed() {
         assert!(readme.contains(&format!("`{name}`")), "README lacks {name}");
     }
 
+    // A database URL that does not parse stops the start without repeating it (a password
+    // with a bare '/' is the common case); production needs DATABASE_URL; config check
+    // refuses what serve would (SQLite takes one connection).
+    for (env, says) in [
+        (
+            vec![("DATABASE_URL", "postgres://hub:se/cret@db:5432/hub")],
+            "DATABASE_URL does not parse",
+        ),
+        (
+            vec![("DATABASE_URL", "postgress://hub:secret@db:5432/hub")],
+            "DATABASE_URL does not parse",
+        ),
+        (
+            vec![
+                ("TSUNAGI_ENV", "production"),
+                ("TSUNAGI_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ],
+            "DATABASE_URL must be set in production",
+        ),
+        (
+            vec![("TSUNAGI_DATABASE_POOL_SIZE", "4")],
+            "SQLite uses exactly one connection",
+        ),
+    ] {
+        for command in [&["config", "check"][..], &["serve"][..]] {
+            let out = tsunagi_with(&dir, command, &pairs(&env));
+            let said = text(&out);
+            assert!(!out.status.success(), "{env:?} {command:?}: {said}");
+            assert!(said.contains(says), "{env:?}: {said}");
+            assert!(
+                !said.contains("secret") && !said.contains("se/cret"),
+                "{said}"
+            );
+        }
+    }
+
     // config check: where each value came from, secrets masked.
     let secret = "correct-horse-battery-staple-0123456789";
     let out = tsunagi_with(
@@ -368,7 +404,7 @@ fn configuration_is_strict_and_listed() {
         "{said}"
     );
     assert!(
-        said.contains("postgres://***@db.example:5432/hub"),
+        said.contains("postgres://hub:***@db.example:5432/hub"),
         "{said}"
     );
     assert!(
@@ -410,8 +446,9 @@ fn version_names_the_commit() {
     assert_eq!(said, expected);
 }
 
-/// Two `serve --demo` started together on an empty PostgreSQL: both become ready; the
-/// migrations ran once (the second waited, then found nothing to do) and the demo loaded once.
+/// Start-up on an empty PostgreSQL takes turns: a server waits while another holds the
+/// start-up lock; two `serve --demo` started together both become ready, with the
+/// migrations applied once and the demo loaded once.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_start_together_on_an_empty_postgres() {
     let Some((url, guard)) = postgres("concurrent start").await else {
@@ -427,9 +464,41 @@ async fn two_replicas_start_together_on_an_empty_postgres() {
                 uuid::Uuid::new_v4().simple()
             );
             let env = pairs(&[("DATABASE_URL", &url), ("TSUNAGI_JWT_SECRET", &secret)]);
+            let client = reqwest::Client::new();
+            // While someone holds the start-up lock, a server waits (and says so) and is
+            // not ready; once it is let go, the server starts.
+            let holder = sea_orm::Database::connect(url.as_str())
+                .await
+                .expect("connect");
+            let txn = holder.begin().await.expect("begin");
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({})",
+                tsunagi_api::store::PG_START_LOCK
+            ))
+            .await
+            .expect("hold the start-up lock");
+            let waiting = ServerProcess::spawn(&dir, &["serve"], &env);
+            assert!(
+                !waiting.wait_ready(&client, Duration::from_secs(3)).await,
+                "a server started while the lock was held: {}",
+                waiting.log_text()
+            );
+            assert!(
+                waiting.log_text().contains("waiting for the start-up lock"),
+                "{}",
+                waiting.log_text()
+            );
+            txn.commit().await.expect("let go");
+            holder.close().await.ok();
+            assert!(
+                waiting.wait_ready(&client, Duration::from_secs(60)).await,
+                "{}",
+                waiting.log_text()
+            );
+            drop(waiting);
+            // Two at once on what is left to do (the demo): one loads, the other waits.
             let a = ServerProcess::spawn(&dir, &["serve", "--demo"], &env);
             let b = ServerProcess::spawn(&dir, &["serve", "--demo"], &env);
-            let client = reqwest::Client::new();
             for s in [&a, &b] {
                 assert!(
                     s.wait_ready(&client, Duration::from_secs(120)).await,

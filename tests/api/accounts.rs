@@ -8,6 +8,7 @@ use tsunagi_tests::{tests, Gql, Server};
 tests!(
     the_last_admin_and_oneself_are_never_deactivated,
     a_deactivated_account_is_reactivated_by_an_admin,
+    an_admin_keeps_their_own_agency_and_accounts_stay_in_active_ones,
 );
 
 const VIEWER: &str = "{ viewer { account { login active } effectiveRoles } }";
@@ -170,4 +171,70 @@ async fn a_deactivated_account_is_reactivated_by_an_admin(srv: &Server) {
     assert_eq!(rows[0].action, "WRITE");
     assert_eq!(rows[0].record_id.as_deref(), Some(worker.as_str()));
     assert_eq!(rows[0].account_id.as_deref(), Some(srv.admin_id.as_str()));
+}
+
+/// Accounts of an inactive agency are refused at sign-in, so an agency's deactivation is an
+/// admin's deactivation too: an admin cannot deactivate their own agency, and no account
+/// moves into a deactivated one.
+async fn an_admin_keeps_their_own_agency_and_accounts_stay_in_active_ones(srv: &Server) {
+    const UPDATE: &str = "mutation($id: ID!, $v: Int!, $i: UpdateAgencyInput!) { updateAgency(id: $id, version: $v, input: $i) { active version } }";
+    let agency_version = |id: String| async move {
+        let r = srv
+            .gql(&srv.admin_token, "{ agencies { id version } }", json!({}))
+            .await;
+        r.ok()["agencies"]
+            .as_array()
+            .expect("agencies")
+            .iter()
+            .find(|a| a["id"] == id.as_str())
+            .and_then(|a| a["version"].as_i64())
+            .expect("agency version")
+    };
+    let city = srv.city_agency.clone();
+    let v = agency_version(city.clone()).await;
+    let r = srv
+        .gql(
+            &srv.admin_token,
+            UPDATE,
+            json!({ "id": city, "v": v, "i": { "active": false } }),
+        )
+        .await;
+    let e = r.only_error("CONFLICT");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("their own agency"),
+        "{e}"
+    );
+    assert_eq!(agency_version(city.clone()).await, v, "nothing was written");
+    // Another agency may be deactivated; then nobody moves into it.
+    let other = srv.agency("acct-other", "THIRD_PARTY").await;
+    let v = agency_version(other.clone()).await;
+    let r = srv
+        .gql(
+            &srv.admin_token,
+            UPDATE,
+            json!({ "id": other, "v": v, "i": { "active": false } }),
+        )
+        .await;
+    assert_eq!(r.ok()["updateAgency"]["active"], false);
+    let (worker, _) = srv.account("acct-mover", &city, &["caseworker"]).await;
+    let v = version(srv, &worker).await;
+    let r = srv
+        .gql(
+            &srv.admin_token,
+            "mutation($id: ID!, $v: Int!, $a: ID!) { updateAccount(id: $id, version: $v, input: { agencyId: $a }) { id } }",
+            json!({ "id": worker, "v": v, "a": other }),
+        )
+        .await;
+    let e = r.only_error("CONFLICT");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("deactivated agency"),
+        "{e}"
+    );
+    assert_eq!(version(srv, &worker).await, v);
 }

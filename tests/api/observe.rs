@@ -99,7 +99,7 @@ async fn request_id_safe_echoed_unsafe_replaced(srv: &Server) {
     };
     for safe in [
         "0190d7b2-5c3e-7abc-8def-0123456789ab",
-        "lb.req_42-A",
+        "0123456789abcdef0123456789abcdef",
         &"a".repeat(64),
     ] {
         let (status, ids) = send(post(Some(safe.as_bytes()))).await;
@@ -110,17 +110,23 @@ async fn request_id_safe_echoed_unsafe_replaced(srv: &Server) {
     let (status, ids) = send(
         client
             .post(srv.url("/graphql"))
-            .header("x-request-id", "edge-401")
+            .header("x-request-id", "4e6f2b1a9c3d4e5f8a7b6c5d4e3f2a1b")
             .json(&json!({ "query": "{ __typename }" })),
     )
     .await;
     assert_eq!(
         (status, ids.as_slice()),
-        (401, ["edge-401".to_owned()].as_slice())
+        (
+            401,
+            ["4e6f2b1a9c3d4e5f8a7b6c5d4e3f2a1b".to_owned()].as_slice()
+        )
     );
     let long = "a".repeat(65);
-    let unsafe_ids: [&[u8]; 7] = [
+    let unsafe_ids: [&[u8]; 10] = [
         b"",
+        b"lb.req_42-A",
+        b"123456789012",
+        b"yamada-hanako-19500101",
         long.as_bytes(),
         b"has space",
         b"a/b",
@@ -136,7 +142,11 @@ async fn request_id_safe_echoed_unsafe_replaced(srv: &Server) {
         assert_made(&ids[0], "replaced");
     }
     // Sent twice (even if each is safe): replaced.
-    let (_, ids) = send(post(Some(b"first")).header("x-request-id", "second")).await;
+    let (_, ids) = send(
+        post(Some(b"0123456789abcdef0123456789abcdef"))
+            .header("x-request-id", "fedcba9876543210fedcba9876543210"),
+    )
+    .await;
     assert_eq!(ids.len(), 1, "{ids:?}");
     assert_made(&ids[0], "sent twice");
     // No id: a new one.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, MAX_CLIENT_TOKEN_TTL_SECS, MAX_EMERGENCY_HOURS};
+use super::{DEFAULT_LISTEN, MAX_CLIENT_TOKEN_TTL_SECS, MAX_EMERGENCY_HOURS};
 
 /// Where the hub runs: `development` (the default: a development key is created, GraphiQL
 /// and introspection are on) or `production`. Exactly these words: `Production` is refused
@@ -56,9 +56,9 @@ impl LogFormat {
     next_help_heading = "設定 (フラグまたは環境変数) / Configuration (flag or environment variable)"
 )]
 pub struct Settings {
-    /// データベース (SQLite ファイルまたは PostgreSQL) / database: sqlite://FILE?mode=rwc or postgres://user:pass@host:5432/db
-    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
-    pub database_url: String,
+    /// データベース (SQLite ファイルまたは PostgreSQL、本番では必須) / database: sqlite://FILE?mode=rwc or postgres://user:pass@host:5432/db (required in production) [default: sqlite://tsunagi.db?mode=rwc]
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// PostgreSQL のストリーミングレプリカ / a streaming replica of the PostgreSQL primary (README §12)
     #[arg(
         long,
@@ -266,20 +266,56 @@ fn boolean(name: &'static str) -> impl Fn(&str) -> Parsed<bool> + Clone {
     }
 }
 
-/// host:port, with a port.
+/// host:port, with a port: an IP address (IPv6 in brackets) or a host name.
 fn address(name: &'static str) -> impl Fn(&str) -> Parsed<String> + Clone {
     move |v: &str| {
         let v = v.trim();
-        let port = v
-            .rsplit_once(':')
-            .map(|(host, port)| (host, port.parse::<u16>()));
-        match port {
-            Some((host, Ok(_))) if !host.is_empty() => Ok(v.to_owned()),
+        let host_ok = |host: &str| match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+            None => {
+                host.parse::<std::net::Ipv4Addr>().is_ok()
+                    || (!host.is_empty()
+                        && host.len() <= 253
+                        && host.split('.').all(|label| {
+                            !label.is_empty()
+                                && label.len() <= 63
+                                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                        }))
+            }
+        };
+        match v.rsplit_once(':') {
+            Some((host, port)) if host_ok(host) && port.parse::<u16>().is_ok() => Ok(v.to_owned()),
             _ => Err(format!(
-                "{name} は ホスト:ポート で指定してください / {name} must be host:port (e.g. 127.0.0.1:8080 or [::1]:8080), not {v:?}"
+                "{name} は ホスト:ポート で指定してください / {name} must be host:port (e.g. 127.0.0.1:8080, [::1]:8080 or hub.example:8080), not {v:?}"
             )),
         }
     }
+}
+
+/// A database URL: `sqlite:` with a file, or a PostgreSQL URL that parses. The error never
+/// repeats the value (it may hold a password), which is why this is checked by
+/// [`super::Config::from_settings`] and not as clap's value parser (clap's message quotes
+/// the value it refuses).
+pub(super) fn check_database_url(name: &str, v: &str) -> Result<(), String> {
+    let v = v.trim();
+    if v.starts_with("sqlite:") {
+        return Ok(());
+    }
+    let refused = |why: String| {
+        format!(
+            "{name} を解釈できません（値は表示しません）/ {name} does not parse (its value is not shown: it may hold a password): {why}; use sqlite://FILE?mode=rwc or postgres://user@host:5432/db, with symbols in the password percent-encoded"
+        )
+    };
+    if !(v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+        return Err(refused(
+            "the scheme must be sqlite: or postgres://".to_owned(),
+        ));
+    }
+    let url = url::Url::parse(v).map_err(|e| refused(e.to_string()))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(refused("no host".to_owned()));
+    }
+    Ok(())
 }
 
 /// Free text that is not blank.
@@ -376,6 +412,26 @@ mod tests {
             parse(&["--listen", "[::1]:9000"]).unwrap().settings.listen,
             "[::1]:9000"
         );
+        for bad in ["http://h:80", "a b:80", "x/y:80", ":80", "h:99999"] {
+            assert!(parse(&["--listen", bad]).is_err(), "{bad}");
+        }
+        assert!(parse(&["--listen", "hub.example.lg.jp:8080"]).is_ok());
+        // A database URL that does not parse is refused without repeating it.
+        for bad in [
+            "postgres://hub:ab/cd@db:5432/x",
+            "postgress://hub:hunter2@db/x",
+        ] {
+            let e = check_database_url("DATABASE_URL", bad).unwrap_err();
+            assert!(e.contains("DATABASE_URL does not parse"), "{e}");
+            assert!(!e.contains("hunter2") && !e.contains("ab/cd"), "{e}");
+        }
+        for ok in [
+            "postgres://hub@db.example:5432/hub",
+            "sqlite::memory:",
+            "sqlite://x.db?mode=rwc",
+        ] {
+            assert_eq!(check_database_url("DATABASE_URL", ok), Ok(()), "{ok}");
+        }
     }
 
     #[test]

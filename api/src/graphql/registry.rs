@@ -9,7 +9,7 @@ use super::enums::{AccountKind, AgencyKind, LegalRegime, Role};
 use super::validate;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::write::registry::{
-    may_administer, may_change_admin, AdminChange, ChangeAgency, CreateAccount, CreateAgency,
+    may_administer, may_change_admin, may_change_agency, AdminChange, CreateAccount, CreateAgency,
 };
 use crate::policy::{self, Action, Principal};
 use crate::store;
@@ -178,7 +178,9 @@ pub struct UpdateAccountInput {
     pub agency_id: Option<ID>,
 }
 
-fn login_name(field: &str, value: &str) -> ApiResult<String> {
+/// An agency code or a login: 1 to 64 of ASCII letters, digits, `-`, `_`, `.` (also what
+/// `tsunagi admin bootstrap` accepts).
+pub(crate) fn login_name(field: &str, value: &str) -> ApiResult<String> {
     let v = validate::required(field, value, 64)?;
     if !v
         .chars()
@@ -263,8 +265,16 @@ impl RegistryMutation {
             .as_ref()
             .and_then(|n| invalid.check(validate::required("input.name", n, 200).map(Some)));
         invalid.finish(ctx)?;
+        let deactivating = input.active == Some(false);
+        let admins = if deactivating {
+            let all = store::registry::active_admins(db(ctx)?).await?;
+            let inside = all.iter().filter(|a| a.agency_id == id).count();
+            (inside, all.len() - inside)
+        } else {
+            (0, 0)
+        };
         let rule = |p: &Principal, a: &agency::Model| {
-            may_administer::<ChangeAgency>(p, "updateAgency", &a.id)
+            may_change_agency(p, &a.id, deactivating && a.active, admins)
         };
         // The agency as stored, not the request's agency cache (which may hold the version
         // before this update).
@@ -369,8 +379,16 @@ impl RegistryMutation {
             .and_then(|a| invalid.check(validate::id("input.agencyId", &a).map(Some)));
         invalid.finish(ctx)?;
         if let Some(a) = &agency_id {
-            if store::registry::agency(db(ctx)?, a).await?.is_none() {
-                return Err(ApiError::not_found("input.agencyId"));
+            match store::registry::agency(db(ctx)?, a).await? {
+                None => return Err(ApiError::not_found("input.agencyId")),
+                // Its accounts are refused at sign-in: a move there is a deactivation that
+                // the admin rules would not see.
+                Some(agency) if !agency.active => {
+                    return Err(ApiError::conflict(
+                        "無効化された機関には移せません / an account cannot move to a deactivated agency",
+                    ))
+                }
+                Some(_) => {}
             }
         }
         change_registered(

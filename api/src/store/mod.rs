@@ -76,7 +76,10 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DatabaseConne
                 .synchronous(SqliteSynchronous::Full)
         });
     }
-    Database::connect(opts).await
+    // sea-orm's connection errors repeat the whole URL, password included.
+    Database::connect(opts)
+        .await
+        .map_err(|e| DbErr::Custom(e.to_string().replace(url, &crate::config::redact(url))))
 }
 
 /// The pool's connections now: (open, idle, most). None for a connection without a pool.
@@ -117,14 +120,16 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 pub const PG_START_LOCK: i64 = 32_778_045_498_681_194;
 
 /// Held while one process does start-up work that another must not do at the same time. On
-/// PostgreSQL a session-level advisory lock on a connection of its own, outside the pool (so
-/// a pool of one connection still works, and the work itself may use the pool); released by
-/// [`StartLock::release`], or by PostgreSQL when the connection drops if the process dies.
-/// On SQLite nothing: the file's own locking serialises writers.
+/// PostgreSQL a transaction-scoped advisory lock held by an open transaction on a connection
+/// of its own, outside the pool (so a pool of one connection still works, the work itself may
+/// use the pool, and behind PgBouncer in transaction mode the lock ends with the
+/// transaction); released by [`StartLock::release`], by PostgreSQL when the process dies, and
+/// within about half a minute when its host does (TCP keepalives on that session). On SQLite
+/// nothing: the file's own locking serialises writers.
 pub struct StartLock(Option<sea_orm::sqlx::postgres::PgConnection>);
 
 impl StartLock {
-    /// Wait for the lock.
+    /// Wait for the lock, saying so every ten seconds.
     pub async fn take(db: &DatabaseConnection) -> Result<StartLock, DbErr> {
         use sea_orm::sqlx::ConnectOptions as _;
         if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
@@ -137,19 +142,49 @@ impl StartLock {
         };
         let options = db.get_postgres_connection_pool().connect_options();
         let mut conn = options.connect().await.map_err(failed)?;
-        sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(PG_START_LOCK)
-            .execute(&mut conn)
-            .await
-            .map_err(failed)?;
-        Ok(StartLock(Some(conn)))
+        for setting in [
+            "SET tcp_keepalives_idle = 10",
+            "SET tcp_keepalives_interval = 5",
+            "SET tcp_keepalives_count = 3",
+            // This transaction waits, idle, while migrations run on other connections.
+            "SET idle_in_transaction_session_timeout = 0",
+            "BEGIN",
+        ] {
+            sea_orm::sqlx::query(setting)
+                .execute(&mut conn)
+                .await
+                .map_err(failed)?;
+        }
+        let since = std::time::Instant::now();
+        let mut said = std::time::Duration::ZERO;
+        loop {
+            let taken: bool = sea_orm::sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(PG_START_LOCK)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(failed)?;
+            if taken {
+                return Ok(StartLock(Some(conn)));
+            }
+            if since.elapsed() >= said {
+                tracing::info!(
+                    waited_secs = since.elapsed().as_secs(),
+                    "waiting for the start-up lock: another process is migrating or loading the demo"
+                );
+                said += std::time::Duration::from_secs(10);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
 
     /// Let the next process in.
     pub async fn release(self) {
         use sea_orm::sqlx::Connection as _;
-        if let Some(conn) = self.0 {
-            // Closing the session releases its advisory locks.
+        if let Some(mut conn) = self.0 {
+            // The lock ends with the transaction; closing the session would end it too.
+            if let Err(e) = sea_orm::sqlx::query("COMMIT").execute(&mut conn).await {
+                tracing::warn!(error = %e, "ending the start-up lock's transaction");
+            }
             if let Err(e) = conn.close().await {
                 tracing::warn!(error = %e, "closing the start-up lock's connection");
             }

@@ -119,14 +119,23 @@ pub async fn caller<C: ConnectionTrait>(
     }))
 }
 
-/// The active accounts holding the admin role.
+/// The accounts that can administer the hub now: active, holding the admin role, of an
+/// active agency (sign-in refuses the accounts of an inactive one).
 pub async fn active_admins<C: ConnectionTrait>(db: &C) -> Result<Vec<account::Model>, DbErr> {
+    let active_agencies: std::collections::HashSet<String> = agency::Entity::find()
+        .filter(agency::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
     let accounts = account::Entity::find()
         .filter(account::Column::Active.eq(true))
         .all(db)
         .await?;
     Ok(accounts
         .into_iter()
+        .filter(|a| active_agencies.contains(&a.agency_id))
         .filter(|a| Role::parse_set(&a.roles).contains(&Role::Admin))
         .collect())
 }
@@ -158,16 +167,18 @@ pub async fn bootstrap(
 ) -> Result<(), NotBootstrapped> {
     let lock = super::StartLock::take(db).await?;
     let done = async {
-        if let Some(a) = active_admins(db).await?.into_iter().next() {
+        // The checks read in the writing transaction (on SQLite, a second writer then fails
+        // rather than adding a second admin; on PostgreSQL the start lock serialises).
+        let txn = db.begin().await?;
+        if let Some(a) = active_admins(&txn).await?.into_iter().next() {
             return Err(NotBootstrapped::AdminExists(a.login));
         }
-        if agency_by_code(db, &agency.code).await?.is_some() {
+        if agency_by_code(&txn, &agency.code).await?.is_some() {
             return Err(NotBootstrapped::Taken("agency-code"));
         }
-        if account_by_login(db, &admin.login).await?.is_some() {
+        if account_by_login(&txn, &admin.login).await?.is_some() {
             return Err(NotBootstrapped::Taken("login"));
         }
-        let txn = db.begin().await?;
         let entry = crate::audit::Entry {
             account_id: Some(admin.id.clone()),
             agency_id: Some(agency.id.clone()),

@@ -96,6 +96,29 @@ pub fn may_change_admin(
     Ok(Permit::grant(change.account_id))
 }
 
+/// An administrator changes an agency, but does not deactivate their own agency (they would
+/// lock themselves out) nor the last agency with an active administrator: accounts of an
+/// inactive agency are refused at sign-in, so its admins are no admins.
+pub fn may_change_agency(
+    p: &Principal,
+    agency_id: &str,
+    deactivating: bool,
+    (admins_inside, admins_elsewhere): (usize, usize),
+) -> Ruling<ChangeAgency> {
+    needs(p, Action::ManageRegistry, "updateAgency")?;
+    if deactivating && agency_id == p.agency_id {
+        return Err(Refusal::State(
+            "自分の機関は無効化できません / an admin cannot deactivate their own agency",
+        ));
+    }
+    if deactivating && admins_inside > 0 && admins_elsewhere == 0 {
+        return Err(Refusal::State(
+            "有効な管理者がいる最後の機関です / this agency holds the last active admins: make an admin elsewhere first",
+        ));
+    }
+    Ok(Permit::grant(agency_id))
+}
+
 /// An administrator changes a client until it is revoked; a revoked client stays revoked.
 pub fn may_change_client(
     p: &Principal,
@@ -238,6 +261,22 @@ mod tests {
             .unwrap_err(),
             Refusal::Forbidden("deactivateAccount")
         );
+    }
+
+    #[test]
+    fn an_agency_with_the_last_admins_or_the_callers_own_stays_active() {
+        let admin = principal("a1", &[Role::Admin]);
+        assert!(may_change_agency(&admin, "b", true, (1, 1)).is_ok());
+        assert!(may_change_agency(&admin, "b", true, (0, 0)).is_ok());
+        assert!(may_change_agency(&admin, "b", false, (1, 0)).is_ok());
+        assert!(matches!(
+            may_change_agency(&admin, "b", true, (1, 0)),
+            Err(Refusal::State(_))
+        ));
+        assert!(matches!(
+            may_change_agency(&admin, "a1", true, (1, 5)),
+            Err(Refusal::State(_))
+        ));
     }
 
     #[test]
