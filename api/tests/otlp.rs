@@ -71,7 +71,13 @@ async fn the_request_span_reaches_the_collector() {
         "{:?}",
         received.iter().map(|(k, _)| k).collect::<Vec<_>>()
     );
-    for expected in ["request", "0000000000000000000000000000071a", "/probe", "GET", "tsunagi"] {
+    for expected in [
+        "request",
+        "0000000000000000000000000000071a",
+        "/probe",
+        "GET",
+        "tsunagi",
+    ] {
         assert!(has(expected), "{expected} not exported");
     }
     assert!(!has("Yamada-Hanako"), "the query string was exported");
