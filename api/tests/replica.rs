@@ -91,8 +91,18 @@ fn a_replica_of_sqlite_or_an_unparsable_replica_url_stops_the_start() {
         primary,
         ("TSUNAGI_DATABASE_REPLICA_URL", "postgres://h:port/db"),
     ]);
-    assert!(err.contains("does not parse as a PostgreSQL URL"), "{err}");
+    assert!(
+        err.contains("TSUNAGI_DATABASE_REPLICA_URL does not parse"),
+        "{err}"
+    );
+    assert!(!err.contains("h:port"), "the value is not repeated: {err}");
     let err = refused_start(&[primary, ("TSUNAGI_DATABASE_REPLICA_URL", "mysql://h/db")]);
+    assert!(
+        err.contains("the scheme must be sqlite: or postgres://"),
+        "{err}"
+    );
+    // An SQLite "replica" parses as a URL but is no replica.
+    let err = refused_start(&[primary, ("TSUNAGI_DATABASE_REPLICA_URL", "sqlite://r.db")]);
     assert!(err.contains("must be a postgres://"), "{err}");
 }
 
