@@ -28,7 +28,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use serde_json::{json, Value};
 
 use common::fixtures::with_database;
-use common::{fresh_dir, tsunagi_with, ServerProcess};
+use common::{fresh_dir, in_ci, tsunagi_with, ServerProcess};
 use entity::{
     account, audit_event, consent, consent_category, consent_recipient, consultation,
     consultation_issue, consultation_subject, person,
@@ -44,10 +44,6 @@ const ANSWER_BOUND: Duration = Duration::from_secs(30);
 /// The longest /readyz may take to answer, up or down: a common load-balancer health-check
 /// timeout (a check that times out is a failed check, but it also ties up the checker).
 const READYZ_BOUND: Duration = Duration::from_secs(5);
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.trim().is_empty())
-}
 
 // ---------------------------------------------------------------------------------------
 // What writers send and what came back
@@ -1072,32 +1068,13 @@ async fn sigterm_answers_requests_in_flight_and_exits_0() {
     let url = format!("sqlite://{}?mode=rwc", dir.join("term.db").display());
     term_round(&Site::new("SQLite", &dir, url)).await;
     let _ = std::fs::remove_dir_all(&dir);
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        assert!(
-            !in_ci(),
-            "CI is set but TEST_DATABASE_URL is not: PostgreSQL must be tested"
-        );
-        println!("WARNING: PostgreSQL NOT TESTED (SIGTERM): set TEST_DATABASE_URL to test it.");
+    let Some((url, db)) = common::scratch_postgres("SIGTERM").await else {
         return;
     };
-    let name = format!("tsunagi_term_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(admin_url.as_str())
-        .await
-        .expect("connect to TEST_DATABASE_URL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
     let dir = fresh_dir("tsunagi-term");
-    let site = Site::new("PostgreSQL", &dir, with_database(&admin_url, &name));
+    let site = Site::new("PostgreSQL", &dir, url);
     let outcome = tokio::spawn(async move { term_round(&site).await }).await;
-    let _ = admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await;
-    admin.close().await.ok();
+    db.drop_now().await;
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());

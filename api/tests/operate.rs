@@ -11,8 +11,8 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, TransactionTrait};
 use serde_json::{json, Value};
 
-use common::fixtures::{jwt_fixture, with_database};
-use common::{fresh_dir, pairs, tsunagi_with, ServerProcess};
+use common::fixtures::jwt_fixture;
+use common::{fresh_dir, pairs, scratch_postgres, tsunagi_with, ServerProcess};
 
 fn text(out: &Output) -> String {
     format!(
@@ -20,55 +20,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.trim().is_empty())
-}
-
-/// A fresh PostgreSQL database on TEST_DATABASE_URL's server: (its URL, a guard that drops
-/// it). None (with a warning) when TEST_DATABASE_URL is not set.
-async fn postgres(what: &str) -> Option<(String, DropDb)> {
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        assert!(
-            !in_ci(),
-            "CI is set but TEST_DATABASE_URL is not: PostgreSQL must be tested"
-        );
-        println!("WARNING: PostgreSQL NOT TESTED ({what}): set TEST_DATABASE_URL to test it.");
-        return None;
-    };
-    let name = format!("tsunagi_op_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(admin_url.as_str())
-        .await
-        .expect("connect to TEST_DATABASE_URL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    admin.close().await.ok();
-    Some((with_database(&admin_url, &name), DropDb { admin_url, name }))
-}
-
-struct DropDb {
-    admin_url: String,
-    name: String,
-}
-
-impl DropDb {
-    async fn drop_now(self) {
-        if let Ok(admin) = sea_orm::Database::connect(self.admin_url.as_str()).await {
-            let _ = admin
-                .execute_unprepared(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ))
-                .await;
-            admin.close().await.ok();
-        }
-    }
 }
 
 /// From an empty database to a first query, as README §3 walks it: `admin bootstrap`
@@ -233,7 +184,7 @@ async fn the_first_admin_is_bootstrapped_once_then_queries() {
     let url = format!("sqlite://{}?mode=rwc", dir.join("hub.db").display());
     bootstrap_then_query("SQLite", &dir, &url).await;
     let _ = std::fs::remove_dir_all(&dir);
-    if let Some((url, guard)) = postgres("admin bootstrap").await {
+    if let Some((url, guard)) = scratch_postgres("admin bootstrap").await {
         let dir = fresh_dir("tsunagi-op");
         let outcome = tokio::spawn({
             let dir = dir.clone();
@@ -451,7 +402,7 @@ fn version_names_the_commit() {
 /// migrations applied once and the demo loaded once.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_start_together_on_an_empty_postgres() {
-    let Some((url, guard)) = postgres("concurrent start").await else {
+    let Some((url, guard)) = scratch_postgres("concurrent start").await else {
         return;
     };
     let dir = fresh_dir("tsunagi-op");

@@ -15,16 +15,7 @@ const VIEWER: &str = "{ viewer { account { login active } effectiveRoles } }";
 
 /// An account's version, read by an admin (`token`).
 async fn version_as(srv: &Server, token: &str, id: &str) -> i64 {
-    let r = srv
-        .gql(token, "{ accounts { id version } }", json!({}))
-        .await;
-    r.ok()["accounts"]
-        .as_array()
-        .expect("accounts")
-        .iter()
-        .find(|a| a["id"] == id)
-        .and_then(|a| a["version"].as_i64())
-        .expect("account version")
+    srv.account_version(token, id).await
 }
 
 async fn version(srv: &Server, id: &str) -> i64 {

@@ -238,16 +238,7 @@ async fn check_table(srv: &Server, table: Vec<(String, String, &str)>, secrets: 
 }
 
 async fn account_version(srv: &Server, id: &str) -> i64 {
-    let r = srv
-        .gql(&srv.admin_token, "{ accounts { id version } }", json!({}))
-        .await;
-    r.ok()["accounts"]
-        .as_array()
-        .expect("accounts")
-        .iter()
-        .find(|a| a["id"] == id)
-        .and_then(|a| a["version"].as_i64())
-        .expect("account version")
+    srv.account_version(&srv.admin_token, id).await
 }
 
 async fn agency_codes(srv: &Server) -> Vec<String> {

@@ -439,6 +439,20 @@ impl Server {
             .to_owned()
     }
 
+    /// An account's version, as an admin (`token`) reads it from `accounts`.
+    pub async fn account_version(&self, token: &str, id: &str) -> i64 {
+        let r = self
+            .gql(token, "{ accounts { id version } }", json!({}))
+            .await;
+        r.ok()["accounts"]
+            .as_array()
+            .expect("accounts")
+            .iter()
+            .find(|a| a["id"] == id)
+            .and_then(|a| a["version"].as_i64())
+            .expect("account version")
+    }
+
     /// Create an account through the admin API; returns (account id, token).
     pub async fn account(&self, login: &str, agency_id: &str, roles: &[&str]) -> (String, String) {
         let r = self

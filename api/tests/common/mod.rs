@@ -156,3 +156,57 @@ impl Drop for ServerProcess {
         self.kill();
     }
 }
+
+/// Whether this run is CI (where PostgreSQL must be tested).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.trim().is_empty())
+}
+
+/// A fresh database on TEST_DATABASE_URL's PostgreSQL server: its URL and a guard that drops
+/// it. None, with a warning naming `what`, when TEST_DATABASE_URL is unset (a failure in CI).
+pub async fn scratch_postgres(what: &str) -> Option<(String, ScratchDb)> {
+    use sea_orm::ConnectionTrait;
+    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            !in_ci(),
+            "CI is set but TEST_DATABASE_URL is not: PostgreSQL must be tested"
+        );
+        println!("WARNING: PostgreSQL NOT TESTED ({what}): set TEST_DATABASE_URL to test it.");
+        return None;
+    };
+    let name = format!("tsunagi_scratch_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(admin_url.as_str())
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    admin.close().await.ok();
+    let url = fixtures::with_database(&admin_url, &name);
+    Some((url, ScratchDb { admin_url, name }))
+}
+
+/// A database made by [`scratch_postgres`]; [`ScratchDb::drop_now`] drops it.
+pub struct ScratchDb {
+    admin_url: String,
+    name: String,
+}
+
+impl ScratchDb {
+    pub async fn drop_now(self) {
+        use sea_orm::ConnectionTrait;
+        if let Ok(admin) = sea_orm::Database::connect(self.admin_url.as_str()).await {
+            let _ = admin
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .await;
+            admin.close().await.ok();
+        }
+    }
+}
