@@ -9,6 +9,7 @@ tests!(
     the_last_admin_and_oneself_are_never_deactivated,
     a_deactivated_account_is_reactivated_by_an_admin,
     an_admin_keeps_their_own_agency_and_accounts_stay_in_active_ones,
+    two_admins_deactivating_each_other_at_once_leave_one,
 );
 
 const VIEWER: &str = "{ viewer { account { login active } effectiveRoles } }";
@@ -228,4 +229,74 @@ async fn an_admin_keeps_their_own_agency_and_accounts_stay_in_active_ones(srv: &
         "{e}"
     );
     assert_eq!(version(srv, &worker).await, v);
+}
+
+/// The last two admins deactivate each other at the same moment: at most one succeeds
+/// (the other is refused, or finds its own account already gone), and one admin is left.
+/// Four rounds, each with a new second admin reactivated by the survivor.
+async fn two_admins_deactivating_each_other_at_once_leave_one(srv: &Server) {
+    let mut admins = Vec::new();
+    for n in 0..5 {
+        admins.push(
+            srv.account(&format!("acct-race-{n}"), &srv.city_agency, &["admin"])
+                .await,
+        );
+    }
+    let (first, first_token) = admins[0].clone();
+    // Only admins[0] and admins[1] stay active.
+    for id in [
+        srv.admin_id.clone(),
+        admins[2].0.clone(),
+        admins[3].0.clone(),
+        admins[4].0.clone(),
+    ] {
+        let r = deactivate(srv, &first_token, &id).await;
+        assert_eq!(r.ok()["deactivateAccount"]["active"], false);
+    }
+    const REACTIVATE: &str =
+        "mutation($id: ID!, $v: Int!) { reactivateAccount(id: $id, version: $v) { active } }";
+    let mut survivor = (first, first_token);
+    for other in [1, 2, 3, 4] {
+        let (other_id, other_token) = admins[other].clone();
+        if other > 1 {
+            let v = version_as(srv, &survivor.1, &other_id).await;
+            srv.gql(&survivor.1, REACTIVATE, json!({ "id": other_id, "v": v }))
+                .await
+                .ok();
+        }
+        let (a, b) = (survivor.clone(), (other_id.clone(), other_token.clone()));
+        let va = version_as(srv, &a.1, &b.0).await;
+        let vb = version_as(srv, &a.1, &a.0).await;
+        const DEACTIVATE: &str =
+            "mutation($id: ID!, $v: Int!) { deactivateAccount(id: $id, version: $v) { active } }";
+        let (ra, rb) = tokio::join!(
+            srv.gql(&a.1, DEACTIVATE, json!({ "id": b.0, "v": va })),
+            srv.gql(&b.1, DEACTIVATE, json!({ "id": a.0, "v": vb })),
+        );
+        let won = |r: &Gql| r.status == 200 && r.errors().is_empty();
+        assert!(
+            !(won(&ra) && won(&rb)),
+            "round {other}: both admins were deactivated: {} / {}",
+            ra.body,
+            rb.body
+        );
+        for r in [&ra, &rb] {
+            if !won(r) {
+                let code = r.codes();
+                assert!(
+                    code == ["CONFLICT"] || code == ["UNAUTHENTICATED"],
+                    "round {other}: {}",
+                    r.body
+                );
+            }
+        }
+        survivor = if won(&rb) { b } else { a };
+        // The survivor is still an admin who can act.
+        let me = srv.gql(&survivor.1, VIEWER, json!({})).await;
+        assert_eq!(
+            me.ok()["viewer"]["account"]["active"],
+            true,
+            "round {other}"
+        );
+    }
 }

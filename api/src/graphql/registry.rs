@@ -17,7 +17,8 @@ use entity::{account, agency};
 
 mod write;
 pub(super) use write::{
-    change_record, change_registered, create_record, refused, Registered, Stamped,
+    change_record, change_record_checked, change_registered, create_record, refused, Registered,
+    Stamped,
 };
 
 /// 機関 / an agency (no personal data)
@@ -510,8 +511,33 @@ async fn change_admin(
         };
         may_change_admin(p, operation, &change, deactivating)
     };
-    change_record(ctx, (operation, "account"), &id, version, rule, |m| {
-        Ok(change(m))
-    })
+    // The count above may be stale by the time of the write (two admins deactivating each
+    // other at once): decided again inside the transaction, after taking turns.
+    let principal = req(ctx)?.principal.clone();
+    let target = id.clone();
+    let check = store::write::txn_check(move |txn| {
+        Box::pin(async move {
+            store::registry::serialize_admin_changes(txn).await?;
+            let admins = store::registry::active_admins(txn).await?;
+            let admin_now = admins.iter().any(|a| a.id == target);
+            let change = AdminChange {
+                account_id: &target,
+                admin_now,
+                admin_after: admin_now && keeps_admin && !deactivating,
+                other_active_admins: admins.iter().filter(|a| a.id != target).count(),
+            };
+            // The permit that counts went to the write; this one only re-decides.
+            let _again =
+                may_change_admin(&principal, operation, &change, deactivating).map_err(refused)?;
+            Ok(())
+        })
+    });
+    change_record_checked(
+        ctx,
+        (operation, "account"),
+        (&id, version),
+        (rule, |m: &mut account::Model| Ok(change(m))),
+        check,
+    )
     .await
 }

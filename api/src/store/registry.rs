@@ -1,8 +1,8 @@
 //! Agencies and accounts: the hub's registry.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use super::batch::{Part, Union};
@@ -138,6 +138,20 @@ pub async fn active_admins<C: ConnectionTrait>(db: &C) -> Result<Vec<account::Mo
         .filter(|a| active_agencies.contains(&a.agency_id))
         .filter(|a| Role::parse_set(&a.roles).contains(&Role::Admin))
         .collect())
+}
+
+/// The PostgreSQL advisory lock key of changes that may take an admin away.
+pub const PG_ADMIN_LOCK: i64 = 32_778_045_498_681_195;
+
+/// Take turns, inside the writing transaction, with every other change that may take an
+/// admin away (two admins deactivating each other at once must not both succeed). SQLite's
+/// one writer already takes turns.
+pub async fn serialize_admin_changes(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PG_ADMIN_LOCK})"))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Why [`bootstrap`] did nothing.

@@ -240,10 +240,51 @@ pub async fn change<W, M: Record>(
     changed: M,
     entries: Vec<Entry>,
 ) -> ApiResult<M> {
+    change_checked(
+        db,
+        permit,
+        (read, client_version),
+        changed,
+        entries,
+        no_check,
+    )
+    .await
+}
+
+/// The check of a change that depends on nothing else ([`change_checked`]).
+pub fn no_check(_: &Txn) -> Rows<'_, ()> {
+    Box::pin(async { Ok(()) })
+}
+
+/// A check for [`change_checked`] from a closure (names the closure's higher-ranked type).
+pub fn txn_check<C>(check: C) -> C
+where
+    C: for<'t> FnOnce(&'t Txn) -> Rows<'t, ()> + Send + 'static,
+{
+    check
+}
+
+/// [`change`], with `check` run first in the same transaction: for a rule that depends on
+/// other rows (the hub keeps an active admin), decided again where no concurrent change can
+/// come between the check and the write. An error from `check` writes nothing.
+pub async fn change_checked<W, M: Record, C>(
+    db: &DatabaseConnection,
+    permit: Permit<W>,
+    (read, client_version): (&M, i32),
+    changed: M,
+    entries: Vec<Entry>,
+    check: C,
+) -> ApiResult<M>
+where
+    C: for<'t> FnOnce(&'t Txn) -> Rows<'t, ()> + Send + 'static,
+{
     permitted(&permit, read.id())?;
     let read = read.clone();
     write(db, entries, move |txn| {
-        changed.update_in(txn, read, client_version)
+        Box::pin(async move {
+            check(txn).await?;
+            changed.update_in(txn, read, client_version).await
+        })
     })
     .await
 }

@@ -105,12 +105,38 @@ stamped!(
 /// ledgered as `operation`. Returns the record as stored.
 pub(in crate::graphql) async fn change_record<W, M: Record + Stamped>(
     ctx: &Context<'_>,
-    (operation, record_type): Operation,
+    operation: Operation,
     id: &str,
     version: i32,
     rule: impl FnOnce(&Principal, &M) -> Ruling<W>,
     change: impl FnOnce(&mut M) -> ApiResult<serde_json::Value>,
 ) -> ApiResult<M> {
+    let checked = (rule, change);
+    change_record_checked(
+        ctx,
+        operation,
+        (id, version),
+        checked,
+        store::write::no_check,
+    )
+    .await
+}
+
+/// [`change_record`] with `check` run first inside the writing transaction
+/// ([`store::write::change_checked`]).
+pub(in crate::graphql) async fn change_record_checked<W, M: Record + Stamped, C>(
+    ctx: &Context<'_>,
+    (operation, record_type): Operation,
+    (id, version): (&str, i32),
+    (rule, change): (
+        impl FnOnce(&Principal, &M) -> Ruling<W>,
+        impl FnOnce(&mut M) -> ApiResult<serde_json::Value>,
+    ),
+    check: C,
+) -> ApiResult<M>
+where
+    C: for<'t> FnOnce(&'t store::write::Txn) -> store::write::Rows<'t, ()> + Send + 'static,
+{
     let r = req(ctx)?;
     let db = db(ctx)?;
     let current = store::write::read::<M>(db, id)
@@ -121,5 +147,5 @@ pub(in crate::graphql) async fn change_record<W, M: Record + Stamped>(
     let detail = change(&mut changed)?;
     changed.stamp(r.now);
     let entry = Entry::write(&r.principal, operation, record_type, id, None, detail);
-    store::write::change(db, permit, &current, version, changed, vec![entry]).await
+    store::write::change_checked(db, permit, (&current, version), changed, vec![entry], check).await
 }
