@@ -187,55 +187,67 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<std::proces
     refuse_unknown_variables()?;
     let settings = cli.settings;
     let command = cli.command.unwrap_or(Command::Serve { demo: false });
-    match command {
+    match &command {
         Command::Schema => {
             print!("{}", graphql::sdl());
             return Ok(std::process::ExitCode::SUCCESS);
         }
         Command::Documents { command } => {
-            documents(&command)?;
+            documents(command)?;
             return Ok(std::process::ExitCode::SUCCESS);
         }
+        _ => {}
+    }
+    // Only `serve` creates the development key; `token` run elsewhere must not.
+    let dev_key = match command {
+        Command::Serve { .. } => DevKey::Create,
+        _ => DevKey::IfPresent,
+    };
+    let config = Config::from_settings(&settings, dev_key)?;
+    match command {
         Command::Config {
             command: ConfigCommand::Check,
         } => {
-            let config = Config::from_settings(&settings, DevKey::IfPresent)?;
             config.replica_url()?;
             print!(
                 "{}",
                 tsunagi_api::operate::describe(&Cli::command(), matches, &config)
             );
             println!("ok: この設定で起動できます / the hub would start with this configuration");
-            return Ok(std::process::ExitCode::SUCCESS);
+            Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Jwks => {
-            let config = Config::from_settings(&settings, DevKey::IfPresent)?;
             let Some(jwks) = config.jwt.key.public_jwks() else {
                 anyhow::bail!("非対称の署名鍵がありません / no asymmetric signing key configured (TSUNAGI_JWT_SIGNING_KEY_FILE)");
             };
             println!("{}", serde_json::to_string_pretty(&jwks)?);
-            return Ok(std::process::ExitCode::SUCCESS);
+            Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Serve { demo: load_demo } => {
-            let config = Config::from_settings(&settings, DevKey::Create)?;
             // A wrong replica setting stops `serve` here, before anything is opened.
             config.replica_url()?;
-            return serve(config, load_demo).await;
+            serve(config, load_demo).await
         }
         Command::Token {
             account,
             ttl,
             roles,
         } => {
-            let config = Config::from_settings(&settings, DevKey::IfPresent)?;
             let db = tsunagi_api::operate::open_existing(&config).await?;
             let token = tsunagi_api::operate::token(&db, &config, &account, ttl, &roles).await?;
             println!("{token}");
-            return Ok(std::process::ExitCode::SUCCESS);
+            Ok(std::process::ExitCode::SUCCESS)
         }
-        _ => {}
+        command => run_on_database(command, config).await,
     }
-    let config = Config::from_settings(&settings, DevKey::IfPresent)?;
+}
+
+/// The commands that open the configured database as it is: migrate, admin, seed,
+/// visibility, audit, backup.
+async fn run_on_database(
+    command: Command,
+    config: Config,
+) -> anyhow::Result<std::process::ExitCode> {
     let mut db = store::connect(&config.database_url, &config.pool).await?;
     bench_switches::instrument(&mut db)?;
     match command {

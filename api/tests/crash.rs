@@ -24,10 +24,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::Rng;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 
-use common::fixtures::with_database;
 use common::{fresh_dir, in_ci, tsunagi_with, ServerProcess};
 use entity::{
     account, audit_event, consent, consent_category, consent_recipient, consultation,
@@ -955,35 +954,14 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
     kill_rounds(&Site::new("SQLite", &dir, url), 3).await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        assert!(
-            !in_ci(),
-            "CI is set but TEST_DATABASE_URL is not: PostgreSQL must be tested"
-        );
-        println!(
-            "WARNING: PostgreSQL NOT TESTED (crash safety): set TEST_DATABASE_URL to test it."
-        );
+    let Some((url, db)) = common::scratch_postgres("crash safety").await else {
         return;
     };
-    let name = format!("tsunagi_crash_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(admin_url.as_str())
-        .await
-        .expect("connect to TEST_DATABASE_URL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
     let dir = fresh_dir("tsunagi-crash");
-    let site = Site::new("PostgreSQL", &dir, with_database(&admin_url, &name));
+    let site = Site::new("PostgreSQL", &dir, url);
     // Run it as a task so the database is dropped even when a check fails.
     let outcome = tokio::spawn(async move { kill_rounds(&site, 2).await }).await;
-    let _ = admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await;
-    admin.close().await.ok();
+    db.drop_now().await;
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());

@@ -9,7 +9,8 @@ use super::enums::{AccountKind, AgencyKind, LegalRegime, Role};
 use super::validate;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::write::registry::{
-    may_administer, may_change_admin, may_change_agency, AdminChange, CreateAccount, CreateAgency,
+    may_administer, may_change_admin, may_change_agency, AdminChange, ChangeAccount, CreateAccount,
+    CreateAgency,
 };
 use crate::policy::{self, Action, Principal};
 use crate::store;
@@ -495,24 +496,11 @@ async fn change_admin(
 ) -> ApiResult<account::Model> {
     req(ctx)?.require(Action::ManageRegistry, operation)?;
     let id = validate::id("id", &id)?;
-    let others = store::registry::active_admins(db(ctx)?)
-        .await?
-        .into_iter()
-        .filter(|a| a.id != id)
-        .count();
-    let rule = |p: &Principal, m: &account::Model| {
-        let admin_now =
-            m.active && policy::Role::parse_set(&m.roles).contains(&policy::Role::Admin);
-        let change = AdminChange {
-            account_id: &m.id,
-            admin_now,
-            admin_after: admin_now && keeps_admin && !deactivating,
-            other_active_admins: others,
-        };
-        may_change_admin(p, operation, &change, deactivating)
-    };
-    // The count above may be stale by the time of the write (two admins deactivating each
-    // other at once): decided again inside the transaction, after taking turns.
+    // Decided inside the writing transaction, after taking turns with every other change
+    // that may take an admin away (two admins deactivating each other at once); before it,
+    // only the role is checked for the permit.
+    let rule =
+        |p: &Principal, m: &account::Model| may_administer::<ChangeAccount>(p, operation, &m.id);
     let principal = req(ctx)?.principal.clone();
     let target = id.clone();
     let check = store::write::txn_check(move |txn| {
@@ -526,8 +514,8 @@ async fn change_admin(
                 admin_after: admin_now && keeps_admin && !deactivating,
                 other_active_admins: admins.iter().filter(|a| a.id != target).count(),
             };
-            // The permit that counts went to the write; this one only re-decides.
-            let _again =
+            // The permit for the write came from the rule above; this decides the rest.
+            let _decided =
                 may_change_admin(&principal, operation, &change, deactivating).map_err(refused)?;
             Ok(())
         })
