@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use async_graphql::parser::types::{DocumentOperations, Selection, SelectionSet};
+use async_graphql::parser::types::{DocumentOperations, OperationType, Selection, SelectionSet};
 use async_graphql::parser::Positioned;
 
 /// Requests per minute per account, as a token bucket refilled continuously.
@@ -58,6 +58,9 @@ pub struct DocumentFacts {
     /// named operation, else "anonymous".
     pub operation: String,
     pub aliases: usize,
+    /// The operation that would run is a mutation (the named one, or the only one). False
+    /// for a document that does not parse.
+    pub mutation: bool,
 }
 
 fn count_aliases(set: &Positioned<SelectionSet>, fragments_seen: &mut usize) -> usize {
@@ -85,6 +88,7 @@ pub fn inspect(query: &str, operation_name: Option<&str>) -> DocumentFacts {
         return DocumentFacts {
             operation: operation_name.unwrap_or("anonymous").to_owned(),
             aliases: 0,
+            mutation: false,
         };
     };
     let mut spreads = 0;
@@ -111,5 +115,17 @@ pub fn inspect(query: &str, operation_name: Option<&str>) -> DocumentFacts {
         .max()
         .unwrap_or(0);
     aliases += spreads * fragment_aliases;
-    DocumentFacts { operation, aliases }
+    let mut runs = doc
+        .operations
+        .iter()
+        .filter(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name);
+    let mutation = match (runs.next(), runs.next()) {
+        (Some((_, op)), None) => op.node.ty == OperationType::Mutation,
+        _ => false,
+    };
+    DocumentFacts {
+        operation,
+        aliases,
+        mutation,
+    }
 }

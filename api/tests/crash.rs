@@ -12,6 +12,9 @@
 //!    PostgreSQL is down /readyz answers 503 and writes fail cleanly (INTERNAL, or 503
 //!    UNAVAILABLE when no connection could be had) within a bound; when it is
 //!    back, /readyz returns to 200 by itself, writes succeed, and nothing acknowledged is lost.
+//! 3. SIGKILL with idempotent writes in flight (`Idempotency-Key`), on SQLite and PostgreSQL:
+//!    after the restart every key is sent again; a key whose first request committed is
+//!    replayed byte for byte, one that did not runs once; one person per key, whole.
 
 mod common;
 
@@ -1052,6 +1055,258 @@ async fn sigterm_answers_requests_in_flight_and_exits_0() {
     let dir = fresh_dir("tsunagi-term");
     let site = Site::new("PostgreSQL", &dir, url);
     let outcome = tokio::spawn(async move { term_round(&site).await }).await;
+    db.drop_now().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SIGKILL with idempotent writes in flight (issue 15 item 2)
+
+/// One createPerson sent with its own `Idempotency-Key`, and its first answer (None: lost).
+#[derive(Clone, Debug)]
+struct KeyedWrite {
+    login: &'static str,
+    key: String,
+    sent: Sent,
+    body: String,
+    first: Option<(u16, Vec<u8>)>,
+}
+
+/// POST the exact `body` with `key`: (status, `Idempotent-Replayed`, body bytes), or why
+/// there was no answer.
+async fn send_keyed(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    key: &str,
+    body: &str,
+) -> Result<(u16, bool, Vec<u8>), String> {
+    let response = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(body.to_owned())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true");
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    Ok((status, replayed, bytes.to_vec()))
+}
+
+fn person_id_in(bytes: &[u8]) -> Option<String> {
+    let body: Value = serde_json::from_slice(bytes).ok()?;
+    body["data"]["createPerson"]["id"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Writers send keyed createPerson until the server is SIGKILLed (after a random number of
+/// answers, with writes in flight); the server is restarted and every key is sent again
+/// with its body. For every key: if its first request committed (answered, or lost after
+/// its commit), the retry is a byte-identical replay of that answer; if not, the retry runs
+/// it (once). Then there is exactly one person per key, whole with its ledger rows
+/// ([`check_database`]), and the chain verifies.
+async fn idempotent_kill_round(site: &Site) {
+    let client = reqwest::Client::builder()
+        .timeout(ANSWER_BOUND)
+        .build()
+        .expect("client");
+    let server = site.serve(&client, true).await;
+    let tokens = site.tokens();
+    let (base, accounts) = {
+        let db = site.connect().await;
+        let out = (baseline(&db).await, writer_accounts(&db).await);
+        db.close().await.ok();
+        out
+    };
+    let log: Arc<Mutex<Vec<KeyedWrite>>> = Arc::new(Mutex::new(Vec::new()));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut writers = Vec::new();
+    for (a, login) in ACCOUNTS.iter().enumerate() {
+        for w in 0..WRITERS_PER_ACCOUNT {
+            let (client, url, tokens) = (client.clone(), server.base.clone(), tokens.clone());
+            let (log, answered) = (log.clone(), answered.clone());
+            writers.push(tokio::spawn(async move {
+                for n in 1.. {
+                    let tag = format!("ia{a}w{w}n{n}p");
+                    let key = format!("crash-{a}-{w}-{n}");
+                    let sent = Sent::person(tag, n);
+                    let body = sent.request().to_string();
+                    let outcome = send_keyed(&client, &url, &tokens[login], &key, &body).await;
+                    let first = outcome.ok().map(|(status, replayed, bytes)| {
+                        assert!(!replayed, "a first request replayed: {key}");
+                        (status, bytes)
+                    });
+                    let lost = first.is_none();
+                    log.lock().expect("log").push(KeyedWrite {
+                        login,
+                        key,
+                        sent,
+                        body,
+                        first,
+                    });
+                    if lost {
+                        return;
+                    }
+                    answered.fetch_add(1, Ordering::SeqCst);
+                }
+            }));
+        }
+    }
+    let kill_after = rand::rng().random_range(10..60);
+    let start = Instant::now();
+    while answered.load(Ordering::SeqCst) < kill_after {
+        assert!(start.elapsed() < BOUND, "{}: too few answers", site.label);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut server = server;
+    server.kill();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let writes = log.lock().expect("log").clone();
+    for w in &writes {
+        if let Some((status, bytes)) = &w.first {
+            assert!(
+                *status == 200 && person_id_in(bytes).is_some(),
+                "{}: {} answered {status}: {}",
+                site.label,
+                w.key,
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+    // Which first requests committed: their person is there.
+    let present: HashMap<String, String> = {
+        let db = site.connect().await;
+        let persons = person::Entity::find()
+            .filter(person::Column::FamilyName.eq(FAMILY_NAME))
+            .all(&db)
+            .await
+            .expect("persons");
+        db.close().await.ok();
+        let mut by_tag = HashMap::new();
+        for p in persons {
+            assert!(
+                by_tag.insert(p.given_name.clone(), p.id).is_none(),
+                "{}: two persons for {}",
+                site.label,
+                p.given_name
+            );
+        }
+        by_tag
+    };
+
+    let server = site.serve(&client, false).await;
+    let (mut replayed, mut ran, mut lost_committed) = (0, 0, 0);
+    let mut attempts = Vec::new();
+    for w in &writes {
+        let tag = w.sent.tag();
+        let (status, was_replayed, bytes) =
+            send_keyed(&client, &server.base, &tokens[w.login], &w.key, &w.body)
+                .await
+                .unwrap_or_else(|e| panic!("{}: retry of {}: {e}", site.label, w.key));
+        assert_eq!(status, 200, "{}: retry of {}", site.label, w.key);
+        let id = person_id_in(&bytes).unwrap_or_else(|| {
+            panic!(
+                "{}: retry of {}: {}",
+                site.label,
+                w.key,
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        match (&w.first, present.get(tag)) {
+            (Some((_, first)), Some(stored)) => {
+                assert!(
+                    was_replayed,
+                    "{}: an answered key ran again: {}",
+                    site.label, w.key
+                );
+                assert_eq!(
+                    &bytes, first,
+                    "{}: the replay of {} differs",
+                    site.label, w.key
+                );
+                assert_eq!(&id, stored);
+                replayed += 1;
+            }
+            (Some(_), None) => panic!(
+                "{}: {} was answered but its person is missing",
+                site.label, w.key
+            ),
+            (None, Some(stored)) => {
+                assert!(
+                    was_replayed,
+                    "{}: {} committed, and ran again",
+                    site.label, w.key
+                );
+                assert_eq!(&id, stored);
+                lost_committed += 1;
+            }
+            (None, None) => {
+                assert!(
+                    !was_replayed,
+                    "{}: {} replayed an answer never committed",
+                    site.label, w.key
+                );
+                ran += 1;
+            }
+        }
+        // Once more: now it is a replay whatever happened before.
+        let (_, again, again_bytes) =
+            send_keyed(&client, &server.base, &tokens[w.login], &w.key, &w.body)
+                .await
+                .expect("second retry");
+        assert!(
+            again && again_bytes == bytes,
+            "{}: second retry of {}",
+            site.label,
+            w.key
+        );
+        attempts.push(Attempt {
+            login: w.login,
+            sent: w.sent.clone(),
+            outcome: Outcome::Acked(id),
+            started: Instant::now(),
+            took: Duration::ZERO,
+        });
+    }
+    drop(server);
+    // One person per key, whole, with its ledger rows; the chain verifies.
+    let tally = site
+        .check(&attempts, &base, &accounts, "after the idempotent retries")
+        .await;
+    assert_eq!(tally.acked, writes.len(), "{}: {tally:?}", site.label);
+    println!(
+        "{}: SIGKILL after {kill_after}+ answers: {} keys; {replayed} answered and replayed, \
+         {lost_committed} lost after their commit and replayed, {ran} lost before it and run by the retry",
+        site.label,
+        writes.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_with_idempotent_writes_in_flight_then_each_key_runs_once() {
+    let dir = fresh_dir("tsunagi-crash-idem");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("crash.db").display());
+    idempotent_kill_round(&Site::new("SQLite", &dir, url)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let Some((url, db)) = common::scratch_postgres("idempotent crash safety").await else {
+        return;
+    };
+    let dir = fresh_dir("tsunagi-crash-idem");
+    let site = Site::new("PostgreSQL", &dir, url);
+    let outcome = tokio::spawn(async move { idempotent_kill_round(&site).await }).await;
     db.drop_now().await;
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = outcome {

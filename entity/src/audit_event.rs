@@ -39,6 +39,10 @@ pub struct Model {
     pub prev_hash: String,
     #[sea_orm(column_type = "Text")]
     pub hash: String,
+    /// The service client the row was written under (a client token's `cid`); None for staff
+    /// tokens and for every row written before the column existed. Hashed only when set.
+    #[sea_orm(column_type = "Text")]
+    pub client_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

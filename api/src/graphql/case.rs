@@ -17,7 +17,7 @@ use std::future::Future;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, MergedObject, Object, ID};
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::DbErr;
 
 use super::case_decision::CaseDecision;
 use super::context::{db, req, RequestCtx};
@@ -236,7 +236,7 @@ pub(super) async fn rows_of<'c, T, Q, Fut>(
 ) -> ApiResult<HashMap<String, Vec<T>>>
 where
     T: Clone,
-    Q: FnOnce(&'c DatabaseConnection, Vec<String>) -> Fut,
+    Q: FnOnce(&'c crate::store::Db, Vec<String>) -> Fut,
     Fut: Future<Output = Result<Vec<T>, DbErr>>,
 {
     let db = db(ctx)?;

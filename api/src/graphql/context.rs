@@ -1,6 +1,10 @@
 //! The request context every resolver gets: the principal, the request's clock and purpose,
 //! the ledger recorder, the rows loaded in this request ([`super::loaders`]) and the two
 //! database handles ([`db`], the primary; [`replica_db`], the read replica when one is set).
+//! Both are a [`Db`]: the pool, or the request's own transaction when the whole request
+//! runs in one (a mutation under an `Idempotency-Key`, [`crate::http::idempotency`]); then
+//! both return the transaction, so the request reads its own writes and uses no second
+//! connection.
 //! The gate through which personal fields are revealed is [`super::gate`].
 
 use std::sync::Arc;
@@ -8,6 +12,8 @@ use std::sync::Arc;
 use async_graphql::Context;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
+
+use crate::store::Db;
 
 use super::loaders::Rows;
 use crate::audit::{AccessRecorder, Entry};
@@ -28,7 +34,7 @@ pub struct RequestCtx {
     pub(crate) rows: Rows,
     /// The read replica (TSUNAGI_DATABASE_REPLICA_URL), if set: reached only through
     /// [`replica_db`].
-    replica: Option<DatabaseConnection>,
+    replica: Option<Db>,
 }
 
 impl RequestCtx {
@@ -47,7 +53,7 @@ impl RequestCtx {
     /// With a read replica (a pool handle: cloning it is cheap). See [`replica_db`] for what
     /// may be read from it.
     pub fn with_replica(mut self, replica: Option<DatabaseConnection>) -> Self {
-        self.replica = replica;
+        self.replica = replica.map(Db::Pool);
         self
     }
 
@@ -108,9 +114,11 @@ pub fn req<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a RequestCtx> {
         .map_err(|e| ApiError::internal("request context", e.message))
 }
 
-/// The primary. Everything is read here unless [`replica_db`]'s rule allows otherwise.
-pub fn db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a DatabaseConnection> {
-    ctx.data::<DatabaseConnection>()
+/// The primary. Everything is read here unless [`replica_db`]'s rule allows otherwise. The
+/// request's transaction when it has one (request data, which comes before the schema's
+/// pool).
+pub fn db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Db> {
+    ctx.data::<Db>()
         .map_err(|e| ApiError::internal("database handle", e.message))
 }
 
@@ -133,15 +141,19 @@ pub fn db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a DatabaseConnection> {
 ///   [`db`].
 ///
 /// Callers: `persons`, `households`, `consultations` (grep `replica_db(`). If in doubt, [`db`].
-pub fn replica_db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a DatabaseConnection> {
-    match &req(ctx)?.replica {
-        Some(replica) => Ok(replica),
-        None => db(ctx),
+///
+/// A request that runs in one transaction reads everything there, the replica never: it
+/// must see its own writes.
+pub fn replica_db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Db> {
+    let primary = db(ctx)?;
+    match (&req(ctx)?.replica, primary) {
+        (Some(replica), Db::Pool(_)) => Ok(replica),
+        _ => Ok(primary),
     }
 }
 
 /// Whether [`replica_db`] is a replica, so that rows read through it must be read again on
 /// the primary before a decision rests on them (without one they came from the primary).
 pub fn reads_replica(ctx: &Context<'_>) -> ApiResult<bool> {
-    Ok(req(ctx)?.replica.is_some())
+    Ok(req(ctx)?.replica.is_some() && matches!(db(ctx)?, Db::Pool(_)))
 }

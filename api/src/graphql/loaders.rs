@@ -9,8 +9,6 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 
-use sea_orm::DatabaseConnection;
-
 use super::context::{db, req};
 use crate::error::ApiResult;
 use crate::policy::SubjectFacts;
@@ -318,7 +316,7 @@ async fn read<'a, V, Fut>(
     ctx: &'a Context<'_>,
     of: impl FnOnce(&'a Rows) -> &'a Keyed<V>,
     keys: &[String],
-    load: impl FnOnce(&'a DatabaseConnection, Vec<String>) -> Fut,
+    load: impl FnOnce(&'a crate::store::Db, Vec<String>) -> Fut,
 ) -> ApiResult<HashMap<String, V>>
 where
     V: Clone + Default + 'a,

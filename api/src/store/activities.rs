@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::visibility::{self, Own};
@@ -24,7 +24,7 @@ pub const CONNECTED: &str = "CONNECTED";
 
 /// Insert an activity and its ledger entry in one transaction.
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<RecordActivity>,
     model: activity::Model,
     entry: Entry,

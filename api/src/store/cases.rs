@@ -12,8 +12,8 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::batch::{Part, Union};
@@ -319,7 +319,7 @@ pub enum Row {
 
 /// Insert a new case, with its ledger entries.
 pub async fn open(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<OpenCase>,
     model: support_case::Model,
     entries: Vec<Entry>,
@@ -336,7 +336,7 @@ pub async fn open(
 /// change `rows` (a plan agreed meanwhile is CONFLICT), append `entries`. Nothing is
 /// written unless all of it is.
 pub async fn change(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<ChangeCase>,
     read: &support_case::Model,
     version: i32,
@@ -391,7 +391,7 @@ async fn write_row(txn: &Txn, row: Row) -> ApiResult<()> {
 /// written over the one read, optimistically (CONFLICT if it changed since), with its ledger
 /// entries, under the permit for that record.
 pub async fn update_record<W, M>(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<W>,
     read: &M,
     version: i32,

@@ -1,7 +1,7 @@
 //! Consent records (never deleted; withdrawal is a stamp). A person's consents are read
 //! with the person's policy facts (`facts::for_persons`).
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use super::facts::ConsentRecord;
 use super::write::{self, insert, write};
@@ -18,7 +18,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<consent:
 /// Store a new consent with its categories and recipients, and its ledger entries, in one
 /// transaction. The permit is for the person it is recorded under.
 pub async fn record(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<RecordConsent>,
     record: ConsentRecord,
     entries: Vec<Entry>,
@@ -45,7 +45,7 @@ pub async fn record(
 /// columns set, written only if the consent is still at the version the client sent
 /// (CONFLICT otherwise).
 pub async fn withdraw(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<WithdrawConsent>,
     read: consent::Model,
     client_version: i32,

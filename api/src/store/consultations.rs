@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::batch::{self, Part, Union};
@@ -381,7 +381,7 @@ pub async fn issue_categories<C: ConnectionTrait>(
 /// Record a consultation with its subjects and issues (code, whether main), with the ledger
 /// entries.
 pub async fn record(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<RecordConsultation>,
     model: consultation::Model,
     subjects: Vec<String>,
@@ -423,7 +423,7 @@ pub async fn record(
 /// Set the status of the consultation `read` (optimistic: CONFLICT unless the client's
 /// version is the one read and the row is still at it), with the ledger entries.
 pub async fn set_status(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<ChangeConsultation>,
     read: &consultation::Model,
     client_version: i32,

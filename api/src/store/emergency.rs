@@ -2,8 +2,7 @@
 
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::write::{guarded, insert, write};
@@ -43,7 +42,7 @@ pub async fn get<C: ConnectionTrait>(
 
 /// Store a new grant with its ledger entries. The permit is for the grant's person.
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<RequestEmergency>,
     grant: emergency_grant::Model,
     entries: Vec<Entry>,
@@ -63,7 +62,7 @@ pub async fn create(
 /// Close a grant (`closed`: the grant as read with its closing columns set) only if it is
 /// still open: a concurrent close is CONFLICT, and nothing is written twice.
 pub async fn close(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<CloseGrant>,
     closed: emergency_grant::Model,
     entries: Vec<Entry>,

@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::Query;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::batch::{Part, Union};
@@ -146,7 +146,7 @@ pub async fn member<C: ConnectionTrait>(
 /// Register a household with its members (each enrolled by its own permit), with the ledger
 /// entries.
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<CreateHousehold>,
     model: household::Model,
     members: Vec<(Permit<Enrol>, household_member::Model)>,
@@ -171,7 +171,7 @@ pub async fn create(
 
 /// Add a member to a household, with the ledger entries.
 pub async fn add_member(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<ChangeHousehold>,
     enrol: Permit<Enrol>,
     row: household_member::Model,
@@ -193,7 +193,7 @@ pub async fn add_member(
 /// End the membership `read` on `left_on`, with the ledger entries: only if it is still as
 /// read (not ended meanwhile), CONFLICT otherwise.
 pub async fn end_membership(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<EndMembership>,
     read: &household_member::Model,
     left_on: NaiveDate,

@@ -2,8 +2,8 @@
 //! categories and the case decisions taken at them.
 
 use sea_orm::{
-    ActiveModelBehavior, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, ModelTrait, QueryFilter, QueryOrder,
+    ActiveModelBehavior, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, ModelTrait, QueryFilter, QueryOrder,
 };
 
 use super::write::{self, write, Txn};
@@ -23,7 +23,7 @@ pub struct MeetingRow {
 
 /// Insert a meeting, its members and categories, and the ledger entries, in one transaction.
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<ConveneMeeting>,
     row: MeetingRow,
     entries: Vec<Entry>,

@@ -5,11 +5,15 @@
 pub mod activities;
 pub mod batch;
 pub mod cases;
+pub mod changes;
 pub mod consents;
 pub mod consultations;
 pub mod emergency;
+pub mod external_refs;
 pub mod facts;
+mod handle;
 pub mod households;
+pub mod idempotency;
 pub mod ledger;
 pub mod meetings;
 pub mod persons;
@@ -18,8 +22,10 @@ pub mod registry;
 pub mod resources;
 pub mod service_clients;
 pub mod visibility;
+pub mod wake;
 pub mod write;
 
+pub use handle::{Db, Handle, RequestTxn};
 pub use write::{next_version, write, Versioned};
 
 use base64::Engine;

@@ -96,7 +96,7 @@ pub async fn by_ids<C: ConnectionTrait>(
 
 /// Register a new person, with its ledger entries.
 pub async fn create(
-    db: &sea_orm::DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<CreatePerson>,
     model: person::Model,
     entries: Vec<Entry>,
@@ -116,7 +116,7 @@ pub async fn create(
 /// Write a changed person record over the one read (optimistic: CONFLICT if it changed
 /// since), with its ledger entries.
 pub async fn update(
-    db: &sea_orm::DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<ChangePerson>,
     read: &person::Model,
     client_version: i32,

@@ -1,8 +1,8 @@
 //! Referrals (つなぎ): visible to the two agencies that are party to them.
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::write::{self, insert, write};
@@ -52,7 +52,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<referral
 
 /// Store a proposed referral with its ledger entries. The permit is for its person.
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<ProposeReferral>,
     proposed: referral::Model,
     entries: Vec<Entry>,
@@ -64,7 +64,7 @@ pub async fn create(
 /// Write a referral's move (`moved`: the referral as read, in its new status) only if it is
 /// still at the version the client decided on (CONFLICT otherwise).
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &impl super::Handle,
     permit: Permit<MoveReferral>,
     read: referral::Model,
     client_version: i32,

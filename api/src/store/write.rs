@@ -17,8 +17,8 @@
 
 use sea_orm::sea_query::IntoCondition;
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, FromQueryResult, IntoActiveModel, ModelTrait, QueryFilter, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, FromQueryResult, IntoActiveModel, ModelTrait, QueryFilter,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +27,8 @@ use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Permit;
 
+pub use super::handle::Handle;
+
 /// The connection a write's rows run on.
 pub type Txn = DatabaseTransaction;
 
@@ -34,7 +36,9 @@ pub type Txn = DatabaseTransaction;
 pub type Rows<'t, T> = Pin<Box<dyn Future<Output = ApiResult<T>> + Send + 't>>;
 
 /// Run `rows` in one transaction, append `entries` to the ledger in it, commit. An error
-/// from `rows` or from the ledger rolls everything back.
+/// from `rows` or from the ledger rolls everything back. Inside a request transaction
+/// ([`Handle::request`]) the transaction is a SAVEPOINT and the entries go to the request,
+/// which appends them just before its own commit (`store::handle`).
 ///
 /// ```ignore
 /// store::write(db, entries, |txn| Box::pin(async move {
@@ -42,17 +46,32 @@ pub type Rows<'t, T> = Pin<Box<dyn Future<Output = ApiResult<T>> + Send + 't>>;
 ///     Ok(())
 /// })).await?;
 /// ```
-pub async fn write<T, F>(db: &DatabaseConnection, entries: Vec<Entry>, rows: F) -> ApiResult<T>
+pub async fn write<T, F>(db: &impl Handle, entries: Vec<Entry>, rows: F) -> ApiResult<T>
 where
     T: Send,
     F: for<'t> FnOnce(&'t Txn) -> Rows<'t, T> + Send,
 {
     let txn = db.begin().await?;
     let out = rows(&txn).await?;
-    audit::append(&txn, entries).await?;
+    // An upsert's reference, under its unique index: a concurrent upsert of the same
+    // reference fails here (CONFLICT) and the whole write rolls back.
+    super::external_refs::insert_for(&txn, &entries).await?;
+    let deferred = match db.request() {
+        Some(request) => Some((request, entries)),
+        None => {
+            audit::append(&txn, entries).await?;
+            None
+        }
+    };
+    // Subscribers of every hub process are woken by the commit (docs/design.md §4.15).
+    super::wake::announce(&txn).await?;
     // From here on the request may have written: it is never shed as "nothing done".
     crate::shed::note_commit();
     txn.commit().await?;
+    super::wake::committed(db);
+    if let Some((request, entries)) = deferred {
+        request.defer(entries);
+    }
     Ok(out)
 }
 
@@ -182,7 +201,7 @@ where
 /// model is one), so that their callers need no SeaORM bounds.
 pub trait Record: Versioned + 'static {
     /// The record `id`, as read before a change.
-    fn find<'a>(db: &'a DatabaseConnection, id: &'a str) -> Rows<'a, Option<Self>>;
+    fn find<'a, C: ConnectionTrait>(db: &'a C, id: &'a str) -> Rows<'a, Option<Self>>;
     /// [`insert`] it.
     fn insert_in(self, txn: &Txn) -> Rows<'_, Self>;
     /// [`update`] the record as `read` to this, its changed copy.
@@ -195,7 +214,7 @@ where
     M::Entity: EntityTrait<Model = M>,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelBehavior + Send,
 {
-    fn find<'a>(db: &'a DatabaseConnection, id: &'a str) -> Rows<'a, Option<M>> {
+    fn find<'a, C: ConnectionTrait>(db: &'a C, id: &'a str) -> Rows<'a, Option<M>> {
         Box::pin(async move {
             Ok(M::Entity::find()
                 .filter(M::id_column().eq(id))
@@ -214,14 +233,14 @@ where
 }
 
 /// A record by id, as read before a change.
-pub async fn read<M: Record>(db: &DatabaseConnection, id: &str) -> ApiResult<Option<M>> {
+pub async fn read<M: Record>(db: &impl ConnectionTrait, id: &str) -> ApiResult<Option<M>> {
     M::find(db, id).await
 }
 
 /// Store a new record with its ledger entries, as the policy's `permit` (granted for the
 /// new record's id) allows.
 pub async fn create<W, M: Record>(
-    db: &DatabaseConnection,
+    db: &impl Handle,
     permit: Permit<W>,
     model: M,
     entries: Vec<Entry>,
@@ -233,7 +252,7 @@ pub async fn create<W, M: Record>(
 /// Write `changed` over the record as `read`, with its ledger entries, as the policy's
 /// `permit` allows: [`update`] in its own [`write`]. Returns the record as stored.
 pub async fn change<W, M: Record>(
-    db: &DatabaseConnection,
+    db: &impl Handle,
     permit: Permit<W>,
     read: &M,
     client_version: i32,
@@ -268,7 +287,7 @@ where
 /// other rows (the hub keeps an active admin), decided again where no concurrent change can
 /// come between the check and the write. An error from `check` writes nothing.
 pub async fn change_checked<W, M: Record, C>(
-    db: &DatabaseConnection,
+    db: &impl Handle,
     permit: Permit<W>,
     (read, client_version): (&M, i32),
     changed: M,
