@@ -36,10 +36,25 @@ pub enum ConsentState {
     NotYetValid,
 }
 
+impl Consent {
+    /// The consent's id.
+    pub fn record_id(&self) -> &str {
+        &self.model.id
+    }
+}
+
 #[Object]
 impl Consent {
     async fn id(&self) -> ID {
         ID(self.model.id.clone())
+    }
+    /// 自機関の外部参照 (他機関のものは見えない) / the caller's agency's own references to this
+    /// consent (another agency's are never shown)
+    async fn external_refs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::external_ref::ExternalRef>> {
+        super::external_ref::of_record(ctx, &self.model.id).await
     }
     async fn person_id(&self) -> ID {
         ID(self.model.subject_person_id.clone())
@@ -329,6 +344,7 @@ impl ConsentQuery {
                     } else {
                         BTreeSet::new()
                     },
+                    client_id: None,
                 };
                 (account, principal)
             }

@@ -13,6 +13,7 @@ use super::enums::{
 use super::loaders::{forget_person, load_persons};
 use super::person::Person;
 use super::scalars::DateTime;
+use super::upsert::Via;
 use super::validate;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
@@ -57,178 +58,7 @@ impl ConsentMutation {
         ctx: &Context<'_>,
         input: RecordConsentInput,
     ) -> ApiResult<Consent> {
-        let r = req(ctx)?;
-        r.require(Action::RecordConsent, "recordConsent")?;
-        // Every invalid value is reported at once; the person and the recipient agencies are
-        // looked up after, and nothing is written unless all are valid.
-        let mut invalid = validate::Invalid::default();
-        let person_id = invalid.check(validate::id("input.personId", &input.person_id));
-        let categories: BTreeSet<Category> = input
-            .categories
-            .iter()
-            .map(|c| Category::from(*c))
-            .collect();
-        if categories.is_empty() {
-            invalid.push(ApiError::bad_input(
-                "input.categories",
-                "1 つ以上必要です / at least one category",
-            ));
-        }
-        if input.recipient_agency_ids.is_empty() && input.recipient_agency_kinds.is_empty() {
-            invalid.push(ApiError::bad_input(
-                "input.recipientAgencyIds",
-                "提供先が必要です / at least one recipient agency or kind",
-            ));
-        }
-        let recipients: Vec<(String, String)> = input
-            .recipient_agency_ids
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| {
-                let field = format!("input.recipientAgencyIds.{i}");
-                invalid
-                    .check(validate::id(&field, a).map(Some))
-                    .map(|a| (field, a))
-            })
-            .collect();
-        let kinds: BTreeSet<policy::AgencyKind> = input
-            .recipient_agency_kinds
-            .iter()
-            .map(|k| (*k).into())
-            .collect();
-        // A date alone means 00:00 Asia/Tokyo that day (README §5).
-        let valid_from = input
-            .valid_from
-            .get_or_date("input.validFrom")
-            .map_err(|e| invalid.push(e))
-            .ok();
-        let valid_until = input
-            .valid_until
-            .as_ref()
-            .map(|u| u.get_or_date("input.validUntil"))
-            .transpose()
-            .map_err(|e| invalid.push(e))
-            .ok()
-            .flatten();
-        if let (Some(from), Some(until)) = (valid_from, valid_until) {
-            if until <= from {
-                invalid.push(ApiError::bad_input(
-                    "input.validUntil",
-                    "validFrom より後にしてください / must be after validFrom",
-                ));
-            }
-        }
-        let (proxy_name, proxy_relationship) = match input.given_by {
-            GivenBy::Proxy => {
-                let required = "代理人の場合は必須 / required for a proxy";
-                let n = invalid.check(
-                    validate::optional_line("input.proxyName", input.proxy_name.as_ref(), 100)
-                        .and_then(|n| {
-                            n.map(Some)
-                                .ok_or_else(|| ApiError::bad_input("input.proxyName", required))
-                        }),
-                );
-                let rel = invalid.check(
-                    validate::optional(
-                        "input.proxyRelationship",
-                        input.proxy_relationship.as_ref(),
-                        100,
-                    )
-                    .and_then(|r| {
-                        r.map(Some)
-                            .ok_or_else(|| ApiError::bad_input("input.proxyRelationship", required))
-                    }),
-                );
-                (n, rel)
-            }
-            GivenBy::SelfGiven => {
-                if input.proxy_name.is_some() || input.proxy_relationship.is_some() {
-                    invalid.push(ApiError::bad_input("input.proxyName", "本人の同意に代理人は指定できません / no proxy for the person's own consent"));
-                }
-                (None, None)
-            }
-        };
-        let evidence_ref = invalid.check(validate::optional(
-            "input.evidenceRef",
-            input.evidence_ref.as_ref(),
-            200,
-        ));
-        let explanation_version = invalid.check(validate::optional(
-            "input.explanationVersion",
-            input.explanation_version.as_ref(),
-            50,
-        ));
-        invalid.finish(ctx)?;
-        let Some(valid_from) = valid_from else {
-            return Err(ApiError::internal("recordConsent", "validFrom unchecked"));
-        };
-        let person = Person::find(ctx, "input.personId", &person_id).await?;
-        let permit = may_record_consent(&r.principal, person.facts())
-            .map_err(|e| ApiError::refused(e, "input.personId"))?;
-        let db = db(ctx)?;
-        for (field, a) in &recipients {
-            if store::registry::agency(db, a).await?.is_none() {
-                return Err(ApiError::not_found(field.as_str()));
-            }
-        }
-        let agencies: BTreeSet<String> = recipients.into_iter().map(|(_, a)| a).collect();
-        let id = store::new_id();
-        let model = consent::Model {
-            id: id.clone(),
-            subject_person_id: person_id.clone(),
-            given_by: input.given_by.as_str().to_owned(),
-            proxy_name,
-            proxy_relationship,
-            purpose: policy::Purpose::from(input.purpose).as_str().to_owned(),
-            valid_from,
-            valid_until,
-            method: input.method.as_str().to_owned(),
-            evidence_ref,
-            explanation_version,
-            recorded_by: r.principal.account_id.clone(),
-            recorded_agency_id: r.principal.agency_id.clone(),
-            recorded_at: r.now,
-            withdrawn_at: None,
-            withdrawn_by: None,
-            withdrawal_reason: None,
-            version: 1,
-        };
-        let record = ConsentRecord {
-            model,
-            categories: categories
-                .iter()
-                .map(|c| consent_category::Model {
-                    consent_id: id.clone(),
-                    category: c.as_str().to_owned(),
-                })
-                .collect(),
-            recipients: agencies
-                .iter()
-                .map(|a| Recipient::Agency(a))
-                .chain(kinds.iter().map(|k| Recipient::Kind(*k)))
-                .map(|to| consent_recipient::Model {
-                    consent_id: id.clone(),
-                    recipient_type: to.recipient_type().to_owned(),
-                    recipient_value: to.value().to_owned(),
-                })
-                .collect(),
-        };
-        let entries = vec![Entry::write(
-            &r.principal,
-            "recordConsent",
-            "consent",
-            &id,
-            Some(&person_id),
-            serde_json::json!({
-                "categories": categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-                "recipientAgencies": agencies,
-                "recipientKinds": kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
-            }),
-        )];
-        store::consents::record(db, permit, record, entries).await?;
-        // The person's cached facts and consent records are stale now.
-        forget_person(ctx, &person_id)?;
-        saved(ctx, "recordConsent", &id).await
+        record(ctx, input, Via::plain("recordConsent")).await
     }
 
     /// 同意を撤回 (削除はしない; 次のリクエストから効力) / withdraw a consent (never deleted)
@@ -307,4 +137,190 @@ async fn saved(ctx: &Context<'_>, operation: &str, id: &str) -> ApiResult<Consen
         categories,
         recipients,
     }))
+}
+
+/// The body of `recordConsent`, shared with its upsert: `via` names the operation ledgered and
+/// carries the external reference stored with the record.
+pub(super) async fn record(
+    ctx: &Context<'_>,
+    input: RecordConsentInput,
+    via: Via,
+) -> ApiResult<Consent> {
+    let r = req(ctx)?;
+    r.require(Action::RecordConsent, "recordConsent")?;
+    // Every invalid value is reported at once; the person and the recipient agencies are
+    // looked up after, and nothing is written unless all are valid.
+    let mut invalid = validate::Invalid::default();
+    let person_id = invalid.check(validate::id("input.personId", &input.person_id));
+    let categories: BTreeSet<Category> = input
+        .categories
+        .iter()
+        .map(|c| Category::from(*c))
+        .collect();
+    if categories.is_empty() {
+        invalid.push(ApiError::bad_input(
+            "input.categories",
+            "1 つ以上必要です / at least one category",
+        ));
+    }
+    if input.recipient_agency_ids.is_empty() && input.recipient_agency_kinds.is_empty() {
+        invalid.push(ApiError::bad_input(
+            "input.recipientAgencyIds",
+            "提供先が必要です / at least one recipient agency or kind",
+        ));
+    }
+    let recipients: Vec<(String, String)> = input
+        .recipient_agency_ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let field = format!("input.recipientAgencyIds.{i}");
+            invalid
+                .check(validate::id(&field, a).map(Some))
+                .map(|a| (field, a))
+        })
+        .collect();
+    let kinds: BTreeSet<policy::AgencyKind> = input
+        .recipient_agency_kinds
+        .iter()
+        .map(|k| (*k).into())
+        .collect();
+    // A date alone means 00:00 Asia/Tokyo that day (README §5).
+    let valid_from = input
+        .valid_from
+        .get_or_date("input.validFrom")
+        .map_err(|e| invalid.push(e))
+        .ok();
+    let valid_until = input
+        .valid_until
+        .as_ref()
+        .map(|u| u.get_or_date("input.validUntil"))
+        .transpose()
+        .map_err(|e| invalid.push(e))
+        .ok()
+        .flatten();
+    if let (Some(from), Some(until)) = (valid_from, valid_until) {
+        if until <= from {
+            invalid.push(ApiError::bad_input(
+                "input.validUntil",
+                "validFrom より後にしてください / must be after validFrom",
+            ));
+        }
+    }
+    let (proxy_name, proxy_relationship) = match input.given_by {
+        GivenBy::Proxy => {
+            let required = "代理人の場合は必須 / required for a proxy";
+            let n = invalid.check(
+                validate::optional_line("input.proxyName", input.proxy_name.as_ref(), 100)
+                    .and_then(|n| {
+                        n.map(Some)
+                            .ok_or_else(|| ApiError::bad_input("input.proxyName", required))
+                    }),
+            );
+            let rel = invalid.check(
+                validate::optional(
+                    "input.proxyRelationship",
+                    input.proxy_relationship.as_ref(),
+                    100,
+                )
+                .and_then(|r| {
+                    r.map(Some)
+                        .ok_or_else(|| ApiError::bad_input("input.proxyRelationship", required))
+                }),
+            );
+            (n, rel)
+        }
+        GivenBy::SelfGiven => {
+            if input.proxy_name.is_some() || input.proxy_relationship.is_some() {
+                invalid.push(ApiError::bad_input(
+                    "input.proxyName",
+                    "本人の同意に代理人は指定できません / no proxy for the person's own consent",
+                ));
+            }
+            (None, None)
+        }
+    };
+    let evidence_ref = invalid.check(validate::optional(
+        "input.evidenceRef",
+        input.evidence_ref.as_ref(),
+        200,
+    ));
+    let explanation_version = invalid.check(validate::optional(
+        "input.explanationVersion",
+        input.explanation_version.as_ref(),
+        50,
+    ));
+    invalid.finish(ctx)?;
+    let Some(valid_from) = valid_from else {
+        return Err(ApiError::internal(via.op, "validFrom unchecked"));
+    };
+    let person = Person::find(ctx, "input.personId", &person_id).await?;
+    let permit = may_record_consent(&r.principal, person.facts())
+        .map_err(|e| ApiError::refused(e, "input.personId"))?;
+    let db = db(ctx)?;
+    for (field, a) in &recipients {
+        if store::registry::agency(db, a).await?.is_none() {
+            return Err(ApiError::not_found(field.as_str()));
+        }
+    }
+    let agencies: BTreeSet<String> = recipients.into_iter().map(|(_, a)| a).collect();
+    let id = store::new_id();
+    let model = consent::Model {
+        id: id.clone(),
+        subject_person_id: person_id.clone(),
+        given_by: input.given_by.as_str().to_owned(),
+        proxy_name,
+        proxy_relationship,
+        purpose: policy::Purpose::from(input.purpose).as_str().to_owned(),
+        valid_from,
+        valid_until,
+        method: input.method.as_str().to_owned(),
+        evidence_ref,
+        explanation_version,
+        recorded_by: r.principal.account_id.clone(),
+        recorded_agency_id: r.principal.agency_id.clone(),
+        recorded_at: r.now,
+        withdrawn_at: None,
+        withdrawn_by: None,
+        withdrawal_reason: None,
+        version: 1,
+    };
+    let record = ConsentRecord {
+        model,
+        categories: categories
+            .iter()
+            .map(|c| consent_category::Model {
+                consent_id: id.clone(),
+                category: c.as_str().to_owned(),
+            })
+            .collect(),
+        recipients: agencies
+            .iter()
+            .map(|a| Recipient::Agency(a))
+            .chain(kinds.iter().map(|k| Recipient::Kind(*k)))
+            .map(|to| consent_recipient::Model {
+                consent_id: id.clone(),
+                recipient_type: to.recipient_type().to_owned(),
+                recipient_value: to.value().to_owned(),
+            })
+            .collect(),
+    };
+    let entries = vec![Entry::write(
+        &r.principal,
+        via.op,
+        "consent",
+        &id,
+        Some(&person_id),
+        serde_json::json!({
+            "categories": categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "recipientAgencies": agencies,
+            "recipientKinds": kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        }),
+    )];
+    let mut entries = entries;
+    via.mark(&mut entries, "consent");
+    store::consents::record(db, permit, record, entries).await?;
+    // The person's cached facts and consent records are stale now.
+    forget_person(ctx, &person_id)?;
+    saved(ctx, via.op, &id).await
 }

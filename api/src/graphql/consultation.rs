@@ -223,6 +223,14 @@ impl Consultation {
     async fn id(&self) -> ID {
         ID(self.model.id.clone())
     }
+    /// 自機関の外部参照 (他機関のものは見えない) / the caller's agency's own references to this
+    /// record (another agency's are never shown)
+    async fn external_refs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::external_ref::ExternalRef>> {
+        super::external_ref::of_record(ctx, &self.model.id).await
+    }
     /// 受付機関 / receiving agency
     async fn receiving_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
         agency_by_id(ctx, &self.model.receiving_agency_id).await

@@ -209,6 +209,14 @@ impl Household {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
+    /// 自機関の外部参照 (他機関のものは見えない) / the caller's agency's own references to this
+    /// record (another agency's are never shown)
+    async fn external_refs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::external_ref::ExternalRef>> {
+        super::external_ref::of_record(ctx, &self.0.id).await
+    }
     /// 登録機関 (NARRATIVE: 全構成員について根拠が必要) / owning agency — which agency
     /// holds the household is NARRATIVE of every current member
     async fn owner_agency(&self, ctx: &Context<'_>) -> ApiResult<Option<Agency>> {

@@ -8,6 +8,7 @@ use super::context::{db, req};
 use super::household::{find, Household, HouseholdMember};
 use super::loaders::{forget_person, forget_rows, known_facts, load_persons};
 use super::scalars::Date;
+use super::upsert::Via;
 use super::validate;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
@@ -77,77 +78,7 @@ impl HouseholdMutation {
         ctx: &Context<'_>,
         members: Vec<MemberInput>,
     ) -> ApiResult<Household> {
-        let r = req(ctx)?;
-        r.require(Action::RecordPerson, "createHousehold")?;
-        // Every invalid value is reported at once; the persons are looked up after.
-        let mut invalid = validate::Invalid::default();
-        if members.is_empty() {
-            invalid.push(ApiError::bad_input(
-                "members",
-                "1 人以上必要です / at least one member",
-            ));
-        }
-        let id = store::new_id();
-        let mut rows = Vec::new();
-        for (i, m) in members.iter().enumerate() {
-            let row = member_row(&mut invalid, &format!("members.{i}"), &id, m, r.now);
-            if !row.person_id.is_empty()
-                && rows
-                    .iter()
-                    .any(|x: &household_member::Model| x.person_id == row.person_id)
-            {
-                invalid.push(ApiError::bad_input(
-                    format!("members.{i}.personId"),
-                    "同じ人が重複しています / the same person twice",
-                ));
-            }
-            rows.push(row);
-        }
-        if rows.iter().filter(|m| m.is_head).count() > 1 {
-            invalid.push(ApiError::bad_input(
-                "members",
-                "世帯主は 1 人まで / at most one head",
-            ));
-        }
-        invalid.finish(ctx)?;
-        let permit =
-            may_create_household(&r.principal, &id).map_err(|e| ApiError::refused(e, "members"))?;
-        let mut enrolled = Vec::new();
-        for (i, row) in rows.into_iter().enumerate() {
-            enrolled.push((
-                enrol(ctx, &format!("members.{i}"), &row.person_id).await?,
-                row,
-            ));
-        }
-        let model = household::Model {
-            id: id.clone(),
-            owner_agency_id: r.principal.agency_id.clone(),
-            version: 1,
-            created_by: r.principal.account_id.clone(),
-            created_at: r.now,
-            updated_at: r.now,
-        };
-        let mut entries = vec![Entry::write(
-            &r.principal,
-            "createHousehold",
-            "household",
-            &id,
-            None,
-            serde_json::json!({"members": enrolled.len()}),
-        )];
-        for (_, m) in &enrolled {
-            entries.push(Entry::write(
-                &r.principal,
-                "createHousehold",
-                "household_member",
-                &m.id,
-                Some(&m.person_id),
-                serde_json::json!({"householdId": id}),
-            ));
-        }
-        store::households::create(db(ctx)?, permit, model, enrolled, entries).await?;
-        forget_rows(ctx)?;
-        find(ctx, "id", &id).await
+        create(ctx, members, Via::plain("createHousehold")).await
     }
 
     /// 構成員を追加 (登録機関のみ) / add a member (owning agency only)
@@ -243,4 +174,85 @@ impl HouseholdMutation {
         forget_person(ctx, &saved.person_id)?;
         Ok(HouseholdMember { model: saved })
     }
+}
+
+/// The body of `createHousehold`, shared with its upsert: `via` names the operation ledgered and
+/// carries the external reference stored with the record.
+pub(super) async fn create(
+    ctx: &Context<'_>,
+    members: Vec<MemberInput>,
+    via: Via,
+) -> ApiResult<Household> {
+    let r = req(ctx)?;
+    r.require(Action::RecordPerson, "createHousehold")?;
+    // Every invalid value is reported at once; the persons are looked up after.
+    let mut invalid = validate::Invalid::default();
+    if members.is_empty() {
+        invalid.push(ApiError::bad_input(
+            "members",
+            "1 人以上必要です / at least one member",
+        ));
+    }
+    let id = store::new_id();
+    let mut rows = Vec::new();
+    for (i, m) in members.iter().enumerate() {
+        let row = member_row(&mut invalid, &format!("members.{i}"), &id, m, r.now);
+        if !row.person_id.is_empty()
+            && rows
+                .iter()
+                .any(|x: &household_member::Model| x.person_id == row.person_id)
+        {
+            invalid.push(ApiError::bad_input(
+                format!("members.{i}.personId"),
+                "同じ人が重複しています / the same person twice",
+            ));
+        }
+        rows.push(row);
+    }
+    if rows.iter().filter(|m| m.is_head).count() > 1 {
+        invalid.push(ApiError::bad_input(
+            "members",
+            "世帯主は 1 人まで / at most one head",
+        ));
+    }
+    invalid.finish(ctx)?;
+    let permit =
+        may_create_household(&r.principal, &id).map_err(|e| ApiError::refused(e, "members"))?;
+    let mut enrolled = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        enrolled.push((
+            enrol(ctx, &format!("members.{i}"), &row.person_id).await?,
+            row,
+        ));
+    }
+    let model = household::Model {
+        id: id.clone(),
+        owner_agency_id: r.principal.agency_id.clone(),
+        version: 1,
+        created_by: r.principal.account_id.clone(),
+        created_at: r.now,
+        updated_at: r.now,
+    };
+    let mut entries = vec![Entry::write(
+        &r.principal,
+        via.op,
+        "household",
+        &id,
+        None,
+        serde_json::json!({"members": enrolled.len()}),
+    )];
+    for (_, m) in &enrolled {
+        entries.push(Entry::write(
+            &r.principal,
+            via.op,
+            "household_member",
+            &m.id,
+            Some(&m.person_id),
+            serde_json::json!({"householdId": id}),
+        ));
+    }
+    via.mark(&mut entries, "household");
+    store::households::create(db(ctx)?, permit, model, enrolled, entries).await?;
+    forget_rows(ctx)?;
+    find(ctx, "id", &id).await
 }

@@ -154,6 +154,14 @@ impl Person {
     async fn id(&self) -> ID {
         ID(self.model.id.clone())
     }
+    /// 自機関の外部参照 (他機関のものは見えない) / the caller's agency's own references to this
+    /// record (another agency's are never shown)
+    async fn external_refs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::external_ref::ExternalRef>> {
+        super::external_ref::of_record(ctx, &self.model.id).await
+    }
     /// 登録機関 (NARRATIVE: どの機関が記録を持つか自体が機微情報) / the agency that registered
     /// the person — which agency holds a record is itself sensitive (a child-family centre,
     /// say), so it is NARRATIVE

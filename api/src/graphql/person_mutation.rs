@@ -119,6 +119,55 @@ macro_rules! texts_of {
     };
 }
 
+/// The person a createPerson input describes, registered by the caller's agency under `id`:
+/// every field checked (with what `invalid` already holds, all reported at once) and
+/// normalised as stored. Shared by createPerson and upsertPerson.
+pub(super) fn new_person(
+    ctx: &Context<'_>,
+    mut invalid: validate::Invalid,
+    input: &CreatePersonInput,
+    id: &str,
+) -> ApiResult<person::Model> {
+    let r = req(ctx)?;
+    let today = r.now.date_naive();
+    let family_name = invalid.check(validate::line("input.familyName", &input.family_name, 100));
+    let given_name = invalid.check(validate::line("input.givenName", &input.given_name, 100));
+    let family_name_kana =
+        invalid.check(kana_field("input.familyNameKana", &input.family_name_kana));
+    let given_name_kana = invalid.check(kana_field("input.givenNameKana", &input.given_name_kana));
+    let birth_date = invalid.check(birth_date(
+        "input.birthDate",
+        input.birth_date.as_ref(),
+        today,
+    ));
+    let texts = texts_of!(invalid, input);
+    invalid.finish(ctx)?;
+    let kana_key = kana::match_key(&format!("{family_name_kana}{given_name_kana}"))
+        .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?;
+    Ok(person::Model {
+        id: id.to_owned(),
+        owner_agency_id: r.principal.agency_id.clone(),
+        family_name,
+        given_name,
+        family_name_kana,
+        given_name_kana,
+        kana_key,
+        birth_date,
+        sex: input.sex.as_str().to_owned(),
+        address: texts.address,
+        phone: texts.phone,
+        district: texts.district,
+        address_confidential: input.address_confidential,
+        care_level: texts.care_level,
+        disability_certificate: texts.disability_certificate,
+        public_assistance: input.public_assistance,
+        version: 1,
+        created_by: r.principal.account_id.clone(),
+        created_at: r.now,
+        updated_at: r.now,
+    })
+}
+
 #[derive(Default)]
 pub struct PersonMutation;
 
@@ -132,50 +181,10 @@ impl PersonMutation {
     ) -> ApiResult<Person> {
         let r = req(ctx)?;
         r.require(Action::RecordPerson, "createPerson")?;
-        let today = r.now.date_naive();
-        // Every invalid field is reported at once; nothing is written unless all are valid.
-        let mut invalid = validate::Invalid::default();
-        let family_name =
-            invalid.check(validate::line("input.familyName", &input.family_name, 100));
-        let given_name = invalid.check(validate::line("input.givenName", &input.given_name, 100));
-        let family_name_kana =
-            invalid.check(kana_field("input.familyNameKana", &input.family_name_kana));
-        let given_name_kana =
-            invalid.check(kana_field("input.givenNameKana", &input.given_name_kana));
-        let birth_date = invalid.check(birth_date(
-            "input.birthDate",
-            input.birth_date.as_ref(),
-            today,
-        ));
-        let texts = texts_of!(invalid, input);
-        invalid.finish(ctx)?;
-        let kana_key = kana::match_key(&format!("{family_name_kana}{given_name_kana}"))
-            .map_err(|e| ApiError::bad_input("input.familyNameKana", e.to_string()))?;
         let id = store::new_id();
+        let model = new_person(ctx, validate::Invalid::default(), &input, &id)?;
         let permit =
             may_create_person(&r.principal, &id).map_err(|e| ApiError::refused(e, "input"))?;
-        let model = person::Model {
-            id: id.clone(),
-            owner_agency_id: r.principal.agency_id.clone(),
-            family_name,
-            given_name,
-            family_name_kana,
-            given_name_kana,
-            kana_key,
-            birth_date,
-            sex: input.sex.as_str().to_owned(),
-            address: texts.address,
-            phone: texts.phone,
-            district: texts.district,
-            address_confidential: input.address_confidential,
-            care_level: texts.care_level,
-            disability_certificate: texts.disability_certificate,
-            public_assistance: input.public_assistance,
-            version: 1,
-            created_by: r.principal.account_id.clone(),
-            created_at: r.now,
-            updated_at: r.now,
-        };
         let entries = vec![Entry::write(
             &r.principal,
             "createPerson",

@@ -133,6 +133,31 @@ fn probes() -> Vec<Probe> {
             None,
             "memberId",
         ),
+        probe(
+            "mutation($r: ExternalRefInput!, $m: [MemberInput!]!) { upsertHousehold(ref: $r, members: $m) { household { id } } }",
+            |w| json!({ "r": { "system": "hidden", "externalId": "H-1" }, "m": [
+                { "personId": w.p1, "relationship": "本人", "isHead": true },
+                { "personId": w.p4, "relationship": "弟" },
+            ] }),
+            "/m/1/personId",
+            None,
+            "members.1.personId",
+        ),
+        probe(
+            "mutation($r: ExternalRefInput!, $i: RecordConsultationInput!) { upsertConsultation(ref: $r, input: $i) { consultation { id } } }",
+            |w| json!({ "r": { "system": "hidden", "externalId": "C-1" }, "i": { "receivedAt": "2026-10-05T09:00:00Z", "channel": "PHONE", "subjectPersonIds": [w.p1, w.p4],
+                "householdId": w.household, "issues": [], "summary": "電話で近況確認", "urgency": "LOW" } }),
+            "/i/subjectPersonIds/1",
+            None,
+            "input.subjectPersonIds.1",
+        ),
+        probe(
+            "mutation($r: ExternalRefInput!, $i: RecordConsentInput!) { upsertConsent(ref: $r, input: $i) { consent { id } } }",
+            |w| json!({ "r": { "system": "hidden", "externalId": "D-1" }, "i": consent_input(&w.p4, &["HEALTH"], &[&w.r], &[]) }),
+            "/i/personId",
+            None,
+            "input.personId",
+        ),
         // 相談
         probe(
             "mutation($i: RecordConsultationInput!) { recordConsultation(input: $i) { id } }",

@@ -78,6 +78,11 @@ fn queries() -> Vec<Entry> {
         na("Query.agencies", "the public directory of agencies: no personal data"),
         na("Query.issueCategories", "reference data: no personal data"),
         na("Query.myEmergencyGrants", "the caller's own grants only (the store filters by the caller's account)"),
+        na("Query.personByRef", "looks up only the caller's own agency's references; the record then answers exactly as person(id:) (tests/api/upserts.rs)"),
+        na("Query.householdByRef", "looks up only the caller's own agency's references; the record then answers exactly as household(id:)"),
+        na("Query.consultationByRef", "looks up only the caller's own agency's references; the record then answers exactly as consultation(id:)"),
+        na("Query.consentByRef", "looks up only the caller's own agency's references; the consent then answers exactly as in consents(personId:)"),
+        na("Subscription.changes", "over GET /graphql/ws only (POST /graphql refuses a subscription): every delivery runs Query.changes, classified below, with the socket's token (tests/api/subscriptions.rs)"),
         na("Query.communityResources", "the public directory of 社会資源, every role: no personal data (communityResource(id) is a row)"),
         row(
             "query($a: ID) { accounts(agencyId: $a) { id } }",
@@ -205,6 +210,19 @@ fn queries() -> Vec<Entry> {
                 Cell(Owner, ACw, Ok),
                 Cell(NonOwner, BCw, Hidden),
                 Cell(OtherRole, AAnalyst, Hidden),
+            ],
+        ),
+        row(
+            "{ changes(first: 1000) { edges { node { recordType recordId categories agencyId } } } }",
+            |_| json!({}),
+            |w| w.p1.clone(),
+            "",
+            None,
+            vec![
+                Cell(Owner, ACw, Ok),
+                Cell(NonOwner, BCw, Hidden),
+                Cell(OtherRole, AAnalyst, Hidden),
+                Cell(OtherRole, AAuditor, Hidden),
             ],
         ),
         row(
@@ -554,6 +572,18 @@ fn mutations() -> Vec<Entry> {
             ],
         ),
         row(
+            "mutation($r: ExternalRefInput!, $i: CreatePersonInput!) { upsertPerson(ref: $r, input: $i) { person { id } } }",
+            |_| json!({ "r": { "system": "authz", "externalId": "P-1" }, "i": person_input("新", "規", "シン", "キ") }),
+            none,
+            "",
+            None,
+            vec![
+                Cell(Owner, ACw, Ok),
+                Cell(NonOwner, BCw, OWN_ONLY),
+                Cell(OtherRole, ALsc, FORBIDDEN),
+            ],
+        ),
+        row(
             "mutation($id: ID!, $v: Int!, $i: UpdatePersonInput!) { updatePerson(id: $id, version: $v, input: $i) { id } }",
             |w| json!({ "id": w.p1, "i": { "givenName": "健二" } }),
             |w| w.p1.clone(),
@@ -570,6 +600,14 @@ fn mutations() -> Vec<Entry> {
         row(
             "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id } }",
             |w| json!({ "m": [{ "personId": w.p3, "relationship": "本人", "isHead": true }] }),
+            |w| w.p3.clone(),
+            "/m/0/personId",
+            None,
+            caseworkers("members.0.personId"),
+        ),
+        row(
+            "mutation($r: ExternalRefInput!, $m: [MemberInput!]!) { upsertHousehold(ref: $r, members: $m) { household { id } } }",
+            |w| json!({ "r": { "system": "authz", "externalId": "H-1" }, "m": [{ "personId": w.p3, "relationship": "本人", "isHead": true }] }),
             |w| w.p3.clone(),
             "/m/0/personId",
             None,
@@ -604,6 +642,21 @@ fn mutations() -> Vec<Entry> {
                 Cell(NonOwner, BCw, Unknown("input.subjectPersonIds.0")),
                 // 生活支援コーディネーター record consultations too.
                 Cell(OtherRole, ALsc, Ok),
+            ],
+        ),
+        row(
+            "mutation($r: ExternalRefInput!, $i: RecordConsultationInput!) { upsertConsultation(ref: $r, input: $i) { consultation { id } } }",
+            |w| json!({ "r": { "system": "authz", "externalId": "C-1" }, "i": { "receivedAt": "2026-10-05T09:00:00Z", "channel": "PHONE", "subjectPersonIds": [w.p1],
+                "issues": [{ "code": "HIKIKOMORI", "main": true }], "summary": "電話で近況確認", "urgency": "LOW" } }),
+            |w| w.p1.clone(),
+            "/i/subjectPersonIds/0",
+            None,
+            vec![
+                Cell(Owner, ACw, Ok),
+                Cell(NonOwner, BCw, Unknown("input.subjectPersonIds.0")),
+                // (A 生活支援コーディネーター records consultations too, but the same reference
+                // and input would only return the caseworker's record and write nothing.)
+                Cell(OtherRole, AAnalyst, FORBIDDEN),
             ],
         ),
         row(
@@ -678,6 +731,19 @@ fn mutations() -> Vec<Entry> {
                 Cell(Owner, ACw, Ok),
                 Cell(NonOwner, BCw, Unknown("input.personId")),
                 // R knows the person by consent; it may not grant itself more.
+                Cell(NonOwner, RCw, FORBIDDEN),
+                Cell(OtherRole, ALsc, FORBIDDEN),
+            ],
+        ),
+        row(
+            "mutation($r: ExternalRefInput!, $i: RecordConsentInput!) { upsertConsent(ref: $r, input: $i) { consent { id } } }",
+            |w| json!({ "r": { "system": "authz", "externalId": "D-1" }, "i": consent_input(&w.p1, &["HEALTH"], &[&w.r], &[]) }),
+            |w| w.p1.clone(),
+            "/i/personId",
+            None,
+            vec![
+                Cell(Owner, ACw, Ok),
+                Cell(NonOwner, BCw, Unknown("input.personId")),
                 Cell(NonOwner, RCw, FORBIDDEN),
                 Cell(OtherRole, ALsc, FORBIDDEN),
             ],
