@@ -42,9 +42,36 @@ pub struct Entry {
     pub withheld: Vec<String>,
     pub bases: serde_json::Value,
     pub detail: serde_json::Value,
+    /// The service client the caller's token was issued to (`cid`), if it is a client token.
+    pub client_id: Option<String>,
+    /// A WRITE's external reference: the writing agency's own `(system, external id)` for
+    /// the record, stored by `store::write` in the write's transaction (never in the row).
+    pub external_ref: Option<RefEntry>,
+}
+
+/// The external reference a WRITE entry carries (see [`Entry::external_ref`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefEntry {
+    pub system: String,
+    pub external_id: String,
+    /// The upsert input's hash, for records an upsert only creates.
+    pub input_hash: Option<String>,
 }
 
 impl Entry {
+    /// An entry by `principal`: its account, agency, roles in effect and service client
+    /// filled in, the rest empty. Every entry made on a caller's behalf starts here.
+    pub fn by(principal: &Principal) -> Self {
+        Entry {
+            account_id: Some(principal.account_id.clone()),
+            agency_id: Some(principal.agency_id.clone()),
+            roles: Role::format_set(&principal.roles),
+            client_id: principal.client_id.clone(),
+            bases: serde_json::json!({}),
+            ..Entry::default()
+        }
+    }
+
     /// A write by `principal`: which record, which fields changed (names, never values).
     pub fn write(
         principal: &Principal,
@@ -55,17 +82,13 @@ impl Entry {
         detail: serde_json::Value,
     ) -> Self {
         Entry {
-            account_id: Some(principal.account_id.clone()),
-            agency_id: Some(principal.agency_id.clone()),
-            roles: Role::format_set(&principal.roles),
             action: "WRITE",
             operation: operation.to_owned(),
             record_type: record_type.to_owned(),
             record_id: Some(record_id.to_owned()),
             subject_person_id: subject_person_id.map(str::to_owned),
-            bases: serde_json::json!({}),
             detail,
-            ..Entry::default()
+            ..Entry::by(principal)
         }
     }
 }
@@ -81,6 +104,10 @@ pub fn now_micros() -> DateTime<Utc> {
 /// straight into `out` (a hasher, or a buffer in the tests) element by element: the bytes are
 /// exactly those of `serde_json::json!([...]).to_string()` over the same values, which is
 /// what every existing row was hashed over, without building a JSON tree of copies first.
+///
+/// `client_id` (added later) is one more element at the end, and only when it is set: a row
+/// without a client (every row written before the column existed, and every staff row) has
+/// exactly the bytes, and so the hash, it always had, and the old chain still verifies.
 fn write_canonical<W: std::io::Write>(
     row: &audit_event::Model,
     out: &mut W,
@@ -117,6 +144,9 @@ fn write_canonical<W: std::io::Write>(
     item(out, false, &row.detail)?;
     item(out, false, &row.policy_version)?;
     item(out, false, &row.prev_hash)?;
+    if let Some(client) = &row.client_id {
+        item(out, false, client)?;
+    }
     out.write_all(b"]")
 }
 
@@ -200,6 +230,7 @@ fn chain_rows(mut seq: i64, mut prev: String, entries: &[Entry]) -> Vec<audit_ev
             policy_version: POLICY_VERSION,
             prev_hash: prev,
             hash: String::new(),
+            client_id: e.client_id.clone(),
         };
         row.hash = hash_of(&row);
         prev = row.hash.clone();
@@ -348,6 +379,7 @@ impl AccessRecorder {
                 account_id: Some(principal.account_id.clone()),
                 agency_id: Some(principal.agency_id.clone()),
                 roles: Role::format_set(&principal.roles),
+                client_id: principal.client_id.clone(),
                 action: "READ",
                 operation: operation.to_owned(),
                 record_type: "person".to_owned(),
@@ -360,10 +392,17 @@ impl AccessRecorder {
                     "denials": g.denials,
                     "records": g.records.iter().map(|(t, id)| serde_json::json!({"type": t, "id": id})).collect::<Vec<_>>(),
                 }),
+                external_ref: None,
             })
             .chain(notes.into_iter().map(|mut n| {
                 if n.operation.is_empty() {
                     n.operation = operation.to_owned();
+                }
+                // A note made for this caller names its service client too, however it was
+                // built (`Entry::by` does it already).
+                if n.client_id.is_none() && n.account_id.as_deref() == Some(&principal.account_id)
+                {
+                    n.client_id.clone_from(&principal.client_id);
                 }
                 n
             }))
@@ -421,6 +460,7 @@ mod tests {
             policy_version: 3,
             prev_hash: GENESIS_HASH.into(),
             hash: String::new(),
+            client_id: None,
         }
     }
 
@@ -439,4 +479,36 @@ mod tests {
             );
         }
     }
+
+    /// The service client is hashed when set (so it cannot be edited or removed unnoticed),
+    /// and a row without one (every row before the column existed) hashes as it always did.
+    #[test]
+    fn a_client_is_hashed_when_set_and_old_rows_hash_as_before() {
+        let old = row(Some("a1"), "HouseholdOverview");
+        // Pinned: the hash this row had before `client_id` existed.
+        assert_eq!(hash_of(&old), OLD_FORMAT_HASH);
+        let with_client = audit_event::Model {
+            client_id: Some("client-1".into()),
+            ..old.clone()
+        };
+        assert_ne!(hash_of(&with_client), hash_of(&old));
+        let mut bytes = Vec::new();
+        write_canonical(&with_client, &mut bytes).unwrap();
+        let before = canonical_as_before(&old);
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            format!("{},\"client-1\"]", &before[..before.len() - 1]),
+            "one more element at the end"
+        );
+        let other_client = audit_event::Model {
+            client_id: Some("client-2".into()),
+            ..old.clone()
+        };
+        assert_ne!(hash_of(&with_client), hash_of(&other_client));
+    }
+
+    /// SHA-256 of the row's canonical JSON as rows were hashed before `client_id` (checked
+    /// independently of this code, with Python's `json.dumps` and `hashlib`).
+    const OLD_FORMAT_HASH: &str =
+        "2302d9d00bf56db8da1beb254abb5b9ce26f20a30bb1882d0a82a577525445ae";
 }

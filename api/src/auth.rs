@@ -345,6 +345,7 @@ pub async fn authenticate(
         agency_id: agency.id,
         agency_kind,
         roles,
+        client_id: claims.cid,
     }))
 }
 

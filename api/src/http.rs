@@ -9,7 +9,9 @@
 //! replaced by its text; free text refused where registration is required), the alias limit,
 //! and execution (depth and complexity are checked by [`crate::graphql::prepare`]). After execution, every read the response contains
 //! is written to the ledger; if that fails the response is withheld (HTTP 500, INTERNAL):
-//! nothing leaves unledgered. Under load a request is shed whole (HTTP 503 UNAVAILABLE with
+//! nothing leaves unledgered. A mutation sent with an `Idempotency-Key` runs in one
+//! transaction with its ledger rows and its stored answer, and a retry gets that answer
+//! again ([`idempotency`]). Under load a request is shed whole (HTTP 503 UNAVAILABLE with
 //! `Retry-After`, see [`crate::shed`]): before it runs when every admission slot is taken,
 //! or, with its answer withheld, when it gets no database connection in time.
 //!
@@ -46,7 +48,9 @@ use crate::oauth::{self, TokenService};
 use crate::policy::{Principal, Role};
 use crate::shed::{Admission, Shed};
 
+pub mod idempotency;
 mod media;
+pub mod ws;
 use media::{is_json_request, Media};
 
 #[derive(Clone)]
@@ -64,6 +68,10 @@ pub struct AppState {
     /// The read replica (TSUNAGI_DATABASE_REPLICA_URL), handed to every request's context;
     /// what may be read from it is `graphql::context::replica_db`'s rule.
     pub replica: Option<DatabaseConnection>,
+    /// Idempotency keys running in this process ([`idempotency`]).
+    pub idempotency: Arc<idempotency::Keys>,
+    /// The subscription sockets of this process ([`ws`]).
+    pub sockets: Arc<ws::Hub>,
 }
 
 impl AppState {
@@ -78,6 +86,8 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(config.limits.rate_per_minute)),
             oauth: TokenService::new(db.clone(), config.clone()),
             ledger: Arc::new(audit::GroupCommit::start(db.clone())),
+            idempotency: idempotency::Keys::start(&db),
+            sockets: Arc::default(),
             db,
             config,
             replica: None,
@@ -101,6 +111,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     let routes = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(ws::handler))
         .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(healthz))
         .route("/readyz", get(crate::shed::readyz))
@@ -220,7 +231,16 @@ async fn graphql(State(state): State<AppState>, incoming: axum::extract::Request
         Ok(_ticket) => graphql_request(state, incoming, media, &mut facts).await,
         Err(why) => state.admission.refuse(why, false),
     };
-    (axum::Extension(facts), media.apply(response).await).into_response()
+    // A replay leaves exactly as stored (its media type included).
+    let response = if response
+        .headers()
+        .contains_key(idempotency::REPLAYED_HEADER)
+    {
+        response
+    } else {
+        media.apply(response).await
+    };
+    (axum::Extension(facts), response).into_response()
 }
 
 async fn graphql_request(
@@ -246,6 +266,10 @@ async fn graphql_request(
         }
     };
     facts.set_caller(&principal.account_id, &principal.agency_id);
+    let key = match idempotency::key(headers) {
+        Ok(key) => key,
+        Err(refused) => return refused,
+    };
     if !is_json_request(headers) {
         return (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -318,6 +342,16 @@ async fn graphql_request(
     }
     let operation = document.operation;
     facts.set_operation(Some(&operation));
+    // A keyed mutation runs in one transaction (its handle is request data, before the
+    // schema's pool), or is answered now: a replay, 409, 422.
+    let keyed = match idempotency::start(&state, &principal, key, &body, document.mutation).await {
+        idempotency::Start::Plain => None,
+        idempotency::Start::Answer(answer) => return answer,
+        idempotency::Start::Run(run) => {
+            request = request.data(run.db());
+            Some(run)
+        }
+    };
     let ctx = Arc::new(
         RequestCtx::new(
             principal.clone(),
@@ -331,7 +365,8 @@ async fn graphql_request(
         wrote.clone(),
         state.schema.execute(request.data(ctx.clone())),
     );
-    let written = || wrote.load(Ordering::SeqCst);
+    // A keyed request that ends here rolls back: then nothing was written.
+    let written = || keyed.is_none() && wrote.load(Ordering::SeqCst);
     let Ok(response) = tokio::time::timeout(state.config.limits.request_timeout, execution).await
     else {
         // Abandoned: nothing is returned, so nothing was read.
@@ -352,6 +387,28 @@ async fn graphql_request(
     let Some(entries) = ctx.recorder.entries(&principal, &operation) else {
         return internal();
     };
+    // Nothing executed (a parse, validation or variable failure): no data, and no error
+    // belongs to a field. async-graphql's errors are coded by [`crate::graphql::prepare`].
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let Some(answer) = render(&response, request_error && media == Media::GraphqlResponse) else {
+        return internal();
+    };
+    if let Some(run) = keyed {
+        // All or nothing: an internal failure anywhere rolls the whole request back, and
+        // the retry runs it again. Otherwise the answer is stored if the request ran.
+        if response
+            .errors
+            .iter()
+            .any(|e| error_code(e) == Some(Code::Internal.as_str()))
+        {
+            return internal();
+        }
+        return run
+            .finish(entries, media.apply(answer).await, !request_error)
+            .await;
+    }
     // Waits until the rows are committed (together with other requests' rows).
     if let Err(e) = state.ledger.append(entries).await {
         if is_pool_timeout_text(&e) {
@@ -361,13 +418,14 @@ async fn graphql_request(
         tracing::error!(error = %e, "ledger write failed; response withheld");
         return internal();
     }
-    // Nothing executed (a parse, validation or variable failure): no data, and no error
-    // belongs to a field. async-graphql's errors are coded by [`crate::graphql::prepare`].
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    // Serialised as built: objects keep their keys in selection order.
-    let serialised = if request_error && media == Media::GraphqlResponse {
+    answer
+}
+
+/// The executed response as it leaves (before the media type is applied): serialised as
+/// built, so objects keep their keys in selection order; `errors_only` (nothing ran, and the
+/// client takes application/graphql-response+json) is HTTP 400 without `data`.
+fn render(response: &async_graphql::Response, errors_only: bool) -> Option<Response> {
+    let serialised = if errors_only {
         #[derive(serde::Serialize)]
         struct ErrorsOnly<'a> {
             errors: &'a [async_graphql::ServerError],
@@ -376,12 +434,10 @@ async fn graphql_request(
             errors: &response.errors,
         })
     } else {
-        serde_json::to_vec(&response)
+        serde_json::to_vec(response)
     };
-    let Ok(bytes) = serialised else {
-        return internal();
-    };
-    let status = if request_error && media == Media::GraphqlResponse {
+    let bytes = serialised.ok()?;
+    let status = if errors_only {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -401,7 +457,7 @@ async fn graphql_request(
             .extensions_mut()
             .insert(crate::observe::ErrorCode(code));
     }
-    answer
+    Some(answer)
 }
 
 /// The code of an error from execution (`extensions.code`).

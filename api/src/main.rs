@@ -1,6 +1,10 @@
 //! `tsunagi`: serve, migrate, seed, schema, token, admin, config, documents, audit,
 //! visibility, backup.
 
+// Release builds instantiate the schema's futures (queries, mutations, the subscription) in
+// this crate too, and their layout nests deeper than the default limit of 128.
+#![recursion_limit = "256"]
+
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tsunagi_api::{
     audit, auth, bench_switches,

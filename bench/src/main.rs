@@ -11,6 +11,7 @@
 //! cargo run -p tsunagi-bench --release -- --scenario all --concurrency 32 --duration 20s
 //! ```
 
+mod feed;
 mod onestmt;
 mod peer;
 mod rawsql;
@@ -106,6 +107,10 @@ struct Args {
     /// The peer's process counts, comma-separated (1 = one Node process; 2 = a cluster of two)
     #[arg(long, default_value = "1,2", value_delimiter = ',')]
     peer_workers: Vec<usize>,
+    /// Instead of the scenarios: read the change feed (`changes`) from its start as this
+    /// account, page after page, for --duration (or to the end), and report events/s
+    #[arg(long)]
+    feed: Option<String>,
 }
 
 /// One peer run, beside the hub's normal-mode run of the same round.
@@ -208,6 +213,21 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         args.warmup.as_secs_f64(),
         load_average()
     );
+    if let Some(account) = &args.feed {
+        let server = Server::start(&bin, &work, &db, !args.no_demo, &mode_env("normal")?).await?;
+        let api = Api {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()?,
+            url: format!("http://127.0.0.1:{}/graphql", server.port),
+            token: mint_token(&bin, &work, &db, account)?,
+        };
+        let result = feed::run(&api, args.duration).await;
+        server.stop().await;
+        feed::report(&result?, account);
+        println!("load average at the end: {}", load_average());
+        return Ok(true);
+    }
     let mut rows = Vec::new();
     // Reads in every mode first, then writes in every mode: the writes add consultations
     // and consents, and reads in later modes must see the same data to be comparable.

@@ -244,6 +244,55 @@ async fn client_token_calls_graphql_with_narrowed_roles(srv: &Server) {
         .unwrap();
     assert_eq!(write.account_id.as_deref(), Some(account.as_str()));
     assert_eq!(write.roles, "integration");
+    // ... and names the client, on the WRITE row and on the READ row of the answer (the
+    // familyName it asked back); a staff token's rows name none.
+    assert_eq!(write.client_id.as_deref(), Some(id.as_str()));
+    let read = ledger
+        .iter()
+        .find(|r| r.action == "READ" && r.seq > write.seq)
+        .unwrap();
+    assert_eq!(read.client_id.as_deref(), Some(id.as_str()));
+    assert!(ledger
+        .iter()
+        .filter(|r| r.account_id.as_deref() != Some(account.as_str()))
+        .all(|r| r.client_id.is_none()));
+    // Hashed with the row: the chain verifies, and the ledger query shows it.
+    let v = srv
+        .gql(
+            &srv.admin_token,
+            "{ verifyAuditChain { ok } auditEvents(first: 100) { edges { node { seq clientId } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v.ok()["verifyAuditChain"]["ok"], true, "{}", v.body);
+    let shown: Vec<&Value> = v.ok()["auditEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["seq"] == write.seq)
+        .collect();
+    assert_eq!(shown[0]["node"]["clientId"], id.as_str());
+    // Editing the client out of a row breaks the chain there.
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = srv.db.get_database_backend();
+    srv.db
+        .execute_raw(Statement::from_string(
+            backend,
+            format!(
+                "UPDATE audit_event SET client_id = NULL WHERE seq = {}",
+                write.seq
+            ),
+        ))
+        .await
+        .unwrap();
+    let v = srv
+        .gql(
+            &srv.admin_token,
+            "{ verifyAuditChain { ok firstBrokenSeq } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v.ok()["verifyAuditChain"]["firstBrokenSeq"], write.seq);
 }
 
 async fn secret_is_shown_once_and_stored_as_argon2id(srv: &Server) {

@@ -1034,6 +1034,7 @@ async fn end_membership_ended_meanwhile_is_conflict(srv: &Server) {
         agency_id: a.clone(),
         agency_kind: AgencyKind::ComprehensiveCare,
         roles: [Role::Caseworker].into(),
+        client_id: None,
     };
     let facts = SubjectFacts {
         person_id: p,

@@ -13,12 +13,14 @@ mod auth;
 mod authz;
 mod bola;
 mod cases;
+mod changes;
 mod clients;
 mod demo;
 mod disclosure;
 mod documents;
 mod emergency;
 mod fuzz;
+mod idempotency;
 mod inputs;
 mod ledger;
 mod limits;
@@ -30,8 +32,10 @@ mod resources;
 mod scenario;
 mod shed;
 mod statements;
+mod subscriptions;
 mod surface;
 mod typed_input;
+mod upserts;
 mod visibility;
 
 use std::sync::Arc;
@@ -81,6 +85,10 @@ async fn run() -> std::process::ExitCode {
     tests.extend(demo::all());
     tests.extend(shed::all());
     tests.extend(visibility::all());
+    tests.extend(changes::all());
+    tests.extend(upserts::all());
+    tests.extend(subscriptions::all());
+    tests.extend(idempotency::all());
     tests.extend(observe::all());
     tests.retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 

@@ -80,8 +80,9 @@ fn refused(r: &Gql) -> bool {
     codes.len() == 1 && (codes[0] == "NOT_FOUND" || codes[0] == "FORBIDDEN")
 }
 
-/// Checks one case; returns the problems found (empty: the case passed) and how many rows
-/// the oracle expected in the lists it checked.
+/// Checks one case; returns the problems found (empty: the case passed), how many rows the
+/// oracle expected in the lists it checked, and what it judged of external references (by
+/// `coverage::REFS` index).
 pub async fn check(
     srv: &Server,
     token: &str,
@@ -89,7 +90,7 @@ pub async fn check(
     s: &Secrets,
     q: &Query,
     r: &Gql,
-) -> (Vec<String>, usize) {
+) -> (Vec<String>, usize, [usize; 4]) {
     let w = o.w;
     let body = serde_json::to_string(&r.body).unwrap_or_default();
     let named = serde_json::to_string(&q.vars).unwrap_or_default();
@@ -274,6 +275,37 @@ pub async fn check(
                 twin = true;
             } else if !(want.is_empty() && refused(r)) {
                 c.list(&[json!("consents")], &data["consents"], want, "consent");
+            }
+        }
+        Ask::ByRef {
+            kind,
+            system,
+            external_id,
+        } => {
+            let found = o.by_ref(*kind, system, external_id);
+            match found {
+                Some(x) => {
+                    let root = q.ask.root();
+                    if data[root]["id"] != json!(w.record_id(*kind, x)) {
+                        c.fail(format!(
+                            "{root}({system}, {external_id}) names {kind:?} {x}, allowed, but not returned"
+                        ));
+                    }
+                }
+                None => twin = true,
+            }
+            // The near misses: the caller's agency's reference to a record it may not know;
+            // another agency's reference to a record the caller may know (not found by it).
+            let named = w.refs.iter().filter(|r| {
+                r.kind == *kind && r.system == system.as_str() && r.external_id == *external_id
+            });
+            for r in named {
+                let mine = r.agency == o.a.agency;
+                if mine && found.is_none() {
+                    c.refs_judged[2] += 1;
+                } else if !mine && found != Some(r.record) && o.knows_record(*kind, r.record) {
+                    c.refs_judged[3] += 1;
+                }
             }
         }
         _ => {}
@@ -507,10 +539,10 @@ pub async fn check(
         }
     }
     if twin {
-        // A hidden id must answer exactly like an id that exists nowhere.
+        // A hidden id (or reference) must answer exactly like one that exists nowhere.
         let mut vars = q.vars.clone();
         let fresh = json!(uuid::Uuid::now_v7().to_string());
-        for key in ["id", "p"] {
+        for key in ["id", "p", "e"] {
             // (accountId stays: only the subject is hidden.)
             if vars.get(key).is_some_and(|v| !v.is_null()) {
                 vars[key] = fresh.clone();
@@ -530,5 +562,5 @@ pub async fn check(
             ));
         }
     }
-    (c.problems, c.expected_rows)
+    (c.problems, c.expected_rows, c.refs_judged)
 }

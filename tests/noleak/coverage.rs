@@ -1,9 +1,12 @@
 //! What a run exercised, per backend, and the check that it exercised all it claims to:
 //! every basis of the policy allowed by the oracle in some case and shown by the server on
 //! it (the ledger's READ rows name the basis of every category shown), and every query field
-//! of `QUERY_COVERED` asked, and answered with data, in some case. A run that exercised less
-//! fails naming what it missed, so a generator that stops reaching a basis or a query cannot
-//! pass quietly. The table is printed whatever the outcome.
+//! of `QUERY_COVERED` asked, and answered with data, in some case (so each lookup by
+//! reference found a record); and each of [`REFS`] judged in some case: an `externalRefs`
+//! list with the caller's agency's references, one of a record only another agency holds
+//! references to, and the lookups' near misses. A run that exercised less fails naming what
+//! it missed, so a generator that stops reaching a basis or a query cannot pass quietly. The
+//! table is printed whatever the outcome.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +25,8 @@ pub enum Did {
         answered: bool,
         rows: usize,
         bases: Vec<&'static str>,
+        /// What it judged of external references, by [`REFS`] index.
+        refs: [usize; 4],
     },
     /// An id-taking write on a hidden record.
     Write(&'static str),
@@ -50,7 +55,19 @@ pub struct Coverage {
     queries: BTreeMap<&'static str, [usize; 3]>,
     /// Per write: cases.
     writes: BTreeMap<&'static str, usize>,
+    /// What the cases judged of external references, by [`REFS`] index.
+    refs: [usize; 4],
 }
+
+/// What a run must have judged of external references: lists with the caller's agency's
+/// references, lists of records only another agency holds references to, and the lookups'
+/// near misses (each answered NOT_FOUND like a reference nobody holds).
+pub const REFS: [&str; 4] = [
+    "externalRefs list with the caller's agency's references",
+    "externalRefs list of a record only another agency holds references to",
+    "lookup by the caller's agency's reference to a record it may not know",
+    "lookup by another agency's reference to a record the caller may know",
+];
 
 impl Coverage {
     /// Counts what the oracle says of every (caller, person, category) of a world.
@@ -74,7 +91,11 @@ impl Coverage {
                 answered,
                 rows,
                 bases,
+                refs,
             } => {
+                for (total, n) in self.refs.iter_mut().zip(refs) {
+                    *total += n;
+                }
                 let q = self.queries.entry(root).or_default();
                 q[0] += 1;
                 q[1] += usize::from(answered);
@@ -129,6 +150,11 @@ impl Coverage {
                 out.push(format!("no ledger row shows anything on basis {b}"));
             }
         }
+        for (what, n) in REFS.iter().zip(self.refs) {
+            if n == 0 {
+                out.push(format!("no case judged an {what}"));
+            }
+        }
         for q in covered {
             match self.queries.get(q) {
                 None => out.push(format!("no case asked Query.{q}")),
@@ -162,6 +188,10 @@ impl Coverage {
         );
         for (q, [cases, answered, rows]) in &self.queries {
             println!("  {q:<16} {cases:>8} {answered:>8} {rows:>8}");
+        }
+        println!("  {:<72} {:>8}", "external references judged", "cases");
+        for (what, n) in REFS.iter().zip(self.refs) {
+            println!("  {what:<72} {n:>8}");
         }
         println!("  {:<28} {:>8}", "write on a hidden record", "cases");
         for (w, cases) in &self.writes {

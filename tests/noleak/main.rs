@@ -23,6 +23,7 @@
 
 mod check;
 mod coverage;
+mod feed;
 mod oracle;
 mod query;
 mod rng;
@@ -32,6 +33,7 @@ mod walk;
 mod walk_more;
 mod world;
 mod world_case;
+mod world_refs;
 mod world_support;
 mod writes;
 
@@ -85,6 +87,8 @@ async fn run() -> std::process::ExitCode {
         let mut done = 0u64;
         let mut world_no = 0u64;
         let mut build_time = std::time::Duration::ZERO;
+        // The change feed's events judged (shown to a caller, hidden from one) in all worlds.
+        let (mut feed_shown, mut feed_hidden) = (0usize, 0usize);
         // Which bases and queries the cases exercised (the run fails on a gap).
         let mut covered = coverage::Coverage::default();
         // The schema check: every field of the types the oracle judges is known to it.
@@ -116,6 +120,21 @@ async fn run() -> std::process::ExitCode {
                 .collect();
             let secrets: Vec<secrets::Secrets> = oracles.iter().map(secrets::secrets).collect();
             covered.world(&w, &oracles);
+            // Every caller's whole change feed, before the cases read or write anything.
+            let judged = feed::check(&srv, &w, &oracles, &secrets).await;
+            feed_shown += judged.shown;
+            feed_hidden += judged.hidden;
+            if !judged.problems.is_empty() {
+                failed += 1;
+                println!(
+                    "\n---- {}::noleak FAILED: NOLEAK_SEED={seed} world {world_no}: change feed ----",
+                    backend.name()
+                );
+                for p in judged.problems.iter().take(12) {
+                    println!("  - {p}");
+                }
+                println!("  world: {}", describe(&w));
+            }
             let built = coverage::Coverage::last_seq(&srv).await;
             let n = per_world.min(cases - done);
             let first_case = done;
@@ -151,7 +170,7 @@ async fn run() -> std::process::ExitCode {
                             let (r, mut problems) = check::send(srv, &a.token, &q).await;
                             // This case's own oracle, so the bases it allows are this case's.
                             let o = oracle::Oracle::new(w, a);
-                            let (more, rows) =
+                            let (more, rows, refs) =
                                 check::check(srv, &a.token, &o, &secrets[caller], &q, &r).await;
                             problems.extend(more);
                             let report = format!(
@@ -164,6 +183,7 @@ async fn run() -> std::process::ExitCode {
                                 answered: coverage::answered(&r.body["data"][root]),
                                 rows,
                                 bases: o.bases_used(),
+                                refs,
                             };
                             (problems, report, did)
                         };
@@ -228,6 +248,16 @@ async fn run() -> std::process::ExitCode {
             done as f64 / (secs - build_time.as_secs_f64()).max(0.001)
         );
         covered.print(backend.name());
+        println!(
+            "  change feed: {feed_shown} events judged shown, {feed_hidden} judged hidden (every caller of every world)"
+        );
+        if feed_shown == 0 || feed_hidden == 0 {
+            println!(
+                "{}::noleak FAILED: coverage: the change feed sweep judged {feed_shown} shown and {feed_hidden} hidden events (NOLEAK_SEED={seed})",
+                backend.name()
+            );
+            failed += 1;
+        }
         // A run that did not exercise every basis and every query it claims fails.
         for gap in covered.missing(schema::QUERY_COVERED) {
             println!(
@@ -363,6 +393,17 @@ fn describe(w: &world::World) -> String {
         s.push_str(&format!(
             "\n    decision {}: case {} meeting {:?}",
             d.id, d.case, d.meeting
+        ));
+    }
+    for r in &w.refs {
+        s.push_str(&format!(
+            "\n    ref of agency {}: ({}, {}) {:?} {} {}",
+            r.agency,
+            r.system,
+            r.external_id,
+            r.kind,
+            r.record,
+            w.record_id(r.kind, r.record)
         ));
     }
     s.push_str(&format!("\n    today (JST) {}", w.today));

@@ -98,11 +98,24 @@
 //!   person object is only ever shown to a caller who may know the person).
 //! - Person.consultations(first: n): the n newest (newest first) of the consultations whose
 //!   link to the person the caller may see; one it may not see takes no place.
+//! - External references (`externalRefs` on Person, Household, Consultation and Consent):
+//!   exactly the references the caller's agency holds for the record, in system order,
+//!   whatever the caller's roles (an agency's own ids are no personal data, and a record is
+//!   only ever shown to a caller who may know it); none of another agency's, so a record
+//!   only another agency holds references to shows an empty list.
+//! - Lookups by reference (`personByRef`, `householdByRef`, `consultationByRef`,
+//!   `consentByRef`): the record of that type the caller's agency's reference
+//!   `(system, externalId)` names (compared exactly), when the caller may know the record
+//!   (as by id: a person with IDENTITY, a household, a consultation, a consent it may list);
+//!   otherwise (no such reference of its agency, another agency's reference, a reference to
+//!   a record of another type, a record it may not know) NOT_FOUND, byte-identical to a
+//!   reference nobody holds.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use crate::world::{Account, ConsentState, World};
+use crate::world_refs::RefKind;
 
 /// The bases of the policy, in the documented order.
 pub const BASES: [&str; 4] = ["OWN", "CONSENT", "SUPPORT_MEETING", "EMERGENCY"];
@@ -580,5 +593,43 @@ impl<'w> Oracle<'w> {
     pub fn sees_all_recipients(&self, k: usize) -> bool {
         let p = self.w.consents[k].person;
         self.oversight() || (self.w.persons[p].owner == self.a.agency && self.knows_person(p))
+    }
+
+    // ---- external references ----
+
+    /// May the caller know record `x` of type `kind` (as when read by id)?
+    pub fn knows_record(&self, kind: RefKind, x: usize) -> bool {
+        match kind {
+            RefKind::Person => self.knows_person(x),
+            RefKind::Household => self.knows_household(x),
+            RefKind::Consultation => self.knows_consultation(x),
+            RefKind::Consent => self.sees_consent(x),
+        }
+    }
+
+    /// `externalRefs` of record `x` of type `kind`: (system, externalId) of the references
+    /// the caller's agency holds for it, in system order.
+    pub fn external_refs(&self, kind: RefKind, x: usize) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .w
+            .refs
+            .iter()
+            .filter(|r| r.agency == self.a.agency && r.kind == kind && r.record == x)
+            .map(|r| (r.system.to_owned(), r.external_id.clone()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The record a lookup of type `kind` by `(system, externalId)` answers with: the one
+    /// the caller's agency's reference names, if the caller may know it; None is NOT_FOUND.
+    pub fn by_ref(&self, kind: RefKind, system: &str, external_id: &str) -> Option<usize> {
+        let r = self.w.refs.iter().find(|r| {
+            r.agency == self.a.agency
+                && r.kind == kind
+                && r.system == system
+                && r.external_id == external_id
+        })?;
+        self.knows_record(kind, r.record).then_some(r.record)
     }
 }

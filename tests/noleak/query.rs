@@ -7,6 +7,20 @@ use serde_json::{json, Value};
 use crate::oracle::Oracle;
 use crate::rng::Rng;
 use crate::world::{kana_prefix, Account, World, DISTRICTS};
+use crate::world_refs::{ExtRef, RefKind, SYSTEMS};
+
+/// The caller's agency's references to a record (Person, Household, Consultation, Consent):
+/// now and then (each costs the server a query), and always on the record a lookup by
+/// reference finds (under an alias, `externalRefsFound`).
+pub const REFS_SEL: &str = "externalRefs { system externalId createdAt }";
+
+fn refs_sel(rng: &mut Rng) -> &'static str {
+    if rng.chance(25) {
+        REFS_SEL
+    } else {
+        ""
+    }
+}
 
 /// Person fields the generator knows, with nothing nested.
 pub const PERSON_SCALARS: [&str; 16] = [
@@ -61,6 +75,12 @@ pub enum Ask {
     NoContact,
     Placements(String),
     ConsentGaps(String),
+    /// personByRef and the like: (system, externalId) of a reference.
+    ByRef {
+        kind: RefKind,
+        system: String,
+        external_id: String,
+    },
 }
 
 impl Ask {
@@ -85,6 +105,7 @@ impl Ask {
             Ask::NoContact => "noContact",
             Ask::Placements(_) => "placements",
             Ask::ConsentGaps(_) => "consentGaps",
+            Ask::ByRef { kind, .. } => kind.lookup(),
         }
     }
 }
@@ -123,7 +144,11 @@ fn member_sel(rng: &mut Rng, depth: usize) -> String {
 }
 
 pub fn person_sel(rng: &mut Rng, depth: usize) -> String {
-    let mut s = format!("__typename id {}", subset(rng, &PERSON_SCALARS, 55));
+    let mut s = format!(
+        "__typename id {} {}",
+        subset(rng, &PERSON_SCALARS, 55),
+        refs_sel(rng)
+    );
     if depth > 0 && rng.chance(40) {
         s.push_str(&format!(" households {{ {} }}", member_sel(rng, depth - 1)));
     }
@@ -143,7 +168,7 @@ pub fn person_sel(rng: &mut Rng, depth: usize) -> String {
         ));
     }
     if rng.chance(25) {
-        s.push_str(&format!(" consents {{ {CONSENT_SEL} }}"));
+        s.push_str(&format!(" consents {{ {} }}", consent_sel(rng)));
     }
     s
 }
@@ -153,6 +178,8 @@ fn household_sel(rng: &mut Rng, depth: usize) -> String {
         "__typename id {}",
         subset(rng, &["ownerAgency { id }", "version"], 60)
     );
+    s.push(' ');
+    s.push_str(refs_sel(rng));
     if rng.chance(80) {
         s.push_str(&format!(" members {{ {} }}", member_sel(rng, depth)));
     }
@@ -161,7 +188,7 @@ fn household_sel(rng: &mut Rng, depth: usize) -> String {
 
 pub fn consultation_sel(rng: &mut Rng, depth: usize) -> String {
     let mut s = format!(
-        "__typename id {}",
+        "__typename id {} {}",
         subset(
             rng,
             &[
@@ -172,7 +199,8 @@ pub fn consultation_sel(rng: &mut Rng, depth: usize) -> String {
                 "issues { category { code } main }"
             ],
             60
-        )
+        ),
+        refs_sel(rng)
     );
     if depth > 0 && rng.chance(60) {
         s.push_str(&format!(" subjects {{ {} }}", person_sel(rng, depth - 1)));
@@ -267,6 +295,11 @@ fn case_sel(rng: &mut Rng) -> String {
 const CONSENT_SEL: &str = "__typename id personId givenBy proxyName proxyRelationship categories \
     recipientAgencies { id } recipientAgencyKinds purpose evidenceRef withdrawalReason state";
 
+/// A consent, now and then with its references.
+fn consent_sel(rng: &mut Rng) -> String {
+    format!("{CONSENT_SEL} {}", refs_sel(rng))
+}
+
 /// An id of a random existing record, or (sometimes) one that exists nowhere.
 fn some_id(rng: &mut Rng, ids: Vec<String>) -> String {
     if ids.is_empty() || rng.chance(8) {
@@ -325,7 +358,7 @@ fn id_of<'r, T>(
 
 /// How many kinds of query the generator writes (person and persons count twice). Case `n`
 /// of a world asks kind `n % KINDS`, so every kind is asked equally often.
-pub const KINDS: usize = 20;
+pub const KINDS: usize = 24;
 const REFERRAL: usize = 8;
 const REFERRALS: usize = 9;
 const MEETING: usize = 12;
@@ -334,11 +367,15 @@ const CASE: usize = 15;
 const CASES: usize = 16;
 const NO_CONTACT: usize = 17;
 const CONSENT_GAPS: usize = 19;
+/// The lookups by reference, one kind each (`RefKind::ALL[kind - BY_REF]`), up to KINDS.
+const BY_REF: usize = 20;
 
 /// The accounts a kind of query answers with data, where random callers seldom are: those
 /// that may know some referral, meeting or support case for the queries of those; accounts
 /// that may record activities at an agency holding a support case for noContact; the
-/// coordinators of an agency that convened a 重層的支援会議 for consentGaps.
+/// coordinators of an agency that convened a 重層的支援会議 for consentGaps; accounts whose
+/// agency holds a reference to a record of the type for the lookups by one (found when the
+/// account may know the record, NOT_FOUND when its roles may not).
 pub fn fitting_callers(w: &World, kind: usize) -> Vec<usize> {
     let fits = |a: &Account| {
         let o = Oracle::new(w, a);
@@ -356,12 +393,42 @@ pub fn fitting_callers(w: &World, kind: usize) -> Vec<usize> {
                         .iter()
                         .any(|m| m.convener == a.agency && m.kind == "MULTI_AGENCY_MEETING")
             }
+            BY_REF.. => {
+                let kind = RefKind::ALL[kind - BY_REF];
+                w.refs
+                    .iter()
+                    .any(|r| r.agency == a.agency && r.kind == kind)
+            }
             _ => false,
         }
     };
-    (0..w.accounts.len())
+    let fitting: Vec<usize> = (0..w.accounts.len())
         .filter(|a| fits(&w.accounts[*a]))
-        .collect()
+        .collect();
+    if kind < BY_REF {
+        return fitting;
+    }
+    // Holders that may know none of their agency's records of the type (no category in
+    // their roles' ceiling; their lookups must answer NOT_FOUND) are few: a quarter of the
+    // picks.
+    let kind = RefKind::ALL[kind - BY_REF];
+    let (knowing, unknowing): (Vec<usize>, Vec<usize>) = fitting.into_iter().partition(|a| {
+        let (a, o) = (&w.accounts[*a], Oracle::new(w, &w.accounts[*a]));
+        w.refs
+            .iter()
+            .any(|r| r.agency == a.agency && r.kind == kind && o.knows_record(kind, r.record))
+    });
+    if knowing.is_empty() || unknowing.is_empty() {
+        return [knowing, unknowing].concat();
+    }
+    let mut out = Vec::new();
+    for _ in 0..3 * unknowing.len() {
+        out.extend(&knowing);
+    }
+    for _ in 0..knowing.len() {
+        out.extend(&unknowing);
+    }
+    out
 }
 
 /// A query of kind `kind` (below [`KINDS`]) as `caller`.
@@ -689,6 +756,29 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account, kind: usize) -> Quer
                 ask: Ask::ConsentGaps(id),
             }
         }
+        BY_REF.. => {
+            let kind = RefKind::ALL[(kind - BY_REF) % RefKind::ALL.len()];
+            let (system, external_id) = reference(rng, &o, kind);
+            let sel = match kind {
+                RefKind::Person => person_sel(rng, depth),
+                RefKind::Household => household_sel(rng, depth),
+                RefKind::Consultation => consultation_sel(rng, depth),
+                RefKind::Consent => consent_sel(rng),
+            };
+            Query {
+                text: format!(
+                    "query Q($s: String!, $e: String!) {{ {}(system: $s, externalId: $e) {{ {sel} externalRefsFound: {REFS_SEL} }} }}",
+                    kind.lookup()
+                ),
+                vars: json!({ "s": system, "e": external_id }),
+                paged: None,
+                ask: Ask::ByRef {
+                    kind,
+                    system,
+                    external_id,
+                },
+            }
+        }
         _ => {
             let id = person_id(rng, &o, |p| {
                 let seen = |k: usize| w.consents[k].person == p && o.sees_consent(k);
@@ -696,7 +786,8 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account, kind: usize) -> Quer
             });
             Query {
                 text: format!(
-                    "query Q($id: ID!) {{ consents(personId: $id) {{ {CONSENT_SEL} }} }}"
+                    "query Q($id: ID!) {{ consents(personId: $id) {{ {} }} }}",
+                    consent_sel(rng)
                 ),
                 vars: json!({ "id": id }),
                 paged: None,
@@ -704,4 +795,62 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account, kind: usize) -> Quer
             }
         }
     }
+}
+
+/// The reference a lookup of records of `kind` names: mostly one the caller's agency holds
+/// for a record it may know (the lookup answered), or for one it may not if there is none;
+/// else one its agency holds for a record of that type, one another agency holds (for a
+/// record the caller may know otherwise if there is one, and now and then the same `(system,
+/// externalId)` as one of its own: neither may find another agency's record), one its
+/// agency holds for a record of another type, one of its own under the other system, or
+/// one nobody holds.
+fn reference(rng: &mut Rng, o: &Oracle, kind: RefKind) -> (String, String) {
+    let w = o.w;
+    let mine = |r: &&ExtRef| r.agency == o.a.agency;
+    let known = |r: &&ExtRef| o.knows_record(r.kind, r.record);
+    let of_kind = || w.refs.iter().filter(move |r| r.kind == kind);
+    let from: Vec<&ExtRef> = match rng.below(100) {
+        0..=69 => {
+            let own: Vec<&ExtRef> = of_kind().filter(mine).filter(known).collect();
+            if own.is_empty() {
+                of_kind().filter(mine).collect()
+            } else {
+                own
+            }
+        }
+        70..=74 => of_kind().filter(mine).collect(),
+        75..=89 => {
+            let theirs: Vec<&ExtRef> = of_kind().filter(|r| !mine(r)).filter(known).collect();
+            if theirs.is_empty() {
+                of_kind().filter(|r| !mine(r)).collect()
+            } else {
+                theirs
+            }
+        }
+        90..=94 => w
+            .refs
+            .iter()
+            .filter(mine)
+            .filter(|r| r.kind != kind)
+            .collect(),
+        95..=97 => {
+            let own: Vec<&ExtRef> = of_kind().filter(mine).collect();
+            if !own.is_empty() {
+                let r = pick(rng, &own);
+                let other = SYSTEMS
+                    .iter()
+                    .find(|s| **s != r.system)
+                    .unwrap_or(&SYSTEMS[0]);
+                return (other.to_string(), r.external_id.clone());
+            }
+            Vec::new()
+        }
+        _ => Vec::new(),
+    };
+    if from.is_empty() {
+        let system = pick(rng, &SYSTEMS).to_string();
+        return (system, uuid::Uuid::now_v7().to_string());
+    }
+    let r = pick(rng, &from);
+    (r.system.to_owned(), r.external_id.clone())
 }

@@ -159,5 +159,20 @@ pub fn secrets(o: &Oracle) -> Secrets {
             put(seen, v, format!("proxy/withdrawal of consent {k}"));
         }
     }
+    // Another agency's reference ids (unless the caller's agency holds the same id).
+    for r in &w.refs {
+        let own = w
+            .refs
+            .iter()
+            .any(|x| x.agency == o.a.agency && x.external_id == r.external_id);
+        put(
+            own,
+            &r.external_id,
+            format!(
+                "external id of agency {} for {:?} {}",
+                r.agency, r.kind, r.record
+            ),
+        );
+    }
     Secrets { denied }
 }

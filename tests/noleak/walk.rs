@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use tsunagi_tests::Gql;
 
 use crate::oracle::Oracle;
+use crate::world_refs::RefKind;
 
 /// Which subject a CONSENT_REQUIRED error may name in `extensions.subjectId` (rule 2).
 pub enum Who {
@@ -30,6 +31,8 @@ pub struct Checker<'a> {
     pub problems: Vec<String>,
     /// Rows the oracle expected in the lists checked (a measure of what a case exercised).
     pub expected_rows: usize,
+    /// What the case judged of external references, by `coverage::REFS` index.
+    pub refs_judged: [usize; 4],
 }
 
 pub fn path_key(path: &[Value]) -> String {
@@ -66,6 +69,7 @@ impl<'a> Checker<'a> {
             judged: BTreeSet::new(),
             problems: Vec::new(),
             expected_rows: 0,
+            refs_judged: [0; 4],
         }
     }
 
@@ -287,6 +291,9 @@ impl<'a> Checker<'a> {
             let s = |x: &Option<String>| x.as_ref().map_or(Value::Null, |v| json!(v));
             match k.as_str() {
                 "__typename" | "id" | "version" => {}
+                "externalRefs" | "externalRefsFound" => {
+                    self.external_refs(&fp, got, RefKind::Person, i)
+                }
                 "ownerAgency" => self.field(
                     &fp,
                     got,
@@ -492,6 +499,9 @@ impl<'a> Checker<'a> {
             let fp = Self::child(path, k);
             match k.as_str() {
                 "__typename" | "id" | "version" => {}
+                "externalRefs" | "externalRefsFound" => {
+                    self.external_refs(&fp, got, RefKind::Household, h)
+                }
                 "ownerAgency" => self.field(
                     &fp,
                     got,
@@ -530,6 +540,9 @@ impl<'a> Checker<'a> {
             let fp = Self::child(path, k);
             match k.as_str() {
                 "__typename" | "id" | "version" | "receivedAt" | "status" => {}
+                "externalRefs" | "externalRefsFound" => {
+                    self.external_refs(&fp, got, RefKind::Consultation, c)
+                }
                 "summary" => self.field(
                     &fp,
                     got,

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::walk::{set, Checker, Who};
 use crate::world::ConsentState;
+use crate::world_refs::RefKind;
 
 impl Checker<'_> {
     pub fn referral(&mut self, obj: &serde_json::Map<String, Value>, path: &[Value]) {
@@ -406,6 +407,10 @@ impl Checker<'_> {
             let fp = Self::child(path, key);
             let want = match key.as_str() {
                 "__typename" | "id" | "proxyRelationship" => continue,
+                "externalRefs" | "externalRefsFound" => {
+                    self.external_refs(&fp, got, RefKind::Consent, k);
+                    continue;
+                }
                 "personId" => json!(w.persons[c.person].id),
                 "givenBy" => json!(if c.proxy_name.is_some() {
                     "PROXY"
@@ -472,6 +477,41 @@ impl Checker<'_> {
             if *got != want {
                 self.fail(format!("{fp:?}: got {got}, want {want}"));
             }
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// `externalRefs` of record `x` of type `kind`: exactly the caller's agency's references,
+    /// in system order (each with its `createdAt`), never an error; another agency's
+    /// reference in it is a LEAK.
+    pub fn external_refs(&mut self, path: &[Value], got: &Value, kind: RefKind, x: usize) {
+        let o = self.o;
+        let want = o.external_refs(kind, x);
+        self.no_error(path, "externalRefs");
+        let Some(items) = got.as_array() else {
+            return self.fail(format!("{path:?}: externalRefs not a list: {got}"));
+        };
+        let mut refs = Vec::new();
+        for r in items {
+            if !r["createdAt"].is_string() {
+                self.fail(format!("{path:?}: externalRefs without createdAt: {r}"));
+            }
+            let part = |k: &str| r[k].as_str().unwrap_or("<none>").to_owned();
+            refs.push((part("system"), part("externalId")));
+        }
+        if refs != want {
+            let leak = refs.iter().any(|r| !want.contains(r));
+            let leak = if leak { "LEAK " } else { "" };
+            return self.fail(format!(
+                "{leak}{path:?}: externalRefs {refs:?}, oracle (the caller's agency's, in system order) {want:?}"
+            ));
+        }
+        let others = o.w.refs.iter().any(|r| r.kind == kind && r.record == x);
+        if !want.is_empty() {
+            self.refs_judged[0] += 1;
+        } else if others {
+            self.refs_judged[1] += 1;
         }
     }
 }

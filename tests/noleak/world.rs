@@ -3,7 +3,8 @@
 //! consultations and referrals. Persons and consents go through the real API (so OWN is
 //! real: the registering agency recorded them); states the API cannot reach in one step
 //! (expired, not yet valid, cross-agency households, old consultations) are written with
-//! the entity crate, as the hub would hold them after a history of API calls.
+//! the entity crate, as the hub would hold them after a history of API calls. Some records
+//! are registered by their agency's external reference (world_refs.rs).
 
 use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
@@ -11,6 +12,7 @@ use serde_json::{json, Value};
 use tsunagi_tests::Server;
 
 use crate::rng::Rng;
+use crate::world_refs::{self as ext, ExtRef, RefKind};
 
 pub const KINDS: [&str; 10] = [
     "COMPREHENSIVE_CARE",
@@ -246,6 +248,8 @@ pub struct World {
     pub today: NaiveDate,
     /// issue code → policy category (public data, read from `issueCategories`).
     pub issue_categories: Vec<(String, String)>,
+    /// The agencies' references to their records (world_refs.rs).
+    pub refs: Vec<ExtRef>,
 }
 
 /// 0..9 as katakana, so kana canaries stay kana (the API normalises kana).
@@ -266,7 +270,7 @@ pub fn pick<'a, T>(rng: &mut Rng, xs: &'a [T]) -> &'a T {
     &xs[rng.below(xs.len())]
 }
 
-async fn gql_ok(srv: &Server, token: &str, q: &str, v: Value) -> Value {
+pub async fn gql_ok(srv: &Server, token: &str, q: &str, v: Value) -> Value {
     let r = srv.gql(token, q, v).await;
     assert!(
         r.status == 200 && r.errors().is_empty(),
@@ -354,7 +358,9 @@ impl World {
 
         let writer = |agency: usize| accounts[agency].token.clone();
 
-        // Persons, registered through the API by their owner's writer.
+        // Persons, registered through the API by their owner's writer, half of them by
+        // reference (upsertPerson).
+        let mut refs: Vec<ExtRef> = Vec::new();
         let mut persons = Vec::new();
         for i in 0..size {
             let owner = rng.below(agencies.len());
@@ -384,7 +390,16 @@ impl World {
                 "addressConfidential": p.confidential, "careLevel": p.care,
                 "disabilityCertificate": p.disability, "publicAssistance": p.assistance,
             });
-            let id = srv.person(&writer(owner), input).await;
+            let id = if rng.chance(50) {
+                let r = ext::new_ref(rng, &refs, owner, RefKind::Person, i);
+                let vars = json!({ "r": r.input(), "i": input });
+                let data = gql_ok(srv, &writer(owner), ext::UPSERT_PERSON, vars).await;
+                let id = ext::created(&data, "upsertPerson", "person")["id"].clone();
+                refs.push(r);
+                id.as_str().expect("person id").to_owned()
+            } else {
+                srv.person(&writer(owner), input).await
+            };
             persons.push(Person { id, ..p });
         }
 
@@ -452,7 +467,18 @@ impl World {
                 "validUntil": rng.chance(40).then(|| (Utc::now() + Duration::days(30)).to_rfc3339()),
                 "method": "WRITTEN", "evidenceRef": evidence, "explanationVersion": "v1",
             });
-            let (id, version) = srv.consent(&writer(owner), input).await;
+            // Some by reference (upsertConsent).
+            let (id, version) = if rng.chance(40) {
+                let r = ext::new_ref(rng, &refs, owner, RefKind::Consent, consents.len());
+                let vars = json!({ "r": r.input(), "i": input });
+                let data = gql_ok(srv, &writer(owner), ext::UPSERT_CONSENT, vars).await;
+                let c = ext::created(&data, "upsertConsent", "consent").clone();
+                refs.push(r);
+                let id = c["id"].as_str().expect("consent id").to_owned();
+                (id, c["version"].as_i64().expect("version"))
+            } else {
+                srv.consent(&writer(owner), input).await
+            };
             let mut withdrawal_reason = None;
             match state {
                 ConsentState::Active => {}
@@ -573,6 +599,62 @@ impl World {
                     left,
                 });
             }
+            // Now and then with the reference its registering agency's upsert stores.
+            if rng.chance(50) {
+                let r = ext::new_ref(rng, &refs, owner, RefKind::Household, households.len());
+                r.insert(srv, &agencies[owner].id, &accounts[owner].id, &id)
+                    .await;
+                refs.push(r);
+            }
+            households.push(Household { id, owner, members });
+        }
+        // A household or two by reference (upsertHousehold): an agency's own persons.
+        for _ in 0..(1 + rng.below(2)) {
+            let first = rng.below(persons.len());
+            let owner = persons[first].owner;
+            let mut people = vec![first];
+            let others: Vec<usize> = (0..persons.len())
+                .filter(|p| *p != first && persons[*p].owner == owner)
+                .collect();
+            if !others.is_empty() && rng.chance(60) {
+                people.push(others[rng.below(others.len())]);
+            }
+            let joined = NaiveDate::from_ymd_opt(2021, 4, 1);
+            let relationship = |m: usize| format!("続柄R{:03}", member_no + m);
+            let input: Vec<Value> = people
+                .iter()
+                .enumerate()
+                .map(|(m, p)| {
+                    json!({ "personId": persons[*p].id, "relationship": relationship(m),
+                            "isHead": m == 0, "joinedOn": joined.map(|d| d.to_string()) })
+                })
+                .collect();
+            let r = ext::new_ref(rng, &refs, owner, RefKind::Household, households.len());
+            let vars = json!({ "r": r.input(), "m": input });
+            let data = gql_ok(srv, &writer(owner), ext::UPSERT_HOUSEHOLD, vars).await;
+            let h = ext::created(&data, "upsertHousehold", "household");
+            let member_id = |p: usize| {
+                h["members"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|x| x["person"]["id"] == json!(persons[p].id)))
+                    .and_then(|x| x["id"].as_str())
+                    .expect("member id")
+                    .to_owned()
+            };
+            let members = people
+                .iter()
+                .enumerate()
+                .map(|(m, p)| Member {
+                    id: member_id(*p),
+                    person: *p,
+                    relationship: relationship(m),
+                    joined,
+                    left: None,
+                })
+                .collect();
+            member_no += people.len();
+            let id = h["id"].as_str().expect("household id").to_owned();
+            refs.push(r);
             households.push(Household { id, owner, members });
         }
 
@@ -598,7 +680,7 @@ impl World {
         // Consultations at any agency about one or two persons.
         let mut consultations = Vec::new();
         for c in 0..size {
-            let receiver = rng.below(agencies.len());
+            let mut receiver = rng.below(agencies.len());
             let mut subjects = vec![rng.below(persons.len())];
             if rng.chance(35) {
                 let s = rng.below(persons.len());
@@ -606,8 +688,16 @@ impl World {
                     subjects.push(s);
                 }
             }
-            let household =
+            let mut household =
                 (rng.chance(40) && !households.is_empty()).then(|| rng.below(households.len()));
+            // A fifth by reference (upsertConsultation), received by the agency that holds
+            // the subjects and the household, which it may name.
+            let synced = rng.chance(20);
+            if synced {
+                receiver = persons[subjects[0]].owner;
+                subjects.retain(|p| persons[*p].owner == receiver);
+                household = household.filter(|h| households[*h].owner == receiver);
+            }
             let mut issues: Vec<(String, bool)> = Vec::new();
             for _ in 0..(1 + rng.below(3)) {
                 let code = pick(rng, &issue_categories).0.clone();
@@ -616,45 +706,73 @@ impl World {
                     issues.push((code, main));
                 }
             }
-            let id = tsunagi_api::store::new_id();
             let minutes_ago = 10 + (c as i64) * 7 + rng.below(5) as i64;
             let received_at = now - Duration::minutes(minutes_ago);
-            entity::consultation::ActiveModel {
-                id: Set(id.clone()),
-                receiving_agency_id: Set(agencies[receiver].id.clone()),
-                received_at: Set(received_at),
-                channel: Set("VISIT".to_owned()),
-                household_id: Set(household.map(|h| households[h].id.clone())),
-                summary: Set(format!("要約S{c:03}")),
-                urgency: Set("NORMAL".to_owned()),
-                status: Set("OPEN".to_owned()),
-                version: Set(1),
-                created_by: Set(accounts[receiver].id.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&srv.db)
-            .await
-            .expect("consultation");
-            for s in &subjects {
-                entity::consultation_subject::ActiveModel {
-                    consultation_id: Set(id.clone()),
-                    person_id: Set(persons[*s].id.clone()),
+            let id = if synced {
+                let ids: Vec<&String> = subjects.iter().map(|p| &persons[*p].id).collect();
+                let codes: Vec<Value> = issues
+                    .iter()
+                    .map(|(code, main)| json!({ "code": code, "main": main }))
+                    .collect();
+                let input = json!({
+                    "receivedAt": received_at.to_rfc3339(), "channel": "VISIT",
+                    "subjectPersonIds": ids, "issues": codes,
+                    "householdId": household.map(|h| &households[h].id),
+                    "summary": format!("要約S{c:03}"), "urgency": "NORMAL",
+                });
+                let r = ext::new_ref(rng, &refs, receiver, RefKind::Consultation, c);
+                let vars = json!({ "r": r.input(), "i": input });
+                let data = gql_ok(srv, &writer(receiver), ext::UPSERT_CONSULTATION, vars).await;
+                let id = ext::created(&data, "upsertConsultation", "consultation")["id"].clone();
+                refs.push(r);
+                id.as_str().expect("consultation id").to_owned()
+            } else {
+                let id = tsunagi_api::store::new_id();
+                entity::consultation::ActiveModel {
+                    id: Set(id.clone()),
+                    receiving_agency_id: Set(agencies[receiver].id.clone()),
+                    received_at: Set(received_at),
+                    channel: Set("VISIT".to_owned()),
+                    household_id: Set(household.map(|h| households[h].id.clone())),
+                    summary: Set(format!("要約S{c:03}")),
+                    urgency: Set("NORMAL".to_owned()),
+                    status: Set("OPEN".to_owned()),
+                    version: Set(1),
+                    created_by: Set(accounts[receiver].id.clone()),
+                    created_at: Set(now),
+                    updated_at: Set(now),
                 }
                 .insert(&srv.db)
                 .await
-                .expect("subject");
-            }
-            for (code, main) in &issues {
-                entity::consultation_issue::ActiveModel {
-                    consultation_id: Set(id.clone()),
-                    issue_code: Set(code.clone()),
-                    is_main: Set(*main),
+                .expect("consultation");
+                for s in &subjects {
+                    entity::consultation_subject::ActiveModel {
+                        consultation_id: Set(id.clone()),
+                        person_id: Set(persons[*s].id.clone()),
+                    }
+                    .insert(&srv.db)
+                    .await
+                    .expect("subject");
                 }
-                .insert(&srv.db)
-                .await
-                .expect("issue");
-            }
+                for (code, main) in &issues {
+                    entity::consultation_issue::ActiveModel {
+                        consultation_id: Set(id.clone()),
+                        issue_code: Set(code.clone()),
+                        is_main: Set(*main),
+                    }
+                    .insert(&srv.db)
+                    .await
+                    .expect("issue");
+                }
+                // Now and then with the reference the receiving agency's upsert stores.
+                if rng.chance(40) {
+                    let r = ext::new_ref(rng, &refs, receiver, RefKind::Consultation, c);
+                    r.insert(srv, &agencies[receiver].id, &accounts[receiver].id, &id)
+                        .await;
+                    refs.push(r);
+                }
+                id
+            };
             consultations.push(Consultation {
                 id,
                 receiver,
@@ -711,6 +829,7 @@ impl World {
             });
         }
 
+        ext::add_blind_holders(srv, &agencies, &mut accounts, &refs).await;
         let mut world = World {
             agencies,
             accounts,
@@ -729,6 +848,7 @@ impl World {
             plans: Vec::new(),
             today,
             issue_categories,
+            refs,
         };
         world.add_support(srv, rng, &hot, size).await;
         world

@@ -6,25 +6,26 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, Statement};
 
 use entity::audit_event;
 
-/// Ledger rows per INSERT statement on SQLite (18 columns × 500 rows stays under its bind
+/// Ledger rows per INSERT statement on SQLite (19 columns × 500 rows stays under its bind
 /// parameter limit).
 const APPEND_CHUNK: usize = 500;
 
 /// PostgreSQL: all the rows in ONE statement whose text never changes, so the connection
 /// prepares and plans it once and reuses it: the rows travel as one JSON parameter that
-/// `json_to_recordset` unpacks. (A multi-row `INSERT ... VALUES` with 18 binds per row is a
+/// `json_to_recordset` unpacks. (A multi-row `INSERT ... VALUES` with 19 binds per row is a
 /// new statement for every row count, parsed and planned each time; sea-query builds it
 /// value by value first.) The stored values are the very strings that were hashed.
 pub(super) const PG_INSERT: &str =
     "INSERT INTO \"audit_event\" (seq, id, at, account_id, agency_id, roles, \
     action, operation, record_type, record_id, subject_person_id, shown, withheld, bases, \
-    detail, policy_version, prev_hash, hash) \
+    detail, policy_version, prev_hash, hash, client_id) \
     SELECT seq, id, at, account_id, agency_id, roles, action, operation, record_type, \
     record_id, subject_person_id, shown, withheld, bases, detail, policy_version, prev_hash, \
-    hash FROM json_to_recordset($1::json) AS r(seq bigint, id text, at timestamptz, \
+    hash, client_id FROM json_to_recordset($1::json) AS r(seq bigint, id text, at timestamptz, \
     account_id text, agency_id text, roles text, action text, operation text, \
     record_type text, record_id text, subject_person_id text, shown text, withheld text, \
-    bases text, detail text, policy_version integer, prev_hash text, hash text)";
+    bases text, detail text, policy_version integer, prev_hash text, hash text, \
+    client_id text)";
 
 /// [`PG_INSERT`] as a statement of its own (autocommit) that first takes the chain lock,
 /// for the group commit (group.rs): one round trip and one commit instead of BEGIN, lock,
@@ -35,14 +36,15 @@ pub(super) const PG_INSERT: &str =
 pub(super) const PG_INSERT_LOCKED: &str = "INSERT INTO \"audit_event\" (seq, id, at, \
     account_id, agency_id, roles, \
     action, operation, record_type, record_id, subject_person_id, shown, withheld, bases, \
-    detail, policy_version, prev_hash, hash) \
+    detail, policy_version, prev_hash, hash, client_id) \
     SELECT seq, id, at, account_id, agency_id, roles, action, operation, record_type, \
     record_id, subject_person_id, shown, withheld, bases, detail, policy_version, prev_hash, \
-    hash FROM (SELECT pg_advisory_xact_lock(32778045498681193)) AS chain_lock, \
+    hash, client_id FROM (SELECT pg_advisory_xact_lock(32778045498681193)) AS chain_lock, \
     json_to_recordset($1::json) AS r(seq bigint, id text, at timestamptz, \
     account_id text, agency_id text, roles text, action text, operation text, \
     record_type text, record_id text, subject_person_id text, shown text, withheld text, \
-    bases text, detail text, policy_version integer, prev_hash text, hash text)";
+    bases text, detail text, policy_version integer, prev_hash text, hash text, \
+    client_id text)";
 
 /// One row as `json_to_recordset` reads it (`at` as RFC 3339 with microseconds, which
 /// PostgreSQL parses back to the same instant).
@@ -66,6 +68,7 @@ struct PgRow<'a> {
     policy_version: i32,
     prev_hash: &'a str,
     hash: &'a str,
+    client_id: Option<&'a str>,
 }
 
 impl<'a> PgRow<'a> {
@@ -89,6 +92,7 @@ impl<'a> PgRow<'a> {
             policy_version: r.policy_version,
             prev_hash: &r.prev_hash,
             hash: &r.hash,
+            client_id: r.client_id.as_deref(),
         }
     }
 }
@@ -131,7 +135,7 @@ pub(super) async fn insert_rows<C: ConnectionTrait>(
         return pg_insert(txn, PG_INSERT, &rows).await;
     }
     // SQLite (embedded, no planning round trip): multi-row INSERTs, chunked to stay under
-    // its bind parameter limit (18 columns × 500 rows).
+    // its bind parameter limit (19 columns × 500 rows).
     let mut rows: Vec<audit_event::ActiveModel> = rows.into_iter().map(Into::into).collect();
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(APPEND_CHUNK));

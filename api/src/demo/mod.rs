@@ -67,6 +67,7 @@ impl Loader<'_> {
             agency_kind: AgencyKind::parse(&agency.kind)
                 .ok_or_else(|| anyhow!("agency kind {:?}", agency.kind))?,
             roles: Role::parse_set(&account.roles),
+            client_id: None,
         };
         self.principals.insert(login.to_owned(), p.clone());
         Ok(p)

@@ -47,6 +47,12 @@ impl AuditEvent {
     async fn agency_id(&self) -> Option<ID> {
         self.0.agency_id.clone().map(ID)
     }
+    /// 連携システムのクライアント (クライアントトークンのとき。職員のトークンと、この列より前の
+    /// 行は null) / the service client the row was written under (a client token's); null for
+    /// staff tokens and for rows older than the column
+    async fn client_id(&self) -> Option<ID> {
+        self.0.client_id.clone().map(ID)
+    }
     /// その時点の有効ロール / roles in effect
     async fn roles(&self) -> Vec<String> {
         self.0

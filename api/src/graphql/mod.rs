@@ -6,6 +6,7 @@ pub mod activity;
 pub mod case;
 pub mod case_decision;
 pub mod case_mutation;
+pub mod changes;
 pub mod consent;
 pub mod consent_mutation;
 pub mod consultation;
@@ -13,6 +14,7 @@ pub mod consultation_mutation;
 pub mod context;
 pub mod emergency;
 pub mod enums;
+pub mod external_ref;
 pub mod gate;
 pub mod household;
 pub mod household_mutation;
@@ -31,10 +33,13 @@ pub mod registry;
 pub mod resource;
 pub mod scalars;
 pub mod service_client;
+pub mod subscription;
+pub mod upsert;
 pub mod validate;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
+use subscription::Subscription;
 
 use crate::config::Limits;
 
@@ -53,6 +58,8 @@ pub struct Query(
     meeting::MeetingQuery,
     activity::ActivityQuery,
     service_client::ServiceClientQuery,
+    external_ref::ExternalRefQuery,
+    changes::ChangesQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -71,16 +78,17 @@ pub struct Mutation(
     meeting_mutation::MeetingMutation,
     activity::ActivityMutation,
     service_client::ServiceClientMutation,
+    upsert::UpsertMutation,
 );
 
-pub type TsunagiSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type TsunagiSchema = Schema<Query, Mutation, Subscription>;
 
 /// Build the schema (no I/O). The database handle is schema data; the principal and the
 /// ledger recorder are per-request data added by the HTTP layer.
 pub fn schema(db: Option<DatabaseConnection>, limits: &Limits) -> TsunagiSchema {
     // Depth and complexity are checked by [`prepare::Prepare`] (introspection has its own
     // depth limit), which also puts async-graphql's own errors in the house style.
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .extension(prepare::Prepare {
             max_depth: limits.max_depth,
             max_complexity: limits.max_complexity,
@@ -92,7 +100,7 @@ pub fn schema(db: Option<DatabaseConnection>, limits: &Limits) -> TsunagiSchema 
         builder = builder.disable_introspection();
     }
     if let Some(db) = db {
-        builder = builder.data(db);
+        builder = builder.data(crate::store::Db::Pool(db));
     }
     builder.finish()
 }

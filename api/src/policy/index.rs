@@ -234,6 +234,7 @@ pub fn knows(subject: &SubjectFacts, scope: &ListScope, with_own: bool) -> bool 
         agency_id: scope.agency_id.clone(),
         agency_kind: scope.agency_kind,
         roles: Default::default(),
+        client_id: None,
     };
     shared_basis(
         &principal,

@@ -10,6 +10,7 @@
 //! records which table decided it.
 
 pub mod ceiling;
+pub mod changes;
 mod decide;
 pub mod index;
 mod types;

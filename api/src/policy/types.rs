@@ -120,6 +120,9 @@ pub struct Principal {
     pub agency_id: String,
     pub agency_kind: AgencyKind,
     pub roles: BTreeSet<Role>,
+    /// The service client a client token (`/oauth/token`) was issued to: its `cid`. None for
+    /// a staff token. Decides nothing: the ledger names it beside the account.
+    pub client_id: Option<String>,
 }
 
 impl Principal {

@@ -246,6 +246,7 @@ impl Ledger {
             policy_version: crate::policy::POLICY_VERSION,
             prev_hash: std::mem::take(&mut self.prev),
             hash: String::new(),
+            client_id: None,
         };
         audit::seal(&mut row);
         self.prev = row.hash.clone();

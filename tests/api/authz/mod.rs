@@ -1,8 +1,8 @@
 //! Object- and property-level authorization, table-driven. [`table::entries`] is the single
 //! source of truth: one row per Query and Mutation field that takes an id or acts on a
 //! record, and for every other field the reason it is not applicable. The test asserts
-//! the table covers exactly the schema's Query and Mutation fields (introspection), so a
-//! new operation fails until it is classified.
+//! the table covers exactly the schema's Query, Mutation and Subscription fields
+//! (introspection), so a new operation fails until it is classified.
 //!
 //! Each row is called against one fixture world ([`world`]) as the owner (A's staff with
 //! the right role), a non-owner (B's staff with the same role and no basis), other roles at
@@ -302,7 +302,7 @@ async fn anonymous(srv: &Server, w: &World, row: &Row) {
 
 async fn every_operation_by_owner_non_owner_other_role_and_anonymous(srv: &Server) {
     let entries = table::entries();
-    // The table covers exactly the schema's Query and Mutation fields.
+    // The table covers exactly the schema's Query, Mutation and Subscription fields.
     let mut listed: Vec<String> = entries
         .iter()
         .map(|e| match e {
@@ -316,7 +316,7 @@ async fn every_operation_by_owner_non_owner_other_role_and_anonymous(srv: &Serve
     listed.sort();
     listed.dedup();
     let mut in_schema = Vec::new();
-    for root in ["Query", "Mutation"] {
+    for root in ["Query", "Mutation", "Subscription"] {
         let r = srv
             .gql(
                 &srv.admin_token,
@@ -331,7 +331,7 @@ async fn every_operation_by_owner_non_owner_other_role_and_anonymous(srv: &Serve
     in_schema.sort();
     assert_eq!(
         listed, in_schema,
-        "every Query and Mutation field is classified in the table"
+        "every Query, Mutation and Subscription field is classified in the table"
     );
     let rows: Vec<&Row> = entries
         .iter()

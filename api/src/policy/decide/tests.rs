@@ -41,6 +41,7 @@ fn principal(agency: &str, kind: AgencyKind, roles: &[Role]) -> Principal {
         agency_id: agency.to_owned(),
         agency_kind: kind,
         roles: roles.iter().copied().collect(),
+        client_id: None,
     }
 }
 

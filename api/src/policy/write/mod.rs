@@ -119,6 +119,7 @@ pub(crate) mod test_support {
             agency_id: agency.to_owned(),
             agency_kind: AgencyKind::ChildFamily,
             roles: roles.iter().copied().collect(),
+            client_id: None,
         }
     }
 }
