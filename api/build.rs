@@ -23,5 +23,14 @@ fn main() {
         }
         println!("cargo:rerun-if-changed={dir}/packed-refs");
     }
+    // git may fail once (not installed yet, a checkout not trusted yet): without these lines
+    // a binary saying "unknown" would never be rebuilt, so watch the checkout's HEAD anyway.
+    let git_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.git");
+    for watched in ["HEAD", "refs/heads"] {
+        let path = git_dir.join(watched);
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
     println!("cargo:rerun-if-changed=build.rs");
 }
