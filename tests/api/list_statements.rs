@@ -16,6 +16,7 @@ tests!(
     persons_list_statements_do_not_grow,
     consultations_list_statements_do_not_grow,
     case_lists_statements_do_not_grow,
+    external_refs_on_lists_cost_one_statement_per_request,
 );
 
 const SMALL: usize = 2;
@@ -622,3 +623,200 @@ const MEETINGS: &str = "query($h: ID!) { meetings(householdId: $h) { id kind hel
     convener { id } participants { id } categories inEffect minutes caseId
     decisions { id kind decidedOn reason }
     household { id ownerAgency { id } } } }";
+
+/// Store agency `agency`'s reference `(system, id)` to a record of `record_type`, as the
+/// agency's upsert would have stored it with the record.
+async fn hold_ref(srv: &Server, agency: &str, record_type: &str, record: &str, id: &str) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    entity::external_ref::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        agency_id: Set(agency.to_owned()),
+        record_type: Set(record_type.to_owned()),
+        record_id: Set(record.to_owned()),
+        system: Set("sys".to_owned()),
+        external_id: Set(id.to_owned()),
+        input_hash: Set(None),
+        created_by: Set("ls".to_owned()),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&srv.db)
+    .await
+    .expect("external reference");
+}
+
+/// Every node of the list at `list` shows exactly the caller's agency's reference `mine(id)`
+/// and none of the other agency's (`theirs` is in no answer).
+fn only_own_refs(r: &Gql, list: &[&str], sel: &str, mine: impl Fn(&str) -> String) {
+    let nodes = list.iter().fold(r.data(), |d, k| &d[*k]);
+    for n in nodes.as_array().unwrap() {
+        let id = n["id"].as_str().unwrap();
+        assert_eq!(
+            n[sel],
+            json!([{ "system": "sys", "externalId": mine(id) }]),
+            "{}",
+            r.body
+        );
+    }
+    assert!(!r.body.to_string().contains("theirs-"), "{}", r.body);
+}
+
+const REFS_HOUSEHOLDS: &str = "query($n: Int!) { households(first: $n) { nodes { id
+    externalRefs { system externalId }
+    members { id person { id externalRefs { system externalId } } } } } }";
+
+const REFS_PERSONS: &str = "query($kana: String!, $n: Int!) { persons(kana: $kana, first: $n) {
+    nodes { id externalRefs { system externalId } } } }";
+
+const REFS_CONSULTATIONS: &str = "query($agency: ID!, $n: Int!) {
+    consultations(receivingAgencyId: $agency, first: $n) { nodes { id summary
+      externalRefs { system externalId } subjects { id externalRefs { system externalId } } } } }";
+
+const REFS_REFERRALS: &str = "query($n: Int!) { referrals(incoming: false, first: $n) {
+    nodes { id reason externalRefs { system externalId } person { id } } } }";
+
+const REFS_ACTIVITIES: &str = "query($p: ID!, $n: Int!) { activities(personId: $p, first: $n) {
+    nodes { id note externalRefs { system externalId } } } }";
+
+/// `externalRefs` on a list (and on the persons under its items) is read for the whole page
+/// in one statement: a page of 12 runs no more statements than a page of 2. Every record
+/// carries a reference of the caller's agency and one of another agency's; only the
+/// caller's are shown.
+async fn external_refs_on_lists_cost_one_statement_per_request(srv: &Server) {
+    let w = world(srv).await;
+    let (households, known) = households_world(srv, &w).await;
+    for (h, persons) in households.iter().zip(&known) {
+        for (record_type, id) in
+            std::iter::once(("HOUSEHOLD", h)).chain(persons.iter().map(|p| ("PERSON", p)))
+        {
+            hold_ref(srv, &w.b, record_type, id, &format!("mine-{id}")).await;
+            hold_ref(srv, &w.a, record_type, id, &format!("theirs-{id}")).await;
+        }
+    }
+    let mine = |id: &str| format!("mine-{id}");
+    let (small, large) = compare(
+        srv,
+        &w.b_cw,
+        "households with externalRefs",
+        REFS_HOUSEHOLDS,
+        json!({}),
+        &["households", "nodes"],
+    )
+    .await;
+    for r in [&small, &large] {
+        only_own_refs(r, &["households", "nodes"], "externalRefs", mine);
+        for h in r.data()["households"]["nodes"].as_array().unwrap() {
+            for m in h["members"].as_array().unwrap() {
+                let p = m["person"]["id"].as_str().unwrap();
+                assert_eq!(m["person"]["externalRefs"][0]["externalId"], mine(p));
+            }
+        }
+    }
+    let (small, large) = compare(
+        srv,
+        &w.b_cw,
+        "persons with externalRefs",
+        REFS_PERSONS,
+        json!({ "kana": "タナカ" }),
+        &["persons", "nodes"],
+    )
+    .await;
+    for r in [&small, &large] {
+        only_own_refs(r, &["persons", "nodes"], "externalRefs", mine);
+    }
+
+    // Twelve consultations B receives, about its own persons; twelve referrals A sends, about
+    // the persons consenting broadly to B; twelve activities of A about one of them. Each
+    // with the caller's reference (stored by the write itself for referrals and
+    // activities) and the other agency's.
+    for i in 0..LARGE {
+        let own = &known[(i / 2) * 2][0];
+        let r = srv
+            .gql(
+                &w.b_cw,
+                RECORD,
+                json!({ "i": { "receivedAt": format!("2026-10-01T10:{i:02}:00Z"),
+                    "channel": "VISIT", "subjectPersonIds": [own],
+                    "issues": [{ "code": "HIKIKOMORI", "main": true }],
+                    "summary": "相談の要約", "urgency": "NORMAL" } }),
+            )
+            .await;
+        let c = r.ok()["recordConsultation"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        hold_ref(srv, &w.b, "CONSULTATION", &c, &mine(&c)).await;
+        hold_ref(srv, &w.a, "CONSULTATION", &c, &format!("theirs-{c}")).await;
+    }
+    let (small, large) = compare(
+        srv,
+        &w.b_cw,
+        "consultations with externalRefs",
+        REFS_CONSULTATIONS,
+        json!({ "agency": w.b }),
+        &["consultations", "nodes"],
+    )
+    .await;
+    for r in [&small, &large] {
+        only_own_refs(r, &["consultations", "nodes"], "externalRefs", mine);
+    }
+    let broad = &known[0][1];
+    for i in 0..LARGE {
+        let r = srv
+            .gql(
+                &w.a_cw,
+                "mutation($i: ProposeReferralInput!, $r: ExternalRefInput) {
+                    proposeReferral(input: $i, ref: $r) { id } }",
+                json!({ "i": { "personId": broad, "toAgencyId": w.b, "reason": "依頼" },
+                    "r": { "system": "sys", "externalId": format!("ref-{i}") } }),
+            )
+            .await;
+        let id = r.ok()["proposeReferral"]["id"].as_str().unwrap().to_owned();
+        hold_ref(srv, &w.b, "REFERRAL", &id, &format!("theirs-{id}")).await;
+        let r = srv
+            .gql(
+                &w.a_cw,
+                "mutation($i: RecordActivityInput!, $r: ExternalRefInput) {
+                    recordActivity(input: $i, ref: $r) { id } }",
+                json!({ "i": { "kind": "MONITORING", "personId": broad,
+                    "occurredOn": crate::activities::day(-(i as i64) - 1), "note": "電話" },
+                    "r": { "system": "sys", "externalId": format!("act-{i}") } }),
+            )
+            .await;
+        let id = r.ok()["recordActivity"]["id"].as_str().unwrap().to_owned();
+        hold_ref(srv, &w.b, "ACTIVITY", &id, &format!("theirs-{id}")).await;
+    }
+    let (small, large) = compare(
+        srv,
+        &w.a_cw,
+        "referrals with externalRefs",
+        REFS_REFERRALS,
+        json!({}),
+        &["referrals", "nodes"],
+    )
+    .await;
+    for r in [&small, &large] {
+        for n in r.data()["referrals"]["nodes"].as_array().unwrap() {
+            let refs = n["externalRefs"].as_array().unwrap();
+            assert_eq!(refs.len(), 1, "{}", r.body);
+            assert!(refs[0]["externalId"].as_str().unwrap().starts_with("ref-"));
+        }
+        assert!(!r.body.to_string().contains("theirs-"), "{}", r.body);
+    }
+    let (small, large) = compare(
+        srv,
+        &w.a_cw,
+        "activities with externalRefs",
+        REFS_ACTIVITIES,
+        json!({ "p": broad }),
+        &["activities", "nodes"],
+    )
+    .await;
+    for r in [&small, &large] {
+        for n in r.data()["activities"]["nodes"].as_array().unwrap() {
+            let refs = n["externalRefs"].as_array().unwrap();
+            assert_eq!(refs.len(), 1, "{}", r.body);
+            assert!(refs[0]["externalId"].as_str().unwrap().starts_with("act-"));
+        }
+        assert!(!r.body.to_string().contains("theirs-"), "{}", r.body);
+    }
+}

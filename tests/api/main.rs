@@ -19,6 +19,7 @@ mod demo;
 mod disclosure;
 mod documents;
 mod emergency;
+mod external_refs;
 mod fuzz;
 mod idempotency;
 mod inputs;
@@ -78,6 +79,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(cases::all());
     tests.extend(meetings::all());
     tests.extend(activities::all());
+    tests.extend(external_refs::all());
     tests.extend(clients::all());
     tests.extend(documents::all());
     tests.extend(disclosure::all());

@@ -604,6 +604,11 @@ impl<'w> Oracle<'w> {
             RefKind::Household => self.knows_household(x),
             RefKind::Consultation => self.knows_consultation(x),
             RefKind::Consent => self.sees_consent(x),
+            RefKind::Referral => self.knows_referral(x),
+            // As activities(personId:) lists it: the person known, the activity seen.
+            RefKind::Activity => {
+                self.knows_person(self.w.activities[x].person) && self.sees_activity(x)
+            }
         }
     }
 

@@ -216,7 +216,7 @@ pub fn consultation_sel(rng: &mut Rng, depth: usize) -> String {
 
 fn referral_sel(rng: &mut Rng, depth: usize) -> String {
     let mut s = format!(
-        "__typename id {}",
+        "__typename id {} {}",
         subset(
             rng,
             &[
@@ -227,7 +227,8 @@ fn referral_sel(rng: &mut Rng, depth: usize) -> String {
                 "toAgency { id }"
             ],
             65
-        )
+        ),
+        refs_sel(rng)
     );
     if rng.chance(60) {
         s.push_str(&format!(" person {{ {} }}", person_sel(rng, depth)));
@@ -264,6 +265,23 @@ fn meeting_sel(rng: &mut Rng, depth: usize) -> String {
             " household {{ {} }}",
             household_sel(rng, depth - 1)
         ));
+    }
+    s
+}
+
+/// An activity with a random part of its content, now and then its references.
+fn activity_sel(rng: &mut Rng) -> String {
+    let mut s = format!(
+        "__typename id {} {}",
+        subset(
+            rng,
+            &["note", "kind", "agency { id }", "caseId", "placementId"],
+            70
+        ),
+        refs_sel(rng)
+    );
+    if rng.chance(50) {
+        s.push_str(&format!(" person {{ {} }}", person_sel(rng, 0)));
     }
     s
 }
@@ -358,7 +376,7 @@ fn id_of<'r, T>(
 
 /// How many kinds of query the generator writes (person and persons count twice). Case `n`
 /// of a world asks kind `n % KINDS`, so every kind is asked equally often.
-pub const KINDS: usize = 24;
+pub const KINDS: usize = 26;
 const REFERRAL: usize = 8;
 const REFERRALS: usize = 9;
 const MEETING: usize = 12;
@@ -664,17 +682,8 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account, kind: usize) -> Quer
             };
             Query {
                 text: format!(
-                    "query Q($id: ID!) {{ activities(personId: $id, first: 100) {{ nodes {{ __typename id {} }} }} }}",
-                    subset(
-                        rng,
-                        &["note", "kind", "agency { id }", "caseId", "placementId"],
-                        70
-                    )
-                        + &if rng.chance(50) {
-                            format!(" person {{ {} }}", person_sel(rng, 0))
-                        } else {
-                            String::new()
-                        }
+                    "query Q($id: ID!) {{ activities(personId: $id, first: 100) {{ nodes {{ {} }} }} }}",
+                    activity_sel(rng)
                 ),
                 vars: json!({ "id": id }),
                 paged: None,
@@ -764,6 +773,8 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account, kind: usize) -> Quer
                 RefKind::Household => household_sel(rng, depth),
                 RefKind::Consultation => consultation_sel(rng, depth),
                 RefKind::Consent => consent_sel(rng),
+                RefKind::Referral => referral_sel(rng, depth),
+                RefKind::Activity => activity_sel(rng),
             };
             Query {
                 text: format!(

@@ -70,6 +70,7 @@ pub const KNOWN: &[(&str, &[&str])] = &[
             "reason",
             "declineReason",
             "consultation",
+            "externalRefs",
         ],
     ),
     (
@@ -138,6 +139,7 @@ pub const KNOWN: &[(&str, &[&str])] = &[
             "caseId",
             "placementId",
             "createdAt",
+            "externalRefs",
         ],
     ),
     (
@@ -218,6 +220,8 @@ pub const QUERY_COVERED: &[&str] = &[
     "householdByRef",
     "consultationByRef",
     "consentByRef",
+    "referralByRef",
+    "activityByRef",
 ];
 /// Query fields judged per world rather than per case: every caller's whole change feed is
 /// checked against the oracle right after the world is built (feed.rs).

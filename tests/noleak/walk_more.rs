@@ -48,6 +48,9 @@ impl Checker<'_> {
                     who(),
                 ),
                 "person" => self.nested_person(fp, got, rr.person, "referral person"),
+                "externalRefs" | "externalRefsFound" => {
+                    self.external_refs(&fp, got, RefKind::Referral, r)
+                }
                 "consultation" => {
                     let known = rr.consultation.filter(|c| o.knows_consultation(*c));
                     let want = known.map(|c| &w.consultations[c].id);
@@ -79,6 +82,9 @@ impl Checker<'_> {
                 ),
                 "agency" => self.agency(&fp, got, x.agency),
                 "person" => self.nested_person(fp, got, x.person, "activity person"),
+                "externalRefs" | "externalRefsFound" => {
+                    self.external_refs(&fp, got, RefKind::Activity, a)
+                }
                 other => self.fail(format!("{path:?}: Activity.{other} unknown to the oracle")),
             }
         }

@@ -818,6 +818,16 @@ impl World {
             .insert(&srv.db)
             .await
             .expect("referral");
+            // The sender's reference, as its proposeReferral(ref:) would have stored it; now
+            // and then the receiver's own too.
+            for (holder, percent) in [(from, 50), (to, 25)] {
+                if rng.chance(percent) {
+                    let x = ext::new_ref(rng, &refs, holder, RefKind::Referral, r);
+                    x.insert(srv, &agencies[holder].id, &accounts[holder].id, &id)
+                        .await;
+                    refs.push(x);
+                }
+            }
             referrals.push(Referral {
                 id,
                 from,

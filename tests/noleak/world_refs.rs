@@ -3,7 +3,9 @@
 //! the upsert mutations (`upsertPerson`, `upsertConsent`, `upsertHousehold`,
 //! `upsertConsultation`) by the agency that holds them; households and consultations the
 //! world writes row by row get, now and then, the reference their holder's upsert would have
-//! stored with them. The API gives an agency references only to its own records, so a
+//! stored with them, and so do referrals (the sender's, as `proposeReferral(ref:)` stores it,
+//! and now and then the receiver's own) and activities (the recording agency's, as
+//! `recordActivity(ref:)` stores it). The API gives an agency references only to its own records, so a
 //! record's references are its holder's alone; every other agency must see none of them.
 //!
 //! References collide on purpose: the n-th "shared" reference of every agency of one record
@@ -29,14 +31,18 @@ pub enum RefKind {
     Household,
     Consultation,
     Consent,
+    Referral,
+    Activity,
 }
 
 impl RefKind {
-    pub const ALL: [RefKind; 4] = [
+    pub const ALL: [RefKind; 6] = [
         RefKind::Person,
         RefKind::Household,
         RefKind::Consultation,
         RefKind::Consent,
+        RefKind::Referral,
+        RefKind::Activity,
     ];
 
     /// The root field that looks a record of this type up by reference.
@@ -46,6 +52,8 @@ impl RefKind {
             RefKind::Household => "householdByRef",
             RefKind::Consultation => "consultationByRef",
             RefKind::Consent => "consentByRef",
+            RefKind::Referral => "referralByRef",
+            RefKind::Activity => "activityByRef",
         }
     }
 
@@ -55,6 +63,8 @@ impl RefKind {
             RefKind::Household => 'H',
             RefKind::Consultation => 'C',
             RefKind::Consent => 'D',
+            RefKind::Referral => 'R',
+            RefKind::Activity => 'A',
         }
     }
 
@@ -64,6 +74,8 @@ impl RefKind {
             RefKind::Household => "HOUSEHOLD",
             RefKind::Consultation => "CONSULTATION",
             RefKind::Consent => "CONSENT",
+            RefKind::Referral => "REFERRAL",
+            RefKind::Activity => "ACTIVITY",
         }
     }
 }
@@ -216,6 +228,8 @@ impl crate::world::World {
             RefKind::Household => &self.households[x].id,
             RefKind::Consultation => &self.consultations[x].id,
             RefKind::Consent => &self.consents[x].id,
+            RefKind::Referral => &self.referrals[x].id,
+            RefKind::Activity => &self.activities[x].id,
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::rng::Rng;
 use crate::world::{
     pick, Activity, Case, Consent, ConsentState, Grant, Meeting, Placement, World, CATEGORIES,
 };
+use crate::world_refs::{self as ext, RefKind};
 
 impl World {
     /// Adds the support records; `hot` are the agencies most callers sit at.
@@ -279,6 +280,18 @@ impl World {
             .insert(&srv.db)
             .await
             .expect("activity");
+            // The recording agency's reference, as its recordActivity(ref:) would have stored.
+            if rng.chance(50) {
+                let x = ext::new_ref(rng, &self.refs, agency, RefKind::Activity, n);
+                x.insert(
+                    srv,
+                    &self.agencies[agency].id,
+                    &self.accounts[agency].id,
+                    &id,
+                )
+                .await;
+                self.refs.push(x);
+            }
             activities.push(Activity {
                 id,
                 agency,

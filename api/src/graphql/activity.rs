@@ -81,6 +81,29 @@ pub struct Activity {
     facts: Arc<SubjectFacts>,
 }
 
+/// An activity by id, exactly as `activities(personId:)` would list it (the same person
+/// check, the same scope, the same ledgered gate); NOT_FOUND at `field` otherwise.
+pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Activity> {
+    let r = req(ctx)?;
+    let Some(scope) = policy::visible_scope(&r.principal, Category::Narrative, r.purpose, r.now)
+    else {
+        return Err(ApiError::not_found(field));
+    };
+    let Some(model) = store::activities::get_in_scope(db(ctx)?, id, &scope).await? else {
+        return Err(ApiError::not_found(field));
+    };
+    let known = known_facts(ctx, std::slice::from_ref(&model.person_id)).await?;
+    let Some(facts) = known.get(&model.person_id).cloned() else {
+        return Err(ApiError::not_found(field));
+    };
+    let a = Activity { model, facts };
+    if admit(ctx, &a.facts, a.record(), NARRATIVE)? {
+        Ok(a)
+    } else {
+        Err(ApiError::not_found(field))
+    }
+}
+
 impl Activity {
     fn record(&self) -> RecordRef<'_> {
         RecordRef {
@@ -99,6 +122,14 @@ impl Activity {
 impl Activity {
     async fn id(&self) -> ID {
         ID(self.model.id.clone())
+    }
+    /// 自機関の外部参照 (他機関のものは見えない) / the caller's agency's own references to this
+    /// record (another agency's are never shown)
+    async fn external_refs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::external_ref::ExternalRef>> {
+        super::external_ref::of_record(ctx, &self.model.id).await
     }
     async fn kind(&self) -> ApiResult<ActivityKind> {
         ActivityKind::from_db(&self.model.kind)
@@ -218,14 +249,19 @@ impl ActivityQuery {
             .await?
             .ok_or_else(|| ApiError::bad_input("after", "不正なカーソルです / invalid cursor"))?;
         let has_next = rows.len() as u64 > page.first;
-        // Whether the caller may know each linked case, for the whole page at once.
-        if super::loaders::Wants::connection(ctx)
-            .field("caseId")
-            .exists()
-        {
+        // Whether the caller may know each linked case, and the caller's references, for the
+        // whole page at once.
+        let wants = super::loaders::Wants::connection(ctx);
+        if wants.field("caseId").exists() {
             let cases: Vec<String> = rows.iter().filter_map(|a| a.case_id.clone()).collect();
             super::case::visible_by_id(ctx, &cases).await?;
         }
+        let ids: Vec<String> = rows
+            .iter()
+            .take(page.first as usize)
+            .map(|a| a.id.clone())
+            .collect();
+        super::external_ref::prefetch(ctx, &ids, &wants).await?;
         let mut conn = Connection::new(page.after.is_some(), has_next);
         for model in rows.into_iter().take(page.first as usize) {
             let a = Activity {
@@ -307,11 +343,15 @@ pub struct ActivityMutation;
 
 #[Object]
 impl ActivityMutation {
-    /// 活動を記録 (自機関が記録機関) / record an activity; the caller's agency holds it
+    /// 活動を記録 (自機関が記録機関)。`ref` は自機関の外部参照で、自機関が別の活動記録に
+    /// 使っていれば CONFLICT / record an activity; the caller's agency holds it. `ref`: the
+    /// caller's agency's own reference for it (CONFLICT if it already names another of the
+    /// agency's activities)
     async fn record_activity(
         &self,
         ctx: &Context<'_>,
         input: RecordActivityInput,
+        #[graphql(name = "ref")] reference: Option<super::external_ref::ExternalRefInput>,
     ) -> ApiResult<Activity> {
         let r = req(ctx)?;
         r.require(Action::RecordActivity, "recordActivity")?;
@@ -364,6 +404,7 @@ impl ActivityMutation {
             .as_ref()
             .and_then(|p| invalid.check(validate::id("input.placementId", p).map(Some)));
         let note = invalid.check(validate::required("input.note", &input.note, 10_000));
+        let key = super::external_ref::optional(reference.as_ref(), &mut invalid);
         invalid.finish(ctx)?;
         let Some(occurred_on) = occurred_on else {
             return Err(ApiError::internal("recordActivity", "occurredOn unchecked"));
@@ -426,7 +467,7 @@ impl ActivityMutation {
                 fields.push(name);
             }
         }
-        let entry = Entry::write(
+        let mut entry = Entry::write(
             &r.principal,
             "recordActivity",
             "activity",
@@ -434,6 +475,7 @@ impl ActivityMutation {
             Some(&person_id),
             serde_json::json!({ "fields": fields }),
         );
+        super::external_ref::carry(&mut entry, key);
         let model = store::activities::create(db, permit, model, entry).await?;
         Ok(Activity { model, facts })
     }

@@ -302,7 +302,11 @@ impl ConsentQuery {
     /// 本人の同意 (撤回済みを含む履歴) / a person's consents with their history
     async fn consents(&self, ctx: &Context<'_>, person_id: ID) -> ApiResult<Vec<Consent>> {
         let person_id = validate::id("personId", &person_id)?;
-        of_person(ctx, "personId", &person_id).await
+        let list = of_person(ctx, "personId", &person_id).await?;
+        let ids: Vec<String> = list.iter().map(|c| c.record_id().to_owned()).collect();
+        let wants = super::loaders::Wants::list(ctx);
+        super::external_ref::prefetch(ctx, &ids, &wants).await?;
+        Ok(list)
     }
 
     /// 区分ごとに見られるか・根拠・不足を説明 (管理者・監査担当は他アカウントについても可)

@@ -109,11 +109,12 @@ pub async fn prefetch_about(
 }
 
 /// Load ahead, for a list of consultations, the rows that `wants` asks of each: issues,
-/// receiving agencies, the subjects' memberships and the households. Rows only: every field
-/// is still decided on its own.
+/// receiving agencies, the caller's references, the subjects' memberships and the
+/// households. Rows only: every field is still decided on its own.
 async fn prefetch(ctx: &Context<'_>, list: &[Consultation], wants: &Wants<'_>) -> ApiResult<()> {
+    let ids: Vec<String> = list.iter().map(|c| c.model.id.clone()).collect();
+    super::external_ref::prefetch(ctx, &ids, wants).await?;
     if wants.field("issues").exists() {
-        let ids: Vec<String> = list.iter().map(|c| c.model.id.clone()).collect();
         consultation_issues(ctx, &ids).await?;
     }
     if wants.field("receivingAgency").exists() {

@@ -1,21 +1,34 @@
 //! External references on records (`externalRefs`) and lookups by them (`personByRef` and
 //! the like). A reference is the caller's agency's own id for a record, `(system,
 //! externalId)`; only the caller's agency's references are ever shown or looked up (another
-//! agency's would tell who is whose client). A lookup answers exactly as reading the record
-//! by id does: NOT_FOUND when there is no such reference or the caller may not know the
-//! record, byte-identical in both cases.
+//! agency's would tell who is whose client): the rule is `policy::refs`, and this module reads
+//! references only through it. A lookup answers exactly as reading the record by id does:
+//! NOT_FOUND when there is no such reference or the caller may not know the record,
+//! byte-identical in both cases.
+//!
+//! `externalRefs` under a list is read for the whole page in one statement: the lists load
+//! the page's references ahead ([`prefetch`]) into the request's rows
+//! (`loaders::Rows::external_refs`), and each field then reads them from there.
+
+use std::collections::HashMap;
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
+use super::activity::Activity;
 use super::consent::Consent;
 use super::consultation::Consultation;
 use super::context::{db, req};
 use super::household::Household;
+use super::loaders::{group, Wants};
 use super::person::Person;
+use super::referral::Referral;
 use super::scalars::DateTime;
 use super::validate;
+use crate::audit::{Entry, RefEntry};
 use crate::error::{ApiError, ApiResult};
+use crate::policy::refs;
 use crate::store;
+use entity::external_ref;
 
 /// 外部参照 (自機関のシステムの ID) / the caller's agency's own id for this record
 #[derive(SimpleObject, Clone)]
@@ -83,17 +96,48 @@ impl ExternalRefInput {
     }
 }
 
-/// The caller's agency's references to one record (of any type: ids are unique across
-/// tables), in system order. Not personal data: the agency's own ids.
-pub async fn of_record(ctx: &Context<'_>, record_id: &str) -> ApiResult<Vec<ExternalRef>> {
+/// The caller's agency's references to these records (of any type: ids are unique across
+/// tables), keyed by record, each record's in system order; one statement for the records
+/// not read yet in this request. Not personal data: the agency's own ids.
+pub async fn refs_of(
+    ctx: &Context<'_>,
+    record_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<external_ref::Model>>> {
     let r = req(ctx)?;
-    let rows = store::external_refs::of_records(
-        db(ctx)?,
-        &r.principal.agency_id,
-        vec![record_id.to_owned()],
-    )
-    .await?;
-    Ok(rows
+    let db = db(ctx)?;
+    r.rows
+        .external_refs
+        .get(record_ids, |missing| async move {
+            let rows = store::external_refs::of_records(db, refs::agency_of(&r.principal), missing)
+                .await?
+                .into_iter()
+                .filter(|m| refs::visible_to(&r.principal, &m.agency_id))
+                .collect();
+            Ok(group(rows, |m| &m.record_id))
+        })
+        .await
+}
+
+/// Load ahead the caller's agency's references to a list's records when its items ask for
+/// `externalRefs` (`wants`: under each item), so the page costs one statement.
+pub async fn prefetch(
+    ctx: &Context<'_>,
+    record_ids: &[String],
+    wants: &Wants<'_>,
+) -> ApiResult<()> {
+    if wants.field("externalRefs").exists() {
+        refs_of(ctx, record_ids).await?;
+    }
+    Ok(())
+}
+
+/// The caller's agency's references to one record (from the request's rows when a list
+/// loaded them ahead), in system order.
+pub async fn of_record(ctx: &Context<'_>, record_id: &str) -> ApiResult<Vec<ExternalRef>> {
+    Ok(refs_of(ctx, &[record_id.to_owned()])
+        .await?
+        .remove(record_id)
+        .unwrap_or_default()
         .into_iter()
         .map(|m| ExternalRef {
             system: m.system,
@@ -101,6 +145,26 @@ pub async fn of_record(ctx: &Context<'_>, record_id: &str) -> ApiResult<Vec<Exte
             created_at: m.created_at.into(),
         })
         .collect())
+}
+
+/// An optional `ref` argument of a create (`proposeReferral`, `recordActivity`): checked
+/// into `invalid` at `ref.system` / `ref.externalId`, with the create's other input.
+pub fn optional(
+    reference: Option<&ExternalRefInput>,
+    invalid: &mut validate::Invalid,
+) -> Option<RefKey> {
+    reference.map(|r| r.check("ref", invalid))
+}
+
+/// Put the reference on the create's WRITE entry: `store::write` stores it in the record's
+/// own transaction under the unique index (`store::external_refs::insert_for`), so the same
+/// reference already naming another record of the type is CONFLICT and nothing is written.
+pub fn carry(entry: &mut Entry, key: Option<RefKey>) {
+    entry.external_ref = key.map(|(system, external_id)| RefEntry {
+        system,
+        external_id,
+        input_hash: None,
+    });
 }
 
 /// The record the caller's agency's reference names, if any (else NOT_FOUND at `field`).
@@ -112,7 +176,7 @@ pub async fn record_id(
     let r = req(ctx)?;
     Ok(store::external_refs::find(
         db(ctx)?,
-        &r.principal.agency_id,
+        refs::agency_of(&r.principal),
         record_type,
         system,
         external_id,
@@ -198,5 +262,28 @@ impl ExternalRefQuery {
     ) -> ApiResult<Consent> {
         let id = lookup(ctx, "CONSENT", &system, &external_id).await?;
         consent(ctx, "externalId", &id).await
+    }
+
+    /// 自機関の外部参照でつなぎを引く / a referral by the caller's agency's reference
+    async fn referral_by_ref(
+        &self,
+        ctx: &Context<'_>,
+        system: String,
+        external_id: String,
+    ) -> ApiResult<Referral> {
+        let id = lookup(ctx, "REFERRAL", &system, &external_id).await?;
+        super::referral::find(ctx, "externalId", &id).await
+    }
+
+    /// 自機関の外部参照で活動記録を引く (activities(personId:) で見えるものだけ) / an
+    /// activity by the caller's agency's reference, as activities(personId:) shows it
+    async fn activity_by_ref(
+        &self,
+        ctx: &Context<'_>,
+        system: String,
+        external_id: String,
+    ) -> ApiResult<Activity> {
+        let id = lookup(ctx, "ACTIVITY", &system, &external_id).await?;
+        super::activity::find(ctx, "externalId", &id).await
     }
 }

@@ -117,18 +117,20 @@ pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Househo
 }
 
 /// Load ahead, for a list of households the caller may know, what `wants` asks of them:
-/// members (with their persons and facts), the owning agencies, and the members' own
-/// memberships and consultations. Rows only: every field is still decided on its own.
+/// members (with their persons and facts), the owning agencies, the caller's references to
+/// them, and the members' own memberships and consultations. Rows only: every field is
+/// still decided on its own.
 pub async fn prefetch(
     ctx: &Context<'_>,
     list: &[household::Model],
     wants: &Wants<'_>,
 ) -> ApiResult<()> {
+    let ids: Vec<String> = list.iter().map(|h| h.id.clone()).collect();
+    super::external_ref::prefetch(ctx, &ids, wants).await?;
     let members = wants.field("members");
     if !members.exists() && !wants.field("ownerAgency").exists() {
         return Ok(());
     }
-    let ids: Vec<String> = list.iter().map(|h| h.id.clone()).collect();
     let persons: Vec<String> = members_of(ctx, &ids)
         .await?
         .into_values()

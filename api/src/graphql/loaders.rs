@@ -53,6 +53,11 @@ pub struct Rows {
     /// so one reached twice in a request (a list, then through a household) does not list
     /// its issues twice.
     pub consultation_issues: Keyed<Vec<store::consultations::Issue>>,
+    /// Record id → the caller's agency's external references to it, in system order
+    /// (`external_ref::refs_of`; the principal is the request's, so the agency is fixed). A
+    /// reference is only ever stored with a record its write creates, so no write of the
+    /// request makes a record read here stale.
+    pub external_refs: Keyed<Vec<entity::external_ref::Model>>,
 }
 
 /// A household row with its members (current and past, head first).

@@ -132,9 +132,10 @@ impl Person {
 const IDENTITY: Item = Item::of(Category::Identity);
 
 /// Load ahead, for a list of persons, the rows that `wants` asks of each: their memberships
-/// (with the households) and the agencies holding them. Rows only: every field is still
-/// decided on its own.
+/// (with the households), the agencies holding them and the caller's references to them.
+/// Rows only: every field is still decided on its own.
 pub async fn prefetch(ctx: &Context<'_>, ids: &[String], wants: &Wants<'_>) -> ApiResult<()> {
+    super::external_ref::prefetch(ctx, ids, wants).await?;
     if wants.field("households").exists() {
         household::prefetch_memberships(ctx, ids).await?;
     }

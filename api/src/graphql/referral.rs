@@ -8,8 +8,9 @@ use async_graphql::{Context, InputObject, Object, ID};
 use super::consultation::{self, Consultation};
 use super::context::{db, req};
 use super::enums::ReferralStatus as GqlReferralStatus;
+use super::external_ref::ExternalRefInput;
 use super::gate::{nullable, reveal, RecordRef};
-use super::loaders::load_persons;
+use super::loaders::{load_persons, Wants};
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
 use super::validate;
@@ -23,8 +24,9 @@ use entity::referral;
 /// つなぎ / a referral
 pub struct Referral(referral::Model);
 
-/// A referral the caller's agency is party to, with a role that handles person-level data.
-async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Referral> {
+/// A referral the caller's agency is party to, with a role that handles person-level data
+/// (`referral(id:)`, and `referralByRef`).
+pub async fn find(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Referral> {
     let r = req(ctx)?;
     match store::referrals::get(db(ctx)?, id).await? {
         Some(m) if party(r, &m) => Ok(Referral(m)),
@@ -75,6 +77,15 @@ impl Referral {
 impl Referral {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
+    }
+    /// 自機関の外部参照 (他機関のもの、つなぎ元の参照もつなぎ先には見えない) / the caller's
+    /// agency's own references to this referral (another agency's, the sender's included,
+    /// are never shown)
+    async fn external_refs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::external_ref::ExternalRef>> {
+        super::external_ref::of_record(ctx, &self.0.id).await
     }
     /// つなぎ元 / referring agency
     async fn from_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
@@ -161,7 +172,10 @@ impl ReferralQuery {
         let rows = store::referrals::list(db(ctx)?, &r.principal.agency_id, &filter, &page).await?;
         let has_next = rows.len() as u64 > page.first;
         let mut conn = Connection::new(page.after.is_some(), has_next);
-        for m in rows.into_iter().take(page.first as usize) {
+        let rows: Vec<referral::Model> = rows.into_iter().take(page.first as usize).collect();
+        let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+        super::external_ref::prefetch(ctx, &ids, &Wants::connection(ctx)).await?;
+        for m in rows {
             conn.edges
                 .push(Edge::new(store::encode_cursor(&m.id), Referral(m)));
         }
@@ -183,11 +197,15 @@ pub struct ReferralMutation;
 
 #[Object]
 impl ReferralMutation {
-    /// つなぎを提案 (本人の同意 IDENTITY・CONTACT が必要) / propose a referral; needs consent
+    /// つなぎを提案 (本人の同意 IDENTITY・CONTACT が必要)。`ref` は自機関の外部参照で、
+    /// 自機関が別のつなぎに使っていれば CONFLICT / propose a referral; needs consent. `ref`:
+    /// the caller's agency's own reference for it (CONFLICT if it already names another of
+    /// the agency's referrals)
     async fn propose_referral(
         &self,
         ctx: &Context<'_>,
         input: ProposeReferralInput,
+        #[graphql(name = "ref")] reference: Option<ExternalRefInput>,
     ) -> ApiResult<Referral> {
         let r = req(ctx)?;
         r.require(Action::Refer, "proposeReferral")?;
@@ -203,6 +221,7 @@ impl ReferralMutation {
             .as_ref()
             .and_then(|c| invalid.check(validate::id("input.consultationId", c).map(Some)));
         let reason = invalid.check(validate::required("input.reason", &input.reason, 4000));
+        let key = super::external_ref::optional(reference.as_ref(), &mut invalid);
         invalid.finish(ctx)?;
         let db = db(ctx)?;
         let to_agency = match store::registry::agency(db, &to).await? {
@@ -241,14 +260,16 @@ impl ReferralMutation {
             decided_at: None,
             completed_at: None,
         };
-        let entries = vec![Entry::write(
+        let mut entry = Entry::write(
             &r.principal,
             "proposeReferral",
             "referral",
             &model.id,
             Some(&person_id),
             serde_json::json!({"fields": ["toAgencyId", "reason", "consultationId"]}),
-        )];
+        );
+        super::external_ref::carry(&mut entry, key);
+        let entries = vec![entry];
         let saved = store::referrals::create(db, permit, model, entries).await?;
         Ok(Referral(saved))
     }

@@ -139,7 +139,7 @@ async fn made_from(
     let r = req(ctx)?;
     let Some(row) = store::external_refs::find(
         db(ctx)?,
-        &r.principal.agency_id,
+        crate::policy::refs::agency_of(&r.principal),
         record_type,
         &key.0,
         &key.1,

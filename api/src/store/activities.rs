@@ -52,6 +52,27 @@ fn parse_key(key: &str) -> Option<(NaiveDate, String)> {
     Some((at.date_naive(), id.to_owned()))
 }
 
+/// The activities the scope may know exist: recorded by its agency, or any of a person a
+/// basis other than OWN covers NARRATIVE of.
+fn in_scope(scope: &ListScope) -> Condition {
+    Condition::any()
+        .add(activity::Column::AgencyId.eq(scope.agency_id.as_str()))
+        .add(activity::Column::PersonId.in_subquery(visibility::subjects(scope, Own::Exclude)))
+}
+
+/// One activity, if the scope may know it exists (as [`of_person`] would list it).
+pub async fn get_in_scope<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    scope: &ListScope,
+) -> Result<Option<activity::Model>, DbErr> {
+    activity::Entity::find()
+        .filter(activity::Column::Id.eq(id))
+        .filter(in_scope(scope))
+        .one(db)
+        .await
+}
+
 /// A person's activities that the scope may know exist: recorded by its agency, or all of
 /// them when a basis other than OWN covers NARRATIVE of the person. Newest first, one more
 /// than the page. None for a cursor that does not decode.
@@ -63,14 +84,7 @@ pub async fn of_person<C: ConnectionTrait>(
 ) -> Result<Option<Vec<activity::Model>>, DbErr> {
     let mut q = activity::Entity::find()
         .filter(activity::Column::PersonId.eq(person_id))
-        .filter(
-            Condition::any()
-                .add(activity::Column::AgencyId.eq(scope.agency_id.as_str()))
-                .add(
-                    activity::Column::PersonId
-                        .in_subquery(visibility::subjects(scope, Own::Exclude)),
-                ),
-        );
+        .filter(in_scope(scope));
     if let Some(after) = &page.after {
         let Some((on, id)) = parse_key(after) else {
             return Ok(None);

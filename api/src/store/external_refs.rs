@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 
 use super::write::Txn;
 use crate::audit::Entry;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use entity::external_ref;
 
 /// The record a reference names, if the agency holds it.
@@ -53,7 +53,8 @@ pub async fn of_records<C: ConnectionTrait>(
 
 /// Store the references the write's entries carry (a WRITE entry with `external_ref` names
 /// its record and the writing agency), unless the agency already holds that exact reference
-/// for that record.
+/// for that record. A reference the agency holds for another record of the type is CONFLICT
+/// (found here, or by the unique index when stored concurrently), and the write rolls back.
 pub async fn insert_for(txn: &Txn, entries: &[Entry]) -> ApiResult<()> {
     for e in entries {
         let (Some(r), Some(record_id), Some(agency_id), Some(account_id)) = (
@@ -69,6 +70,12 @@ pub async fn insert_for(txn: &Txn, entries: &[Entry]) -> ApiResult<()> {
             if &held.record_id == record_id {
                 continue;
             }
+            // Held for another record (committed before this write began): the same answer
+            // as the unique index gives a reference stored concurrently, with a plainer
+            // message. The whole write rolls back.
+            return Err(ApiError::conflict(
+                "この参照は自機関の別の記録に使われています / the reference already names another record of the agency",
+            ));
         }
         super::write::insert(
             txn,

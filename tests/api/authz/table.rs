@@ -82,6 +82,8 @@ fn queries() -> Vec<Entry> {
         na("Query.householdByRef", "looks up only the caller's own agency's references; the record then answers exactly as household(id:)"),
         na("Query.consultationByRef", "looks up only the caller's own agency's references; the record then answers exactly as consultation(id:)"),
         na("Query.consentByRef", "looks up only the caller's own agency's references; the consent then answers exactly as in consents(personId:)"),
+        na("Query.referralByRef", "looks up only the caller's own agency's references (policy::refs); the record then answers exactly as referral(id:) (tests/api/external_refs.rs)"),
+        na("Query.activityByRef", "looks up only the caller's own agency's references (policy::refs); the activity then answers exactly as activities(personId:) lists it (tests/api/external_refs.rs)"),
         na("Subscription.changes", "over GET /graphql/ws only (POST /graphql refuses a subscription): every delivery runs Query.changes, classified below, with the socket's token (tests/api/subscriptions.rs)"),
         na("Query.communityResources", "the public directory of 社会資源, every role: no personal data (communityResource(id) is a row)"),
         row(
