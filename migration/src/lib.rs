@@ -9,6 +9,7 @@ mod m20261127_000003_one_open_case;
 mod m20261127_000004_service_client;
 mod m20261206_000001_visibility;
 mod m20261207_000001_sync;
+mod m20261207_000002_feed_probes;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_service_client::Migration),
             Box::new(m20261206_000001_visibility::Migration),
             Box::new(m20261207_000001_sync::Migration),
+            Box::new(m20261207_000002_feed_probes::Migration),
         ]
     }
 }

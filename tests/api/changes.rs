@@ -19,6 +19,7 @@ tests!(
     the_feed_read_is_ledgered_and_other_roles_get_nothing,
     hidden_rows_are_skipped_once,
     other_agencies_rows_are_crossed,
+    households_and_referrals_reach_a_member_consent_and_the_parties_only,
     bad_arguments_are_bad_user_input,
 );
 
@@ -608,4 +609,72 @@ async fn bad_arguments_are_bad_user_input(srv: &Server) {
     // The largest page, with every field, is within the complexity limit.
     let r = srv.gql(&tok, FEED, json!({ "first": 1000 })).await;
     assert!(r.errors().is_empty(), "{}", r.body);
+}
+
+/// A household's own rows name no person, and a referral is known to its parties whatever
+/// they know of the person: the feed offers them by the household's agency or a member the
+/// caller may know for HOUSEHOLD, and by the referral's parties. Another agency named by a
+/// member's HOUSEHOLD consent gets the household's event, the receiver gets the referral's,
+/// and an agency that is neither gets neither; the household's event leaves the receiver's
+/// feed with the consent.
+async fn households_and_referrals_reach_a_member_consent_and_the_parties_only(srv: &Server) {
+    let a = srv.agency("hr-a", "COMPREHENSIVE_CARE").await;
+    let b = srv.agency("hr-b", "DISABILITY").await;
+    let c = srv.agency("hr-c", "CHILD_FAMILY").await;
+    let (_, a_tok) = srv.account("hr-a-cw", &a, &["caseworker"]).await;
+    let (_, b_tok) = srv.account("hr-b-cw", &b, &["caseworker"]).await;
+    let (_, c_tok) = srv.account("hr-c-cw", &c, &["caseworker"]).await;
+    let p = srv
+        .person(&a_tok, person_input("世帯", "一", "セタイ", "ハジメ"))
+        .await;
+    let q = srv
+        .person(&a_tok, person_input("世帯", "二", "セタイ", "ニ"))
+        .await;
+    let household = srv.household(&a_tok, &[&p, &q]).await;
+    let (consent, cv) = srv
+        .consent(
+            &a_tok,
+            consent_input(&p, &["IDENTITY", "CONTACT", "HOUSEHOLD"], &[&b], &[]),
+        )
+        .await;
+    let r = srv
+        .gql(
+            &a_tok,
+            "mutation($i: ProposeReferralInput!) { proposeReferral(input: $i) { id } }",
+            json!({ "i": { "personId": p, "toAgencyId": b, "reason": "障害福祉サービスの検討を依頼" } }),
+        )
+        .await;
+    let referral = r.ok()["proposeReferral"]["id"].as_str().unwrap().to_owned();
+
+    let seen = every_event(srv, &b_tok, None).await;
+    let h = about(&seen, &household);
+    assert_eq!(h.len(), 1, "the household by a member's consent: {seen:?}");
+    assert_eq!(h[0]["recordType"], "HOUSEHOLD");
+    let rf = about(&seen, &referral);
+    assert_eq!(rf.len(), 1, "the referral to its receiver: {seen:?}");
+    assert_eq!(
+        (
+            &rf[0]["recordType"],
+            &rf[0]["operation"],
+            &rf[0]["agencyId"]
+        ),
+        (&json!("REFERRAL"), &json!("CREATE"), &json!(a))
+    );
+    // Neither a party nor named by a member: nothing of either, nor of the persons.
+    let other = every_event(srv, &c_tok, None).await;
+    for id in [&household, &referral, &p, &q, &consent] {
+        assert!(about(&other, id).is_empty(), "{id}: {other:?}");
+    }
+    // The registering agency sees both.
+    let mine = every_event(srv, &a_tok, None).await;
+    assert_eq!(about(&mine, &household).len(), 1);
+    assert_eq!(about(&mine, &referral).len(), 1);
+
+    // Without the consent the household is unknown to B again; the referral stays B's.
+    srv.gql(&a_tok, WITHDRAW, json!({ "id": consent, "v": cv }))
+        .await
+        .ok();
+    let seen = every_event(srv, &b_tok, None).await;
+    assert!(about(&seen, &household).is_empty(), "{seen:?}");
+    assert_eq!(about(&seen, &referral).len(), 1, "{seen:?}");
 }

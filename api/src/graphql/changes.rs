@@ -22,8 +22,9 @@
 //! the changed categories it may see now (`policy::decide` per category and subject): a
 //! withdrawn consent hides, from the next request on, every event — earlier ones too — of a
 //! person an agency knew only by that consent. See [`judge`]. The SQL offers only candidate
-//! rows (`store::changes::FeedScope`: the caller's agency's writes, households and
-//! referrals, rows about a person the visibility index lets it know), so that a consumer
+//! rows (`store::changes::FeedScope`: the caller's agency's writes, rows about a person the
+//! visibility index lets it know, households by their agency or such a member, referrals by
+//! their parties), so that a consumer
 //! does not pay for the facts of every write in the city; every candidate is decided here.
 //!
 //! **Cursors past hidden rows.** A request reads ledger positions up to the ledger's end as

@@ -195,11 +195,13 @@ pub const CANDIDATE_CATEGORIES: [Category; 3] =
     [Category::Identity, Category::Household, Category::Narrative];
 
 /// The record types whose WRITE rows are candidates of the caller's feed whatever person they
-/// name: a household's own rows name none, a referral is known to its parties whatever they
-/// know of the person, and an overseer may know every consent of a person who exists. (Rows
-/// the caller's agency wrote are candidates too.)
+/// name: an overseer may know every consent of a person who exists. (Rows the caller's agency
+/// wrote are candidates too; a household's own rows, which name no person, are candidates by
+/// its registering agency or a member the index lets the caller know for HOUSEHOLD, and a
+/// referral's by its parties: `store::changes::FeedScope`, the SQL side of
+/// `knows_household` and `is_party`.)
 pub fn unscoped_record_types(principal: &Principal) -> Vec<&'static str> {
-    let mut out = vec!["household", "referral"];
+    let mut out = Vec::new();
     if may(principal, Action::Oversee) {
         out.push("consent");
     }

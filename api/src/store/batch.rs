@@ -175,6 +175,8 @@ pub struct Union {
     values: Vec<Value>,
     /// The lists bound so far ([`Union::list`]) and their placeholders.
     lists: Vec<(Vec<String>, String)>,
+    /// Common table expressions (`name AS (…)`), in order.
+    ctes: Vec<String>,
     /// A branch that was built wrong (two of its parts in the same slot): the statement is
     /// refused rather than run.
     error: Option<String>,
@@ -206,6 +208,7 @@ impl Union {
             branches: Vec::new(),
             values: Vec::new(),
             lists: Vec::new(),
+            ctes: Vec::new(),
             error: None,
         }
     }
@@ -215,6 +218,45 @@ impl Union {
     pub fn param(&mut self, v: impl Into<Value>) -> String {
         self.values.push(v.into());
         format!("${}", self.values.len())
+    }
+
+    /// A common table expression `name AS (sql)` for the statement (`sql`'s placeholders
+    /// made by this union): something several branches read is computed once (PostgreSQL
+    /// materialises a CTE read more than once) rather than once per branch.
+    pub fn with(&mut self, name: &str, sql: &str) {
+        self.ctes.push(format!("{name} AS ({sql})"));
+    }
+
+    /// A CTE `name(id)` holding these values (one JSON parameter, as [`Union::list`]), and
+    /// the set to use after `IN`: `(SELECT id FROM name)`.
+    pub fn id_set(&mut self, name: &str, vs: &[String]) -> String {
+        let json = serde_json::to_string(vs).unwrap_or_default();
+        let p = self.param(json);
+        let values = match self.backend {
+            DbBackend::Postgres => {
+                format!("SELECT jsonb_array_elements_text(CAST({p} AS jsonb)) AS id")
+            }
+            _ => format!("SELECT value AS id FROM json_each({p})"),
+        };
+        self.with(name, &values);
+        format!("(SELECT id FROM {name})")
+    }
+
+    /// This database's aggregate joining text values with `sep` (a character code).
+    pub fn joined(&self, expr: &str, sep: u8) -> String {
+        match self.backend {
+            DbBackend::Postgres => format!("string_agg({expr}, chr({sep}))"),
+            _ => format!("group_concat({expr}, char({sep}))"),
+        }
+    }
+
+    /// This database's string concatenation of two text expressions around a separator
+    /// character (a character code).
+    pub fn concat(&self, a: &str, sep: u8, b: &str) -> String {
+        match self.backend {
+            DbBackend::Postgres => format!("{a} || chr({sep}) || {b}"),
+            _ => format!("{a} || char({sep}) || {b}"),
+        }
     }
 
     /// A parenthesised set of these values, for `IN`; never empty (an empty list matches
@@ -238,7 +280,9 @@ impl Union {
             }
         };
         match self.backend {
-            DbBackend::Postgres => format!("(SELECT jsonb_array_elements_text(CAST({p} AS jsonb)))"),
+            DbBackend::Postgres => {
+                format!("(SELECT jsonb_array_elements_text(CAST({p} AS jsonb)))")
+            }
             _ => format!("(SELECT value FROM json_each({p}))"),
         }
     }
@@ -286,7 +330,10 @@ impl Union {
         if self.branches.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = self.branches.join(" UNION ALL ");
+        let mut sql = self.branches.join(" UNION ALL ");
+        if !self.ctes.is_empty() {
+            sql = format!("WITH {} {sql}", self.ctes.join(", "));
+        }
         db.query_all_raw(Statement::from_sql_and_values(
             self.backend,
             sql,

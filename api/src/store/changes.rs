@@ -5,9 +5,11 @@
 //!
 //! A read is bounded by ledger positions (`after < seq <= upto`, `upto` at most the ledger's
 //! end as read before: every row up to it is committed) and offers only *candidates*: rows
-//! the caller's agency wrote, rows of the record types decided whatever their person, and
-//! rows about a person the visibility index lets the caller know for a category an event
-//! needs ([`FeedScope`]). The index only narrows what is read; every candidate is decided
+//! the caller's agency wrote, rows of the record types decided whatever their person, rows
+//! about a person the visibility index lets the caller know for a category an event needs, a
+//! household's rows by its agency or a member so known, a referral's by its parties
+//! ([`FeedScope`]). Each is checked row by row through an index (`EXISTS … OFFSET 0`), so a
+//! statement's cost follows the rows it reads, not the number of persons the caller knows. The index only narrows what is read; every candidate is decided
 //! again on the facts of now, so a divergence could only drop an event, never show one (as
 //! for lists, ADR 0002; `tsunagi visibility verify` checks the index).
 //!
@@ -16,15 +18,15 @@
 //! PostgreSQL (for a generic plan of a prepared statement) nor SQLite does for a parameter.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::visibility::{self, Own};
+use super::visibility;
 use crate::policy::ListScope;
-use entity::{activity, audit_event, referral};
+use entity::{activity, audit_event, household, household_member, referral};
 
 /// Which WRITE rows are candidates of one caller's feed (see the module's documentation).
 pub struct FeedScope {
@@ -37,18 +39,88 @@ pub struct FeedScope {
 }
 
 impl FeedScope {
-    fn condition(&self) -> Condition {
+    /// Each row is checked against the index by its person (one probe per row, however many
+    /// persons the caller may know: `visibility::knows_any`), not the other way round.
+    fn condition(&self, backend: DatabaseBackend) -> Condition {
         use audit_event::Column as A;
         let mut any = Condition::any().add(A::AgencyId.eq(self.agency_id.as_str()));
         if !self.unscoped.is_empty() {
             any = any.add(A::RecordType.is_in(self.unscoped.iter().copied()));
         }
-        for scope in &self.scopes {
-            any =
-                any.add(A::SubjectPersonId.in_subquery(visibility::subjects(scope, Own::Include)));
+        let person = (audit_event::Entity, A::SubjectPersonId);
+        if let Some(known) = visibility::knows_any(&self.scopes, person, backend) {
+            any = any.add(known);
         }
-        any
+        any.add(self.household_rows(backend))
+            .add(self.referral_rows(backend))
     }
+
+    /// A household's own rows (they name no person): its agency registered it, or a member
+    /// (current or past) the index lets the caller know (`knows_household`, which needs
+    /// HOUSEHOLD).
+    fn household_rows(&self, backend: DatabaseBackend) -> Condition {
+        use audit_event::Column as A;
+        use household_member::Column as M;
+        let owned = Query::select()
+            .expr(Expr::val(1))
+            .from(household::Entity)
+            .and_where(
+                Expr::col((household::Entity, household::Column::Id))
+                    .equals((audit_event::Entity, A::RecordId)),
+            )
+            .and_where(household::Column::OwnerAgencyId.eq(self.agency_id.as_str()))
+            .to_owned();
+        let mut by_member = Query::select();
+        by_member
+            .expr(Expr::val(1))
+            .from(household_member::Entity)
+            .and_where(
+                Expr::col((household_member::Entity, M::HouseholdId))
+                    .equals((audit_event::Entity, A::RecordId)),
+            );
+        // Every candidate scope, not HOUSEHOLD's alone: wider (the rows are decided again),
+        // and the probe the planner then picks is the primary key's, by person.
+        let member = (household_member::Entity, M::PersonId);
+        let by_member = match visibility::knows_any(&self.scopes, member, backend) {
+            Some(known) => {
+                by_member.and_where(known);
+                probe(by_member, backend)
+            }
+            None => Expr::val(false).into(),
+        };
+        Condition::all()
+            .add(A::RecordType.eq("household"))
+            .add(Condition::any().add(probe(owned, backend)).add(by_member))
+    }
+
+    /// A referral's rows: the caller's agency is one of its parties (`is_party`).
+    fn referral_rows(&self, backend: DatabaseBackend) -> Condition {
+        use referral::Column as R;
+        let q = Query::select()
+            .expr(Expr::val(1))
+            .from(referral::Entity)
+            .and_where(
+                Expr::col((referral::Entity, R::Id))
+                    .equals((audit_event::Entity, audit_event::Column::RecordId)),
+            )
+            .cond_where(
+                Condition::any()
+                    .add(R::FromAgencyId.eq(self.agency_id.as_str()))
+                    .add(R::ToAgencyId.eq(self.agency_id.as_str())),
+            )
+            .to_owned();
+        Condition::all()
+            .add(audit_event::Column::RecordType.eq("referral"))
+            .add(probe(q, backend))
+    }
+}
+
+/// `EXISTS (q)` checked row by row (see `visibility::knows_any` for the `OFFSET 0`).
+fn probe(mut q: SelectStatement, backend: DatabaseBackend) -> SimpleExpr {
+    if backend == DatabaseBackend::Postgres {
+        q.offset(0);
+    }
+    Expr::exists(q)
 }
 
 /// The ledger's last position (0 when empty). Every row up to it is committed.
@@ -109,7 +181,7 @@ pub async fn writes_in<C: ConnectionTrait>(
         .filter(A::Seq.gt(after))
         .filter(A::Seq.lte(upto))
         .filter(A::RecordType.is_in(record_types.iter().copied()))
-        .filter(scope.condition())
+        .filter(scope.condition(db.get_database_backend()))
         .order_by_asc(A::Seq)
         .limit(limit)
         .into_model::<WriteRow>()

@@ -118,79 +118,95 @@ async fn read<C: ConnectionTrait>(
         parts.insert(0, &person);
     }
     let mut u = Union::new(db.get_database_backend(), &parts);
+    // What several branches read is computed once: the persons, their consents, the 支援会議
+    // of their households (each was a subquery repeated per branch).
+    let persons = u.id_set("f_ids", ids);
+    u.with(
+        "f_consents",
+        &format!("SELECT \"id\" FROM \"consent\" WHERE \"subject_person_id\" IN {persons}"),
+    );
+    let kind = u.param(SUPPORT_MEETING_KIND);
+    u.with(
+        "f_meetings",
+        &format!(
+            "SELECT \"id\" FROM \"meeting\" WHERE \"kind\" = {kind} AND \"household_id\" IN \
+             (SELECT \"household_id\" FROM \"household_member\" WHERE \"person_id\" IN {persons})"
+        ),
+    );
     if with_persons {
-        let l = u.list(ids);
         u.branch(
             "p",
             &[(&person, "t")],
-            &format!("FROM \"person\" t WHERE t.\"id\" IN {l}"),
+            &format!("FROM \"person\" t WHERE t.\"id\" IN {persons}"),
         );
     }
-    let l = u.list(ids);
     u.branch(
         "c",
         &[(&consent, "t")],
-        &format!("FROM \"consent\" t WHERE t.\"subject_person_id\" IN {l}"),
+        &format!("FROM \"consent\" t WHERE t.\"subject_person_id\" IN {persons}"),
     );
-    for (kind, part, table) in [
-        ("cc", &category, "consent_category"),
-        ("cr", &recipient, "consent_recipient"),
-    ] {
-        let l = u.list(ids);
-        u.branch(
-            kind,
-            &[(part, "t")],
-            &format!(
-                "FROM \"{table}\" t WHERE t.\"consent_id\" IN \
-                 (SELECT \"id\" FROM \"consent\" WHERE \"subject_person_id\" IN {l})"
-            ),
-        );
-    }
-    let l = u.list(ids);
+    // A consent's categories, and its recipients, come as one row per consent, the values
+    // joined with control characters no stored value holds (a consent has several of each;
+    // a row apiece was two thirds of the statement's rows): split again in [`split_details`].
+    let categories = u.joined("\"category\"", UNIT);
+    u.branch(
+        "cc",
+        &[(&category, "t")],
+        &format!(
+            "FROM (SELECT \"consent_id\", {categories} AS \"category\" FROM \"consent_category\" \
+             WHERE \"consent_id\" IN (SELECT \"id\" FROM f_consents) GROUP BY \"consent_id\") t"
+        ),
+    );
+    let pair = u.concat("\"recipient_type\"", RECORD, "\"recipient_value\"");
+    let recipients = u.joined(&pair, UNIT);
+    u.branch(
+        "cr",
+        &[(&recipient, "t")],
+        &format!(
+            "FROM (SELECT \"consent_id\", {recipients} AS \"recipient_type\", '' AS \"recipient_value\" \
+             FROM \"consent_recipient\" WHERE \"consent_id\" IN (SELECT \"id\" FROM f_consents) \
+             GROUP BY \"consent_id\") t"
+        ),
+    );
     u.branch(
         "hm",
         &[(&membership, "t")],
-        &format!("FROM \"household_member\" t WHERE t.\"person_id\" IN {l}"),
+        &format!("FROM \"household_member\" t WHERE t.\"person_id\" IN {persons}"),
     );
-    let meetings_of = |u: &mut Union| {
-        let kind = u.param(SUPPORT_MEETING_KIND);
-        let l = u.list(ids);
-        format!(
-            "SELECT \"id\" FROM \"meeting\" WHERE \"kind\" = {kind} AND \"household_id\" IN \
-             (SELECT \"household_id\" FROM \"household_member\" WHERE \"person_id\" IN {l})"
-        )
-    };
-    let m = meetings_of(&mut u);
     u.branch(
         "m",
         &[(&meeting, "t")],
-        &format!("FROM \"meeting\" t WHERE t.\"id\" IN ({m})"),
+        "FROM \"meeting\" t WHERE t.\"id\" IN (SELECT \"id\" FROM f_meetings)",
     );
     for (kind, part, table) in [
         ("mm", &member, "meeting_member"),
         ("mc", &meeting_cat, "meeting_category"),
     ] {
-        let m = meetings_of(&mut u);
         u.branch(
             kind,
             &[(part, "t")],
-            &format!("FROM \"{table}\" t WHERE t.\"meeting_id\" IN ({m})"),
+            &format!(
+                "FROM \"{table}\" t WHERE t.\"meeting_id\" IN (SELECT \"id\" FROM f_meetings)"
+            ),
         );
     }
-    let l = u.list(ids);
     u.branch(
         "e",
         &[(&emergency, "t")],
         &format!(
-            "FROM \"emergency_grant\" t WHERE t.\"person_id\" IN {l} AND t.\"closed_at\" IS NULL"
+            "FROM \"emergency_grant\" t WHERE t.\"person_id\" IN {persons} AND t.\"closed_at\" IS NULL"
         ),
     );
     for row in u.all(db).await? {
         match batch::kind(&row)?.as_str() {
             "p" => out.persons.push(person.decode(&row)?),
             "c" => out.consents.push(consent.decode(&row)?),
-            "cc" => out.categories.push(category.decode(&row)?),
-            "cr" => out.recipients.push(recipient.decode(&row)?),
+            "cc" => out
+                .categories
+                .extend(split_categories(category.decode(&row)?)),
+            "cr" => out
+                .recipients
+                .extend(split_recipients(recipient.decode(&row)?)?),
             "hm" => out.memberships.push(membership.decode(&row)?),
             "m" => out.meetings.push(meeting.decode(&row)?),
             "mm" => out.meeting_members.push(member.decode(&row)?),
@@ -204,6 +220,48 @@ async fn read<C: ConnectionTrait>(
         }
     }
     Ok(out)
+}
+
+/// Separates the values a consent's row of categories or recipients joins (ASCII US).
+const UNIT: u8 = 0x1f;
+/// Separates a recipient's type from its value (ASCII RS).
+const RECORD: u8 = 0x1e;
+
+/// A consent's categories, read joined as one row, as rows again.
+fn split_categories(joined: consent_category::Model) -> Vec<consent_category::Model> {
+    joined
+        .category
+        .split(char::from(UNIT))
+        .map(|c| consent_category::Model {
+            consent_id: joined.consent_id.clone(),
+            category: c.to_owned(),
+        })
+        .collect()
+}
+
+/// A consent's recipients, read joined as one row (`type RS value`, joined by US), as rows
+/// again. A part without exactly one separator is refused, not guessed at.
+fn split_recipients(
+    joined: consent_recipient::Model,
+) -> Result<Vec<consent_recipient::Model>, DbErr> {
+    joined
+        .recipient_type
+        .split(char::from(UNIT))
+        .map(|pair| {
+            let mut parts = pair.split(char::from(RECORD));
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(t), Some(v), None) => Ok(consent_recipient::Model {
+                    consent_id: joined.consent_id.clone(),
+                    recipient_type: t.to_owned(),
+                    recipient_value: v.to_owned(),
+                }),
+                _ => Err(DbErr::Custom(format!(
+                    "facts: a recipient of consent {} does not split",
+                    joined.consent_id
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// The facts of `persons` out of the rows read for them, each list in a fixed order

@@ -56,6 +56,43 @@ pub fn subjects(scope: &ListScope, own: Own) -> SelectStatement {
     q
 }
 
+/// Whether the index lets any of `scopes` know the person in `person` (a column of the outer
+/// query), now: [`subjects`] for several scopes at once, as a correlated `EXISTS` that probes
+/// the index by person (its primary key leads with `person_id`) for each outer row. This is
+/// for a statement that reads a narrow range of rows, each naming a person (the change feed
+/// reads the ledger in windows of positions): an `IN (subjects)` per scope makes the
+/// database hash every person the scope may know — tens of thousands at city scale, read
+/// again by every statement — before it looks at one row. On PostgreSQL the subquery carries
+/// `OFFSET 0`, which keeps the planner from turning the `EXISTS` into that same hash. None
+/// when there is no scope (nothing is known through the index).
+pub fn knows_any(
+    scopes: &[ListScope],
+    person: (impl sea_orm::Iden + 'static, impl sea_orm::Iden + 'static),
+    backend: DatabaseBackend,
+) -> Option<sea_orm::sea_query::SimpleExpr> {
+    let first = scopes.first()?;
+    let mut q = Query::select();
+    q.expr(Expr::val(1))
+        .from(visibility::Entity)
+        .and_where(Expr::col((visibility::Entity, visibility::Column::PersonId)).equals(person));
+    let mut any = sea_orm::Condition::any();
+    for scope in scopes {
+        let grantees: Vec<String> = index::grantees(scope).iter().map(|g| g.key()).collect();
+        any = any.add(
+            sea_orm::Condition::all()
+                .add(visibility::Column::Grantee.is_in(grantees))
+                .add(visibility::Column::Category.is_in([scope.category.as_str(), ANY]))
+                .add(visibility::Column::Purpose.is_in([scope.purpose.as_str(), ANY])),
+        );
+    }
+    q.cond_where(any);
+    open_at(&mut q, first.now);
+    if backend == DatabaseBackend::Postgres {
+        q.offset(0);
+    }
+    Some(Expr::exists(q))
+}
+
 /// The persons with a consent naming the scope's agency itself (not its kind) for its
 /// category and purpose, now: what an address_confidential location needs. The SQL twin of
 /// `policy::index::entries_name_agency`.
