@@ -78,7 +78,7 @@ pub async fn run(api: &Api, duration: Duration) -> anyhow::Result<FeedRun> {
 }
 
 /// A cursor's ledger position (the cursor is opaque to clients; the benchmark checks order).
-fn position(cursor: &str) -> anyhow::Result<u64> {
+pub fn position(cursor: &str) -> anyhow::Result<u64> {
     use base64::Engine as _;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)

@@ -4,6 +4,11 @@
 //! process over the same database and prints throughput, p50/p95/p99, failures, the
 //! server's RSS idle and under load, and the cost ratios.
 //!
+//! With `--subscription-latency ACCOUNT` (PostgreSQL only) it instead starts two server
+//! processes on the same database and work dir, subscribes as ACCOUNT to `changes` on one
+//! over graphql-transport-ws, writes `--writes` times through the other, and reports the
+//! commit → delivery latency (p50/p99/max) and the events received.
+//!
 //! The server is built with the benchmark-only feature `bench-switches` into `target/bench`
 //! (never the normal target dir), unless --server-bin names one.
 //!
@@ -17,6 +22,7 @@ mod peer;
 mod rawsql;
 mod scenario;
 mod stats;
+mod subscribe;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -111,6 +117,14 @@ struct Args {
     /// account, page after page, for --duration (or to the end), and report events/s
     #[arg(long)]
     feed: Option<String>,
+    /// Instead of the scenarios: start two server processes on the (PostgreSQL) database,
+    /// subscribe to `changes` as this account on one, write --writes times through the
+    /// other, and report commit → delivery latency
+    #[arg(long, conflicts_with = "feed")]
+    subscription_latency: Option<String>,
+    /// The writes of --subscription-latency
+    #[arg(long, default_value_t = 200)]
+    writes: usize,
 }
 
 /// One peer run, beside the hub's normal-mode run of the same round.
@@ -228,6 +242,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         println!("load average at the end: {}", load_average());
         return Ok(true);
     }
+    if let Some(account) = &args.subscription_latency {
+        return subscription_latency(&args, account, &bin, &work, &db).await;
+    }
     let mut rows = Vec::new();
     // Reads in every mode first, then writes in every mode: the writes add consultations
     // and consents, and reads in later modes must see the same data to be comparable.
@@ -320,6 +337,52 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     Ok(rows.iter().all(|r| r.stats.failures == 0)
         && peer_runs.iter().all(|p| p.stats.failures == 0)
         && bounds.iter().chain(&one_bounds).all(|b| b.1.failed == 0))
+}
+
+/// Two servers on one database and work dir (one dev signing key, so one token works on
+/// both): subscribed on B, written through A.
+async fn subscription_latency(
+    args: &Args,
+    account: &str,
+    bin: &Path,
+    work: &Path,
+    db: &str,
+) -> anyhow::Result<bool> {
+    if !db.starts_with("postgres") {
+        bail!("--subscription-latency needs PostgreSQL (--database-url postgres://...): it runs two server processes on one database, and SQLite is one process");
+    }
+    if args.writes == 0 {
+        bail!("--writes must be at least 1");
+    }
+    // A first: it creates the dev signing key in the work dir if there is none yet.
+    let a = Server::start(bin, work, db, !args.no_demo, &mode_env("normal")?).await?;
+    let b = match Server::start(bin, work, db, false, &mode_env("normal")?).await {
+        Ok(b) => b,
+        Err(e) => {
+            a.stop().await;
+            return Err(e.context("starting the second server (B)"));
+        }
+    };
+    let result = async {
+        let api = Api {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()?,
+            url: format!("http://127.0.0.1:{}/graphql", a.port),
+            token: mint_token(bin, work, db, account)?,
+        };
+        subscribe::run(&api, &format!("http://127.0.0.1:{}", b.port), args.writes).await
+    }
+    .await;
+    a.stop().await;
+    b.stop().await;
+    let result = result?;
+    subscribe::report(&result, account);
+    println!("load average at the end: {}", load_average());
+    match result.failure() {
+        Some(why) => bail!("subscription latency: {why}"),
+        None => Ok(true),
+    }
 }
 
 /// /proc/loadavg's first three fields (other work on the machine skews every number).
