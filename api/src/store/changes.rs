@@ -86,7 +86,7 @@ impl FeedScope {
                 by_member.and_where(known);
                 probe(by_member, backend)
             }
-            None => Expr::val(false).into(),
+            None => Expr::val(false),
         };
         Condition::all()
             .add(A::RecordType.eq("household"))
