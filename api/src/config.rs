@@ -122,6 +122,10 @@ pub struct Limits {
     pub rate_per_minute: u32,
     /// Registered (persisted) documents and who must use them; see [`crate::documents`].
     pub documents: Arc<TrustedDocuments>,
+    /// How long a subscription socket may stay silent before the hub sends it a
+    /// graphql-transport-ws `ping` (keeps proxies and NAT from dropping it; a failed write
+    /// ends it). Zero sends none.
+    pub ws_ping_interval: Duration,
 }
 
 impl Default for Limits {
@@ -136,6 +140,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(15),
             rate_per_minute: 600,
             documents: Arc::default(),
+            ws_ping_interval: Duration::from_secs(30),
         }
     }
 }
@@ -160,6 +165,7 @@ impl Limits {
                 .rate_limit_per_minute
                 .map_or(d.rate_per_minute, |n| n as u32),
             documents: d.documents,
+            ws_ping_interval: d.ws_ping_interval,
         }
     }
 }

@@ -413,6 +413,10 @@ async fn serve(config: Config, load_demo: bool) -> anyhow::Result<std::process::
         });
     }
     let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+    // Upgraded subscription sockets are no requests in flight: axum's drain neither waits
+    // for them nor closes them. They are told here, and waited for (briefly) after it.
+    let sockets = state.sockets.clone();
+    let stop_sockets = sockets.clone();
     let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
         let signal = shutdown_signal().await;
         tracing::info!(
@@ -420,8 +424,14 @@ async fn serve(config: Config, load_demo: bool) -> anyhow::Result<std::process::
             grace_secs = grace.as_secs(),
             "shutting down: no new connections; finishing requests in flight"
         );
+        stop_sockets.shut_down();
         let _ = stopping_tx.send(());
     });
+    let server = async move {
+        server.await?;
+        sockets.closed().await;
+        Ok::<(), std::io::Error>(())
+    };
     let cut_off = async move {
         if stopping.await.is_err() {
             std::future::pending::<()>().await;

@@ -3,8 +3,8 @@
 //! 4429), policy re-checked at every delivery (a consent withdrawn between two writes stops
 //! the second event; categories within the role's ceiling), reconnecting with the last cursor
 //! misses nothing, a deactivated account's socket closed with 4403 and an expired token's
-//! with 4401 (at the next event, and by the timer without one), and every delivery ledgered
-//! before it is sent.
+//! with 4401 (at the next event, and by the timer without one), every delivery ledgered
+//! before it is sent, and an idle socket kept alive by the hub's `ping`.
 
 #[path = "../support/ws.rs"]
 mod ws;
@@ -22,6 +22,7 @@ tests!(
     reconnecting_with_the_last_cursor_misses_nothing,
     a_deactivated_account_is_closed_4403,
     an_expired_token_is_closed_4401,
+    an_idle_socket_is_pinged,
 );
 
 const SUB: &str = "subscription Watch($types: [ChangeType!], $after: String) { changes(types: $types, after: $after) { cursor recordType recordId operation categories agencyId committedAt } }";
@@ -460,4 +461,46 @@ async fn an_expired_token_is_closed_4401(srv: &Server) {
         Incoming::Message(_)
     ));
     srv.stop().await;
+}
+
+/// A socket the hub has sent nothing on for `limits.ws_ping_interval` gets a `ping`; the
+/// client's `pong` is taken silently (the socket stays open), and its own `ping` is answered
+/// with `pong`. With the default interval (30 s) an idle second brings no ping.
+async fn an_idle_socket_is_pinged(srv: &Server) {
+    let mut quiet = watch(srv, &srv.admin_token, None).await;
+    assert_eq!(
+        quiet.recv_raw(Duration::from_secs(1)).await,
+        Incoming::Timeout
+    );
+    quiet.close().await;
+
+    let every = Duration::from_millis(200);
+    let srv = Server::start_with(&srv.backend, |c| c.limits.ws_ping_interval = every).await;
+    let a = srv.agency("subp-a", "SELF_RELIANCE").await;
+    let (_, cw) = srv.account("subp-cw", &a, &["caseworker"]).await;
+    let mut s = watch(&srv, &cw, None).await;
+    let ping = Incoming::Message(json!({ "type": "ping" }));
+    for _ in 0..3 {
+        assert_eq!(s.recv_raw(BOUND).await, ping);
+        s.send(json!({ "type": "pong" })).await;
+    }
+    s.send(json!({ "type": "ping" })).await;
+    loop {
+        match s.recv_raw(BOUND).await {
+            Incoming::Message(m) if m == json!({ "type": "ping" }) => {}
+            Incoming::Message(m) => {
+                assert_eq!(m, json!({ "type": "pong" }));
+                break;
+            }
+            other => panic!("expected pong, got {other:?}"),
+        }
+    }
+    // Still subscribed: an event arrives between the pings.
+    tokio::time::sleep(SETTLE).await;
+    let id = srv
+        .person(&cw, person_input("ピン", "四郎", "ピン", "シロウ"))
+        .await;
+    let e = s.event("s1", BOUND).await;
+    assert_eq!(e["recordId"], id.as_str(), "{e}");
+    s.close().await;
 }

@@ -59,6 +59,20 @@ impl Socket {
     pub async fn recv(&mut self, bound: Duration) -> Incoming {
         let deadline = tokio::time::Instant::now() + bound;
         loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.recv_raw(left).await {
+                Incoming::Message(v) if v["type"] == "ping" => {
+                    self.send(json!({ "type": "pong" })).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Like [`Socket::recv`], but the hub's `ping` messages are returned (not answered).
+    pub async fn recv_raw(&mut self, bound: Duration) -> Incoming {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
             let Ok(next) = tokio::time::timeout_at(deadline, self.ws.next()).await else {
                 return Incoming::Timeout;
             };
@@ -66,10 +80,6 @@ impl Socket {
                 None | Some(Err(_)) => return Incoming::Closed(1006, String::new()),
                 Some(Ok(Message::Text(t))) => {
                     let v: Value = serde_json::from_str(t.as_str()).expect("JSON message");
-                    if v["type"] == "ping" {
-                        self.send(json!({ "type": "pong" })).await;
-                        continue;
-                    }
                     return Incoming::Message(v);
                 }
                 Some(Ok(Message::Close(frame))) => {

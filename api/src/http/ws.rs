@@ -20,6 +20,12 @@
 //!   that does not even start (parse, validation, variables) gets `error`; otherwise `next`
 //!   per event and `complete` when it ends. A `subscribe` with the id of a running one is
 //!   4409; `complete` from the client stops it; `ping` gets `pong`.
+//! - **Keepalive**: a socket the hub has sent nothing on for `limits.ws_ping_interval` (30 s
+//!   by default) gets a `ping` (the client's `pong` is taken silently); a write that fails
+//!   ends the socket and frees its subscriptions.
+//! - **Shutdown** (SIGTERM, SIGINT): every socket is closed with 1001 (going away), so that
+//!   clients reconnect to another replica with their last cursor ([`Hub::shut_down`];
+//!   the process waits a few seconds for the closes, [`Hub::closed`]).
 //! - An account may hold [`hub::MAX_SOCKETS_PER_ACCOUNT`] sockets per process (the next is
 //!   closed with 4429 after its init). Anything else that is not a protocol message is 4400.
 
@@ -40,8 +46,9 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response as HttpResponse};
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 use super::{error_body, AppState};
 use crate::auth;
@@ -107,7 +114,27 @@ async fn close(mut socket: WebSocket, close: Close) {
     }
 }
 
+/// The close of a socket when the process shuts down.
+fn going_away() -> Close {
+    Close::new(protocol::GOING_AWAY, "server shutting down; reconnect")
+}
+
+/// Once the process shuts down.
+async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    if stopping.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Send a text message and note when; false when the socket is gone.
+async fn send(socket: &mut WebSocket, text: String, sent: &mut Instant) -> bool {
+    *sent = Instant::now();
+    socket.send(Message::Text(text.into())).await.is_ok()
+}
+
 async fn connection(mut socket: WebSocket, state: AppState, agreed: bool) {
+    // Held until the socket is closed: shutting down waits for it.
+    let mut stopping = state.sockets.stopping();
     if !agreed {
         let why = "subprotocol not acceptable: use graphql-transport-ws";
         return close(
@@ -116,7 +143,11 @@ async fn connection(mut socket: WebSocket, state: AppState, agreed: bool) {
         )
         .await;
     }
-    let payload = match tokio::time::timeout(INIT_WAIT, init(&mut socket)).await {
+    let initialised = tokio::select! {
+        got = tokio::time::timeout(INIT_WAIT, init(&mut socket)) => got,
+        () = stopped(&mut stopping) => return close(socket, going_away()).await,
+    };
+    let payload = match initialised {
         Err(_) => {
             let why = "connection initialisation timeout";
             return close(socket, Close::new(protocol::INIT_TIMEOUT, why)).await;
@@ -163,7 +194,7 @@ async fn connection(mut socket: WebSocket, state: AppState, agreed: bool) {
         serial: 0,
         outbox,
     };
-    let ended = session.serve(&mut socket, inbox).await;
+    let ended = session.serve(&mut socket, inbox, &mut stopping).await;
     for (_, (_, task)) in session.running.drain() {
         task.abort();
     }
@@ -229,10 +260,14 @@ impl Session {
         &mut self,
         socket: &mut WebSocket,
         mut inbox: mpsc::Receiver<Out>,
+        stopping: &mut watch::Receiver<bool>,
     ) -> Option<Close> {
         let mut closing = self.conn.closing();
-        let start = tokio::time::Instant::now() + VERIFY_EVERY;
+        let start = Instant::now() + VERIFY_EVERY;
         let mut verify = tokio::time::interval_at(start, VERIFY_EVERY);
+        let ping_every = self.conn.state.config.limits.ws_ping_interval;
+        // When the hub last sent anything (the ack, just before).
+        let mut sent = Instant::now();
         loop {
             tokio::select! {
                 received = socket.recv() => {
@@ -248,7 +283,7 @@ impl Session {
                     };
                     match self.handle(message) {
                         Ok(Some(reply)) => {
-                            if socket.send(Message::Text(reply.into())).await.is_err() {
+                            if !send(socket, reply, &mut sent).await {
                                 return None;
                             }
                         }
@@ -263,10 +298,17 @@ impl Session {
                     if out.last {
                         self.running.remove(&out.id);
                     }
-                    if socket.send(Message::Text(out.text.into())).await.is_err() {
+                    if !send(socket, out.text, &mut sent).await {
                         return None;
                     }
                 }
+                () = tokio::time::sleep_until(sent + ping_every), if !ping_every.is_zero() => {
+                    if !send(socket, protocol::bare("ping"), &mut sent).await {
+                        tracing::debug!("socket keepalive ping failed; closing");
+                        return None;
+                    }
+                }
+                () = stopped(stopping) => return Some(going_away()),
                 _ = verify.tick() => {
                     // A failure tells `closing`; a database failure waits for the next tick.
                     let _ = self.conn.verify().await;

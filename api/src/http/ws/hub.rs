@@ -14,6 +14,9 @@
 //!   fallback that bounds the delay of a lost notification, and on SQLite what finds a write
 //!   committed inside a request transaction (an `Idempotency-Key` mutation) or by another
 //!   process such as `tsunagi seed`.
+//!
+//! It also tells the sockets when the process shuts down ([`Hub::shut_down`]): each closes
+//! with 1001 (going away); [`Hub::closed`] waits a bounded time for them to.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -21,6 +24,7 @@ use std::time::Duration;
 
 use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
 use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::store::wake;
@@ -31,11 +35,24 @@ pub const POLL: Duration = Duration::from_secs(1);
 pub const RECONNECT: Duration = Duration::from_secs(2);
 /// The most sockets one account may hold open on one process.
 pub const MAX_SOCKETS_PER_ACCOUNT: usize = 8;
+/// How long [`Hub::shut_down`] waits for the sockets to close.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(4);
 
-#[derive(Default)]
 pub struct Hub {
     listening: OnceLock<()>,
     sockets: Mutex<HashMap<String, usize>>,
+    /// True once the process shuts down; every socket task holds a receiver until it ends.
+    stopping: watch::Sender<bool>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            listening: OnceLock::new(),
+            sockets: Mutex::default(),
+            stopping: watch::channel(false).0,
+        }
+    }
 }
 
 /// A socket's seat in its account's count; given back when dropped.
@@ -71,6 +88,35 @@ impl Hub {
             hub: self.clone(),
             account: account.to_owned(),
         })
+    }
+
+    /// Told when the process shuts down; hold it for as long as the socket is open.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Tell every socket the process is shutting down (each closes with 1001); sockets
+    /// opened later close at once.
+    pub fn shut_down(&self) {
+        self.stopping.send_replace(true);
+        let open = self.stopping.receiver_count();
+        if open > 0 {
+            tracing::info!(sockets = open, "closing subscription sockets (1001)");
+        }
+    }
+
+    /// Once every socket has closed, or after [`CLOSE_WAIT`].
+    pub async fn closed(&self) {
+        if tokio::time::timeout(CLOSE_WAIT, self.stopping.closed())
+            .await
+            .is_err()
+        {
+            let left = self.stopping.receiver_count();
+            tracing::warn!(
+                sockets = left,
+                "subscription sockets still open; exiting anyway"
+            );
+        }
     }
 
     /// Start the wake-up task, once.
@@ -160,5 +206,20 @@ mod tests {
         drop(seats);
         assert!(hub.seat("a").is_some());
         assert!(!hub.sockets.lock().unwrap().contains_key("b"));
+    }
+
+    #[tokio::test]
+    async fn shutting_down_tells_the_sockets_and_waits_for_them() {
+        let hub = Hub::default();
+        let mut socket = hub.stopping();
+        let task = tokio::spawn(async move {
+            socket.wait_for(|s| *s).await.unwrap();
+        });
+        hub.shut_down();
+        tokio::time::timeout(Duration::from_secs(1), hub.closed())
+            .await
+            .unwrap();
+        task.await.unwrap();
+        assert!(*hub.stopping().borrow());
     }
 }

@@ -48,6 +48,9 @@ pub const SUBSCRIBER_EXISTS: u16 = 4409;
 pub const TOO_MANY: u16 = 4429;
 /// 4500: an internal failure.
 pub const INTERNAL: u16 = 4500;
+/// 1001 (going away): the process is shutting down; reconnect (to another replica) with
+/// the last cursor.
+pub const GOING_AWAY: u16 = 1001;
 /// 1013 (try again later): the database could not be reached in time at `connection_init`.
 pub const TRY_AGAIN_LATER: u16 = 1013;
 
