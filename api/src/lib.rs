@@ -13,6 +13,7 @@ pub mod documents;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod kana;
 pub mod limits;
 pub mod oauth;

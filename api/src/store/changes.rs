@@ -79,7 +79,7 @@ impl FeedScope {
                     .equals((audit_event::Entity, A::RecordId)),
             );
         // Every candidate scope, not HOUSEHOLD's alone: wider (the rows are decided again),
-        // and the probe the planner then picks is the primary key's, by person.
+        // and one probe by person through `idx_visibility_probe` serves them all.
         let member = (household_member::Entity, M::PersonId);
         let by_member = match visibility::knows_any(&self.scopes, member, backend) {
             Some(known) => {

@@ -58,7 +58,7 @@ pub fn subjects(scope: &ListScope, own: Own) -> SelectStatement {
 
 /// Whether the index lets any of `scopes` know the person in `person` (a column of the outer
 /// query), now: [`subjects`] for several scopes at once, as a correlated `EXISTS` that probes
-/// the index by person (its primary key leads with `person_id`) for each outer row. This is
+/// the index by person (the covering `idx_visibility_probe`) for each outer row. This is
 /// for a statement that reads a narrow range of rows, each naming a person (the change feed
 /// reads the ledger in windows of positions): an `IN (subjects)` per scope makes the
 /// database hash every person the scope may know — tens of thousands at city scale, read
