@@ -427,11 +427,7 @@ async fn serve(config: Config, load_demo: bool) -> anyhow::Result<std::process::
         stop_sockets.shut_down();
         let _ = stopping_tx.send(());
     });
-    let server = async move {
-        server.await?;
-        sockets.closed().await;
-        Ok::<(), std::io::Error>(())
-    };
+    let server = async move { server.await };
     let cut_off = async move {
         if stopping.await.is_err() {
             std::future::pending::<()>().await;
@@ -443,6 +439,9 @@ async fn serve(config: Config, load_demo: bool) -> anyhow::Result<std::process::
         biased;
         served = server => {
             served?;
+            // Not raced against the grace period: every request has finished, and the
+            // sockets' close (at most `CLOSE_WAIT`) must not turn that into a failure.
+            sockets.closed().await;
             tracing::info!("every request in flight finished; exiting");
             std::process::ExitCode::SUCCESS
         }

@@ -126,10 +126,20 @@ async fn stopped(stopping: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Send a text message and note when; false when the socket is gone.
+/// How long one message may take to leave: a peer that stopped reading (a half-open
+/// connection behind a NAT, a client gone without a close) fills the send buffer, and
+/// without a bound the socket's task, its subscriptions and its seat would wait for TCP to
+/// give up.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Send a text message and note when; false when the socket is gone or the peer has not
+/// taken the message within [`SEND_TIMEOUT`].
 async fn send(socket: &mut WebSocket, text: String, sent: &mut Instant) -> bool {
     *sent = Instant::now();
-    socket.send(Message::Text(text.into())).await.is_ok()
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await,
+        Ok(Ok(()))
+    )
 }
 
 async fn connection(mut socket: WebSocket, state: AppState, agreed: bool) {

@@ -280,7 +280,6 @@ pub async fn about<C: ConnectionTrait>(
             issues_branch(&mut u, (&issue, &category), &ids);
         }
     }
-    // Placeholders in the order of the text (SQLite's are positional).
     let named = u.list(also);
     let receiving = if person_ids.is_empty() {
         String::new()
