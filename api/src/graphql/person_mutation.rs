@@ -59,18 +59,36 @@ fn kana_field(field: &str, value: &str) -> ApiResult<String> {
     kana::normalize_kana(value).map_err(|e| ApiError::bad_input(field, e.to_string()))
 }
 
+/// Longest name part (family or given name).
+pub(crate) const NAME_MAX: usize = 100;
+/// Longest address.
+pub(crate) const ADDRESS_MAX: usize = 300;
+/// Longest district.
+pub(crate) const DISTRICT_MAX: usize = 100;
+
+/// A birth date neither in the future (after `today`) nor before 1880 (the CSV import
+/// applies the same rule).
+pub(crate) fn birth_date_in_range(
+    d: NaiveDate,
+    today: NaiveDate,
+) -> Result<NaiveDate, &'static str> {
+    if d > today {
+        return Err("未来の日付です / in the future");
+    }
+    if d < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(NaiveDate::MIN) {
+        return Err("日付が古すぎます / too early");
+    }
+    Ok(d)
+}
+
 fn birth_date(field: &str, date: Option<&Date>, today: NaiveDate) -> ApiResult<Option<NaiveDate>> {
     let Some(date) = date else {
         return Ok(None);
     };
     let d = date.get(field)?;
-    if d > today {
-        return Err(ApiError::bad_input(field, "未来の日付です / in the future"));
-    }
-    if d < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(NaiveDate::MIN) {
-        return Err(ApiError::bad_input(field, "日付が古すぎます / too early"));
-    }
-    Ok(Some(d))
+    birth_date_in_range(d, today)
+        .map(Some)
+        .map_err(|why| ApiError::bad_input(field, why))
 }
 
 /// A person's optional text fields, each checked as it is stored (the same in createPerson
@@ -90,9 +108,17 @@ impl Texts {
         [address, phone, district, care_level, disability_certificate]: [Option<&String>; 5],
     ) -> Texts {
         Texts {
-            address: invalid.check(validate::optional_line("input.address", address, 300)),
+            address: invalid.check(validate::optional_line(
+                "input.address",
+                address,
+                ADDRESS_MAX,
+            )),
             phone: invalid.check(validate::phone("input.phone", phone)),
-            district: invalid.check(validate::optional_line("input.district", district, 100)),
+            district: invalid.check(validate::optional_line(
+                "input.district",
+                district,
+                DISTRICT_MAX,
+            )),
             care_level: invalid.check(validate::optional("input.careLevel", care_level, 50)),
             disability_certificate: invalid.check(validate::optional(
                 "input.disabilityCertificate",
@@ -130,8 +156,16 @@ pub(super) fn new_person(
 ) -> ApiResult<person::Model> {
     let r = req(ctx)?;
     let today = r.now.date_naive();
-    let family_name = invalid.check(validate::line("input.familyName", &input.family_name, 100));
-    let given_name = invalid.check(validate::line("input.givenName", &input.given_name, 100));
+    let family_name = invalid.check(validate::line(
+        "input.familyName",
+        &input.family_name,
+        NAME_MAX,
+    ));
+    let given_name = invalid.check(validate::line(
+        "input.givenName",
+        &input.given_name,
+        NAME_MAX,
+    ));
     let family_name_kana =
         invalid.check(kana_field("input.familyNameKana", &input.family_name_kana));
     let given_name_kana = invalid.check(kana_field("input.givenNameKana", &input.given_name_kana));
@@ -226,14 +260,14 @@ impl PersonMutation {
             set!(
                 family_name,
                 "familyName",
-                invalid.check(validate::line("input.familyName", v, 100))
+                invalid.check(validate::line("input.familyName", v, NAME_MAX))
             );
         }
         if let Some(v) = &input.given_name {
             set!(
                 given_name,
                 "givenName",
-                invalid.check(validate::line("input.givenName", v, 100))
+                invalid.check(validate::line("input.givenName", v, NAME_MAX))
             );
         }
         let fk = input

@@ -91,7 +91,7 @@ pub fn optional(field: &str, value: Option<&String>, max: usize) -> ApiResult<Op
 }
 
 /// Full-width ASCII (U+FF01–FF5E: Ｌａｔｉｎ, ０-９, ！…～) to ASCII, as NFKC does.
-fn narrow_ascii(c: char) -> char {
+pub(crate) fn narrow_ascii(c: char) -> char {
     match c {
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
         _ => c,

@@ -288,10 +288,7 @@ impl Field {
 pub fn header_key(header: &str) -> String {
     kana::widen_half_width(header)
         .chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
+        .map(crate::graphql::validate::narrow_ascii)
         .filter(|c| {
             !c.is_whitespace()
                 && !matches!(

@@ -196,10 +196,9 @@ fn normalise(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_whitespace())
         .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             '‐' | '‑' | '‒' | '–' | '—' | '―' | '−' | 'ー' => '-',
             '・' | '･' | '。' => '.',
-            other => other,
+            other => crate::graphql::validate::narrow_ascii(other),
         })
         .collect()
 }

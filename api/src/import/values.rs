@@ -11,13 +11,9 @@ use crate::graphql::enums::Sex;
 use crate::graphql::validate;
 use crate::kana;
 
-/// Longest name part (family or given name), as createPerson allows.
-const NAME_MAX: usize = 100;
-/// Longest address, as createPerson allows.
-const ADDRESS_MAX: usize = 300;
-/// Longest district, as createPerson allows.
-const DISTRICT_MAX: usize = 100;
-/// Longest external id (the agency system's id).
+use crate::graphql::person_mutation::{birth_date_in_range, ADDRESS_MAX, DISTRICT_MAX, NAME_MAX};
+
+/// Longest external id (the agency system's id) the import takes.
 const EXTERNAL_ID_MAX: usize = 100;
 
 /// The reason of a validation error, without the field (the row reader names the column).
@@ -65,10 +61,7 @@ pub fn sex(value: &str) -> Result<Sex, String> {
     let folded: String = value
         .trim()
         .chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
+        .map(validate::narrow_ascii)
         .collect::<String>()
         .to_ascii_uppercase();
     match folded.as_str() {
@@ -90,13 +83,9 @@ pub fn birth_date(value: &str, today: NaiveDate) -> Result<Option<NaiveDate>, St
         return Ok(None);
     }
     let d = parse_date(value).map_err(|e| e.to_string())?;
-    if d > today {
-        return Err("未来の日付です / in the future".to_owned());
-    }
-    if d < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(NaiveDate::MIN) {
-        return Err("日付が古すぎます / too early".to_owned());
-    }
-    Ok(Some(d))
+    birth_date_in_range(d, today)
+        .map(Some)
+        .map_err(str::to_owned)
 }
 
 /// An optional address, one line, folded.

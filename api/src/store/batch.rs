@@ -230,14 +230,7 @@ impl Union {
     /// A CTE `name(id)` holding these values (one JSON parameter, as [`Union::list`]), and
     /// the set to use after `IN`: `(SELECT id FROM name)`.
     pub fn id_set(&mut self, name: &str, vs: &[String]) -> String {
-        let json = serde_json::to_string(vs).unwrap_or_default();
-        let p = self.param(json);
-        let values = match self.backend {
-            DbBackend::Postgres => {
-                format!("SELECT jsonb_array_elements_text(CAST({p} AS jsonb)) AS id")
-            }
-            _ => format!("SELECT value AS id FROM json_each({p})"),
-        };
+        let values = self.values(vs);
         self.with(name, &values);
         format!("(SELECT id FROM {name})")
     }
@@ -270,6 +263,12 @@ impl Union {
         if vs.is_empty() {
             return "(NULL)".to_owned();
         }
+        format!("({})", self.values(vs))
+    }
+
+    /// `SELECT … AS id` of these values, unnested from one JSON parameter (the same list
+    /// bound once, however often it is asked for).
+    fn values(&mut self, vs: &[String]) -> String {
         let p = match self.lists.iter().find(|(l, _)| l.as_slice() == vs) {
             Some((_, p)) => p.clone(),
             None => {
@@ -281,9 +280,9 @@ impl Union {
         };
         match self.backend {
             DbBackend::Postgres => {
-                format!("(SELECT jsonb_array_elements_text(CAST({p} AS jsonb)))")
+                format!("SELECT jsonb_array_elements_text(CAST({p} AS jsonb)) AS id")
             }
-            _ => format!("(SELECT value FROM json_each({p}))"),
+            _ => format!("SELECT value AS id FROM json_each({p})"),
         }
     }
 
