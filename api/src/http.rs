@@ -49,6 +49,7 @@ use crate::policy::{Principal, Role};
 use crate::shed::{Admission, Shed};
 
 pub mod idempotency;
+mod import;
 mod media;
 pub mod ws;
 use media::{is_json_request, Media};
@@ -113,6 +114,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(ws::handler))
         .route("/oauth/token", post(oauth::token))
+        .route(
+            "/import/{kind}",
+            post(import::handler).layer(DefaultBodyLimit::max(import::IMPORT_BODY_LIMIT)),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(crate::shed::readyz))
         .fallback(not_found)

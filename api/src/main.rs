@@ -96,6 +96,8 @@ enum Command {
         #[command(subcommand)]
         command: VisibilityCommand,
     },
+    /// CSV を取り込む (README §15) / import a CSV file (README §15)
+    Import(tsunagi_api::import::cli::ImportArgs),
     /// SQLite のオンラインバックアップ (VACUUM INTO)。PostgreSQL は pg_dump (docs/operations.md) /
     /// online backup of an SQLite database (VACUUM INTO); PostgreSQL: pg_dump (docs/operations.md)
     Backup {
@@ -306,6 +308,10 @@ async fn run_on_database(
         Command::Visibility { command } => {
             store::migrate(&db).await?;
             return visibility(&db, command).await;
+        }
+        Command::Import(args) => {
+            store::migrate(&db).await?;
+            return tsunagi_api::import::cli::main(&db, args).await;
         }
         Command::Backup { to } => {
             // No migration: the copy is the database as it is.

@@ -22,6 +22,7 @@ mod emergency;
 mod external_refs;
 mod fuzz;
 mod idempotency;
+mod import;
 mod inputs;
 mod ledger;
 mod limits;
@@ -89,6 +90,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(visibility::all());
     tests.extend(changes::all());
     tests.extend(upserts::all());
+    tests.extend(import::all());
     tests.extend(subscriptions::all());
     tests.extend(idempotency::all());
     tests.extend(observe::all());

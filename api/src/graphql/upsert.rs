@@ -186,7 +186,7 @@ async fn consent(ctx: &Context<'_>, field: &str, id: &str) -> ApiResult<Consent>
 }
 
 /// The names (as in the API) of the person's fields that differ between `a` and `b`.
-fn person_changes(a: &person::Model, b: &person::Model) -> Vec<&'static str> {
+pub(crate) fn person_changes(a: &person::Model, b: &person::Model) -> Vec<&'static str> {
     let mut out = Vec::new();
     macro_rules! cmp {
         ($($col:ident: $name:literal),*) => {$(

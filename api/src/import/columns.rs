@@ -33,6 +33,17 @@ impl Kind {
         }
     }
 
+    /// `persons`, `households`, `memberships`, `consultations`, `consents`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Persons => "persons",
+            Kind::Households => "households",
+            Kind::Memberships => "memberships",
+            Kind::Consultations => "consultations",
+            Kind::Consents => "consents",
+        }
+    }
+
     /// The fields a file of this kind may have, in the order rows report them.
     pub fn fields(self) -> &'static [Field] {
         use Field::*;

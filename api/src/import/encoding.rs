@@ -31,7 +31,8 @@ impl Encoding {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// `UTF-8`, `CP932 (Shift_JIS)` (`auto` before detection).
+    pub fn name(self) -> &'static str {
         match self {
             Encoding::Auto => "auto",
             Encoding::Utf8 => "UTF-8",

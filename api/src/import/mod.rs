@@ -12,16 +12,23 @@
 
 use std::fmt;
 
+pub mod cli;
 pub mod columns;
 pub mod date;
 pub mod encoding;
+pub mod persons;
 pub mod rows;
+pub mod run;
 pub mod values;
 
 pub use columns::{map_headers, Columns, Field, Kind, Mapping};
 pub use date::{parse_date, DateError, Era};
 pub use encoding::{decode, encode_cp932, DecodeError, Decoded, Encoding, Unencodable};
-pub use rows::{read_persons, read_persons_file, read_rows, PersonRow, ReadOptions, Row};
+pub use rows::{
+    read_persons, read_persons_file, read_persons_lenient, read_rows, read_rows_lenient, PersonRow,
+    ReadOptions, Row,
+};
+pub use run::{run, Options, Report};
 
 /// One problem with an imported file: its physical line (1 is the header row), the column
 /// (the header as written in the file, or the missing field's name; None for the whole row)

@@ -80,8 +80,23 @@ pub fn read_rows(
     text: &str,
     kind: Kind,
     mapping: &Mapping,
-    mut each: impl FnMut(Row<'_>, &mut Vec<RowError>),
+    each: impl FnMut(Row<'_>, &mut Vec<RowError>),
 ) -> Result<usize, Vec<RowError>> {
+    match read_rows_lenient(text, kind, mapping, each)? {
+        (count, errors) if errors.is_empty() => Ok(count),
+        (_, errors) => Err(errors),
+    }
+}
+
+/// [`read_rows`] that goes on past bad rows: header problems are returned alone (no row can
+/// be read), otherwise the number of rows read and the errors of the bad ones (for
+/// `--skip-bad-rows`, which writes the good rows and reports the rest).
+pub fn read_rows_lenient(
+    text: &str,
+    kind: Kind,
+    mapping: &Mapping,
+    mut each: impl FnMut(Row<'_>, &mut Vec<RowError>),
+) -> Result<(usize, Vec<RowError>), Vec<RowError>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -167,11 +182,7 @@ pub fn read_rows(
             &mut errors,
         );
     }
-    if errors.is_empty() {
-        Ok(count)
-    } else {
-        Err(errors)
-    }
+    Ok((count, errors))
 }
 
 /// A person as a row of a persons file describes them, every field as createPerson stores
@@ -193,6 +204,19 @@ pub struct PersonRow {
     pub address: Option<String>,
     pub phone: Option<String>,
     pub district: Option<String>,
+    /// Which optional columns the file has: a re-import changes only those (a file without
+    /// an address column leaves the stored address as it is).
+    pub has: Present,
+}
+
+/// The optional person columns a file has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Present {
+    pub birth_date: bool,
+    pub sex: bool,
+    pub address: bool,
+    pub phone: bool,
+    pub district: bool,
 }
 
 /// The value of a checked cell, or (remembering the error) a placeholder: a row with any
@@ -279,15 +303,34 @@ fn person(row: &Row<'_>, errors: &mut Vec<RowError>, today: NaiveDate) -> Option
         address,
         phone,
         district,
+        has: Present {
+            birth_date: row.get(Field::BirthDate).is_some(),
+            sex: row.get(Field::Sex).is_some(),
+            address: row.get(Field::Address).is_some(),
+            phone: row.get(Field::Phone).is_some(),
+            district: row.get(Field::District).is_some(),
+        },
     })
 }
 
 /// Every person of a decoded persons file, or every error of the file (header problems,
 /// bad cells, repeated external ids); nothing is returned unless every row is good.
 pub fn read_persons(text: &str, options: &ReadOptions) -> Result<Vec<PersonRow>, Vec<RowError>> {
+    match read_persons_lenient(text, options)? {
+        (persons, errors) if errors.is_empty() => Ok(persons),
+        (_, errors) => Err(errors),
+    }
+}
+
+/// The good persons of a decoded persons file and the errors of the bad rows (a row with
+/// any error is not among the persons); header problems alone as the error.
+pub fn read_persons_lenient(
+    text: &str,
+    options: &ReadOptions,
+) -> Result<(Vec<PersonRow>, Vec<RowError>), Vec<RowError>> {
     let mut persons = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let read = read_rows(text, Kind::Persons, &options.mapping, |row, errors| {
+    let (_, errors) = read_rows_lenient(text, Kind::Persons, &options.mapping, |row, errors| {
         let Some(p) = person(&row, errors, options.today) else {
             return;
         };
@@ -302,8 +345,8 @@ pub fn read_persons(text: &str, options: &ReadOptions) -> Result<Vec<PersonRow>,
             seen.insert(id.clone(), p.line);
         }
         persons.push(p);
-    });
-    read.map(|_| persons)
+    })?;
+    Ok((persons, errors))
 }
 
 /// [`read_persons`] of a file's bytes, decoded as `encoding` (a decoding error is reported

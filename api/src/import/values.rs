@@ -13,9 +13,6 @@ use crate::kana;
 
 use crate::graphql::person_mutation::{birth_date_in_range, ADDRESS_MAX, DISTRICT_MAX, NAME_MAX};
 
-/// Longest external id (the agency system's id) the import takes.
-const EXTERNAL_ID_MAX: usize = 100;
-
 /// The reason of a validation error, without the field (the row reader names the column).
 fn reason(e: ApiError) -> String {
     match e {
@@ -104,9 +101,15 @@ pub fn phone(value: &str) -> Result<Option<String>, String> {
 }
 
 /// The agency system's id of a record (宛名番号): required where its column is present,
-/// one line, folded (全角の番号は半角に).
+/// and compared exactly as `upsertPerson(ref:)` compares it (1–255 characters, no control
+/// characters), so a record imported from a file and one sent by the agency's software under
+/// the same system name are the same record. Only the spaces around it are trimmed (Excel
+/// pads cells); a full-width id stays full-width, as the API keeps it.
 pub fn external_id(value: &str) -> Result<String, String> {
-    validate::line("", value, EXTERNAL_ID_MAX).map_err(reason)
+    if value.trim().is_empty() {
+        return Err("値が必要です / a value is required".to_owned());
+    }
+    crate::graphql::external_ref::external_id("", value.trim()).map_err(reason)
 }
 
 #[cfg(test)]
@@ -194,7 +197,10 @@ mod tests {
             Ok(Some("鶴岡市本町一丁目9-25 ㈱ビル①".to_owned()))
         );
         assert_eq!(address(""), Ok(None));
-        assert_eq!(external_id(" Ａ００１２３ "), Ok("A00123".to_owned()));
+        assert_eq!(external_id(" A00123 "), Ok("A00123".to_owned()));
+        assert_eq!(external_id("Ａ００１"), Ok("Ａ００１".to_owned()));
+        assert!(external_id(&"9".repeat(256)).is_err());
+        assert_eq!(external_id(&"9".repeat(255)), Ok("9".repeat(255)));
         assert!(external_id("").unwrap_err().contains("required"));
         assert_eq!(district("ｷﾀ地区"), Ok(Some("キタ地区".to_owned())));
     }

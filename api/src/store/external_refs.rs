@@ -8,6 +8,8 @@
 //! makes two concurrent upserts of one reference one record (the second's insert fails and
 //! its whole write rolls back).
 
+use std::collections::{BTreeMap, HashMap};
+
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::write::Txn;
@@ -51,11 +53,45 @@ pub async fn of_records<C: ConnectionTrait>(
         .await
 }
 
+/// The records the agency's references `(system, external id)` of `record_type` name, by
+/// external id (those it holds; a few statements for any number of ids).
+pub async fn find_many<C: ConnectionTrait>(
+    db: &C,
+    agency_id: &str,
+    record_type: &str,
+    system: &str,
+    external_ids: &[String],
+) -> Result<HashMap<String, String>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in external_ids.chunks(LOOKUP_CHUNK) {
+        let rows = external_ref::Entity::find()
+            .filter(external_ref::Column::AgencyId.eq(agency_id))
+            .filter(external_ref::Column::RecordType.eq(record_type))
+            .filter(external_ref::Column::System.eq(system))
+            .filter(external_ref::Column::ExternalId.is_in(chunk.to_vec()))
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().map(|m| (m.external_id, m.record_id)));
+    }
+    Ok(out)
+}
+
+/// Ids per lookup statement (well under either backend's bound parameters).
+const LOOKUP_CHUNK: usize = 500;
+
 /// Store the references the write's entries carry (a WRITE entry with `external_ref` names
 /// its record and the writing agency), unless the agency already holds that exact reference
 /// for that record. A reference the agency holds for another record of the type is CONFLICT
 /// (found here, or by the unique index when stored concurrently), and the write rolls back.
+/// The references of a write are looked up and stored a few statements at a time, whatever
+/// their number (a CSV import writes hundreds per transaction).
 pub async fn insert_for(txn: &Txn, entries: &[Entry]) -> ApiResult<()> {
+    // (agency, record type, system) → external id → (record, account, input hash)
+    type Wanted<'e> = BTreeMap<
+        (&'e str, String, &'e str),
+        BTreeMap<&'e str, (&'e str, &'e str, &'e Option<String>)>,
+    >;
+    let mut wanted: Wanted<'_> = BTreeMap::new();
     for e in entries {
         let (Some(r), Some(record_id), Some(agency_id), Some(account_id)) = (
             e.external_ref.as_ref(),
@@ -65,33 +101,59 @@ pub async fn insert_for(txn: &Txn, entries: &[Entry]) -> ApiResult<()> {
         ) else {
             continue;
         };
-        let record_type = e.record_type.to_uppercase();
-        if let Some(held) = find(txn, agency_id, &record_type, &r.system, &r.external_id).await? {
-            if &held.record_id == record_id {
-                continue;
+        let group = wanted
+            .entry((agency_id, e.record_type.to_uppercase(), &r.system))
+            .or_default();
+        match group.get(r.external_id.as_str()) {
+            Some((other, ..)) if *other != record_id.as_str() => return Err(held_elsewhere()),
+            Some(_) => {}
+            None => {
+                group.insert(&r.external_id, (record_id, account_id, &r.input_hash));
             }
-            // Held for another record (committed before this write began): the same answer
-            // as the unique index gives a reference stored concurrently, with a plainer
-            // message. The whole write rolls back.
-            return Err(ApiError::conflict(
-                "この参照は自機関の別の記録に使われています / the reference already names another record of the agency",
-            ));
         }
-        super::write::insert(
-            txn,
-            external_ref::Model {
-                id: super::new_id(),
-                agency_id: agency_id.clone(),
-                record_type,
-                record_id: record_id.clone(),
-                system: r.system.clone(),
-                external_id: r.external_id.clone(),
-                input_hash: r.input_hash.clone(),
-                created_by: account_id.clone(),
-                created_at: crate::audit::now_micros(),
-            },
-        )
-        .await?;
+    }
+    let now = crate::audit::now_micros();
+    for ((agency_id, record_type, system), refs) in wanted {
+        let ids: Vec<String> = refs.keys().map(|k| (*k).to_owned()).collect();
+        let held = find_many(txn, agency_id, &record_type, system, &ids).await?;
+        let mut new = Vec::new();
+        for (external_id, (record_id, account_id, input_hash)) in refs {
+            match held.get(external_id) {
+                Some(r) if r == record_id => continue,
+                // Held for another record (committed before this write began): the same
+                // answer as the unique index gives a reference stored concurrently, with a
+                // plainer message. The whole write rolls back.
+                Some(_) => return Err(held_elsewhere()),
+                None => new.push(external_ref::ActiveModel::from(external_ref::Model {
+                    id: super::new_id(),
+                    agency_id: agency_id.to_owned(),
+                    record_type: record_type.clone(),
+                    record_id: record_id.to_owned(),
+                    system: system.to_owned(),
+                    external_id: external_id.to_owned(),
+                    input_hash: input_hash.clone(),
+                    created_by: account_id.to_owned(),
+                    created_at: now,
+                })),
+            }
+        }
+        let mut new = new.into_iter().peekable();
+        while new.peek().is_some() {
+            let batch: Vec<_> = new.by_ref().take(INSERT_CHUNK).collect();
+            external_ref::Entity::insert_many(batch)
+                .exec_without_returning(txn)
+                .await
+                .map_err(ApiError::from)?;
+        }
     }
     Ok(())
+}
+
+/// Rows per multi-row INSERT of references (10 columns: far under the bound parameters).
+const INSERT_CHUNK: usize = 1000;
+
+fn held_elsewhere() -> ApiError {
+    ApiError::conflict(
+        "この参照は自機関の別の記録に使われています / the reference already names another record of the agency",
+    )
 }

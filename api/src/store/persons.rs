@@ -22,8 +22,9 @@ pub struct PersonFilter {
     pub location: Option<ListScope>,
     /// A normalised kana match key prefix (名寄せ key).
     pub kana_key_prefix: Option<String>,
-    /// A prefix of the name as written (family name then given name, spaces removed; the
-    /// same folding as stored names), compared exactly (case-sensitive, on both backends).
+    /// A prefix of the name's 名寄せ key (`kana::name_key`: family name then given name,
+    /// spaces removed, 異体字 folded), compared exactly (case-sensitive, on both backends)
+    /// with the stored names folded the same way in SQL.
     pub name_prefix: Option<String>,
 }
 
@@ -66,7 +67,23 @@ pub async fn list<C: ConnectionTrait>(
         let len = i32::try_from(n.chars().count()).unwrap_or(i32::MAX);
         let full = Expr::col(person::Column::FamilyName)
             .binary(BinOper::Custom("||"), Expr::col(person::Column::GivenName));
-        let compact = Func::cust("replace").arg(full).arg(" ").arg("");
+        let mut compact: Expr = Func::cust("replace").arg(full).arg(" ").arg("").into();
+        // The stored names are kept as written: fold, in SQL, each spelling of a character
+        // the key holds to that character (髙 → 高 for a key with 高). One character for one,
+        // so positions and lengths agree; a spelling of a character not in the key cannot
+        // equal the key there either way.
+        let mut usual: Vec<char> = n.chars().collect();
+        usual.sort_unstable();
+        usual.dedup();
+        for k in usual {
+            for s in crate::kana::spellings_of(k) {
+                compact = Func::cust("replace")
+                    .arg(compact)
+                    .arg(s.to_string())
+                    .arg(k.to_string())
+                    .into();
+            }
+        }
         q = q.filter(
             Expr::expr(Func::cust("substr").arg(compact).arg(1i32).arg(len)).eq(n.as_str()),
         );
@@ -132,6 +149,58 @@ pub async fn update(
             // The registering agency is a basis (OWN).
             visibility::refresh(txn, &person).await?;
             Ok(out)
+        })
+    })
+    .await
+}
+
+/// A person a bulk import writes: a new one under its permit, or a changed one over the
+/// record read (optimistic: CONFLICT if it changed since).
+pub enum Imported {
+    Create(Permit<CreatePerson>, person::Model),
+    Update(Permit<ChangePerson>, person::Model, person::Model),
+}
+
+/// Rows per multi-row INSERT of persons (20 columns: under SQLite's 32,766 bound parameters).
+const IMPORT_CHUNK: usize = 1000;
+
+/// Write a batch of imported persons in one write with its ledger entries (the entries carry
+/// the external references, stored in the same transaction): new persons with multi-row
+/// INSERTs, changed ones each under its guard, and the visibility index refreshed once for
+/// all of them. Inside a request transaction (`Handle::request`) this is a savepoint and the
+/// entries go to the request, which appends them at its commit.
+pub async fn import(
+    db: &impl super::Handle,
+    persons: Vec<Imported>,
+    entries: Vec<Entry>,
+) -> ApiResult<usize> {
+    write(db, entries, move |txn| {
+        Box::pin(async move {
+            let mut ids = Vec::with_capacity(persons.len());
+            let mut new = Vec::new();
+            for p in persons {
+                match p {
+                    Imported::Create(permit, model) => {
+                        debug_assert_eq!(permit.id(), model.id);
+                        ids.push(model.id.clone());
+                        new.push(person::ActiveModel::from(model));
+                    }
+                    Imported::Update(permit, read, changed) => {
+                        debug_assert_eq!(permit.id(), read.id);
+                        ids.push(read.id.clone());
+                        super::write::update(txn, &read, read.version, changed).await?;
+                    }
+                }
+            }
+            let mut new = new.into_iter().peekable();
+            while new.peek().is_some() {
+                let batch: Vec<_> = new.by_ref().take(IMPORT_CHUNK).collect();
+                person::Entity::insert_many(batch)
+                    .exec_without_returning(txn)
+                    .await?;
+            }
+            visibility::refresh(txn, &ids).await?;
+            Ok(ids.len())
         })
     })
     .await
