@@ -12,11 +12,15 @@
 //! The server is built with the benchmark-only feature `bench-switches` into `target/bench`
 //! (never the normal target dir), unless --server-bin names one.
 //!
+//! With `--import-persons N` it instead times `tsunagi import` of a generated CP932 persons
+//! file of N rows (see `import.rs`).
+//!
 //! ```text
 //! cargo run -p tsunagi-bench --release -- --scenario all --concurrency 32 --duration 20s
 //! ```
 
 mod feed;
+mod import;
 mod onestmt;
 mod peer;
 mod rawsql;
@@ -125,6 +129,15 @@ struct Args {
     /// The writes of --subscription-latency
     #[arg(long, default_value_t = 200)]
     writes: usize,
+    /// Instead of the scenarios: time `tsunagi import` of a generated CP932 persons file of
+    /// this many rows (first import, the same file again, a tenth changed)
+    #[arg(long, conflicts_with_all = ["feed", "subscription_latency"])]
+    import_persons: Option<usize>,
+    /// The agency code and account of --import-persons
+    #[arg(long, default_value = "nikokoro")]
+    import_agency: String,
+    #[arg(long, default_value = "nikokoro-cw")]
+    import_account: String,
 }
 
 /// One peer run, beside the hub's normal-mode run of the same round.
@@ -241,6 +254,20 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         feed::report(&result?, account);
         println!("load average at the end: {}", load_average());
         return Ok(true);
+    }
+    if let Some(n) = args.import_persons {
+        // The demo's agencies and accounts (once), then the imports, each its own process.
+        let server = Server::start(&bin, &work, &db, !args.no_demo, &mode_env("normal")?).await?;
+        server.stop().await;
+        let ok = import::run(
+            || server_command(&bin, &work, &db),
+            &work,
+            n,
+            &args.import_agency,
+            &args.import_account,
+        )?;
+        println!("load average at the end: {}", load_average());
+        return Ok(ok);
     }
     if let Some(account) = &args.subscription_latency {
         return subscription_latency(&args, account, &bin, &work, &db).await;

@@ -251,7 +251,10 @@ impl Field {
                 &["電話番号", "電話", "連絡先", "TEL"],
                 &["phone", "phone_number", "telephone"],
             ),
-            District => (&["地区", "地区名", "行政区"], &["district"]),
+            District => (
+                &["地区", "地区名", "行政区", "圏域", "日常生活圏域"],
+                &["district"],
+            ),
             HouseholdId => (
                 &["世帯番号", "世帯コード"],
                 &["household_id", "household_number"],

@@ -10,7 +10,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Statement,
+};
 
 use super::write::Txn;
 use crate::audit::Entry;
@@ -54,7 +57,11 @@ pub async fn of_records<C: ConnectionTrait>(
 }
 
 /// The records the agency's references `(system, external id)` of `record_type` name, by
-/// external id (those it holds; a few statements for any number of ids).
+/// external id (those it holds). The ids travel as one JSON array per statement, unnested by
+/// the database and joined to the unique index `ux_external_ref_key`: a probe per id, so a
+/// lookup's cost follows the ids asked, also in a table a bulk import is still filling
+/// (whose statistics say it is empty: a list of placeholders was planned as a scan of the
+/// whole table, comparing every row with every id).
 pub async fn find_many<C: ConnectionTrait>(
     db: &C,
     agency_id: &str,
@@ -62,22 +69,44 @@ pub async fn find_many<C: ConnectionTrait>(
     system: &str,
     external_ids: &[String],
 ) -> Result<HashMap<String, String>, DbErr> {
+    let backend = db.get_database_backend();
+    let unnest = match backend {
+        // `OFFSET 0` keeps PostgreSQL from flattening the ids into a hash join over the table.
+        DatabaseBackend::Postgres => {
+            "SELECT jsonb_array_elements_text(CAST($4 AS jsonb)) AS k OFFSET 0"
+        }
+        _ => "SELECT value AS k FROM json_each($4)",
+    };
+    let sql = format!(
+        "SELECT r.external_id, r.record_id FROM ({unnest}) AS ids \
+         JOIN external_ref r ON r.agency_id = $1 AND r.record_type = $2 AND r.system = $3 \
+         AND r.external_id = ids.k"
+    );
     let mut out = HashMap::new();
     for chunk in external_ids.chunks(LOOKUP_CHUNK) {
-        let rows = external_ref::Entity::find()
-            .filter(external_ref::Column::AgencyId.eq(agency_id))
-            .filter(external_ref::Column::RecordType.eq(record_type))
-            .filter(external_ref::Column::System.eq(system))
-            .filter(external_ref::Column::ExternalId.is_in(chunk.to_vec()))
-            .all(db)
-            .await?;
-        out.extend(rows.into_iter().map(|m| (m.external_id, m.record_id)));
+        let ids = serde_json::to_string(chunk).unwrap_or_default();
+        let stmt = Statement::from_sql_and_values(
+            backend,
+            sql.as_str(),
+            [
+                agency_id.into(),
+                record_type.into(),
+                system.into(),
+                ids.into(),
+            ],
+        );
+        for row in db.query_all_raw(stmt).await? {
+            out.insert(
+                row.try_get::<String>("", "external_id")?,
+                row.try_get::<String>("", "record_id")?,
+            );
+        }
     }
     Ok(out)
 }
 
-/// Ids per lookup statement (well under either backend's bound parameters).
-const LOOKUP_CHUNK: usize = 500;
+/// Ids per lookup statement.
+const LOOKUP_CHUNK: usize = 1000;
 
 /// Store the references the write's entries carry (a WRITE entry with `external_ref` names
 /// its record and the writing agency), unless the agency already holds that exact reference
