@@ -48,6 +48,7 @@ use crate::oauth::{self, TokenService};
 use crate::policy::{Principal, Role};
 use crate::shed::{Admission, Shed};
 
+mod export;
 pub mod idempotency;
 mod import;
 mod media;
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(ws::handler))
         .route("/oauth/token", post(oauth::token))
+        .route("/export/{kind}", get(export::handler))
         .route(
             "/import/{kind}",
             post(import::handler).layer(DefaultBodyLimit::max(import::IMPORT_BODY_LIMIT)),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod documents;
 pub mod error;
+pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod import;

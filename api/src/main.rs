@@ -98,6 +98,8 @@ enum Command {
     },
     /// CSV を取り込む (README §15) / import a CSV file (README §15)
     Import(tsunagi_api::import::cli::ImportArgs),
+    /// CSV に書き出す (README §15) / export a CSV file (README §15)
+    Export(tsunagi_api::export::cli::ExportArgs),
     /// SQLite のオンラインバックアップ (VACUUM INTO)。PostgreSQL は pg_dump (docs/operations.md) /
     /// online backup of an SQLite database (VACUUM INTO); PostgreSQL: pg_dump (docs/operations.md)
     Backup {
@@ -312,6 +314,10 @@ async fn run_on_database(
         Command::Import(args) => {
             store::migrate(&db).await?;
             return tsunagi_api::import::cli::main(&db, args).await;
+        }
+        Command::Export(args) => {
+            store::migrate(&db).await?;
+            return tsunagi_api::export::cli::main(&db, &config, args).await;
         }
         Command::Backup { to } => {
             // No migration: the copy is the database as it is.

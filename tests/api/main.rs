@@ -19,6 +19,7 @@ mod demo;
 mod disclosure;
 mod documents;
 mod emergency;
+mod export;
 mod external_refs;
 mod fuzz;
 mod idempotency;
@@ -91,6 +92,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(changes::all());
     tests.extend(upserts::all());
     tests.extend(import::all());
+    tests.extend(export::all());
     tests.extend(subscriptions::all());
     tests.extend(idempotency::all());
     tests.extend(observe::all());

@@ -49,7 +49,7 @@ fn bad(field: &str, message: &str) -> Response {
 }
 
 /// The caller from the Authorization header, before the body is read; its rate limit.
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
+pub(super) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("\u{0}"));

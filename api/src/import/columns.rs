@@ -501,6 +501,14 @@ pub fn map_headers(
             }
         } else if let Some(f) = kind.fields().iter().copied().find(|f| f.matches(&key)) {
             Some(f)
+        } else if kind == Kind::Persons
+            && crate::export::EXPORT_ONLY
+                .iter()
+                .any(|h| header_key(h) == key)
+        {
+            // A column of the hub's own export that the import does not set (the hub's id,
+            // the special-care fields): an export imports again as it is.
+            None
         } else {
             errors.push(RowError::new(
                 1,
