@@ -313,7 +313,7 @@ async fn run_on_database(
         }
         Command::Import(args) => {
             store::migrate(&db).await?;
-            return tsunagi_api::import::cli::main(&db, args).await;
+            return tsunagi_api::import::cli::main(&db, &config, args).await;
         }
         Command::Export(args) => {
             store::migrate(&db).await?;

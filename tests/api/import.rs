@@ -16,6 +16,7 @@ tests!(
     an_import_needs_the_role_and_stays_in_the_callers_agency,
     imported_and_upserted_persons_share_the_agencys_references,
     multipart_with_a_mapping_and_a_file_without_ids,
+    consultations_and_consents_are_written_by_their_upserts,
 );
 
 struct Answer {
@@ -544,4 +545,230 @@ async fn multipart_with_a_mapping_and_a_file_without_ids(srv: &Server) {
     assert_eq!(a.json()["unchanged"], 1);
     srv.assert_unchanged(&before, "a re-run of a file without ids")
         .await;
+}
+
+const PERSONS: &str = "宛名番号,氏名,フリガナ,生年月日\nR-1,相談 太郎,ソウダン タロウ,S40.5.5\nR-2,相談 花子,ソウダン ハナコ,S42.6.6\n";
+
+/// Consultations and consents are written by their upserts, row by row, in one transaction:
+/// every check the API makes, the same ledger rows, and all or nothing.
+async fn consultations_and_consents_are_written_by_their_upserts(srv: &Server) {
+    let own = srv.agency("imp-rec", "COMPREHENSIVE_CARE").await;
+    let other = srv.agency("imp-rec-b", "DISABILITY").await;
+    let (_, cw) = srv.account("imp-rec-cw", &own, &["caseworker"]).await;
+    let (_, cw_b) = srv.account("imp-rec-b-cw", &other, &["caseworker"]).await;
+    assert_eq!(
+        post(
+            srv,
+            &cw,
+            "/import/persons",
+            "text/csv",
+            PERSONS.as_bytes().to_vec()
+        )
+        .await
+        .json()["created"],
+        2
+    );
+    let taro = by_ref(srv, &cw, "csv", "R-1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let consultations = "相談番号,宛名番号,受付日,受付経路,相談内容,緊急度,課題\r\n\
+S-1,R-1,令和6年4月1日,電話,母の介護と自身の就労の相談,高,◎HIKIKOMORI\r\n\
+S-2,R-2,R6.4.2,来所,家計の相談,,\r\n";
+    let consents = "同意番号,宛名番号,同意者,同意区分,利用目的,提供先,同意日\r\n\
+C-1,R-1,本人,本人情報 連絡先,支援,DISABILITY,R6.4.1\r\n";
+
+    // A dry run tries every row against the database and writes nothing.
+    let before = srv.snapshot().await;
+    let a = post(
+        srv,
+        &cw,
+        "/import/consultations?dryRun=true",
+        "text/csv",
+        consultations.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.bytes));
+    assert_eq!(
+        (a.json()["created"].clone(), a.json()["written"].clone()),
+        (json!(2), json!(false))
+    );
+    srv.assert_unchanged(&before, "a dry run of consultations")
+        .await;
+
+    let a = post(
+        srv,
+        &cw,
+        "/import/consultations",
+        "text/csv",
+        consultations.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        a.json()["created"],
+        2,
+        "{}",
+        String::from_utf8_lossy(&a.bytes)
+    );
+    let a = post(
+        srv,
+        &cw,
+        "/import/consents",
+        "text/csv",
+        consents.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        a.json()["created"],
+        1,
+        "{}",
+        String::from_utf8_lossy(&a.bytes)
+    );
+
+    // What the API now holds: the consultation as recorded, and agency B sees Taro's name.
+    let r = srv
+        .gql(&cw, "query($s: String!, $e: String!) { consultationByRef(system: $s, externalId: $e) { summary channel urgency receivedAt issues { category { code } main } } }", json!({ "s": "csv", "e": "S-1" }))
+        .await;
+    let c = &r.ok()["consultationByRef"];
+    assert_eq!(c["summary"], "母の介護と自身の就労の相談");
+    assert_eq!(c["channel"], "PHONE");
+    assert_eq!(c["urgency"], "HIGH");
+    assert_eq!(
+        c["issues"],
+        json!([{ "category": { "code": "HIKIKOMORI" }, "main": true }])
+    );
+    assert!(
+        c["receivedAt"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-03-31T15:00:00"),
+        "{c}"
+    );
+    let r = srv
+        .gql(
+            &cw_b,
+            "query($id: ID!) { person(id: $id) { familyName phone } }",
+            json!({ "id": taro }),
+        )
+        .await;
+    assert_eq!(r.data()["person"]["familyName"], "相談");
+    // Ledgered as the upserts are, and the import once.
+    let ledger = srv.ledger().await;
+    let ops: Vec<&str> = ledger
+        .iter()
+        .filter(|e| e.action == "WRITE")
+        .map(|e| e.operation.as_str())
+        .collect();
+    assert_eq!(
+        ops.iter().filter(|o| **o == "upsertConsultation").count(),
+        2
+    );
+    assert_eq!(ops.iter().filter(|o| **o == "upsertConsent").count(), 1);
+    assert!(ops.contains(&"importConsultations") && ops.contains(&"importConsents"));
+
+    // Again: nothing new, nothing written.
+    let before = srv.snapshot().await;
+    let a = post(
+        srv,
+        &cw,
+        "/import/consultations",
+        "text/csv",
+        consultations.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (a.json()["unchanged"].clone(), a.json()["written"].clone()),
+        (json!(2), json!(false))
+    );
+    let a = post(
+        srv,
+        &cw,
+        "/import/consents",
+        "text/csv",
+        consents.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(a.json()["unchanged"], 1);
+    srv.assert_unchanged(&before, "re-running consultations and consents")
+        .await;
+
+    // A row the mutation refuses (an unknown issue code) and a row about a person the
+    // agency never imported: the file is refused whole, the good row not written either.
+    let bad = "相談番号,宛名番号,受付日,相談内容,課題\n\
+S-3,R-1,R6.5.1,よい行,\n\
+S-4,R-1,R6.5.2,課題が不明,NO_SUCH_ISSUE\n\
+S-5,R-9,R6.5.3,知らない人,\n";
+    let a = post(
+        srv,
+        &cw,
+        "/import/consultations",
+        "text/csv",
+        bad.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.bytes));
+    let errors = a.json()["errors"].clone();
+    let errors = errors.as_array().unwrap();
+    assert_eq!(errors.len(), 2, "both bad rows reported: {errors:?}");
+    assert!(
+        errors[0]["line"] == 3
+            && errors[0]["column"]
+                .as_str()
+                .unwrap()
+                .starts_with("input.issues"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1]["line"] == 4 && errors[1]["reason"].as_str().unwrap().contains("R-9"),
+        "{errors:?}"
+    );
+    srv.assert_unchanged(&before, "a consultations file with bad rows")
+        .await;
+    // Without the unknown person, the mutation's own refusal stops the file.
+    let bad = "相談番号,宛名番号,受付日,相談内容,課題\nS-3,R-1,R6.5.1,よい行,\nS-4,R-1,R6.5.2,課題が不明,NO_SUCH_ISSUE\n";
+    let a = post(
+        srv,
+        &cw,
+        "/import/consultations",
+        "text/csv",
+        bad.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.bytes));
+    let e = &a.json()["errors"][0];
+    assert_eq!(e["line"], 3);
+    assert!(
+        e["column"].as_str().unwrap().starts_with("input.issues"),
+        "{e}"
+    );
+    srv.assert_unchanged(&before, "a row the mutation refuses")
+        .await;
+    // skipBadRows: the good row is written.
+    let a = post(
+        srv,
+        &cw,
+        "/import/consultations?skipBadRows=true",
+        "text/csv",
+        bad.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (a.json()["created"].clone(), a.json()["badRows"].clone()),
+        (json!(1), json!(1))
+    );
+    // An analyst may not import consultations; a life-support coordinator may not import
+    // consents (it may not record them).
+    let (_, lsc) = srv
+        .account("imp-rec-lsc", &own, &["life_support_coordinator"])
+        .await;
+    let a = post(
+        srv,
+        &lsc,
+        "/import/consents",
+        "text/csv",
+        consents.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(a.status, 403);
 }

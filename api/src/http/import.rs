@@ -196,6 +196,7 @@ pub(super) async fn handler(
         skip_bad_rows: params.skip_bad_rows,
     };
     let report = match import::run(
+        &state.schema,
         &state.db,
         &principal,
         crate::audit::now_micros(),

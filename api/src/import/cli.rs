@@ -96,7 +96,11 @@ pub async fn principal(
 /// Run `tsunagi import`: exit 0 when every row was written (or would be, in a dry run, or
 /// had nothing to change), 1 when the file was refused for its problems (nothing written),
 /// 2 when the good rows were written and bad ones left out (`--skip-bad-rows`).
-pub async fn main(db: &DatabaseConnection, args: ImportArgs) -> anyhow::Result<ExitCode> {
+pub async fn main(
+    db: &DatabaseConnection,
+    config: &crate::config::Config,
+    args: ImportArgs,
+) -> anyhow::Result<ExitCode> {
     let kind = Kind::parse(&args.kind).ok_or_else(|| {
         anyhow!(
             "不明な種類 {:?} / unknown kind {:?}: persons, households, memberships, consultations or consents",
@@ -136,9 +140,17 @@ pub async fn main(db: &DatabaseConnection, args: ImportArgs) -> anyhow::Result<E
         dry_run: args.dry_run,
         skip_bad_rows: args.skip_bad_rows,
     };
-    let report = run(db, &principal, crate::audit::now_micros(), &bytes, &options)
-        .await
-        .map_err(|e| anyhow!("{}", e.message()))?;
+    let schema = crate::graphql::schema(Some(db.clone()), &config.limits);
+    let report = run(
+        &schema,
+        db,
+        &principal,
+        crate::audit::now_micros(),
+        &bytes,
+        &options,
+    )
+    .await
+    .map_err(|e| anyhow!("{}", e.message()))?;
     eprint!("{}", report.summary());
     if let Some(path) = &args.report {
         std::fs::write(path, report.errors_csv()).with_context(|| format!("{}", path.display()))?;

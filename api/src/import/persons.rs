@@ -30,9 +30,9 @@ use entity::person;
 
 /// What a row will do.
 pub enum Planned {
-    Create(person::Model),
+    Create(Box<person::Model>),
     /// The record read, the record as the row makes it, and the names of the changed fields.
-    Update(person::Model, person::Model, Vec<&'static str>),
+    Update(Box<(person::Model, person::Model)>, Vec<&'static str>),
     Unchanged,
 }
 
@@ -190,7 +190,7 @@ pub async fn plan<C: ConnectionTrait>(
             };
         let plan = match held.get(&key).and_then(|id| current.get(id)) {
             None => match new_model(&row, principal, store::new_id(), now) {
-                Ok(model) => Planned::Create(model),
+                Ok(model) => Planned::Create(Box::new(model)),
                 Err(why) => {
                     errors.push(RowError::new(line, None, why));
                     continue;
@@ -209,7 +209,7 @@ pub async fn plan<C: ConnectionTrait>(
                     Planned::Unchanged
                 } else {
                     changed.updated_at = now;
-                    Planned::Update(read.clone(), changed, fields)
+                    Planned::Update(Box::new((read.clone(), changed)), fields)
                 }
             }
         };
@@ -237,20 +237,22 @@ pub async fn write(
         let (id, detail) = match row.planned {
             Planned::Unchanged => continue,
             Planned::Create(model) => {
+                let model = *model;
                 let permit = may_create_person(principal, &model.id)
                     .map_err(|e| crate::error::ApiError::refused(e, "file"))?;
                 let id = model.id.clone();
-                persons.push(Imported::Create(permit, model));
+                persons.push(Imported::Create(permit, Box::new(model)));
                 (
                     id,
                     serde_json::json!({"created": true, "categories": CATEGORIES, "import": import_id, "line": row.line}),
                 )
             }
-            Planned::Update(read, changed, fields) => {
+            Planned::Update(models, fields) => {
+                let (read, changed) = *models;
                 let permit = may_change_person(principal, &read.id, &read.owner_agency_id)
                     .map_err(|e| crate::error::ApiError::refused(e, "file"))?;
                 let id = read.id.clone();
-                persons.push(Imported::Update(permit, read, changed));
+                persons.push(Imported::Update(permit, Box::new((read, changed))));
                 (
                     id,
                     serde_json::json!({"created": false, "fields": fields, "import": import_id, "line": row.line}),

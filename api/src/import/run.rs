@@ -17,10 +17,11 @@ use serde::Serialize;
 use super::columns::{Kind, Mapping};
 use super::encoding::{decode, Encoding};
 use super::rows::{read_persons_lenient, ReadOptions};
-use super::{persons, RowError};
+use super::{mutations, persons, records, RowError};
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::Principal;
+use crate::graphql::TsunagiSchema;
+use crate::policy::{Action, Principal};
 use crate::store::{self, Db, RequestTxn};
 
 /// How to import a file.
@@ -161,27 +162,40 @@ impl Report {
     }
 }
 
+/// The action a kind of import needs (the role its mutations need).
+fn action(kind: Kind) -> Action {
+    match kind {
+        Kind::Persons | Kind::Households | Kind::Memberships => Action::RecordPerson,
+        Kind::Consultations => Action::RecordConsultation,
+        Kind::Consents => Action::RecordConsent,
+    }
+}
+
 /// Import `bytes` as `principal` (its agency owns what is created), at `now`. Refusals of the
 /// whole file (an unknown kind, header problems, bad rows without `skip_bad_rows`) are in the
 /// report, with nothing written; an error is a failure of the database or the ledger, and
 /// nothing was written then either.
 pub async fn run(
+    schema: &TsunagiSchema,
     db: &DatabaseConnection,
     principal: &Principal,
     now: DateTime<Utc>,
     bytes: &[u8],
     options: &Options,
 ) -> ApiResult<Report> {
-    if !crate::policy::may(principal, crate::policy::Action::RecordPerson) {
-        return Err(ApiError::forbidden("importPersons"));
+    if !crate::policy::may(principal, action(options.kind)) {
+        return Err(ApiError::forbidden(format!(
+            "import {}",
+            options.kind.name()
+        )));
     }
     let mut report = Report::new(options.kind, options.dry_run);
-    if options.kind != Kind::Persons {
+    if matches!(options.kind, Kind::Households | Kind::Memberships) {
         return Ok(report.refuse(vec![RowError::new(
             1,
             None,
             format!(
-                "{} の取り込みはまだできません (persons のみ) / importing {} is not available yet: persons only",
+                "{} の取り込みはまだできません (persons, consultations, consents のみ) / importing {} is not available yet: persons, consultations and consents",
                 options.kind.name(),
                 options.kind.name()
             ),
@@ -194,6 +208,19 @@ pub async fn run(
         }
     };
     report.encoding = Some(decoded.encoding.name());
+    if options.kind != Kind::Persons {
+        return records(
+            schema,
+            db,
+            principal,
+            now,
+            &decoded.text,
+            options,
+            report,
+            bytes,
+        )
+        .await;
+    }
     let read = ReadOptions {
         mapping: options.mapping.clone(),
         // createPerson's rule: a birth date after today (UTC, as the mutation reads it) is refused.
@@ -271,4 +298,89 @@ fn distinct_lines(errors: &[RowError]) -> usize {
     lines.sort_unstable();
     lines.dedup();
     lines.len()
+}
+
+/// A consultations or consents import: read, find the persons (and households) by the
+/// agency's references, then execute every row as its upsert ([`super::mutations`]).
+#[allow(clippy::too_many_arguments)]
+async fn records(
+    schema: &TsunagiSchema,
+    db: &DatabaseConnection,
+    principal: &Principal,
+    now: DateTime<Utc>,
+    text: &str,
+    options: &Options,
+    mut report: Report,
+    bytes: &[u8],
+) -> ApiResult<Report> {
+    let (pending, mut errors) = match records::read(text, options.kind, &options.mapping) {
+        Ok(read) => read,
+        Err(header) => return Ok(report.refuse(header)),
+    };
+    report.rows = pending.len() + distinct_lines(&errors);
+    let agency = crate::policy::refs::agency_of(principal);
+    let person_refs: Vec<String> = pending.iter().map(|p| p.person_ref.clone()).collect();
+    let household_refs: Vec<String> = pending
+        .iter()
+        .filter_map(|p| p.household_ref.clone())
+        .collect();
+    let persons =
+        store::external_refs::find_many(db, agency, "PERSON", &options.system, &person_refs)
+            .await?;
+    let households =
+        store::external_refs::find_many(db, agency, "HOUSEHOLD", &options.system, &household_refs)
+            .await?;
+    let rows = records::resolve(pending, &persons, &households, &mut errors);
+    // With a bad row already, the rest are still tried (and rolled back), so that every
+    // bad row is reported at once.
+    let dry_run = options.dry_run || (!errors.is_empty() && !options.skip_bad_rows);
+    let import_id = report.import_id.clone();
+    let (kind, system, encoding) = (report.kind, options.system.clone(), report.encoding);
+    let rows_read = report.rows;
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let applied = mutations::apply(
+        schema,
+        db,
+        principal,
+        now,
+        options.kind,
+        &options.system,
+        rows,
+        dry_run,
+        options.skip_bad_rows,
+        |created, unchanged, bad| {
+            Entry::write(
+                principal,
+                &format!("import{}", capitalised(kind)),
+                "import",
+                &import_id,
+                None,
+                serde_json::json!({
+                    "kind": kind, "system": system, "encoding": encoding, "rows": rows_read,
+                    "created": created, "updated": 0, "unchanged": unchanged, "badRows": bad,
+                    "sha256": sha,
+                }),
+            )
+        },
+    )
+    .await?;
+    errors.extend(applied.errors);
+    report.created = applied.created;
+    report.unchanged = applied.unchanged;
+    report.written = applied.written;
+    errors.sort_by_key(|e| e.line);
+    let refused = !errors.is_empty() && !options.skip_bad_rows;
+    Ok(if refused {
+        report.refuse(errors)
+    } else {
+        report.problems(errors)
+    })
+}
+
+/// `persons` → `Persons` (the ledger's operation `importPersons`).
+fn capitalised(kind: &str) -> String {
+    let mut c = kind.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
 }

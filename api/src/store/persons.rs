@@ -157,8 +157,8 @@ pub async fn update(
 /// A person a bulk import writes: a new one under its permit, or a changed one over the
 /// record read (optimistic: CONFLICT if it changed since).
 pub enum Imported {
-    Create(Permit<CreatePerson>, person::Model),
-    Update(Permit<ChangePerson>, person::Model, person::Model),
+    Create(Permit<CreatePerson>, Box<person::Model>),
+    Update(Permit<ChangePerson>, Box<(person::Model, person::Model)>),
 }
 
 /// Rows per multi-row INSERT of persons (20 columns: under SQLite's 32,766 bound parameters).
@@ -181,11 +181,13 @@ pub async fn import(
             for p in persons {
                 match p {
                     Imported::Create(permit, model) => {
+                        let model = *model;
                         debug_assert_eq!(permit.id(), model.id);
                         ids.push(model.id.clone());
                         new.push(person::ActiveModel::from(model));
                     }
-                    Imported::Update(permit, read, changed) => {
+                    Imported::Update(permit, models) => {
+                        let (read, changed) = *models;
                         debug_assert_eq!(permit.id(), read.id);
                         ids.push(read.id.clone());
                         super::write::update(txn, &read, read.version, changed).await?;

@@ -1,0 +1,358 @@
+//! Consultations and consents files: each row becomes the GraphQL variables of the upsert
+//! it is (`upsertConsultation(ref:, input:)`, `upsertConsent(ref:, input:)`), so that the
+//! mutation itself checks, writes and ledgers it ([`super::mutations`]). The cells are read
+//! as a municipal export writes them (和暦 dates, Japanese words for the enumerations) into
+//! the API's values; the person a row is about is named by their 宛名番号, the reference the
+//! persons import stored, and found in [`resolve`].
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::columns::{Field, Kind, Mapping};
+use super::date::parse_date;
+use super::rows::{read_rows_lenient, Row};
+use super::RowError;
+
+/// A row read: its line, the person's and household's references in the agency's system,
+/// its own reference, and the mutation's variables, in which `$PERSON` and `$HOUSEHOLD`
+/// stand for the hub ids [`resolve`] puts in.
+pub struct Pending {
+    pub line: u64,
+    pub person_ref: String,
+    pub household_ref: Option<String>,
+    pub record_ref: String,
+    pub variables: Value,
+}
+
+const PERSON: &str = "$PERSON";
+const HOUSEHOLD: &str = "$HOUSEHOLD";
+
+/// A cell's value among `words` (Japanese words and the API's names, compared after
+/// trimming, upper-casing ASCII and narrowing full-width letters); blank is `default`.
+fn word(
+    row: &Row<'_>,
+    errors: &mut Vec<RowError>,
+    field: Field,
+    words: &[(&[&str], &'static str)],
+    default: &'static str,
+) -> &'static str {
+    let Some(cell) = row.get(field).filter(|c| !c.is_empty()) else {
+        return default;
+    };
+    let key: String = cell
+        .chars()
+        .map(crate::graphql::validate::narrow_ascii)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    for (aliases, value) in words {
+        if *value == key || aliases.contains(&key.as_str()) {
+            return value;
+        }
+    }
+    let allowed: Vec<String> = words
+        .iter()
+        .map(|(a, v)| format!("{} ({v})", a.first().unwrap_or(v)))
+        .collect();
+    errors.push(row.error(
+        field,
+        format!(
+            "{cell:?} は使えません。次のいずれかです: {} / {cell:?} is not one of: {}",
+            allowed.join(", "),
+            allowed.join(", ")
+        ),
+    ));
+    default
+}
+
+/// A list cell: values separated by spaces, commas, `;`, `、` or `・`.
+fn list(cell: &str) -> Vec<String> {
+    cell.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '、' | '・' | '，' | '；'))
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.chars()
+                .map(crate::graphql::validate::narrow_ascii)
+                .collect()
+        })
+        .collect()
+}
+
+/// A date cell (和暦 or 西暦) as the API's `YYYY-MM-DD` (00:00 in the city's time zone).
+fn date(row: &Row<'_>, errors: &mut Vec<RowError>, field: Field) -> Option<String> {
+    let cell = row.get(field).filter(|c| !c.is_empty())?;
+    match parse_date(cell) {
+        Ok(d) => Some(d.to_string()),
+        Err(e) => {
+            errors.push(row.error(field, e.to_string()));
+            None
+        }
+    }
+}
+
+/// A required reference cell, trimmed.
+fn reference(row: &Row<'_>, errors: &mut Vec<RowError>, field: Field) -> Option<String> {
+    match row.get(field).filter(|c| !c.is_empty()) {
+        Some(v) => match super::values::external_id(v) {
+            Ok(v) => Some(v),
+            Err(why) => {
+                errors.push(row.error(field, why));
+                None
+            }
+        },
+        None => {
+            if row.get(field).is_some() {
+                errors.push(row.error(field, "値が必要です / a value is required"));
+            }
+            None
+        }
+    }
+}
+
+/// The row's own reference: its id column, or `derived:` and a hash of the values that make
+/// it this record (the same row in the next export derives the same key).
+fn record_ref(row: &Row<'_>, errors: &mut Vec<RowError>, identity: &[&str]) -> String {
+    if row.get(Field::RecordId).is_some() {
+        return reference(row, errors, Field::RecordId).unwrap_or_default();
+    }
+    let digest = hex::encode(Sha256::digest(identity.join("\u{1f}").as_bytes()));
+    format!("derived:{}", &digest[..40])
+}
+
+const CHANNELS: &[(&[&str], &str)] = &[
+    (&["来所", "窓口", "来庁"], "VISIT"),
+    (&["電話"], "PHONE"),
+    (&["訪問", "アウトリーチ"], "OUTREACH"),
+    (&["メール", "電子メール"], "EMAIL"),
+    (&["紹介", "つなぎ", "関係機関"], "REFERRAL"),
+    (&["その他"], "OTHER"),
+];
+const URGENCIES: &[(&[&str], &str)] = &[
+    (&["低"], "LOW"),
+    (&["通常", "中"], "NORMAL"),
+    (&["高"], "HIGH"),
+    (&["緊急"], "CRITICAL"),
+];
+const GIVERS: &[(&[&str], &str)] = &[(&["本人"], "SELF"), (&["代理人", "代理"], "PROXY")];
+const PURPOSES: &[(&[&str], &str)] = &[
+    (&["支援"], "SUPPORT"),
+    (&["事業評価", "評価"], "EVALUATION"),
+];
+const CATEGORIES: &[(&str, &str)] = &[
+    ("本人情報", "IDENTITY"),
+    ("連絡先", "CONTACT"),
+    ("世帯", "HOUSEHOLD"),
+    ("健康", "HEALTH"),
+    ("生計", "LIVELIHOOD"),
+    ("児童保護", "CHILD_PROTECTION"),
+    ("相談記録", "NARRATIVE"),
+    ("支援計画", "PLAN"),
+];
+const KINDS: &[&str] = &[
+    "COMPREHENSIVE_CARE",
+    "DISABILITY",
+    "CHILD_FAMILY",
+    "SELF_RELIANCE",
+    "PARTICIPATION_SUPPORT",
+    "COMMUNITY_BUILDING",
+    "OUTREACH",
+    "MULTI_AGENCY",
+    "CITY_OFFICE",
+    "THIRD_PARTY",
+];
+
+/// The issues of a consultation: codes, the main one marked ◎ (`B02 ◎A01`), else the first.
+fn issues(row: &Row<'_>) -> Value {
+    let cell = row.get(Field::Issues).unwrap_or("");
+    let codes = list(cell);
+    // Without a ◎, the first issue is the main one (a file listing one issue means it).
+    let marked = codes.iter().any(|c| c.starts_with('◎'));
+    let issues: Vec<Value> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| match code.strip_prefix('◎') {
+            Some(main) => json!({ "code": main, "main": true }),
+            None => json!({ "code": code, "main": !marked && i == 0 }),
+        })
+        .collect();
+    Value::Array(issues)
+}
+
+fn consultation(row: &Row<'_>, errors: &mut Vec<RowError>) -> Option<Pending> {
+    let before = errors.len();
+    let person_ref = reference(row, errors, Field::PersonRef);
+    let household_ref = row
+        .get(Field::HouseholdId)
+        .filter(|c| !c.is_empty())
+        .and_then(|_| reference(row, errors, Field::HouseholdId));
+    let received = date(row, errors, Field::ReceivedOn);
+    let channel = word(row, errors, Field::Channel, CHANNELS, "OTHER");
+    let urgency = word(row, errors, Field::Urgency, URGENCIES, "NORMAL");
+    let summary = row.get(Field::Summary).unwrap_or("").to_owned();
+    let person = person_ref.clone().unwrap_or_default();
+    let on = received.clone().unwrap_or_default();
+    let record_ref = record_ref(row, errors, &[&person, &on, &summary]);
+    if errors.len() > before {
+        return None;
+    }
+    Some(Pending {
+        line: row.line,
+        person_ref: person_ref?,
+        household_ref: household_ref.clone(),
+        record_ref,
+        variables: json!({ "i": {
+            // A day alone: 00:00 that day in the city (Asia/Tokyo).
+            "receivedAt": format!("{}T00:00:00+09:00", received?),
+            "channel": channel,
+            "subjectPersonIds": [PERSON],
+            "householdId": household_ref.map(|_| HOUSEHOLD),
+            "issues": issues(row),
+            "summary": summary,
+            "urgency": urgency,
+        }}),
+    })
+}
+
+fn consent(row: &Row<'_>, errors: &mut Vec<RowError>) -> Option<Pending> {
+    let before = errors.len();
+    let person_ref = reference(row, errors, Field::PersonRef);
+    let given_by = word(row, errors, Field::GivenBy, GIVERS, "SELF");
+    let purpose = word(row, errors, Field::Purpose, PURPOSES, "SUPPORT");
+    let mut categories = Vec::new();
+    for c in list(row.get(Field::Categories).unwrap_or("")) {
+        let upper = c.to_ascii_uppercase();
+        match CATEGORIES.iter().find(|(ja, en)| *ja == c || *en == upper) {
+            Some((_, en)) => categories.push(*en),
+            None => errors.push(row.error(
+                Field::Categories,
+                format!("不明な区分 {c:?} / unknown category {c:?}"),
+            )),
+        }
+    }
+    let mut kinds = Vec::new();
+    for k in list(row.get(Field::RecipientKinds).unwrap_or("")) {
+        let upper = k.to_ascii_uppercase();
+        match KINDS.iter().find(|kind| **kind == upper) {
+            Some(kind) => kinds.push(*kind),
+            None => errors.push(row.error(
+                Field::RecipientKinds,
+                format!("不明な機関種別 {k:?} / unknown agency kind {k:?}"),
+            )),
+        }
+    }
+    let from = date(row, errors, Field::ValidFrom);
+    let until = date(row, errors, Field::ValidUntil);
+    let text = |f: Field| row.get(f).filter(|c| !c.is_empty()).map(str::to_owned);
+    let person = person_ref.clone().unwrap_or_default();
+    let start = from.clone().unwrap_or_default();
+    let joined = categories.join(" ");
+    let record_ref = record_ref(row, errors, &[&person, &start, &joined, purpose]);
+    if errors.len() > before {
+        return None;
+    }
+    Some(Pending {
+        line: row.line,
+        person_ref: person_ref?,
+        household_ref: None,
+        record_ref,
+        variables: json!({ "i": {
+            "personId": PERSON,
+            "givenBy": given_by,
+            "proxyName": text(Field::ProxyName),
+            "proxyRelationship": text(Field::ProxyRelationship),
+            "categories": categories,
+            "recipientAgencyKinds": kinds,
+            "purpose": purpose,
+            "validFrom": from?,
+            "validUntil": until,
+            // A file carries no method column: an agency's records of consent are the
+            // signed forms it holds (書面).
+            "method": "WRITTEN",
+        }}),
+    })
+}
+
+/// Every row of a consultations or consents file that reads, and the errors of the rest;
+/// header problems alone as the error.
+pub fn read(
+    text: &str,
+    kind: Kind,
+    mapping: &Mapping,
+) -> Result<(Vec<Pending>, Vec<RowError>), Vec<RowError>> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let (_, errors) = read_rows_lenient(text, kind, mapping, |row, errors| {
+        let pending = match kind {
+            Kind::Consultations => consultation(&row, errors),
+            _ => consent(&row, errors),
+        };
+        let Some(p) = pending else { return };
+        if let Some(first) = seen.get(&p.record_ref) {
+            errors.push(RowError::new(
+                p.line,
+                None,
+                format!("{first} 行目と同じ記録です / the same record as line {first}"),
+            ));
+            return;
+        }
+        seen.insert(p.record_ref.clone(), p.line);
+        out.push(p);
+    })?;
+    Ok((out, errors))
+}
+
+/// Put the hub ids of the rows' persons and households into their variables (`persons`,
+/// `households`: the agency's references to hub ids); a reference the agency does not hold
+/// is an error of its row.
+pub fn resolve(
+    rows: Vec<Pending>,
+    persons: &HashMap<String, String>,
+    households: &HashMap<String, String>,
+    errors: &mut Vec<RowError>,
+) -> Vec<(u64, String, Value)> {
+    let mut out = Vec::with_capacity(rows.len());
+    for mut p in rows {
+        let Some(person) = persons.get(&p.person_ref) else {
+            errors.push(RowError::new(
+                p.line,
+                Some(Field::PersonRef.label().to_owned()),
+                format!(
+                    "宛名番号 {} の人は登録されていません (先に persons を取り込んでください) / no person with the reference {} (import the persons first)",
+                    p.person_ref, p.person_ref
+                ),
+            ));
+            continue;
+        };
+        let household = match &p.household_ref {
+            None => None,
+            Some(h) => match households.get(h) {
+                Some(id) => Some(id.clone()),
+                None => {
+                    errors.push(RowError::new(
+                        p.line,
+                        Some(Field::HouseholdId.label().to_owned()),
+                        format!("世帯番号 {h} の世帯は登録されていません / no household with the reference {h}"),
+                    ));
+                    continue;
+                }
+            },
+        };
+        substitute(&mut p.variables, person, household.as_deref());
+        out.push((p.line, p.record_ref, p.variables));
+    }
+    out
+}
+
+fn substitute(v: &mut Value, person: &str, household: Option<&str>) {
+    match v {
+        Value::String(s) if s == PERSON => *s = person.to_owned(),
+        Value::String(s) if s == HOUSEHOLD => *v = household.map_or(Value::Null, |h| json!(h)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| substitute(i, person, household)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|i| substitute(i, person, household)),
+        _ => {}
+    }
+}
