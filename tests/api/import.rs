@@ -17,6 +17,7 @@ tests!(
     imported_and_upserted_persons_share_the_agencys_references,
     multipart_with_a_mapping_and_a_file_without_ids,
     consultations_and_consents_are_written_by_their_upserts,
+    households_are_their_member_rows_grouped_by_household_number,
 );
 
 struct Answer {
@@ -771,4 +772,83 @@ S-5,R-9,R6.5.3,知らない人,\n";
     )
     .await;
     assert_eq!(a.status, 403);
+}
+
+/// A households file is its member rows, grouped by 世帯番号: each household one
+/// upsertHousehold under its 世帯番号, and a consultation may then name it.
+async fn households_are_their_member_rows_grouped_by_household_number(srv: &Server) {
+    let own = srv.agency("imp-hh", "COMPREHENSIVE_CARE").await;
+    let (_, cw) = srv.account("imp-hh-cw", &own, &["caseworker"]).await;
+    assert_eq!(
+        post(
+            srv,
+            &cw,
+            "/import/persons",
+            "text/csv",
+            PERSONS.as_bytes().to_vec()
+        )
+        .await
+        .json()["created"],
+        2
+    );
+    let file = cp932(
+        "世帯番号,宛名番号,続柄,世帯主,加入日\r\nH-1,R-1,本人,○,平成元年1月8日\r\nH-1,R-2,妻,,\r\n",
+    );
+    let a = post(srv, &cw, "/import/households", "text/csv", file.clone()).await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.bytes));
+    assert_eq!(
+        (a.json()["rows"].clone(), a.json()["created"].clone()),
+        (json!(2), json!(1))
+    );
+    let r = srv
+        .gql(&cw, "query($s: String!, $e: String!) { householdByRef(system: $s, externalId: $e) { id members { relationship isHead joinedOn person { id } } } }", json!({ "s": "csv", "e": "H-1" }))
+        .await;
+    let h = &r.ok()["householdByRef"];
+    let members = h["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2, "{h}");
+    let taro = by_ref(srv, &cw, "csv", "R-1").await["id"].clone();
+    let head = members.iter().find(|m| m["person"]["id"] == taro).unwrap();
+    assert_eq!(
+        (head["relationship"].clone(), head["isHead"].clone()),
+        (json!("本人"), json!(true))
+    );
+    assert_eq!(head["joinedOn"], "1989-01-08");
+    // Again: nothing written; a consultation names the household by its 世帯番号.
+    let before = srv.snapshot().await;
+    assert_eq!(
+        post(srv, &cw, "/import/memberships", "text/csv", file)
+            .await
+            .json()["unchanged"],
+        1
+    );
+    srv.assert_unchanged(&before, "re-importing households")
+        .await;
+    let c = "相談番号,宛名番号,世帯番号,受付日,相談内容\nS-9,R-1,H-1,R6.6.1,世帯の相談\nS-10,R-1,H-404,R6.6.2,知らない世帯\n";
+    let a = post(
+        srv,
+        &cw,
+        "/import/consultations?skipBadRows=true",
+        "text/csv",
+        c.as_bytes().to_vec(),
+    )
+    .await;
+    let report = a.json();
+    assert_eq!(report["created"], 1, "{report}");
+    assert_eq!(report["errors"][0]["line"], 3);
+    assert!(report["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("H-404"));
+    // A person twice in one household is that row's error.
+    let twice = "世帯番号,宛名番号,続柄\nH-2,R-1,本人\nH-2,R-1,本人\n";
+    let a = post(
+        srv,
+        &cw,
+        "/import/households",
+        "text/csv",
+        twice.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(a.status, 422);
+    assert_eq!(a.json()["errors"][0]["line"], 3);
 }

@@ -63,8 +63,11 @@ impl Kind {
                 Phone,
                 District,
             ],
-            Kind::Households => &[HouseholdId, Address, District],
-            Kind::Memberships => &[HouseholdId, PersonRef, Relationship, IsHead, JoinedOn],
+            // A household is its members (the hub keeps addresses on persons): both kinds
+            // read member rows, grouped by 世帯番号.
+            Kind::Households | Kind::Memberships => {
+                &[HouseholdId, PersonRef, Relationship, IsHead, JoinedOn]
+            }
             Kind::Consultations => &[
                 RecordId,
                 PersonRef,
@@ -96,8 +99,7 @@ impl Kind {
         use Field::*;
         match self {
             Kind::Persons => &[],
-            Kind::Households => &[HouseholdId],
-            Kind::Memberships => &[HouseholdId, PersonRef, Relationship],
+            Kind::Households | Kind::Memberships => &[HouseholdId, PersonRef, Relationship],
             Kind::Consultations => &[PersonRef, ReceivedOn, Summary],
             Kind::Consents => &[PersonRef, Categories, Purpose, ValidFrom],
         }

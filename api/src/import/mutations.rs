@@ -43,7 +43,11 @@ fn document(kind: Kind) -> ApiResult<(&'static str, &'static str)> {
             "upsertConsent",
             "mutation importRow($r: ExternalRefInput!, $i: RecordConsentInput!) { upsertConsent(ref: $r, input: $i) { created } }",
         )),
-        _ => Err(ApiError::internal("import", "not a mutation-written kind")),
+        Kind::Households | Kind::Memberships => Ok((
+            "upsertHousehold",
+            "mutation importRow($r: ExternalRefInput!, $m: [MemberInput!]!) { upsertHousehold(ref: $r, members: $m) { created } }",
+        )),
+        Kind::Persons => Err(ApiError::internal("import", "persons are written in batches")),
     }
 }
 

@@ -15,19 +15,22 @@ use super::date::parse_date;
 use super::rows::{read_rows_lenient, Row};
 use super::RowError;
 
-/// A row read: its line, the person's and household's references in the agency's system,
-/// its own reference, and the mutation's variables, in which `$PERSON` and `$HOUSEHOLD`
-/// stand for the hub ids [`resolve`] puts in.
+/// A row read (or, for households, the rows of one household): its line, its own
+/// reference, and the mutation's variables, in which `$PERSON:<ref>` and `$HOUSEHOLD:<ref>`
+/// stand for the hub ids of the persons and households the agency's references name, put in
+/// by [`resolve`].
 pub struct Pending {
     pub line: u64,
-    pub person_ref: String,
-    pub household_ref: Option<String>,
     pub record_ref: String,
     pub variables: Value,
 }
 
-const PERSON: &str = "$PERSON";
-const HOUSEHOLD: &str = "$HOUSEHOLD";
+const PERSON: &str = "$PERSON:";
+const HOUSEHOLD: &str = "$HOUSEHOLD:";
+
+fn person_slot(reference: &str) -> String {
+    format!("{PERSON}{reference}")
+}
 
 /// A cell's value among `words` (Japanese words and the API's names, compared after
 /// trimming, upper-casing ASCII and narrowing full-width letters); blank is `default`.
@@ -197,15 +200,13 @@ fn consultation(row: &Row<'_>, errors: &mut Vec<RowError>) -> Option<Pending> {
     }
     Some(Pending {
         line: row.line,
-        person_ref: person_ref?,
-        household_ref: household_ref.clone(),
         record_ref,
         variables: json!({ "i": {
             // A day alone: 00:00 that day in the city (Asia/Tokyo).
             "receivedAt": format!("{}T00:00:00+09:00", received?),
             "channel": channel,
-            "subjectPersonIds": [PERSON],
-            "householdId": household_ref.map(|_| HOUSEHOLD),
+            "subjectPersonIds": [person_slot(&person_ref?)],
+            "householdId": household_ref.map(|h| format!("{HOUSEHOLD}{h}")),
             "issues": issues(row),
             "summary": summary,
             "urgency": urgency,
@@ -252,11 +253,9 @@ fn consent(row: &Row<'_>, errors: &mut Vec<RowError>) -> Option<Pending> {
     }
     Some(Pending {
         line: row.line,
-        person_ref: person_ref?,
-        household_ref: None,
         record_ref,
         variables: json!({ "i": {
-            "personId": PERSON,
+            "personId": person_slot(&person_ref?),
             "givenBy": given_by,
             "proxyName": text(Field::ProxyName),
             "proxyRelationship": text(Field::ProxyRelationship),
@@ -272,16 +271,106 @@ fn consent(row: &Row<'_>, errors: &mut Vec<RowError>) -> Option<Pending> {
     })
 }
 
-/// Every row of a consultations or consents file that reads, and the errors of the rest;
-/// header problems alone as the error.
+/// 世帯主: ○, 1, はい, Y, TRUE, 世帯主 → true; blank, ×, 0, いいえ, N, FALSE → false.
+fn is_head(row: &Row<'_>, errors: &mut Vec<RowError>) -> bool {
+    let cell = row.get(Field::IsHead).unwrap_or("");
+    let key: String = cell
+        .chars()
+        .map(crate::graphql::validate::narrow_ascii)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match key.as_str() {
+        "○" | "◯" | "1" | "はい" | "Y" | "YES" | "TRUE" | "世帯主" => true,
+        "" | "×" | "0" | "いいえ" | "N" | "NO" | "FALSE" => false,
+        _ => {
+            errors.push(row.error(
+                Field::IsHead,
+                format!("{cell:?} は 世帯主 の値ではありません (○ か空欄) / {cell:?} is not a head-of-household mark (○ or blank)"),
+            ));
+            false
+        }
+    }
+}
+
+/// A member row of a households (memberships) file: its household's reference and the
+/// member as `upsertHousehold(members:)` takes it.
+fn member(row: &Row<'_>, errors: &mut Vec<RowError>) -> Option<(String, String, Value)> {
+    let before = errors.len();
+    let household = reference(row, errors, Field::HouseholdId);
+    let person_ref = reference(row, errors, Field::PersonRef);
+    let relationship = row.get(Field::Relationship).unwrap_or("").to_owned();
+    let head = is_head(row, errors);
+    let joined = date(row, errors, Field::JoinedOn);
+    if errors.len() > before {
+        return None;
+    }
+    let person_ref = person_ref?;
+    Some((
+        household?,
+        person_ref.clone(),
+        json!({
+            "personId": person_slot(&person_ref),
+            "relationship": relationship,
+            "isHead": head,
+            "joinedOn": joined,
+        }),
+    ))
+}
+
+/// The households of a households (memberships) file: its rows grouped by 世帯番号, in the
+/// order they first appear, each household one `upsertHousehold` under its 世帯番号 (at the
+/// line of its first row).
+fn households(
+    text: &str,
+    kind: Kind,
+    mapping: &Mapping,
+) -> Result<(Vec<Pending>, Vec<RowError>, usize), Vec<RowError>> {
+    // (世帯番号, its first line, its members by 宛名番号)
+    type Group = (String, u64, Vec<(String, Value)>);
+    let mut groups: Vec<Group> = Vec::new();
+    let (count, errors) = read_rows_lenient(text, kind, mapping, |row, errors| {
+        let Some((household, person_ref, member)) = member(&row, errors) else {
+            return;
+        };
+        match groups.iter_mut().find(|(h, ..)| *h == household) {
+            Some((_, first, members)) => {
+                if members.iter().any(|(p, _)| *p == person_ref) {
+                    errors.push(row.error(
+                        Field::PersonRef,
+                        format!("{person_ref} はこの世帯に既にいます ({first} 行目から) / {person_ref} is already in this household (from line {first})"),
+                    ));
+                    return;
+                }
+                members.push((person_ref, member));
+            }
+            None => groups.push((household, row.line, vec![(person_ref, member)])),
+        }
+    })?;
+    let pending = groups
+        .into_iter()
+        .map(|(household, line, members)| Pending {
+            line,
+            record_ref: household,
+            variables: json!({ "m": members.into_iter().map(|(_, m)| m).collect::<Vec<_>>() }),
+        })
+        .collect();
+    Ok((pending, errors, count))
+}
+
+/// Every row of a consultations or consents file (or household of a households file) that
+/// reads, the errors of the rest, and the number of data rows; header problems alone as the
+/// error.
 pub fn read(
     text: &str,
     kind: Kind,
     mapping: &Mapping,
-) -> Result<(Vec<Pending>, Vec<RowError>), Vec<RowError>> {
+) -> Result<(Vec<Pending>, Vec<RowError>, usize), Vec<RowError>> {
+    if matches!(kind, Kind::Households | Kind::Memberships) {
+        return households(text, kind, mapping);
+    }
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let (_, errors) = read_rows_lenient(text, kind, mapping, |row, errors| {
+    let (count, errors) = read_rows_lenient(text, kind, mapping, |row, errors| {
         let pending = match kind {
             Kind::Consultations => consultation(&row, errors),
             _ => consent(&row, errors),
@@ -298,12 +387,39 @@ pub fn read(
         seen.insert(p.record_ref.clone(), p.line);
         out.push(p);
     })?;
-    Ok((out, errors))
+    Ok((out, errors, count))
 }
 
-/// Put the hub ids of the rows' persons and households into their variables (`persons`,
-/// `households`: the agency's references to hub ids); a reference the agency does not hold
-/// is an error of its row.
+/// The agency references a row's variables name: persons' and households'.
+pub fn references(rows: &[Pending]) -> (Vec<String>, Vec<String>) {
+    fn scan(v: &Value, persons: &mut Vec<String>, households: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                if let Some(r) = s.strip_prefix(PERSON) {
+                    persons.push(r.to_owned());
+                } else if let Some(r) = s.strip_prefix(HOUSEHOLD) {
+                    households.push(r.to_owned());
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| scan(i, persons, households)),
+            Value::Object(map) => map.values().for_each(|i| scan(i, persons, households)),
+            _ => {}
+        }
+    }
+    let (mut persons, mut households) = (Vec::new(), Vec::new());
+    for p in rows {
+        scan(&p.variables, &mut persons, &mut households);
+    }
+    persons.sort_unstable();
+    persons.dedup();
+    households.sort_unstable();
+    households.dedup();
+    (persons, households)
+}
+
+/// Put the hub ids of the persons and households the rows name into their variables
+/// (`persons`, `households`: the agency's references to hub ids); a reference the agency does
+/// not hold is an error of its row, and the row is left out.
 pub fn resolve(
     rows: Vec<Pending>,
     persons: &HashMap<String, String>,
@@ -312,47 +428,50 @@ pub fn resolve(
 ) -> Vec<(u64, String, Value)> {
     let mut out = Vec::with_capacity(rows.len());
     for mut p in rows {
-        let Some(person) = persons.get(&p.person_ref) else {
-            errors.push(RowError::new(
-                p.line,
-                Some(Field::PersonRef.label().to_owned()),
-                format!(
-                    "宛名番号 {} の人は登録されていません (先に persons を取り込んでください) / no person with the reference {} (import the persons first)",
-                    p.person_ref, p.person_ref
-                ),
-            ));
+        let mut missing = Vec::new();
+        substitute(&mut p.variables, persons, households, &mut missing);
+        if missing.is_empty() {
+            out.push((p.line, p.record_ref, p.variables));
             continue;
-        };
-        let household = match &p.household_ref {
-            None => None,
-            Some(h) => match households.get(h) {
-                Some(id) => Some(id.clone()),
-                None => {
-                    errors.push(RowError::new(
-                        p.line,
-                        Some(Field::HouseholdId.label().to_owned()),
-                        format!("世帯番号 {h} の世帯は登録されていません / no household with the reference {h}"),
-                    ));
-                    continue;
-                }
-            },
-        };
-        substitute(&mut p.variables, person, household.as_deref());
-        out.push((p.line, p.record_ref, p.variables));
+        }
+        for (field, reference) in missing {
+            let what = if field == Field::PersonRef {
+                format!("宛名番号 {reference} の人は登録されていません (先に persons を取り込んでください) / no person with the reference {reference} (import the persons first)")
+            } else {
+                format!("世帯番号 {reference} の世帯は登録されていません / no household with the reference {reference}")
+            };
+            errors.push(RowError::new(p.line, Some(field.label().to_owned()), what));
+        }
     }
     out
 }
 
-fn substitute(v: &mut Value, person: &str, household: Option<&str>) {
+fn substitute(
+    v: &mut Value,
+    persons: &HashMap<String, String>,
+    households: &HashMap<String, String>,
+    missing: &mut Vec<(Field, String)>,
+) {
     match v {
-        Value::String(s) if s == PERSON => *s = person.to_owned(),
-        Value::String(s) if s == HOUSEHOLD => *v = household.map_or(Value::Null, |h| json!(h)),
+        Value::String(s) => {
+            let found = if let Some(r) = s.strip_prefix(PERSON) {
+                Some((persons.get(r), Field::PersonRef, r.to_owned()))
+            } else {
+                s.strip_prefix(HOUSEHOLD)
+                    .map(|r| (households.get(r), Field::HouseholdId, r.to_owned()))
+            };
+            match found {
+                Some((Some(id), ..)) => *s = id.clone(),
+                Some((None, field, reference)) => missing.push((field, reference)),
+                None => {}
+            }
+        }
         Value::Array(items) => items
             .iter_mut()
-            .for_each(|i| substitute(i, person, household)),
+            .for_each(|i| substitute(i, persons, households, missing)),
         Value::Object(map) => map
             .values_mut()
-            .for_each(|i| substitute(i, person, household)),
+            .for_each(|i| substitute(i, persons, households, missing)),
         _ => {}
     }
 }

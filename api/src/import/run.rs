@@ -190,17 +190,6 @@ pub async fn run(
         )));
     }
     let mut report = Report::new(options.kind, options.dry_run);
-    if matches!(options.kind, Kind::Households | Kind::Memberships) {
-        return Ok(report.refuse(vec![RowError::new(
-            1,
-            None,
-            format!(
-                "{} の取り込みはまだできません (persons, consultations, consents のみ) / importing {} is not available yet: persons, consultations and consents",
-                options.kind.name(),
-                options.kind.name()
-            ),
-        )]));
-    }
     let decoded = match decode(bytes, options.encoding) {
         Ok(d) => d,
         Err(e) => {
@@ -300,7 +289,7 @@ fn distinct_lines(errors: &[RowError]) -> usize {
     lines.len()
 }
 
-/// A consultations or consents import: read, find the persons (and households) by the
+/// A consultations, consents or households import: read, find the persons (and households) by the
 /// agency's references, then execute every row as its upsert ([`super::mutations`]).
 #[allow(clippy::too_many_arguments)]
 async fn records(
@@ -313,17 +302,13 @@ async fn records(
     mut report: Report,
     bytes: &[u8],
 ) -> ApiResult<Report> {
-    let (pending, mut errors) = match records::read(text, options.kind, &options.mapping) {
+    let (pending, mut errors, rows) = match records::read(text, options.kind, &options.mapping) {
         Ok(read) => read,
         Err(header) => return Ok(report.refuse(header)),
     };
-    report.rows = pending.len() + distinct_lines(&errors);
+    report.rows = rows;
     let agency = crate::policy::refs::agency_of(principal);
-    let person_refs: Vec<String> = pending.iter().map(|p| p.person_ref.clone()).collect();
-    let household_refs: Vec<String> = pending
-        .iter()
-        .filter_map(|p| p.household_ref.clone())
-        .collect();
+    let (person_refs, household_refs) = records::references(&pending);
     let persons =
         store::external_refs::find_many(db, agency, "PERSON", &options.system, &person_refs)
             .await?;
