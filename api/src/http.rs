@@ -48,6 +48,7 @@ use crate::oauth::{self, TokenService};
 use crate::policy::{Principal, Role};
 use crate::shed::{Admission, Shed};
 
+pub mod fhir;
 mod export;
 pub mod idempotency;
 mod import;
@@ -115,6 +116,8 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(ws::handler))
         .route("/oauth/token", post(oauth::token))
+        .route("/fhir/Consent", get(fhir::search).post(fhir::create))
+        .route("/fhir/Consent/{id}", get(fhir::read))
         .route("/export/{kind}", get(export::handler))
         .route(
             "/import/{kind}",

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod export;
+pub mod fhir;
 pub mod graphql;
 pub mod http;
 pub mod import;

@@ -21,6 +21,7 @@ mod documents;
 mod emergency;
 mod export;
 mod external_refs;
+mod fhir;
 mod fuzz;
 mod idempotency;
 mod import;
@@ -93,6 +94,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(upserts::all());
     tests.extend(import::all());
     tests.extend(export::all());
+    tests.extend(fhir::all());
     tests.extend(subscriptions::all());
     tests.extend(idempotency::all());
     tests.extend(observe::all());

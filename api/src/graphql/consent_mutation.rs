@@ -139,6 +139,12 @@ async fn saved(ctx: &Context<'_>, operation: &str, id: &str) -> ApiResult<Consen
     }))
 }
 
+/// A withdrawal stamp to record with the consent: set only by the FHIR import (request data
+/// of an internal request, [`crate::http::fhir`]), never by a GraphQL client, so that an
+/// inactive `Consent` resource is recorded as withdrawn when and by whom it was.
+#[derive(Clone, Debug)]
+pub struct PresetWithdrawal(pub crate::fhir::consent_import::Withdrawal);
+
 /// The body of `recordConsent`, shared with its upsert: `via` names the operation ledgered and
 /// carries the external reference stored with the record.
 pub(super) async fn record(
@@ -250,6 +256,21 @@ pub(super) async fn record(
         input.explanation_version.as_ref(),
         50,
     ));
+    let withdrawal = ctx.data_opt::<PresetWithdrawal>().map(|w| w.0.clone());
+    if let Some(w) = &withdrawal {
+        if w.at > r.now {
+            invalid.push(ApiError::bad_input(
+                "withdrawal.at",
+                "撤回日時が未来です / the withdrawal time is in the future",
+            ));
+        }
+        let _ = invalid.check(validate::id("withdrawal.by", &w.by));
+        let _ = invalid.check(validate::optional(
+            "withdrawal.reason",
+            w.reason.as_ref(),
+            500,
+        ));
+    }
     invalid.finish(ctx)?;
     let Some(valid_from) = valid_from else {
         return Err(ApiError::internal(via.op, "validFrom unchecked"));
@@ -280,9 +301,9 @@ pub(super) async fn record(
         recorded_by: r.principal.account_id.clone(),
         recorded_agency_id: r.principal.agency_id.clone(),
         recorded_at: r.now,
-        withdrawn_at: None,
-        withdrawn_by: None,
-        withdrawal_reason: None,
+        withdrawn_at: withdrawal.as_ref().map(|w| w.at),
+        withdrawn_by: withdrawal.as_ref().map(|w| w.by.clone()),
+        withdrawal_reason: withdrawal.as_ref().and_then(|w| w.reason.clone()),
         version: 1,
     };
     let record = ConsentRecord {
@@ -315,6 +336,7 @@ pub(super) async fn record(
             "categories": categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
             "recipientAgencies": agencies,
             "recipientKinds": kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            "withdrawnAt": withdrawal.as_ref().map(|w| w.at.to_rfc3339()),
         }),
     )];
     let mut entries = entries;

@@ -350,7 +350,12 @@ impl UpsertMutation {
     ) -> ApiResult<UpsertConsentResult> {
         req(ctx)?.require(Action::RecordConsent, "upsertConsent")?;
         let key = checked(ctx, &reference)?;
-        let hash = input_hash(ctx, "input")?;
+        let mut hash = input_hash(ctx, "input")?;
+        // A withdrawal stamp preset by the FHIR import is part of "the same input".
+        if let Some(w) = ctx.data_opt::<super::consent_mutation::PresetWithdrawal>() {
+            let stamp = format!("{hash}|{}|{}|{:?}", w.0.at.to_rfc3339(), w.0.by, w.0.reason);
+            hash = hex::encode(Sha256::digest(stamp.as_bytes()));
+        }
         if let Some(id) = made_from(ctx, "CONSENT", &key, &hash).await? {
             let consent = consent(ctx, "ref", &id).await?;
             return Ok(UpsertConsentResult {
