@@ -48,8 +48,9 @@ use crate::oauth::{self, TokenService};
 use crate::policy::{Principal, Role};
 use crate::shed::{Admission, Shed};
 
-pub mod fhir;
+mod disclosure;
 mod export;
+pub mod fhir;
 pub mod idempotency;
 mod import;
 mod media;
@@ -115,6 +116,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(ws::handler))
+        .route("/disclosure/{person_id}", get(disclosure::handler))
         .route("/oauth/token", post(oauth::token))
         .route("/fhir/Consent", get(fhir::search).post(fhir::create))
         .route("/fhir/Consent/{id}", get(fhir::read))

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod bench_switches;
 pub mod config;
 pub mod demo;
+pub mod disclosure;
 pub mod documents;
 pub mod error;
 pub mod export;

@@ -10,6 +10,9 @@ mod m20261127_000004_service_client;
 mod m20261206_000001_visibility;
 mod m20261207_000001_sync;
 mod m20261207_000002_feed_probes;
+mod m20261208_000001_match_keys;
+pub use m20261208_000001_match_keys::recompute_kana_keys;
+mod m20261208_000002_disclosure;
 
 pub struct Migrator;
 
@@ -24,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_visibility::Migration),
             Box::new(m20261207_000001_sync::Migration),
             Box::new(m20261207_000002_feed_probes::Migration),
+            Box::new(m20261208_000001_match_keys::Migration),
+            Box::new(m20261208_000002_disclosure::Migration),
         ]
     }
 }

@@ -277,6 +277,7 @@ pub async fn check(
                 c.list(&[json!("consents")], &data["consents"], want, "consent");
             }
         }
+        Ask::Matches(probe) => crate::matches::judge(&mut c, o, probe, &r.body),
         Ask::ByRef {
             kind,
             system,

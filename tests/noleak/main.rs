@@ -24,6 +24,7 @@
 mod check;
 mod coverage;
 mod feed;
+mod matches;
 mod oracle;
 mod query;
 mod rng;

@@ -75,6 +75,8 @@ pub enum Ask {
     NoContact,
     Placements(String),
     ConsentGaps(String),
+    /// personMatches (名寄せ): what was typed (matches.rs).
+    Matches(crate::matches::Probe),
     /// personByRef and the like: (system, externalId) of a reference.
     ByRef {
         kind: RefKind,
@@ -105,6 +107,7 @@ impl Ask {
             Ask::NoContact => "noContact",
             Ask::Placements(_) => "placements",
             Ask::ConsentGaps(_) => "consentGaps",
+            Ask::Matches(_) => "personMatches",
             Ask::ByRef { kind, .. } => kind.lookup(),
         }
     }
@@ -376,7 +379,7 @@ fn id_of<'r, T>(
 
 /// How many kinds of query the generator writes (person and persons count twice). Case `n`
 /// of a world asks kind `n % KINDS`, so every kind is asked equally often.
-pub const KINDS: usize = 26;
+pub const KINDS: usize = 27;
 const REFERRAL: usize = 8;
 const REFERRALS: usize = 9;
 const MEETING: usize = 12;
@@ -385,8 +388,10 @@ const CASE: usize = 15;
 const CASES: usize = 16;
 const NO_CONTACT: usize = 17;
 const CONSENT_GAPS: usize = 19;
-/// The lookups by reference, one kind each (`RefKind::ALL[kind - BY_REF]`), up to KINDS.
+/// The lookups by reference, one kind each (`RefKind::ALL[kind - BY_REF]`), up to MATCHES.
 const BY_REF: usize = 20;
+/// personMatches (matches.rs), the last kind.
+const MATCHES: usize = 26;
 
 /// The accounts a kind of query answers with data, where random callers seldom are: those
 /// that may know some referral, meeting or support case for the queries of those; accounts
@@ -411,6 +416,10 @@ pub fn fitting_callers(w: &World, kind: usize) -> Vec<usize> {
                         .iter()
                         .any(|m| m.convener == a.agency && m.kind == "MULTI_AGENCY_MEETING")
             }
+            MATCHES => a
+                .roles
+                .iter()
+                .any(|r| matches!(*r, "coordinator" | "caseworker" | "integration")),
             BY_REF.. => {
                 let kind = RefKind::ALL[kind - BY_REF];
                 w.refs
@@ -423,7 +432,7 @@ pub fn fitting_callers(w: &World, kind: usize) -> Vec<usize> {
     let fitting: Vec<usize> = (0..w.accounts.len())
         .filter(|a| fits(&w.accounts[*a]))
         .collect();
-    if kind < BY_REF {
+    if kind < BY_REF || kind == MATCHES {
         return fitting;
     }
     // Holders that may know none of their agency's records of the type (no category in
@@ -765,6 +774,7 @@ fn generate_one(rng: &mut Rng, w: &World, caller: &Account, kind: usize) -> Quer
                 ask: Ask::ConsentGaps(id),
             }
         }
+        MATCHES => crate::matches::generate(rng, w, caller, depth),
         BY_REF.. => {
             let kind = RefKind::ALL[(kind - BY_REF) % RefKind::ALL.len()];
             let (system, external_id) = reference(rng, &o, kind);

@@ -12,6 +12,7 @@ pub mod consent_mutation;
 pub mod consultation;
 pub mod consultation_mutation;
 pub mod context;
+pub mod disclosure;
 pub mod emergency;
 pub mod enums;
 pub mod external_ref;
@@ -22,6 +23,7 @@ pub mod involvement;
 pub mod keyed;
 pub mod ledger;
 pub mod loaders;
+pub mod matches;
 pub mod meeting;
 pub mod meeting_mutation;
 pub mod person;
@@ -47,6 +49,7 @@ use crate::config::Limits;
 pub struct Query(
     registry::RegistryQuery,
     person::PersonQuery,
+    matches::MatchQuery,
     household::HouseholdQuery,
     consultation::ConsultationQuery,
     referral::ReferralQuery,
@@ -60,6 +63,7 @@ pub struct Query(
     service_client::ServiceClientQuery,
     external_ref::ExternalRefQuery,
     changes::ChangesQuery,
+    disclosure::DisclosureQuery,
 );
 
 #[derive(MergedObject, Default)]

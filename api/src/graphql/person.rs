@@ -287,7 +287,7 @@ impl PersonQuery {
         district: Option<String>,
         #[graphql(desc = "カナ前方一致 (名寄せキー) / kana prefix")] kana: Option<String>,
         #[graphql(
-            desc = "氏名 (表記どおり) の前方一致。氏名の入力と同じ正規化をし、空白を除いて「氏+名」と比べる (例 \"山田\"、\"山田 健一\") / prefix of the name as written (family name then given name, spaces ignored, folded like name input), e.g. \"山田\" or \"山田 健一\""
+            desc = "氏名の前方一致。氏名の入力と同じ正規化をし、空白を除き異体字を寄せて (髙→高、﨑→崎、邊→辺 など) 「氏+名」と比べる (例 \"山田\"、\"山田 健一\") / prefix of the name (family name then given name, spaces ignored, folded like name input, common variant kanji folded: 髙→高, 﨑→崎, 邊→辺 …), e.g. \"山田\" or \"山田 健一\""
         )]
         name: Option<String>,
         first: Option<i32>,
@@ -309,8 +309,9 @@ impl PersonQuery {
                     kana::match_key(&k).map_err(|e| ApiError::bad_input("kana", e.to_string()))
                 })
                 .transpose()?,
+            // The same key as 名寄せ (異体字 folded: 髙橋 finds 高橋 and 高橋 finds 髙橋).
             name_prefix: validate::optional_line("name", name.as_ref(), 201)?
-                .map(|n| n.replace(' ', "")),
+                .map(|n| kana::name_key(&n)),
         };
         let Some(scope) =
             crate::policy::visible_scope(&r.principal, Category::Identity, r.purpose, r.now)

@@ -8,7 +8,8 @@ use chrono::{NaiveDate, SecondsFormat, Utc};
 use crate::error::{ApiError, ApiResult};
 
 /// 日付 / a calendar date, `YYYY-MM-DD`
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct Date(String);
 
 #[Scalar(name = "Date")]
@@ -32,6 +33,11 @@ impl ScalarType for Date {
 }
 
 impl Date {
+    /// The text, as it is sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The date, or BAD_USER_INPUT naming `field`.
     pub fn get(&self, field: &str) -> ApiResult<NaiveDate> {
         NaiveDate::parse_from_str(self.0.trim(), "%Y-%m-%d").map_err(|_| {
@@ -53,7 +59,8 @@ impl From<NaiveDate> for Date {
 }
 
 /// 日時 / a point in time, RFC 3339 (e.g. `2026-10-01T09:00:00+09:00`); output in UTC
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct DateTime(String);
 
 #[Scalar(name = "DateTime")]
@@ -77,6 +84,11 @@ impl ScalarType for DateTime {
 }
 
 impl DateTime {
+    /// The text, as it is sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The instant in UTC, kept to the microsecond (what both databases store), or
     /// BAD_USER_INPUT naming `field`.
     pub fn get(&self, field: &str) -> ApiResult<chrono::DateTime<Utc>> {

@@ -4,8 +4,9 @@
 
 use super::types::{Category, Principal, Role};
 
-/// Version of the tables below. Bump it with any change to them.
-pub const POLICY_VERSION: i32 = 1;
+/// Version of the tables below. Bump it with any change to them. Version 2 added
+/// [`Action::Disclose`] (開示請求, admins only); the ceilings are those of version 1.
+pub const POLICY_VERSION: i32 = 2;
 
 use Category::*;
 
@@ -59,6 +60,12 @@ pub enum Action {
     ManageResources,
     /// Request break-glass access to one person (生命・身体の保護).
     BreakGlass,
+    /// Produce a person's disclosure report (開示請求, 個人情報保護法 第76条以下): everything
+    /// the hub holds about one person, and the ledger of who saw it. Not a field read (it
+    /// bypasses the ceilings and bases: the answer is for the person), so it is an action of
+    /// its own, ledgered as one row. Admins only: an auditor checks that productions were
+    /// proper (the ledger) and must not make them (separation of duties).
+    Disclose,
 }
 
 const ACTIONS: &[(Action, &[Role])] = &[
@@ -100,6 +107,7 @@ const ACTIONS: &[(Action, &[Role])] = &[
         &[Role::LifeSupportCoordinator, Role::Coordinator],
     ),
     (Action::BreakGlass, &[Role::Coordinator, Role::Caseworker]),
+    (Action::Disclose, &[Role::Admin]),
 ];
 
 /// Whether the principal may perform `action`.
@@ -112,6 +120,22 @@ pub fn may(principal: &Principal, action: Action) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 開示請求 is produced by admins alone: not by auditors (who check productions in the
+    /// ledger), nor by any role that works with people's records.
+    #[test]
+    fn only_admins_disclose() {
+        for &role in Role::ALL {
+            let p = Principal {
+                account_id: "a".into(),
+                agency_id: "g".into(),
+                agency_kind: crate::policy::AgencyKind::CityOffice,
+                roles: [role].into(),
+                client_id: None,
+            };
+            assert_eq!(may(&p, Action::Disclose), role == Role::Admin, "{role}");
+        }
+    }
 
     #[test]
     fn special_care_is_what_the_category_says_it_is() {

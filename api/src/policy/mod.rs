@@ -13,6 +13,7 @@ pub mod ceiling;
 pub mod changes;
 mod decide;
 pub mod index;
+pub mod matching;
 pub mod refs;
 mod types;
 pub mod write;

@@ -111,6 +111,24 @@ pub async fn of_household_for_agency<C: ConnectionTrait>(
     with_details(db, models).await
 }
 
+/// Every meeting about these households, oldest first, with members and categories (the
+/// disclosure report's, `store::disclosure`).
+pub async fn of_households<C: ConnectionTrait>(
+    db: &C,
+    household_ids: Vec<String>,
+) -> Result<Vec<MeetingRow>, DbErr> {
+    if household_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let models = meeting::Entity::find()
+        .filter(meeting::Column::HouseholdId.is_in(household_ids))
+        .order_by_asc(meeting::Column::HeldAt)
+        .order_by_asc(meeting::Column::Id)
+        .all(db)
+        .await?;
+    with_details(db, models).await
+}
+
 async fn with_details<C: ConnectionTrait>(
     db: &C,
     models: Vec<meeting::Model>,

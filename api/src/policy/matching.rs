@@ -1,0 +1,147 @@
+//! 名寄せ: what a caller may learn about a person who matches its search but whom it may not
+//! know (README §6 "名寄せ"). Pure, like every rule here.
+//!
+//! Such a person is never named, counted, dated or placed: not their id, name, agency,
+//! agency kind or how many there are. The one thing a caller may learn is a single yes/no,
+//! "a probable match is held elsewhere; ask the person for consent", and only when every
+//! condition below holds (otherwise the answer is the same "no" as when nobody matches):
+//!
+//! 1. the caller is a person at a desk (a staff token of a role that records persons, not a
+//!    service client or an integration): it is meant for someone who can ask the person in
+//!    front of them, and a machine could probe in bulk;
+//! 2. the match is strong on what the caller already knows: the whole reading (氏名カナ, as
+//!    a 名寄せ key) and the birth date were given and both agree exactly, so the answer
+//!    confirms nothing the caller could not already state, and a partial name or a birth
+//!    date alone can never be used to sweep for clients;
+//! 3. the person is not under an address-suppression support measure (DV等支援措置,
+//!    `address_confidential`): for them even "known somewhere" can help someone looking for
+//!    them, so they never raise it.
+
+use super::types::{Principal, Role, SubjectFacts};
+
+/// How a hidden candidate agreed with the search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HiddenAgreement {
+    /// The whole reading key was given and is the candidate's.
+    pub name_key: bool,
+    /// The birth date was given and is the candidate's.
+    pub birth_date: bool,
+}
+
+/// Whether the caller may be told that a probable match exists elsewhere, because of this
+/// person whom it may not know (`knows` = the caller may know them: then they are a
+/// candidate in full, never a hint).
+pub fn may_hint_elsewhere(
+    principal: &Principal,
+    subject: &SubjectFacts,
+    knows: bool,
+    agreement: HiddenAgreement,
+) -> bool {
+    let at_a_desk = principal.client_id.is_none()
+        && !principal.has_role(Role::Integration)
+        && (principal.has_role(Role::Coordinator) || principal.has_role(Role::Caseworker));
+    at_a_desk
+        && !knows
+        && agreement.name_key
+        && agreement.birth_date
+        && !subject.address_confidential
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::AgencyKind;
+
+    fn principal(roles: &[Role], client: Option<&str>) -> Principal {
+        Principal {
+            account_id: "acc".into(),
+            agency_id: "a".into(),
+            agency_kind: AgencyKind::ALL[0],
+            roles: roles.iter().copied().collect(),
+            client_id: client.map(str::to_owned),
+        }
+    }
+
+    fn subject(confidential: bool) -> SubjectFacts {
+        SubjectFacts {
+            person_id: "p".into(),
+            owner_agency_id: "b".into(),
+            address_confidential: confidential,
+            consents: vec![],
+            meetings: vec![],
+            emergencies: vec![],
+        }
+    }
+
+    const STRONG: HiddenAgreement = HiddenAgreement {
+        name_key: true,
+        birth_date: true,
+    };
+
+    #[test]
+    fn only_a_strong_match_of_a_person_not_known_and_not_protected() {
+        let cw = principal(&[Role::Caseworker], None);
+        assert!(may_hint_elsewhere(&cw, &subject(false), false, STRONG));
+        // Known: a candidate in full, never a hint.
+        assert!(!may_hint_elsewhere(&cw, &subject(false), true, STRONG));
+        // DV等支援措置: never.
+        assert!(!may_hint_elsewhere(&cw, &subject(true), false, STRONG));
+        for weak in [
+            HiddenAgreement {
+                name_key: true,
+                birth_date: false,
+            },
+            HiddenAgreement {
+                name_key: false,
+                birth_date: true,
+            },
+            HiddenAgreement {
+                name_key: false,
+                birth_date: false,
+            },
+        ] {
+            assert!(!may_hint_elsewhere(&cw, &subject(false), false, weak));
+        }
+    }
+
+    #[test]
+    fn only_staff_at_a_desk() {
+        let s = subject(false);
+        assert!(may_hint_elsewhere(
+            &principal(&[Role::Coordinator], None),
+            &s,
+            false,
+            STRONG
+        ));
+        assert!(!may_hint_elsewhere(
+            &principal(&[Role::Caseworker], Some("cid")),
+            &s,
+            false,
+            STRONG
+        ));
+        assert!(!may_hint_elsewhere(
+            &principal(&[Role::Integration], None),
+            &s,
+            false,
+            STRONG
+        ));
+        assert!(!may_hint_elsewhere(
+            &principal(&[Role::Caseworker, Role::Integration], None),
+            &s,
+            false,
+            STRONG
+        ));
+        assert!(!may_hint_elsewhere(
+            &principal(&[Role::Admin], None),
+            &s,
+            false,
+            STRONG
+        ));
+        assert!(!may_hint_elsewhere(
+            &principal(&[Role::LifeSupportCoordinator], None),
+            &s,
+            false,
+            STRONG
+        ));
+    }
+}
