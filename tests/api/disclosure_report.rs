@@ -17,7 +17,8 @@ use crate::meetings::id_of;
 
 tests!(
     disclosure_report_holds_the_person_and_masks_third_parties,
-    disclosure_report_is_for_admins_only_and_unknown_persons_are_not_found
+    disclosure_report_is_for_admins_only_and_unknown_persons_are_not_found,
+    disclosure_report_leaves_out_what_happened_after_the_person_left
 );
 
 const REPORT: &str = "query($p: ID!) { disclosureReport(personId: $p) {
@@ -490,4 +491,109 @@ async fn disclosure_report_is_for_admins_only_and_unknown_persons_are_not_found(
         "no production was ledgered"
     );
     assert!(productions(srv, &w.p).await.is_empty());
+}
+
+/// A case of P's household goes on after P has left it: what it records after that day (a
+/// decision, an agency joining) is the remaining members' record, not P's; what was
+/// decided while P belonged is P's, with the staff member who decided masked.
+async fn disclosure_report_leaves_out_what_happened_after_the_person_left(srv: &Server) {
+    let a = srv.agency("dl-a", "MULTI_AGENCY").await;
+    let b = srv.agency("dl-b", "DISABILITY").await;
+    let (_, coord) = srv.account("dl-a-coord", &a, &["coordinator"]).await;
+    let p = srv
+        .person(&coord, person_input("離脱", "一郎", "リダツ", "イチロウ"))
+        .await;
+    let q = srv
+        .person(&coord, person_input("残留", "二郎", "ザンリュウ", "ジロウ"))
+        .await;
+    let h = srv
+        .gql(
+            &coord,
+            "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id members { id person { id } } } }",
+            json!({ "m": [
+                { "personId": p, "relationship": "本人", "isHead": true },
+                { "personId": q, "relationship": "弟" },
+            ] }),
+        )
+        .await;
+    let household = h.ok()["createHousehold"]["id"].as_str().unwrap().to_owned();
+    let p_member = h.ok()["createHousehold"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["person"]["id"] == p.as_str())
+        .unwrap()["id"]
+        .clone();
+    let c = srv
+        .gql(
+            &coord,
+            "mutation($i: OpenCaseInput!) { openCase(input: $i) { id version } }",
+            json!({ "i": { "householdId": household, "openedOn": "2026-10-01" } }),
+        )
+        .await;
+    let case = c.ok()["openCase"]["id"].as_str().unwrap().to_owned();
+    let v = c.ok()["openCase"]["version"].as_i64().unwrap();
+    let decide = |v: i64, on: &str, decider: &str| json!({ "v": v, "d": { "decidedOn": on, "decider": decider, "reason": "OTHER", "note": "面談のうえ" } });
+    let suspend = decide(v, "2026-10-02", "課長 甲野");
+    srv.gql(
+        &coord,
+        "mutation($id: ID!, $v: Int!, $d: CaseDecisionInput!) { suspendCase(id: $id, version: $v, decision: $d) { version } }",
+        json!({ "id": case, "v": suspend["v"], "d": suspend["d"] }),
+    )
+    .await
+    .ok();
+    // P leaves on 3 October; the case goes on for Q.
+    srv.gql(
+        &coord,
+        "mutation($m: ID!, $d: Date!) { endHouseholdMembership(memberId: $m, leftOn: $d) { id } }",
+        json!({ "m": p_member, "d": "2026-10-03" }),
+    )
+    .await
+    .ok();
+    let resume = decide(v + 1, "2026-10-06", "課長 乙山");
+    srv.gql(
+        &coord,
+        "mutation($id: ID!, $v: Int!, $d: CaseDecisionInput!) { resumeCase(id: $id, version: $v, decision: $d) { version } }",
+        json!({ "id": case, "v": resume["v"], "d": resume["d"] }),
+    )
+    .await
+    .ok();
+    srv.gql(
+        &coord,
+        "mutation($id: ID!, $i: InvolvementInput!) { addInvolvement(caseId: $id, input: $i) { id } }",
+        json!({ "id": case, "i": { "agencyId": b, "role": "SUPPORTING", "startedOn": "2026-10-07" } }),
+    )
+    .await
+    .ok();
+
+    let r = srv
+        .gql(
+            &srv.admin_token,
+            "query($p: ID!) { disclosureReport(personId: $p) { cases { id
+              decisions { kind decidedOn decider } involvements { agency { id } startedOn } } } }",
+            json!({ "p": p }),
+        )
+        .await;
+    let cases = r.ok()["disclosureReport"]["cases"].clone();
+    assert_eq!(cases.as_array().map(Vec::len), Some(1), "{cases}");
+    assert_eq!(cases[0]["id"], case.as_str());
+    assert_eq!(
+        cases[0]["decisions"],
+        json!([{ "kind": "SUSPENSION", "decidedOn": "2026-10-02", "decider": "［担当者］" }]),
+        "only what was decided while P belonged, the decider masked"
+    );
+    let agencies: Vec<&Value> = cases[0]["involvements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["agency"]["id"])
+        .collect();
+    assert!(
+        !agencies.contains(&&json!(b)),
+        "B joined after P left: {cases}"
+    );
+    let text = r.body.to_string();
+    for s in ["甲野", "乙山", "2026-10-06", "2026-10-07"] {
+        assert!(!text.contains(s), "{s} in {text}");
+    }
 }

@@ -80,6 +80,12 @@ async fn an_export_imports_again_without_a_change(srv: &Server) {
         import(srv, &cw, FILE.as_bytes().to_vec()).await["created"],
         2
     );
+    // Cells a spreadsheet would run as formulas (CSV injection).
+    let formulas = "宛名番号,氏名,フリガナ,住所,電話番号,地区\r\nE-3,式 三郎,シキ サブロウ,=1+1 番地,+81-90-1234-5678,@南部\r\n";
+    assert_eq!(
+        import(srv, &cw, formulas.as_bytes().to_vec()).await["created"],
+        1
+    );
     let f = export(srv, &cw, "").await;
     assert_eq!(f.status, 200);
     assert_eq!(f.content_type, "text/csv; charset=utf-8");
@@ -88,10 +94,10 @@ async fn an_export_imports_again_without_a_change(srv: &Server) {
         "a BOM: Excel opens it as UTF-8"
     );
     let text = String::from_utf8(f.bytes.clone()).unwrap();
-    assert_eq!(text.matches("\r\n").count(), 3, "CRLF line ends: {text}");
-    assert_eq!(text.matches('\n').count(), 3, "no bare LF");
+    assert_eq!(text.matches("\r\n").count(), 4, "CRLF line ends: {text}");
+    assert_eq!(text.matches('\n').count(), 4, "no bare LF");
     let rows = rows(&f.bytes);
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 4);
     let row = |id: &str| rows.iter().find(|r| r[0] == id).unwrap().clone();
     let e1 = row("E-1");
     assert_eq!(e1[column(&rows, "姓")], "髙橋");
@@ -104,11 +110,16 @@ async fn an_export_imports_again_without_a_change(srv: &Server) {
         "the agency's own: nothing withheld"
     );
     assert_eq!(row("E-2")[column(&rows, "住所")], "鶴岡市馬場町9, 2階");
+    // A leading = + - @ is written after a ' so that Excel shows text, not a formula.
+    let e3 = row("E-3");
+    assert_eq!(e3[column(&rows, "住所")], "'=1+1 番地");
+    assert_eq!(e3[column(&rows, "電話番号")], "'+81-90-1234-5678");
+    assert_eq!(e3[column(&rows, "地区")], "'@南部");
 
     // The export back into the hub: every row found by its reference, nothing written.
     let before = srv.snapshot().await;
     let report = import(srv, &cw, f.bytes.clone()).await;
-    assert_eq!(report["unchanged"], 2, "{report}");
+    assert_eq!(report["unchanged"], 3, "{report}");
     assert_eq!(report["errors"], json!([]));
     // The export's own reads are ledgered; the re-import writes nothing at all.
     srv.assert_unchanged(&before, "re-importing an export")
@@ -160,6 +171,20 @@ async fn another_agency_gets_only_what_its_consent_opens_and_the_reads_are_ledge
         assert!(withheld.contains(category), "{category} in {withheld:?}");
     }
     assert!(!withheld.contains("IDENTITY"));
+    // B's export imported into B: refused, a withheld cell is "not shown", not blank.
+    let before = srv.snapshot().await;
+    let report = import(srv, &cw_b, f.bytes.clone()).await;
+    assert_eq!(report["refused"], true, "{report}");
+    assert!(
+        report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["line"] == 2 && e["column"] == "非開示区分"),
+        "{report}"
+    );
+    srv.assert_unchanged(&before, "importing an export with withheld cells")
+        .await;
     // Ledgered: B's read of the person, with what was shown and withheld.
     let reads: Vec<_> = srv
         .ledger()

@@ -287,6 +287,36 @@ async fn fhir_withdrawn_consent_round_trip_keeps_the_stamp(srv: &Server) {
     let conflict = fhir(srv, &w.cw, "POST", "/fhir/Consent", Some(&changed)).await;
     assert_eq!(conflict.status, 409, "{:#}", conflict.body);
     srv.assert_only_reads(&before, "conflicting re-post").await;
+    // The stamp must name an account of the posting agency: not another agency's staff,
+    // not an account that does not exist.
+    let (foreign, _) = srv
+        .account("fhir-wd-foreign", &w.other, &["caseworker"])
+        .await;
+    let at = original["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|e| e["url"] == "urn:tsunagi:fhir:StructureDefinition:consent-withdrawal")
+        .expect("withdrawal extension");
+    for (n, by) in [
+        (3, foreign.as_str()),
+        (4, "00000000-0000-4000-8000-00000000dead"),
+    ] {
+        let mut stamped = resource.clone();
+        stamped["identifier"] = json!([{ "system": "fhir-test", "value": format!("W-{n}") }]);
+        for e in stamped["extension"][at]["extension"]
+            .as_array_mut()
+            .unwrap()
+        {
+            if e["url"] == "by" {
+                e["valueString"] = json!(by);
+            }
+        }
+        let before = srv.snapshot().await;
+        let a = fhir(srv, &w.cw, "POST", "/fhir/Consent", Some(&stamped)).await;
+        assert_outcome(&a, 422, &format!("Consent.extension[{at}]"));
+        srv.assert_only_reads(&before, by).await;
+    }
 }
 
 async fn fhir_unrepresentable_resources_are_refused_and_nothing_is_written(srv: &Server) {

@@ -576,7 +576,7 @@ async fn consultations_and_consents_are_written_by_their_upserts(srv: &Server) {
 
     let consultations = "相談番号,宛名番号,受付日,受付経路,相談内容,緊急度,課題\r\n\
 S-1,R-1,令和6年4月1日,電話,母の介護と自身の就労の相談,高,◎HIKIKOMORI\r\n\
-S-2,R-2,R6.4.2,来所,家計の相談,,\r\n";
+S-2,R-2,R6.4.2,来所,$PERSON:R-1 と書いた相談,,\r\n";
     let consents = "同意番号,宛名番号,同意者,同意区分,利用目的,提供先,同意日\r\n\
 C-1,R-1,本人,本人情報 連絡先,支援,DISABILITY,R6.4.1\r\n";
 
@@ -654,6 +654,14 @@ C-1,R-1,本人,本人情報 連絡先,支援,DISABILITY,R6.4.1\r\n";
         )
         .await;
     assert_eq!(r.data()["person"]["familyName"], "相談");
+    // Only the person and household slots are placeholders: a summary is text as written.
+    let r = srv
+        .gql(&cw, "query($s: String!, $e: String!) { consultationByRef(system: $s, externalId: $e) { summary } }", json!({ "s": "csv", "e": "S-2" }))
+        .await;
+    assert_eq!(
+        r.ok()["consultationByRef"]["summary"],
+        "$PERSON:R-1 と書いた相談"
+    );
     // Ledgered as the upserts are, and the import once.
     let ledger = srv.ledger().await;
     let ops: Vec<&str> = ledger

@@ -224,7 +224,18 @@ async fn a_person_the_caller_may_not_know_is_never_named(srv: &Server) {
     let mut dv = person("秘匿", "花子", "ヒトク", "ハナコ", "1971-01-01", "FEMALE");
     dv["addressConfidential"] = json!(true);
     let protected = srv.person(&b_cw, dv).await;
+    // The same protected person registered again at a third agency, without the measure:
+    // she must not raise the hint through that record either.
+    let c = srv.agency("nm-hc", "DISABILITY").await;
+    let (_, c_cw) = srv.account("nm-hc-cw", &c, &["caseworker"]).await;
+    let again = srv
+        .person(
+            &c_cw,
+            person("秘匿", "花子", "ヒトク", "ハナコ", "1971-01-01", "FEMALE"),
+        )
+        .await;
     let secrets = [
+        again.as_str(),
         hidden.as_str(),
         protected.as_str(),
         b.as_str(),
@@ -265,7 +276,7 @@ async fn a_person_the_caller_may_not_know_is_never_named(srv: &Server) {
             "nobody",
             json!({ "f": "ダレモ", "g": "イナイ", "b": "1970-07-07" }),
         ),
-        // DV等支援措置: never, even a strong match.
+        // DV等支援措置: never, even a strong match, nor through an unprotected duplicate.
         (
             "protected",
             json!({ "f": "ヒトク", "g": "ハナコ", "b": "1971-01-01" }),

@@ -20,8 +20,12 @@
 //! - **ケースと会議 / cases and meetings** of the person's households: only those of the
 //!   person's time in the household (a case open, a meeting held, while the membership ran);
 //!   later or earlier ones are other members' records.
+//!   Within a case, the same holds for its parts: a decision is shown only when made on a
+//!   day the person belonged to the household, a plan only when made then, an agency's
+//!   involvement only when it overlapped the person's membership.
 //! - **職員 / staff**: agencies and roles, never account ids or staff names (the ledger shows
-//!   who by agency, as マイナポータル's 情報提供等記録 does).
+//!   who by agency, as マイナポータル's 情報提供等記録 does; a decision's decider is
+//!   ［担当者］).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,6 +42,10 @@ mod notes;
 mod redact;
 use notes::{categories, has_free_text, masking_notes};
 pub use redact::{Redactor, MASK};
+
+/// What a staff member's name (a decision's decider) is replaced by: the report names
+/// agencies and roles, never staff (as マイナポータル's 情報提供等記録 does).
+pub const MASK_STAFF: &str = "［担当者］";
 
 /// The legal basis named in the report and in its ledger row.
 pub const LEGAL_BASIS: &str =
@@ -300,7 +308,7 @@ impl<'a> Builder<'a> {
                     valid_from: c.valid_from.into(),
                     valid_until: c.valid_until.map(Into::into),
                     method: c.method.clone(),
-                    evidence_ref: c.evidence_ref.clone(),
+                    evidence_ref: self.opt_text(&c.evidence_ref),
                     explanation_version: c.explanation_version.clone(),
                     recorded_agency: self.agency(&c.recorded_agency_id),
                     recorded_at: c.recorded_at.into(),
@@ -333,6 +341,11 @@ impl<'a> Builder<'a> {
         })
     }
 
+    /// Whether the person belonged to the household on `day`.
+    fn member_on(&self, household_id: &str, day: NaiveDate) -> bool {
+        self.belonged(household_id, day, Some(day))
+    }
+
     /// Whether other persons belonged to the household at some day of `from..=until`.
     fn shared(&self, household_id: &str, from: NaiveDate, until: Option<NaiveDate>) -> bool {
         self.h.co_members.iter().any(|m| {
@@ -358,10 +371,11 @@ impl<'a> Builder<'a> {
                     .decisions
                     .iter()
                     .filter(|d| d.case_id == c.id)
+                    .filter(|d| self.member_on(&c.household_id, d.decided_on))
                     .map(|d| DisclosureDecision {
                         kind: d.kind.clone(),
                         decided_on: d.decided_on.into(),
-                        decider: self.text(&d.decider),
+                        decider: MASK_STAFF.to_owned(),
                         basis: self.opt_text(&d.basis),
                         reason: self.opt_text(&d.reason),
                         note: self.opt_text(&d.note),
@@ -371,6 +385,7 @@ impl<'a> Builder<'a> {
                     .involvements
                     .iter()
                     .filter(|i| i.case_id == c.id)
+                    .filter(|i| self.belonged(&c.household_id, i.started_on, i.ended_on))
                     .map(|i| DisclosureInvolvement {
                         agency: self.agency(&i.agency_id),
                         role: i.role.clone(),
@@ -382,6 +397,7 @@ impl<'a> Builder<'a> {
                     .plans
                     .iter()
                     .filter(|p| p.case_id == c.id)
+                    .filter(|p| self.member_on(&c.household_id, city_date(p.created_at)))
                     .map(|p| DisclosurePlan {
                         plan_version: p.plan_version,
                         wishes: self.text(&p.wishes),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context as _};
+use anyhow::anyhow;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use super::{persons, Kind, Refused};
@@ -53,13 +53,7 @@ pub async fn main(
         Some(e @ (Encoding::Utf8 | Encoding::Cp932)) => e,
         _ => anyhow::bail!("--encoding は utf-8 か cp932 です / --encoding must be utf-8 or cp932"),
     };
-    if args.out.exists() {
-        anyhow::bail!(
-            "{} は既にあります / {} exists",
-            args.out.display(),
-            args.out.display()
-        );
-    }
+    crate::import::cli::refuse_existing(&args.out)?;
     let principal = crate::import::cli::principal(db, &args.agency, &args.account).await?;
     let schema = crate::graphql::schema(Some(db.clone()), &config.limits);
     let ctx = Arc::new(RequestCtx::new(
@@ -67,15 +61,26 @@ pub async fn main(
         crate::audit::now_micros(),
         config.emergency_hours,
     ));
-    let export = match persons(
+    let result = persons(
         &schema,
         ctx.clone(),
         &args.system,
         encoding,
         Duration::from_secs(300),
     )
-    .await
-    {
+    .await;
+    // The reads are ledgered before the file exists, and when CP932 refuses it too: the
+    // refusal names cells' characters, which were read.
+    if matches!(result, Ok(_) | Err(Refused::Unencodable(_))) {
+        let entries = ctx
+            .recorder
+            .entries(&principal, "export")
+            .ok_or_else(|| anyhow!("the export's ledger rows could not be collected"))?;
+        let txn = db.begin().await?;
+        crate::audit::append(&txn, entries).await?;
+        txn.commit().await?;
+    }
+    let export = match result {
         Ok(export) => export,
         Err(Refused::Unencodable(cells)) => {
             for c in &cells {
@@ -89,15 +94,7 @@ pub async fn main(
         }
         Err(Refused::Api(e)) => anyhow::bail!("{}", e.message()),
     };
-    // The reads are ledgered before the file exists.
-    let entries = ctx
-        .recorder
-        .entries(&principal, "export")
-        .ok_or_else(|| anyhow!("the export's ledger rows could not be collected"))?;
-    let txn = db.begin().await?;
-    crate::audit::append(&txn, entries).await?;
-    txn.commit().await?;
-    std::fs::write(&args.out, &export.bytes).with_context(|| args.out.display().to_string())?;
+    crate::import::cli::write_new(&args.out, &export.bytes)?;
     eprintln!(
         "{}: {} 行 / rows ({} 行に非開示の項目 / with a withheld field)",
         args.out.display(),

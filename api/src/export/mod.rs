@@ -15,6 +15,10 @@
 //! The file is UTF-8 with a BOM (what Excel opens as UTF-8) and CRLF line ends, or CP932 on
 //! request. A character CP932 cannot hold is never replaced: the export is refused with
 //! every such cell named (its line and column) so the caller can ask for UTF-8 instead.
+//!
+//! A cell starting with a character a spreadsheet reads as a formula (`=`, `+`, `-`, `@`,
+//! tab, CR) is written with a leading `'` ([`guard`]): Excel shows it as text instead of
+//! running it, and the import removes the `'` again (`import::rows::unguard`).
 
 pub mod cli;
 
@@ -31,14 +35,8 @@ use crate::graphql::TsunagiSchema;
 use crate::import::{encode_cp932, Encoding};
 
 /// Columns of an export the import reads past (see the module's documentation).
-pub const EXPORT_ONLY: [&str; 6] = [
-    "ハブID",
-    "要介護度",
-    "障害者手帳",
-    "生活保護",
-    "支援措置",
-    "非開示区分",
-];
+/// (`非開示区分` is read: a row with a withheld field is refused by the import.)
+pub const EXPORT_ONLY: [&str; 5] = ["ハブID", "要介護度", "障害者手帳", "生活保護", "支援措置"];
 
 /// The persons export's header row.
 const PERSON_HEADERS: [&str; 14] = [
@@ -258,6 +256,15 @@ pub async fn persons(
     })
 }
 
+/// A cell as written: `'` before a leading formula character (CSV injection).
+pub fn guard(cell: &str) -> String {
+    if cell.starts_with(crate::import::rows::FORMULA_STARTS) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
 /// The CSV file: CRLF, UTF-8 with a BOM, or CP932 when every cell can be written in it.
 fn write<const N: usize>(
     headers: &[&str],
@@ -287,7 +294,8 @@ fn write<const N: usize>(
     let failed = |e: csv::Error| Refused::Api(ApiError::internal("export", e.to_string()));
     w.write_record(headers).map_err(failed)?;
     for row in rows {
-        w.write_record(row).map_err(failed)?;
+        w.write_record(row.iter().map(|c| guard(c)))
+            .map_err(failed)?;
     }
     let body = w
         .into_inner()

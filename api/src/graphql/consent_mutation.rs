@@ -279,6 +279,20 @@ pub(super) async fn record(
     let permit = may_record_consent(&r.principal, person.facts())
         .map_err(|e| ApiError::refused(e, "input.personId"))?;
     let db = db(ctx)?;
+    // A withdrawal is stamped with the account that took it: one of the caller's agency,
+    // as when `withdrawConsent` stamps the caller (a resource cannot name another
+    // agency's staff, nor an account that does not exist).
+    if let Some(w) = &withdrawal {
+        let ours = store::registry::account(db, &w.by)
+            .await?
+            .is_some_and(|a| a.agency_id == r.principal.agency_id);
+        if !ours {
+            return Err(ApiError::bad_input(
+                "withdrawal.by",
+                "撤回者は自機関のアカウントで指定してください / the withdrawal must name an account of your agency",
+            ));
+        }
+    }
     for (field, a) in &recipients {
         if store::registry::agency(db, a).await?.is_none() {
             return Err(ApiError::not_found(field.as_str()));

@@ -17,7 +17,7 @@ use super::scalars::Date;
 use super::validate;
 use crate::error::{ApiError, ApiResult};
 use crate::kana;
-use crate::policy::matching::{may_hint_elsewhere, HiddenAgreement};
+use crate::policy::matching::{may_be_hinted, may_hint_elsewhere, HiddenAgreement};
 use crate::policy::{Action, Category, Item, Link};
 use crate::store;
 
@@ -373,6 +373,9 @@ async fn hint_elsewhere(
     birth_date: NaiveDate,
 ) -> ApiResult<bool> {
     let r = req(ctx)?;
+    if !may_be_hinted(&r.principal) {
+        return Ok(false);
+    }
     let ids = store::matches::strong_elsewhere(db(ctx)?, scope, full_key, birth_date, HINT_LOOKUP)
         .await?;
     Ok(load_persons(ctx, &ids).await?.iter().any(|l| {

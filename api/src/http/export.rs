@@ -2,7 +2,8 @@
 //! ([`crate::export`]), UTF-8 with a BOM by default, `?encoding=cp932` for Shift_JIS,
 //! `?system=` for whose references fill 宛名番号 (`csv` when not given). The reads are
 //! ledgered (per subject, as the API records them) before the file leaves; a file CP932
-//! cannot hold is refused (422) with every cell that cannot be written in it.
+//! cannot hold is refused (422) with every cell that cannot be written in it (the reads
+//! ledgered all the same).
 
 use std::sync::Arc;
 
@@ -76,6 +77,20 @@ pub(super) async fn handler(
     );
     let timeout = state.config.limits.request_timeout;
     let result = export::persons(&state.schema, ctx.clone(), &system, encoding, timeout).await;
+    // Ledgered before the file leaves, and before a CP932 refusal (which names cells'
+    // characters, read as the caller): no answer built from reads without its rows.
+    if matches!(result, Ok(_) | Err(Refused::Unencodable(_))) {
+        let Some(entries) = ctx.recorder.entries(&principal, "export") else {
+            return internal();
+        };
+        if let Err(e) = state.ledger.append(entries).await {
+            if is_pool_timeout_text(&e) {
+                return state.admission.refuse(Shed::DatabasePool, false);
+            }
+            tracing::error!(error = %e, "ledger write failed; export withheld");
+            return internal();
+        }
+    }
     let file = match result {
         Ok(export) => export,
         Err(Refused::Unencodable(cells)) => {
@@ -104,17 +119,6 @@ pub(super) async fn handler(
             return internal();
         }
     };
-    // Ledgered before the file leaves: no file without its rows.
-    let Some(entries) = ctx.recorder.entries(&principal, "export") else {
-        return internal();
-    };
-    if let Err(e) = state.ledger.append(entries).await {
-        if is_pool_timeout_text(&e) {
-            return state.admission.refuse(Shed::DatabasePool, false);
-        }
-        tracing::error!(error = %e, "ledger write failed; export withheld");
-        return internal();
-    }
     let content_type = match encoding {
         Encoding::Cp932 => "text/csv; charset=Shift_JIS",
         _ => "text/csv; charset=utf-8",

@@ -107,12 +107,21 @@ async fn body(
         .await
         .map_err(|e| unreadable(e.body_text()))?;
     let (mut file, mut mapping) = (None, Mapping::default());
+    let mut seen = std::collections::BTreeSet::new();
     while let Some(part) = form
         .next_field()
         .await
         .map_err(|e| unreadable(e.body_text()))?
     {
         let name = part.name().unwrap_or_default().to_owned();
+        // Two files (or two mappings) would leave which one was imported to the order of
+        // the parts: refused, as an unknown part is.
+        if !seen.insert(name.clone()) {
+            return Err(bad(
+                &name,
+                "同じ名前の部分が2つあります / two parts of the same name",
+            ));
+        }
         let bytes = part.bytes().await.map_err(|e| unreadable(e.body_text()))?;
         match name.as_str() {
             "file" => file = Some(bytes.to_vec()),

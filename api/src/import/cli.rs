@@ -3,7 +3,7 @@
 //! request is). The account's roles decide what it may import, exactly as for
 //! `POST /import/{kind}`; the ledger names the account.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context as _};
@@ -130,6 +130,9 @@ pub async fn main(
             })?
         }
     };
+    if let Some(path) = &args.report {
+        refuse_existing(path)?;
+    }
     let principal = principal(db, &args.agency, &args.account).await?;
     let bytes = std::fs::read(&args.file).with_context(|| format!("{}", args.file.display()))?;
     let options = Options {
@@ -153,7 +156,7 @@ pub async fn main(
     .map_err(|e| anyhow!("{}", e.message()))?;
     eprint!("{}", report.summary());
     if let Some(path) = &args.report {
-        std::fs::write(path, report.errors_csv()).with_context(|| format!("{}", path.display()))?;
+        write_new(path, &report.errors_csv())?;
     }
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(if report.refused {
@@ -163,4 +166,37 @@ pub async fn main(
     } else {
         ExitCode::from(2)
     })
+}
+
+/// Refuses a path that exists (checked before anything is read or written, so a run never
+/// fails at its end for want of a file name).
+pub fn refuse_existing(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        anyhow::bail!(
+            "{} は既にあります / {} exists",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes a new file readable by its owner only (0600 on Unix): an export or a report holds
+/// personal data, and a file left by someone else (or a link planted where it goes) is
+/// never overwritten (`create_new`).
+pub fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| path.display().to_string())?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| path.display().to_string())
 }

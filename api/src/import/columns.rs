@@ -62,6 +62,7 @@ impl Kind {
                 Address,
                 Phone,
                 District,
+                Withheld,
             ],
             // A household is its members (the hub keeps addresses on persons): both kinds
             // read member rows, grouped by 世帯番号.
@@ -146,9 +147,13 @@ pub enum Field {
     RecipientKinds,
     ValidFrom,
     ValidUntil,
+    /// 非開示区分: the hub's export names here the categories it withheld from the row. A
+    /// row with any is refused: its empty cells are "not shown", not "blank", and importing
+    /// them would erase or invent data.
+    Withheld,
 }
 
-const ALL: [Field; 31] = {
+const ALL: [Field; 32] = {
     use Field::*;
     [
         ExternalId,
@@ -182,6 +187,7 @@ const ALL: [Field; 31] = {
         RecipientKinds,
         ValidFrom,
         ValidUntil,
+        Withheld,
     ]
 };
 
@@ -289,6 +295,7 @@ impl Field {
             RecipientKinds => (&["提供先", "提供先種別"], &["recipient_agency_kinds"]),
             ValidFrom => (&["同意日", "有効期間開始"], &["valid_from"]),
             ValidUntil => (&["有効期限", "有効期間終了"], &["valid_until"]),
+            Withheld => (&["非開示区分"], &["withheld"]),
         }
     }
 

@@ -16,6 +16,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
 
 use super::columns::Kind;
+use super::records::RowToRun;
 use super::RowError;
 use crate::audit::{self, Entry};
 use crate::error::{ApiError, ApiResult};
@@ -51,13 +52,14 @@ fn document(kind: Kind) -> ApiResult<(&'static str, &'static str)> {
     }
 }
 
-/// The error of a row from the mutation's answer: the API's field path and message.
-fn row_error(line: u64, e: &async_graphql::ServerError) -> RowError {
+/// The error of a row from the mutation's answer: the API's field path and message, at the
+/// line of the row (or of the household member) it is about.
+fn row_error(row: &RowToRun, e: &async_graphql::ServerError) -> RowError {
     let field = e.extensions.as_ref().and_then(|x| match x.get("field") {
         Some(async_graphql::Value::String(s)) => Some(s.clone()),
         _ => None,
     });
-    RowError::new(line, field, e.message.clone())
+    RowError::new(row.line_of(field.as_deref()), field, e.message.clone())
 }
 
 fn code(e: &async_graphql::ServerError) -> Option<String> {
@@ -67,9 +69,9 @@ fn code(e: &async_graphql::ServerError) -> Option<String> {
     }
 }
 
-/// Execute every row (`(line, reference, variables)`) as `principal`; commit only if
-/// `commit` allows it given the errors (see the module's documentation). `summary` is the
-/// import's own ledger row, appended with the rows'.
+/// Execute every row as `principal`; commit only if the errors allow it (see the module's
+/// documentation). `summary` (created, unchanged, the rows' errors) is the import's own
+/// ledger row, appended with the rows'.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply(
     schema: &TsunagiSchema,
@@ -78,10 +80,10 @@ pub async fn apply(
     now: DateTime<Utc>,
     kind: Kind,
     system: &str,
-    rows: Vec<(u64, String, Value)>,
+    rows: Vec<RowToRun>,
     dry_run: bool,
     skip_bad_rows: bool,
-    summary: impl FnOnce(usize, usize, usize) -> Entry,
+    summary: impl FnOnce(usize, usize, &[RowError]) -> Entry,
 ) -> ApiResult<Applied> {
     let (field, query) = document(kind)?;
     let request = RequestTxn::begin(db).await?;
@@ -92,8 +94,9 @@ pub async fn apply(
         errors: Vec::new(),
         written: false,
     };
-    for (line, reference, mut variables) in rows {
-        variables["r"] = json!({ "system": system, "externalId": reference });
+    for mut row in rows {
+        let mut variables = std::mem::take(&mut row.variables);
+        variables["r"] = json!({ "system": system, "externalId": row.reference });
         let gql = async_graphql::Request::new(query)
             .variables(async_graphql::Variables::from_json(variables))
             .data(ctx.clone())
@@ -113,7 +116,7 @@ pub async fn apply(
         if !response.errors.is_empty() {
             applied
                 .errors
-                .extend(response.errors.iter().map(|e| row_error(line, e)));
+                .extend(response.errors.iter().map(|e| row_error(&row, e)));
             continue;
         }
         let data = response.data.into_json().unwrap_or(Value::Null);
@@ -136,11 +139,7 @@ pub async fn apply(
         .entries(principal, field)
         .ok_or_else(|| ApiError::internal("import", "the rows' reads could not be collected"))?;
     entries.extend(reads);
-    entries.push(summary(
-        applied.created,
-        applied.unchanged,
-        applied.errors.len(),
-    ));
+    entries.push(summary(applied.created, applied.unchanged, &applied.errors));
     audit::append(&txn, entries).await?;
     txn.commit().await?;
     applied.written = true;

@@ -21,12 +21,41 @@ use super::RowError;
 /// by [`resolve`].
 pub struct Pending {
     pub line: u64,
+    /// A household's member rows' lines, in the order of `members`: an error about the n-th
+    /// member is reported at its own line.
+    pub member_lines: Vec<u64>,
     pub record_ref: String,
     pub variables: Value,
 }
 
+/// A row ready to run: as [`Pending`], with hub ids in place of the references.
+pub struct RowToRun {
+    pub line: u64,
+    pub member_lines: Vec<u64>,
+    pub reference: String,
+    pub variables: Value,
+}
+
+impl RowToRun {
+    /// The line an error of this row's mutation belongs to: a member's own line when the
+    /// error's field names one (`members.2.personId`), else the row's.
+    pub fn line_of(&self, field: Option<&str>) -> u64 {
+        let member = field.and_then(|f| {
+            let mut parts = f.split('.').skip_while(|p| *p != "members").skip(1);
+            parts.next()?.parse::<usize>().ok()
+        });
+        member
+            .and_then(|i| self.member_lines.get(i).copied())
+            .unwrap_or(self.line)
+    }
+}
+
 const PERSON: &str = "$PERSON:";
 const HOUSEHOLD: &str = "$HOUSEHOLD:";
+
+/// The variables' keys whose values may be placeholders: nothing else (a summary that reads
+/// `$PERSON:R-1` is text, and stays text).
+const SLOTS: [&str; 3] = ["personId", "subjectPersonIds", "householdId"];
 
 fn person_slot(reference: &str) -> String {
     format!("{PERSON}{reference}")
@@ -199,6 +228,7 @@ fn consultation(row: &Row<'_>, errors: &mut Vec<RowError>) -> Option<Pending> {
         return None;
     }
     Some(Pending {
+        member_lines: Vec::new(),
         line: row.line,
         record_ref,
         variables: json!({ "i": {
@@ -252,6 +282,7 @@ fn consent(row: &Row<'_>, errors: &mut Vec<RowError>) -> Option<Pending> {
         return None;
     }
     Some(Pending {
+        member_lines: Vec::new(),
         line: row.line,
         record_ref,
         variables: json!({ "i": {
@@ -325,8 +356,8 @@ fn households(
     kind: Kind,
     mapping: &Mapping,
 ) -> Result<(Vec<Pending>, Vec<RowError>, usize), Vec<RowError>> {
-    // (世帯番号, its first line, its members by 宛名番号)
-    type Group = (String, u64, Vec<(String, Value)>);
+    // (世帯番号, its first line, its members by 宛名番号 with their lines)
+    type Group = (String, u64, Vec<(String, u64, Value)>);
     let mut groups: Vec<Group> = Vec::new();
     let (count, errors) = read_rows_lenient(text, kind, mapping, |row, errors| {
         let Some((household, person_ref, member)) = member(&row, errors) else {
@@ -334,24 +365,25 @@ fn households(
         };
         match groups.iter_mut().find(|(h, ..)| *h == household) {
             Some((_, first, members)) => {
-                if members.iter().any(|(p, _)| *p == person_ref) {
+                if members.iter().any(|(p, ..)| *p == person_ref) {
                     errors.push(row.error(
                         Field::PersonRef,
                         format!("{person_ref} はこの世帯に既にいます ({first} 行目から) / {person_ref} is already in this household (from line {first})"),
                     ));
                     return;
                 }
-                members.push((person_ref, member));
+                members.push((person_ref, row.line, member));
             }
-            None => groups.push((household, row.line, vec![(person_ref, member)])),
+            None => groups.push((household, row.line, vec![(person_ref, row.line, member)])),
         }
     })?;
     let pending = groups
         .into_iter()
         .map(|(household, line, members)| Pending {
             line,
+            member_lines: members.iter().map(|(_, l, _)| *l).collect(),
             record_ref: household,
-            variables: json!({ "m": members.into_iter().map(|(_, m)| m).collect::<Vec<_>>() }),
+            variables: json!({ "m": members.into_iter().map(|(.., m)| m).collect::<Vec<_>>() }),
         })
         .collect();
     Ok((pending, errors, count))
@@ -390,25 +422,29 @@ pub fn read(
     Ok((out, errors, count))
 }
 
-/// The agency references a row's variables name: persons' and households'.
+/// The agency references a row's variables name (in [`SLOTS`]): persons' and households'.
 pub fn references(rows: &[Pending]) -> (Vec<String>, Vec<String>) {
-    fn scan(v: &Value, persons: &mut Vec<String>, households: &mut Vec<String>) {
+    fn scan(v: &Value, slot: bool, persons: &mut Vec<String>, households: &mut Vec<String>) {
         match v {
-            Value::String(s) => {
+            Value::String(s) if slot => {
                 if let Some(r) = s.strip_prefix(PERSON) {
                     persons.push(r.to_owned());
                 } else if let Some(r) = s.strip_prefix(HOUSEHOLD) {
                     households.push(r.to_owned());
                 }
             }
-            Value::Array(items) => items.iter().for_each(|i| scan(i, persons, households)),
-            Value::Object(map) => map.values().for_each(|i| scan(i, persons, households)),
+            Value::Array(items) => items
+                .iter()
+                .for_each(|i| scan(i, slot, persons, households)),
+            Value::Object(map) => map
+                .iter()
+                .for_each(|(k, i)| scan(i, SLOTS.contains(&k.as_str()), persons, households)),
             _ => {}
         }
     }
     let (mut persons, mut households) = (Vec::new(), Vec::new());
     for p in rows {
-        scan(&p.variables, &mut persons, &mut households);
+        scan(&p.variables, false, &mut persons, &mut households);
     }
     persons.sort_unstable();
     persons.dedup();
@@ -419,41 +455,54 @@ pub fn references(rows: &[Pending]) -> (Vec<String>, Vec<String>) {
 
 /// Put the hub ids of the persons and households the rows name into their variables
 /// (`persons`, `households`: the agency's references to hub ids); a reference the agency does
-/// not hold is an error of its row, and the row is left out.
+/// not hold is an error of its row (of a household's member row, at that row's line), and
+/// the row is left out.
 pub fn resolve(
     rows: Vec<Pending>,
     persons: &HashMap<String, String>,
     households: &HashMap<String, String>,
     errors: &mut Vec<RowError>,
-) -> Vec<(u64, String, Value)> {
+) -> Vec<RowToRun> {
     let mut out = Vec::with_capacity(rows.len());
     for mut p in rows {
         let mut missing = Vec::new();
-        substitute(&mut p.variables, persons, households, &mut missing);
+        substitute(&mut p.variables, false, persons, households, &mut missing);
+        let row = RowToRun {
+            line: p.line,
+            member_lines: p.member_lines,
+            reference: p.record_ref,
+            variables: p.variables,
+        };
         if missing.is_empty() {
-            out.push((p.line, p.record_ref, p.variables));
+            out.push(row);
             continue;
         }
-        for (field, reference) in missing {
+        for (field, reference, member) in missing {
             let what = if field == Field::PersonRef {
                 format!("宛名番号 {reference} の人は登録されていません (先に persons を取り込んでください) / no person with the reference {reference} (import the persons first)")
             } else {
                 format!("世帯番号 {reference} の世帯は登録されていません / no household with the reference {reference}")
             };
-            errors.push(RowError::new(p.line, Some(field.label().to_owned()), what));
+            let line = member
+                .and_then(|i| row.member_lines.get(i).copied())
+                .unwrap_or(row.line);
+            errors.push(RowError::new(line, Some(field.label().to_owned()), what));
         }
     }
     out
 }
 
+/// Replaces the placeholders under [`SLOTS`]; each one the agency does not hold is noted
+/// with its field and, inside `members`, the member's index.
 fn substitute(
     v: &mut Value,
+    slot: bool,
     persons: &HashMap<String, String>,
     households: &HashMap<String, String>,
-    missing: &mut Vec<(Field, String)>,
+    missing: &mut Vec<(Field, String, Option<usize>)>,
 ) {
     match v {
-        Value::String(s) => {
+        Value::String(s) if slot => {
             let found = if let Some(r) = s.strip_prefix(PERSON) {
                 Some((persons.get(r), Field::PersonRef, r.to_owned()))
             } else {
@@ -462,16 +511,31 @@ fn substitute(
             };
             match found {
                 Some((Some(id), ..)) => *s = id.clone(),
-                Some((None, field, reference)) => missing.push((field, reference)),
+                Some((None, field, reference)) => missing.push((field, reference, None)),
                 None => {}
             }
         }
         Value::Array(items) => items
             .iter_mut()
-            .for_each(|i| substitute(i, persons, households, missing)),
-        Value::Object(map) => map
-            .values_mut()
-            .for_each(|i| substitute(i, persons, households, missing)),
+            .for_each(|i| substitute(i, slot, persons, households, missing)),
+        Value::Object(map) => {
+            for (k, i) in map.iter_mut() {
+                if k == "m" {
+                    // A household's members: note which member a missing reference is.
+                    if let Value::Array(members) = i {
+                        for (n, m) in members.iter_mut().enumerate() {
+                            let before = missing.len();
+                            substitute(m, false, persons, households, missing);
+                            for x in &mut missing[before..] {
+                                x.2 = Some(n);
+                            }
+                        }
+                    }
+                } else {
+                    substitute(i, SLOTS.contains(&k.as_str()), persons, households, missing);
+                }
+            }
+        }
         _ => {}
     }
 }

@@ -31,15 +31,29 @@ pub struct Row<'a> {
 }
 
 impl Row<'_> {
-    /// The cell of `field`, trimmed; None when the file has no column for it.
+    /// The cell of `field`, trimmed and without the export's formula guard ([`unguard`]);
+    /// None when the file has no column for it.
     pub fn get(&self, field: Field) -> Option<&str> {
         let i = self.columns.index_of(field)?;
-        Some(self.record.get(i).unwrap_or("").trim())
+        Some(unguard(self.record.get(i).unwrap_or("").trim()))
     }
 
     /// An error of this row in the column of `field`.
     pub fn error(&self, field: Field, reason: impl Into<String>) -> RowError {
         RowError::new(self.line, Some(self.columns.header_of(field)), reason)
+    }
+}
+
+/// Characters a spreadsheet takes as the start of a formula (CSV injection, OWASP).
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as written before the export's guard (`export::guard` writes `'=1+1` for
+/// `=1+1`, so that Excel shows text instead of running a formula): the `'` removed when a
+/// formula character follows it, anything else as it is.
+pub fn unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest.trim(),
+        _ => cell,
     }
 }
 
@@ -291,6 +305,12 @@ fn person(row: &Row<'_>, errors: &mut Vec<RowError>, today: NaiveDate) -> Option
     let address = cell(row, errors, Field::Address, values::address);
     let phone = cell(row, errors, Field::Phone, values::phone);
     let district = cell(row, errors, Field::District, values::district);
+    if let Some(categories) = row.get(Field::Withheld).filter(|c| !c.is_empty()) {
+        errors.push(row.error(
+            Field::Withheld,
+            format!("書き出し時に非開示だった項目 ({categories}) は空欄ではなく「見せられない」の意味です。この行は取り込めません (見える元の機関のファイルで取り込んでください) / this row was exported with {categories} withheld: its empty cells mean \"not shown\", not blank, so it is not imported (import the holding agency's own file)"),
+        ));
+    }
     (errors.len() == before).then_some(PersonRow {
         line: row.line,
         external_id,

@@ -123,8 +123,8 @@ impl Report {
         for e in &self.errors {
             let _ = w.write_record([
                 e.line.to_string(),
-                e.column.clone().unwrap_or_default(),
-                e.reason.clone(),
+                crate::export::guard(e.column.as_deref().unwrap_or_default()),
+                crate::export::guard(&e.reason),
             ]);
         }
         let body = w.into_inner().unwrap_or_default();
@@ -323,6 +323,7 @@ async fn records(
     let (kind, system, encoding) = (report.kind, options.system.clone(), report.encoding);
     let rows_read = report.rows;
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let earlier = errors.clone();
     let applied = mutations::apply(
         schema,
         db,
@@ -333,7 +334,11 @@ async fn records(
         rows,
         dry_run,
         options.skip_bad_rows,
-        |created, unchanged, bad| {
+        |created, unchanged, row_errors| {
+            // Bad rows: distinct lines of every error, read or refused (as the report
+            // counts them).
+            let all: Vec<RowError> = earlier.iter().chain(row_errors).cloned().collect();
+            let bad = distinct_lines(&all);
             Entry::write(
                 principal,
                 &format!("import{}", capitalised(kind)),

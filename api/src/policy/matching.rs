@@ -15,7 +15,13 @@
 //!    date alone can never be used to sweep for clients;
 //! 3. the person is not under an address-suppression support measure (DV等支援措置,
 //!    `address_confidential`): for them even "known somewhere" can help someone looking for
-//!    them, so they never raise it.
+//!    them, so they never raise it; nor does anyone else while any record that agrees on the
+//!    reading and the birth date carries the measure (the same person registered again at
+//!    another agency without it would otherwise raise the hint for them).
+//!
+//! Condition 1 is checked first, before anything is looked up ([`may_be_hinted`]), so a
+//! caller who can never be hinted causes no lookup at all: its answer takes the same time
+//! whoever is held elsewhere.
 
 use super::types::{Principal, Role, SubjectFacts};
 
@@ -37,14 +43,19 @@ pub fn may_hint_elsewhere(
     knows: bool,
     agreement: HiddenAgreement,
 ) -> bool {
-    let at_a_desk = principal.client_id.is_none()
-        && !principal.has_role(Role::Integration)
-        && (principal.has_role(Role::Coordinator) || principal.has_role(Role::Caseworker));
-    at_a_desk
+    may_be_hinted(principal)
         && !knows
         && agreement.name_key
         && agreement.birth_date
         && !subject.address_confidential
+}
+
+/// Whether this caller may ever be given the hint (condition 1): a staff token of a role
+/// that records persons, not a service client or an integration.
+pub fn may_be_hinted(principal: &Principal) -> bool {
+    principal.client_id.is_none()
+        && !principal.has_role(Role::Integration)
+        && (principal.has_role(Role::Coordinator) || principal.has_role(Role::Caseworker))
 }
 
 #[cfg(test)]
@@ -106,6 +117,9 @@ mod tests {
 
     #[test]
     fn only_staff_at_a_desk() {
+        assert!(may_be_hinted(&principal(&[Role::Caseworker], None)));
+        assert!(!may_be_hinted(&principal(&[Role::Caseworker], Some("cid"))));
+        assert!(!may_be_hinted(&principal(&[Role::Auditor], None)));
         let s = subject(false);
         assert!(may_hint_elsewhere(
             &principal(&[Role::Coordinator], None),

@@ -51,8 +51,10 @@ pub async fn visible_candidates<C: ConnectionTrait>(
 
 /// Ids of persons the scope may not know (by the index) with exactly this reading key and
 /// birth date and no address-suppression measure: the only persons that may raise the
-/// "probable match elsewhere" hint (`policy::matching`). At most `limit`; the caller decides
-/// each again.
+/// "probable match elsewhere" hint (`policy::matching`). None at all when any record with
+/// this key and birth date, known or not, carries the measure (the same person registered
+/// again elsewhere without it must not raise the hint for them). At most `limit`; the caller
+/// decides each again.
 pub async fn strong_elsewhere<C: ConnectionTrait>(
     db: &C,
     scope: &ListScope,
@@ -60,6 +62,19 @@ pub async fn strong_elsewhere<C: ConnectionTrait>(
     birth_date: NaiveDate,
     limit: u64,
 ) -> Result<Vec<String>, DbErr> {
+    let protected = person::Entity::find()
+        .select_only()
+        .column(person::Column::Id)
+        .filter(person::Column::KanaKey.eq(kana_key))
+        .filter(person::Column::BirthDate.eq(birth_date))
+        .filter(person::Column::AddressConfidential.eq(true))
+        .limit(1)
+        .into_tuple::<String>()
+        .one(db)
+        .await?;
+    if protected.is_some() {
+        return Ok(Vec::new());
+    }
     person::Entity::find()
         .select_only()
         .column(person::Column::Id)
