@@ -25,6 +25,8 @@ pub mod meeting_category;
 pub mod meeting_member;
 pub mod participation_placement;
 pub mod person;
+pub mod person_link;
+pub mod person_link_event;
 pub mod plan_assignment;
 pub mod referral;
 pub mod service_client;

@@ -13,6 +13,7 @@ mod m20261207_000002_feed_probes;
 mod m20261208_000001_match_keys;
 pub use m20261208_000001_match_keys::recompute_kana_keys;
 mod m20261208_000002_disclosure;
+mod m20261208_000003_person_links;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_feed_probes::Migration),
             Box::new(m20261208_000001_match_keys::Migration),
             Box::new(m20261208_000002_disclosure::Migration),
+            Box::new(m20261208_000003_person_links::Migration),
         ]
     }
 }

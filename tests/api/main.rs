@@ -29,6 +29,7 @@ mod import;
 mod inputs;
 mod ledger;
 mod limits;
+mod links;
 mod list_statements;
 mod matches;
 mod meetings;
@@ -99,6 +100,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(export::all());
     tests.extend(fhir::all());
     tests.extend(matches::all());
+    tests.extend(links::all());
     tests.extend(subscriptions::all());
     tests.extend(idempotency::all());
     tests.extend(observe::all());

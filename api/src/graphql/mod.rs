@@ -22,6 +22,7 @@ pub mod household_mutation;
 pub mod involvement;
 pub mod keyed;
 pub mod ledger;
+pub mod links;
 pub mod loaders;
 pub mod matches;
 pub mod meeting;
@@ -50,6 +51,7 @@ pub struct Query(
     registry::RegistryQuery,
     person::PersonQuery,
     matches::MatchQuery,
+    links::LinkQuery,
     household::HouseholdQuery,
     consultation::ConsultationQuery,
     referral::ReferralQuery,
@@ -83,6 +85,7 @@ pub struct Mutation(
     activity::ActivityMutation,
     service_client::ServiceClientMutation,
     upsert::UpsertMutation,
+    links::LinkMutation,
 );
 
 pub type TsunagiSchema = Schema<Query, Mutation, Subscription>;

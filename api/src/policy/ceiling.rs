@@ -5,8 +5,9 @@
 use super::types::{Category, Principal, Role};
 
 /// Version of the tables below. Bump it with any change to them. Version 2 added
-/// [`Action::Disclose`] (開示請求, admins only); the ceilings are those of version 1.
-pub const POLICY_VERSION: i32 = 2;
+/// [`Action::Disclose`] (開示請求, admins only); version 3 [`Action::LinkRecords`] and
+/// [`Action::ConfirmLinks`] (名寄せの結びつき); the ceilings are those of version 1.
+pub const POLICY_VERSION: i32 = 3;
 
 use Category::*;
 
@@ -66,6 +67,12 @@ pub enum Action {
     /// its own, ledgered as one row. Admins only: an auditor checks that productions were
     /// proper (the ledger) and must not make them (separation of duties).
     Disclose,
+    /// Propose a link between two records of one person (名寄せ), see the links a person's
+    /// records have, and withdraw one's own proposal. A link opens no access.
+    LinkRecords,
+    /// Confirm, reject and revoke links between records (coordinators: the role that works
+    /// across agencies; never the proposer alone).
+    ConfirmLinks,
 }
 
 const ACTIONS: &[(Action, &[Role])] = &[
@@ -108,6 +115,8 @@ const ACTIONS: &[(Action, &[Role])] = &[
     ),
     (Action::BreakGlass, &[Role::Coordinator, Role::Caseworker]),
     (Action::Disclose, &[Role::Admin]),
+    (Action::LinkRecords, &[Role::Coordinator, Role::Caseworker]),
+    (Action::ConfirmLinks, &[Role::Coordinator]),
 ];
 
 /// Whether the principal may perform `action`.

@@ -16,6 +16,7 @@ mod handle;
 pub mod households;
 pub mod idempotency;
 pub mod ledger;
+pub mod links;
 pub mod matches;
 pub mod meetings;
 pub mod persons;

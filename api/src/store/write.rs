@@ -129,6 +129,7 @@ versioned!(
     meeting,
     participation_placement,
     person,
+    person_link,
     referral,
     service_client,
     support_case,

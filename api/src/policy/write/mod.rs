@@ -101,6 +101,7 @@ pub mod consent;
 pub mod consultation;
 pub mod emergency;
 pub mod household;
+pub mod link;
 pub mod meeting;
 pub mod person;
 pub mod referral;
