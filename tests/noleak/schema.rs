@@ -252,6 +252,10 @@ pub const QUERY_NOT_YET: &[&str] = &[
     // 開示請求 (admins only, bypasses the per-agency policy by design: the answer is for the
     // person); masking of third parties is proved in tests/api/disclosure_report.rs
     "disclosureReport",
+    // 名寄せの結びつき: a link is listed only when the caller may know both of its records
+    // (the records themselves are Person, judged here); proved in tests/api/links.rs and
+    // the authorization table (R knows one record of a link: the link is hidden from R)
+    "personLinks",
 ];
 
 pub async fn schema_coverage(srv: &Server) -> Vec<String> {

@@ -109,6 +109,28 @@ fn probes() -> Vec<Probe> {
             Some("person"),
             "id",
         ),
+        // 名寄せの結びつき: K knows p1, not p4 (nor the p1–p4 link).
+        probe(
+            "mutation($p: ID!, $o: ID!) { proposePersonLink(personId: $p, otherPersonId: $o) { id } }",
+            |w| json!({ "p": w.p1, "o": w.p4 }),
+            "/o",
+            None,
+            "otherPersonId",
+        ),
+        probe(
+            "mutation($id: ID!, $v: Int!) { confirmPersonLink(id: $id, version: $v) { id } }",
+            |w| json!({ "id": w.link }),
+            "/id",
+            Some("person_link"),
+            "id",
+        ),
+        probe(
+            "mutation($id: ID!, $v: Int!) { revokePersonLink(id: $id, version: $v, reason: \"確認\") { id } }",
+            |w| json!({ "id": w.link }),
+            "/id",
+            Some("person_link"),
+            "id",
+        ),
         probe(
             "mutation($m: [MemberInput!]!) { createHousehold(members: $m) { id } }",
             |w| json!({ "m": [

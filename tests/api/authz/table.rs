@@ -152,6 +152,21 @@ fn queries() -> Vec<Entry> {
             ],
         ),
         row(
+            "query($p: ID!) { personLinks(personId: $p) { id status persons { id } } }",
+            |w| json!({ "p": w.p1 }),
+            |w| w.link.clone(),
+            "/p",
+            None,
+            vec![
+                Cell(Owner, ACw, Ok),
+                Cell(NonOwner, BCw, Unknown("personId")),
+                // R knows p1 (consent), not p4: the link would tell R that p4 exists.
+                Cell(NonOwner, RCw, Hidden),
+                Cell(OtherRole, ALsc, FORBIDDEN),
+                Cell(OtherRole, AAnalyst, FORBIDDEN),
+            ],
+        ),
+        row(
             "query($id: ID!) { household(id: $id) { id members { relationship person { id } } } }",
             |w| json!({ "id": w.household }),
             |w| w.household.clone(),
@@ -624,6 +639,47 @@ fn mutations() -> Vec<Entry> {
                 Cell(NonOwner, BCw, Unknown("id")),
                 // R knows the person by consent but does not own the record.
                 Cell(NonOwner, RCw, FORBIDDEN),
+                Cell(OtherRole, ALsc, FORBIDDEN),
+            ],
+        ),
+        // 名寄せの結びつき
+        row(
+            "mutation($p: ID!, $o: ID!) { proposePersonLink(personId: $p, otherPersonId: $o) { id } }",
+            |w| json!({ "p": w.p2, "o": w.p3 }),
+            none,
+            "/p",
+            None,
+            vec![
+                Cell(Owner, ACw, Ok),
+                Cell(NonOwner, BCw, Unknown("personId")),
+                Cell(OtherRole, ALsc, FORBIDDEN),
+            ],
+        ),
+        row(
+            "mutation($id: ID!, $v: Int!) { confirmPersonLink(id: $id, version: $v) { id } }",
+            |w| json!({ "id": w.link }),
+            |w| w.link.clone(),
+            "/id",
+            Some("person_link"),
+            vec![
+                Cell(Owner, ACoord, Ok),
+                Cell(NonOwner, BCoord, Unknown("id")),
+                // R's caseworker knows p1, not p4, and does not confirm anyway.
+                Cell(NonOwner, RCw, FORBIDDEN),
+                Cell(OtherRole, ACw, FORBIDDEN),
+                Cell(OtherRole, ALsc, FORBIDDEN),
+            ],
+        ),
+        row(
+            "mutation($id: ID!, $v: Int!) { revokePersonLink(id: $id, version: $v, reason: \"別人と判明\") { id } }",
+            |w| json!({ "id": w.link }),
+            |w| w.link.clone(),
+            "/id",
+            Some("person_link"),
+            vec![
+                Cell(Owner, ACoord, Ok),
+                Cell(NonOwner, BCoord, Unknown("id")),
+                Cell(NonOwner, RCw, Unknown("id")),
                 Cell(OtherRole, ALsc, FORBIDDEN),
             ],
         ),

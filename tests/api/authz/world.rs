@@ -64,6 +64,9 @@ pub struct World {
     /// A 重層的支援会議 convened by A about H.
     pub meeting: String,
     pub activity: String,
+    /// A's proposal that p1 and p4 are one person (confirmed, then revoked, by A's
+    /// coordinator). R knows p1 by consent, not p4: the link is hidden from R.
+    pub link: String,
     /// A SERVICE account at A holding INTEGRATION (createServiceClient issues it a client).
     pub service_account: String,
     /// A service client of that account (rotated, then revoked, by the admin).
@@ -280,6 +283,14 @@ pub async fn build(srv: &Server) -> World {
         json!({ "i": { "kind": "MONITORING", "personId": p1, "occurredOn": "2026-01-01", "note": "自宅訪問、体調は安定" } }),
     )
     .await;
+    let link = create(
+        srv,
+        &cw,
+        "proposePersonLink",
+        "mutation($p: ID!, $o: ID!) { proposePersonLink(personId: $p, otherPersonId: $o) { id } }",
+        json!({ "p": p1, "o": p4 }),
+    )
+    .await;
     let service_account = create(
         srv,
         &srv.admin_token,
@@ -326,6 +337,7 @@ pub async fn build(srv: &Server) -> World {
         involvement,
         meeting,
         activity,
+        link,
         service_account,
         client,
     }
