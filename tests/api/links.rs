@@ -19,6 +19,18 @@ const LINKS: &str =
     "query($p: ID!) { personLinks(personId: $p) { id status version proposedBy persons { id }
   proposedByAgency { id } history { action accountId agency { id } note } } }";
 
+/// The other records P's disclosure report (開示請求) names as the same person.
+async fn linked_in_report(srv: &Server, person: &str) -> Value {
+    let r = srv
+        .gql(
+            &srv.admin_token,
+            "query($p: ID!) { disclosureReport(personId: $p) { linkedRecords { personId ownerAgency { id } } } }",
+            json!({ "p": person }),
+        )
+        .await;
+    r.ok()["disclosureReport"]["linkedRecords"].clone()
+}
+
 fn only(r: &Gql, code: &str, field: &str) {
     let e = r.only_error(code);
     if !field.is_empty() {
@@ -89,6 +101,8 @@ async fn a_link_is_proposed_confirmed_by_another_coordinator_and_revoked_with_it
     both.sort();
     assert_eq!(subjects, both);
 
+    // A proposal is not the person's: the report does not name the other record.
+    assert_eq!(linked_in_report(srv, &p).await, json!([]));
     // Nothing merged: both records are there as they were.
     for (person, family) in [(&p, "髙橋"), (&q, "高橋")] {
         let got = srv
@@ -144,6 +158,15 @@ async fn a_link_is_proposed_confirmed_by_another_coordinator_and_revoked_with_it
         c.ok()["confirmPersonLink"],
         json!({ "id": id, "status": "CONFIRMED", "version": 2, "decidedBy": coord_id })
     );
+    // Confirmed: each record's disclosure report names the other, so both are produced.
+    assert_eq!(
+        linked_in_report(srv, &p).await,
+        json!([{ "personId": q, "ownerAgency": { "id": a } }])
+    );
+    assert_eq!(
+        linked_in_report(srv, &q).await,
+        json!([{ "personId": p, "ownerAgency": { "id": a } }])
+    );
     let own = srv.gql(&coord, PROPOSE, json!({ "p": p, "o": r })).await;
     let own = own.ok()["proposePersonLink"]["id"]
         .as_str()
@@ -190,6 +213,11 @@ async fn a_link_is_proposed_confirmed_by_another_coordinator_and_revoked_with_it
         )
         .await;
     assert_eq!(rv.ok()["revokePersonLink"]["status"], "REVOKED");
+    assert_eq!(
+        linked_in_report(srv, &p).await,
+        json!([]),
+        "revoked: not the person's"
+    );
     // Proposed again (the same link, its history going on), then withdrawn by its proposer.
     let again = srv.gql(&cw, PROPOSE, json!({ "p": p, "o": q })).await;
     assert_eq!(

@@ -23,6 +23,9 @@
 //!   Within a case, the same holds for its parts: a decision is shown only when made on a
 //!   day the person belonged to the household, a plan only when made then, an agency's
 //!   involvement only when it overlapped the person's membership.
+//! - **同じ人の記録 / linked records**: the other records confirmed (名寄せ, CONFIRMED) to be
+//!   the person, by id and registering agency, so that the officer produces their reports
+//!   too; a proposed or revoked link is not shown (its other record may be someone else).
 //! - **職員 / staff**: agencies and roles, never account ids or staff names (the ledger shows
 //!   who by agency, as マイナポータル's 情報提供等記録 does; a decision's decider is
 //!   ［担当者］).
@@ -64,6 +67,7 @@ pub fn report(h: &Holdings, now: DateTime<Utc>) -> DisclosureReport {
         policy_version: POLICY_VERSION,
         categories: Vec::new(),
         person: b.person(),
+        linked_records: b.linked_records(),
         households,
         consultations,
         referrals: b.referrals(),
@@ -150,6 +154,20 @@ impl<'a> Builder<'a> {
             created_at: p.created_at.into(),
             updated_at: p.updated_at.into(),
         }
+    }
+
+    /// Records confirmed to be the person (a proposal or a revoked link may be someone else:
+    /// not shown).
+    fn linked_records(&self) -> Vec<DisclosureLinkedRecord> {
+        self.h
+            .linked_records
+            .iter()
+            .map(|l| DisclosureLinkedRecord {
+                person_id: ID(l.person_id.clone()),
+                owner_agency: l.owner_agency_id.as_deref().and_then(|a| self.agency(a)),
+                confirmed_at: l.confirmed_at.map(Into::into),
+            })
+            .collect()
     }
 
     fn households(&self) -> Vec<DisclosureHousehold> {

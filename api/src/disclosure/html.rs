@@ -66,6 +66,26 @@ pub fn render(r: &DisclosureReport) -> String {
         ("更新日時", time(p.updated_at.as_str())),
     ]);
 
+    if !r.linked_records.is_empty() {
+        h.raw("<h3>同じ方として確認されたほかの記録（名寄せ）</h3>");
+        h.text(
+            "次の記録も同じ方のものと確認されています。それぞれの記録の開示報告書も作成します。",
+        );
+        h.rows(
+            &["記録 ID", "登録機関", "確認日時"],
+            r.linked_records.iter().map(|l| {
+                vec![
+                    l.person_id.0.clone(),
+                    agency(&l.owner_agency),
+                    l.confirmed_at
+                        .as_ref()
+                        .map(|t| time(t.as_str()))
+                        .unwrap_or_default(),
+                ]
+            }),
+        );
+    }
+
     h.raw("<h2>2. 世帯</h2>");
     h.none_if(r.households.is_empty());
     for x in &r.households {

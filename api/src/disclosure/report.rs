@@ -22,6 +22,9 @@ pub struct DisclosureReport {
     /// この報告に含まれる情報区分 / the categories the report holds
     pub categories: Vec<String>,
     pub person: DisclosurePerson,
+    /// 同じ人として結びつけた (確認済みの) ほかの記録 / other records confirmed to be the
+    /// same person (名寄せ): produce their reports too
+    pub linked_records: Vec<DisclosureLinkedRecord>,
     pub households: Vec<DisclosureHousehold>,
     pub consultations: Vec<DisclosureConsultation>,
     pub referrals: Vec<DisclosureReferral>,
@@ -49,6 +52,17 @@ pub struct DisclosureReport {
     /// 記述 (自由記述) のうち、確認が必要なものがあるか / whether free text needs the
     /// officer's review before the report is handed over (第78条)
     pub review_required: bool,
+}
+
+/// 同じ人として確認されたほかの記録 / another record confirmed to be the same person
+#[derive(SimpleObject, Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct DisclosureLinkedRecord {
+    /// その記録の ID (その記録の報告書を作るため) / its id, to produce its report too
+    pub person_id: ID,
+    /// その記録の登録機関 / its registering agency
+    pub owner_agency: Option<DisclosureAgency>,
+    pub confirmed_at: Option<DateTime>,
 }
 
 /// 機関 / an agency (public directory data)

@@ -80,12 +80,66 @@ pub struct Holdings {
     pub emergency_grants: Vec<emergency_grant::Model>,
     /// Every agency (the directory is small and public): names for every agency id above.
     pub agencies: Vec<agency::Model>,
+    /// The person's confirmed 名寄せ links: the other record of the person, its registering
+    /// agency and when the link was confirmed (proposed or revoked links are not the
+    /// person's: the other record may be someone else).
+    pub linked_records: Vec<LinkedRecord>,
     /// The names of the co-subjects, the other household members and no one else.
     pub third_parties: Vec<ThirdPartyNames>,
     /// The newest [`LEDGER_ROWS`] ledger rows about the person, newest first.
     pub ledger: Vec<audit_event::Model>,
     /// Every ledger row about the person, counted per agency and action.
     pub ledger_summary: Vec<LedgerSummary>,
+}
+
+/// Another record confirmed to be the same person (`person_link`, CONFIRMED).
+#[derive(Clone, Debug)]
+pub struct LinkedRecord {
+    pub person_id: String,
+    pub owner_agency_id: Option<String>,
+    pub confirmed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The person's confirmed links, with each other record's registering agency.
+async fn linked_records<C: ConnectionTrait>(
+    db: &C,
+    person_id: &str,
+) -> Result<Vec<LinkedRecord>, DbErr> {
+    let links: Vec<entity::person_link::Model> = super::links::of_person(db, person_id)
+        .await?
+        .into_iter()
+        .filter(|l| l.status == crate::policy::write::link::LinkState::Confirmed.as_str())
+        .collect();
+    let others: Vec<String> = links
+        .iter()
+        .map(|l| {
+            if l.person_a_id == person_id {
+                l.person_b_id.clone()
+            } else {
+                l.person_a_id.clone()
+            }
+        })
+        .collect();
+    let owners: std::collections::HashMap<String, String> = if others.is_empty() {
+        Default::default()
+    } else {
+        person::Entity::find()
+            .filter(person::Column::Id.is_in(others.clone()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.owner_agency_id))
+            .collect()
+    };
+    Ok(links
+        .iter()
+        .zip(others)
+        .map(|(l, other)| LinkedRecord {
+            owner_agency_id: owners.get(&other).cloned(),
+            person_id: other,
+            confirmed_at: l.decided_at,
+        })
+        .collect())
 }
 
 /// Everything the hub holds about `person_id`; None if there is no such person.
@@ -165,6 +219,7 @@ pub async fn gather<C: ConnectionTrait>(
             .filter(|p| p != person_id),
     );
     let third_parties = names_of(db, others).await?;
+    let linked_records = linked_records(db, person_id).await?;
     let (ledger, ledger_summary) = ledger_of(db, person_id).await?;
     Ok(Some(Holdings {
         person,
@@ -186,6 +241,7 @@ pub async fn gather<C: ConnectionTrait>(
         resources,
         emergency_grants,
         agencies,
+        linked_records,
         third_parties,
         ledger,
         ledger_summary,
