@@ -64,6 +64,7 @@ pub async fn produce<C: ConnectionTrait>(
                 "activities": report.activities.len(),
                 "placements": report.placements.len(),
                 "emergencyAccesses": report.emergency_accesses.len(),
+                "linkedRecords": report.linked_records.len(),
             },
             "ledgerRows": report.access_log.len(),
             "alert": "DISCLOSURE_PRODUCED",

@@ -279,6 +279,27 @@ async fn a_link_is_proposed_confirmed_by_another_coordinator_and_revoked_with_it
     assert!(of_p
         .iter()
         .any(|l| l["id"] == own.as_str() && l["history"][1]["action"] == "REJECTED"));
+    // Two proposals of one new pair at once: one is stored, the other is CONFLICT.
+    let s1 = srv
+        .person(&cw, person_input("並行", "一", "ヘイコウ", "ハジメ"))
+        .await;
+    let s2 = srv
+        .person(&cw, person_input("並行", "壱", "ヘイコウ", "ハジメ"))
+        .await;
+    let (x, y) = tokio::join!(
+        srv.gql(&cw, PROPOSE, json!({ "p": s1, "o": s2 })),
+        srv.gql(&coord, PROPOSE, json!({ "p": s2, "o": s1 })),
+    );
+    let mut codes = [x.codes(), y.codes()];
+    codes.sort();
+    assert_eq!(
+        codes,
+        [vec![], vec!["CONFLICT".to_owned()]],
+        "{} {}",
+        x.body,
+        y.body
+    );
+    assert_eq!(links(srv, &coord, &s1).await.len(), 1);
 }
 
 async fn a_link_widens_no_access_and_is_hidden_from_a_caller_who_may_not_know_both(srv: &Server) {
@@ -352,6 +373,53 @@ async fn a_link_widens_no_access_and_is_hidden_from_a_caller_who_may_not_know_bo
     assert_eq!(proposed.body, none.body);
     srv.assert_unchanged(&before, "A's attempts on B's link")
         .await;
+    // A third agency Z that knows both records (by consent) revokes the link: B, which
+    // registered one record, is not told that Z handled the person, nor Z's reason (the
+    // note is NARRATIVE of both records, and B may not see A's).
+    let z = srv.agency("lk-wz", "CHILD_FAMILY").await;
+    let (_, z_coord) = srv.account("lk-wz-coord", &z, &["coordinator"]).await;
+    srv.consent(&a_cw, consent_input(&pa, &["IDENTITY"], &[&z], &[]))
+        .await;
+    srv.consent(&b_cw, consent_input(&pb, &["IDENTITY"], &[&z], &[]))
+        .await;
+    let rv = srv
+        .gql(
+            &z_coord,
+            REVOKE,
+            json!({ "id": id, "v": 2, "r": "DV 避難中のため別登録" }),
+        )
+        .await;
+    assert_eq!(rv.ok()["revokePersonLink"]["status"], "REVOKED");
+    let seen = srv.gql(&b_cw, LINKS, json!({ "p": pb })).await;
+    let l = &seen.data()["personLinks"][0];
+    assert_eq!(l["proposedByAgency"]["id"], b.as_str(), "B's own proposal");
+    let last = &l["history"][2];
+    assert_eq!(
+        (
+            last["action"].clone(),
+            last["accountId"].clone(),
+            last["agency"].clone(),
+            last["note"].clone()
+        ),
+        (json!("REVOKED"), Value::Null, Value::Null, Value::Null),
+        "{}",
+        seen.body
+    );
+    assert!(
+        seen.codes().iter().all(|c| c == "CONSENT_REQUIRED"),
+        "{}",
+        seen.body
+    );
+    let text = seen.body.to_string();
+    assert!(
+        !text.contains(&z) && !text.contains("DV") && !text.contains("lk-wz"),
+        "{text}"
+    );
+    // Z itself sees its own act and note.
+    let own = srv.gql(&z_coord, LINKS, json!({ "p": pb })).await;
+    let last = &own.ok()["personLinks"][0]["history"][2];
+    assert_eq!(last["agency"]["id"], z.as_str());
+    assert_eq!(last["note"], "DV 避難中のため別登録");
     // Nothing of B's record reached A anywhere above.
     for r in [&unknown, &proposed] {
         let text = r.body.to_string();

@@ -7,20 +7,31 @@
 //! decision as `persons`): to anyone else it would tell that another record of the person
 //! exists — the "known elsewhere" that `personMatches` guards. For them a link is NOT_FOUND,
 //! exactly as an id that does not exist.
+//!
+//! Even to a caller who may know both records, an actor of the link (who proposed, confirmed
+//! or revoked it) is named only when it is the caller's own agency or registers one of the
+//! records (`policy::matching::link_actor_shown`): a third agency that handled the person is
+//! the person's circumstance. A note is NARRATIVE of both records, decided and ledgered as
+//! such (its writer's agency always sees it).
+
+use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, ID};
 
 use super::context::{db, req};
+use super::gate::{nullable, reveal_all, RecordRef};
+use super::loaders::load_persons;
 use super::person::Person;
 use super::registry::{agency_by_id, Agency};
 use super::scalars::DateTime;
 use super::validate;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::matching::link_actor_shown;
 use crate::policy::write::link::{
     may_confirm_link, may_propose_link, may_revoke_link, LinkFacts, LinkState,
 };
-use crate::policy::Action;
+use crate::policy::{Action, Category, Item, Link, SubjectFacts};
 use crate::store;
 use entity::{person_link, person_link_event};
 
@@ -79,7 +90,44 @@ impl PersonLinkAction {
 pub struct PersonLink(person_link::Model);
 
 /// 結びつきの履歴の 1 件 / one event of a link's history
-pub struct PersonLinkEvent(person_link_event::Model);
+pub struct PersonLinkEvent {
+    model: person_link_event::Model,
+    /// Whether its agency and account are shown ([`link_actor_shown`]).
+    actor_shown: bool,
+    /// The two records' facts: the note is NARRATIVE of both.
+    subjects: Vec<Arc<SubjectFacts>>,
+}
+
+/// The two records of a link as loaded: their registering agencies and facts.
+async fn pair(
+    ctx: &Context<'_>,
+    link: &person_link::Model,
+) -> ApiResult<([String; 2], Vec<Arc<SubjectFacts>>)> {
+    let loaded = load_persons(ctx, &[link.person_a_id.clone(), link.person_b_id.clone()]).await?;
+    let owner = |id: &str| {
+        loaded
+            .iter()
+            .find(|l| l.model.id == id)
+            .map(|l| l.model.owner_agency_id.clone())
+            .ok_or_else(|| ApiError::internal("person link", "a linked record vanished"))
+    };
+    let owners = [owner(&link.person_a_id)?, owner(&link.person_b_id)?];
+    Ok((owners, loaded.iter().map(|l| l.facts.clone()).collect()))
+}
+
+/// Whether `agency` (an actor of the link) is shown to the caller.
+async fn actor_shown(
+    ctx: &Context<'_>,
+    link: &person_link::Model,
+    agency: &str,
+) -> ApiResult<bool> {
+    let (owners, _) = pair(ctx, link).await?;
+    Ok(link_actor_shown(
+        &req(ctx)?.principal,
+        agency,
+        [&owners[0], &owners[1]],
+    ))
+}
 
 fn state(m: &person_link::Model) -> ApiResult<LinkState> {
     LinkState::parse(&m.status)
@@ -106,29 +154,52 @@ impl PersonLink {
     async fn proposed_at(&self) -> DateTime {
         self.0.proposed_at.into()
     }
-    /// 提案したアカウント / the account that proposed it
-    async fn proposed_by(&self) -> ID {
-        ID(self.0.proposed_by.clone())
+    /// 提案したアカウント (自機関か、2 つの記録の登録機関のときだけ) / the account that
+    /// proposed it: only when of the caller's agency or of an agency registering one of the records
+    async fn proposed_by(&self, ctx: &Context<'_>) -> ApiResult<Option<ID>> {
+        let shown = actor_shown(ctx, &self.0, &self.0.proposed_agency_id).await?;
+        Ok(shown.then(|| ID(self.0.proposed_by.clone())))
     }
-    async fn proposed_by_agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
-        agency_by_id(ctx, &self.0.proposed_agency_id).await
+    /// 提案した機関 (同上) / the agency that proposed it (as above)
+    async fn proposed_by_agency(&self, ctx: &Context<'_>) -> ApiResult<Option<Agency>> {
+        if actor_shown(ctx, &self.0, &self.0.proposed_agency_id).await? {
+            Ok(Some(agency_by_id(ctx, &self.0.proposed_agency_id).await?))
+        } else {
+            Ok(None)
+        }
     }
     /// 確認・取り消しの日時 (最後のもの) / when it was last confirmed or revoked
     async fn decided_at(&self) -> Option<DateTime> {
         self.0.decided_at.map(Into::into)
     }
-    async fn decided_by(&self) -> Option<ID> {
-        self.0.decided_by.clone().map(ID)
+    /// 最後に確認・取り消したアカウント (同上) / who last confirmed or revoked it (as above)
+    async fn decided_by(&self, ctx: &Context<'_>) -> ApiResult<Option<ID>> {
+        let (Some(by), Some(agency)) = (&self.0.decided_by, &self.0.decided_agency_id) else {
+            return Ok(None);
+        };
+        Ok(actor_shown(ctx, &self.0, agency)
+            .await?
+            .then(|| ID(by.clone())))
     }
     async fn version(&self) -> i32 {
         self.0.version
     }
     /// 履歴 (古い順) / the history, oldest first
     async fn history(&self, ctx: &Context<'_>) -> ApiResult<Vec<PersonLinkEvent>> {
+        let (owners, subjects) = pair(ctx, &self.0).await?;
+        let principal = &req(ctx)?.principal;
         Ok(store::links::events(db(ctx)?, &self.0.id)
             .await?
             .into_iter()
-            .map(PersonLinkEvent)
+            .map(|model| PersonLinkEvent {
+                actor_shown: link_actor_shown(
+                    principal,
+                    &model.agency_id,
+                    [&owners[0], &owners[1]],
+                ),
+                model,
+                subjects: subjects.clone(),
+            })
             .collect())
     }
 }
@@ -136,21 +207,49 @@ impl PersonLink {
 #[Object]
 impl PersonLinkEvent {
     async fn action(&self) -> ApiResult<PersonLinkAction> {
-        PersonLinkAction::parse(&self.0.action)
-            .ok_or_else(|| ApiError::internal("person link event", self.0.action.clone()))
+        PersonLinkAction::parse(&self.model.action)
+            .ok_or_else(|| ApiError::internal("person link event", self.model.action.clone()))
     }
     async fn at(&self) -> DateTime {
-        self.0.at.into()
+        self.model.at.into()
     }
-    async fn account_id(&self) -> ID {
-        ID(self.0.account_id.clone())
+    /// 操作したアカウント (自機関か、2 つの記録の登録機関のときだけ) / who: only when of the
+    /// caller's agency or of an agency registering one of the records
+    async fn account_id(&self) -> Option<ID> {
+        self.actor_shown.then(|| ID(self.model.account_id.clone()))
     }
-    async fn agency(&self, ctx: &Context<'_>) -> ApiResult<Agency> {
-        agency_by_id(ctx, &self.0.agency_id).await
+    /// 操作した機関 (同上) / the agency (as above)
+    async fn agency(&self, ctx: &Context<'_>) -> ApiResult<Option<Agency>> {
+        if self.actor_shown {
+            Ok(Some(agency_by_id(ctx, &self.model.agency_id).await?))
+        } else {
+            Ok(None)
+        }
     }
-    /// 理由・メモ / the reason or note given
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    /// 理由・メモ (両方の記録の NARRATIVE として判定。書いた機関には常に見える)
+    /// / the reason or note: NARRATIVE of both records (its writer's agency always sees it)
+    async fn note(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        if self.model.note.is_none() {
+            // No note was written: nothing to decide or ledger.
+            return Ok(None);
+        }
+        let record = RecordRef {
+            kind: "person_link",
+            id: &self.model.link_id,
+            owner: &self.model.agency_id,
+            link: Link::Person,
+        };
+        let note = self.model.note.clone();
+        nullable(
+            ctx,
+            reveal_all(
+                ctx,
+                &self.subjects,
+                record,
+                Item::of(Category::Narrative),
+                || note,
+            ),
+        )
     }
 }
 
@@ -184,8 +283,10 @@ fn entries(
     r: &super::context::RequestCtx,
     operation: &str,
     link: &person_link::Model,
-    status: &str,
+    action: PersonLinkAction,
 ) -> Vec<Entry> {
+    let status = &link.status;
+    let action = action.as_str();
     [&link.person_a_id, &link.person_b_id]
         .into_iter()
         .map(|p| {
@@ -195,7 +296,7 @@ fn entries(
                 "person_link",
                 &link.id,
                 Some(p),
-                serde_json::json!({ "fields": ["status"], "status": status }),
+                serde_json::json!({ "fields": ["status"], "status": status, "action": action }),
             )
         })
         .collect()
@@ -310,7 +411,7 @@ impl LinkMutation {
             version: existing.as_ref().map_or(1, |l| l.version),
             updated_at: r.now,
         };
-        let entries = entries(r, "proposePersonLink", &link, "PROPOSED");
+        let entries = entries(r, "proposePersonLink", &link, PersonLinkAction::Proposed);
         let event = event(r, &link.id, PersonLinkAction::Proposed, note);
         let saved = store::links::propose(db, permit, link, existing, event, entries).await?;
         Ok(PersonLink(saved))
@@ -339,7 +440,12 @@ impl LinkMutation {
             updated_at: r.now,
             ..read.clone()
         };
-        let entries = entries(r, "confirmPersonLink", &changed, "CONFIRMED");
+        let entries = entries(
+            r,
+            "confirmPersonLink",
+            &changed,
+            PersonLinkAction::Confirmed,
+        );
         let event = event(r, &id, PersonLinkAction::Confirmed, note);
         let saved =
             store::links::confirm(db(ctx)?, permit, (&read, version), changed, event, entries)
@@ -377,7 +483,7 @@ impl LinkMutation {
             updated_at: r.now,
             ..read.clone()
         };
-        let entries = entries(r, "revokePersonLink", &changed, action.as_str());
+        let entries = entries(r, "revokePersonLink", &changed, action);
         let event = event(r, &id, action, Some(reason));
         let saved =
             store::links::revoke(db(ctx)?, permit, (&read, version), changed, event, entries)

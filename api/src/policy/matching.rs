@@ -58,6 +58,16 @@ pub fn may_be_hinted(principal: &Principal) -> bool {
         && (principal.has_role(Role::Coordinator) || principal.has_role(Role::Caseworker))
 }
 
+/// Whether a link's actor (the agency, and its account, that proposed, confirmed or revoked
+/// it) is shown: when it is the caller's own agency or registers one of the two records.
+/// Any other agency that handled the person (a third agency that knew both records, a DV or
+/// child-protection office, say) is not named: which agencies are involved with a person is
+/// itself the person's circumstance (README §6.1, as `probableMatchElsewhere` names no
+/// agency kind).
+pub fn link_actor_shown(principal: &Principal, actor_agency_id: &str, owners: [&str; 2]) -> bool {
+    actor_agency_id == principal.agency_id || owners.contains(&actor_agency_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +123,15 @@ mod tests {
         ] {
             assert!(!may_hint_elsewhere(&cw, &subject(false), false, weak));
         }
+    }
+
+    #[test]
+    fn a_link_names_only_the_callers_own_and_the_records_agencies() {
+        let cw = principal(&[Role::Caseworker], None);
+        assert!(link_actor_shown(&cw, "a", ["b", "c"]));
+        assert!(link_actor_shown(&cw, "b", ["b", "c"]));
+        assert!(link_actor_shown(&cw, "c", ["b", "c"]));
+        assert!(!link_actor_shown(&cw, "z", ["b", "c"]));
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub(super) fn has_free_text(r: &DisclosureReport) -> bool {
         || r.meetings.iter().any(|m| m.minutes.is_some())
         || !r.emergency_accesses.is_empty()
         || r.consents.iter().any(|c| c.withdrawal_reason.is_some())
+        // A link confirmed by mistake would name a third party's record and agency.
+        || !r.linked_records.is_empty()
 }
 
 pub(super) fn masking_notes() -> Vec<DisclosureMaskingNote> {

@@ -110,10 +110,10 @@ pub fn may_confirm_link(p: &Principal, link: LinkFacts<'_>) -> Ruling<ConfirmLin
 }
 
 /// A coordinator revokes a link or rejects a proposal; the proposer may withdraw its own
-/// pending proposal. The permit says which it is through the state read.
+/// pending proposal (and is told it is already revoked, not refused, when it is).
 pub fn may_revoke_link(p: &Principal, link: LinkFacts<'_>) -> Ruling<RevokeLink> {
     let coordinator = may(p, Action::ConfirmLinks);
-    let own_proposal = link.state == LinkState::Proposed
+    let own_proposal = link.state != LinkState::Confirmed
         && link.proposed_by == p.account_id
         && may(p, Action::LinkRecords);
     if !coordinator && !own_proposal {
@@ -209,6 +209,10 @@ mod tests {
         let cw = principal("a", &[Role::Caseworker]);
         let me = cw.account_id.clone();
         assert!(may_revoke_link(&cw, link(LinkState::Proposed, &me)).is_ok());
+        assert_eq!(
+            may_revoke_link(&cw, link(LinkState::Revoked, &me)).unwrap_err(),
+            Refusal::State(ALREADY_REVOKED)
+        );
         for l in [
             link(LinkState::Proposed, "someone"),
             link(LinkState::Confirmed, &me),
