@@ -334,13 +334,7 @@ impl LinkQuery {
         let links = store::links::of_person(db(ctx)?, &person_id).await?;
         let others: Vec<String> = links
             .iter()
-            .map(|l| {
-                if l.person_a_id == person_id {
-                    l.person_b_id.clone()
-                } else {
-                    l.person_a_id.clone()
-                }
-            })
+            .map(|l| store::links::other(l, &person_id).to_owned())
             .collect();
         let known: std::collections::BTreeSet<String> = Person::visible(ctx, &others)
             .await?

@@ -112,13 +112,7 @@ async fn linked_records<C: ConnectionTrait>(
         .collect();
     let others: Vec<String> = links
         .iter()
-        .map(|l| {
-            if l.person_a_id == person_id {
-                l.person_b_id.clone()
-            } else {
-                l.person_a_id.clone()
-            }
-        })
+        .map(|l| super::links::other(l, person_id).to_owned())
         .collect();
     let owners: std::collections::HashMap<String, String> = if others.is_empty() {
         Default::default()

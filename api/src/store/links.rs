@@ -22,6 +22,15 @@ pub fn ordered<'a>(x: &'a str, y: &'a str) -> (&'a str, &'a str) {
     }
 }
 
+/// The record of the pair that is not `person_id`.
+pub fn other<'a>(link: &'a person_link::Model, person_id: &str) -> &'a str {
+    if link.person_a_id == person_id {
+        &link.person_b_id
+    } else {
+        &link.person_a_id
+    }
+}
+
 pub async fn get<C: ConnectionTrait>(
     db: &C,
     id: &str,
