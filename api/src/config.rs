@@ -126,6 +126,9 @@ pub struct Limits {
     /// graphql-transport-ws `ping` (keeps proxies and NAT from dropping it; a failed write
     /// ends it). Zero sends none.
     pub ws_ping_interval: Duration,
+    /// The statistics threshold k ([`crate::policy::statistics`]): a cell whose perturbed
+    /// count is below it is not published. At least `MIN_THRESHOLD` (5).
+    pub statistics_threshold: i64,
 }
 
 impl Default for Limits {
@@ -141,6 +144,7 @@ impl Default for Limits {
             rate_per_minute: 600,
             documents: Arc::default(),
             ws_ping_interval: Duration::from_secs(30),
+            statistics_threshold: crate::policy::statistics::DEFAULT_THRESHOLD,
         }
     }
 }
@@ -166,6 +170,9 @@ impl Limits {
                 .map_or(d.rate_per_minute, |n| n as u32),
             documents: d.documents,
             ws_ping_interval: d.ws_ping_interval,
+            statistics_threshold: s
+                .statistics_threshold
+                .map_or(d.statistics_threshold, |k| k as i64),
         }
     }
 }

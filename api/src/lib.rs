@@ -25,4 +25,5 @@ pub mod operate;
 pub mod policy;
 pub mod seed;
 pub mod shed;
+pub mod statistics;
 pub mod store;

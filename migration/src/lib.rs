@@ -14,6 +14,7 @@ mod m20261208_000001_match_keys;
 pub use m20261208_000001_match_keys::recompute_kana_keys;
 mod m20261208_000002_disclosure;
 mod m20261208_000003_person_links;
+pub mod m20261209_000001_statistics;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_match_keys::Migration),
             Box::new(m20261208_000002_disclosure::Migration),
             Box::new(m20261208_000003_person_links::Migration),
+            Box::new(m20261209_000001_statistics::Migration),
         ]
     }
 }

@@ -148,6 +148,9 @@ pub struct Settings {
     /// アカウントごとの 1 分あたりのリクエスト数 (0 で無効) / requests per minute per account (0: off) [default: 600]
     #[arg(long, global = true, env = "TSUNAGI_RATE_LIMIT_PER_MINUTE", value_name = "N", value_parser = whole("TSUNAGI_RATE_LIMIT_PER_MINUTE", 0, 1_000_000))]
     pub rate_limit_per_minute: Option<u64>,
+    /// 統計表で公表する最小の値 k (5 以上) / the statistics threshold k: a cell perturbed below it is not published (5-1000) [default: 5]
+    #[arg(long, global = true, env = "TSUNAGI_STATISTICS_THRESHOLD", value_name = "K", value_parser = whole("TSUNAGI_STATISTICS_THRESHOLD", 5, 1000))]
+    pub statistics_threshold: Option<u64>,
 
     /// DB 接続プールの接続数 / most pooled database connections (1-10000; SQLite: 1) [default: PostgreSQL 16, SQLite 1]
     #[arg(long, global = true, env = "TSUNAGI_DATABASE_POOL_SIZE", value_name = "N", value_parser = whole("TSUNAGI_DATABASE_POOL_SIZE", 1, 10_000))]

@@ -36,6 +36,7 @@ pub mod registry;
 pub mod resource;
 pub mod scalars;
 pub mod service_client;
+pub mod statistics;
 pub mod subscription;
 pub mod upsert;
 pub mod validate;
@@ -66,6 +67,7 @@ pub struct Query(
     external_ref::ExternalRefQuery,
     changes::ChangesQuery,
     disclosure::DisclosureQuery,
+    statistics::StatisticsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -86,6 +88,7 @@ pub struct Mutation(
     service_client::ServiceClientMutation,
     upsert::UpsertMutation,
     links::LinkMutation,
+    statistics::StatisticsMutation,
 );
 
 pub type TsunagiSchema = Schema<Query, Mutation, Subscription>;
@@ -106,6 +109,7 @@ pub fn schema(db: Option<DatabaseConnection>, limits: &Limits) -> TsunagiSchema 
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
+    builder = builder.data(statistics::StatisticsThreshold(limits.statistics_threshold));
     if let Some(db) = db {
         builder = builder.data(crate::store::Db::Pool(db));
     }

@@ -6,8 +6,10 @@ use super::types::{Category, Principal, Role};
 
 /// Version of the tables below. Bump it with any change to them. Version 2 added
 /// [`Action::Disclose`] (開示請求, admins only); version 3 [`Action::LinkRecords`] and
-/// [`Action::ConfirmLinks`] (名寄せの結びつき); the ceilings are those of version 1.
-pub const POLICY_VERSION: i32 = 3;
+/// [`Action::ConfirmLinks`] (名寄せの結びつき); version 4 [`Action::Analyse`],
+/// [`Action::Evaluate`] and [`Action::SetTargets`] (統計と事業評価); the ceilings are those of
+/// version 1.
+pub const POLICY_VERSION: i32 = 4;
 
 use Category::*;
 
@@ -73,6 +75,15 @@ pub enum Action {
     /// Confirm, reject and revoke links between records (coordinators: the role that works
     /// across agencies; never the proposer alone).
     ConfirmLinks,
+    /// Build ad-hoc aggregate tables (`statistics`) under disclosure control
+    /// ([`super::statistics`]): counts over the whole city's records, never a person.
+    Analyse,
+    /// Read the yearly 事業評価 (`evaluationReport`, `targets`): aggregates under the same
+    /// disclosure control, for the analysts who prepare it and the admins who report it.
+    Evaluate,
+    /// Set the 実施目標 per fiscal year and indicator, and switch a group of measures off or
+    /// on for the city (`setTarget`, `setStatisticsMeasure`).
+    SetTargets,
 }
 
 const ACTIONS: &[(Action, &[Role])] = &[
@@ -117,6 +128,9 @@ const ACTIONS: &[(Action, &[Role])] = &[
     (Action::Disclose, &[Role::Admin]),
     (Action::LinkRecords, &[Role::Coordinator, Role::Caseworker]),
     (Action::ConfirmLinks, &[Role::Coordinator]),
+    (Action::Analyse, &[Role::Analyst]),
+    (Action::Evaluate, &[Role::Analyst, Role::Admin]),
+    (Action::SetTargets, &[Role::Admin]),
 ];
 
 /// Whether the principal may perform `action`.

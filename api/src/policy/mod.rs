@@ -15,6 +15,7 @@ mod decide;
 pub mod index;
 pub mod matching;
 pub mod refs;
+pub mod statistics;
 mod types;
 pub mod write;
 

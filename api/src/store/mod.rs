@@ -24,6 +24,7 @@ pub mod referrals;
 pub mod registry;
 pub mod resources;
 pub mod service_clients;
+pub mod statistics;
 pub mod visibility;
 pub mod wake;
 pub mod write;

@@ -107,6 +107,7 @@ pub mod person;
 pub mod referral;
 pub mod registry;
 pub mod resource;
+pub mod statistics;
 
 /// For the rules' unit tests.
 #[cfg(test)]

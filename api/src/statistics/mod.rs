@@ -1,0 +1,172 @@
+//! Aggregate tables for analysts and the yearly 事業評価 (issue 17).
+//!
+//! A table is read by `store::statistics` as true counts with their record-key sums, and
+//! every cell, margin and total goes through `policy::statistics::publish` before anything
+//! leaves: a cell is published perturbed (cell-key method) or not listed at all. Nothing
+//! here reads or returns a person, an id, a date finer than a month or an age finer than
+//! its band.
+
+pub mod evaluation;
+
+use sea_orm::ConnectionTrait;
+
+use crate::error::{ApiError, ApiResult};
+use crate::policy::statistics::publish;
+use crate::store::statistics::{self as raw, Condition, Dimension, Measure};
+
+/// Most dimensions a table may group by.
+pub const MAX_DIMENSIONS: usize = 3;
+/// Most conditions, values in one condition, and characters in one value.
+pub const MAX_CONDITIONS: usize = 13;
+pub const MAX_VALUES: usize = 200;
+pub const MAX_VALUE_LEN: usize = 100;
+
+/// One published cell: the values of its grouped dimensions (`None` where it is a margin
+/// over that dimension; all `None` is the total) and its published value.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Cell {
+    pub values: Vec<Option<String>>,
+    pub value: i64,
+}
+
+/// A protected table: only published cells, margins and the total.
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub measure: Measure,
+    pub group_by: Vec<Dimension>,
+    pub cells: Vec<Cell>,
+    pub threshold: i64,
+}
+
+impl Table {
+    /// The published total, if it is published.
+    pub fn total(&self) -> Option<i64> {
+        self.cells
+            .iter()
+            .find(|c| c.values.iter().all(Option::is_none))
+            .map(|c| c.value)
+    }
+
+    /// The published value of the cell with these values (`None`: a margin), if published.
+    pub fn get(&self, values: &[Option<&str>]) -> Option<i64> {
+        self.cells
+            .iter()
+            .find(|c| {
+                c.values.len() == values.len()
+                    && c.values.iter().zip(values).all(|(a, b)| a.as_deref() == *b)
+            })
+            .map(|c| c.value)
+    }
+}
+
+/// Check a table's request: at most [`MAX_DIMENSIONS`], none twice, each one the measure
+/// has; conditions on dimensions the measure has, within the limits. Errors name the field.
+pub fn check(measure: Measure, group_by: &[Dimension], conditions: &[Condition]) -> ApiResult<()> {
+    if group_by.len() > MAX_DIMENSIONS {
+        return Err(ApiError::bad_input(
+            "groupBy",
+            format!("集計軸は {MAX_DIMENSIONS} つまでです / at most {MAX_DIMENSIONS} dimensions"),
+        ));
+    }
+    for (i, d) in group_by.iter().enumerate() {
+        if group_by[..i].contains(d) {
+            return Err(ApiError::bad_input(
+                "groupBy",
+                format!("集計軸 {d:?} が重複しています / dimension {d:?} is given twice"),
+            ));
+        }
+        if !measure.has(*d) {
+            return Err(ApiError::bad_input(
+                "groupBy",
+                format!("{measure:?} には集計軸 {d:?} がありません / {measure:?} has no dimension {d:?}"),
+            ));
+        }
+    }
+    if conditions.len() > MAX_CONDITIONS {
+        return Err(ApiError::bad_input(
+            "filter",
+            format!("条件は {MAX_CONDITIONS} 個までです / at most {MAX_CONDITIONS} conditions"),
+        ));
+    }
+    for c in conditions {
+        if !measure.has(c.dimension) {
+            return Err(ApiError::bad_input(
+                "filter",
+                format!(
+                    "{measure:?} には集計軸 {:?} がありません / {measure:?} has no dimension {:?}",
+                    c.dimension, c.dimension
+                ),
+            ));
+        }
+        if c.values.len() > MAX_VALUES || c.values.iter().any(|v| v.chars().count() > MAX_VALUE_LEN)
+        {
+            return Err(ApiError::bad_input(
+                "filter",
+                format!("値は {MAX_VALUES} 個、各 {MAX_VALUE_LEN} 文字までです / at most {MAX_VALUES} values of {MAX_VALUE_LEN} characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A protected table of `measure` by `group_by` under `conditions`, unless the city has
+/// switched the measure's group off (FORBIDDEN, naming it).
+pub async fn table<C: ConnectionTrait>(
+    db: &C,
+    measure: Measure,
+    group_by: &[Dimension],
+    conditions: &[Condition],
+    threshold: i64,
+) -> ApiResult<Table> {
+    check(measure, group_by, conditions)?;
+    let disabled = raw::disabled_groups(db).await?;
+    if disabled.iter().any(|g| g == measure.group().as_str()) {
+        return Err(ApiError::forbidden(format!(
+            "市が {} の集計を停止しています / the city has switched off the {} measures",
+            measure.group().as_str(),
+            measure.group().as_str()
+        )));
+    }
+    let found = raw::table(db, measure, group_by, conditions).await?;
+    Ok(protect(measure, group_by, found, threshold))
+}
+
+/// Publish what may be published of raw cells, in a stable order (margins after their
+/// cells, the total last).
+pub fn protect(
+    measure: Measure,
+    group_by: &[Dimension],
+    found: Vec<raw::RawCell>,
+    threshold: i64,
+) -> Table {
+    let mut cells: Vec<Cell> = found
+        .into_iter()
+        .filter_map(|c| {
+            publish(c.count, c.key_sum, threshold).map(|value| Cell {
+                values: c.values,
+                value,
+            })
+        })
+        .collect();
+    cells.sort_by(|a, b| order(&a.values).cmp(&order(&b.values)));
+    Table {
+        measure,
+        group_by: group_by.to_vec(),
+        cells,
+        threshold,
+    }
+}
+
+/// Sort key of a cell: margins (None) after values, age bands by their lower bound.
+fn order(values: &[Option<String>]) -> Vec<(bool, i64, String)> {
+    values
+        .iter()
+        .map(|v| match v {
+            None => (true, 0, String::new()),
+            Some(s) => {
+                let lead: String = s.chars().take_while(char::is_ascii_digit).collect();
+                (false, lead.parse().unwrap_or(i64::MAX), s.clone())
+            }
+        })
+        .collect()
+}
