@@ -49,6 +49,7 @@ use crate::policy::{Principal, Role};
 use crate::shed::{Admission, Shed};
 
 mod disclosure;
+mod evaluation;
 mod export;
 pub mod fhir;
 pub mod idempotency;
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/Consent", get(fhir::search).post(fhir::create))
         .route("/fhir/Consent/{id}", get(fhir::read))
         .route("/export/{kind}", get(export::handler))
+        .route("/reports/evaluation/{year}", get(evaluation::handler))
         .route(
             "/import/{kind}",
             post(import::handler).layer(DefaultBodyLimit::max(import::IMPORT_BODY_LIMIT)),

@@ -100,6 +100,8 @@ enum Command {
     Import(tsunagi_api::import::cli::ImportArgs),
     /// CSV に書き出す (README §15) / export a CSV file (README §15)
     Export(tsunagi_api::export::cli::ExportArgs),
+    /// 事業評価を CSV か JSON に書き出す (README §6.4) / write the evaluation report as CSV or JSON
+    Evaluation(tsunagi_api::statistics::cli::EvaluationArgs),
     /// SQLite のオンラインバックアップ (VACUUM INTO)。PostgreSQL は pg_dump (docs/operations.md) /
     /// online backup of an SQLite database (VACUUM INTO); PostgreSQL: pg_dump (docs/operations.md)
     Backup {
@@ -318,6 +320,10 @@ async fn run_on_database(
         Command::Export(args) => {
             store::migrate(&db).await?;
             return tsunagi_api::export::cli::main(&db, &config, args).await;
+        }
+        Command::Evaluation(args) => {
+            store::migrate(&db).await?;
+            return tsunagi_api::statistics::cli::main(&db, &config, args).await;
         }
         Command::Backup { to } => {
             // No migration: the copy is the database as it is.

@@ -15,6 +15,10 @@
 //! With `--import-persons N` it instead times `tsunagi import` of a generated CP932 persons
 //! file of N rows (see `import.rs`).
 //!
+//! With `--statistics ACCOUNT` it instead times the analysts' tables and the 事業評価 as
+//! ACCOUNT, one request at a time, and checks published cells against the truth (see
+//! `statistics.rs`).
+//!
 //! ```text
 //! cargo run -p tsunagi-bench --release -- --scenario all --concurrency 32 --duration 20s
 //! ```
@@ -25,6 +29,7 @@ mod onestmt;
 mod peer;
 mod rawsql;
 mod scenario;
+mod statistics;
 mod stats;
 mod subscribe;
 mod validate;
@@ -138,6 +143,17 @@ struct Args {
     import_agency: String,
     #[arg(long, default_value = "nikokoro-cw")]
     import_account: String,
+    /// Instead of the scenarios: time three `statistics` tables and `evaluationReport` as
+    /// this account (an analyst, or the admin), sequentially, and check the published cells
+    /// against the truth (PostgreSQL)
+    #[arg(long, conflicts_with_all = ["feed", "subscription_latency", "import_persons"])]
+    statistics: Option<String>,
+    /// Measured requests per query of --statistics (after two unmeasured ones)
+    #[arg(long, default_value_t = 20)]
+    repetitions: usize,
+    /// The fiscal year of --statistics (default: the one before the latest the data has)
+    #[arg(long)]
+    fiscal_year: Option<i32>,
 }
 
 /// One peer run, beside the hub's normal-mode run of the same round.
@@ -268,6 +284,23 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         )?;
         println!("load average at the end: {}", load_average());
         return Ok(ok);
+    }
+    if let Some(account) = &args.statistics {
+        let server = Server::start(&bin, &work, &db, !args.no_demo, &mode_env("normal")?).await?;
+        let result = async {
+            let api = Api {
+                client: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(120))
+                    .build()?,
+                url: format!("http://127.0.0.1:{}/graphql", server.port),
+                token: mint_token(&bin, &work, &db, account)?,
+            };
+            statistics::run(&api, &db, account, args.repetitions, args.fiscal_year).await
+        }
+        .await;
+        server.stop().await;
+        println!("load average at the end: {}", load_average());
+        return result;
     }
     if let Some(account) = &args.subscription_latency {
         return subscription_latency(&args, account, &bin, &work, &db).await;

@@ -249,11 +249,7 @@ impl StatisticsQuery {
         r.require(Action::Evaluate, "evaluationReport")?;
         let year = fiscal_year_checked(fiscal_year)?;
         let report = evaluation::report(replica_db(ctx)?, year, threshold(ctx)).await?;
-        r.note_read(
-            "evaluation_report",
-            None,
-            serde_json::json!({"field": "evaluationReport", "fiscalYear": year}),
-        );
+        r.recorder.note(evaluation::entry(&r.principal, year));
         Ok(report)
     }
 

@@ -510,3 +510,15 @@ pub fn csv(report: &EvaluationReport) -> ApiResult<Vec<u8>> {
         .map_err(|e| crate::error::ApiError::internal("evaluation csv", e))?;
     Ok(crate::import::encoding::encode_utf8_with_bom(&text))
 }
+
+/// The one READ row a production of the report is ledgered as (who, which year; never the
+/// values), the same from GraphQL, `GET /reports/evaluation/{year}` and the CLI.
+pub fn entry(principal: &crate::policy::Principal, year: i32) -> crate::audit::Entry {
+    crate::audit::Entry {
+        action: "READ",
+        operation: "evaluationReport".to_owned(),
+        record_type: "evaluation_report".to_owned(),
+        detail: serde_json::json!({"field": "evaluationReport", "fiscalYear": year}),
+        ..crate::audit::Entry::by(principal)
+    }
+}

@@ -6,7 +6,10 @@
 //! here reads or returns a person, an id, a date finer than a month or an age finer than
 //! its band.
 
+pub mod cli;
 pub mod evaluation;
+
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::ConnectionTrait;
 
@@ -111,6 +114,18 @@ pub fn check(measure: Measure, group_by: &[Dimension], conditions: &[Condition])
 
 /// A protected table of `measure` by `group_by` under `conditions`, unless the city has
 /// switched the measure's group off (FORBIDDEN, naming it).
+///
+/// Besides each cell's own threshold, two rules stop differencing (README §6.4): a cell is
+/// not published when what separates it from a set the analyst can also ask for is itself
+/// too small to publish (perturbed below k, empty included) —
+/// - along a grouped dimension, the rest of its margin ([`protect`]);
+/// - for each condition, what the condition removes from the cell (the same cell with the
+///   condition left out, minus the cell), and, for a condition listing several values or
+///   excluding values, each value's own slice of the cell.
+///
+/// Without them, a table "with" and a table "without one district" would be identical
+/// (the same records, so the same noise) exactly when the district holds nobody, and
+/// differ otherwise: a certain answer on a cell of one.
 pub async fn table<C: ConnectionTrait>(
     db: &C,
     measure: Measure,
@@ -128,19 +143,79 @@ pub async fn table<C: ConnectionTrait>(
         )));
     }
     let found = raw::table(db, measure, group_by, conditions).await?;
-    Ok(protect(measure, group_by, found, threshold))
+    let mut blocked: HashSet<Vec<Option<String>>> = HashSet::new();
+    for (j, condition) in conditions.iter().enumerate() {
+        let others: Vec<Condition> = conditions
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != j)
+            .map(|(_, c)| c.clone())
+            .collect();
+        let grouped = group_by.iter().position(|g| *g == condition.dimension);
+        let mut wider = group_by.to_vec();
+        if grouped.is_none() {
+            wider.push(condition.dimension);
+        }
+        let index = counts(raw::table(db, measure, &wider, &others).await?);
+        for cell in &found {
+            if grouped.is_some_and(|p| cell.values[p].is_some()) {
+                // A cell with its own value of the dimension is the same set whatever the
+                // condition says of other values.
+                continue;
+            }
+            let at = |v: Option<&String>| {
+                let mut key = cell.values.clone();
+                match grouped {
+                    Some(p) => key[p] = v.cloned(),
+                    None => key.push(v.cloned()),
+                }
+                index.get(&key).copied().unwrap_or((0, 0))
+            };
+            let (n, keys) = at(None);
+            let mut ok = publish(n - cell.count, keys - cell.key_sum, threshold).is_some();
+            if condition.exclude || condition.values.len() > 1 {
+                ok &= condition.values.iter().all(|v| {
+                    let (n, keys) = at(Some(v));
+                    publish(n, keys, threshold).is_some()
+                });
+            }
+            if !ok {
+                blocked.insert(cell.values.clone());
+            }
+        }
+    }
+    let mut table = protect(measure, group_by, found, threshold);
+    table.cells.retain(|c| !blocked.contains(&c.values));
+    Ok(table)
+}
+
+fn counts(cells: Vec<raw::RawCell>) -> HashMap<Vec<Option<String>>, (i64, i64)> {
+    cells
+        .into_iter()
+        .map(|c| (c.values, (c.count, c.key_sum)))
+        .collect()
 }
 
 /// Publish what may be published of raw cells, in a stable order (margins after their
-/// cells, the total last).
+/// cells, the total last). A cell is published when its perturbed count reaches the
+/// threshold and, along each dimension it has a value of, the rest of its margin does too.
 pub fn protect(
     measure: Measure,
     group_by: &[Dimension],
     found: Vec<raw::RawCell>,
     threshold: i64,
 ) -> Table {
+    let index = counts(found.clone());
     let mut cells: Vec<Cell> = found
         .into_iter()
+        .filter(|c| {
+            (0..c.values.len()).filter(|i| c.values[*i].is_some()).all(|i| {
+                let mut margin = c.values.clone();
+                margin[i] = None;
+                let (n, keys) = index.get(&margin).copied().unwrap_or((0, 0));
+                publish(n - c.count, keys - c.key_sum, threshold).is_some()
+            })
+        })
         .filter_map(|c| {
             publish(c.count, c.key_sum, threshold).map(|value| Cell {
                 values: c.values,
