@@ -314,7 +314,9 @@ pub async fn run(
         return Ok(true);
     }
     let mut ok = true;
-    println!("\nusefulness: published cells (margins and totals included) against the truth in SQL");
+    println!(
+        "\nusefulness: published cells (margins and totals included) against the truth in SQL"
+    );
     for (m, sql) in [(&a, TRUTH_A), (&c, TRUTH_C)] {
         let t = Instant::now();
         let truth = truth(db, sql)?;
@@ -337,7 +339,9 @@ pub async fn run(
             },
         );
         if !u.ok() {
-            println!("    FAILED: a published cell is more than {MAX_NOISE} from its truth, or has none");
+            println!(
+                "    FAILED: a published cell is more than {MAX_NOISE} from its truth, or has none"
+            );
             ok = false;
         }
     }

@@ -39,6 +39,7 @@ mod resources;
 mod scenario;
 mod shed;
 mod statements;
+mod statistics;
 mod subscriptions;
 mod surface;
 mod typed_input;
@@ -101,6 +102,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(fhir::all());
     tests.extend(matches::all());
     tests.extend(links::all());
+    tests.extend(statistics::all());
     tests.extend(subscriptions::all());
     tests.extend(idempotency::all());
     tests.extend(observe::all());

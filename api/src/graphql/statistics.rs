@@ -164,6 +164,21 @@ pub struct StatisticsSetting {
     pub enabled: bool,
 }
 
+/// A Rust variant name as the schema spells it (`AgeBand5` → `AGE_BAND_5`).
+fn screaming(name: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in name.chars().enumerate() {
+        if i > 0
+            && (ch.is_ascii_uppercase()
+                || (ch.is_ascii_digit() && !out.ends_with(|c: char| c.is_ascii_digit())))
+        {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}
+
 fn fiscal_year(year: i32) -> ApiResult<i32> {
     if (2000..=2100).contains(&year) {
         Ok(year)
@@ -187,10 +202,11 @@ impl StatisticsQuery {
         &self,
         ctx: &Context<'_>,
         measure: Measure,
-        #[graphql(default)] group_by: Vec<Dimension>,
-        #[graphql(default)] filter: Vec<StatisticsCondition>,
+        group_by: Option<Vec<Dimension>>,
+        filter: Option<Vec<StatisticsCondition>>,
     ) -> ApiResult<StatisticsTable> {
         let r = req(ctx)?;
+        let (group_by, filter) = (group_by.unwrap_or_default(), filter.unwrap_or_default());
         r.require(Action::Analyse, "statistics")?;
         let group: Vec<raw::Dimension> = group_by.iter().map(|d| (*d).into()).collect();
         let conditions: Vec<raw::Condition> = filter
@@ -210,10 +226,10 @@ impl StatisticsQuery {
             None,
             serde_json::json!({
                 "field": "statistics",
-                "measure": format!("{:?}", table.measure),
-                "groupBy": group.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>(),
+                "measure": screaming(&format!("{:?}", table.measure)),
+                "groupBy": group.iter().map(|d| screaming(&format!("{d:?}"))).collect::<Vec<_>>(),
                 "filter": conditions.iter().map(|c| serde_json::json!({
-                    "dimension": format!("{:?}", c.dimension),
+                    "dimension": screaming(&format!("{:?}", c.dimension)),
                     "values": c.values,
                     "exclude": c.exclude,
                 })).collect::<Vec<_>>(),

@@ -65,7 +65,11 @@ pub(super) async fn handler(
             )
         }
     };
-    let Some(year) = year.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y)) else {
+    let Some(year) = year
+        .parse::<i32>()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y))
+    else {
         return refusal(
             StatusCode::BAD_REQUEST,
             Code::BadUserInput,
@@ -78,15 +82,15 @@ pub(super) async fn handler(
         Err(why) => return state.admission.refuse(why, false),
     };
     let db = state.replica.as_ref().unwrap_or(&state.db);
-    let report =
-        match evaluation::report(db, year, state.config.limits.statistics_threshold).await {
-            Ok(r) => r,
-            Err(ApiError::Unavailable) => return state.admission.refuse(Shed::DatabasePool, false),
-            Err(e) => {
-                tracing::error!(error = ?e, "evaluation report failed; nothing returned");
-                return internal();
-            }
-        };
+    let report = match evaluation::report(db, year, state.config.limits.statistics_threshold).await
+    {
+        Ok(r) => r,
+        Err(ApiError::Unavailable) => return state.admission.refuse(Shed::DatabasePool, false),
+        Err(e) => {
+            tracing::error!(error = ?e, "evaluation report failed; nothing returned");
+            return internal();
+        }
+    };
     let body = if csv {
         evaluation::csv(&report)
     } else {

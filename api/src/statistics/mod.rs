@@ -209,12 +209,14 @@ pub fn protect(
     let mut cells: Vec<Cell> = found
         .into_iter()
         .filter(|c| {
-            (0..c.values.len()).filter(|i| c.values[*i].is_some()).all(|i| {
-                let mut margin = c.values.clone();
-                margin[i] = None;
-                let (n, keys) = index.get(&margin).copied().unwrap_or((0, 0));
-                publish(n - c.count, keys - c.key_sum, threshold).is_some()
-            })
+            (0..c.values.len())
+                .filter(|i| c.values[*i].is_some())
+                .all(|i| {
+                    let mut margin = c.values.clone();
+                    margin[i] = None;
+                    let (n, keys) = index.get(&margin).copied().unwrap_or((0, 0));
+                    publish(n - c.count, keys - c.key_sum, threshold).is_some()
+                })
         })
         .filter_map(|c| {
             publish(c.count, c.key_sum, threshold).map(|value| Cell {

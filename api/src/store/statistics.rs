@@ -621,7 +621,7 @@ pub async fn table<C: ConnectionTrait>(
     let branches: Vec<String> = sets
         .iter()
         .map(|set| {
-            let mut cols = vec![format!("{} AS gs", mask_of(set))];
+            let mut cols = vec![format!("CAST({} AS BIGINT) AS gs", mask_of(set))];
             for i in 0..n {
                 cols.push(if set.contains(&i) {
                     format!("d{i}")
@@ -638,7 +638,7 @@ pub async fn table<C: ConnectionTrait>(
                 format!("(SELECT DISTINCT {} FROM ev) sub", keep.join(", "))
             };
             format!(
-                "SELECT {}, COUNT(*) AS n, SUM(k) AS ks FROM {inner}{}",
+                "SELECT {}, COUNT(*) AS n, CAST(SUM(k) AS BIGINT) AS ks FROM {inner}{}",
                 cols.join(", "),
                 if grouped.is_empty() {
                     String::new()
