@@ -40,6 +40,7 @@ mod scenario;
 mod shed;
 mod statements;
 mod statistics;
+mod statistics_attack;
 mod subscriptions;
 mod surface;
 mod typed_input;
@@ -103,6 +104,7 @@ async fn run() -> std::process::ExitCode {
     tests.extend(matches::all());
     tests.extend(links::all());
     tests.extend(statistics::all());
+    tests.extend(statistics_attack::all());
     tests.extend(subscriptions::all());
     tests.extend(idempotency::all());
     tests.extend(observe::all());
