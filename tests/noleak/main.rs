@@ -30,6 +30,7 @@ mod query;
 mod rng;
 mod schema;
 mod secrets;
+mod statistics;
 mod walk;
 mod walk_more;
 mod world;
@@ -90,6 +91,8 @@ async fn run() -> std::process::ExitCode {
         let mut build_time = std::time::Duration::ZERO;
         // The change feed's events judged (shown to a caller, hidden from one) in all worlds.
         let (mut feed_shown, mut feed_hidden) = (0usize, 0usize);
+        // Aggregate tables judged (answered to an analyst) in all worlds.
+        let mut stat_tables = 0usize;
         // Which bases and queries the cases exercised (the run fails on a gap).
         let mut covered = coverage::Coverage::default();
         // The schema check: every field of the types the oracle judges is known to it.
@@ -135,6 +138,19 @@ async fn run() -> std::process::ExitCode {
                     println!("  - {p}");
                 }
                 println!("  world: {}", describe(&w));
+            }
+            // Every caller's aggregate tables and evaluation report: nobody in them.
+            let (problems, tables) = statistics::check(&srv, &w, &secrets).await;
+            stat_tables += tables;
+            if !problems.is_empty() {
+                failed += 1;
+                println!(
+                    "\n---- {}::noleak FAILED: NOLEAK_SEED={seed} world {world_no}: statistics ----",
+                    backend.name()
+                );
+                for p in problems.iter().take(12) {
+                    println!("  - {p}");
+                }
             }
             let built = coverage::Coverage::last_seq(&srv).await;
             let n = per_world.min(cases - done);
@@ -255,6 +271,14 @@ async fn run() -> std::process::ExitCode {
         if feed_shown == 0 || feed_hidden == 0 {
             println!(
                 "{}::noleak FAILED: coverage: the change feed sweep judged {feed_shown} shown and {feed_hidden} hidden events (NOLEAK_SEED={seed})",
+                backend.name()
+            );
+            failed += 1;
+        }
+        println!("  statistics: {stat_tables} aggregate tables judged (every caller of every world)");
+        if stat_tables == 0 {
+            println!(
+                "{}::noleak FAILED: coverage: no analyst's table was judged (NOLEAK_SEED={seed})",
                 backend.name()
             );
             failed += 1;

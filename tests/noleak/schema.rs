@@ -228,8 +228,17 @@ pub const QUERY_COVERED: &[&str] = &[
     "personMatches",
 ];
 /// Query fields judged per world rather than per case: every caller's whole change feed is
-/// checked against the oracle right after the world is built (feed.rs).
-pub const QUERY_SWEPT: &[&str] = &["changes"];
+/// checked against the oracle right after the world is built (feed.rs), and every caller's
+/// aggregates are scanned for anything of a person (statistics.rs).
+pub const QUERY_SWEPT: &[&str] = &[
+    "changes",
+    // Aggregates (statistics.rs): every caller of every world, every measure by every
+    // dimension, and the report; nothing of a person may appear.
+    "statistics",
+    "evaluationReport",
+    "targets",
+    "statisticsSettings",
+];
 pub const QUERY_NOT_YET: &[&str] = &[
     "viewer",
     "agencies",

@@ -219,7 +219,14 @@ pub async fn server_controlled_fields_are_refused(srv: &Server, w: &World, rows:
         let context = format!("{}: a mass-assignment attempt", field_of(row.op));
         srv.assert_unchanged(&before, context).await;
     }
-    let all: BTreeSet<String> = inputs.keys().cloned().collect();
+    // Inputs only a query takes write nothing, so nothing can be mass-assigned through them
+    // (an unknown field is refused by validation like any other).
+    const QUERY_ONLY: &[&str] = &["StatisticsCondition"];
+    let all: BTreeSet<String> = inputs
+        .keys()
+        .filter(|k| !QUERY_ONLY.contains(&k.as_str()))
+        .cloned()
+        .collect();
     assert_eq!(
         reached, all,
         "the table's mutations send every input type of the schema"
