@@ -275,7 +275,9 @@ async fn run() -> std::process::ExitCode {
             );
             failed += 1;
         }
-        println!("  statistics: {stat_tables} aggregate tables judged (every caller of every world)");
+        println!(
+            "  statistics: {stat_tables} aggregate tables judged (every caller of every world)"
+        );
         if stat_tables == 0 {
             println!(
                 "{}::noleak FAILED: coverage: no analyst's table was judged (NOLEAK_SEED={seed})",

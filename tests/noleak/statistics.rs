@@ -97,20 +97,33 @@ pub async fn check(srv: &Server, w: &World, secrets: &[Secrets]) -> (Vec<String>
         let analyst = a.roles.contains(&"analyst");
         let admin = a.roles.contains(&"admin");
         let who = format!("{} ({:?})", a.login, a.roles);
-        for (k, m) in MEASURES.iter().enumerate() {
+        // A caller who is refused is refused whatever the table: a few suffice.
+        let measures = if analyst { MEASURES } else { &MEASURES[..2] };
+        for (k, m) in measures.iter().enumerate() {
             // Each measure by each dimension, and by two; one not applicable is refused as
             // input (BAD_USER_INPUT) and says nothing.
             let d = DIMENSIONS[k % DIMENSIONS.len()];
             let e = DIMENSIONS[(k + 5) % DIMENSIONS.len()];
-            let groupings: Vec<Value> = DIMENSIONS
-                .iter()
-                .map(|d| json!([d]))
-                .chain([json!([]), json!([d, e])])
-                .collect();
+            let groupings: Vec<Value> = if analyst {
+                DIMENSIONS
+                    .iter()
+                    .map(|d| json!([d]))
+                    .chain([json!([]), json!([d, e])])
+                    .collect()
+            } else {
+                vec![json!([d, e])]
+            };
             for g in groupings {
                 let r = srv.gql(&a.token, TABLE, json!({ "m": m, "g": g })).await;
                 let what = format!("statistics({m}, {g})");
-                judge(&mut problems, &who, &what, &r.body.to_string(), &secrets[i], &ids);
+                judge(
+                    &mut problems,
+                    &who,
+                    &what,
+                    &r.body.to_string(),
+                    &secrets[i],
+                    &ids,
+                );
                 let codes = r.codes();
                 if !analyst {
                     if codes != ["FORBIDDEN"] || !r.data().is_null() {
@@ -135,14 +148,32 @@ pub async fn check(srv: &Server, w: &World, secrets: &[Secrets]) -> (Vec<String>
                 }
             }
         }
-        let year = w.today.format("%Y").to_string().parse::<i32>().unwrap_or(2026);
+        let year = w
+            .today
+            .format("%Y")
+            .to_string()
+            .parse::<i32>()
+            .unwrap_or(2026);
         for (query, what) in [
             (REPORT, format!("evaluationReport({year})")),
-            ("query($y: Int!) { targets(fiscalYear: $y) { indicator value note } }", format!("targets({year})")),
-            ("{ statisticsSettings { group enabled } }", "statisticsSettings".to_owned()),
+            (
+                "query($y: Int!) { targets(fiscalYear: $y) { indicator value note } }",
+                format!("targets({year})"),
+            ),
+            (
+                "{ statisticsSettings { group enabled } }",
+                "statisticsSettings".to_owned(),
+            ),
         ] {
             let r = srv.gql(&a.token, query, json!({ "y": year })).await;
-            judge(&mut problems, &who, &what, &r.body.to_string(), &secrets[i], &ids);
+            judge(
+                &mut problems,
+                &who,
+                &what,
+                &r.body.to_string(),
+                &secrets[i],
+                &ids,
+            );
             if analyst || admin {
                 if !r.codes().is_empty() {
                     problems.push(format!("{who} {what}: {}", r.body));
