@@ -100,7 +100,7 @@ enum Command {
     Import(tsunagi_api::import::cli::ImportArgs),
     /// CSV に書き出す (README §15) / export a CSV file (README §15)
     Export(tsunagi_api::export::cli::ExportArgs),
-    /// 事業評価を CSV か JSON に書き出す (README §6.4) / write the evaluation report as CSV or JSON
+    /// 事業評価を CSV か JSON に書き出す (README §6.2) / write the evaluation report as CSV or JSON
     Evaluation(tsunagi_api::statistics::cli::EvaluationArgs),
     /// SQLite のオンラインバックアップ (VACUUM INTO)。PostgreSQL は pg_dump (docs/operations.md) /
     /// online backup of an SQLite database (VACUUM INTO); PostgreSQL: pg_dump (docs/operations.md)

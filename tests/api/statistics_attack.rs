@@ -8,7 +8,7 @@
 //!     district, month, issue).
 //! Each attack guesses, for every target, whether it had the debt consultation. About half
 //! had (a fixed pseudo-random choice).
-//! The documented bound (README §6.4, `policy::statistics`): from one published value, or the
+//! The documented bound (README §6.2, `policy::statistics`): from one published value, or the
 //! difference of two, the best guess is right at most 68 % of the time when everything else
 //! is known (50 % by chance). Each attack here must stay within it, allowing for sampling
 //! (three standard errors); without the differencing rules, (a) by district is right about

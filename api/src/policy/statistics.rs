@@ -17,7 +17,7 @@
 //!   than k, or none" and says nothing more. With `MAX_NOISE <= k - 2`, a cell whose true
 //!   count is 0 or 1 is never published, whatever its key.
 //!
-//! The guarantee (README §6, docs/design.md §4.16): identical cells always carry identical
+//! The guarantee (README §6.2, docs/design.md §4.16): identical cells always carry identical
 //! noise, so repeating or rephrasing a query gains nothing; two tables that differ by one
 //! person's record give the attacker an odds ratio of at most [`max_odds_ratio`] on whether
 //! that record exists, except when the noise of both cells sits at its limit, which happens
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn the_documented_bounds_are_what_the_table_gives() {
-        // README §6 and docs/design.md §4.16 quote these numbers.
+        // README §6.2 and docs/design.md §4.16 quote these numbers.
         assert!(max_odds_ratio() <= 2.05, "{}", max_odds_ratio());
         assert!(edge_probability() <= 0.005, "{}", edge_probability());
     }

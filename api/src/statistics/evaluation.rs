@@ -218,7 +218,7 @@ pub struct EvaluationReport {
     pub indicators: Vec<IndicatorResult>,
 }
 
-pub const METHOD: &str = "cell-key perturbation (±3, table in policy::statistics) and threshold k; rates from published values; averages over 20 or more; README §6.4";
+pub const METHOD: &str = "cell-key perturbation (±3, table in policy::statistics) and threshold k; rates from published values; averages over 20 or more; README §6.2";
 
 /// A stored target.
 #[derive(SimpleObject, Serialize, Clone, Debug)]

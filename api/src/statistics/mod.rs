@@ -115,7 +115,7 @@ pub fn check(measure: Measure, group_by: &[Dimension], conditions: &[Condition])
 /// A protected table of `measure` by `group_by` under `conditions`, unless the city has
 /// switched the measure's group off (FORBIDDEN, naming it).
 ///
-/// Besides each cell's own threshold, two rules stop differencing (README §6.4): a cell is
+/// Besides each cell's own threshold, two rules stop differencing (README §6.2): a cell is
 /// not published when what separates it from a set the analyst can also ask for is itself
 /// too small to publish (perturbed below k, empty included) —
 /// - along a grouped dimension, the rest of its margin ([`protect`]);

@@ -27,7 +27,7 @@ pub fn may_switch_measures(p: &Principal, group: &str) -> Ruling<SwitchMeasures>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::write::tests::principal;
+    use crate::policy::write::test_support::principal;
     use crate::policy::Role;
 
     #[test]
