@@ -560,3 +560,100 @@ async fn visibility_verify_reports_a_damaged_index_and_rebuild_recovers_it() {
     assert!(ok && text.starts_with("ok: "), "{text}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `tsunagi evaluation` (issue 17): the report as a CSV file Excel opens (BOM, CRLF) or as
+/// JSON, for an analyst; refused to a caseworker and when the file exists, with nothing
+/// written; the ledger chain still verifies after the productions (their rows are tested
+/// through HTTP in tests/api/statistics.rs).
+#[test]
+fn evaluation_writes_the_report_for_an_analyst_only() {
+    let dir = fresh_dir("tsunagi-cli");
+    let seeded = tsunagi(&dir, &["seed", "--scale", "demo"]);
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let run = |account: &str, agency: &str, format: &str, out: &str| {
+        tsunagi(
+            &dir,
+            &[
+                "evaluation",
+                "--fiscal-year",
+                "2026",
+                "--agency",
+                agency,
+                "--account",
+                account,
+                "--format",
+                format,
+                "--out",
+                out,
+            ],
+        )
+    };
+    let csv = dir.join("evaluation-2026.csv");
+    let out = run(
+        "analyst",
+        "city-fukushi",
+        "csv",
+        csv.to_str().expect("path"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&csv).expect("the CSV");
+    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "a BOM for Excel");
+    let text = String::from_utf8(bytes[3..].to_vec()).expect("UTF-8");
+    assert!(
+        text.starts_with("年度 / fiscal year,指標 / indicator,"),
+        "{text}"
+    );
+    assert!(text.contains("\r\n2026,CONSULTATIONS,"), "{text}");
+    assert!(!text.replace("\r\n", "").contains('\n'), "CRLF only");
+    // The file exists: refused, and it is left as it was.
+    let again = run(
+        "analyst",
+        "city-fukushi",
+        "csv",
+        csv.to_str().expect("path"),
+    );
+    assert!(!again.status.success());
+    assert_eq!(std::fs::read(&csv).expect("the CSV")[3..], *text.as_bytes());
+    let json = dir.join("evaluation-2026.json");
+    let out = run(
+        "analyst",
+        "city-fukushi",
+        "json",
+        json.to_str().expect("path"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("the JSON")).expect("JSON");
+    assert_eq!(report["fiscalYear"], 2026);
+    assert_eq!(report["indicators"].as_array().map(Vec::len), Some(22));
+    // A caseworker may not.
+    let refused = dir.join("refused.csv");
+    let out = run(
+        "kurashi-cw",
+        "kurashi",
+        "csv",
+        refused.to_str().expect("path"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only analysts and admins"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!refused.exists());
+    let verify = tsunagi(&dir, &["audit", "verify"]);
+    assert!(verify.status.success());
+    let _ = std::fs::remove_dir_all(dir);
+}

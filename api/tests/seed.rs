@@ -120,6 +120,44 @@ async fn check_counts(db: &DatabaseConnection, label: &str) {
     );
 }
 
+/// Consultations per (fiscal year, agency kind), with every margin and the total, counted
+/// from the rows: the fiscal year of the receipt in JST (April to March).
+async fn consultations_by_year_and_kind(
+    db: &DatabaseConnection,
+) -> std::collections::BTreeMap<(Option<String>, Option<String>), i64> {
+    use chrono::Datelike;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT c.received_at AS at, ag.kind AS kind FROM consultation c \
+             JOIN agency ag ON ag.id = c.receiving_agency_id"
+                .to_owned(),
+        ))
+        .await
+        .unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for r in rows {
+        let at: chrono::DateTime<chrono::Utc> = r.try_get("", "at").unwrap();
+        let kind: String = r.try_get("", "kind").unwrap();
+        let jst = at + chrono::Duration::hours(9);
+        let fy = if jst.month() < 4 {
+            jst.year() - 1
+        } else {
+            jst.year()
+        }
+        .to_string();
+        for cell in [
+            (Some(fy.clone()), Some(kind.clone())),
+            (Some(fy.clone()), None),
+            (None, Some(kind.clone())),
+            (None, None),
+        ] {
+            *out.entry(cell).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
 fn audit_verify(dir: &Path, url: &str, label: &str) {
     let out = tsunagi_with(dir, &["audit", "verify"], &env(url));
     let stdout = ok(&out, "audit verify");
@@ -246,6 +284,56 @@ async fn seed_small_is_complete_deterministic_and_served() {
             plan["shortTermGoals"],
             json!(["関係機関の役割分担の明確化", "定期的な訪問"]),
             "{body}"
+        );
+    }
+    // The analyst's tables stay useful (issue 17): on the seeded city, every published cell
+    // whose truth is 20 or more is within the noise (±3) of it, and nearly all such cells are
+    // published. The truth is counted here from the rows, in Rust, not by the hub's SQL.
+    let token = ok(
+        &tsunagi_with(&dir, &["token", "--account", "s-city-01-st1"], &env(&url_a)),
+        "token",
+    );
+    let body: Value = client
+        .post(server.url("/graphql"))
+        .bearer_auth(token.trim())
+        .json(&json!({"query": "{ statistics(measure: CONSULTATIONS, groupBy: [FISCAL_YEAR, AGENCY_KIND]) { cells { values value } } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["errors"].is_null(), "{body}");
+    let truth = consultations_by_year_and_kind(&a).await;
+    let published: std::collections::BTreeMap<(Option<String>, Option<String>), i64> = body["data"]
+        ["statistics"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let v = |i: usize| c["values"][i].as_str().map(str::to_owned);
+            ((v(0), v(1)), c["value"].as_i64().unwrap())
+        })
+        .collect();
+    let big: Vec<_> = truth.iter().filter(|(_, n)| **n >= 20).collect();
+    assert!(big.len() >= 20, "the seed has big cells: {truth:?}");
+    let mut shown = 0;
+    for (cell, n) in &big {
+        if let Some(v) = published.get(cell) {
+            shown += 1;
+            assert!((v - **n).abs() <= 3, "{cell:?}: published {v}, truth {n}");
+        }
+    }
+    assert!(
+        shown * 10 >= big.len() * 9,
+        "only {shown} of {} cells of 20 or more published",
+        big.len()
+    );
+    for (cell, v) in &published {
+        let n = truth.get(cell).copied().unwrap_or(0);
+        assert!(
+            (v - n).abs() <= 3 && *v >= 5,
+            "{cell:?}: published {v}, truth {n}"
         );
     }
     drop(server);
