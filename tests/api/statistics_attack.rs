@@ -84,7 +84,7 @@ async fn an_analyst_cannot_recover_whether_one_person_had_a_consultation(srv: &S
     let (_, analyst) = srv.account("ak-an", &srv.city_agency, &["analyst"]).await;
     let mut background = Vec::new();
     for i in 0..BACKGROUND {
-        let tok = if i < DEBT_BACKGROUND / 2 || i >= DEBT_BACKGROUND {
+        let tok = if !(DEBT_BACKGROUND / 2..DEBT_BACKGROUND).contains(&i) {
             &a_cw
         } else {
             &b_cw

@@ -329,17 +329,12 @@ impl StatisticsMutation {
             None,
             serde_json::json!({"fields": ["value", "note"], "fiscalYear": year, "indicator": code}),
         );
-        let version = raw::set_target(
-            db(ctx)?,
-            permit,
-            year,
-            value,
-            note.clone(),
-            &r.principal.account_id,
-            r.now,
-            entry,
-        )
-        .await?;
+        let stamp = raw::Stamp {
+            by: &r.principal.account_id,
+            at: r.now,
+        };
+        let version =
+            raw::set_target(db(ctx)?, permit, year, (value, note.clone()), stamp, entry).await?;
         Ok(Target {
             fiscal_year: year,
             indicator,
@@ -370,15 +365,11 @@ impl StatisticsMutation {
             None,
             serde_json::json!({"fields": ["enabled"], "enabled": enabled}),
         );
-        raw::set_group_enabled(
-            db(ctx)?,
-            permit,
-            enabled,
-            &r.principal.account_id,
-            r.now,
-            entry,
-        )
-        .await?;
+        let stamp = raw::Stamp {
+            by: &r.principal.account_id,
+            at: r.now,
+        };
+        raw::set_group_enabled(db(ctx)?, permit, enabled, stamp, entry).await?;
         Ok(StatisticsSetting { group, enabled })
     }
 }

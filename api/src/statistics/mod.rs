@@ -225,7 +225,7 @@ pub fn protect(
             })
         })
         .collect();
-    cells.sort_by(|a, b| order(&a.values).cmp(&order(&b.values)));
+    cells.sort_by_key(|c| order(&c.values));
     Table {
         measure,
         group_by: group_by.to_vec(),

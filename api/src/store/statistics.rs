@@ -786,20 +786,24 @@ pub async fn disabled_groups<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, 
         .collect()
 }
 
+/// Who changed a setting, and when.
+pub struct Stamp<'a> {
+    pub by: &'a str,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Store the target of `indicator` (the permit's record) in fiscal year `year`, with its
 /// ledger row: a new target at version 1, a changed one at the next version.
 pub async fn set_target(
     db: &impl super::Handle,
     permit: crate::policy::Permit<crate::policy::write::statistics::SetTarget>,
     year: i32,
-    value: f64,
-    note: Option<String>,
-    set_by: &str,
-    at: chrono::DateTime<chrono::Utc>,
+    (value, note): (f64, Option<String>),
+    stamp: Stamp<'_>,
     entry: crate::audit::Entry,
 ) -> crate::error::ApiResult<i32> {
     let indicator = permit.id().to_owned();
-    let set_by = set_by.to_owned();
+    let (set_by, at) = (stamp.by.to_owned(), stamp.at);
     super::write(db, vec![entry], move |txn| {
         Box::pin(async move {
             let d = Dialect(txn.get_database_backend());
@@ -838,12 +842,11 @@ pub async fn set_group_enabled(
     db: &impl super::Handle,
     permit: crate::policy::Permit<crate::policy::write::statistics::SwitchMeasures>,
     enabled: bool,
-    changed_by: &str,
-    at: chrono::DateTime<chrono::Utc>,
+    stamp: Stamp<'_>,
     entry: crate::audit::Entry,
 ) -> crate::error::ApiResult<()> {
     let group = permit.id().to_owned();
-    let changed_by = changed_by.to_owned();
+    let (changed_by, at) = (stamp.by.to_owned(), stamp.at);
     super::write(db, vec![entry], move |txn| {
         Box::pin(async move {
             let d = Dialect(txn.get_database_backend());
