@@ -321,10 +321,7 @@ async fn run_on_database(
             store::migrate(&db).await?;
             return tsunagi_api::export::cli::main(&db, &config, args).await;
         }
-        Command::Evaluation(args) => {
-            store::migrate(&db).await?;
-            return tsunagi_api::statistics::cli::main(&db, &config, args).await;
-        }
+        Command::Evaluation(a) => return tsunagi_api::statistics::cli::main(&db, &config, a).await,
         Command::Backup { to } => {
             // No migration: the copy is the database as it is.
             tsunagi_api::backup::sqlite_backup(&db, &to).await?;

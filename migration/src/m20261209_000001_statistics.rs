@@ -93,6 +93,17 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // What the tables group and filter by, read off an index rather than the rows.
+        // On PostgreSQL the consultations' index carries what a table of consultations by
+        // year, agency or household reads, so a year's rows come from an index-only range
+        // scan (two years: about a sixth of the table's size) instead of every page of the
+        // table, over which a year's consultations are spread (README §12).
+        if manager.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(
+                "CREATE INDEX IF NOT EXISTS idx_consultation_received_at ON consultation \
+                 (received_at) INCLUDE (id, receiving_agency_id, household_id, stat_key)",
+            )
+            .await?;
+        }
         for (name, table, cols) in [
             (
                 "idx_consultation_received_at",
@@ -124,6 +135,15 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table("evaluation_target").to_owned())
             .await?;
         let db = manager.get_connection();
+        for (name, table) in [
+            ("idx_consultation_received_at", "consultation"),
+            ("idx_referral_created_at", "referral"),
+            ("idx_activity_kind_occurred_on", "activity"),
+        ] {
+            manager
+                .drop_index(Index::drop().name(name).table(table).if_exists().to_owned())
+                .await?;
+        }
         for table in KEYED {
             if manager.get_database_backend() != DbBackend::Postgres {
                 db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS trg_{table}_stat_key"))

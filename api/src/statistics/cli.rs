@@ -45,6 +45,7 @@ pub async fn main(
         bail!("年度は 2000〜2100 です / a fiscal year from 2000 to 2100");
     }
     crate::import::cli::refuse_existing(&args.out)?;
+    crate::store::migrate(db).await?;
     let principal = crate::import::cli::principal(db, &args.agency, &args.account).await?;
     if !policy::may(&principal, Action::Evaluate) {
         bail!("事業評価を読めるのは分析担当と管理者だけです / only analysts and admins read the evaluation report");

@@ -1,0 +1,314 @@
+//! Aggregate counts for the statistics tables and the 事業評価 (issue 17): for a measure,
+//! up to three dimensions and conditions on dimensions, every cell, margin and total as its
+//! true count of distinct units and the sum of those units' record keys (`stat_key`). What
+//! is published of them is decided by `policy::statistics`, never here.
+//!
+//! Counts come from the whole city's records (個人情報保護法 第69条: the city's internal use
+//! for statistics), whatever basis an agency holds them on: nothing is counted differently
+//! because it was shared in a 支援会議 or under emergency access.
+//!
+//! One statement per table: the unit rows (distinct unit, key, dimension values) are a CTE,
+//! and each grouping set (the cells, each margin, the total) aggregates it in a branch of a
+//! UNION ALL. A grouping set is summed from a finer one instead of queried when the dimension
+//! it leaves out has one value per unit and cell there (see `determined`): where every unit
+//! is exactly one row of the CTE (the unit is the row and no join can repeat it) only the
+//! cells are queried; a person's district, or a month's fiscal year, never split a unit.
+//!
+//! On PostgreSQL the rows carry the dimensions in a cheap raw form (an integer fiscal year
+//! and age band, a truncated month) that is turned into text once per group, and a condition
+//! on the fiscal year or the month is a range of the date (README §12, "statistics and the
+//! evaluation report"). The text a cell is shown under is the same either way.
+
+mod settings;
+mod source;
+mod sql;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+
+pub use settings::{disabled_groups, set_group_enabled, set_target, Stamp};
+use source::source;
+use sql::{conditions_sql, table_sql, Dialect, TableSql};
+
+/// What a table counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Measure {
+    Consultations,
+    PersonsConsulted,
+    NewPersonsConsulted,
+    HouseholdsConsulted,
+    Referrals,
+    ReferralsAccepted,
+    CasesOpened,
+    SupportDecisions,
+    CasesClosed,
+    PlansMade,
+    PlansAgreed,
+    Meetings,
+    OutreachContacts,
+    OutreachPersons,
+    PlacementsStarted,
+    PlacementsRetained,
+    PlacementPersons,
+    ConsentsRecorded,
+    ConsentsWithdrawn,
+}
+
+/// What a table groups and filters by. Nothing finer than a month, nothing finer than an
+/// age band, nothing that names a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dimension {
+    FiscalYear,
+    Month,
+    District,
+    AgeBand5,
+    AgeBand10,
+    Sex,
+    Agency,
+    AgencyKind,
+    Issue,
+    IssueGroup,
+    Channel,
+    Status,
+    Kind,
+}
+
+impl Dimension {
+    pub const ALL: &'static [Dimension] = &[
+        Dimension::FiscalYear,
+        Dimension::Month,
+        Dimension::District,
+        Dimension::AgeBand5,
+        Dimension::AgeBand10,
+        Dimension::Sex,
+        Dimension::Agency,
+        Dimension::AgencyKind,
+        Dimension::Issue,
+        Dimension::IssueGroup,
+        Dimension::Channel,
+        Dimension::Status,
+        Dimension::Kind,
+    ];
+}
+
+/// The groups of measures the city may switch off (`setStatisticsMeasure`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MeasureGroup {
+    Consultations,
+    Referrals,
+    Cases,
+    Meetings,
+    Outreach,
+    Placements,
+    Consents,
+}
+
+impl MeasureGroup {
+    pub const ALL: &'static [MeasureGroup] = &[
+        MeasureGroup::Consultations,
+        MeasureGroup::Referrals,
+        MeasureGroup::Cases,
+        MeasureGroup::Meetings,
+        MeasureGroup::Outreach,
+        MeasureGroup::Placements,
+        MeasureGroup::Consents,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeasureGroup::Consultations => "CONSULTATIONS",
+            MeasureGroup::Referrals => "REFERRALS",
+            MeasureGroup::Cases => "CASES",
+            MeasureGroup::Meetings => "MEETINGS",
+            MeasureGroup::Outreach => "OUTREACH",
+            MeasureGroup::Placements => "PLACEMENTS",
+            MeasureGroup::Consents => "CONSENTS",
+        }
+    }
+}
+
+impl Measure {
+    pub fn group(self) -> MeasureGroup {
+        use Measure::*;
+        match self {
+            Consultations | PersonsConsulted | NewPersonsConsulted | HouseholdsConsulted => {
+                MeasureGroup::Consultations
+            }
+            Referrals | ReferralsAccepted => MeasureGroup::Referrals,
+            CasesOpened | SupportDecisions | CasesClosed | PlansMade | PlansAgreed => {
+                MeasureGroup::Cases
+            }
+            Meetings => MeasureGroup::Meetings,
+            OutreachContacts | OutreachPersons => MeasureGroup::Outreach,
+            PlacementsStarted | PlacementsRetained | PlacementPersons => MeasureGroup::Placements,
+            ConsentsRecorded | ConsentsWithdrawn => MeasureGroup::Consents,
+        }
+    }
+
+    /// Whether the measure has `dimension` (a case has no person, a meeting no issue).
+    pub fn has(self, dimension: Dimension) -> bool {
+        let s = source(self);
+        match dimension {
+            Dimension::FiscalYear
+            | Dimension::Month
+            | Dimension::Agency
+            | Dimension::AgencyKind => true,
+            Dimension::District | Dimension::AgeBand5 | Dimension::AgeBand10 | Dimension::Sex => {
+                s.person.is_some()
+            }
+            Dimension::Issue | Dimension::IssueGroup => s.consultation.is_some(),
+            Dimension::Channel => s.channel.is_some(),
+            Dimension::Status => s.status.is_some(),
+            Dimension::Kind => s.kind.is_some(),
+        }
+    }
+}
+
+/// A condition on a dimension: its value is one of `values` (or, with `exclude`, none).
+#[derive(Clone, Debug)]
+pub struct Condition {
+    pub dimension: Dimension,
+    pub values: Vec<String>,
+    pub exclude: bool,
+}
+
+/// One cell, margin or total: `values[i]` is the value of the i-th grouped dimension, or
+/// `None` where the row is a margin over it. `count` distinct units, keys summing to
+/// `key_sum`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawCell {
+    pub values: Vec<Option<String>>,
+    pub count: i64,
+    pub key_sum: i64,
+}
+
+/// The value a row without one (no district, no birth date, no issue) is grouped under.
+pub const UNKNOWN: &str = "UNKNOWN";
+
+/// Every cell of `measure` grouped by `group_by` (at most three, each one the measure has),
+/// every margin and the total, under `conditions`: the true counts and key sums. Cells with
+/// no unit are absent.
+pub async fn table<C: ConnectionTrait>(
+    db: &C,
+    measure: Measure,
+    group_by: &[Dimension],
+    conditions: &[Condition],
+) -> Result<Vec<RawCell>, DbErr> {
+    let backend = db.get_database_backend();
+    let TableSql { sql, values, finer } = table_sql(backend, measure, group_by, conditions);
+    let n = group_by.len();
+    let full = (1usize << n) - 1;
+    let found = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    let mut sets: BTreeMap<usize, Vec<RawCell>> = BTreeMap::new();
+    for row in found {
+        let count: i64 = row.try_get("", "n")?;
+        if count == 0 {
+            // The total of an empty table.
+            continue;
+        }
+        let key_sum: i64 = row.try_get::<Option<i64>>("", "ks")?.unwrap_or(0);
+        let mask = usize::try_from(row.try_get::<i64>("", "gs")?)
+            .map_err(|e| DbErr::Custom(format!("grouping set: {e}")))?;
+        let mut vals = Vec::with_capacity(n);
+        for i in 0..n {
+            vals.push(if mask & (1 << i) != 0 {
+                Some(row.try_get::<String>("", &format!("d{i}"))?)
+            } else {
+                None
+            });
+        }
+        sets.entry(mask).or_default().push(RawCell {
+            values: vals,
+            count,
+            key_sum,
+        });
+    }
+    // Finer sets first: a set is summed from one with a higher mask.
+    for mask in (0..full).rev() {
+        if let Some(j) = finer[mask] {
+            let summed = sum_over(
+                sets.get(&(mask | (1 << j))).map_or(&[][..], Vec::as_slice),
+                j,
+            );
+            sets.insert(mask, summed);
+        }
+    }
+    Ok(sets.into_values().rev().flatten().collect())
+}
+
+/// Cells summed over dimension `j`: each unit of the result is in exactly one of the cells
+/// summed (see [`determined`]).
+fn sum_over(cells: &[RawCell], j: usize) -> Vec<RawCell> {
+    let mut sums: BTreeMap<Vec<Option<String>>, (i64, i64)> = BTreeMap::new();
+    for cell in cells {
+        let mut key = cell.values.clone();
+        key[j] = None;
+        let e = sums.entry(key).or_default();
+        e.0 += cell.count;
+        e.1 += cell.key_sum;
+    }
+    sums.into_iter()
+        .map(|(values, (count, key_sum))| RawCell {
+            values,
+            count,
+            key_sum,
+        })
+        .collect()
+}
+
+/// The sum of days from opening to closure over the closures a condition selects, and their
+/// number (the 事業評価's average duration of closed cases).
+pub async fn closed_case_days<C: ConnectionTrait>(
+    db: &C,
+    conditions: &[Condition],
+) -> Result<(f64, i64), DbErr> {
+    let d = Dialect(db.get_database_backend());
+    let s = source(Measure::CasesClosed);
+    let days = if d.pg() {
+        "(d.decided_on - sc.opened_on)"
+    } else {
+        "(julianday(d.decided_on) - julianday(sc.opened_on))"
+    };
+    let mut values: Vec<Value> = Vec::new();
+    let wheres = conditions_sql(&d, &s, conditions, &mut values);
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM({days}), 0) AS DOUBLE PRECISION) AS total, COUNT(*) AS n \
+         FROM {} WHERE {}",
+        s.from,
+        wheres.join(" AND ")
+    );
+    let sql = if d.pg() {
+        sql
+    } else {
+        sql.replace("DOUBLE PRECISION", "REAL")
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(d.0, sql, values))
+        .await?
+        .ok_or_else(|| DbErr::Custom("closed_case_days returned no row".into()))?;
+    Ok((row.try_get("", "total")?, row.try_get("", "n")?))
+}
+
+/// Active community resources (社会資源) per kind: public directory entries, not personal
+/// data, counted exactly.
+pub async fn resources_by_kind<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, i64)>, DbErr> {
+    let d = Dialect(db.get_database_backend());
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            d.0,
+            format!(
+                "SELECT kind, COUNT(*) AS n FROM community_resource WHERE active = {} \
+                 GROUP BY kind ORDER BY kind",
+                if d.pg() { "TRUE" } else { "1" }
+            ),
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?)))
+        .collect()
+}
