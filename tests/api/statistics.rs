@@ -488,6 +488,26 @@ async fn a_table_without_one_district_is_not_published_when_that_district_is_sma
         assert!(r.ok()["statistics"]["total"].is_null(), "{f}: {}", r.body);
         assert_eq!(r.ok()["statistics"]["cells"], json!([]), "{f}");
     }
+    // A condition a cell's own values already decide (a month decides its fiscal year) does
+    // not hold the cell back: by month within FY2025, both months are listed.
+    let r = srv
+        .gql(
+            &analyst,
+            TABLE,
+            q(
+                json!([{ "dimension": "FISCAL_YEAR", "values": ["2025"] }]),
+                json!(["MONTH"]),
+            ),
+        )
+        .await;
+    let months = cells(r.ok());
+    for m in ["2025-06", "2025-07"] {
+        assert!(
+            months.contains_key(&vec![Some(m.to_owned())]),
+            "{m}: {}",
+            r.body
+        );
+    }
     // Grouped by district, the 北部 cell would be the total less one person: not listed; the
     // total is.
     let r = srv

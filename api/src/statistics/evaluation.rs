@@ -365,7 +365,7 @@ pub async fn report<C: ConnectionTrait>(
             }
             Indicator::CommunityResources => {
                 let kinds = raw::resources_by_kind(db).await?;
-                r.actual = Some(kinds.iter().map(|(_, n)| *n as f64).sum());
+                r.actual = Some(kinds.iter().map(|(_, n)| *n).sum::<i64>() as f64);
                 r.breakdown = kinds
                     .into_iter()
                     .map(|(kind, n)| BreakdownRow {

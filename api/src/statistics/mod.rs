@@ -158,9 +158,14 @@ pub async fn table<C: ConnectionTrait>(
         }
         let index = counts(raw::table(db, measure, &wider, &others).await?);
         for cell in &found {
-            if grouped.is_some_and(|p| cell.values[p].is_some()) {
-                // A cell with its own value of the dimension is the same set whatever the
-                // condition says of other values.
+            let fixed = group_by.iter().zip(&cell.values).any(|(g, v)| {
+                v.is_some() && (*g == condition.dimension || g.implies(condition.dimension))
+            });
+            if fixed {
+                // A cell with its own value of the dimension, or of one that fixes it (a
+                // month its fiscal year), is the same set whatever the condition says of
+                // other values: the condition keeps all of it or none, and which one is no
+                // secret.
                 continue;
             }
             let at = |v: Option<&String>| {

@@ -92,6 +92,12 @@ impl Dimension {
         Dimension::Status,
         Dimension::Kind,
     ];
+
+    /// Whether this dimension's value fixes `other`'s (a month its fiscal year, an issue its
+    /// group, an agency its kind, a 5-year band its 10-year band).
+    pub fn implies(self, other: Dimension) -> bool {
+        sql::implies(self, other)
+    }
 }
 
 /// The groups of measures the city may switch off (`setStatisticsMeasure`).
