@@ -179,15 +179,9 @@ fn screaming(name: &str) -> String {
     out
 }
 
-fn fiscal_year(year: i32) -> ApiResult<i32> {
-    if (2000..=2100).contains(&year) {
-        Ok(year)
-    } else {
-        Err(ApiError::bad_input(
-            "fiscalYear",
-            "年度は 2000〜2100 です / a fiscal year from 2000 to 2100",
-        ))
-    }
+fn year_arg(year: i32) -> ApiResult<i32> {
+    evaluation::fiscal_year(year)
+        .ok_or_else(|| ApiError::bad_input("fiscalYear", evaluation::YEAR_RANGE))
 }
 
 #[derive(Default)]
@@ -263,7 +257,7 @@ impl StatisticsQuery {
     ) -> ApiResult<EvaluationReport> {
         let r = req(ctx)?;
         r.require(Action::Evaluate, "evaluationReport")?;
-        let year = fiscal_year_checked(fiscal_year)?;
+        let year = year_arg(fiscal_year)?;
         let report = evaluation::report(replica_db(ctx)?, year, threshold(ctx)).await?;
         r.recorder.note(evaluation::entry(&r.principal, year));
         Ok(report)
@@ -272,7 +266,7 @@ impl StatisticsQuery {
     /// 実施目標 (分析担当・管理者) / the targets of a fiscal year (analysts, admins)
     async fn targets(&self, ctx: &Context<'_>, fiscal_year: i32) -> ApiResult<Vec<Target>> {
         req(ctx)?.require(Action::Evaluate, "targets")?;
-        evaluation::targets(db(ctx)?, fiscal_year_checked(fiscal_year)?).await
+        evaluation::targets(db(ctx)?, year_arg(fiscal_year)?).await
     }
 
     /// 集計区分ごとの有効・停止 (分析担当・管理者) / which groups of measures are on
@@ -288,10 +282,6 @@ impl StatisticsQuery {
             })
             .collect())
     }
-}
-
-fn fiscal_year_checked(year: i32) -> ApiResult<i32> {
-    fiscal_year(year)
 }
 
 #[derive(Default)]
@@ -310,7 +300,7 @@ impl StatisticsMutation {
     ) -> ApiResult<Target> {
         let r = req(ctx)?;
         r.require(Action::SetTargets, "setTarget")?;
-        let year = fiscal_year_checked(fiscal_year)?;
+        let year = year_arg(fiscal_year)?;
         if !value.is_finite() || !(0.0..=1e12).contains(&value) {
             return Err(ApiError::bad_input(
                 "value",

@@ -65,15 +65,11 @@ pub(super) async fn handler(
             )
         }
     };
-    let Some(year) = year
-        .parse::<i32>()
-        .ok()
-        .filter(|y| (2000..=2100).contains(y))
-    else {
+    let Some(year) = year.parse::<i32>().ok().and_then(evaluation::fiscal_year) else {
         return refusal(
             StatusCode::BAD_REQUEST,
             Code::BadUserInput,
-            "年度は 2000〜2100 です / a fiscal year from 2000 to 2100",
+            evaluation::YEAR_RANGE,
             Some("fiscalYear"),
         );
     };

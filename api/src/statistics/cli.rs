@@ -41,8 +41,8 @@ pub async fn main(
         "json" => false,
         _ => bail!("--format は csv か json です / --format must be csv or json"),
     };
-    if !(2000..=2100).contains(&args.fiscal_year) {
-        bail!("年度は 2000〜2100 です / a fiscal year from 2000 to 2100");
+    if evaluation::fiscal_year(args.fiscal_year).is_none() {
+        bail!(evaluation::YEAR_RANGE);
     }
     crate::import::cli::refuse_existing(&args.out)?;
     crate::store::migrate(db).await?;

@@ -218,6 +218,14 @@ pub struct EvaluationReport {
     pub indicators: Vec<IndicatorResult>,
 }
 
+/// The fiscal years the report and targets take, as said to a caller.
+pub const YEAR_RANGE: &str = "年度は 2000〜2100 です / a fiscal year from 2000 to 2100";
+
+/// `year` if it is a fiscal year the report and targets take (2000 to 2100).
+pub fn fiscal_year(year: i32) -> Option<i32> {
+    (2000..=2100).contains(&year).then_some(year)
+}
+
 pub const METHOD: &str = "cell-key perturbation (±3, table in policy::statistics) and threshold k; rates from published values; averages over 20 or more; README §6.2";
 
 /// A stored target.
