@@ -5,7 +5,10 @@
 //! (b) margin subtraction: a table by district, its total less the published cells;
 //! (c) the same query 1,000 times, to average the noise away;
 //! (d) a cell isolated by narrow filters on the target's attributes (sex, age band,
-//!     district, month, issue).
+//!     district, month, issue);
+//! (e) a coarse and a fine version of one dimension in two requests: the month's debt
+//!     consultations in the background's 10-year age band, against those in its 5-year band
+//!     (the target is in the other half of the 10-year band).
 //! Each attack guesses, for every target, whether it had the debt consultation. About half
 //! had (a fixed pseudo-random choice).
 //! The documented bound (README §6.2, `policy::statistics`): from one published value, or the
@@ -29,6 +32,10 @@ const TARGETS: usize = 100;
 /// month: the first eight about debt (four at A, four at B), the rest about housing.
 const BACKGROUND: usize = 14;
 const DEBT_BACKGROUND: usize = 8;
+/// Younger background persons (born 1995, another 10-year band), each with a debt
+/// consultation at B in every target's month: a condition on the older persons' age band
+/// then removes someone, as a real city's would.
+const YOUNG: usize = 10;
 /// The bound on the share of right guesses, from one value or the difference of two.
 const BOUND: f64 = 0.68;
 
@@ -54,6 +61,30 @@ async fn total(srv: &Server, token: &str, filter: Value) -> Option<i64> {
 /// The month of target `i` (January 2015 onwards), as `YYYY-MM`.
 fn month(i: usize) -> String {
     format!("{}-{:02}", 2015 + i / 12, 1 + i % 12)
+}
+
+/// The background's age on the 10th of target `i`'s month (born 1950-06-01).
+fn background_age(i: usize) -> i64 {
+    let (year, month) = (2015 + i as i64 / 12, 1 + i as i64 % 12);
+    year - 1950 - i64::from(month < 6)
+}
+
+/// The 5-year band of an age, as shown.
+fn band5(age: i64) -> String {
+    let low = age / 5 * 5;
+    format!("{low}-{}", low + 4)
+}
+
+/// Target `i`'s age on the 12th of its month: in the other half of the background's 10-year
+/// band, so that the 10-year band holds the target and the background's 5-year band does not.
+fn target_age(i: usize) -> i64 {
+    let low = background_age(i) / 5 * 5;
+    (if low % 10 == 0 { low + 5 } else { low - 5 }) + 2
+}
+
+/// Target `i`'s birth date (1 January: the age is the same all year).
+fn target_birth(i: usize) -> String {
+    format!("{}-01-01", 2015 + i as i64 / 12 - target_age(i))
 }
 
 /// Whether target `i` had the debt consultation: a fixed pseudo-random half, so that no
@@ -83,15 +114,17 @@ async fn an_analyst_cannot_recover_whether_one_person_had_a_consultation(srv: &S
     let (_, b_cw) = srv.account("ak-b-cw", &b, &["caseworker"]).await;
     let (_, analyst) = srv.account("ak-an", &srv.city_agency, &["analyst"]).await;
     let mut background = Vec::new();
-    for i in 0..BACKGROUND {
-        let tok = if !(DEBT_BACKGROUND / 2..DEBT_BACKGROUND).contains(&i) {
-            &a_cw
-        } else {
+    for i in 0..BACKGROUND + YOUNG {
+        let tok = if (DEBT_BACKGROUND / 2..DEBT_BACKGROUND).contains(&i) || i >= BACKGROUND {
             &b_cw
+        } else {
+            &a_cw
         };
-        let p = srv
-            .person(tok, person(&format!("背景{i}"), "花子", "北部"))
-            .await;
+        let mut input = person(&format!("背景{i}"), "花子", "北部");
+        if i >= BACKGROUND {
+            input["birthDate"] = json!("1995-06-01");
+        }
+        let p = srv.person(tok, input).await;
         background.push((tok.clone(), p));
     }
     // Targets, each alone in their district, with a consultation at A in their own month:
@@ -100,7 +133,7 @@ async fn an_analyst_cannot_recover_whether_one_person_had_a_consultation(srv: &S
     for i in 0..TARGETS {
         let at = format!("{}-10T01:00:00Z", month(i));
         for (j, (tok, p)) in background.iter().enumerate() {
-            let issue = if j < DEBT_BACKGROUND {
+            let issue = if !(DEBT_BACKGROUND..BACKGROUND).contains(&j) {
                 "DEBT"
             } else {
                 "HOUSING"
@@ -108,9 +141,9 @@ async fn an_analyst_cannot_recover_whether_one_person_had_a_consultation(srv: &S
             consult(srv, tok, &at, &[p], issue).await;
         }
         let district = format!("標的{i}");
-        let p = srv
-            .person(&a_cw, person(&format!("標的{i}"), "花子", &district))
-            .await;
+        let mut input = person(&format!("標的{i}"), "花子", &district);
+        input["birthDate"] = json!(target_birth(i));
+        let p = srv.person(&a_cw, input).await;
         let debt = had_debt(i);
         let issue = if debt { "DEBT" } else { "HOUSING" };
         consult(
@@ -124,7 +157,9 @@ async fn an_analyst_cannot_recover_whether_one_person_had_a_consultation(srv: &S
         truth.push((district, debt));
     }
     let debt_in = |m: &str| vec![cond("ISSUE", &["DEBT"], false), cond("MONTH", &[m], false)];
-    let known = DEBT_BACKGROUND as i64;
+    let known = (DEBT_BACKGROUND + YOUNG) as i64;
+    // A's part of it.
+    let known_at_a = DEBT_BACKGROUND as i64 / 2;
 
     // (c) The same query a thousand times: one answer, within the noise of the truth.
     let first = debt_in(&month(0));
@@ -141,7 +176,7 @@ async fn an_analyst_cannot_recover_whether_one_person_had_a_consultation(srv: &S
     again.push(cond("SEX", &["FEMALE"], false));
     assert_eq!(total(srv, &analyst, json!(again)).await, None);
 
-    let mut right = [0usize; 5];
+    let mut right = [0usize; 6];
     for (i, (district, debt)) in truth.iter().enumerate() {
         let m = month(i);
         let with = total(srv, &analyst, json!(debt_in(&m))).await;
@@ -169,7 +204,7 @@ async fn an_analyst_cannot_recover_whether_one_person_had_a_consultation(srv: &S
         let mut not_a = debt_in(&m);
         not_a.push(cond("AGENCY", &["ak-a"], true));
         let at_b = total(srv, &analyst, json!(not_a)).await;
-        let a3 = guess(with.zip(at_b).map(|(w, b)| w - b - known / 2));
+        let a3 = guess(with.zip(at_b).map(|(w, b)| w - b - known_at_a));
         // (b) the month by district: the total less the published cells less the background
         // not published.
         let r = srv
@@ -193,7 +228,7 @@ async fn an_analyst_cannot_recover_whether_one_person_had_a_consultation(srv: &S
         // (d) isolated: every attribute of the target.
         let narrow = json!([
             cond("SEX", &["FEMALE"], false),
-            cond("AGE_BAND_5", &["60-64", "65-69"], false),
+            cond("AGE_BAND_5", &[band5(target_age(i)).as_str()], false),
             cond("DISTRICT", &[district.as_str()], false),
             cond("MONTH", &[m.as_str()], false),
             cond("ISSUE", &["DEBT"], false),
@@ -209,7 +244,20 @@ async fn an_analyst_cannot_recover_whether_one_person_had_a_consultation(srv: &S
         assert_eq!(isolated, None, "a cell of one person is never published");
         assert_eq!(r.ok()["statistics"]["cells"], json!([]));
         let d = isolated.is_some();
-        for (k, g) in [a1, a2, a3, b, d].into_iter().enumerate() {
+        // (e) the older background's 10-year band (them and perhaps the target) against
+        // its 5-year band (the background only): identical records give identical values.
+        let b5 = band5(background_age(i));
+        let low10 = background_age(i) / 10 * 10;
+        let b10 = format!("{low10}-{}", low10 + 9);
+        let mut coarse = debt_in(&m);
+        coarse.push(cond("AGE_BAND_10", &[b10.as_str()], false));
+        let mut fine = debt_in(&m);
+        fine.push(cond("AGE_BAND_5", &[b5.as_str()], false));
+        let e = total(srv, &analyst, json!(coarse))
+            .await
+            .zip(total(srv, &analyst, json!(fine)).await)
+            .is_some_and(|(c, f)| c != f);
+        for (k, g) in [a1, a2, a3, b, d, e].into_iter().enumerate() {
             if g == *debt {
                 right[k] += 1;
             }
@@ -230,6 +278,7 @@ async fn an_analyst_cannot_recover_whether_one_person_had_a_consultation(srv: &S
         "a/agency",
         "b/margin",
         "d/isolated",
+        "e/coarse-fine",
     ]
     .iter()
     .zip(right)

@@ -66,6 +66,32 @@ pub fn publish(count: i64, key_sum: i64, threshold: i64) -> Option<i64> {
     (value >= threshold.max(MIN_THRESHOLD)).then_some(value)
 }
 
+/// Whether a cell whose set is the union of `parts` may be published, as far as its parts go:
+/// the fine values a coarse value is made of (the months of a fiscal year, the agencies of a
+/// kind, the issues of a group, the 5-year bands of a 10-year band), each as its true count
+/// and key sum within the cell.
+///
+/// An analyst can ask for the cell by the coarse value and, in another request, for a list
+/// of fine values; each listed value must itself be publishable (the slice rule), so the
+/// difference of the two is at least the parts that are not. Those must then be none, or
+/// publishable together. Where a unit can be in several parts (a person consulted in two
+/// months, `additive` false) their union is not the sum of them, and every part must be
+/// publishable.
+pub fn parts_publishable(parts: &[(i64, i64)], additive: bool, threshold: i64) -> bool {
+    let hidden: Vec<&(i64, i64)> = parts
+        .iter()
+        .filter(|(n, keys)| publish(*n, *keys, threshold).is_none())
+        .collect();
+    if hidden.is_empty() {
+        return true;
+    }
+    if !additive {
+        return false;
+    }
+    let (n, keys) = hidden.iter().fold((0, 0), |(n, k), (m, l)| (n + m, k + l));
+    publish(n, keys, threshold).is_some()
+}
+
 /// The largest ratio between the probabilities of two neighbouring noise values: how much
 /// one published cell, or the difference of two, can change the odds that one record is in
 /// it (away from the noise's limits).
@@ -96,13 +122,29 @@ pub fn rate(numerator: Option<i64>, denominator: Option<i64>) -> Option<f64> {
     }
 }
 
-/// An average over a cell (the length of closed cases) is shown only over this many units
-/// at least, rounded to whole days: one unit moves it by at most 1/20 of its own value.
+/// An average over a cell (the length of closed cases) is shown only when the cell's
+/// published count is at least this many units.
 pub const MEAN_MIN_UNITS: i64 = 20;
 
-/// The published mean of `sum` over `count` units, or `None` below [`MEAN_MIN_UNITS`].
-pub fn publish_mean(sum: f64, count: i64) -> Option<f64> {
-    (count >= MEAN_MIN_UNITS).then(|| (sum / count as f64).round())
+/// The relative step of a mean's noise: the mean is multiplied by `1 + step × e`, with `e`
+/// drawn from the same table as a count's noise (`-MAX_NOISE..=MAX_NOISE`).
+pub const MEAN_NOISE_STEP: f64 = 0.05;
+
+/// The published mean of `sum` over a cell of `count` units whose keys sum to `key_sum`, or
+/// `None` when the cell's count is not published or is below [`MEAN_MIN_UNITS`].
+///
+/// The mean carries noise of its own, read off the noise table at a key derived from the
+/// cell key (so the same cell always gets the same mean, and the mean's noise tells nothing
+/// of the count's): up to ±15 % of it. One unit more or less moves a mean of at least 20
+/// units by a twentieth of its difference from the mean; the noise hides moves of that
+/// size, where an exact mean would give a known unit's value away.
+pub fn publish_mean(sum: f64, count: i64, key_sum: i64, threshold: i64) -> Option<f64> {
+    let published = publish(count, key_sum, threshold)?;
+    if published < MEAN_MIN_UNITS {
+        return None;
+    }
+    let e = noise(key_sum.wrapping_mul(97).wrapping_add(KEY_MODULUS / 2));
+    Some((sum / count as f64 * (1.0 + MEAN_NOISE_STEP * e as f64)).round())
 }
 
 #[cfg(test)]
@@ -162,11 +204,43 @@ mod tests {
     }
 
     #[test]
+    fn a_coarse_value_needs_its_hidden_parts_publishable_together() {
+        // Key sums chosen for no noise (noise(key) == 0 for keys 82..174).
+        let big = (40, 100);
+        let empty = (0, 0);
+        // Every part publishable: nothing for a difference to isolate.
+        assert!(parts_publishable(&[big, big], true, 5));
+        // One empty part among publishable ones: the coarse value equals the list of the
+        // others exactly, which would say the part is empty.
+        assert!(!parts_publishable(&[big, empty], true, 5));
+        assert!(!parts_publishable(&[big, (1, 100)], true, 5));
+        // Small parts that are publishable together (3 + 3 = 6 >= 5).
+        assert!(parts_publishable(&[big, (3, 100), (3, 0)], true, 5));
+        // Not when a unit can be in several parts: their union may be smaller than the sum.
+        assert!(!parts_publishable(&[big, (3, 100), (3, 0)], false, 5));
+        assert!(parts_publishable(&[big, big], false, 5));
+    }
+
+    #[test]
     fn rates_and_means() {
         assert_eq!(rate(Some(3), Some(4)), Some(0.75));
         assert_eq!(rate(None, Some(4)), None);
         assert_eq!(rate(Some(3), Some(0)), None);
-        assert_eq!(publish_mean(100.0, 19), None);
-        assert_eq!(publish_mean(410.0, 20), Some(21.0));
+        // Gated on the published count, not the true one: 19 units with noise +1 or more
+        // would pass a gate on 20; 21 units with noise -2 or less would not.
+        for key in 0..KEY_MODULUS {
+            let published = publish(19, key, 5).unwrap();
+            assert_eq!(publish_mean(1900.0, 19, key, 5).is_some(), published >= 20);
+            // Within 15 % of the true mean, and the same every time.
+            if let Some(m) = publish_mean(2000.0, 20, key, 5) {
+                assert!((85.0..=115.0).contains(&m), "{m}");
+                assert_eq!(publish_mean(2000.0, 20, key, 5), Some(m));
+            }
+        }
+        // The mean's noise is not the count's: some keys give the count no noise and the
+        // mean some.
+        assert!((0..KEY_MODULUS)
+            .any(|k| noise(k) == 0 && publish_mean(4000.0, 40, k, 5) != Some(100.0)));
+        assert_eq!(publish_mean(100.0, 0, 0, 5), None);
     }
 }

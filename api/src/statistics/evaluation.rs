@@ -239,14 +239,6 @@ pub struct Target {
     pub version: i32,
 }
 
-fn fy(year: i32) -> Condition {
-    Condition {
-        dimension: Dimension::FiscalYear,
-        values: vec![(year - 1).to_string(), year.to_string()],
-        exclude: false,
-    }
-}
-
 /// The report of `year`: every indicator, its target and the year before.
 pub async fn report<C: ConnectionTrait>(
     db: &C,
@@ -280,8 +272,10 @@ pub async fn report<C: ConnectionTrait>(
             } else {
                 let mut group_by = vec![Dimension::FiscalYear];
                 group_by.extend(by);
-                let found = raw::table(db, measure, &group_by, &[fy(year)]).await?;
-                let table: Table = super::protect(measure, &group_by, found, threshold);
+                // Every year, under the same rules as an analyst's table: a year is compared
+                // with all the others (the first year of records with none), never with the
+                // other year of the report alone.
+                let table: Table = super::table(db, measure, &group_by, &[], threshold).await?;
                 let at = |y: &str| table.get(&[Some(y), None][..group_by.len()]);
                 result.actual = at(&this).map(|v| v as f64);
                 result.previous_year = at(&last).map(|v| v as f64);
@@ -366,8 +360,8 @@ pub async fn report<C: ConnectionTrait>(
                             values: vec![y.to_string()],
                             exclude: false,
                         };
-                        let (sum, n) = raw::closed_case_days(db, &[only]).await?;
-                        *slot = publish_mean(sum, n);
+                        let (sum, n, keys) = raw::closed_case_days(db, &[only]).await?;
+                        *slot = publish_mean(sum, n, keys, threshold);
                     }
                 }
             }

@@ -7,15 +7,17 @@
 //! its band.
 
 pub mod cli;
+pub mod coarse;
 pub mod evaluation;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sea_orm::ConnectionTrait;
 
 use crate::error::{ApiError, ApiResult};
 use crate::policy::statistics::publish;
 use crate::store::statistics::{self as raw, Condition, Dimension, Measure};
+use coarse::Hierarchy;
 
 /// Most dimensions a table may group by.
 pub const MAX_DIMENSIONS: usize = 3;
@@ -143,8 +145,22 @@ pub async fn table<C: ConnectionTrait>(
         )));
     }
     let found = raw::table(db, measure, group_by, conditions).await?;
-    let mut blocked: HashSet<Vec<Option<String>>> = HashSet::new();
+    let used: Vec<Dimension> = group_by
+        .iter()
+        .copied()
+        .chain(conditions.iter().map(|c| c.dimension))
+        .collect();
+    let hierarchy = Hierarchy::load(db, measure, &used).await?;
+    let mut blocked = coarse::blocked(
+        db, &hierarchy, measure, group_by, conditions, &found, threshold,
+    )
+    .await?;
     for (j, condition) in conditions.iter().enumerate() {
+        if !condition.exclude && hierarchy.covers(condition.dimension, &condition.values) {
+            // Periods that hold every record of the measure: the condition removes nothing
+            // anywhere, which the span of the records tells.
+            continue;
+        }
         let others: Vec<Condition> = conditions
             .iter()
             .enumerate()
@@ -179,17 +195,21 @@ pub async fn table<C: ConnectionTrait>(
             let (n, keys) = at(None);
             let mut ok = publish(n - cell.count, keys - cell.key_sum, threshold).is_some();
             if condition.exclude || condition.values.len() > 1 {
-                ok &= condition.values.iter().all(|v| {
-                    let (n, keys) = at(Some(v));
-                    publish(n, keys, threshold).is_some()
-                });
+                ok &= condition
+                    .values
+                    .iter()
+                    .filter(|v| !hierarchy.outside(condition.dimension, v))
+                    .all(|v| {
+                        let (n, keys) = at(Some(v));
+                        publish(n, keys, threshold).is_some()
+                    });
             }
             if !ok {
                 blocked.insert(cell.values.clone());
             }
         }
     }
-    let mut table = protect(measure, group_by, found, threshold);
+    let mut table = protect(measure, group_by, found, threshold, &hierarchy);
     table.cells.retain(|c| !blocked.contains(&c.values));
     Ok(table)
 }
@@ -203,19 +223,26 @@ fn counts(cells: Vec<raw::RawCell>) -> HashMap<Vec<Option<String>>, (i64, i64)> 
 
 /// Publish what may be published of raw cells, in a stable order (margins after their
 /// cells, the total last). A cell is published when its perturbed count reaches the
-/// threshold and, along each dimension it has a value of, the rest of its margin does too.
-pub fn protect(
+/// threshold and, along each dimension it has a value of, the rest of its margin does too
+/// (unless the value is a period that holds every record of the measure: the rest is then
+/// empty by the span of the records).
+fn protect(
     measure: Measure,
     group_by: &[Dimension],
     found: Vec<raw::RawCell>,
     threshold: i64,
+    hierarchy: &Hierarchy,
 ) -> Table {
     let index = counts(found.clone());
     let mut cells: Vec<Cell> = found
         .into_iter()
         .filter(|c| {
             (0..c.values.len())
-                .filter(|i| c.values[*i].is_some())
+                .filter(|i| {
+                    c.values[*i]
+                        .as_ref()
+                        .is_some_and(|v| !hierarchy.covers(group_by[*i], std::slice::from_ref(v)))
+                })
                 .all(|i| {
                     let mut margin = c.values.clone();
                     margin[i] = None;

@@ -27,7 +27,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 pub use settings::{disabled_groups, set_group_enabled, set_target, Stamp};
 use source::source;
@@ -267,12 +267,135 @@ fn sum_over(cells: &[RawCell], j: usize) -> Vec<RawCell> {
         .collect()
 }
 
-/// The sum of days from opening to closure over the closures a condition selects, and their
-/// number (the 事業評価's average duration of closed cases).
+/// Whether each unit of a table by `group_by` under `conditions` is in exactly one cell along
+/// `dimension` (one of `group_by`): then a union of its cells counts as their sum (counts and
+/// keys). True where the unit is a row with one value of the dimension (a consultation's
+/// month, agency or main issue); false where a unit has several (a person's months).
+pub fn partitions(
+    measure: Measure,
+    dimension: Dimension,
+    group_by: &[Dimension],
+    conditions: &[Condition],
+) -> bool {
+    let s = source(measure);
+    let d = Dialect(DbBackend::Sqlite);
+    let (_, person_joined) = sql::from_sql(&d, &s, group_by, conditions);
+    let one_row_per_unit = s.row_is_unit && !(person_joined && s.person_repeats);
+    let others: Vec<Dimension> = group_by
+        .iter()
+        .copied()
+        .filter(|g| *g != dimension)
+        .collect();
+    one_row_per_unit || sql::determined(&s, person_joined, dimension, &others)
+}
+
+/// The first and last month (`YYYY-MM`, JST) of a measure's records in the whole city, if it
+/// has any: outside them every cell of the measure is empty, and the differencing rules need
+/// not guard a slice that is empty there.
+pub async fn span<C: ConnectionTrait>(
+    db: &C,
+    measure: Measure,
+) -> Result<Option<(String, String)>, DbErr> {
+    let d = Dialect(db.get_database_backend());
+    let s = source(measure);
+    let (at, column) = match s.when {
+        source::When::At(c) => (true, c),
+        source::When::On(c) => (false, c),
+    };
+    let of = |f: &str| d.month_of(at, &format!("{f}({column})"));
+    let mut values: Vec<Value> = Vec::new();
+    let wheres = conditions_sql(&d, &s, &[], &mut values);
+    // The measure's own condition may need the person (a new person's first consultation).
+    let (from, _) = sql::from_sql(&d, &s, &[], &[]);
+    let sql = format!(
+        "SELECT {} AS a, {} AS b FROM {from} WHERE {}",
+        of("MIN"),
+        of("MAX"),
+        wheres.join(" AND ")
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(d.0, sql, values))
+        .await?;
+    Ok(match row {
+        Some(r) => r
+            .try_get::<Option<String>>("", "a")?
+            .zip(r.try_get::<Option<String>>("", "b")?),
+        None => None,
+    })
+}
+
+/// Every agency with its kind, and every issue with its group (its parent, or itself at the
+/// top), as the directory holds them, each with whether any record of the measure has it
+/// anywhere in the city (an agency that has recorded none, an issue never given as a main
+/// issue, is empty in every cell, as the whole city's table says). Agencies when
+/// `agencies`, issues when `issues`.
+pub async fn hierarchy<C: ConnectionTrait>(
+    db: &C,
+    measure: Measure,
+    agencies: bool,
+    issues: bool,
+) -> Result<(Vec<Member>, Vec<Member>), DbErr> {
+    let backend = db.get_database_backend();
+    let d = Dialect(backend);
+    let s = source(measure);
+    let members = |sql: String| async move {
+        let mut v = Vec::new();
+        for r in db
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await?
+        {
+            v.push(Member {
+                value: r.try_get("", "a")?,
+                parent: r.try_get("", "b")?,
+                used: r.try_get::<i64>("", "u")? != 0,
+            });
+        }
+        Ok::<_, DbErr>(v)
+    };
+    let agencies = if agencies {
+        // Every row of the measure's tables, its own condition aside: a superset of its
+        // records, so no agency that has one is taken for unused.
+        members(format!(
+            "SELECT ag.code AS a, ag.kind AS b, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM {} WHERE {} = ag.id) THEN 1 ELSE 0 END \
+             AS BIGINT) AS u \
+             FROM agency ag",
+            s.from, s.agency
+        ))
+        .await?
+    } else {
+        Vec::new()
+    };
+    let issues = if issues {
+        members(format!(
+            "SELECT ic.code AS a, COALESCE(ic.parent_code, ic.code) AS b, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM consultation_issue ci \
+             WHERE ci.issue_code = ic.code AND ci.is_main = {}) THEN 1 ELSE 0 END AS BIGINT) AS u \
+             FROM issue_category ic",
+            if d.pg() { "TRUE" } else { "1" }
+        ))
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok((agencies, issues))
+}
+
+/// A fine value of the directory (an agency, an issue), its coarse value (a kind, a group),
+/// and whether any record of the measure has it.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub value: String,
+    pub parent: String,
+    pub used: bool,
+}
+
+/// The sum of days from opening to closure over the closures a condition selects, their
+/// number and the sum of their keys (the 事業評価's average duration of closed cases).
 pub async fn closed_case_days<C: ConnectionTrait>(
     db: &C,
     conditions: &[Condition],
-) -> Result<(f64, i64), DbErr> {
+) -> Result<(f64, i64, i64), DbErr> {
     let d = Dialect(db.get_database_backend());
     let s = source(Measure::CasesClosed);
     let days = if d.pg() {
@@ -283,8 +406,9 @@ pub async fn closed_case_days<C: ConnectionTrait>(
     let mut values: Vec<Value> = Vec::new();
     let wheres = conditions_sql(&d, &s, conditions, &mut values);
     let sql = format!(
-        "SELECT CAST(COALESCE(SUM({days}), 0) AS DOUBLE PRECISION) AS total, COUNT(*) AS n \
-         FROM {} WHERE {}",
+        "SELECT CAST(COALESCE(SUM({days}), 0) AS DOUBLE PRECISION) AS total, COUNT(*) AS n, \
+         CAST(COALESCE(SUM({}), 0) AS BIGINT) AS ks FROM {} WHERE {}",
+        s.key,
         s.from,
         wheres.join(" AND ")
     );
@@ -297,7 +421,11 @@ pub async fn closed_case_days<C: ConnectionTrait>(
         .query_one_raw(Statement::from_sql_and_values(d.0, sql, values))
         .await?
         .ok_or_else(|| DbErr::Custom("closed_case_days returned no row".into()))?;
-    Ok((row.try_get("", "total")?, row.try_get("", "n")?))
+    Ok((
+        row.try_get("", "total")?,
+        row.try_get("", "n")?,
+        row.try_get("", "ks")?,
+    ))
 }
 
 /// Active community resources (社会資源) per kind: public directory entries, not personal

@@ -14,11 +14,19 @@ impl Dialect {
 
     /// `YYYY-MM` of a date or a timestamp (in JST).
     pub(super) fn month(&self, when: When) -> String {
-        match (when, self.pg()) {
-            (When::At(c), true) => format!("to_char({c} AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')"),
-            (When::On(c), true) => format!("to_char({c}, 'YYYY-MM')"),
-            (When::At(c), false) => format!("strftime('%Y-%m', {c}, '+9 hours')"),
-            (When::On(c), false) => format!("strftime('%Y-%m', {c})"),
+        match when {
+            When::At(c) => self.month_of(true, c),
+            When::On(c) => self.month_of(false, c),
+        }
+    }
+
+    /// `YYYY-MM` of an expression: a timestamp (`at`, taken in JST) or a date.
+    pub(super) fn month_of(&self, at: bool, c: &str) -> String {
+        match (at, self.pg()) {
+            (true, true) => format!("to_char({c} AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')"),
+            (false, true) => format!("to_char({c}, 'YYYY-MM')"),
+            (true, false) => format!("strftime('%Y-%m', {c}, '+9 hours')"),
+            (false, false) => format!("strftime('%Y-%m', {c})"),
         }
     }
 
