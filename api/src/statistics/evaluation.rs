@@ -7,12 +7,15 @@
 //! report to the council is aggregate too). Rates are computed from published values only.
 //! The community resources are a public directory and are counted exactly.
 
+use std::collections::BTreeMap;
+
 use async_graphql::{Enum, SimpleObject};
+use futures::{stream, StreamExt, TryStreamExt};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde::Serialize;
 
 use super::Table;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::policy::statistics::{publish_mean, rate};
 use crate::store::statistics::{self as raw, Condition, Dimension, Measure};
 
@@ -239,6 +242,9 @@ pub struct Target {
     pub version: i32,
 }
 
+/// How many of the report's tables are counted at once.
+pub const REPORT_CONCURRENCY: usize = 2;
+
 /// The report of `year`: every indicator, its target and the year before.
 pub async fn report<C: ConnectionTrait>(
     db: &C,
@@ -249,6 +255,31 @@ pub async fn report<C: ConnectionTrait>(
     let targets = targets(db, year).await?;
     let mut results: Vec<IndicatorResult> = Vec::new();
     let (this, last) = (year.to_string(), (year - 1).to_string());
+    // Every year, under the same rules as an analyst's table: a year is compared with all
+    // the others (the first year of records with none), never with the other year of the
+    // report alone. The tables are counted [`REPORT_CONCURRENCY`] at a time (each on its own
+    // connection from the pool; in a transaction they queue).
+    let wanted: Vec<(Indicator, Measure, Vec<Dimension>)> = Indicator::ALL
+        .iter()
+        .filter_map(|&indicator| {
+            let (measure, by) = indicator.counted()?;
+            if disabled.iter().any(|g| g == measure.group().as_str()) {
+                return None;
+            }
+            let mut group_by = vec![Dimension::FiscalYear];
+            group_by.extend(by);
+            Some((indicator, measure, group_by))
+        })
+        .collect();
+    let mut tables: BTreeMap<Indicator, Table> = stream::iter(wanted)
+        .map(|(indicator, measure, group_by)| async move {
+            super::table(db, measure, &group_by, &[], threshold)
+                .await
+                .map(|t| (indicator, t))
+        })
+        .buffer_unordered(REPORT_CONCURRENCY)
+        .try_collect()
+        .await?;
     for &indicator in Indicator::ALL {
         let (ja, en, unit) = indicator.names();
         let mut result = IndicatorResult {
@@ -270,13 +301,10 @@ pub async fn report<C: ConnectionTrait>(
             if disabled.iter().any(|g| g == measure.group().as_str()) {
                 result.disabled = true;
             } else {
-                let mut group_by = vec![Dimension::FiscalYear];
-                group_by.extend(by);
-                // Every year, under the same rules as an analyst's table: a year is compared
-                // with all the others (the first year of records with none), never with the
-                // other year of the report alone.
-                let table: Table = super::table(db, measure, &group_by, &[], threshold).await?;
-                let at = |y: &str| table.get(&[Some(y), None][..group_by.len()]);
+                let table: Table = tables
+                    .remove(&indicator)
+                    .ok_or_else(|| ApiError::internal("evaluation", "a table was not counted"))?;
+                let at = |y: &str| table.get(&[Some(y), None][..table.group_by.len()]);
                 result.actual = at(&this).map(|v| v as f64);
                 result.previous_year = at(&last).map(|v| v as f64);
                 if let Some(d) = by {
