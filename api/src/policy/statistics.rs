@@ -66,32 +66,6 @@ pub fn publish(count: i64, key_sum: i64, threshold: i64) -> Option<i64> {
     (value >= threshold.max(MIN_THRESHOLD)).then_some(value)
 }
 
-/// Whether a cell whose set is the union of `parts` may be published, as far as its parts go:
-/// the fine values a coarse value is made of (the months of a fiscal year, the agencies of a
-/// kind, the issues of a group, the 5-year bands of a 10-year band), each as its true count
-/// and key sum within the cell.
-///
-/// An analyst can ask for the cell by the coarse value and, in another request, for a list
-/// of fine values; each listed value must itself be publishable (the slice rule), so the
-/// difference of the two is at least the parts that are not. Those must then be none, or
-/// publishable together. Where a unit can be in several parts (a person consulted in two
-/// months, `additive` false) their union is not the sum of them, and every part must be
-/// publishable.
-pub fn parts_publishable(parts: &[(i64, i64)], additive: bool, threshold: i64) -> bool {
-    let hidden: Vec<&(i64, i64)> = parts
-        .iter()
-        .filter(|(n, keys)| publish(*n, *keys, threshold).is_none())
-        .collect();
-    if hidden.is_empty() {
-        return true;
-    }
-    if !additive {
-        return false;
-    }
-    let (n, keys) = hidden.iter().fold((0, 0), |(n, k), (m, l)| (n + m, k + l));
-    publish(n, keys, threshold).is_some()
-}
-
 /// The largest ratio between the probabilities of two neighbouring noise values: how much
 /// one published cell, or the difference of two, can change the odds that one record is in
 /// it (away from the noise's limits).
@@ -201,24 +175,6 @@ mod tests {
         // README §6.2 and docs/design.md §4.16 quote these numbers.
         assert!(max_odds_ratio() <= 2.05, "{}", max_odds_ratio());
         assert!(edge_probability() <= 0.005, "{}", edge_probability());
-    }
-
-    #[test]
-    fn a_coarse_value_needs_its_hidden_parts_publishable_together() {
-        // Key sums chosen for no noise (noise(key) == 0 for keys 82..174).
-        let big = (40, 100);
-        let empty = (0, 0);
-        // Every part publishable: nothing for a difference to isolate.
-        assert!(parts_publishable(&[big, big], true, 5));
-        // One empty part among publishable ones: the coarse value equals the list of the
-        // others exactly, which would say the part is empty.
-        assert!(!parts_publishable(&[big, empty], true, 5));
-        assert!(!parts_publishable(&[big, (1, 100)], true, 5));
-        // Small parts that are publishable together (3 + 3 = 6 >= 5).
-        assert!(parts_publishable(&[big, (3, 100), (3, 0)], true, 5));
-        // Not when a unit can be in several parts: their union may be smaller than the sum.
-        assert!(!parts_publishable(&[big, (3, 100), (3, 0)], false, 5));
-        assert!(parts_publishable(&[big, big], false, 5));
     }
 
     #[test]

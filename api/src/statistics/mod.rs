@@ -167,25 +167,33 @@ pub async fn table<C: ConnectionTrait>(
             .filter(|(i, _)| *i != j)
             .map(|(_, c)| c.clone())
             .collect();
-        let grouped = group_by.iter().position(|g| *g == condition.dimension);
-        let mut wider = group_by.to_vec();
+        let fixed = |cell: &raw::RawCell| {
+            group_by.iter().zip(&cell.values).any(|(g, v)| {
+                v.is_some() && (*g == condition.dimension || g.implies(condition.dimension))
+            })
+        };
+        // A cell with its own value of the dimension, or of one that fixes it (a month its
+        // fiscal year), is the same set whatever the condition says of other values: the
+        // condition keeps all of it or none, and which one is no secret.
+        let open: Vec<&raw::RawCell> = found.iter().filter(|c| !fixed(c)).collect();
+        if open.is_empty() {
+            continue;
+        }
+        // The same table without the condition, grouped by its dimension too. A dimension
+        // that fixes the condition's is left out: the cells compared have none of its values.
+        let kept: Vec<usize> = (0..group_by.len())
+            .filter(|p| !group_by[*p].implies(condition.dimension))
+            .collect();
+        let mut wider: Vec<Dimension> = kept.iter().map(|p| group_by[*p]).collect();
+        let grouped = wider.iter().position(|g| *g == condition.dimension);
         if grouped.is_none() {
             wider.push(condition.dimension);
         }
         let index = counts(raw::table(db, measure, &wider, &others).await?);
-        for cell in &found {
-            let fixed = group_by.iter().zip(&cell.values).any(|(g, v)| {
-                v.is_some() && (*g == condition.dimension || g.implies(condition.dimension))
-            });
-            if fixed {
-                // A cell with its own value of the dimension, or of one that fixes it (a
-                // month its fiscal year), is the same set whatever the condition says of
-                // other values: the condition keeps all of it or none, and which one is no
-                // secret.
-                continue;
-            }
+        for cell in open {
             let at = |v: Option<&String>| {
-                let mut key = cell.values.clone();
+                let mut key: Vec<Option<String>> =
+                    kept.iter().map(|p| cell.values[*p].clone()).collect();
                 match grouped {
                     Some(p) => key[p] = v.cloned(),
                     None => key.push(v.cloned()),
