@@ -289,9 +289,12 @@ pub fn partitions(
     one_row_per_unit || sql::determined(&s, person_joined, dimension, &others)
 }
 
-/// The first and last month (`YYYY-MM`, JST) of a measure's records in the whole city, if it
-/// has any: outside them every cell of the measure is empty, and the differencing rules need
-/// not guard a slice that is empty there.
+/// The first and last month (`YYYY-MM`, JST) of the rows a measure is counted from, in the
+/// whole city, if there are any: outside them every cell of the measure is empty, and the
+/// differencing rules need not guard a slice that is empty there. The rows are taken without
+/// the measure's own condition or the person's join (a superset of its records: the span can
+/// only be wider than the records', which guards more, never less), so that the date's index
+/// answers it.
 pub async fn span<C: ConnectionTrait>(
     db: &C,
     measure: Measure,
@@ -303,19 +306,13 @@ pub async fn span<C: ConnectionTrait>(
         source::When::On(c) => (false, c),
     };
     let of = |f: &str| d.month_of(at, &format!("{f}({column})"));
-    let mut values: Vec<Value> = Vec::new();
-    let wheres = conditions_sql(&d, &s, &[], &mut values);
-    // The measure's own condition may need the person (a new person's first consultation).
-    let (from, _) = sql::from_sql(&d, &s, &[], &[]);
     let sql = format!(
-        "SELECT {} AS a, {} AS b FROM {from} WHERE {}",
+        "SELECT {} AS a, {} AS b FROM {}",
         of("MIN"),
         of("MAX"),
-        wheres.join(" AND ")
+        s.from
     );
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(d.0, sql, values))
-        .await?;
+    let row = db.query_one_raw(Statement::from_string(d.0, sql)).await?;
     Ok(match row {
         Some(r) => r
             .try_get::<Option<String>>("", "a")?
