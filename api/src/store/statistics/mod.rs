@@ -27,7 +27,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
 pub use settings::{disabled_groups, set_group_enabled, set_target, Stamp};
 use source::source;
@@ -265,28 +265,6 @@ fn sum_over(cells: &[RawCell], j: usize) -> Vec<RawCell> {
             key_sum,
         })
         .collect()
-}
-
-/// Whether each unit of a table by `group_by` under `conditions` is in exactly one cell along
-/// `dimension` (one of `group_by`): then a union of its cells counts as their sum (counts and
-/// keys). True where the unit is a row with one value of the dimension (a consultation's
-/// month, agency or main issue); false where a unit has several (a person's months).
-pub fn partitions(
-    measure: Measure,
-    dimension: Dimension,
-    group_by: &[Dimension],
-    conditions: &[Condition],
-) -> bool {
-    let s = source(measure);
-    let d = Dialect(DbBackend::Sqlite);
-    let (_, person_joined) = sql::from_sql(&d, &s, group_by, conditions);
-    let one_row_per_unit = s.row_is_unit && !(person_joined && s.person_repeats);
-    let others: Vec<Dimension> = group_by
-        .iter()
-        .copied()
-        .filter(|g| *g != dimension)
-        .collect();
-    one_row_per_unit || sql::determined(&s, person_joined, dimension, &others)
 }
 
 /// The first and last month (`YYYY-MM`, JST) of the rows a measure is counted from, in the
