@@ -25,7 +25,7 @@ use super::counts;
 use crate::error::ApiResult;
 use crate::policy::statistics::publish;
 use crate::store::statistics::{
-    self as raw, Condition, Dimension, Measure, Member, RawCell, UNKNOWN,
+    self as raw, months_of, Condition, Dimension, Measure, Member, RawCell, UNKNOWN,
 };
 
 /// The coarse dimension a fine one belongs to.
@@ -41,21 +41,7 @@ pub fn coarse(fine: Dimension) -> Option<Dimension> {
 
 /// `YYYY-MM` as months since year 0.
 fn month_index(value: &str) -> Option<i64> {
-    let (y, m) = value.split_once('-')?;
-    let (y, m): (i64, i64) = (y.parse().ok()?, m.parse().ok()?);
-    (y.to_string().len() == 4 && (1..=12).contains(&m)).then_some(y * 12 + m - 1)
-}
-
-/// The months a fiscal year ("2024") or a month ("2024-05") spans, as `[first, end)`.
-fn period(dimension: Dimension, value: &str) -> Option<(i64, i64)> {
-    match dimension {
-        Dimension::FiscalYear if value.len() == 4 => {
-            let y: i64 = value.parse().ok()?;
-            Some((y * 12 + 3, y * 12 + 15))
-        }
-        Dimension::Month => month_index(value).map(|m| (m, m + 1)),
-        _ => None,
-    }
+    months_of(Dimension::Month, value).map(|(m, _)| m)
 }
 
 /// What the coarse values of fine ones are, and which fine values are empty everywhere:
@@ -99,14 +85,17 @@ impl Hierarchy {
         let Some((first, last)) = self.span else {
             return true;
         };
-        let periods: Vec<(i64, i64)> = values.iter().filter_map(|v| period(dimension, v)).collect();
+        let periods: Vec<(i64, i64)> = values
+            .iter()
+            .filter_map(|v| months_of(dimension, v))
+            .collect();
         !periods.is_empty()
             && (first..=last).all(|m| periods.iter().any(|(a, b)| (*a..*b).contains(&m)))
     }
 
     /// Whether a fiscal year or a month lies wholly outside the measure's records.
     pub fn outside(&self, dimension: Dimension, value: &str) -> bool {
-        match (period(dimension, value), self.span) {
+        match (months_of(dimension, value), self.span) {
             (Some((a, b)), Some((first, last))) => b <= first || a > last,
             (Some(_), None) => true,
             _ => false,
@@ -150,7 +139,7 @@ impl Hierarchy {
         let mut out: Vec<String> = match fine {
             Dimension::Month => parents
                 .iter()
-                .filter_map(|p| period(Dimension::FiscalYear, p))
+                .filter_map(|p| months_of(Dimension::FiscalYear, p))
                 .flat_map(|(a, b)| a..b)
                 .map(|m| format!("{:04}-{:02}", m / 12, m % 12 + 1))
                 .filter(|m| !self.outside(Dimension::Month, m))

@@ -33,6 +33,12 @@ pub use settings::{disabled_groups, set_group_enabled, set_target, Stamp};
 use source::source;
 use sql::{conditions_sql, table_sql, Dialect, TableSql};
 
+/// The months a canonical fiscal year ("2024") or month ("2024-05") spans, as `[first, end)`
+/// in months since year 0; `None` for any other text (which no row is shown as).
+pub fn months_of(dimension: Dimension, value: &str) -> Option<(i64, i64)> {
+    sql::period(dimension, value).map(|(start, len)| (start, start + len))
+}
+
 /// What a table counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Measure {
