@@ -1,5 +1,6 @@
-//! The HTTP edge: POST /graphql (authenticated), GraphiQL on GET /graphql, POST /oauth/token
-//! (service clients, see [`crate::oauth`]), /healthz, /readyz.
+//! The HTTP edge: POST /graphql (authenticated), GraphiQL on GET /graphql and the web
+//! console on GET /admin ([`console`]), POST /oauth/token (service clients, see
+//! [`crate::oauth`]), /healthz, /readyz.
 //!
 //! A request is authenticated from its headers before its body is read (so an anonymous
 //! client never makes the hub buffer anything); a failure is HTTP 401 with a GraphQL error
@@ -27,11 +28,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use sea_orm::{DatabaseConnection, EntityTrait};
@@ -48,6 +48,7 @@ use crate::oauth::{self, TokenService};
 use crate::policy::{Principal, Role};
 use crate::shed::{Admission, Shed};
 
+pub mod console;
 mod disclosure;
 mod evaluation;
 mod export;
@@ -115,7 +116,10 @@ impl FromRef<AppState> for TokenService {
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     let routes = Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(console::graphiql).post(graphql))
+        .route("/admin", get(console::console))
+        .route("/admin/", get(console::console))
+        .route("/assets/{name}", get(console::asset))
         .route("/graphql/ws", get(ws::handler))
         .route("/disclosure/{person_id}", get(disclosure::handler))
         .route("/oauth/token", post(oauth::token))
@@ -143,6 +147,8 @@ pub fn router(state: AppState) -> Router {
                 internal()
             },
         ));
+    // Answers hold personal data: no browser or proxy keeps them (console pages set it too).
+    let routes = routes.layer(axum::middleware::map_response(console::no_store));
     // Outermost: the request id and the request line see every answer ([`crate::observe`]).
     crate::observe::request_layers(routes).with_state(state)
 }
@@ -580,13 +586,6 @@ async fn trusted_document(
         refusal.message(),
         json!({ "field": refusal.field(), "reason": refusal.reason() }),
     ))
-}
-
-async fn graphiql(State(state): State<AppState>) -> Response {
-    if !state.config.limits.graphiql {
-        return not_found().await;
-    }
-    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -410,7 +410,7 @@ async fn serve(config: Config, load_demo: bool) -> anyhow::Result<std::process::
         registered = trusted.len(),
         "trusted documents"
     );
-    tracing::info!(version = VERSION, listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
+    tracing::info!(version = VERSION, listen = %config.listen, database = %redact(&config.database_url), "tsunagi serving: POST /graphql, GET /graphql (GraphiQL), GET /admin (console), /healthz, /readyz");
     let grace = config.operations.shutdown_grace;
     let metrics_listen = config.operations.metrics_listen.clone();
     let state = http::AppState::new(db.clone(), config).with_replica(replica.clone());

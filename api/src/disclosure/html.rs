@@ -7,7 +7,7 @@ use super::report::*;
 mod words;
 use words::*;
 
-const STYLE: &str = "@page{size:A4;margin:15mm 12mm}\
+pub const STYLE: &str = "@page{size:A4;margin:15mm 12mm}\
 body{font-family:'Hiragino Mincho ProN','Yu Mincho','Noto Serif CJK JP',serif;font-size:10pt;line-height:1.5;color:#000;margin:0}\
 h1{font-size:16pt;text-align:center;margin:0 0 4mm}\
 h2{font-size:12pt;border-bottom:1px solid #000;margin:6mm 0 2mm;break-after:avoid}\
