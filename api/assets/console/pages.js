@@ -306,11 +306,13 @@
       } else {
         pick.push({ agency: T.viewer().agency, account: null });
       }
-      var q = 'query($p: ID!) { ' + pick.map(function (x, i) {
-        var who = x.account ? ', accountId: "' + x.account.replace(/[^A-Za-z0-9_-]/g, '') + '"' : '';
-        return 'a' + i + ': explainAccess(personId: $p' + who + ') { items { category allowed basis denial } }';
-      }).join(' ') + ' }';
-      return gql(q, { p: personId }).then(function (r) {
+      // One request: an aliased explainAccess per account, each account a variable.
+      var vars = { p: personId };
+      var q = 'query($p: ID!' + pick.map(function (x, i) { vars['acc' + i] = x.account; return ', $acc' + i + ': ID'; }).join('') + ') { ' +
+        pick.map(function (x, i) {
+          return 'a' + i + ': explainAccess(personId: $p, accountId: $acc' + i + ') { items { category allowed basis denial } }';
+        }).join(' ') + ' }';
+      return gql(q, vars).then(function (r) {
         if (!r.data) { answer(out, r); return; }
         var rows = pick.map(function (x, i) {
           var byCat = {};
