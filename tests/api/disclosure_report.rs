@@ -406,6 +406,10 @@ async fn disclosure_report_holds_the_person_and_masks_third_parties(srv: &Server
             .unwrap()
             .to_owned();
         assert!(csp.starts_with("default-src 'none'"), "{csp}");
+        assert!(
+            csp.contains("style-src 'sha256-") && !csp.contains("unsafe-inline"),
+            "the one <style> by hash: {csp}"
+        );
         let html = resp.text().await.unwrap();
         assert!(html.contains("<html lang=\"ja\">"));
         assert!(html.contains("@page{size:A4"));

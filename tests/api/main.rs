@@ -59,15 +59,7 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> std::process::ExitCode {
-    // One line per panic (the failure summary repeats the message).
-    std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| l.to_string()).unwrap_or_default();
-        eprintln!("panicked at {location}");
-    }));
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let filter = tsunagi_tests::runner_filter();
     let mut tests: Vec<(&'static str, TestFn)> = Vec::new();
     tests.extend(scenario::all());
     tests.extend(auth::all());

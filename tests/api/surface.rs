@@ -64,7 +64,7 @@ async fn http_endpoints_and_body_limit(srv: &Server) {
         .unwrap();
     assert_eq!(anon_big.status(), 401);
     // Unknown paths and wrong methods are coded refusals too, never an empty body.
-    let nowhere = client.get(srv.url("/admin")).send().await.unwrap();
+    let nowhere = client.get(srv.url("/administration")).send().await.unwrap();
     assert_eq!(nowhere.status(), 404);
     let nowhere: Value = nowhere.json().await.unwrap();
     assert_eq!(

@@ -35,15 +35,7 @@ fn chromedriver() -> Option<PathBuf> {
 }
 
 async fn run() -> std::process::ExitCode {
-    // One line per panic (the failure summary repeats the message).
-    std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| l.to_string()).unwrap_or_default();
-        eprintln!("panicked at {location}");
-    }));
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let filter = tsunagi_tests::runner_filter();
     let Some(driver_bin) = chromedriver() else {
         let why = "no /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)";
         if std::env::var("TSUNAGI_BROWSER_TEST").as_deref() == Ok("require") {

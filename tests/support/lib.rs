@@ -573,6 +573,20 @@ macro_rules! tests {
     };
 }
 
+/// A runner's start (tests/api, tests/console): one line per panic (the failure summary
+/// repeats the message), and the filters given on the command line (a test runs when its
+/// name contains one of them; none given, every test runs).
+pub fn runner_filter() -> Vec<String> {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| l.to_string()).unwrap_or_default();
+        eprintln!("panicked at {location}");
+    }));
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect()
+}
+
 /// Runs a runner (a test binary without the standard harness: tests/api, tests/noleak) to
 /// its end on a multi-threaded Tokio runtime.
 pub fn block_on<F: Future>(runner: F) -> F::Output {

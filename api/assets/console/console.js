@@ -13,7 +13,8 @@
       signedInAs: 'サインイン中', roles: 'ロール', loading: '読み込み中…', done: '完了しました',
       error: 'エラー', field: '項目', code: 'コード', withheld: '（非表示）', none: 'なし',
       save: '保存', cancel: '取消', search: '検索', open: '開く', yes: 'はい', no: 'いいえ',
-      notSignedIn: 'トークンが無効か期限切れです。もう一度サインインしてください。'
+      notSignedIn: 'トークンが無効か期限切れです。もう一度サインインしてください。',
+      network: 'ハブに接続できません'
     },
     en: {
       title: 'Tsunagi console', persons: 'Persons & consent', accounts: 'Agencies & accounts',
@@ -23,7 +24,8 @@
       signedInAs: 'Signed in as', roles: 'Roles', loading: 'Loading…', done: 'Done',
       error: 'Error', field: 'Field', code: 'Code', withheld: '(withheld)', none: 'none',
       save: 'Save', cancel: 'Cancel', search: 'Search', open: 'Open', yes: 'Yes', no: 'No',
-      notSignedIn: 'The token is invalid or expired. Please sign in again.'
+      notSignedIn: 'The token is invalid or expired. Please sign in again.',
+      network: 'Cannot reach the hub'
     }
   };
 
@@ -78,6 +80,8 @@
           if (r.status === 401) { signOut(t('notSignedIn')); }
           return body;
         });
+    }, function () {
+      return { errors: [{ message: t('network') }] };
     });
   }
 
@@ -108,6 +112,8 @@
 
   function signOut(message) {
     sessionStorage.removeItem('tsunagi.token');
+    Object.keys(localStorage).filter(function (k) { return k.indexOf('graphiql:') === 0; })
+      .forEach(function (k) { localStorage.removeItem(k); });
     viewer = null;
     location.hash = '#/signin';
     render(message);
@@ -181,7 +187,7 @@
     navigation();
     var parts = location.hash.replace(/^#\/?/, '').split('/');
     if (!viewer) { signInPage(main, message); focusHeading(main); return; }
-    var page = pages[parts[0]] || pages.persons;
+    var page = Object.prototype.hasOwnProperty.call(pages, parts[0]) ? pages[parts[0]] : pages.persons;
     page(main, parts.slice(1));
     focusHeading(main);
   }

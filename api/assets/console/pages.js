@@ -5,11 +5,11 @@
   var T = window.Tsunagi, h = T.h, t = T.t, gql = T.gql;
 
   Object.assign(T.words.ja, {
-    findPerson: '本人を探す', kana: 'カナ（氏名の一部）', birthDate: '生年月日', district: '地区',
+    findPerson: '本人を探す', kana: 'カナ（氏名の一部）', kanaRequired: 'カナを入力してください', birthDate: '生年月日', district: '地区',
     name: '氏名', results: '検索結果', noResults: '該当する本人はいません（見える範囲で）',
     person: '本人', sex: '性別', owner: '登録機関', consents: '同意（履歴を含む）',
     state: '状態', categories: '情報の区分', recipients: '提供先', purpose: '目的',
-    validFrom: '開始日', validUntil: '終了日', method: '方法', recordedAt: '記録日時',
+    validFrom: '開始日', validUntil: '失効日（その日の 0:00 に失効）', method: '方法', recordedAt: '記録日時',
     withdrawnAt: '撤回日時', reason: '理由', withdraw: '撤回', withdrawConsent: '同意を撤回',
     withdrawReason: '撤回の理由', recordConsent: '同意を記録', givenBy: '同意した人',
     SELF: '本人', PROXY: '代理人', proxyName: '代理人の氏名', proxyRelationship: '本人との関係',
@@ -40,11 +40,11 @@
     threshold: '秘匿の閾値', methodCol: '秘匿の方法', notAvailable: 'この機能はまだ利用できません'
   });
   Object.assign(T.words.en, {
-    findPerson: 'Find a person', kana: 'Kana (part of the name)', birthDate: 'Birth date', district: 'District',
+    findPerson: 'Find a person', kana: 'Kana (part of the name)', kanaRequired: 'Enter the kana', birthDate: 'Birth date', district: 'District',
     name: 'Name', results: 'Results', noResults: 'No person matches (within what you may see)',
     person: 'Person', sex: 'Sex', owner: 'Registering agency', consents: 'Consents (with history)',
     state: 'State', categories: 'Categories', recipients: 'Recipients', purpose: 'Purpose',
-    validFrom: 'From', validUntil: 'Until', method: 'Method', recordedAt: 'Recorded',
+    validFrom: 'From', validUntil: 'Lapses on (at 00:00)', method: 'Method', recordedAt: 'Recorded',
     withdrawnAt: 'Withdrawn', reason: 'Reason', withdraw: 'Withdraw', withdrawConsent: 'Withdraw consent',
     withdrawReason: 'Reason for withdrawal', recordConsent: 'Record a consent', givenBy: 'Given by',
     SELF: 'The person', PROXY: 'A proxy', proxyName: 'Proxy name', proxyRelationship: 'Relationship',
@@ -89,7 +89,8 @@
   function cat(c) { return CATEGORY_NAMES[T.lang()][c] || c; }
   function fill(text, values) { return text.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; }); }
   function today() { var d = new Date(); return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10); }
-  function when(s) { return s ? String(s).replace('T', ' ').replace(/\.\d+/, '').replace(/Z$/, ' UTC') : ''; }
+  // Instants are shown in Japan time (a date-only consent starts at 00:00 JST, 15:00 UTC the day before).
+  function when(s) { return s ? new Date(s).toLocaleString('sv-SE', { timeZone: 'Asia/Tokyo' }) : ''; }
   function idFor(prefix, value) { return prefix + '-' + String(value).toLowerCase().replace(/[^a-z0-9]+/g, '-'); }
 
   function table(caption, heads, rows, attrs) {
@@ -103,8 +104,8 @@
       help ? h('p', { class: 'help', id: id + '-help' }, help) : null, input);
   }
   function checkboxes(legend, name, values, label, checked, help) {
-    return h('fieldset', { class: 'checks' }, h('legend', null, legend),
-      help ? h('p', { class: 'help' }, help) : null,
+    return h('fieldset', { class: 'checks', 'aria-describedby': help ? name + '-help' : null }, h('legend', null, legend),
+      help ? h('p', { class: 'help', id: name + '-help' }, help) : null,
       values.map(function (v) {
         var id = idFor(name, v);
         return h('div', { class: 'check' },
@@ -133,29 +134,36 @@
 
   // ---------------------------------------------------------------- persons and consent
   T.pages.persons = function (main, rest) {
-    if (rest[0]) return personPage(main, decodeURIComponent(rest[0]));
+    if (rest[0]) { var pid; try { pid = decodeURIComponent(rest[0]); } catch (e) { pid = ''; } return personPage(main, pid); }
     main.appendChild(h('h1', null, t('findPerson')));
     var out = h('div', { id: 'person-results', 'aria-live': 'polite' });
     var form = h('form', { id: 'person-search', class: 'inline' },
-      field('kana', t('kana'), h('input', { id: 'kana', name: 'kana', type: 'text', lang: 'ja', autocomplete: 'off' })),
+      field('kana', t('kana'), h('input', { id: 'kana', name: 'kana', type: 'text', lang: 'ja', autocomplete: 'off', required: true })),
       field('birth', t('birthDate'), h('input', { id: 'birth', name: 'birth', type: 'date' })),
       h('button', { type: 'submit', class: 'primary' }, t('search')));
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       var kana = form.kana.value.trim(), birth = form.birth.value;
+      // Kana is required: a birth date alone would list (and ledger) everyone the caller sees.
+      if (!kana) {
+        out.textContent = '';
+        out.appendChild(T.errorList([{ message: t('kanaRequired'), extensions: { code: 'BAD_USER_INPUT', field: 'kana' } }]));
+        form.kana.focus();
+        return;
+      }
       T.status(t('loading'));
-      gql('query($kana: String) { persons(kana: $kana, first: 50) { nodes { id familyName givenName familyNameKana givenNameKana birthDate district } } }', { kana: kana || null })
+      gql('query($kana: String) { persons(kana: $kana, first: 50) { nodes { id familyName givenName familyNameKana givenNameKana birthDate } } }', { kana: kana })
         .then(function (r) {
           answer(out, r, function (d) {
             var list = d.persons.nodes.filter(function (p) { return !birth || p.birthDate === birth; });
             T.status(list.length + ' / ' + t('results'));
             if (!list.length) { out.appendChild(h('p', null, t('noResults'))); return; }
-            out.appendChild(table(t('results'), [t('name'), t('kana'), t('birthDate'), t('district'), ''],
+            out.appendChild(table(t('results'), [t('name'), t('kana'), t('birthDate'), ''],
               list.map(function (p) {
                 return h('tr', null,
                   h('td', null, p.familyName === null ? t('withheld') : (p.familyName + ' ' + (p.givenName || ''))),
                   h('td', null, p.familyNameKana === null ? t('withheld') : (p.familyNameKana + ' ' + (p.givenNameKana || ''))),
-                  h('td', null, T.shown(p.birthDate)), h('td', null, T.shown(p.district)),
+                  h('td', null, T.shown(p.birthDate)),
                   h('td', null, h('a', { href: '#/persons/' + encodeURIComponent(p.id), class: 'person-link' }, t('open'))));
               })));
           });
@@ -213,7 +221,7 @@
       var cell = h('td', null);
       if ((c.state === 'ACTIVE' || c.state === 'NOT_YET_VALID') && hasRole(['COORDINATOR', 'CASEWORKER'])) {
         cell.appendChild(h('button', {
-          type: 'button', class: 'withdraw', 'data-consent': c.id,
+          type: 'button', class: 'withdraw', 'data-consent': c.id, 'aria-label': t('withdraw') + ': ' + c.categories.map(cat).join('、') + ' (' + when(c.recordedAt) + ')',
           onclick: function () { cell.textContent = ''; cell.appendChild(withdrawForm(personId, c)); cell.querySelector('textarea').focus(); }
         }, t('withdraw')));
       }
@@ -286,14 +294,14 @@
     return h('section', { 'aria-labelledby': 'record-h' }, h('h2', { id: 'record-h' }, t('recordConsent')), form);
   }
 
-  // Admins and auditors (who may explain another account's access) get a row per agency, for
+  // Admins (who may list accounts and explain another's access) get a row per agency, for
   // its first active staff account; anyone else gets their own row.
   function accessSection(personId, agencies) {
     var section = h('section', { 'aria-labelledby': 'access-h' }, h('h2', { id: 'access-h' }, t('access')));
     var out = h('div', { id: 'access' });
     section.appendChild(out);
     var roles = T.viewer().effectiveRoles;
-    var oversee = roles.indexOf('ADMIN') >= 0 || roles.indexOf('AUDITOR') >= 0;
+    var oversee = roles.indexOf('ADMIN') >= 0; // the account list is the admins'
     var accounts = oversee ? gql('{ accounts { id kind active agency { id } } }') : Promise.resolve({ data: { accounts: [] } });
     accounts.then(function (ra) {
       var pick = [];
@@ -303,9 +311,8 @@
           var acc = ((ra.data && ra.data.accounts) || []).filter(function (x) { return x.active && x.kind === 'STAFF' && x.agency.id === a.id; })[0];
           if (acc) pick.push({ agency: a, account: acc.id });
         });
-      } else {
-        pick.push({ agency: T.viewer().agency, account: null });
       }
+      if (!pick.length) pick.push({ agency: T.viewer().agency, account: null });
       // One request: an aliased explainAccess per account, each account a variable.
       var vars = { p: personId };
       var q = 'query($p: ID!' + pick.map(function (x, i) { vars['acc' + i] = x.account; return ', $acc' + i + ': ID'; }).join('') + ') { ' +
@@ -345,7 +352,10 @@
             return r.json().then(function (b) { out.appendChild(T.errorList(b.errors || [{ message: 'HTTP ' + r.status }])); });
           }
           return r.blob().then(function (blob) {
-            var frame = h('iframe', { title: t('disclosure'), class: 'report', src: URL.createObjectURL(blob) });
+            // Sandboxed without scripts; same origin only so that the print button can reach it.
+            var url = URL.createObjectURL(blob);
+            var frame = h('iframe', { title: t('disclosure'), class: 'report', src: url, sandbox: 'allow-same-origin allow-modals' });
+            frame.addEventListener('load', function () { URL.revokeObjectURL(url); });
             out.appendChild(h('p', null, h('button', { type: 'button', onclick: function () { frame.contentWindow.print(); } }, t('print'))));
             out.appendChild(frame);
           });
@@ -382,6 +392,7 @@
     var toggle = a.active ? 'deactivateAccount' : 'reactivateAccount';
     cell.appendChild(h('button', {
       type: 'button', class: a.active ? 'danger' : null, 'data-login': a.login, 'data-do': toggle,
+      'aria-label': (a.active ? t('deactivate') : t('reactivate')) + ': ' + a.login,
       onclick: function () {
         gql('mutation($id: ID!, $v: Int!) { ' + toggle + '(id: $id, version: $v) { id active } }', { id: a.id, v: a.version })
           .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(); } });
@@ -389,7 +400,7 @@
     }, a.active ? t('deactivate') : t('reactivate')));
     cell.appendChild(document.createTextNode(' '));
     cell.appendChild(h('button', {
-      type: 'button', onclick: function () {
+      type: 'button', 'aria-label': t('editRoles') + ': ' + a.login, onclick: function () {
         var form = h('form', { class: 'roles-form' }, checkboxes(t('roles') + ' (' + a.login + ')', 'role-' + a.id, ROLES, function (x) { return x; }, a.roles),
           h('button', { type: 'submit' }, t('save')));
         form.addEventListener('submit', function (ev) {
@@ -440,7 +451,7 @@
       return h('tr', null, h('td', null, c.name), h('td', null, c.account.login), h('td', null, c.scopes.join(', ')),
         h('td', null, when(c.secretRotatedAt)), h('td', null, c.active ? t('yes') : t('no')),
         h('td', null, c.active ? h('button', {
-          type: 'button', onclick: function () {
+          type: 'button', class: 'rotate', 'data-client': c.id, 'aria-label': t('rotate') + ': ' + c.name, onclick: function () {
             gql('mutation($id: ID!, $v: Int!) { rotateServiceClientSecret(id: $id, version: $v) { clientSecret client { id } } }', { id: c.id, v: c.version })
               .then(function (r) { answer(out, r, function (d) { secretBox(out, d.rotateServiceClientSecret); }); });
           }
@@ -450,7 +461,7 @@
     var form = h('form', { id: 'client-form' },
       field('client-account', t('serviceAccount'), select('client-account', services.map(function (a) { return [a.id, a.login]; }))),
       field('client-name', t('clientName'), h('input', { id: 'client-name', name: 'clientName', type: 'text', required: true })),
-      checkboxes(t('scopes'), 'client-scope', ROLES, function (x) { return x; }, ['INTEGRATION']),
+      checkboxes(t('scopes'), 'client-scope', ROLES.filter(function (r) { return r !== 'ADMIN'; }), function (x) { return x; }, ['INTEGRATION']),
       h('button', { type: 'submit', class: 'primary' }, t('createClient')));
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
@@ -474,7 +485,7 @@
           answer(chain, r, function (d) {
             var c = d.verifyAuditChain;
             var text = c.ok ? fill(t('chainOk'), { n: c.checked }) : fill(t('chainBroken'), { seq: c.firstBrokenSeq, problem: c.problem || '' });
-            chain.appendChild(h('p', { class: c.ok ? 'ok' : 'errors', id: 'chain-result', 'data-ok': String(c.ok) }, text));
+            chain.appendChild(h('p', { class: c.ok ? 'ok' : 'errors', id: 'chain-result', 'data-ok': String(c.ok), 'data-checked': c.checked }, text));
             T.status(text);
           });
         });
@@ -508,9 +519,10 @@
             h('td', null, e.subjectPersonId || ''), h('td', null, e.shown.join(', ')), h('td', null, e.withheld.join(', ')),
             h('td', { class: 'json' }, JSON.stringify(e.bases)));
         }), { id: 'ledger' }));
-      if (cursor) out.appendChild(h('button', { type: 'button', onclick: function () { load(false); } }, t('more')));
+      if (cursor) out.appendChild(h('button', { type: 'button', id: 'ledger-more', onclick: function () { load(false, true); } }, t('more')));
     }
-    function load(fresh) {
+    // After "load more" the focus goes to the same button (or, at the end, the table).
+    function load(fresh, keepFocus) {
       if (fresh) { loaded = []; cursor = null; }
       T.status(t('loading'));
       gql('query($p: ID, $a: ID, $x: AuditAction, $after: String) { auditEvents(personId: $p, accountId: $a, action: $x, first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { seq at accountId agencyId action operation recordType recordId subjectPersonId shown withheld bases } } }',
@@ -520,6 +532,7 @@
             loaded = loaded.concat(d.auditEvents.nodes);
             cursor = d.auditEvents.pageInfo.hasNextPage ? d.auditEvents.pageInfo.endCursor : null;
             show();
+            if (keepFocus) (document.getElementById('ledger-more') || document.getElementById('ledger')).focus();
             T.status(t('done'));
           });
         });
@@ -635,6 +648,8 @@
         svg.appendChild(h('svg:text', { x: x + 35, y: 200, 'text-anchor': 'middle' }, String(p[0])));
       });
       chart.appendChild(svg);
+      // The same values as text, for those who cannot see the chart.
+      chart.appendChild(h('p', { class: 'trend-values' }, name(now) + ': ' + points.map(function (p) { return p[0] + ' ' + num(p[1]); }).join(' / ')));
     }
     pick.addEventListener('change', draw);
     section.appendChild(field('trend-indicator', t('indicator'), pick));
@@ -661,7 +676,13 @@
 
   function download(year) {
     T.getFile('/reports/evaluation/' + year + '?format=csv').then(function (r) {
-      if (!r.ok) { return r.json().then(function (b) { var out = document.getElementById('eval-body'); out.textContent = ''; out.appendChild(T.errorList(b.errors || [])); }); }
+      if (!r.ok) {
+        return r.json().catch(function () { return {}; }).then(function (b) {
+          var out = document.getElementById('eval-body');
+          out.textContent = '';
+          out.appendChild(T.errorList(b.errors && b.errors.length ? b.errors : [{ message: 'HTTP ' + r.status }]));
+        });
+      }
       return r.blob().then(function (blob) {
         var a = h('a', { href: URL.createObjectURL(blob), download: 'evaluation-' + year + '.csv' });
         document.body.appendChild(a);

@@ -113,26 +113,30 @@ pub const ASSETS: &[Asset] = &[
 pub fn policy() -> &'static str {
     static POLICY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     POLICY.get_or_init(|| {
-        let digest = Sha256::digest(crate::disclosure::html::STYLE.as_bytes());
-        let hash = base64::engine::general_purpose::STANDARD.encode(digest);
         format!(
-            "default-src 'none'; script-src 'self'; style-src 'self' 'sha256-{hash}'; \
+            "default-src 'none'; script-src 'self'; style-src 'self' {}; \
              img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; \
-             frame-src blob:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+             frame-src blob:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'",
+            disclosure_style()
         )
     })
 }
 
-fn find(name: &str) -> Option<&'static Asset> {
-    ASSETS.iter().find(|a| a.name == name)
+/// The CSP source of the disclosure page's one `<style>`: `'sha256-…'` of its text.
+pub fn disclosure_style() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let digest = Sha256::digest(crate::disclosure::html::STYLE.as_bytes());
+        let hash = base64::engine::general_purpose::STANDARD.encode(digest);
+        format!("'sha256-{hash}'")
+    })
 }
 
-fn serve(asset: &'static Asset) -> Response {
-    let mut response = (StatusCode::OK, asset.bytes).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.media));
+/// The headers of every page the hub serves (the console's, GraphiQL's, the printable
+/// disclosure report): its CSP, no caching, no sniffing, no referrer, no framing.
+pub fn harden(h: &mut axum::http::HeaderMap, csp: &str) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(csp) = HeaderValue::from_str(policy()) {
+    if let Ok(csp) = HeaderValue::from_str(csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     h.insert(
@@ -144,6 +148,17 @@ fn serve(asset: &'static Asset) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+fn find(name: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|a| a.name == name)
+}
+
+fn serve(asset: &'static Asset) -> Response {
+    let mut response = (StatusCode::OK, asset.bytes).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.media));
+    harden(h, policy());
     response
 }
 

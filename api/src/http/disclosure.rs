@@ -3,7 +3,8 @@
 //!
 //! `?format=html`, or an `Accept` that names `text/html` (a browser), gives the printable
 //! Japanese page (A4, `@page`, one inline `<style>`, no script, no external resource:
-//! `Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'`); otherwise, or
+//! `Content-Security-Policy: default-src 'none'; style-src 'sha256-…'` of that style);
+//! otherwise, or
 //! with `?format=json`, the report as JSON (the fields of the GraphQL `DisclosureReport`).
 //! Either way `Cache-Control: no-store`: the page holds a person's whole record.
 //!
@@ -124,15 +125,12 @@ async fn answer(
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    // Its one `<style>` by hash: nothing else may load or run.
+    let csp = format!(
+        "default-src 'none'; style-src {}",
+        super::console::disclosure_style()
     );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    super::console::harden(h, &csp);
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
     response
 }
