@@ -48,7 +48,7 @@ use crate::oauth::{self, TokenService};
 use crate::policy::{Principal, Role};
 use crate::shed::{Admission, Shed};
 
-pub mod console;
+mod console;
 mod disclosure;
 mod evaluation;
 mod export;
@@ -161,7 +161,7 @@ async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         error_body(
             Code::NotFound,
-            "そのパスはありません / no such path (POST /graphql, POST /oauth/token, /healthz, /readyz)",
+            "そのパスはありません / no such path (POST /graphql, GET /admin, POST /oauth/token, /healthz, /readyz)",
             json!({ "field": "path" }),
         ),
     )

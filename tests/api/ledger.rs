@@ -14,7 +14,8 @@ tests!(
     reordered_rows_are_detected,
     filters_are_ledgered_as_reads,
     ledger_json_and_agency_names,
-    concurrent_reads_and_writes_are_each_ledgered_once
+    concurrent_reads_and_writes_are_each_ledgered_once,
+    audit_events_filter_by_agency_basis_and_time
 );
 
 const VERIFY: &str = "{ verifyAuditChain { ok checked firstBrokenSeq problem } }";
@@ -335,4 +336,81 @@ async fn concurrent_reads_and_writes_are_each_ledgered_once(srv: &Server) {
     assert_eq!(created, 8, "each of the eight writes is ledgered once");
     let v = srv.gql(&srv.admin_token, VERIFY, json!({})).await;
     assert_eq!(v.ok()["verifyAuditChain"]["ok"], true, "{:?}", v.body);
+}
+
+/// `auditEvents` narrows by agency, by the kind of basis a field was shown on, and by a time
+/// window, in the database (so a filter finds rows beyond the first page); a window that ends
+/// before it starts is refused naming `until`.
+async fn audit_events_filter_by_agency_basis_and_time(srv: &Server) {
+    let a = srv.agency("flt-a", "SELF_RELIANCE").await;
+    let b = srv.agency("flt-b", "DISABILITY").await;
+    let (_, ta) = srv.account("flt-a-cw", &a, &["caseworker"]).await;
+    let (_, tb) = srv.account("flt-b-cw", &b, &["caseworker"]).await;
+    let p = srv
+        .person(&ta, person_input("松本", "和子", "マツモト", "カズコ"))
+        .await;
+    srv.consent(
+        &ta,
+        tsunagi_tests::consent_input(&p, &["IDENTITY"], &[&b], &[]),
+    )
+    .await;
+    let read = "query($p: ID!) { person(id: $p) { familyName } }";
+    srv.gql(&ta, read, json!({ "p": p })).await.ok();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let between = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    srv.gql(&tb, read, json!({ "p": p })).await.ok();
+    // Rows nobody asked about, so that the filters have something to leave out.
+    some_history(srv).await;
+
+    let q = "query($p: ID, $ag: ID, $b: BasisKind, $f: DateTime, $u: DateTime) { auditEvents(personId: $p, agencyId: $ag, basis: $b, from: $f, until: $u, first: 100) { nodes { agencyId bases at action } } }";
+    let rows = |v: serde_json::Value| async move {
+        let r = srv.gql(&srv.admin_token, q, v).await;
+        r.ok()["auditEvents"]["nodes"].as_array().unwrap().clone()
+    };
+    let by_b = rows(json!({ "ag": b })).await;
+    assert!(!by_b.is_empty());
+    assert!(by_b.iter().all(|e| e["agencyId"] == b.as_str()), "{by_b:?}");
+    let ledger = srv.ledger().await;
+    assert_eq!(
+        by_b.len(),
+        ledger
+            .iter()
+            .filter(|e| e.agency_id.as_deref() == Some(b.as_str()))
+            .count(),
+        "every row of B's"
+    );
+    let consent = rows(json!({ "p": p, "b": "CONSENT" })).await;
+    assert_eq!(consent.len(), 1, "B's one read on the consent: {consent:?}");
+    assert_eq!(consent[0]["agencyId"], b.as_str());
+    let own = rows(json!({ "p": p, "b": "OWN" })).await;
+    assert!(
+        !own.is_empty()
+            && own
+                .iter()
+                .all(|e| e["agencyId"] == a.as_str() && e["bases"].to_string().contains("\"OWN\"")),
+        "{own:?}"
+    );
+    let after = rows(json!({ "p": p, "f": between.to_rfc3339() })).await;
+    let at = |e: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap()
+    };
+    assert!(after.iter().all(|e| at(e) >= between), "{after:?}");
+    assert!(
+        after.iter().any(|e| e["agencyId"] == b.as_str())
+            && !after.iter().any(|e| e["agencyId"] == a.as_str()),
+        "{after:?}"
+    );
+    let before = rows(json!({ "p": p, "u": between.to_rfc3339() })).await;
+    assert!(
+        !before.is_empty() && before.iter().all(|e| e["agencyId"] == a.as_str()),
+        "{before:?}"
+    );
+    let wrong = srv
+        .gql(&srv.admin_token, q, json!({ "f": between.to_rfc3339(), "u": (between - chrono::Duration::hours(1)).to_rfc3339() }))
+        .await;
+    assert_eq!(
+        wrong.only_error("BAD_USER_INPUT")["extensions"]["field"],
+        "until"
+    );
 }

@@ -496,6 +496,54 @@ async fn ledger_chain_and_emergency_grants(srv: &Server, b: &Browser) {
     b.fill("#f-person", &person).await;
     b.click("#ledger-filter button[type=submit]").await;
     b.until("rows about the person", &format!("document.querySelectorAll('#ledger tbody tr').length > 0 && Array.from(document.querySelectorAll('#ledger tbody tr')).every(r => r.textContent.indexOf('{person}') >= 0)")).await;
+    // By agency and basis, in the database: every row the API gives for the same filter.
+    srv.gql(
+        &a,
+        "query($p: ID!) { person(id: $p) { familyName } }",
+        json!({ "p": person }),
+    )
+    .await
+    .ok();
+    let a_agency = srv
+        .gql(&a, "{ viewer { agency { id } } }", json!({}))
+        .await
+        .ok()["viewer"]["agency"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.fill("#f-person", "").await;
+    b.until(
+        "the agencies are listed",
+        &format!("document.querySelector(\"#f-agency option[value='{a_agency}']\")"),
+    )
+    .await;
+    b.wait("#f-agency")
+        .await
+        .select_by_value(&a_agency)
+        .await
+        .unwrap();
+    b.wait("#f-basis")
+        .await
+        .select_by_value("OWN")
+        .await
+        .unwrap();
+    let api = srv
+        .gql(&srv.admin_token, "query($ag: ID) { auditEvents(agencyId: $ag, basis: OWN, first: 100) { nodes { seq } } }", json!({ "ag": a_agency }))
+        .await;
+    let expected: Vec<Value> = api.ok()["auditEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| json!(n["seq"].to_string()))
+        .collect();
+    b.click("#ledger-filter button[type=submit]").await;
+    b.until("only the agency's rows", &format!("document.querySelectorAll('#ledger tbody tr').length > 0 && Array.from(document.querySelectorAll('#ledger tbody tr')).every(r => r.dataset.agency === '{a_agency}')")).await;
+    let shown = b.js("return Array.from(document.querySelectorAll('#ledger tbody tr')).map(r => r.cells[0].textContent);").await;
+    assert_eq!(
+        shown,
+        json!(expected),
+        "the console lists the API's rows for agency and basis"
+    );
     // The grant, reviewed and closed.
     b.fill(".close-grant textarea", "必要性を確認した").await;
     b.click(".close-grant button[type=submit]").await;

@@ -27,9 +27,9 @@
     createClient: 'サービスクライアントを作成', secretOnce: '新しいシークレット（この画面でしか表示されません。今すぐ安全な場所に保管してください）',
     clientName: 'クライアント名', serviceAccount: 'サービスアカウント', code: 'コード',
     ledgerTitle: '台帳（誰が誰の何を見たか）', personId: '本人 ID', accountId: 'アカウント ID',
-    basis: '根拠', from: '開始日時', to: '終了日時', action: '操作', any: 'すべて', filter: '絞り込む',
+    basis: '根拠', from: '開始日時（日本時間）', to: '終了日時（日本時間、含まない）', action: '操作', any: 'すべて', filter: '絞り込む',
     at: '日時', record: '記録', shownCol: '表示した区分', withheldCol: '非表示の区分', more: 'さらに読み込む',
-    filtered: '読み込んだ {n} 件のうち {m} 件を表示（機関・根拠・期間は読み込んだ行から絞り込みます）',
+    loadedRows: '{n} 件（新しい順）', OWN: '自機関の記録', CONSENT: '同意', SUPPORT_MEETING: '支援会議', EMERGENCY: '緊急時アクセス',
     verify: '連鎖を検証', chainOk: '台帳の連鎖は正常です（{n} 件を検証）', chainBroken: '台帳の連鎖が壊れています: 行 {seq}、{problem}',
     grants: '緊急アクセス（未レビュー）', grantedAt: '付与日時', expiresAt: '期限', close: 'レビューして閉じる',
     reviewNote: 'レビュー記録', noGrants: '未レビューの緊急アクセスはありません',
@@ -62,9 +62,9 @@
     createClient: 'Create a service client', secretOnce: 'New secret (shown only here, once: store it safely now)',
     clientName: 'Client name', serviceAccount: 'Service account', code: 'Code',
     ledgerTitle: 'Ledger (who saw what of whom)', personId: 'Person id', accountId: 'Account id',
-    basis: 'Basis', from: 'From', to: 'To', action: 'Action', any: 'any', filter: 'Filter',
+    basis: 'Basis', from: 'From (Japan time)', to: 'Until (Japan time, excluded)', action: 'Action', any: 'any', filter: 'Filter',
     at: 'At', record: 'Record', shownCol: 'Shown', withheldCol: 'Withheld', more: 'Load more',
-    filtered: 'Showing {m} of {n} loaded rows (agency, basis and time filter the loaded rows)',
+    loadedRows: '{n} rows (newest first)', OWN: 'Own record', CONSENT: 'Consent', SUPPORT_MEETING: 'Support meeting', EMERGENCY: 'Emergency access',
     verify: 'Verify the chain', chainOk: 'The ledger chain is intact ({n} rows checked)', chainBroken: 'The ledger chain is broken at row {seq}: {problem}',
     grants: 'Emergency access (open)', grantedAt: 'Granted', expiresAt: 'Expires', close: 'Review and close',
     reviewNote: 'Review note', noGrants: 'No open emergency grants',
@@ -493,28 +493,27 @@
     }, t('verify')), chain));
     var out = h('div', { id: 'ledger-rows' });
     var loaded = [], cursor = null;
+    var agencyList = select('f-agency', [['', t('any')]]);
     var form = h('form', { id: 'ledger-filter', class: 'inline' },
       field('f-person', t('personId'), h('input', { id: 'f-person', name: 'person', type: 'text' })),
       field('f-account', t('accountId'), h('input', { id: 'f-account', name: 'account', type: 'text' })),
-      field('f-agency', t('agency') + ' ID', h('input', { id: 'f-agency', name: 'agency', type: 'text' })),
-      field('f-basis', t('basis'), h('input', { id: 'f-basis', name: 'basis', type: 'text', placeholder: 'CONSENT' })),
+      field('f-agency', t('agency'), agencyList),
+      field('f-basis', t('basis'), select('f-basis', [['', t('any')], ['OWN', t('OWN')], ['CONSENT', t('CONSENT')], ['SUPPORT_MEETING', t('SUPPORT_MEETING')], ['EMERGENCY', t('EMERGENCY')]], '')),
       field('f-action', t('action'), select('f-action', [['', t('any')], 'READ', 'WRITE'], '')),
       field('f-from', t('from'), h('input', { id: 'f-from', name: 'from', type: 'datetime-local' })),
       field('f-to', t('to'), h('input', { id: 'f-to', name: 'to', type: 'datetime-local' })),
       h('button', { type: 'submit', class: 'primary' }, t('filter')));
+    gql('{ agencies { id name } }').then(function (r) {
+      ((r.data && r.data.agencies) || []).forEach(function (a) { agencyList.appendChild(h('option', { value: a.id }, a.name)); });
+    });
+    // A datetime-local value is Japan time (the city's clock), sent as RFC 3339 with +09:00.
+    function jst(v) { return v ? v + (v.length === 16 ? ':00' : '') + '+09:00' : null; }
     function show() {
-      var agency = form.agency.value.trim(), basis = form.basis.value.trim().toUpperCase();
-      var from = form.from.value ? new Date(form.from.value) : null, to = form.to.value ? new Date(form.to.value) : null;
-      var rows = loaded.filter(function (e) {
-        var at = new Date(e.at);
-        return (!agency || e.agencyId === agency) && (!basis || JSON.stringify(e.bases).toUpperCase().indexOf(basis) >= 0) &&
-          (!from || at >= from) && (!to || at <= to);
-      });
       out.textContent = '';
-      out.appendChild(h('p', null, fill(t('filtered'), { n: loaded.length, m: rows.length })));
+      out.appendChild(h('p', null, fill(t('loadedRows'), { n: loaded.length })));
       out.appendChild(table(t('ledger'), ['#', t('at'), t('action'), t('accountId'), t('agency'), t('record'), t('personId'), t('shownCol'), t('withheldCol'), t('basis')],
-        rows.map(function (e) {
-          return h('tr', null, h('td', null, e.seq), h('td', null, when(e.at)), h('td', null, e.action + ' ' + e.operation),
+        loaded.map(function (e) {
+          return h('tr', { 'data-agency': e.agencyId || '' }, h('td', null, e.seq), h('td', null, when(e.at)), h('td', null, e.action + ' ' + e.operation),
             h('td', null, e.accountId || ''), h('td', null, e.agencyId || ''), h('td', null, e.recordType + ' ' + (e.recordId || '')),
             h('td', null, e.subjectPersonId || ''), h('td', null, e.shown.join(', ')), h('td', null, e.withheld.join(', ')),
             h('td', { class: 'json' }, JSON.stringify(e.bases)));
@@ -525,8 +524,10 @@
     function load(fresh, keepFocus) {
       if (fresh) { loaded = []; cursor = null; }
       T.status(t('loading'));
-      gql('query($p: ID, $a: ID, $x: AuditAction, $after: String) { auditEvents(personId: $p, accountId: $a, action: $x, first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { seq at accountId agencyId action operation recordType recordId subjectPersonId shown withheld bases } } }',
-        { p: form.person.value.trim() || null, a: form.account.value.trim() || null, x: form['f-action'].value || null, after: cursor })
+      var el = form.elements;
+      gql('query($p: ID, $a: ID, $x: AuditAction, $ag: ID, $b: BasisKind, $f: DateTime, $u: DateTime, $after: String) { auditEvents(personId: $p, accountId: $a, action: $x, agencyId: $ag, basis: $b, from: $f, until: $u, first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { seq at accountId agencyId action operation recordType recordId subjectPersonId shown withheld bases } } }',
+        { p: el.person.value.trim() || null, a: el.account.value.trim() || null, x: el['f-action'].value || null, ag: el['f-agency'].value || null,
+          b: el['f-basis'].value || null, f: jst(el.from.value), u: jst(el.to.value), after: cursor })
         .then(function (r) {
           answer(out, r, function (d) {
             loaded = loaded.concat(d.auditEvents.nodes);

@@ -126,6 +126,20 @@ text_enum! {
 }
 
 text_enum! {
+    /// 表示の根拠の種類 (台帳の絞り込み) / the kind of basis a field was shown on (ledger filter)
+    BasisKind {
+        /// 自機関の記録 / the agency's own record
+        Own = "OWN",
+        /// 同意 / a consent
+        Consent = "CONSENT",
+        /// 支援会議 (社会福祉法 第106条の6) / a support meeting
+        SupportMeeting = "SUPPORT_MEETING",
+        /// 緊急時アクセス / emergency access
+        Emergency = "EMERGENCY",
+    }
+}
+
+text_enum! {
     /// アカウント種別 / account kind
     AccountKind { Staff = "STAFF", Service = "SERVICE" }
 }

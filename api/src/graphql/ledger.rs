@@ -7,7 +7,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Json, Object, SimpleObject, ID};
 
 use super::context::{db, req};
-use super::enums::AuditAction;
+use super::enums::{AuditAction, BasisKind};
 use crate::audit;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
@@ -142,7 +142,7 @@ async fn events(
     r.note_read(
         "ledger",
         filter.subject_person_id.as_deref(),
-        serde_json::json!({"field": operation, "accountId": filter.account_id, "action": filter.action, "rows": rows.len().min(page.first as usize)}),
+        serde_json::json!({"field": operation, "accountId": filter.account_id, "action": filter.action, "agencyId": filter.agency_id, "basis": filter.basis, "from": filter.from, "until": filter.until, "rows": rows.len().min(page.first as usize)}),
     );
     let has_next = rows.len() as u64 > page.first;
     let mut conn = Connection::new(page.after.is_some(), has_next);
@@ -159,15 +159,33 @@ async fn events(
 impl LedgerQuery {
     /// 監査ログ (管理者・監査担当、新しい順) / ledger events (admin, auditor), newest first
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
         person_id: Option<ID>,
         account_id: Option<ID>,
         action: Option<AuditAction>,
+        #[graphql(desc = "操作した機関 / the acting agency")] agency_id: Option<ID>,
+        #[graphql(
+            desc = "その種類の根拠で項目を表示した行 / rows that showed a field on this kind of basis"
+        )]
+        basis: Option<BasisKind>,
+        #[graphql(desc = "この時刻以後 / at or after")] from: Option<DateTime>,
+        #[graphql(desc = "この時刻より前 / before")] until: Option<DateTime>,
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Connection<String, AuditEvent>> {
+        let from = from.map(|f| f.get("from")).transpose()?;
+        let until = until.map(|u| u.get("until")).transpose()?;
+        if let (Some(f), Some(u)) = (from, until) {
+            if u <= f {
+                return Err(ApiError::bad_input(
+                    "until",
+                    "from より後にしてください / must be after from",
+                ));
+            }
+        }
         let filter = LedgerFilter {
             subject_person_id: person_id
                 .map(|p| validate::id("personId", &p))
@@ -176,6 +194,12 @@ impl LedgerQuery {
                 .map(|a| validate::id("accountId", &a))
                 .transpose()?,
             action: action.map(|a| a.as_str().to_owned()),
+            agency_id: agency_id
+                .map(|a| validate::id("agencyId", &a))
+                .transpose()?,
+            basis: basis.map(BasisKind::as_str),
+            from,
+            until,
             alerts_only: false,
         };
         events(ctx, "auditEvents", filter, first, after).await
@@ -208,9 +232,8 @@ impl LedgerQuery {
     ) -> ApiResult<Connection<String, AuditEvent>> {
         let filter = LedgerFilter {
             subject_person_id: Some(validate::id("personId", &person_id)?),
-            account_id: None,
             action: Some("READ".to_owned()),
-            alerts_only: false,
+            ..LedgerFilter::default()
         };
         events(ctx, "accessLog", filter, first, after).await
     }
