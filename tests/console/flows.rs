@@ -248,6 +248,7 @@ async fn consent_changes_another_agencys_view(srv: &Server, b: &Browser) {
         }
     }
     b.wait("#consents tr[data-state=ACTIVE]").await;
+    b.until("focus back at the consents, where the new one is listed", "document.activeElement && document.activeElement.id === 'consents-h'").await;
     let consents = srv
         .gql(&a, "query($p: ID!) { consents(personId: $p) { id state givenBy proxyName proxyRelationship categories recipientAgencies { id } } }", json!({ "p": id }))
         .await;

@@ -178,7 +178,11 @@
       });
   }
 
-  function render(message) {
+  // After an action the page is drawn again from the API's answer; `focusAt` (a selector)
+  // says where the keyboard user was, and focus returns there once it is drawn (else the
+  // page's heading).
+  function render(message, focusAt) {
+    renders++;
     document.documentElement.lang = lang;
     document.title = t('title');
     document.getElementById('skip').textContent = lang === 'ja' ? '本文へ移動' : 'Skip to content';
@@ -190,6 +194,23 @@
     var page = Object.prototype.hasOwnProperty.call(pages, parts[0]) ? pages[parts[0]] : pages.persons;
     page(main, parts.slice(1));
     focusHeading(main);
+    if (focusAt) focusWhenDrawn(main, focusAt);
+  }
+
+  var renders = 0;
+  function focusWhenDrawn(main, selector) {
+    var deadline = Date.now() + 5000, mine = renders;
+    function attempt() {
+      if (mine !== renders) return true; // another page since: leave its focus alone
+      var el = main.querySelector(selector);
+      if (!el) return Date.now() > deadline;
+      if (!/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) el.setAttribute('tabindex', '-1');
+      el.focus();
+      return true;
+    }
+    if (attempt()) return;
+    var watch = new MutationObserver(function () { if (attempt()) watch.disconnect(); });
+    watch.observe(main, { childList: true, subtree: true });
   }
 
   function focusHeading(main) {

@@ -241,12 +241,12 @@
     var form = h('form', { class: 'withdraw-form' },
       field('withdraw-reason-' + c.id, t('withdrawReason'), h('textarea', { id: 'withdraw-reason-' + c.id, name: 'reason', rows: 2, required: true })),
       h('button', { type: 'submit', class: 'danger' }, t('withdrawConsent')), ' ',
-      h('button', { type: 'button', onclick: function () { T.render(); } }, t('cancel')), out);
+      h('button', { type: 'button', onclick: function () { T.render(null, '#consents button.withdraw[data-consent="' + CSS.escape(c.id) + '"]'); } }, t('cancel')), out);
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       gql('mutation($id: ID!, $v: Int!, $r: String) { withdrawConsent(id: $id, version: $v, reason: $r) { id state } }',
         { id: c.id, v: c.version, r: form.reason.value.trim() || null })
-        .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(); } });
+        .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(null, '#consents-h'); } });
     });
     return form;
   }
@@ -289,7 +289,7 @@
         explanationVersion: form.explanation.value.trim() || null
       };
       gql('mutation($input: RecordConsentInput!) { recordConsent(input: $input) { id state } }', { input: input })
-        .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(); } });
+        .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(null, '#consents-h'); } });
     });
     return h('section', { 'aria-labelledby': 'record-h' }, h('h2', { id: 'record-h' }, t('recordConsent')), form);
   }
@@ -395,7 +395,7 @@
       'aria-label': (a.active ? t('deactivate') : t('reactivate')) + ': ' + a.login,
       onclick: function () {
         gql('mutation($id: ID!, $v: Int!) { ' + toggle + '(id: $id, version: $v) { id active } }', { id: a.id, v: a.version })
-          .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(); } });
+          .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(null, 'button[data-login="' + CSS.escape(a.login) + '"][data-do]'); } });
       }
     }, a.active ? t('deactivate') : t('reactivate')));
     cell.appendChild(document.createTextNode(' '));
@@ -407,7 +407,7 @@
           ev.preventDefault();
           gql('mutation($id: ID!, $v: Int!, $roles: [Role!]!) { setAccountRoles(id: $id, version: $v, roles: $roles) { id roles } }',
             { id: a.id, v: a.version, roles: ticked(form, 'role-' + a.id) })
-            .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(); } });
+            .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(null, 'tr[data-login="' + CSS.escape(a.login) + '"] button[data-do]'); } });
         });
         out.textContent = '';
         out.appendChild(form);
@@ -432,7 +432,7 @@
       ev.preventDefault();
       var input = { login: form.login.value.trim(), displayName: form.displayName.value.trim(), agencyId: form['new-agency'].value, kind: form['new-kind'].value, roles: ticked(form, 'new-role') };
       gql('mutation($input: CreateAccountInput!) { createAccount(input: $input) { id } }', { input: input })
-        .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(); } });
+        .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(null, '#accounts'); } });
     });
     return h('section', { 'aria-labelledby': 'new-account-h' }, h('h2', { id: 'new-account-h' }, t('createAccount')), form);
   }
@@ -559,7 +559,7 @@
             form.addEventListener('submit', function (ev) {
               ev.preventDefault();
               gql('mutation($id: ID!, $n: String!) { closeEmergencyGrant(id: $id, note: $n) { id closedAt } }', { id: g.id, n: form.note.value.trim() })
-                .then(function (x) { if (answer(res, x)) { T.status(t('done')); T.render(); } });
+                .then(function (x) { if (answer(res, x)) { T.status(t('done')); T.render(null, '#grants-h'); } });
             });
             return h('tr', null, h('td', null, g.personId), h('td', null, g.account.login), h('td', null, g.agency.name), h('td', null, g.reason),
               h('td', null, when(g.grantedAt)), h('td', null, when(g.expiresAt)), h('td', null, form));
@@ -670,7 +670,7 @@
       ev.preventDefault();
       gql('mutation($y: Int!, $i: Indicator!, $v: Float!, $n: String) { setTarget(fiscalYear: $y, indicator: $i, value: $v, note: $n) { version } }',
         { y: year, i: form['target-indicator'].value, v: parseFloat(form.value.value), n: form.note.value.trim() || null })
-        .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(); } });
+        .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(null, '#report'); } });
     });
     return h('section', { 'aria-labelledby': 'target-h' }, h('h2', { id: 'target-h' }, t('setTarget') + ' (' + year + ')'), form);
   }
