@@ -248,7 +248,11 @@ async fn consent_changes_another_agencys_view(srv: &Server, b: &Browser) {
         }
     }
     b.wait("#consents tr[data-state=ACTIVE]").await;
-    b.until("focus back at the consents, where the new one is listed", "document.activeElement && document.activeElement.id === 'consents-h'").await;
+    b.until(
+        "focus back at the consents, where the new one is listed",
+        "document.activeElement && document.activeElement.id === 'consents-h'",
+    )
+    .await;
     let consents = srv
         .gql(&a, "query($p: ID!) { consents(personId: $p) { id state givenBy proxyName proxyRelationship categories recipientAgencies { id } } }", json!({ "p": id }))
         .await;
@@ -497,6 +501,12 @@ async fn ledger_chain_and_emergency_grants(srv: &Server, b: &Browser) {
     b.fill("#f-person", &person).await;
     b.click("#ledger-filter button[type=submit]").await;
     b.until("rows about the person", &format!("document.querySelectorAll('#ledger tbody tr').length > 0 && Array.from(document.querySelectorAll('#ledger tbody tr')).every(r => r.textContent.indexOf('{person}') >= 0)")).await;
+    // From a row to the person's page, where the admin sees the consents and who may see what.
+    b.click(&format!("#ledger a[href='#/persons/{person}']"))
+        .await;
+    b.wait("#access-matrix").await;
+    b.goto("/admin#/ledger").await;
+    b.wait("#ledger").await;
     // By agency and basis, in the database: every row the API gives for the same filter.
     srv.gql(
         &a,

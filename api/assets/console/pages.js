@@ -515,7 +515,9 @@
         loaded.map(function (e) {
           return h('tr', { 'data-agency': e.agencyId || '' }, h('td', null, e.seq), h('td', null, when(e.at)), h('td', null, e.action + ' ' + e.operation),
             h('td', null, e.accountId || ''), h('td', null, e.agencyId || ''), h('td', null, e.recordType + ' ' + (e.recordId || '')),
-            h('td', null, e.subjectPersonId || ''), h('td', null, e.shown.join(', ')), h('td', null, e.withheld.join(', ')),
+            // The person's page (consents, who may see what, the disclosure report) from here.
+            h('td', null, e.subjectPersonId ? h('a', { href: '#/persons/' + encodeURIComponent(e.subjectPersonId) }, e.subjectPersonId) : ''),
+            h('td', null, e.shown.join(', ')), h('td', null, e.withheld.join(', ')),
             h('td', { class: 'json' }, JSON.stringify(e.bases)));
         }), { id: 'ledger' }));
       if (cursor) out.appendChild(h('button', { type: 'button', id: 'ledger-more', onclick: function () { load(false, true); } }, t('more')));
