@@ -20,7 +20,7 @@
     access: '各機関から今見える範囲とその根拠', accessHelp: '各機関の最初の有効な職員アカウントについて explainAccess が答えた結果です。',
     agency: '機関', allowed: '可', denied: '不可', disclosure: '開示請求報告書',
     showDisclosure: '報告書を表示', print: '印刷', back: '一覧へ戻る',
-    agencies: '機関', accountsList: 'アカウント', login: 'ログイン名', displayName: '表示名',
+    agencies: '機関', agencyName: '名称', accountsList: 'アカウント', login: 'ログイン名', displayName: '表示名',
     kind: '種別', active: '有効', deactivate: '無効化', reactivate: '有効化', editRoles: 'ロール変更',
     createAccount: 'アカウントを作成', clients: 'サービスクライアント（連携システム）',
     scopes: 'スコープ', rotated: 'シークレット更新日時', rotate: 'シークレットを再発行',
@@ -55,7 +55,7 @@
     access: 'What each agency can see now, and why', accessHelp: 'explainAccess for the first active staff account of each agency.',
     agency: 'Agency', allowed: 'yes', denied: 'no', disclosure: 'Disclosure report',
     showDisclosure: 'Show the report', print: 'Print', back: 'Back to the list',
-    agencies: 'Agencies', accountsList: 'Accounts', login: 'Login', displayName: 'Display name',
+    agencies: 'Agencies', agencyName: 'Name', accountsList: 'Accounts', login: 'Login', displayName: 'Display name',
     kind: 'Kind', active: 'Active', deactivate: 'Deactivate', reactivate: 'Reactivate', editRoles: 'Change roles',
     createAccount: 'Create an account', clients: 'Service clients (agency systems)',
     scopes: 'Scopes', rotated: 'Secret rotated', rotate: 'Rotate secret',
@@ -81,11 +81,16 @@
     ja: { IDENTITY: '本人特定', CONTACT: '連絡先', HOUSEHOLD: '世帯', LIVELIHOOD: '生計', NARRATIVE: '相談記録等の記述', PLAN: '支援プラン', HEALTH: '健康・障害（要配慮）', CHILD_PROTECTION: '虐待・保護（要配慮）' },
     en: { IDENTITY: 'Identity', CONTACT: 'Contact', HOUSEHOLD: 'Household', LIVELIHOOD: 'Livelihood', NARRATIVE: 'Narrative', PLAN: 'Plan', HEALTH: 'Health (special care)', CHILD_PROTECTION: 'Abuse/protection (special care)' }
   };
+  var KIND_NAMES = {
+    ja: { COMPREHENSIVE_CARE: '地域包括支援センター', DISABILITY: '障害者相談支援', CHILD_FAMILY: 'こども家庭センター', SELF_RELIANCE: '自立相談支援機関', PARTICIPATION_SUPPORT: '参加支援', COMMUNITY_BUILDING: '地域づくり', OUTREACH: 'アウトリーチ', MULTI_AGENCY: '多機関協働', CITY_OFFICE: '市役所（所管課）', THIRD_PARTY: '第三者' },
+    en: { COMPREHENSIVE_CARE: 'Comprehensive community care centre', DISABILITY: 'Disability consultation', CHILD_FAMILY: 'Children and family centre', SELF_RELIANCE: 'Self-reliance (poverty) support', PARTICIPATION_SUPPORT: 'Participation support', COMMUNITY_BUILDING: 'Community building', OUTREACH: 'Outreach', MULTI_AGENCY: 'Multi-agency coordination', CITY_OFFICE: 'City office', THIRD_PARTY: 'Third party' }
+  };
   var KINDS = ['COMPREHENSIVE_CARE', 'DISABILITY', 'CHILD_FAMILY', 'SELF_RELIANCE', 'PARTICIPATION_SUPPORT', 'COMMUNITY_BUILDING', 'OUTREACH', 'MULTI_AGENCY', 'CITY_OFFICE', 'THIRD_PARTY'];
   var ROLES = ['ADMIN', 'COORDINATOR', 'CASEWORKER', 'LIFE_SUPPORT_COORDINATOR', 'ANALYST', 'AUDITOR', 'INTEGRATION'];
   var METHODS = ['WRITTEN', 'ORAL_WITH_WITNESS', 'ELECTRONIC'];
 
   function hasRole(any) { return T.viewer().effectiveRoles.some(function (r) { return any.indexOf(r) >= 0; }); }
+  function kind(k) { return KIND_NAMES[T.lang()][k] || k; }
   function cat(c) { return CATEGORY_NAMES[T.lang()][c] || c; }
   function fill(text, values) { return text.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; }); }
   function today() { var d = new Date(); return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10); }
@@ -217,7 +222,7 @@
   function consentTable(personId, consents) {
     var section = h('section', { 'aria-labelledby': 'consents-h' }, h('h2', { id: 'consents-h' }, t('consents')));
     var rows = consents.map(function (c) {
-      var recipients = c.recipientAgencies.map(function (a) { return a.name; }).concat(c.recipientAgencyKinds);
+      var recipients = c.recipientAgencies.map(function (a) { return a.name; }).concat(c.recipientAgencyKinds.map(kind));
       var cell = h('td', null);
       if ((c.state === 'ACTIVE' || c.state === 'NOT_YET_VALID') && hasRole(['COORDINATOR', 'CASEWORKER'])) {
         cell.appendChild(h('button', {
@@ -267,7 +272,7 @@
       checkboxes(t('ordinaryCats'), 'category', ordinary, cat, ['IDENTITY']),
       checkboxes(t('specialCats'), 'special', SPECIAL, cat, [], t('specialHelp')),
       checkboxes(t('recipientAgencies'), 'agency', agencies.filter(function (a) { return a.active; }).map(function (a) { return a.id; }), function (id) { return names[id]; }, []),
-      checkboxes(t('recipientKinds'), 'kind', KINDS, function (k) { return k; }, []),
+      checkboxes(t('recipientKinds'), 'kind', KINDS, kind, []),
       field('purpose', t('purpose'), select('purpose', ['SUPPORT', 'EVALUATION'], 'SUPPORT')),
       field('valid-from', t('validFrom'), h('input', { id: 'valid-from', name: 'validFrom', type: 'date', value: today(), required: true })),
       field('valid-until', t('validUntil'), h('input', { id: 'valid-until', name: 'validUntil', type: 'date' })),
@@ -377,8 +382,8 @@
       if (!r.data) { answer(body, r); return; }
       var d = r.data;
       if (r.errors) body.appendChild(T.errorList(r.errors));
-      body.appendChild(table(t('agencies'), [t('code'), t('name'), t('kind'), t('active')], d.agencies.map(function (a) {
-        return h('tr', null, h('td', null, a.code), h('td', null, a.name), h('td', null, a.kind), h('td', null, a.active ? t('yes') : t('no')));
+      body.appendChild(table(t('agencies'), [t('code'), t('agencyName'), t('kind'), t('active')], d.agencies.map(function (a) {
+        return h('tr', null, h('td', null, a.code), h('td', null, a.name), h('td', null, kind(a.kind)), h('td', null, a.active ? t('yes') : t('no')));
       }), { id: 'agencies' }));
       body.appendChild(table(t('accountsList'), [t('login'), t('displayName'), t('agency'), t('kind'), t('roles'), t('active'), ''], d.accounts.map(accountRow), { id: 'accounts' }));
       body.appendChild(accountForm(d.agencies));
@@ -503,8 +508,12 @@
       field('f-from', t('from'), h('input', { id: 'f-from', name: 'from', type: 'datetime-local' })),
       field('f-to', t('to'), h('input', { id: 'f-to', name: 'to', type: 'datetime-local' })),
       h('button', { type: 'submit', class: 'primary' }, t('filter')));
+    var agencyNames = {};
     gql('{ agencies { id name } }').then(function (r) {
-      ((r.data && r.data.agencies) || []).forEach(function (a) { agencyList.appendChild(h('option', { value: a.id }, a.name)); });
+      ((r.data && r.data.agencies) || []).forEach(function (a) {
+        agencyNames[a.id] = a.name;
+        agencyList.appendChild(h('option', { value: a.id }, a.name));
+      });
     });
     // A datetime-local value is Japan time (the city's clock), sent as RFC 3339 with +09:00.
     function jst(v) { return v ? v + (v.length === 16 ? ':00' : '') + '+09:00' : null; }
@@ -514,7 +523,7 @@
       out.appendChild(table(t('ledger'), ['#', t('at'), t('action'), t('accountId'), t('agency'), t('record'), t('personId'), t('shownCol'), t('withheldCol'), t('basis')],
         loaded.map(function (e) {
           return h('tr', { 'data-agency': e.agencyId || '' }, h('td', null, e.seq), h('td', null, when(e.at)), h('td', null, e.action + ' ' + e.operation),
-            h('td', null, e.accountId || ''), h('td', null, e.agencyId || ''), h('td', null, e.recordType + ' ' + (e.recordId || '')),
+            h('td', null, e.accountId || ''), h('td', null, agencyNames[e.agencyId] || e.agencyId || ''), h('td', null, e.recordType + ' ' + (e.recordId || '')),
             // The person's page (consents, who may see what, the disclosure report) from here.
             h('td', null, e.subjectPersonId ? h('a', { href: '#/persons/' + encodeURIComponent(e.subjectPersonId) }, e.subjectPersonId) : ''),
             h('td', null, e.shown.join(', ')), h('td', null, e.withheld.join(', ')),
