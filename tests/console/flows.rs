@@ -376,6 +376,40 @@ async fn deactivation_refuses_the_next_request(srv: &Server, b: &Browser) {
         "{}",
         refused.body
     );
+    // An agency registered in the console, then deactivated: the API says so.
+    b.fill("#agency-code", "npo-hiraku").await;
+    b.fill("#agency-name", "NPO法人ひらく").await;
+    b.wait("#agency-kind")
+        .await
+        .select_by_value("PARTICIPATION_SUPPORT")
+        .await
+        .unwrap();
+    b.click("#agency-form button[type=submit]").await;
+    b.click("button[data-agency=npo-hiraku]").await;
+    b.until(
+        "the agency is inactive",
+        "document.querySelector('tr[data-code=npo-hiraku] td.active').textContent === 'いいえ'",
+    )
+    .await;
+    let agencies = srv
+        .gql(
+            &srv.admin_token,
+            "{ agencies { code kind legalRegime active } }",
+            json!({}),
+        )
+        .await;
+    let npo = agencies.ok()["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "npo-hiraku")
+        .cloned();
+    assert_eq!(
+        npo,
+        Some(
+            json!({ "code": "npo-hiraku", "kind": "PARTICIPATION_SUPPORT", "legalRegime": "PRIVATE_OPERATOR", "active": false })
+        )
+    );
     // A service client made in the console, then its secret rotated: each secret is shown
     // once, and only the newest one gets a token from /oauth/token.
     b.goto("/admin#/accounts").await;

@@ -20,7 +20,8 @@
     access: '各機関から今見える範囲とその根拠', accessHelp: '各機関の最初の有効な職員アカウントについて explainAccess が答えた結果です。',
     agency: '機関', allowed: '可', denied: '不可', disclosure: '開示請求報告書',
     showDisclosure: '報告書を表示', print: '印刷', back: '一覧へ戻る',
-    agencies: '機関', agencyName: '名称', accountsList: 'アカウント', login: 'ログイン名', displayName: '表示名',
+    agencies: '機関', agencyName: '名称', regime: '法的位置づけ', createAgency: '機関を登録',
+    PUBLIC_BODY: '行政機関等（個人情報保護法 第69条）', PRIVATE_OPERATOR: '民間事業者（同法 第27条）', accountsList: 'アカウント', login: 'ログイン名', displayName: '表示名',
     kind: '種別', active: '有効', deactivate: '無効化', reactivate: '有効化', editRoles: 'ロール変更',
     createAccount: 'アカウントを作成', clients: 'サービスクライアント（連携システム）',
     scopes: 'スコープ', rotated: 'シークレット更新日時', rotate: 'シークレットを再発行',
@@ -55,7 +56,8 @@
     access: 'What each agency can see now, and why', accessHelp: 'explainAccess for the first active staff account of each agency.',
     agency: 'Agency', allowed: 'yes', denied: 'no', disclosure: 'Disclosure report',
     showDisclosure: 'Show the report', print: 'Print', back: 'Back to the list',
-    agencies: 'Agencies', agencyName: 'Name', accountsList: 'Accounts', login: 'Login', displayName: 'Display name',
+    agencies: 'Agencies', agencyName: 'Name', regime: 'Legal regime', createAgency: 'Register an agency',
+    PUBLIC_BODY: 'Public body (APPI art. 69)', PRIVATE_OPERATOR: 'Private operator (APPI art. 27)', accountsList: 'Accounts', login: 'Login', displayName: 'Display name',
     kind: 'Kind', active: 'Active', deactivate: 'Deactivate', reactivate: 'Reactivate', editRoles: 'Change roles',
     createAccount: 'Create an account', clients: 'Service clients (agency systems)',
     scopes: 'Scopes', rotated: 'Secret rotated', rotate: 'Rotate secret',
@@ -371,7 +373,7 @@
   }
 
   // ---------------------------------------------------------------- accounts and roles
-  var ACCOUNTS = '{ agencies { id code name kind active } accounts { id login displayName kind roles active version agency { id name } } ' +
+  var ACCOUNTS = '{ agencies { id code name kind legalRegime active version } accounts { id login displayName kind roles active version agency { id name } } ' +
     'serviceClients { id name scopes active secretRotatedAt revokedAt version account { login } } }';
 
   T.pages.accounts = function (main) {
@@ -382,14 +384,44 @@
       if (!r.data) { answer(body, r); return; }
       var d = r.data;
       if (r.errors) body.appendChild(T.errorList(r.errors));
-      body.appendChild(table(t('agencies'), [t('code'), t('agencyName'), t('kind'), t('active')], d.agencies.map(function (a) {
-        return h('tr', null, h('td', null, a.code), h('td', null, a.name), h('td', null, kind(a.kind)), h('td', null, a.active ? t('yes') : t('no')));
-      }), { id: 'agencies' }));
+      body.appendChild(table(t('agencies'), [t('code'), t('agencyName'), t('kind'), t('regime'), t('active'), ''], d.agencies.map(agencyRow), { id: 'agencies' }));
+      body.appendChild(agencyForm());
       body.appendChild(table(t('accountsList'), [t('login'), t('displayName'), t('agency'), t('kind'), t('roles'), t('active'), ''], d.accounts.map(accountRow), { id: 'accounts' }));
       body.appendChild(accountForm(d.agencies));
       if (d.serviceClients) body.appendChild(clientSection(d.serviceClients, d.accounts));
     });
   };
+
+  function agencyRow(a) {
+    var out = h('div');
+    var button = h('button', {
+      type: 'button', class: a.active ? 'danger' : null, 'data-agency': a.code, 'aria-label': (a.active ? t('deactivate') : t('reactivate')) + ': ' + a.name,
+      onclick: function () {
+        gql('mutation($id: ID!, $v: Int!, $active: Boolean) { updateAgency(id: $id, version: $v, input: { active: $active }) { id active } }', { id: a.id, v: a.version, active: !a.active })
+          .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(null, 'button[data-agency="' + CSS.escape(a.code) + '"]'); } });
+      }
+    }, a.active ? t('deactivate') : t('reactivate'));
+    return h('tr', { 'data-code': a.code }, h('td', null, a.code), h('td', null, a.name), h('td', null, kind(a.kind)), h('td', null, t(a.legalRegime)),
+      h('td', { class: 'active' }, a.active ? t('yes') : t('no')), h('td', null, button, out));
+  }
+
+  function agencyForm() {
+    var out = h('div');
+    var form = h('form', { id: 'agency-form', class: 'inline' },
+      field('agency-code', t('code'), h('input', { id: 'agency-code', name: 'code', type: 'text', required: true, autocomplete: 'off' })),
+      field('agency-name', t('agencyName'), h('input', { id: 'agency-name', name: 'agencyName', type: 'text', required: true })),
+      field('agency-kind', t('kind'), select('agency-kind', KINDS.map(function (k) { return [k, kind(k)]; }), 'THIRD_PARTY')),
+      field('agency-regime', t('regime'), select('agency-regime', [['PRIVATE_OPERATOR', t('PRIVATE_OPERATOR')], ['PUBLIC_BODY', t('PUBLIC_BODY')]], 'PRIVATE_OPERATOR')),
+      h('button', { type: 'submit', class: 'primary' }, t('createAgency')), out);
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var el = form.elements;
+      var input = { code: el.code.value.trim(), name: el.agencyName.value.trim(), kind: el['agency-kind'].value, legalRegime: el['agency-regime'].value };
+      gql('mutation($input: CreateAgencyInput!) { createAgency(input: $input) { id } }', { input: input })
+        .then(function (r) { if (answer(out, r)) { T.status(t('done')); T.render(null, '#agencies'); } });
+    });
+    return h('section', { 'aria-labelledby': 'new-agency-h' }, h('h2', { id: 'new-agency-h' }, t('createAgency')), form);
+  }
 
   function accountRow(a) {
     var cell = h('td', null);
