@@ -124,11 +124,17 @@ impl Browser {
         }
     }
 
-    /// Waits until `script` (a JS expression) is true.
+    /// Waits until `script` (a JS expression) is true; an expression that throws (an element
+    /// not there yet) counts as not yet.
     pub async fn until(&self, what: &str, script: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let v = self.js(&format!("return !!({script});")).await;
+            // A page drawn again from the API's answer may lack the element for a moment.
+            let v = self
+                .js(&format!(
+                    "try {{ return !!({script}); }} catch (e) {{ return false; }}"
+                ))
+                .await;
             if v == json!(true) {
                 return;
             }

@@ -25,6 +25,9 @@ pub fn all() -> Vec<(&'static str, Test)> {
         ("caseworker_gets_only_what_the_api_gives", |s, b| {
             caseworker_gets_only_what_the_api_gives(s, b).boxed()
         }),
+        ("evaluation_targets_and_csv", |s, b| {
+            evaluation_targets_and_csv(s, b).boxed()
+        }),
         ("pages_pass_axe_and_are_photographed", |s, b| {
             pages_pass_axe_and_are_photographed(s, b).boxed()
         }),
@@ -388,7 +391,7 @@ async fn deactivation_refuses_the_next_request(srv: &Server, b: &Browser) {
     b.click("button[data-agency=npo-hiraku]").await;
     b.until(
         "the agency is inactive",
-        "document.querySelector('tr[data-code=npo-hiraku] td.active').textContent === 'いいえ'",
+        "(document.querySelector('tr[data-code=npo-hiraku] td.active') || {}).textContent === 'いいえ'",
     )
     .await;
     let agencies = srv
@@ -711,4 +714,68 @@ async fn pages_pass_axe_and_are_photographed(srv: &Server, b: &Browser) {
     b.click("#lang").await;
     b.until("Japanese", "document.documentElement.lang === 'ja'")
         .await;
+}
+
+/// The 事業評価 page: a target set in the console is the API's target and shows in the
+/// report's row; the CSV button hands the browser the file the API serves (UTF-8 with a BOM,
+/// what Excel opens).
+async fn evaluation_targets_and_csv(srv: &Server, b: &Browser) {
+    b.sign_in(&srv.admin_token).await;
+    b.goto("/admin#/evaluation").await;
+    b.wait("#target-form").await;
+    let year = b.js("return document.getElementById('fy').value;").await;
+    let year: i64 = year.as_str().unwrap().parse().unwrap();
+    b.wait("#target-indicator")
+        .await
+        .select_by_value("CONSULTATIONS")
+        .await
+        .unwrap();
+    b.fill("#target-value", "120").await;
+    b.fill("#target-note", "第2期計画").await;
+    b.click("#target-form button[type=submit]").await;
+    b.until(
+        "the target is in the report",
+        "(document.querySelector('#report tr[data-indicator=CONSULTATIONS] td:nth-child(3)') || {}).textContent === '120'",
+    )
+    .await;
+    let targets = srv
+        .gql(
+            &srv.admin_token,
+            "query($y: Int!) { targets(fiscalYear: $y) { indicator value note } }",
+            json!({ "y": year }),
+        )
+        .await;
+    assert_eq!(
+        targets.ok()["targets"],
+        json!([{ "indicator": "CONSULTATIONS", "value": 120.0, "note": "第2期計画" }])
+    );
+    // The CSV: the blob the page makes for the download is the API's file.
+    b.js("window.tsunagiBlobs = []; const make = URL.createObjectURL; URL.createObjectURL = function (x) { window.tsunagiBlobs.push(x); return make.call(URL, x); }; return true;").await;
+    b.click("#csv").await;
+    b.until("the file was made", "window.tsunagiBlobs.length === 1")
+        .await;
+    let text = b
+        .client
+        .execute_async("const done = arguments[arguments.length - 1]; window.tsunagiBlobs[0].arrayBuffer().then(a => done(Array.from(new Uint8Array(a))));", vec![])
+        .await
+        .unwrap();
+    let bytes: Vec<u8> = text
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u8)
+        .collect();
+    let served = reqwest::Client::new()
+        .get(srv.url(&format!("/reports/evaluation/{year}?format=csv")))
+        .bearer_auth(&srv.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "a BOM first");
+    let csv = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(csv.contains("120"), "the target is in the file: {csv}");
+    assert_eq!(bytes.len(), served.len(), "the same file the API serves");
 }
