@@ -135,6 +135,9 @@ async fn introspection_and_graphiql_can_be_switched_off(srv: &Server) {
     );
     let page = reqwest::get(prod.url("/graphql")).await.unwrap();
     assert_eq!(page.status(), 404);
+    // The console stays: it has no privileges of its own (README §16).
+    let console = reqwest::get(prod.url("/admin")).await.unwrap();
+    assert_eq!(console.status(), 200);
     // Ordinary queries still work.
     prod.gql(
         &prod.admin_token,

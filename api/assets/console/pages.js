@@ -38,7 +38,7 @@
     indicator: '指標', actual: '実績', target: '目標', rate: '達成率', previous: '前年度',
     chart: '実績と目標（指標ごと）', trend: '推移（4年度）', downloadCsv: 'CSV をダウンロード',
     setTarget: '目標を設定', value: '値', note: 'メモ', disabled: '集計停止中',
-    threshold: '秘匿の閾値', methodCol: '秘匿の方法', notAvailable: 'この機能はまだ利用できません'
+    threshold: '秘匿の閾値', methodCol: '秘匿の方法'
   });
   Object.assign(T.words.en, {
     findPerson: 'Find a person', kana: 'Kana (part of the name)', kanaRequired: 'Enter the kana', birthDate: 'Birth date', district: 'District',
@@ -74,7 +74,7 @@
     indicator: 'Indicator', actual: 'Actual', target: 'Target', rate: 'Achieved', previous: 'Previous year',
     chart: 'Actual against target, per indicator', trend: 'Trend (4 fiscal years)', downloadCsv: 'Download CSV',
     setTarget: 'Set a target', value: 'Value', note: 'Note', disabled: 'switched off',
-    threshold: 'Threshold', methodCol: 'Method', notAvailable: 'Not available yet'
+    threshold: 'Threshold', methodCol: 'Method'
   });
 
   var CATEGORIES = ['IDENTITY', 'CONTACT', 'HOUSEHOLD', 'LIVELIHOOD', 'NARRATIVE', 'PLAN', 'HEALTH', 'CHILD_PROTECTION'];

@@ -342,16 +342,10 @@ impl ConsultationQuery {
     ) -> ApiResult<Connection<String, Consultation>> {
         let r = req(ctx)?;
         let page = validate::page(first, after, store::CursorKind::TimeAndId)?;
-        let received_from = received_from.map(|f| f.get("receivedFrom")).transpose()?;
-        let received_until = received_until.map(|u| u.get("receivedUntil")).transpose()?;
-        if let (Some(f), Some(u)) = (received_from, received_until) {
-            if u <= f {
-                return Err(ApiError::bad_input(
-                    "receivedUntil",
-                    "receivedFrom より後にしてください / must be after receivedFrom",
-                ));
-            }
-        }
+        let (received_from, received_until) = validate::window(
+            ("receivedFrom", received_from),
+            ("receivedUntil", received_until),
+        )?;
         // A person filter: a person the caller may not know answers as for an unknown id; and
         // it matches only consultations whose link to that person the caller may see (its
         // own, or any when it has a NARRATIVE basis for the person beyond holding a record).

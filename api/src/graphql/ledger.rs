@@ -176,16 +176,7 @@ impl LedgerQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Connection<String, AuditEvent>> {
-        let from = from.map(|f| f.get("from")).transpose()?;
-        let until = until.map(|u| u.get("until")).transpose()?;
-        if let (Some(f), Some(u)) = (from, until) {
-            if u <= f {
-                return Err(ApiError::bad_input(
-                    "until",
-                    "from より後にしてください / must be after from",
-                ));
-            }
-        }
+        let (from, until) = validate::window(("from", from), ("until", until))?;
         let filter = LedgerFilter {
             subject_person_id: person_id
                 .map(|p| validate::id("personId", &p))

@@ -69,6 +69,31 @@ fn check(field: &str, v: &str, max: usize) -> ApiResult<()> {
     Ok(())
 }
 
+/// A time window's two ends, each open when absent.
+pub type Window = (
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
+
+/// A filter's time window, `[from, until)`, each RFC 3339 and optional: BAD_USER_INPUT
+/// naming the field that does not parse, or `until` when it is not after `from`.
+pub fn window(
+    (from_field, from): (&str, Option<super::scalars::DateTime>),
+    (until_field, until): (&str, Option<super::scalars::DateTime>),
+) -> ApiResult<Window> {
+    let from = from.map(|f| f.get(from_field)).transpose()?;
+    let until = until.map(|u| u.get(until_field)).transpose()?;
+    if let (Some(f), Some(u)) = (from, until) {
+        if u <= f {
+            return Err(ApiError::bad_input(
+                until_field,
+                format!("{from_field} より後にしてください / must be after {from_field}"),
+            ));
+        }
+    }
+    Ok((from, until))
+}
+
 /// A required text of at most `max` characters.
 pub fn required(field: &str, value: &str, max: usize) -> ApiResult<String> {
     let v = value.trim();
